@@ -1,0 +1,246 @@
+"""The ``pac`` command.
+
+Every command turns a :class:`~pac.errors.PacError` into ``error: <one line>`` on stderr and exit
+code 2; heavy modules (TensorFlow) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EXIT_USER_ERROR, PacError
+
+WAV_SUFFIXES = (".wav", ".wave")
+
+
+def find_wavs(paths) -> list[Path]:
+    """Expand CLIP arguments: files as given, folders searched recursively for WAV files (sorted)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in WAV_SUFFIXES
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not inside:
+                raise PacError(f"{path}: folder holds no .wav files")
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="pac")
+def cli() -> None:
+    """Build personal audio classifiers and use them offline in MIT App Inventor apps.
+
+    \b
+    Typical session:
+      pac spectrogram clip.wav -o clip.png        see what the model sees
+      pac train my_clips/ -o my_model             one sub-folder of WAV clips per label
+      pac predict my_model test.wav               [[label, confidence], ...]
+      pac evaluate my_model test_clips/ --json r.json
+    """
+
+
+@cli.command()
+@click.argument("clips", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="PNG to write [default: CLIP.png for one clip, spectrograms.png for several].")
+@click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
+              help="Feature profile name (default, paper) or a JSON feature configuration.")
+def spectrogram(clips, output, config_spec) -> None:
+    """Write the exact 224x224 image the model sees for CLIP(s).
+
+    With several clips or a folder, writes a contact sheet labelled by file name.
+    """
+    from .features import load_config
+    from .features.pipeline import clip_image, load_clip
+    from .images import contact_sheet, write_png
+
+    config = load_config(config_spec)
+    paths = find_wavs(clips)
+    images = [clip_image(load_clip(p, config), config) for p in paths]
+    single = len(clips) == 1 and not Path(clips[0]).is_dir()
+    if single:
+        target = Path(output) if output else Path(paths[0].with_suffix(".png").name)
+        write_png(target, images[0])
+    else:
+        target = Path(output) if output else Path("spectrograms.png")
+        common = Path(os.path.commonpath([p.resolve().parent for p in paths]))
+        labels = [str(p.resolve().relative_to(common)) for p in paths]
+        write_png(target, contact_sheet(images, labels))
+    click.echo(f"wrote {target} ({len(images)} clip{'s' if len(images) != 1 else ''})")
+
+
+def _echo_warning(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+class EpochBar:
+    """A per-epoch progress line on stderr: bar, loss, accuracy (and validation accuracy)."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, epoch: int, history) -> None:
+        done = epoch + 1
+        width = 24
+        bar = "#" * (width * done // self.epochs) + "." * (width - width * done // self.epochs)
+        line = (f"epoch {done:>3}/{self.epochs} [{bar}] loss {history.loss[-1]:.4f} "
+                f"acc {history.accuracy[-1]:.3f}")
+        if history.val_accuracy:
+            line += f" val_acc {history.val_accuracy[-1]:.3f}"
+        if self.tty:
+            click.echo("\r" + line, err=True, nl=done == self.epochs)
+        elif done == self.epochs or done == 1 or done % 10 == 0:
+            click.echo(line, err=True)
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Model folder to write.")
+@click.option("--preset", type=click.Choice(["product", "paper"]), default="product", show_default=True,
+              help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
+                   "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').")
+@click.option("--epochs", type=int, help="Training epochs [product 50, paper 20].")
+@click.option("--learning-rate", type=float, help="Learning rate [product 0.001, paper 0.0001].")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd", "adagrad", "adadelta"]), help="Optimizer [adam].")
+@click.option("--batch-fraction", type=float,
+              help="PAC's training data fraction: batch = floor(fraction x examples) [0.4].")
+@click.option("--validation-fraction", type=float,
+              help="Share of each label's clips held out for the report [product 0.2, paper 0].")
+@click.option("--seed", type=int, help="Random seed; the same seed gives the same model [0].")
+@click.option("--max-shift", type=float, help="Time-shift augmentation in seconds, 0 = off [product 0.1].")
+@click.option("--noise", "noise_dir", type=click.Path(file_okay=False),
+              help="Folder of background-noise WAVs to mix into training clips (5-20 dB SNR).")
+@click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
+              help="Feature profile name or JSON file [product: default, paper: paper].")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
+@click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the activation cache.")
+def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_fraction, validation_fraction,
+          seed, max_shift, noise_dir, config_spec, base_dir, skip_bad, no_cache) -> None:
+    """Train a classifier on DATA_DIR (one sub-folder of WAV clips per label).
+
+    Unreadable or unusable clips stop training with an error naming the file (or are skipped with
+    a warning under --skip-bad); every label needs at least 2 usable clips. A sub-folder named
+    _background_noise_ is a label like any other: give it recordings of "nothing" to cut false alarms.
+    """
+    from .activations import ActivationCache, default_cache_dir
+    from .base import load_base, print_progress
+    from .features import load_config
+    from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, options_with, save
+
+    defaults = PAPER if preset == "paper" else TrainOptions()
+    options = options_with(defaults, epochs=epochs, learning_rate=learning_rate, optimizer=optimizer,
+                           batch_fraction=batch_fraction, validation_fraction=validation_fraction,
+                           seed=seed, max_shift=max_shift)
+    options.check()
+    config = load_config(config_spec or ("paper" if preset == "paper" else None))
+    dataset = load_dataset(data_dir, config, skip_bad=skip_bad, warn=_echo_warning)
+    noise = load_noise(noise_dir)
+    base = load_base(base_dir, progress=print_progress)
+    cache = ActivationCache(None if no_cache else default_cache_dir())
+    counts = ", ".join(f"{label} {dataset.count(i)}" for i, label in enumerate(dataset.labels))
+    click.echo(f"training on {len(dataset.clips)} clips ({counts})", err=True)
+    result = fit(dataset, config=config, options=options, base=base, noise=noise, cache=cache,
+                 on_epoch=EpochBar(options.epochs))
+    save(result, output, config=config)
+    validation = result.report["validation"]
+    summary = f"validation accuracy {validation['accuracy']:.3f}" if validation else "no validation clips"
+    click.echo(f"wrote {output} ({summary})")
+
+
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("clips", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object {clip: result}.")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards.")
+def predict(model_dir, clips, as_json, base_dir) -> None:
+    """Classify CLIPS: prints [[label, confidence], ...] per clip, most confident first."""
+    import json
+
+    from .base import print_progress
+    from .classifier import Classifier
+
+    paths = find_wavs(clips)
+    classifier = Classifier(model_dir, base=base_dir, progress=print_progress)
+    results = classifier.classify_files(paths)
+    if as_json:
+        click.echo(json.dumps({str(p): r for p, r in zip(paths, results)}, ensure_ascii=False))
+    else:
+        for path, result in zip(paths, results):
+            click.echo(f"{path}\t{json.dumps(result, ensure_ascii=False)}")
+
+
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write the confusion matrix PNG.")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards.")
+@click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning.")
+def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, skip_bad) -> None:
+    """Score MODEL_DIR on DATA_DIR (one sub-folder per label): accuracy, precision/recall, confusion."""
+    import json
+
+    from .base import print_progress
+    from .classifier import Classifier
+    from .evaluate import evaluate as run
+    from .fsutil import write_bytes_atomic
+    from .plots import plot_confusion
+
+    classifier = Classifier(model_dir, base=base_dir, progress=print_progress)
+    result = run(classifier, data_dir, skip_bad=skip_bad, warn=_echo_warning)
+    labels = result["labels"]
+    width = max(len(label) for label in labels)
+    accuracy = result["accuracy"]
+    click.echo(f"accuracy {accuracy:.3f} on {len(result['clips'])} clips" if accuracy is not None
+               else "no clips")
+    click.echo(f"{'label':<{width}}  precision  recall  clips")
+    for label in labels:
+        row = result["per_label"][label]
+        fmt = lambda v: "   -   " if v is None else f"{v:7.3f}"  # noqa: E731
+        click.echo(f"{label:<{width}}  {fmt(row['precision'])}   {fmt(row['recall'])}  {row['clips']:5d}")
+    click.echo("confusion (rows true, columns predicted):")
+    for label, row in zip(labels, result["confusion"]):
+        click.echo(f"{label:<{width}}  " + " ".join(f"{v:4d}" for v in row))
+    if json_path:
+        write_bytes_atomic(json_path, (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    if plot_path:
+        plot_confusion(result["confusion"], labels, plot_path, title=f"{Path(data_dir).name}")
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script; returns the exit code (user errors: one line, code 2)."""
+    try:
+        cli.main(args=argv, prog_name="pac", standalone_mode=False)
+    except PacError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

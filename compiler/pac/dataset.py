@@ -1,0 +1,111 @@
+"""A labelled set of clips on disk: ``DATA_DIR/<label>/<clip>.wav``.
+
+Labels are the sub-folder names, sorted (as PAC sorts them).  Hidden files and folders are ignored.
+Unreadable clips are an error naming the file, unless the caller asks to skip them (then each is
+reported as a warning), so that a teacher learns about a broken recording instead of silently
+training on fewer clips.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import Audio
+from .errors import PacError
+from .features import FeatureConfig
+from .features.pipeline import load_clip
+
+WAV_SUFFIXES = (".wav", ".wave")
+#: Each label needs at least this many readable clips.
+MIN_CLIPS_PER_LABEL = 2
+#: The label for "nothing of interest" (recommended, as in Teachable Machine); not special otherwise.
+BACKGROUND_LABEL = "_background_noise_"
+
+
+@dataclass(frozen=True)
+class LabelledClip:
+    """One readable clip and the index of its label."""
+
+    path: Path
+    label: int
+    audio: Audio
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Clips grouped by label; ``labels[i]`` names label index ``i``."""
+
+    root: Path
+    labels: tuple[str, ...]
+    clips: tuple[LabelledClip, ...]
+    skipped: tuple[str, ...] = ()
+
+    def count(self, label: int) -> int:
+        """Number of clips of label index ``label``."""
+        return sum(1 for c in self.clips if c.label == label)
+
+
+def wav_files(folder: Path) -> list[Path]:
+    """The visible ``.wav`` files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in WAV_SUFFIXES)
+
+
+def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bool = False,
+                 min_clips: int = MIN_CLIPS_PER_LABEL, labels: tuple[str, ...] | None = None,
+                 warn=None) -> Dataset:
+    """Read every clip of every label folder under ``root``.
+
+    Parameters
+    ----------
+    root : path
+        The folder with one sub-folder per label.
+    config : FeatureConfig
+        Decides which clips are usable (length, silence).
+    skip_bad : bool
+        Skip unreadable or unusable clips (calling ``warn(message)``) instead of failing.
+    min_clips : int
+        Fail if a label has fewer usable clips.
+    labels : tuple of str, optional
+        Expect exactly these labels (evaluation against a trained model); folders of other
+        names are an error.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise PacError(f"{root}: not a folder (expected one sub-folder of WAV clips per label)")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if labels is None:
+        if len(folders) < 2:
+            raise PacError(f"{root}: needs at least 2 label sub-folders, found {len(folders)}")
+        names = tuple(p.name for p in folders)
+    else:
+        unknown = [p.name for p in folders if p.name not in labels]
+        if unknown:
+            raise PacError(f"{root}: folder(s) {', '.join(unknown)} are not labels of this model "
+                           f"({', '.join(labels)})")
+        names = labels
+        folders = [root / name for name in names if (root / name).is_dir()]
+    clips: list[LabelledClip] = []
+    skipped: list[str] = []
+    for folder in folders:
+        index = names.index(folder.name)
+        for path in wav_files(folder):
+            try:
+                clips.append(LabelledClip(path=path, label=index, audio=load_clip(path, config)))
+            except PacError as exc:
+                if not skip_bad:
+                    raise
+                skipped.append(str(exc))
+                if warn:
+                    warn(f"skipped {exc}")
+    dataset = Dataset(root=root, labels=names, clips=tuple(clips), skipped=tuple(skipped))
+    for folder in folders:
+        have = dataset.count(names.index(folder.name))
+        if have < min_clips:
+            raise PacError(f"{folder}: label has {have} usable clip{'s' if have != 1 else ''}, "
+                           f"needs at least {min_clips}")
+    if not dataset.clips:
+        raise PacError(f"{root}: no usable .wav clips in the label folders")
+    return dataset

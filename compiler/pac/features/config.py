@@ -1,0 +1,226 @@
+"""The feature configuration: one serializable object that fully determines the model's input image.
+
+Everything that turns a clip into the 224x224 RGB image MobileNet sees is a field of
+:class:`FeatureConfig`.  The Python pipeline (:mod:`pac.features.pipeline`) reads it, the JS
+runtime's constants are generated from its JSON, and every trained model stores it in its manifest,
+so a model is always run with the features it was trained on.
+
+The steps, in order (field names in brackets):
+
+1. Clip check: at least ``min_duration`` seconds, peak above ``silence_dbfs``.
+2. Optional silence trimming (``trim_silence_dbfs``): 10 ms chunks quieter than this are dropped.
+3. Analysis window (``window_seconds``, ``window_select``): the clip is cut to a fixed length at its
+   own sample rate. ``"energy"`` picks the window with the most energy (search step 10 ms), shorter
+   clips are centred in zeros; ``None`` keeps the whole clip.
+4. Short-time power spectrum (``frame_seconds``, ``n_frames``, ``fft_seconds``): ``n_frames``
+   periodic-Hann frames of ``round(frame_seconds * rate)`` samples, evenly spread over the window,
+   zero-padded to the next power of two >= ``fft_seconds * rate``.  No resampling: any WAV rate
+   works, frequencies above the file's Nyquist are simply empty.
+5. Frequency axis (``freq_scale``, ``n_bands``, ``f_min``, ``f_max``): HTK mel triangles, or the
+   raw FFT bins up to ``f_max`` for ``"linear"``.
+6. Decibels (``db_range``): ``10 log10(power)``, the loudest cell at 0 dB, floored at
+   ``-db_range``, mapped to 0..1; ``None`` maps the image's own min..max to 0..1.
+7. Layout: low frequencies at the bottom, resized to ``image_size`` x ``image_size`` with
+   half-pixel-centred bilinear interpolation, quantised to 8 bits, coloured by ``colormap``.
+8. MobileNet input: ``pixel * input_scale + input_offset`` per channel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import PacError
+
+#: Version of the configuration schema; bump when a field's meaning changes.
+SCHEMA_VERSION = 1
+
+FREQ_SCALES = ("mel", "linear")
+WINDOW_SELECTS = ("energy", "center", "start")
+COLORMAPS = ("gray", "viridis")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Every parameter of the clip -> image pipeline, with the product's defaults.
+
+    Parameters
+    ----------
+    name : str
+        Profile name, for people; it does not change the features.
+    min_duration : float
+        Clips shorter than this many seconds are refused.
+    silence_dbfs : float
+        Clips whose peak is below this level (dB full scale) are refused as silent.
+    trim_silence_dbfs : float or None
+        If set, 10 ms chunks whose RMS is below this level are removed before windowing.
+    window_seconds : float or None
+        Length of the analysis window; ``None`` analyses the whole (trimmed) clip.
+    window_select : {"energy", "center", "start"}
+        Which part of a longer clip becomes the window.
+    frame_seconds : float
+        Length of one spectrum frame.
+    n_frames : int
+        Number of frames (image columns before resizing).
+    fft_seconds : float
+        The FFT size is the next power of two of at least this many seconds (and the frame).
+    freq_scale : {"mel", "linear"}
+        Frequency axis of the image.
+    n_bands : int
+        Number of mel bands (ignored for ``"linear"``).
+    f_min, f_max : float
+        Frequency range in Hz shown in the image.
+    db_range : float or None
+        Dynamic range in dB below the loudest cell; ``None`` uses the image's own min..max.
+    image_size : int
+        Side of the square image in pixels (MobileNet v1 224 expects 224).
+    colormap : {"gray", "viridis"}
+        How intensity becomes RGB.
+    input_scale, input_offset : float
+        MobileNet input = ``pixel * input_scale + input_offset`` (pixel in 0..255).
+    """
+
+    name: str = "default"
+    min_duration: float = 0.1
+    silence_dbfs: float = -70.0
+    trim_silence_dbfs: Optional[float] = None
+    window_seconds: Optional[float] = 1.0
+    window_select: str = "energy"
+    frame_seconds: float = 0.025
+    n_frames: int = 224
+    fft_seconds: float = 0.064
+    freq_scale: str = "mel"
+    n_bands: int = 128
+    f_min: float = 40.0
+    f_max: float = 8000.0
+    db_range: Optional[float] = 80.0
+    image_size: int = 224
+    colormap: str = "gray"
+    input_scale: float = 1.0 / 127.5
+    input_offset: float = -1.0
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.schema_version != SCHEMA_VERSION:
+            problems.append(f"schema_version {self.schema_version} is not {SCHEMA_VERSION}")
+        if self.freq_scale not in FREQ_SCALES:
+            problems.append(f"freq_scale must be one of {', '.join(FREQ_SCALES)}")
+        if self.window_select not in WINDOW_SELECTS:
+            problems.append(f"window_select must be one of {', '.join(WINDOW_SELECTS)}")
+        if self.colormap not in COLORMAPS:
+            problems.append(f"colormap must be one of {', '.join(COLORMAPS)}")
+        if self.window_seconds is not None and self.window_seconds <= self.frame_seconds:
+            problems.append("window_seconds must be longer than frame_seconds")
+        if not 0 <= self.f_min < self.f_max:
+            problems.append("need 0 <= f_min < f_max")
+        for name in ("frame_seconds", "fft_seconds", "min_duration"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be positive")
+        for name in ("n_frames", "n_bands", "image_size"):
+            if getattr(self, name) < 2:
+                problems.append(f"{name} must be at least 2")
+        if self.db_range is not None and self.db_range <= 0:
+            problems.append("db_range must be positive or null")
+        if problems:
+            raise PacError("invalid feature configuration: " + "; ".join(problems))
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON types."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """Canonical JSON text (sorted keys), stable across runs."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "feature configuration") -> "FeatureConfig":
+        """Build a config from a dict, refusing unknown keys and wrong types.
+
+        Missing keys take their defaults, so a file may hold only what it changes.
+        """
+        if not isinstance(data, dict):
+            raise PacError(f"{source}: expected a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise PacError(f"{source}: unknown field(s) {', '.join(unknown)}")
+        clean = {}
+        for key, value in data.items():
+            kind = _KINDS[key]
+            if value is None and kind.endswith("?"):
+                clean[key] = None
+                continue
+            kind = kind.rstrip("?")
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind == "str" and isinstance(value, str):
+                clean[key] = value
+            elif kind == "int" and number and float(value).is_integer():
+                clean[key] = int(value)
+            elif kind == "float" and number:
+                clean[key] = float(value)
+            else:
+                raise PacError(f"{source}: field {key} must be {_KIND_NAMES[kind]}, not {value!r}")
+        try:
+            return cls(**clean)
+        except PacError as exc:
+            raise PacError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "feature configuration") -> "FeatureConfig":
+        """Parse JSON text produced by :meth:`to_json` (or written by hand)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PacError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data, source=source)
+
+
+# JSON type of each field ("?" = may be null), from the annotations: one source of truth.
+_KINDS = {
+    f.name: {"str": "str", "int": "int", "float": "float", "Optional[float]": "float?"}[f.type]
+    for f in fields(FeatureConfig)
+}
+_KIND_NAMES = {"str": "a string", "int": "a whole number", "float": "a number"}
+
+#: Named profiles.  ``default`` is the product's (chosen by few-shot accuracy, see bench/);
+#: ``paper`` follows the PAC paper's raw linear spectrogram of the whole silence-trimmed clip.
+PROFILES: dict[str, FeatureConfig] = {
+    "default": FeatureConfig(),
+    "paper": FeatureConfig(
+        name="paper",
+        trim_silence_dbfs=-50.0,
+        window_seconds=None,
+        frame_seconds=0.032,
+        fft_seconds=0.032,
+        freq_scale="linear",
+        f_min=0.0,
+        f_max=24000.0,
+        db_range=None,
+        colormap="viridis",
+        input_scale=1.0 / 127.0,
+    ),
+}
+
+
+def load_config(spec: str | os.PathLike | None) -> FeatureConfig:
+    """Resolve ``--config``: ``None`` -> default, a profile name, or a JSON file path."""
+    if spec is None:
+        return PROFILES["default"]
+    text = os.fspath(spec)
+    if text in PROFILES:
+        return PROFILES[text]
+    path = Path(text)
+    if not path.exists():
+        raise PacError(
+            f"{text}: no such feature profile or file (profiles: {', '.join(PROFILES)})")
+    try:
+        body = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PacError(f"{text}: cannot read feature configuration ({exc})") from None
+    return FeatureConfig.from_json(body, source=text)

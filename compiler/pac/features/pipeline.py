@@ -1,0 +1,86 @@
+"""Clip -> spectrogram image -> MobileNet input, as a :class:`FeatureConfig` prescribes.
+
+Read top-down: :func:`load_clip` (WAV file -> checked :class:`~pac.audio.Audio`),
+:func:`analysis_window` (the fixed-length piece that is analysed), :func:`spectrogram_image`
+(that piece -> uint8 RGB image), :func:`model_input` (image -> float32 tensor for MobileNet).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+from .. import audio as audio_io
+from . import functional as F
+from .config import FeatureConfig
+
+
+def load_clip(path: str | os.PathLike, config: FeatureConfig) -> audio_io.Audio:
+    """Read a WAV file and refuse it if it cannot be classified under ``config``."""
+    clip = audio_io.read_wav(path)
+    audio_io.check_classifiable(clip, min_duration=config.min_duration, silence_dbfs=config.silence_dbfs)
+    return clip
+
+
+def analysis_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
+    """The samples that become the image (at the clip's own rate).
+
+    ``shift_seconds`` moves the chosen window (positive = later), zero-filling outside the clip;
+    the trainer uses it for time-shift augmentation.
+    """
+    x = clip.samples
+    if config.trim_silence_dbfs is not None:
+        x = F.trim_silence(x, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs)
+    if config.window_seconds is None:
+        return x
+    length = F.round_half_up(config.window_seconds * clip.rate)
+    start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
+    return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
+
+
+def spectrogram_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.ndarray:
+    """Samples -> the uint8 RGB image of shape ``(image_size, image_size, 3)``."""
+    frame_length = F.round_half_up(config.frame_seconds * rate)
+    n_fft = F.next_pow2(max(frame_length, F.round_half_up(config.fft_seconds * rate)))
+    power = F.power_spectrogram(window, frame_length=frame_length, n_frames=config.n_frames, n_fft=n_fft)
+    if config.freq_scale == "mel":
+        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands,
+                                f_min=config.f_min, f_max=config.f_max)
+        bands = power @ bank.T
+    else:
+        first, stop = F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max)
+        bands = power[:, first:stop]
+    unit = F.unit_decibels(bands.T[::-1], db_range=config.db_range)  # low frequencies at the bottom
+    size = config.image_size
+    levels = F.quantize(F.resize_bilinear(unit, height=size, width=size))
+    return F.colorize(levels, lut=colormap_lut(config.colormap))
+
+
+def clip_image(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
+    """:func:`analysis_window` then :func:`spectrogram_image`."""
+    window = analysis_window(clip, config, shift_seconds=shift_seconds)
+    return spectrogram_image(window, rate=clip.rate, config=config)
+
+
+def model_input(images: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """uint8 RGB image(s) -> float32 MobileNet input."""
+    return F.mobilenet_input(images, scale=config.input_scale, offset=config.input_offset)
+
+
+@functools.lru_cache(maxsize=4)
+def colormap_lut(name: str) -> np.ndarray | None:
+    """The 256-entry uint8 RGB table of a colour map (``None`` for grey).
+
+    Named maps come from matplotlib's definition, sampled at the 256 levels and rounded half up;
+    the JS runtime receives this same table.
+    """
+    if name == "gray":
+        return None
+    from matplotlib import colormaps  # only the coloured profiles need it
+
+    rgba = colormaps[name](np.arange(256))
+    lut = F.quantize(np.asarray(rgba)[:, :3])
+    lut.flags.writeable = False
+    return lut

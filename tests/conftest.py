@@ -1,0 +1,77 @@
+"""Shared test fixtures: where ../shared is, the real MobileNet, real recordings, small trained models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PAC_SHARED_DIR", REPO.parent / "shared"))
+DATA = SHARED / "data"
+BASE_DIR = SHARED / "models" / "mobilenet_v1_0.25_224"
+
+
+def pytest_configure(config):
+    if not BASE_DIR.is_dir() or not DATA.is_dir():
+        raise pytest.UsageError(f"the shared data folder is missing: expected {SHARED} beside the repository "
+                                f"(or set PAC_SHARED_DIR)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Tests never touch the user's cache and never download: the base comes from ../shared."""
+    cache = tmp_path_factory.mktemp("pac-cache")
+    old = {k: os.environ.get(k) for k in ("PAC_CACHE_DIR", "PAC_BASE_DIR")}
+    os.environ["PAC_CACHE_DIR"] = str(cache)
+    os.environ["PAC_BASE_DIR"] = str(BASE_DIR)
+    yield
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def fsdd(digit: int, speaker: str, index: int) -> Path:
+    """Path of one Free Spoken Digit Dataset recording."""
+    return DATA / "fsdd" / "recordings" / f"{digit}_{speaker}_{index}.wav"
+
+
+def make_label_dir(root: Path, groups: dict[str, list[Path]]) -> Path:
+    """Copy clips into ``root/<label>/`` folders (a training or evaluation DATA_DIR)."""
+    for label, paths in groups.items():
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            shutil.copy(path, folder / path.name)
+    return root
+
+
+DIGITS = {"one": 1, "seven": 7, "nine": 9}
+
+
+@pytest.fixture(scope="session")
+def digits_train_dir(tmp_path_factory) -> Path:
+    """FSDD george saying one/seven/nine, 5 clips each (indices 0-4)."""
+    root = tmp_path_factory.mktemp("digits-train")
+    return make_label_dir(root, {name: [fsdd(d, "george", i) for i in range(5)] for name, d in DIGITS.items()})
+
+
+@pytest.fixture(scope="session")
+def digits_test_dir(tmp_path_factory) -> Path:
+    """The same speaker and digits, clips 5-19 (45 clips)."""
+    root = tmp_path_factory.mktemp("digits-test")
+    return make_label_dir(root, {name: [fsdd(d, "george", i) for i in range(5, 20)] for name, d in DIGITS.items()})
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits_train_dir, tmp_path_factory) -> Path:
+    """A model trained with the product defaults on :func:`digits_train_dir` (seed 0)."""
+    from pac.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "digits"
+    assert main(["train", str(digits_train_dir), "-o", str(out), "--seed", "0"]) == 0
+    return out
