@@ -14,6 +14,8 @@ import sys
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# tensorflowjs imports TF Decision Forests, whose banner needs IPython when stdout is not a terminal.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
 
 @contextlib.contextmanager

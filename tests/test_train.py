@@ -1,0 +1,286 @@
+"""`pac train`, `pac predict`, `pac evaluate` and the MobileNet base resolution."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BASE_DIR, DATA, DIGITS, fsdd, make_label_dir
+from pac import base as base_mod
+from pac.cli import main
+from pac.errors import PacError
+
+
+def train(data_dir, out, *args) -> int:
+    return main(["train", str(data_dir), "-o", str(out), *map(str, args)])
+
+
+def report(model_dir: Path) -> dict:
+    return json.loads((model_dir / "report.json").read_text())
+
+
+def manifest(model_dir: Path) -> dict:
+    return json.loads((model_dir / "pac.json").read_text())
+
+
+# -- the model folder ------------------------------------------------------------------------------
+
+def test_model_dir_holds_head_manifest_and_report(digits_model):
+    names = {p.name for p in digits_model.iterdir()}
+    assert {"model.json", "pac.json", "report.json", "curves.png", "confusion.png"} <= names
+    head = json.loads((digits_model / "model.json").read_text())
+    topology = json.dumps(head["modelTopology"])
+    assert "batch_input_shape" in topology and '"batch_shape"' not in topology  # tf.loadLayersModel-safe
+    shard = head["weightsManifest"][0]["paths"][0]
+    assert (digits_model / shard).stat().st_size == 4 * sum(
+        int(np.prod(w["shape"])) for w in head["weightsManifest"][0]["weights"])
+    m = manifest(digits_model)
+    assert m["labels"] == sorted(DIGITS)
+    assert m["base"] == {"name": "mobilenet_v1_0.25_224", "cut_layer": "conv_pw_13_relu",
+                         "sha256": base_mod.base_sha256()}
+    assert m["features"]["name"] == "default"
+    assert {"pac", "tensorflow", "tensorflowjs"} <= set(m["tools"])
+    r = report(digits_model)
+    assert len(r["history"]["loss"]) == r["options"]["epochs"]
+    assert r["validation"]["labels"] == sorted(DIGITS)
+    assert len(r["clips"]["validation"]) == 3  # one of five clips per label at fraction 0.2
+
+
+def test_training_is_reproducible_with_a_seed(digits_train_dir, digits_model, tmp_path):
+    again = tmp_path / "again"
+    assert train(digits_train_dir, again, "--seed", "0") == 0
+    assert (again / "group1-shard1of1.bin").read_bytes() == (digits_model / "group1-shard1of1.bin").read_bytes()
+    other = tmp_path / "other"
+    assert train(digits_train_dir, other, "--seed", "1") == 0
+    assert (other / "group1-shard1of1.bin").read_bytes() != (digits_model / "group1-shard1of1.bin").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def short_run(digits_train_dir, tmp_path_factory):
+    """A 3-epoch reference run, to compare each option against."""
+    out = tmp_path_factory.mktemp("short") / "m"
+    assert train(digits_train_dir, out, "--epochs", "3") == 0
+    return out
+
+
+def weights(model_dir: Path) -> bytes:
+    return (model_dir / "group1-shard1of1.bin").read_bytes()
+
+
+@pytest.mark.parametrize("option, value, check", [
+    ("--epochs", "5", lambda r: len(r["history"]["loss"]) == 5),
+    ("--learning-rate", "0.05", lambda r: r["options"]["learning_rate"] == 0.05),
+    ("--optimizer", "sgd", lambda r: r["options"]["optimizer"] == "sgd"),
+    ("--batch-fraction", "0.1", lambda r: r["batch_size"] == int(0.1 * r["examples"])),
+    ("--validation-fraction", "0.4", lambda r: len(r["clips"]["validation"]) == 6),
+    ("--max-shift", "0", lambda r: r["examples"] == 12),
+])
+def test_every_option_changes_what_it_should(digits_train_dir, short_run, tmp_path, option, value, check):
+    out = tmp_path / "m"
+    args = ["--epochs", "3", option, value] if option != "--epochs" else [option, value]
+    assert train(digits_train_dir, out, *args) == 0
+    assert check(report(out))
+    assert weights(out) != weights(short_run)
+
+
+def test_noise_folder_adds_noisy_copies(digits_train_dir, short_run, tmp_path):
+    out = tmp_path / "m"
+    noise = DATA / "background_noise" / "exercise_bike"
+    assert train(digits_train_dir, out, "--epochs", "3", "--noise", noise) == 0
+    assert report(out)["examples"] == 2 * report(short_run)["examples"]
+    assert weights(out) != weights(short_run)
+
+
+def test_config_option_is_stored_in_the_manifest(digits_train_dir, tmp_path):
+    cfg = tmp_path / "features.json"
+    cfg.write_text('{"name": "mine", "n_bands": 64}')
+    out = tmp_path / "m"
+    assert train(digits_train_dir, out, "--epochs", "2", "--config", cfg) == 0
+    features = manifest(out)["features"]
+    assert features["name"] == "mine" and features["n_bands"] == 64
+
+
+def test_paper_preset_uses_the_paper_settings(digits_train_dir, tmp_path):
+    out = tmp_path / "m"
+    assert train(digits_train_dir, out, "--preset", "paper", "--epochs", "2") == 0
+    r = report(out)
+    assert r["options"]["learning_rate"] == 1e-4 and r["options"]["max_shift"] == 0
+    assert r["validation"] is None and r["examples"] == 15
+    assert manifest(out)["features"]["name"] == "paper"
+
+
+# -- bad training data -------------------------------------------------------------------------------
+
+@pytest.fixture()
+def data_with_bad_clip(digits_train_dir, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(digits_train_dir, root)
+    (root / "one" / "broken.wav").write_bytes(b"ID3\x04" + bytes(64))
+    return root
+
+
+def test_unreadable_clip_stops_training_naming_it_and_writes_nothing(data_with_bad_clip, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert train(data_with_bad_clip, out, "--epochs", "2") == 2
+    err = capsys.readouterr().err
+    assert "broken.wav" in err and "MP3" in err and err.count("\n") == 1
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_skip_bad_skips_the_clip_with_a_warning(data_with_bad_clip, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert train(data_with_bad_clip, out, "--epochs", "2", "--skip-bad") == 0
+    assert "warning: skipped" in capsys.readouterr().err
+    assert any("broken.wav" in s for s in report(out)["clips"]["skipped"])
+
+
+def test_label_with_too_few_clips_is_refused(tmp_path, capsys):
+    data = make_label_dir(tmp_path / "d", {"one": [fsdd(1, "george", 0)],
+                                           "seven": [fsdd(7, "george", i) for i in range(3)]})
+    assert train(data, tmp_path / "m") == 2
+    err = capsys.readouterr().err
+    assert "one" in err and "needs at least 2" in err
+
+
+def test_a_single_label_is_refused(tmp_path, capsys):
+    data = make_label_dir(tmp_path / "d", {"one": [fsdd(1, "george", i) for i in range(3)]})
+    assert train(data, tmp_path / "m") == 2
+    assert "at least 2 label" in capsys.readouterr().err
+
+
+def test_existing_non_model_output_is_not_overwritten(digits_train_dir, tmp_path, capsys):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert train(digits_train_dir, out, "--epochs", "1") == 2
+    assert "not a pac model folder" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+# -- predict and evaluate ----------------------------------------------------------------------------
+
+def test_predict_prints_sorted_label_confidence_pairs(digits_model, capsys):
+    clips = [fsdd(1, "george", 7), fsdd(9, "george", 8)]
+    assert main(["predict", str(digits_model), *map(str, clips)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, clip in zip(lines, clips):
+        path, result = line.split("\t")
+        assert path == str(clip)
+        result = json.loads(result)
+        assert sorted(label for label, _ in result) == sorted(DIGITS)
+        confidences = [c for _, c in result]
+        assert confidences == sorted(confidences, reverse=True)
+        assert abs(sum(confidences) - 1) < 1e-5
+
+
+def test_predict_json_and_accuracy_on_held_out_clips(digits_model, capsys):
+    clips = [fsdd(d, "george", i) for d in DIGITS.values() for i in (10, 11, 12)]
+    assert main(["predict", "--json", str(digits_model), *map(str, clips)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert list(results) == [str(c) for c in clips]
+    names = {v: k for k, v in DIGITS.items()}
+    correct = sum(results[str(c)][0][0] == names[int(c.name[0])] for c in clips)
+    assert correct >= 5  # a real classifier, well above chance (3 of 9)
+
+
+def test_evaluate_json_plot_and_table(digits_model, digits_test_dir, tmp_path, capsys):
+    out_json, out_png = tmp_path / "eval.json", tmp_path / "eval.png"
+    assert main(["evaluate", str(digits_model), str(digits_test_dir), "--json", str(out_json),
+                 "--plot", str(out_png)]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy" in text and "precision" in text
+    result = json.loads(out_json.read_text())
+    assert {"accuracy", "labels", "confusion", "clips"} <= set(result)
+    assert 0.6 <= result["accuracy"] <= 1.0  # chance is 1/3
+    assert result["labels"] == sorted(DIGITS)
+    assert np.array(result["confusion"]).sum() == len(result["clips"]) == 45
+    first = result["clips"][0]
+    assert {"path", "label", "predicted", "correct", "result"} <= set(first)
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_refuses_folders_that_are_not_labels(digits_model, tmp_path, capsys):
+    data = make_label_dir(tmp_path / "d", {"eleven": [fsdd(1, "george", 0)]})
+    assert main(["evaluate", str(digits_model), str(data)]) == 2
+    assert "eleven" in capsys.readouterr().err
+
+
+def test_predict_on_a_folder_that_is_not_a_model(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), str(fsdd(1, "george", 0))]) == 2
+    assert "not a pac model folder" in capsys.readouterr().err
+
+
+# -- the MobileNet base -------------------------------------------------------------------------------
+
+@pytest.fixture()
+def no_local_base(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAC_BASE_DIR", raising=False)
+    monkeypatch.setenv("PAC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_offline_without_cache_says_how_to_point_at_a_local_copy(no_local_base, monkeypatch):
+    monkeypatch.setenv("PAC_BASE_URL", "http://127.0.0.1:9/tfjs/mobilenet_v1_0.25_224/model.json")
+    with pytest.raises(PacError) as info:
+        base_mod.resolve_base_dir(None)
+    message = str(info.value)
+    assert "cannot download" in message and "--base" in message and "PAC_BASE_DIR" in message
+    assert not (no_local_base / "cache" / "mobilenet_v1_0.25_224").exists()
+
+
+@pytest.fixture()
+def mirror(tmp_path):
+    """A loopback HTTP server serving a copy of the weights (stands in for the official URL)."""
+    root = tmp_path / "mirror" / "mobilenet_v1_0.25_224"
+    shutil.copytree(BASE_DIR, root)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root.parent))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_port}/mobilenet_v1_0.25_224/model.json"
+    server.shutdown()
+
+
+def test_download_verifies_and_caches_the_weights(no_local_base, mirror, monkeypatch):
+    _, url = mirror
+    monkeypatch.setenv("PAC_BASE_URL", url)
+    seen = []
+    path = base_mod.resolve_base_dir(None, progress=lambda done, total: seen.append(done))
+    assert path == no_local_base / "cache" / "mobilenet_v1_0.25_224"
+    assert len(list(path.glob("group*-shard1of1"))) == 55 and seen[-1] == 475_544 * 4
+    base_mod.read_base(path)  # every sha256 checks out
+    monkeypatch.setenv("PAC_BASE_URL", "http://127.0.0.1:9/nothing/model.json")
+    assert base_mod.resolve_base_dir(None) == path  # second time: from the cache, no network
+
+
+def test_download_of_a_corrupt_shard_is_refused_and_nothing_cached(no_local_base, mirror, monkeypatch):
+    root, url = mirror
+    shard = root / "group7-shard1of1"
+    shard.write_bytes(b"\x00" + shard.read_bytes()[1:])
+    monkeypatch.setenv("PAC_BASE_URL", url)
+    with pytest.raises(PacError, match="group7-shard1of1.*sha256"):
+        base_mod.resolve_base_dir(None)
+    assert not (no_local_base / "cache" / "mobilenet_v1_0.25_224").exists()
+
+
+def test_base_option_must_point_at_a_model_json(tmp_path, digits_train_dir, capsys):
+    assert train(digits_train_dir, tmp_path / "m", "--base", str(tmp_path)) == 2
+    assert "no model.json" in capsys.readouterr().err
+
+
+def test_local_base_with_a_tampered_shard_is_refused(tmp_path):
+    copy = tmp_path / "base"
+    shutil.copytree(BASE_DIR, copy)
+    (copy / "group3-shard1of1").write_bytes(b"\x00" * 16)
+    with pytest.raises(PacError, match="group3-shard1of1.*sha256"):
+        base_mod.read_base(copy)
