@@ -1,0 +1,358 @@
+"""Run the classifier page in headless Chromium, with a recording fake of the App Inventor bridge.
+
+Used by the tests, by benchmarks and by anything that must check that the page on the phone gives
+the answers pac gives.  :class:`Browser` serves a folder (normally one written by
+:func:`pac.runtime.write_assets`, or a folder of several of them) over HTTP on 127.0.0.1, starts
+Debian's Chromium through Selenium and ChromeDriver, and installs, before any page script runs, a
+fake ``window.PersonalAudioClassifier`` whose ``ready``/``reportResult``/``error`` record every call
+(generated from ``extension/bridge.json``)::
+
+    with Browser(asset_dir) as browser:
+        labels = browser.open(backend="wasm")          # waits for ready(labelsJson)
+        call = browser.classify_wav(Path("clip.wav").read_bytes())
+        call["method"], call["args"]                    # "reportResult", [json] / "error", [code, msg]
+
+Nothing goes to the internet: Chromium's background networking is off and the page only loads
+relative URLs from the local server.  Chromium is always quit, also on errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import shutil
+import socketserver
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PacError
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-quic", "--disable-dev-shm-usage", "--mute-audio")
+MIME_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+              ".json": "application/json", ".wasm": "application/wasm", ".bin": "application/octet-stream",
+              "": "application/octet-stream"}
+
+# Installed with Page.addScriptToEvaluateOnNewDocument: runs before any script of every page.
+# __METHODS__ is replaced by the JSON of {method: [param names]} from bridge.json.
+_FAKE_BRIDGE = r"""
+(function () {
+  const methods = __METHODS__;
+  const calls = [];
+  const waiters = [];
+  const consoleLines = [];
+  function record(method, args) {
+    const entry = {method: method, args: Array.prototype.slice.call(args), t: performance.now()};
+    if (args.length !== methods[method].length) {
+      entry.bad = 'expected ' + methods[method].length + ' arguments, got ' + args.length;
+    }
+    calls.push(entry);
+    waiters.splice(0).forEach((w) => w());
+  }
+  const fake = {};
+  Object.keys(methods).forEach((m) => { fake[m] = function () { record(m, arguments); }; });
+  Object.defineProperty(window, __INTERFACE__, {value: Object.freeze(fake), writable: false});
+  ['log', 'info', 'warn', 'error', 'debug'].forEach((level) => {
+    const original = console[level].bind(console);
+    console[level] = function () {
+      try {
+        consoleLines.push(level + ': ' + Array.prototype.map.call(arguments, String).join(' '));
+        if (consoleLines.length > 500) consoleLines.shift();
+      } catch (e) { /* never break the page */ }
+      original.apply(null, arguments);
+    };
+  });
+  window.__pacHarness = {
+    calls: calls,
+    console: consoleLines,
+    /** Resolve with calls[index] once it exists, or null after timeoutMs. */
+    waitFor: function (index, timeoutMs) {
+      return new Promise((resolve) => {
+        const deadline = setTimeout(() => resolve(null), timeoutMs);
+        const check = () => {
+          if (calls.length > index) { clearTimeout(deadline); resolve(calls[index]); }
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
+})();
+"""
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with exact MIME types, no caching, no request log."""
+
+    def guess_type(self, path):
+        return MIME_TYPES.get(Path(str(path)).suffix.lower(), "application/octet-stream")
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Browser:
+    """Headless Chromium showing pages from ``root``, with the fake bridge; a context manager.
+
+    Parameters
+    ----------
+    root : path
+        The folder to serve (an asset folder, or a folder holding several).
+    timeout : float
+        Default seconds to wait for ``ready`` and for each classification.
+    chromium, chromedriver : path
+        The browser and its driver (Debian's packages ``chromium`` and ``chromium-driver``).
+    extra_args : sequence of str
+        More Chromium flags (e.g. ``--enable-unsafe-swiftshader`` to allow software WebGL).
+    """
+
+    def __init__(self, root: str | os.PathLike, *, timeout: float = 60.0, chromium: str = CHROMIUM,
+                 chromedriver: str = CHROMEDRIVER, extra_args=()):
+        self.root = Path(root)
+        self.timeout = timeout
+        self.chromium = chromium
+        self.chromedriver = chromedriver
+        self.extra_args = tuple(extra_args)
+        self.driver = None
+        self._server = None
+        self._profile = None
+        self.url = None
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def __enter__(self) -> "Browser":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the HTTP server and Chromium (called by ``with``)."""
+        if not (self.root / ".").is_dir():
+            raise PacError("is not a folder to serve", path=self.root)
+        for exe, package in ((self.chromium, "chromium"), (self.chromedriver, "chromium-driver")):
+            if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+                raise PacError(f"not found; install Debian's {package} (./setup.sh does)", path=exe)
+        try:
+            from selenium import webdriver
+            from selenium.common.exceptions import WebDriverException
+            from selenium.webdriver.chrome.service import Service
+        except ImportError:
+            raise PacError("the Python package selenium is missing; run ./setup.sh") from None
+
+        handler = functools.partial(_Handler, directory=str(self.root))
+        self._server = _Server(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._server.serve_forever, name="pac-http", daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+        self._profile = tempfile.mkdtemp(prefix="pac-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = self.chromium
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", *self.extra_args):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        try:
+            self.driver = webdriver.Chrome(options=options, service=Service(executable_path=self.chromedriver))
+        except WebDriverException as exc:
+            raise PacError(f"cannot start headless Chromium ({_first_line(exc.msg)})", path=self.chromium) from None
+        self.driver.set_script_timeout(self.timeout + 30)
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": fake_bridge_script()})
+
+    def close(self) -> None:
+        """Quit Chromium, stop the server, remove the profile.  Safe to call twice."""
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception:  # the browser may already be gone; quitting is best effort
+                pass
+            self.driver = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._profile is not None:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
+
+    # -- page ----------------------------------------------------------------------------------
+    def open(self, page: str = "classifier.html", *, backend: str | None = None, wait: bool = True,
+             timeout: float | None = None) -> list[str] | None:
+        """Load a page (a path relative to ``root``) and, by default, wait for ``ready``.
+
+        Parameters
+        ----------
+        page : str
+            URL path of the page below the served folder.
+        backend : str, optional
+            ``wasm``, ``webgl`` or ``cpu``: passed as ``?backend=`` to force a TF.js backend.
+        wait : bool
+            Whether to wait for the first bridge call and require it to be ``ready``.
+        timeout : float, optional
+            Seconds to wait (default: the browser's timeout).
+
+        Returns
+        -------
+        list of str or None
+            The labels from ``ready(labelsJson)``, or None if ``wait`` is false.
+
+        Raises
+        ------
+        PacError
+            If the page reports an error instead, or nothing within the timeout; the message
+            includes the page's console output.
+        """
+        url = self.url + page.lstrip("/") + (f"?backend={backend}" if backend else "")
+        self.driver.get(url)
+        if not wait:
+            return None
+        call = self.wait_call(0, timeout=timeout)
+        if call is None:
+            raise PacError(f"the classifier page did not become ready within {timeout or self.timeout:g} s; "
+                           f"console: {self.console_text()}", path=url)
+        if call["method"] != "ready":
+            raise PacError(f"the classifier page called {call['method']}{tuple(call['args'])} instead of ready; "
+                           f"console: {self.console_text()}", path=url)
+        return json.loads(call["args"][0])
+
+    def execute(self, script: str, *args):
+        """Run JS in the page (``return`` gives a value; promises are awaited by Selenium)."""
+        return self.driver.execute_script(script, *args)
+
+    def calls(self) -> list[dict]:
+        """Every bridge call so far: ``{"method", "args", "t"}`` (+ ``"bad"`` for a wrong arity)."""
+        return self.execute("return window.__pacHarness ? window.__pacHarness.calls : [];")
+
+    def wait_call(self, index: int, *, timeout: float | None = None) -> dict | None:
+        """Bridge call number ``index`` (0-based) once it has happened, or None after the timeout."""
+        ms = int(1000 * (timeout or self.timeout))
+        return self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.__pacHarness.waitFor(arguments[0], arguments[1]).then(done);", index, ms)
+
+    def console(self) -> list[str]:
+        """The page's console lines (captured by the fake bridge) and Chromium's own log."""
+        lines = []
+        try:
+            lines += self.execute("return window.__pacHarness ? window.__pacHarness.console : [];") or []
+        except Exception:  # the page may be broken: the console is for diagnosis only
+            pass
+        try:
+            lines += [f"chromium {e.get('level')}: {e.get('message')}" for e in self.driver.get_log("browser")]
+        except Exception:  # not every driver supports the log endpoint
+            pass
+        return lines
+
+    def console_text(self, limit: int = 20) -> str:
+        """The last console lines joined on one line, for error messages."""
+        lines = self.console()[-limit:]
+        return " | ".join(" ".join(line.split()) for line in lines) or "(empty)"
+
+    def info(self) -> dict:
+        """``window.pac.info()``: state, backend, labels, feature configuration, start-up timings."""
+        return self.execute("return window.pac.info();")
+
+    # -- clips -----------------------------------------------------------------------------------
+    def _submit(self, expression: str, *args, timeout: float | None = None) -> dict:
+        index = len(self.calls())
+        self.execute(expression, *args)
+        call = self.wait_call(index, timeout=timeout)
+        if call is None:
+            raise PacError(f"the classifier page answered nothing within {timeout or self.timeout:g} s; "
+                           f"console: {self.console_text()}", path=self.driver.current_url)
+        return call
+
+    def classify_wav(self, data: bytes, *, timeout: float | None = None) -> dict:
+        """Send WAV bytes to ``window.pac.classifyWav`` and return the bridge call it produced."""
+        text = base64.b64encode(bytes(data)).decode("ascii")
+        return self._submit("window.pac.classifyWav(arguments[0]);", text, timeout=timeout)
+
+    def classify_pcm(self, samples, rate: int, *, timeout: float | None = None) -> dict:
+        """Send mono samples (as float32 little-endian) to ``window.pac.classifyPcm``."""
+        raw = np.asarray(samples, dtype="<f4").tobytes()
+        text = base64.b64encode(raw).decode("ascii")
+        return self._submit("window.pac.classifyPcm(arguments[0], arguments[1]);", text, rate, timeout=timeout)
+
+    def debug_image(self, data: bytes) -> np.ndarray:
+        """The page's uint8 RGB spectrogram image for WAV bytes, shape ``(size, size, 3)``.
+
+        Raises
+        ------
+        PacError
+            With the page's error message if the page refuses the clip.
+        """
+        text = base64.b64encode(bytes(data)).decode("ascii")
+        answer = self.execute(
+            "return window.pac.debugImage(arguments[0]).then((b) => ({image: b}), (e) => ({error: e}));", text)
+        if "error" in answer:
+            raise PacError(f"the page refused the clip: error {answer['error']['code']}: {answer['error']['message']}")
+        raw = np.frombuffer(base64.b64decode(answer["image"]), dtype=np.uint8)
+        size = int(round((raw.size // 3) ** 0.5))
+        return raw.reshape(size, size, 3)
+
+    def time_classification(self, data: bytes, *, repeats: int, timeout: float | None = None) -> list[float]:
+        """Milliseconds from ``classifyWav`` to the resulting bridge call, measured inside the page.
+
+        The base64 text is in the page before the clock starts, so WebDriver's overhead is excluded
+        but base64 decoding, WAV decoding, features, MobileNet, the head and the bridge call count.
+        """
+        text = base64.b64encode(bytes(data)).decode("ascii")
+        ms = int(1000 * (timeout or self.timeout))
+        times = self.driver.execute_async_script(
+            """
+            const [text, repeats, ms, done] = arguments;
+            (async () => {
+              const h = window.__pacHarness;
+              const out = [];
+              for (let i = 0; i < repeats; i++) {
+                const index = h.calls.length;
+                const t0 = performance.now();
+                window.pac.classifyWav(text);
+                const call = await h.waitFor(index, ms);
+                if (!call) return {error: 'timeout'};
+                if (call.method !== 'reportResult') return {error: JSON.stringify(call)};
+                out.push(call.t - t0);
+              }
+              return {times: out};
+            })().then(done, (e) => done({error: String(e)}));
+            """, text, repeats, ms)
+        if "error" in times:
+            raise PacError(f"timing failed: {times['error']}; console: {self.console_text()}")
+        return times["times"]
+
+
+def fake_bridge_script(bridge: dict | None = None) -> str:
+    """The JS of the recording fake bridge, generated from ``extension/bridge.json``."""
+    from .runtime import read_bridge
+
+    bridge = bridge or read_bridge()
+    methods = {name: spec.get("params", []) for name, spec in bridge["js_to_java"].items()}
+    return (_FAKE_BRIDGE.replace("__METHODS__", json.dumps(methods))
+            .replace("__INTERFACE__", json.dumps(bridge["javascript_interface"])))
+
+
+def _first_line(text) -> str:
+    return str(text or "unknown error").strip().splitlines()[0] if str(text or "").strip() else "unknown error"
+
+

@@ -1,0 +1,308 @@
+"""The classifier page that runs inside the App Inventor app's WebView, and the folder it loads.
+
+:func:`write_assets` renders ``extension/templates/classifier.html`` and writes a complete,
+self-contained folder: the page, pac's runtime scripts (``extension/js/``), TensorFlow.js from
+``extension/node_modules`` (pinned by ``extension/package-lock.json``), the MobileNet base and the
+model.  The page asks for nothing else, and only by these RELATIVE URL paths (the Android side
+serves the same paths from the extension's assets through ``WebViewClient.shouldInterceptRequest``;
+a user's model swapped in at run time replaces the three ``model/`` entries)::
+
+    classifier.html                        the page
+    js/bridge.js                           constants, bridge calls, error guard (loaded first)
+    js/wav.js, js/features.js              WAV decoding, the feature pipeline
+    js/classifier.js                       start-up, window.pac entry points
+    tfjs/tf.es2017.min.js                  TensorFlow.js (core, layers, CPU and WebGL backends)
+    tfjs/tf-backend-wasm.es2017.min.js     its WASM backend, which fetches
+    tfjs/tfjs-backend-wasm.wasm            ... this binary, or (when the WebView has WASM SIMD)
+    tfjs/tfjs-backend-wasm-simd.wasm       ... this one (serve both as application/wasm)
+    mobilenet/model.json                   MobileNet v1 0.25 224 (TF.js layers model)
+    mobilenet/group<N>-shard1of1           its 55 weight shards, N = 1..55 (no file extension)
+    model/pac.json                         the model's manifest: labels and feature configuration
+    model/model.json                       the head (TF.js layers model)
+    model/<weights>                        the head's shards as model/model.json names them
+                                           (pac train writes group1-shard1of1.bin)
+
+``classifier.html?backend=wasm`` (or ``webgl``, ``cpu``) forces a TensorFlow.js backend; without it
+the page takes the first of :data:`BACKENDS` that starts.  If ``model/pac.json`` does not exist
+(HTTP 404) the page falls back to the manifest rendered into it.
+
+Everything the page's JS needs from Python (bridge names and error codes from
+``extension/bridge.json``, the feature-configuration schema and defaults, the colour-map tables,
+the built-in manifest) is rendered into the page as one JSON data block, never as script code, so a
+label such as ``</script>`` stays data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from . import __version__
+from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
+from .errors import PacError
+from .features import config as feature_config
+from .features import functional as F
+from .features.pipeline import colormap_lut
+from .modeldir import FORMAT, FORMAT_VERSION, HEAD_JSON, MANIFEST, read_manifest
+
+#: The repository's ``extension/`` folder (bridge.json, templates, js, node_modules).
+EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
+PAGE = "classifier.html"
+#: pac's runtime scripts, in extension/js/ and at js/ in the asset folder.
+RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "classifier.js")
+#: URL path -> file under extension/node_modules.
+TFJS_FILES = {
+    "tfjs/tf.es2017.min.js": "@tensorflow/tfjs/dist/tf.es2017.min.js",
+    "tfjs/tf-backend-wasm.es2017.min.js": "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.es2017.min.js",
+    "tfjs/tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+    "tfjs/tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+}
+#: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
+PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
+                "js/wav.js", "js/features.js", "js/classifier.js")
+#: TensorFlow.js backends in order of preference (see bench/latency.py for the measurements).
+BACKENDS = ("wasm", "webgl", "cpu")
+BASE_URL_DIR = "mobilenet"
+MODEL_URL_DIR = "model"
+
+# What the JS requires of bridge.json.
+_JS_TO_JAVA = ("ready", "reportResult", "error")
+_JAVA_TO_JS = ("classifyWav", "classifyPcm")
+_JS_ERRORS = ("NOT_READY", "MODEL_LOAD_FAILED", "NOT_WAV", "UNSUPPORTED_WAV", "EMPTY_AUDIO",
+              "SILENT_AUDIO", "TOO_SHORT", "CLASSIFICATION_FAILED")
+
+
+def read_bridge(path: str | os.PathLike | None = None) -> dict:
+    """Load ``extension/bridge.json`` and check it defines everything the JS runtime calls.
+
+    Parameters
+    ----------
+    path : path, optional
+        Another bridge definition (tests); defaults to the repository's.
+
+    Returns
+    -------
+    dict
+        The parsed file.
+    """
+    path = Path(path) if path else EXTENSION_DIR / "bridge.json"
+    try:
+        bridge = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PacError(f"cannot read the bridge definition ({exc})", path=path) from None
+    try:
+        missing = [m for m in _JS_TO_JAVA if m not in bridge["js_to_java"]]
+        missing += [m for m in _JAVA_TO_JS if m not in bridge["java_to_js"]]
+        names = {e["name"] for e in bridge["errors"]}
+        missing += [e for e in _JS_ERRORS if e not in names]
+        bridge["javascript_interface"], bridge["java_to_js"]["object"]
+    except (KeyError, TypeError) as exc:
+        raise PacError(f"not a bridge definition (missing {exc})", path=path) from None
+    if missing:
+        raise PacError(f"the JS runtime needs {', '.join(missing)}, which it does not define", path=path)
+    return bridge
+
+
+def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
+    """The JSON object the page's scripts read (``<script type="application/json" id="pac-constants">``).
+
+    Parameters
+    ----------
+    manifest : dict
+        The model's parsed ``pac.json``; embedded as the fallback manifest.
+    bridge : dict, optional
+        The parsed bridge definition (default: :func:`read_bridge`).
+
+    Returns
+    -------
+    dict
+        Bridge names and error codes, the feature-configuration schema, colour maps, paths, the
+        backend order and the built-in manifest.
+    """
+    bridge = bridge or read_bridge()
+    schema = {
+        "defaults": feature_config.FeatureConfig().to_dict(),
+        "kinds": dict(feature_config._KINDS),
+        "kind_names": dict(feature_config._KIND_NAMES),
+        "choices": {"freq_scale": list(feature_config.FREQ_SCALES),
+                    "window_select": list(feature_config.WINDOW_SELECTS),
+                    "colormap": list(feature_config.COLORMAPS)},
+        "schema_version": feature_config.SCHEMA_VERSION,
+    }
+    colormaps = {}
+    for name in feature_config.COLORMAPS:
+        lut = colormap_lut(name)
+        colormaps[name] = None if lut is None else lut.tolist()
+    return {
+        "pac_version": __version__,
+        "bridge": {
+            "javascript_interface": bridge["javascript_interface"],
+            "js_to_java": {name: name for name in _JS_TO_JAVA},
+            "java_to_js": {"object": bridge["java_to_js"]["object"], **{name: name for name in _JAVA_TO_JS}},
+        },
+        "errors": {e["name"]: int(e["code"]) for e in bridge["errors"]},
+        "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,
+                     "chunk_seconds": F.CHUNK_SECONDS},
+        "manifest": {"format": FORMAT, "format_version": FORMAT_VERSION, "base_name": BASE_NAME,
+                     "cut_layer": CUT_LAYER},
+        "builtin_manifest": manifest,
+        "backends": list(BACKENDS),
+        "paths": {"manifest": f"{MODEL_URL_DIR}/{MANIFEST}", "head": f"{MODEL_URL_DIR}/{HEAD_JSON}",
+                  "base": f"{BASE_URL_DIR}/model.json", "wasm_prefix": "tfjs/", "tfjs": PAGE_SCRIPTS[1]},
+    }
+
+
+def render_page(manifest: dict, *, bridge: dict | None = None) -> str:
+    """The text of ``classifier.html`` for a model's parsed ``pac.json``."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+    env = Environment(loader=FileSystemLoader(str(EXTENSION_DIR / "templates")), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    try:
+        template = env.get_template(PAGE)
+        return template.render(constants=page_constants(manifest, bridge=bridge), scripts=PAGE_SCRIPTS,
+                               pac_version=__version__)
+    except TemplateError as exc:
+        raise PacError(f"cannot render the classifier page ({exc})",
+                       path=EXTENSION_DIR / "templates" / PAGE) from None
+
+
+def _tfjs_sources() -> dict[str, Path]:
+    """URL path -> installed TensorFlow.js file, checked against extension/package.json's pins."""
+    modules = EXTENSION_DIR / "node_modules"
+    hint = "run ./setup.sh (it runs npm ci in extension/)"
+    try:
+        pins = json.loads((EXTENSION_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise PacError(f"cannot read the TensorFlow.js pins ({exc})", path=EXTENSION_DIR / "package.json") from None
+    for package, version in pins.items():
+        installed = modules / package / "package.json"
+        try:
+            found = json.loads(installed.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            raise PacError(f"TensorFlow.js is not installed ({package} missing); {hint}", path=modules) from None
+        if found != version:
+            raise PacError(f"{package} {found} is installed but {version} is pinned; {hint}", path=modules)
+    sources = {url: modules / rel for url, rel in TFJS_FILES.items()}
+    for path in sources.values():
+        if not path.is_file():
+            raise PacError(f"missing TensorFlow.js file; {hint}", path=path)
+    return sources
+
+
+def _safe_relative(name: str, where: Path) -> str:
+    """A weight path from a model.json, refused unless it is a plain relative path."""
+    pure = PurePosixPath(name)
+    if not name or "\\" in name or pure.is_absolute() or ".." in pure.parts or ":" in name:
+        raise PacError(f"weight path {name!r} is not a plain relative file name", path=where)
+    return str(pure)
+
+
+def _head_sources(model_dir: Path) -> dict[str, Path]:
+    """URL path -> file for the head's model.json and the weight files it names."""
+    head_json = model_dir / HEAD_JSON
+    try:
+        groups = json.loads(head_json.read_text(encoding="utf-8"))["weightsManifest"]
+        names = [p for group in groups for p in group["paths"]]
+    except FileNotFoundError:
+        raise PacError("missing (the model folder is incomplete)", path=head_json) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PacError(f"not a TF.js layers model.json ({exc})", path=head_json) from None
+    sources = {f"{MODEL_URL_DIR}/{HEAD_JSON}": head_json}
+    for name in names:
+        rel = _safe_relative(name, head_json)
+        path = model_dir / rel
+        if not path.is_file():
+            raise PacError(f"missing weight file {rel} (named by {HEAD_JSON})", path=model_dir)
+        sources[f"{MODEL_URL_DIR}/{rel}"] = path
+    return sources
+
+
+def _base_files(base_dir: Path) -> dict[str, bytes]:
+    """URL path -> bytes of MobileNet's model.json and its shards, every shard's sha256 verified."""
+    model_json = base_dir / "model.json"
+    shards = expected_shards()
+    try:
+        text = model_json.read_bytes()
+        names = [p for group in json.loads(text)["weightsManifest"] for p in group["paths"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PacError(f"not a TF.js layers model.json ({exc})", path=model_json) from None
+    if sorted(names) != sorted(shards):
+        raise PacError(f"does not list {BASE_NAME}'s {len(shards)} shards", path=model_json)
+    files = {f"{BASE_URL_DIR}/model.json": text}
+    for name in names:
+        path = base_dir / name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PacError(f"cannot read weight shard ({exc.strerror})", path=path) from None
+        if hashlib.sha256(data).hexdigest() != shards[name]:
+            raise PacError(f"sha256 does not match {BASE_NAME}'s published shard", path=path)
+        files[f"{BASE_URL_DIR}/{name}"] = data
+    return files
+
+
+def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
+                 base_dir: str | os.PathLike | None = None) -> list[str]:
+    """Write the classifier page and everything it loads into ``out_dir``.
+
+    Parameters
+    ----------
+    model_dir : path
+        A model folder (``pac.json``, ``model.json`` and the head's weights).
+    out_dir : path
+        The asset folder to write.  It must not exist, be empty, or be an earlier asset folder
+        (holding ``classifier.html``), which is replaced as a whole.
+    base_dir : path, optional
+        The MobileNet folder (see :func:`pac.base.resolve_base_dir`).
+
+    Returns
+    -------
+    list of str
+        The URL paths written (POSIX, relative to ``out_dir``), sorted.
+
+    Raises
+    ------
+    PacError
+        If the model, MobileNet or TensorFlow.js (``./setup.sh`` installs it) is missing or broken,
+        or ``out_dir`` holds something else.  Nothing is written then.
+    """
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    read_manifest(model_dir)  # validates labels, base and features
+    manifest_bytes = (model_dir / MANIFEST).read_bytes()
+    manifest = json.loads(manifest_bytes)
+    copies = {**_tfjs_sources(), **_head_sources(model_dir)}
+    copies.update({f"js/{name}": EXTENSION_DIR / "js" / name for name in RUNTIME_SCRIPTS})
+    contents = _base_files(resolve_base_dir(base_dir))
+    contents[f"{MODEL_URL_DIR}/{MANIFEST}"] = manifest_bytes
+    contents[PAGE] = render_page(manifest).encode("utf-8")
+
+    if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / PAGE).is_file())):
+        raise PacError("exists and is not an asset folder written by pac; choose a new or empty folder",
+                       path=out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        for url, source in copies.items():
+            target = staging / url
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(source, target)
+            except OSError as exc:
+                raise PacError(f"cannot copy ({exc.strerror})", path=source) from None
+        for url, data in contents.items():
+            target = staging / url
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    except OSError as exc:
+        raise PacError(f"cannot write the asset folder ({exc.strerror or exc})", path=out_dir) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted([*copies, *contents])
