@@ -221,6 +221,61 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, skip_bad) -> N
         plot_confusion(result["confusion"], labels, plot_path, title=f"{Path(data_dir).name}")
 
 
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .aix file to write.")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards (shipped inside the .aix).")
+@click.option("--sizes", is_flag=True, help="Print the size of every part of the .aix.")
+def build(model_dir, output, base_dir, sizes) -> None:
+    """Package MODEL_DIR as an App Inventor extension (.aix) that classifies offline.
+
+    Builds the App Inventor component with Maven first if it is not built or out of date.
+    """
+    from .aix import build_aix, size_report
+
+    result = build_aix(model_dir, output, base_dir=base_dir, echo=lambda m: click.echo(m, err=True))
+    if sizes:
+        click.echo(size_report(result.entries, result.size))
+    click.echo(f"wrote {result.summary()}")
+
+
+@cli.command()
+@click.argument("aix_file", type=click.Path(dir_okay=False))
+@click.option("--clips", "clips_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with one sub-folder of WAV clips per label: classify them with the .aix's page and "
+                   "report accuracy and the difference from pac's Python classifier.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
+@click.option("--no-browser", is_flag=True, help="Only the file checks; do not run the page in Chromium.")
+def verify(aix_file, clips_dir, json_path, no_browser) -> None:
+    """Check AIX_FILE as App Inventor will on import, and run its classifier page in headless Chromium.
+
+    Exits with code 1 and lists the failures when the extension is broken.
+    """
+    import json
+
+    from .fsutil import write_bytes_atomic
+    from .verify import verify as run
+
+    report = run(aix_file, clips_dir=clips_dir, browser=not no_browser)
+    for name in report.passed:
+        click.echo(f"ok    {name}")
+    for message in report.warnings:
+        click.echo(f"warn  {message}")
+    if report.accuracy is not None:
+        click.echo(f"clips {report.clips}: accuracy {report.accuracy:.3f}, largest probability difference "
+                   f"page vs. Python {report.max_prob_diff:.2e}")
+    if json_path:
+        write_bytes_atomic(json_path, (json.dumps(report.to_json(), indent=2) + "\n").encode("utf-8"))
+    if report.failures:
+        click.echo(f"FAILED: {aix_file} ({len(report.failures)} problem{'s' if len(report.failures) > 1 else ''})",
+                   err=True)
+        for message in report.failures:
+            click.echo(f"  - {message}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(f"passed: {aix_file} ({report.size:,d} bytes)")
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code (user errors: one line, code 2)."""
     try:

@@ -1,0 +1,798 @@
+"""``pac verify``: check an ``.aix`` the way App Inventor will, and more.
+
+Stage 1, what App Inventor's server does on *Import extension* (``ComponentServiceImpl``,
+``FileImporterImpl``): a readable zip; a ``components.json`` or ``component.json`` (looked up by
+base name); its text a JSON array (or one object) of descriptor objects, not empty; every file at
+most 15 MiB; the one top-level folder named after the components' Java package.
+
+Stage 2, what the designer (``ComponentDatabase``), the Companion and the APK build server rely on
+and what makes a broken extension fail later, on a phone: the descriptor schema (every scalar a
+string, required fields, YAIL types, designer properties with a category), ``extension.properties``,
+the build infos, Java 8 class files of the component's package only in ``files/AndroidRuntime.jar``,
+a valid ``classes.dex`` in ``classes.jar`` (header, adler32, sha1, size, dex version vs. the
+minimum Android version), declared assets == shipped assets, no INTERNET permission, the model's
+``pac.json`` readable by this pac and by the shipped page.
+
+Stage 3: the .aix's own classifier page, its assets mapped back to URL paths, runs in headless
+Chromium with a recording fake of the Java bridge (:mod:`pac.browser`): it must call ``ready``
+with the model's labels; with clips, every clip is classified, and accuracy and the largest
+probability difference from :class:`pac.classifier.Classifier` (on the model and MobileNet taken
+from the .aix) are reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from . import __version__
+from .aix import (BUILD_INFOS, DESCRIPTOR, DEX_JAR, LEGACY_DESCRIPTOR, MAX_FILE_BYTES, PROPERTIES, RUNTIME_JAR,
+                  TARGET_AIX_BYTES, AssetPaths)
+from .errors import PacError
+
+#: The YAIL types App Inventor's annotation processor emits (ComponentProcessor.javaTypeToYailType);
+#: option-list types end in "Enum".
+YAIL_TYPES = {"text", "number", "boolean", "list", "dictionary", "component", "any", "yailobject",
+              "InstantInTime", "continuation"}
+RW_VALUES = {"read-only", "read-write", "write-only", "invisible"}
+#: PropertyCategory names; "Unspecified" (UNSET) is what the processor rejects for designer properties.
+CATEGORIES = {"Behavior", "Appearance", "Deprecated", "Application", "Advanced", "General", "Theming",
+              "Publishing", "iOS Settings"}
+BOOLEAN_STRINGS = {"true", "false"}
+#: Keys the upstream generator writes as JSON booleans rather than strings.
+BOOLEAN_KEYS = {"alwaysSend", "continuation"}
+REQUIRED_COMPONENT = ("type", "name", "external", "version", "categoryString", "helpString", "showOnPalette",
+                      "nonVisible", "iconName", "properties", "blockProperties", "events", "methods")
+RECOMMENDED_COMPONENT = ("versionName", "dateBuilt", "helpUrl", "licenseName", "androidMinSdk")
+LIST_KEYS = ("properties", "blockProperties", "events", "methods")
+BUILD_INFO_LISTS = ("permissions", "assets", "libraries", "native", "activities", "metadata",
+                    "activityMetadata", "broadcastReceivers", "services", "contentProviders")
+INTERNET = "android.permission.INTERNET"
+JAVA8_MAJOR = 52
+#: dex format version -> the first Android API level that loads it.
+DEX_MIN_API = {35: 1, 37: 24, 38: 26, 39: 28, 40: 34}
+#: The page and pac's Python classifier must agree on every probability within this (float32 maths).
+PARITY_TOLERANCE = 1e-3
+
+
+@dataclass
+class Report:
+    """The outcome of :func:`verify`."""
+
+    path: str
+    failures: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    passed: list = field(default_factory=list)
+    package: str | None = None
+    size: int | None = None
+    entries: list = field(default_factory=list)
+    labels: list | None = None
+    accuracy: float | None = None
+    max_prob_diff: float | None = None
+    clips: int = 0
+    results: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def fail(self, message: str) -> None:
+        self.failures.append(" ".join(str(message).split()))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(" ".join(str(message).split()))
+
+    def check(self, name: str, failures_before: int) -> None:
+        if len(self.failures) == failures_before:
+            self.passed.append(name)
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "file": self.path, "failures": self.failures, "warnings": self.warnings,
+                "passed": self.passed, "package": self.package, "size": self.size,
+                "entries": [{"name": n, "size": s, "compressed": c} for n, s, c in self.entries],
+                "labels": self.labels, "accuracy": self.accuracy, "max_prob_diff": self.max_prob_diff,
+                "clips": self.clips, "results": self.results}
+
+
+# --------------------------------------------------------------------------------------------
+# stage 1: what App Inventor checks on import
+
+
+def read_components(text: str):
+    """``ComponentServiceImpl.readComponents``: trimmed text that is a JSON object or array -> a list."""
+    text = text.strip()
+    if text.startswith("{") and text.endswith("}"):
+        return [json.loads(text)]
+    if text.startswith("[") and text.endswith("]"):
+        return json.loads(text)
+    raise ValueError("Content was not a valid component descriptor file")
+
+
+@dataclass
+class Archive:
+    files: dict            # entry name -> bytes (no folders)
+    top: str | None        # the one top-level folder
+    descriptors: list | None = None
+    descriptor_name: str | None = None
+
+
+def check_import(path: Path, report: Report) -> Archive | None:
+    """Stage 1.  Returns the unpacked archive (None when App Inventor would refuse it outright)."""
+    before = len(report.failures)
+    if not path.is_file():
+        report.fail(f"{path}: no such file")
+        return None
+    report.size = path.stat().st_size
+    if report.size > MAX_FILE_BYTES:
+        report.fail(f"the .aix is {report.size:,d} bytes; App Inventor refuses uploads over {MAX_FILE_BYTES:,d} bytes")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        report.fail(f"not a zip file ({exc}); App Inventor: the extension cannot be read")
+        return None
+    files: dict[str, bytes] = {}
+    with archive:
+        infos = archive.infolist()
+        names = [i.filename for i in infos]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            report.fail(f"duplicate zip entries: {', '.join(duplicates)}")
+        for info in infos:
+            name = info.filename
+            if name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts:
+                report.fail(f"unsafe entry name {name!r}")
+                continue
+            if info.is_dir():
+                continue
+            if info.file_size > MAX_FILE_BYTES:
+                report.fail(f"{name}: {info.file_size:,d} bytes is over App Inventor's {MAX_FILE_BYTES:,d} byte "
+                            f"limit per file (FILE_TOO_LARGE)")
+            try:
+                files[name] = archive.read(info)
+            except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as exc:
+                report.fail(f"{name}: cannot be decompressed ({exc})")
+            report.entries.append((name, info.file_size, info.compress_size))
+    if not files:
+        report.fail("the zip holds no files")
+        return None
+
+    # Files are looked up by base name (buildExtensionPathnameMap).
+    by_base: dict[str, list[str]] = {}
+    for name in files:
+        by_base.setdefault(PurePosixPath(name).name, []).append(name)
+    if "components.json" not in by_base and "component.json" not in by_base:
+        report.fail("no components.json or component.json; App Inventor: \"Uploaded file does not contain "
+                    "any component definition files.\"")
+        return None
+    for special in ("components.json", "component.json", "classes.jar", "component_build_infos.json",
+                    "component_build_info.json", "AndroidRuntime.jar", "extension.properties"):
+        where = by_base.get(special, [])
+        if len(where) > 1:
+            report.fail(f"{len(where)} files named {special} ({', '.join(sorted(where))}); App Inventor looks "
+                        f"files up by base name, so an asset may not be named {special}")
+
+    descriptor_name = by_base["components.json"][0] if "components.json" in by_base else by_base["component.json"][0]
+    descriptors = None
+    try:
+        descriptors = read_components(files[descriptor_name].decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        report.fail(f"{descriptor_name}: not UTF-8 text ({exc})")
+    except ValueError as exc:
+        report.fail(f"{descriptor_name}: not a JSON array of component descriptors ({exc})")
+    if descriptors is not None:
+        if not isinstance(descriptors, list) or not descriptors:
+            report.fail(f"{descriptor_name}: empty; App Inventor: \"No valid component descriptors found in the "
+                        f"extension.\"")
+            descriptors = None
+        elif not all(isinstance(d, dict) for d in descriptors):
+            report.fail(f"{descriptor_name}: every element must be a JSON object (a component descriptor)")
+            descriptors = None
+
+    tops = sorted({name.split("/", 1)[0] for name in files})
+    loose = sorted(name for name in files if "/" not in name)
+    top = None
+    if loose:
+        report.fail(f"files outside the extension's folder: {', '.join(loose)}")
+    elif len(tops) != 1:
+        report.fail(f"{len(tops)} top-level folders ({', '.join(tops)}); an .aix holds exactly one, named after "
+                    f"the component's Java package")
+    else:
+        top = tops[0]
+    if descriptors is not None:
+        types = [d.get("type") for d in descriptors]
+        if not all(isinstance(t, str) and "." in t for t in types):
+            report.fail(f"{descriptor_name}: every descriptor needs a fully qualified \"type\" (found {types})")
+        else:
+            packages = sorted({t.rpartition(".")[0] for t in types})
+            report.package = packages[0] if len(packages) == 1 else None
+            if len(packages) != 1:
+                report.fail(f"{descriptor_name}: components from several packages ({', '.join(packages)})")
+            elif top is not None and top != packages[0]:
+                report.fail(f"top-level folder {top!r} is not the components' Java package {packages[0]!r}; "
+                            f"App Inventor finds the assets under the package name")
+    report.check("import: zip, descriptor, single package folder, file sizes", before)
+    if top is None:
+        return None
+    return Archive(files=files, top=top, descriptors=descriptors, descriptor_name=descriptor_name)
+
+
+# --------------------------------------------------------------------------------------------
+# stage 2: the descriptor, the build infos, the Java and dex files, the assets
+
+
+def _string_scalars(value, where: str, report: Report) -> None:
+    """Every scalar in a descriptor is a JSON string (except the upstream's few boolean flags)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in BOOLEAN_KEYS and isinstance(item, bool):
+                continue
+            _string_scalars(item, f"{where}.{key}", report)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _string_scalars(item, f"{where}[{i}]", report)
+    elif not isinstance(value, str):
+        report.fail(f"{where} is {json.dumps(value)} ({type(value).__name__}); App Inventor descriptors hold every "
+                    f"value as a string (\"{str(value).lower() if isinstance(value, bool) else value}\")")
+
+
+def _yail(value, where: str, report: Report) -> None:
+    if isinstance(value, str) and not (value in YAIL_TYPES or value.endswith("Enum")):
+        report.fail(f"{where}: {value!r} is not a YAIL type ({', '.join(sorted(YAIL_TYPES))})")
+
+
+def _need(obj: dict, keys, where: str, report: Report) -> bool:
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        report.fail(f"{where}: missing {', '.join(missing)}")
+    return not missing
+
+
+def _boolean_string(obj: dict, key: str, where: str, report: Report) -> None:
+    if key in obj and obj[key] not in BOOLEAN_STRINGS:
+        report.fail(f"{where}.{key}: {obj[key]!r} is not \"true\" or \"false\"")
+
+
+def check_descriptor(d: dict, where: str, report: Report) -> None:
+    """The schema ComponentDescriptorGenerator writes and ComponentDatabase reads."""
+    _string_scalars(d, where, report)
+    _need(d, REQUIRED_COMPONENT, where, report)
+    missing = [k for k in RECOMMENDED_COMPONENT if k not in d]
+    if missing:
+        report.warn(f"{where}: no {', '.join(missing)} (written by App Inventor's annotation processor)")
+    if d.get("external") != "true":
+        report.fail(f"{where}.external must be \"true\" for an extension (found {d.get('external')!r})")
+    if d.get("categoryString", "EXTENSION") != "EXTENSION":
+        report.fail(f"{where}.categoryString must be \"EXTENSION\" (found {d.get('categoryString')!r})")
+    for key in ("showOnPalette", "nonVisible"):
+        _boolean_string(d, key, where, report)
+    for key in ("version", "androidMinSdk"):
+        if key in d and not (isinstance(d[key], str) and re.fullmatch(r"-?\d+", d[key])):
+            report.fail(f"{where}.{key}: {d[key]!r} is not an integer string (Integer.parseInt)")
+    if "name" in d and not (isinstance(d["name"], str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", d["name"])):
+        report.fail(f"{where}.name: {d['name']!r} is not a component name")
+    if isinstance(d.get("type"), str) and isinstance(d.get("name"), str) and d["type"].rpartition(".")[2] != d["name"]:
+        report.fail(f"{where}: name {d['name']!r} is not the simple name of type {d['type']!r}")
+    for key in LIST_KEYS:
+        if key in d and not isinstance(d[key], list):
+            report.fail(f"{where}.{key} must be a JSON array")
+    if "assets" in d and not (isinstance(d["assets"], list) and all(isinstance(a, str) for a in d["assets"])):
+        report.fail(f"{where}.assets must be an array of file names")
+
+    block_props = {}
+    for i, bp in enumerate(d.get("blockProperties") or []):
+        w = f"{where}.blockProperties[{i}]"
+        if not isinstance(bp, dict):
+            report.fail(f"{w} is not an object")
+            continue
+        _need(bp, ("name", "description", "type", "rw", "deprecated"), w, report)
+        _yail(bp.get("type"), f"{w}.type", report)
+        if "rw" in bp and bp["rw"] not in RW_VALUES:
+            report.fail(f"{w}.rw: {bp['rw']!r} is not one of {', '.join(sorted(RW_VALUES))}")
+        _boolean_string(bp, "deprecated", w, report)
+        block_props[bp.get("name")] = bp
+    for i, prop in enumerate(d.get("properties") or []):
+        w = f"{where}.properties[{i}]"
+        if not isinstance(prop, dict):
+            report.fail(f"{w} is not an object")
+            continue
+        _need(prop, ("name", "editorType", "defaultValue"), w, report)
+        if "editorArgs" in prop and not isinstance(prop["editorArgs"], list):
+            report.fail(f"{w}.editorArgs must be an array of strings")
+        name = prop.get("name")
+        bp = block_props.get(name)
+        if bp is None:
+            report.fail(f"{w}: designer property {name!r} has no blockProperties entry (its block and category)")
+        elif bp.get("category") in (None, "", "Unspecified"):
+            report.fail(f"{w}: designer property {name!r} has no category (App Inventor's annotation processor "
+                        f"rejects a @DesignerProperty whose @SimpleProperty has no category)")
+        elif bp["category"] not in CATEGORIES:
+            report.fail(f"{w}: designer property {name!r} has the unknown category {bp['category']!r}")
+    for kind in ("events", "methods"):
+        seen = set()
+        for i, item in enumerate(d.get(kind) or []):
+            w = f"{where}.{kind}[{i}]"
+            if not isinstance(item, dict):
+                report.fail(f"{w} is not an object")
+                continue
+            if not _need(item, ("name", "description", "deprecated", "params"), w, report):
+                continue
+            if item["name"] in seen:
+                report.fail(f"{w}: {item['name']!r} is declared twice")
+            seen.add(item["name"])
+            _boolean_string(item, "deprecated", w, report)
+            if not isinstance(item["params"], list):
+                report.fail(f"{w}.params must be an array")
+                continue
+            for j, param in enumerate(item["params"]):
+                if not isinstance(param, dict) or not _need(param, ("name", "type"), f"{w}.params[{j}]", report):
+                    continue
+                _yail(param["type"], f"{w}.params[{j}].type", report)
+            if kind == "methods" and "returnType" in item:
+                _yail(item["returnType"], f"{w}.returnType", report)
+
+
+def check_build_infos(infos, types: list[str], where: str, report: Report) -> list[dict]:
+    if not isinstance(infos, list) or not infos or not all(isinstance(i, dict) for i in infos):
+        report.fail(f"{where}: expected a non-empty JSON array of objects")
+        return []
+    found = [i.get("type") for i in infos]
+    if sorted(found) != sorted(types):
+        report.fail(f"{where}: build infos for {found}, descriptors for {types}")
+    for n, info in enumerate(infos):
+        w = f"{where}[{n}]"
+        for key in BUILD_INFO_LISTS:
+            if key in info and not isinstance(info[key], list):
+                report.fail(f"{w}.{key} must be an array")
+        for key in ("permissions", "assets"):
+            if key not in info:
+                report.fail(f"{w}: missing {key}")
+        if INTERNET in (info.get("permissions") or []):
+            report.fail(f"{w}: requests {INTERNET}; the classifier runs offline and must not")
+        conditional = json.dumps(info.get("conditionals", {}))
+        if INTERNET in conditional:
+            report.fail(f"{w}: conditionally requests {INTERNET}; the classifier runs offline and must not")
+    return infos
+
+
+def class_file_info(data: bytes) -> tuple[int, str]:
+    """``(major version, binary class name)`` of a .class file; ValueError if it is not one."""
+    if len(data) < 10 or data[:4] != b"\xca\xfe\xba\xbe":
+        raise ValueError("not a class file (bad magic)")
+    major = struct.unpack(">H", data[6:8])[0]
+    count = struct.unpack(">H", data[8:10])[0]
+    pos = 10
+    utf8: dict[int, str] = {}
+    classes: dict[int, int] = {}
+    index = 1
+    sizes = {3: 4, 4: 4, 5: 8, 6: 8, 8: 2, 9: 4, 10: 4, 11: 4, 12: 4, 15: 3, 16: 2, 17: 4, 18: 4, 19: 2, 20: 2}
+    while index < count:
+        tag = data[pos]
+        if tag == 1:
+            length = struct.unpack(">H", data[pos + 1:pos + 3])[0]
+            utf8[index] = data[pos + 3:pos + 3 + length].decode("utf-8", "replace")
+            pos += 3 + length
+        elif tag == 7:
+            classes[index] = struct.unpack(">H", data[pos + 1:pos + 3])[0]
+            pos += 3
+        elif tag in sizes:
+            pos += 1 + sizes[tag]
+        else:
+            raise ValueError(f"unknown constant pool tag {tag}")
+        index += 2 if tag in (5, 6) else 1
+    this_class = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+    return major, utf8[classes[this_class]]
+
+
+def check_runtime_jar(data: bytes, package: str, types: list[str], report: Report) -> None:
+    """files/AndroidRuntime.jar: Java 8 class files, only of the component's package."""
+    prefix = package.replace(".", "/") + "/"
+    try:
+        jar = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        report.fail(f"{RUNTIME_JAR}: not a jar ({exc})")
+        return
+    names = []
+    with jar:
+        for info in jar.infolist():
+            if info.is_dir() or info.filename.startswith("META-INF/"):
+                continue
+            if not info.filename.endswith(".class"):
+                report.warn(f"{RUNTIME_JAR}: non-class file {info.filename}")
+                continue
+            try:
+                major, name = class_file_info(jar.read(info))
+            except (ValueError, IndexError, KeyError, struct.error) as exc:
+                report.fail(f"{RUNTIME_JAR}: {info.filename}: {exc}")
+                continue
+            names.append(name)
+            if major > JAVA8_MAJOR:
+                java = major - 44
+                report.fail(f"{RUNTIME_JAR}: {info.filename} is Java {java} bytecode (class file major {major}); "
+                            f"App Inventor needs Java 8 (major {JAVA8_MAJOR}) or older")
+            if not name.startswith(prefix):
+                report.fail(f"{RUNTIME_JAR}: class {name.replace('/', '.')} is not in the package {package}; an "
+                            f"extension may only ship its own classes (App Inventor's API comes from the app)")
+            if info.filename != name + ".class":
+                report.fail(f"{RUNTIME_JAR}: {info.filename} holds class {name}")
+    if not names:
+        report.fail(f"{RUNTIME_JAR}: holds no classes")
+    for t in types:
+        if t.replace(".", "/") not in names:
+            report.fail(f"{RUNTIME_JAR}: the component class {t} is missing")
+
+
+def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def parse_dex(dex: bytes) -> dict:
+    """Check a dex file's header; returns ``{"version", "classes"}``.  ValueError on a broken file."""
+    if len(dex) < 0x70:
+        raise ValueError(f"{len(dex)} bytes is shorter than a dex header")
+    magic = dex[:8]
+    if magic[:4] != b"dex\n" or magic[7:8] != b"\0" or not magic[4:7].isdigit():
+        raise ValueError(f"bad magic {magic!r}")
+    version = int(magic[4:7])
+    checksum, = struct.unpack("<I", dex[8:12])
+    if checksum != zlib.adler32(dex[12:]) & 0xFFFFFFFF:
+        raise ValueError("adler32 checksum does not match")
+    if dex[12:32] != hashlib.sha1(dex[32:]).digest():
+        raise ValueError("sha1 signature does not match")
+    (file_size, header_size, endian) = struct.unpack("<III", dex[32:44])
+    if file_size != len(dex):
+        raise ValueError(f"header file_size {file_size} is not the file's {len(dex)} bytes")
+    if header_size != 0x70 or endian != 0x12345678:
+        raise ValueError(f"bad header_size {header_size:#x} or endian tag {endian:#x}")
+    (n_strings, strings_off, n_types, types_off) = struct.unpack("<IIII", dex[56:72])
+    (n_classes, classes_off) = struct.unpack("<II", dex[96:104])
+
+    def string(i: int) -> str:
+        off, = struct.unpack("<I", dex[strings_off + 4 * i:strings_off + 4 * i + 4])
+        _, start = _uleb128(dex, off)
+        end = dex.index(b"\0", start)
+        return dex[start:end].decode("utf-8", "replace")
+
+    classes = []
+    for c in range(n_classes):
+        type_idx, = struct.unpack("<I", dex[classes_off + 32 * c:classes_off + 32 * c + 4])
+        if type_idx >= n_types:
+            raise ValueError(f"class_def {c} names type {type_idx} of {n_types}")
+        desc_idx, = struct.unpack("<I", dex[types_off + 4 * type_idx:types_off + 4 * type_idx + 4])
+        if desc_idx >= n_strings:
+            raise ValueError(f"type {type_idx} names string {desc_idx} of {n_strings}")
+        classes.append(string(desc_idx))
+    return {"version": version, "classes": classes}
+
+
+def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, report: Report) -> None:
+    """classes.jar: a jar with a valid classes.dex of the component's classes."""
+    try:
+        jar = zipfile.ZipFile(io.BytesIO(data))
+        with jar:
+            dexes = {n: jar.read(n) for n in jar.namelist() if n.endswith(".dex")}
+    except (zipfile.BadZipFile, zlib.error) as exc:
+        report.fail(f"{DEX_JAR}: not a jar ({exc})")
+        return
+    if "classes.dex" not in dexes:
+        report.fail(f"{DEX_JAR}: no classes.dex (the Companion loads the extension from it)")
+        return
+    if len(dexes) > 1:
+        report.fail(f"{DEX_JAR}: several dex files ({', '.join(sorted(dexes))}); the Companion loads classes.dex only")
+    try:
+        info = parse_dex(dexes["classes.dex"])
+    except (ValueError, IndexError, struct.error) as exc:
+        report.fail(f"{DEX_JAR}: classes.dex is not a valid dex file ({exc})")
+        return
+    needs = DEX_MIN_API.get(info["version"])
+    if needs is None:
+        report.fail(f"{DEX_JAR}: unknown dex version {info['version']:03d}")
+    elif needs > min_sdk:
+        report.fail(f"{DEX_JAR}: dex version {info['version']:03d} needs Android API {needs}, the component declares "
+                    f"androidMinSdk {min_sdk}")
+    prefix = "L" + package.replace(".", "/") + "/"
+    outside = [c for c in info["classes"] if not c.startswith(prefix)]
+    if outside:
+        report.fail(f"{DEX_JAR}: classes outside {package}: {', '.join(outside[:5])}")
+    for t in types:
+        if "L" + t.replace(".", "/") + ";" not in info["classes"]:
+            report.fail(f"{DEX_JAR}: classes.dex lacks the component class {t}")
+
+
+def check_assets(archive: Archive, infos: list, rule: AssetPaths, report: Report) -> dict[str, bytes]:
+    """Declared assets (descriptor and build info) == the files under <package>/assets/."""
+    prefix = f"{archive.top}/assets/"
+    shipped = {name[len(prefix):]: data for name, data in archive.files.items() if name.startswith(prefix)}
+    for name in sorted(shipped):
+        if "/" in name:
+            report.fail(f"asset {name!r} is in a sub-folder; App Inventor copies extension assets into one flat folder")
+            continue
+        problem = rule.name_problem(name)
+        if problem:
+            report.fail(problem)
+    for n, d in enumerate(archive.descriptors or []):
+        declared = d.get("assets") or []
+        _compare_assets(set(declared), set(shipped), f"{archive.descriptor_name}[{n}].assets", report)
+        if len(set(declared)) != len(declared):
+            report.fail(f"{archive.descriptor_name}[{n}].assets lists a file twice")
+    for n, info in enumerate(infos):
+        _compare_assets(set(info.get("assets") or []), set(shipped), f"{BUILD_INFOS}[{n}].assets", report)
+    return shipped
+
+
+def _compare_assets(declared: set, shipped: set, where: str, report: Report) -> None:
+    missing = sorted(declared - shipped)
+    extra = sorted(shipped - declared)
+    if missing:
+        report.fail(f"{where}: declared but not shipped: {', '.join(missing[:8])}"
+                    + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""))
+    if extra:
+        report.fail(f"{where}: shipped but not declared: {', '.join(extra[:8])}"
+                    + (f" (+{len(extra) - 8} more)" if len(extra) > 8 else ""))
+
+
+def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> dict[str, bytes] | None:
+    """Stage 2.  Returns the shipped assets ``{flat name: bytes}``."""
+    top = archive.top
+    files = archive.files
+    descriptors = archive.descriptors or []
+    types = [d.get("type") for d in descriptors if isinstance(d.get("type"), str)]
+
+    before = len(report.failures)
+    for n, d in enumerate(descriptors):
+        check_descriptor(d, f"{archive.descriptor_name}[{n}]", report)
+    if archive.descriptor_name != f"{top}/{DESCRIPTOR}":
+        report.warn(f"the descriptor is {archive.descriptor_name}; App Inventor's build writes {top}/{DESCRIPTOR}")
+    raw = files.get(archive.descriptor_name, b"")
+    if any(b > 0x7F for b in raw):
+        report.warn(f"{archive.descriptor_name}: non-ASCII bytes (App Inventor's tools escape them)")
+    for d in descriptors:
+        icon = d.get("iconName")
+        if isinstance(icon, str) and icon and not icon.startswith(("http:", "https:")) and f"{top}/{icon}" not in files:
+            report.fail(f"the icon {icon} named by the descriptor is not in the .aix")
+    report.check("descriptor schema (string scalars, fields, YAIL types, categories)", before)
+
+    before = len(report.failures)
+    props = files.get(f"{top}/{PROPERTIES}")
+    if props is None:
+        report.fail(f"{top}/{PROPERTIES} is missing")
+    elif "type=external" not in props.decode("latin-1").replace(" ", "").splitlines():
+        report.fail(f"{top}/{PROPERTIES} does not say type=external")
+    infos_raw = files.get(f"{top}/{BUILD_INFOS}")
+    infos: list = []
+    if infos_raw is None:
+        report.fail(f"{top}/{BUILD_INFOS} is missing (the APK build server reads permissions and assets from it)")
+    else:
+        try:
+            infos = check_build_infos(read_components(infos_raw.decode("utf-8")), types, BUILD_INFOS, report)
+        except (UnicodeDecodeError, ValueError) as exc:
+            report.fail(f"{BUILD_INFOS}: not JSON ({exc})")
+    report.check("extension.properties and build infos (no INTERNET permission)", before)
+
+    before = len(report.failures)
+    jar = files.get(f"{top}/{RUNTIME_JAR}")
+    if jar is None:
+        report.fail(f"{top}/{RUNTIME_JAR} is missing (the APK build server compiles the app from it)")
+    elif report.package:
+        check_runtime_jar(jar, report.package, types, report)
+    report.check("files/AndroidRuntime.jar: Java 8 classes of the component's package only", before)
+
+    before = len(report.failures)
+    dex_jar = files.get(f"{top}/{DEX_JAR}")
+    min_sdk = min((int(d["androidMinSdk"]) for d in descriptors
+                   if isinstance(d.get("androidMinSdk"), str) and d["androidMinSdk"].isdigit()), default=7)
+    if dex_jar is None:
+        report.fail(f"{top}/{DEX_JAR} is missing (the Companion loads the extension from it)")
+    elif report.package:
+        check_dex_jar(dex_jar, report.package, types, min_sdk, report)
+    report.check("classes.jar: valid classes.dex (magic, adler32, sha1, size, version)", before)
+
+    before = len(report.failures)
+    shipped = check_assets(archive, infos, rule, report)
+    report.check("declared assets == shipped assets, flat names", before)
+    return shipped
+
+
+def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page_dir: Path) -> None:
+    """The built-in model's manifest: readable by this pac, of a version the shipped page supports."""
+    from . import modeldir
+
+    before = len(report.failures)
+    name = rule.asset_name(rule.model_prefix + modeldir.MANIFEST)
+    if name not in assets:
+        report.fail(f"no built-in model: asset {name} ({rule.model_prefix}{modeldir.MANIFEST}) is missing")
+        return
+    try:
+        manifest = modeldir.read_manifest(page_dir / rule.model_prefix.rstrip("/"))
+    except PacError as exc:
+        report.fail(f"built-in model: {exc}")
+        return
+    report.labels = list(manifest.labels)
+    head = rule.asset_name(rule.model_prefix + modeldir.HEAD_JSON)
+    if head not in assets:
+        report.fail(f"built-in model: {head} is missing")
+    else:
+        try:
+            head_json = json.loads(assets[head])
+            for group in head_json.get("weightsManifest", []):
+                for shard in group.get("paths", []):
+                    shard_asset = rule.asset_name(rule.model_prefix + shard.lstrip("./"))
+                    if shard_asset not in assets:
+                        report.fail(f"built-in model: weights {shard_asset} named by {head} are missing")
+        except (ValueError, AttributeError, PacError) as exc:
+            report.fail(f"built-in model: {head} is unreadable ({exc})")
+    constants = page_constants(page_dir)
+    if constants is None:
+        report.fail("the page classifier.html is missing or has no pac-constants block")
+    else:
+        runtime = constants.get("manifest", {})
+        data = json.loads(assets[name])
+        if data.get("format_version") != runtime.get("format_version"):
+            report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
+                        f"(pac {constants.get('pac_version')}) reads {runtime.get('format_version')}")
+        if (manifest.base.get("name"), manifest.base.get("cut_layer")) != (runtime.get("base_name"),
+                                                                           runtime.get("cut_layer")):
+            report.fail(f"built-in model: trained on {manifest.base.get('name')}:{manifest.base.get('cut_layer')}, "
+                        f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}")
+        if constants.get("builtin_manifest") != data:
+            report.fail("built-in model: the manifest rendered into the page differs from model/pac.json")
+        if constants.get("pac_version") != __version__:
+            report.warn(f"the page was rendered by pac {constants.get('pac_version')}, this is pac {__version__}")
+    report.check("built-in model manifest vs. the page's runtime", before)
+
+
+def page_constants(page_dir: Path) -> dict | None:
+    """The JSON constants rendered into the shipped classifier.html (None if absent or unreadable)."""
+    try:
+        text = (page_dir / "classifier.html").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r'<script type="application/json" id="pac-constants">(.*?)</script>', text, re.S)
+    if not found:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def extract_page(assets: dict[str, bytes], rule: AssetPaths, target: Path) -> None:
+    """Write the shipped assets to ``target`` at their URL paths (the inverse of the packager's rule)."""
+    for name, data in assets.items():
+        path = target / rule.url_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+# --------------------------------------------------------------------------------------------
+# stage 3: the page in a browser
+
+
+def label_clips(clips_dir: Path) -> list[tuple[str, Path]]:
+    """``[(label, wav)]`` from a folder with one sub-folder per label."""
+    from .cli import find_wavs
+
+    if not clips_dir.is_dir():
+        raise PacError(f"{clips_dir}: not a folder")
+    found = []
+    for folder in sorted(p for p in clips_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for wav in find_wavs([folder]):
+            found.append((folder.name, wav))
+    if not found:
+        raise PacError(f"{clips_dir}: no label sub-folders with .wav clips")
+    return found
+
+
+def check_page(page_dir: Path, clips: list[tuple[str, Path]], report: Report, *, timeout: float = 120) -> None:
+    """Load the page in headless Chromium with the bridge fake; classify ``clips``; compare with Python."""
+    from .browser import Browser
+
+    before = len(report.failures)
+    results = []
+    backend = None
+    try:
+        with Browser(page_dir, timeout=timeout) as browser:
+            labels = browser.open("classifier.html")
+            if report.labels is not None and list(labels) != report.labels:
+                report.fail(f"the page's ready() labels {labels} are not the model's {report.labels}")
+            bad = [c for c in browser.calls() if c.get("bad")]
+            if bad:
+                report.fail(f"the page called the bridge with wrong arguments: {bad[0]}")
+            backend = (browser.info() or {}).get("backend")
+            for label, wav in clips:
+                call = browser.classify_wav(wav.read_bytes(), timeout=timeout)
+                if call.get("bad"):
+                    report.fail(f"{wav}: the page called {call['method']} with wrong arguments ({call['bad']})")
+                if call["method"] == "reportResult":
+                    results.append((label, wav, {"result": json.loads(call["args"][0])}))
+                else:
+                    results.append((label, wav, {"error": f"{call['method']}{tuple(call['args'])}"}))
+    except PacError as exc:
+        report.fail(f"the .aix's page in headless Chromium: {exc}")
+        return
+    report.check(f"the .aix's page runs in headless Chromium: ready(labels), TF.js backend {backend}", before)
+    if clips:
+        compare_results(page_dir, results, report)
+
+
+def compare_results(page_dir: Path, results, report: Report) -> None:
+    """Accuracy of the page's answers and their largest difference from the Python classifier's."""
+    from .classifier import Classifier
+
+    before = len(report.failures)
+    classifier = Classifier(page_dir / "model", base=page_dir / "mobilenet")
+    python = classifier.classify_files([wav for _, wav, _ in results])
+    correct = 0
+    diff = 0.0
+    for (label, wav, outcome), py in zip(results, python):
+        row = {"clip": str(wav), "label": label}
+        if outcome.get("error"):
+            report.fail(f"{wav}: the page answered error {outcome['error']}")
+            row["error"] = outcome["error"]
+            report.results.append(row)
+            continue
+        js = outcome["result"]
+        row.update(js=js, python=py)
+        report.results.append(row)
+        if js and js[0][0] == label:
+            correct += 1
+        js_p = {lab: p for lab, p in js}
+        if set(js_p) != {lab for lab, _ in py}:
+            report.fail(f"{wav}: the page's labels {sorted(js_p)} differ from Python's")
+            continue
+        diff = max(diff, max(abs(js_p[lab] - p) for lab, p in py))
+    report.clips = len(results)
+    report.accuracy = correct / len(results) if results else None
+    report.max_prob_diff = diff
+    if diff > PARITY_TOLERANCE:
+        report.fail(f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
+                    f"(tolerance {PARITY_TOLERANCE:g})")
+    report.check("clips classified by the page", before)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def verify(path, *, clips_dir=None, browser: bool = True, timeout: float = 120) -> Report:
+    """Run every check on the .aix at ``path``; never raises for a broken file (see ``Report.failures``)."""
+    path = Path(path)
+    report = Report(path=str(path))
+    rule = AssetPaths.load()
+    clips = label_clips(Path(clips_dir)) if clips_dir else []
+    archive = check_import(path, report)
+    if archive is None:
+        return report
+    assets = check_package_files(archive, rule, report)
+    if report.size is not None and report.size > TARGET_AIX_BYTES:
+        report.warn(f"the .aix is {report.size:,d} bytes, over the {TARGET_AIX_BYTES:,d} byte size target")
+    if not assets:
+        return report
+    with tempfile.TemporaryDirectory(prefix="pac-verify-") as tmp:
+        page_dir = Path(tmp) / "page"
+        try:
+            extract_page(assets, rule, page_dir)
+        except PacError as exc:
+            report.fail(f"assets: {exc}")
+            return report
+        check_model(assets, rule, report, page_dir)
+        if browser:
+            check_page(page_dir, clips, report, timeout=timeout)
+        elif clips:
+            report.warn("--clips needs the browser stage; not classified")
+    return report
