@@ -279,7 +279,7 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code (user errors: one line, code 2)."""
     try:
-        cli.main(args=argv, prog_name="pac", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="pac", standalone_mode=False)
     except PacError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_USER_ERROR
@@ -294,7 +294,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    # click returns the code of an Exit raised by a command (e.g. pac verify's 1) instead of raising it
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
