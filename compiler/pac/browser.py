@@ -96,6 +96,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def guess_type(self, path):
         return MIME_TYPES.get(Path(str(path)).suffix.lower(), "application/octet-stream")
 
+    def do_GET(self):
+        self.server.requested.append(self.path)
+        super().do_GET()
+
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
@@ -107,6 +111,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requested: list[str] = []
 
 
 class Browser:
@@ -235,6 +243,10 @@ class Browser:
             raise PacError(f"the classifier page called {call['method']}{tuple(call['args'])} instead of ready; "
                            f"console: {self.console_text()}", path=url)
         return json.loads(call["args"][0])
+
+    def requested(self) -> list[str]:
+        """Every URL path the browser asked the server for, in order (with any query string)."""
+        return list(self._server.requested) if self._server else []
 
     def execute(self, script: str, *args):
         """Run JS in the page (``return`` gives a value; promises are awaited by Selenium)."""

@@ -88,8 +88,9 @@
       return;
     }
     const where = event && event.filename ? ' (' + event.filename + ':' + event.lineno + ')' : '';
-    reportError('CLASSIFICATION_FAILED',
-                'uncaught error: ' + ((event && event.message) || 'unknown') + where);
+    const error = event && event.error;
+    const text = (error && error.message) || (event && event.message) || 'unknown';
+    reportError('CLASSIFICATION_FAILED', 'uncaught error: ' + text + where);
   }, true);
   root.addEventListener('unhandledrejection', function (event) {
     const reason = event && event.reason;

@@ -1,0 +1,413 @@
+"""The JS classifier page in real headless Chromium with real TensorFlow.js, against pac in Python.
+
+One browser for the whole module (pac.browser.Browser); each asset folder written by
+pac.runtime.write_assets sits in a sub-folder of one served root.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BASE_DIR, DATA, fsdd
+from pac import runtime
+from pac.audio import check_classifiable, decode_wav
+from pac.browser import Browser
+from pac.errors import PacError
+from pac.features.config import PROFILES
+
+pytestmark = pytest.mark.slow
+
+ERRORS = {e["name"]: e["code"] for e in runtime.read_bridge()["errors"]}
+TOL = 1e-4
+HOSTILE_LABELS = [
+    "</script><script>window.PWNED=1</script>",
+    "<img src=x onerror=window.PWNED=1>",
+    "quote \" and 'single'",
+    "back\\slash \\u0041 \\n",
+    "<!-- not a comment",
+    "line\u2028separator\u2029",
+    "emoji 🎤🐶👍🏽",
+    "Ünïcødé 日本語 עברית Ελληνικά",
+]
+
+
+# -- clips ---------------------------------------------------------------------------------------
+
+def wav_bytes(samples: np.ndarray, rate: int, *, encoding: str, extra_chunk: bool = False) -> bytes:
+    """A WAV file: samples (frames, channels) in [-1, 1] as 'pcm8', 'pcm16', 'pcm24' or 'float32ext'."""
+    samples = np.atleast_2d(np.asarray(samples, dtype=np.float64).T).T
+    frames, channels = samples.shape
+    if encoding == "pcm8":
+        body, tag, bits = np.clip(np.round(samples * 127 + 128), 0, 255).astype("u1").tobytes(), 1, 8
+    elif encoding == "pcm16":
+        body, tag, bits = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2").tobytes(), 1, 16
+    elif encoding == "pcm24":
+        ints = np.clip(np.round(samples * 8388607), -8388608, 8388607).astype("<i4").reshape(-1)
+        body = ints.view("u1").reshape(-1, 4)[:, :3].tobytes()
+        tag, bits = 1, 24
+    elif encoding == "float32ext":
+        body, tag, bits = samples.astype("<f4").tobytes(), 0xFFFE, 32
+    else:
+        raise ValueError(encoding)
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    if tag == 0xFFFE:
+        guid = struct.pack("<IHH", 3, 0x0000, 0x0010) + bytes.fromhex("800000aa00389b71")
+        fmt += struct.pack("<HHI", 22, bits, 0) + guid
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    if extra_chunk:  # an odd-sized chunk before the data: exercises the pad byte
+        chunks += b"LIST" + struct.pack("<I", 5) + b"INFOx" + b"\0"
+    chunks += b"data" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def read_samples(path: Path):
+    audio = decode_wav(path.read_bytes(), name=str(path))
+    return audio.samples, audio.rate
+
+
+@pytest.fixture(scope="module")
+def generated_dir(tmp_path_factory) -> Path:
+    """Real recordings re-encoded: 44.1 kHz stereo 24-bit, 48 kHz float extensible, 11.025 kHz 8-bit."""
+    from scipy.signal import resample_poly
+
+    out = tmp_path_factory.mktemp("generated")
+    x, rate = read_samples(DATA / "speech_commands_v001" / "stop" / sorted(
+        p.name for p in (DATA / "speech_commands_v001" / "stop").glob("*.wav"))[0])
+    assert rate == 16000
+    hi = resample_poly(x, 441, 160)
+    stereo = np.stack([0.8 * hi, 0.5 * np.roll(hi, 30)], axis=1)
+    (out / "stop_44k_stereo_24bit.wav").write_bytes(wav_bytes(stereo, 44100, encoding="pcm24", extra_chunk=True))
+    y, _ = read_samples(fsdd(7, "jackson", 3))
+    (out / "seven_48k_float_ext.wav").write_bytes(wav_bytes(resample_poly(y, 6, 1), 48000, encoding="float32ext"))
+    z, _ = read_samples(fsdd(1, "lucas", 2))
+    (out / "one_11k_8bit.wav").write_bytes(wav_bytes(resample_poly(z, 441, 320), 11025, encoding="pcm8"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def parity_clips(digits_test_dir, generated_dir) -> list[Path]:
+    """45 FSDD test clips (8 kHz), 12 Speech Commands (16 kHz), 4 RAVDESS (4 s), 3 re-encoded."""
+    clips = sorted(digits_test_dir.rglob("*.wav"))
+    for word in ("on", "off", "stop", "yes"):
+        clips += sorted((DATA / "speech_commands_v001" / word).glob("*.wav"))[:3]
+    clips += sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[:2]
+    clips += sorted((DATA / "ravdess" / "Actor_02").glob("*.wav"))[:2]
+    clips += sorted(generated_dir.glob("*.wav"))
+    return clips
+
+
+# -- models and asset folders ---------------------------------------------------------------------
+
+def hostile_model(digits_model: Path, out: Path) -> Path:
+    """The digits model's files with a new random head for :data:`HOSTILE_LABELS`."""
+    from pac.head import build_head
+    from pac.modeldir import write_head
+
+    shutil.copytree(digits_model, out)
+    for name in ("model.json", "group1-shard1of1.bin"):
+        (out / name).unlink()
+    write_head(build_head(len(HOSTILE_LABELS), seed=3), out)
+    manifest = json.loads((out / "pac.json").read_text(encoding="utf-8"))
+    manifest["labels"] = HOSTILE_LABELS
+    (out / "pac.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(digits_model, tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("js-models")
+    return {"digits": digits_model, "hostile": hostile_model(digits_model, root / "hostile")}
+
+
+@pytest.fixture(scope="module")
+def served(models, tmp_path_factory) -> Path:
+    """One served root: digits/, hostile/, hostile-fallback/ (no model/pac.json), broken/ (bad head)."""
+    root = tmp_path_factory.mktemp("served")
+    runtime.write_assets(models["digits"], root / "digits", base_dir=BASE_DIR)
+    runtime.write_assets(models["hostile"], root / "hostile", base_dir=BASE_DIR)
+    shutil.copytree(root / "hostile", root / "hostile-fallback")
+    (root / "hostile-fallback" / "model" / "pac.json").unlink()
+    shutil.copytree(root / "digits", root / "broken")
+    (root / "broken" / "model" / "model.json").write_text("{not json", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser(served):
+    with Browser(served, timeout=120) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def python_classifier(models):
+    from pac.classifier import Classifier
+
+    return Classifier(models["digits"], base=BASE_DIR)
+
+
+def open_page(browser, page: str, **kwargs):
+    browser.current = None
+    labels = browser.open(f"{page}/classifier.html", **kwargs)
+    browser.current = (page, kwargs.get("backend"))
+    return labels
+
+
+@pytest.fixture
+def digits_page(browser, models):
+    """The digits page on the default backend, opened once and reused."""
+    if getattr(browser, "current", None) != ("digits", None):
+        open_page(browser, "digits")
+    return browser
+
+
+def result_of(call) -> list:
+    assert call["method"] == "reportResult", call
+    assert "bad" not in call
+    result = json.loads(call["args"][0])
+    return result
+
+
+def check_format(result, labels):
+    """The GotClassification format: [[label, confidence], ...], every label once, most confident first."""
+    assert sorted(r[0] for r in result) == sorted(labels)
+    assert all(isinstance(r, list) and len(r) == 2 and isinstance(r[0], str) for r in result)
+    assert all(isinstance(r[1], (int, float)) and not isinstance(r[1], bool) for r in result)
+    confidences = [r[1] for r in result]
+    assert confidences == sorted(confidences, reverse=True)
+    assert abs(sum(confidences) - 1.0) < 1e-4
+
+
+def max_diff(js_result, py_result) -> float:
+    py = dict(py_result)
+    return max(abs(conf - py[label]) for label, conf in js_result)
+
+
+# -- start-up ---------------------------------------------------------------------------------------
+
+def test_classify_before_ready_reports_not_ready_then_ready_fires_once(browser, models):
+    open_page(browser, "digits", wait=False)
+    data = fsdd(1, "george", 7).read_bytes()
+    browser.execute("window.pac.classifyWav(arguments[0]);", base64.b64encode(data).decode("ascii"))
+    first = browser.wait_call(0, timeout=60)
+    assert first["method"] == "error" and first["args"][0] == ERRORS["NOT_READY"]
+    assert "not ready" in first["args"][1]
+    ready = browser.wait_call(1, timeout=120)
+    assert ready["method"] == "ready"
+    assert json.loads(ready["args"][0]) == ["nine", "one", "seven"]
+    result = result_of(browser.classify_wav(data))
+    check_format(result, ["nine", "one", "seven"])
+    assert [c["method"] for c in browser.calls()].count("ready") == 1
+    assert browser.info()["state"] == "ready"
+
+
+def test_page_requests_only_documented_relative_paths(digits_page, served):
+    written = {p.relative_to(served / "digits").as_posix() for p in (served / "digits").rglob("*") if p.is_file()}
+    asked = {re.sub(r"\?.*$", "", p).lstrip("/") for p in digits_page.requested() if p.startswith("/digits/")}
+    asked = {p[len("digits/"):] for p in asked}
+    assert asked <= written, asked - written
+    assert {"classifier.html", "model/pac.json", "model/model.json", "mobilenet/model.json"} <= asked
+    page = (served / "digits" / "classifier.html").read_text(encoding="utf-8")
+    for url in re.findall(r'(?:src|href)="([^"]*)"', page):
+        assert url == "data:," or ("://" not in url and not url.startswith("/")), url
+    for script in (served / "digits" / "js").glob("*.js"):
+        assert not re.search(r"https?://", script.read_text(encoding="utf-8")), script
+
+
+# -- parity with Python ---------------------------------------------------------------------------
+
+def test_parity_with_python_on_real_clips(digits_page, python_classifier, parity_clips):
+    from pac.features.pipeline import clip_image, load_clip
+
+    assert digits_page.info()["features"] == PROFILES["default"].to_dict()
+    expected = python_classifier.classify_files(parity_clips)
+    worst, differing_pixels, worst_pixel = 0.0, 0, 0
+    for path, py_result in zip(parity_clips, expected):
+        data = path.read_bytes()
+        js_result = result_of(digits_page.classify_wav(data))
+        check_format(js_result, python_classifier.labels)
+        assert js_result[0][0] == py_result[0][0], (path, js_result, py_result)
+        worst = max(worst, max_diff(js_result, py_result))
+        py_image = clip_image(load_clip(path, python_classifier.config), python_classifier.config)
+        diff = np.abs(digits_page.debug_image(data).astype(int) - py_image.astype(int))
+        differing_pixels += int(np.count_nonzero(diff.max(axis=2)))
+        worst_pixel = max(worst_pixel, int(diff.max()))
+    print(f"\nJS vs Python on {len(parity_clips)} clips: max |prob diff| {worst:.2e}, "
+          f"{differing_pixels} image pixels differ (max {worst_pixel} level)")
+    assert len(parity_clips) >= 60
+    assert worst <= TOL
+    # float64 in both; only ulp-level differences (FFT, BLAS order) could ever move a pixel by 1.
+    assert worst_pixel <= 1
+    assert differing_pixels <= len(parity_clips) * 224 * 224 // 10000
+
+
+def test_classify_pcm_matches_python(digits_page, python_classifier):
+    from pac.audio import Audio
+
+    for path in (fsdd(9, "george", 12), DATA / "ravdess" / "Actor_01" / sorted(
+            p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[-1]):
+        samples, rate = read_samples(path)
+        as_float32 = samples.astype(np.float32).astype(np.float64)
+        clip = Audio(samples=as_float32, rate=rate, channels=1, source=str(path))
+        from pac.classifier import ranked
+
+        py_result = ranked(python_classifier.labels, python_classifier.probabilities([clip])[0])
+        js_result = result_of(digits_page.classify_pcm(samples, rate))
+        check_format(js_result, python_classifier.labels)
+        assert js_result[0][0] == py_result[0][0]
+        assert max_diff(js_result, py_result) <= TOL
+
+
+@pytest.mark.parametrize("backend", ["cpu", "webgl"])
+def test_other_backends_agree(browser, python_classifier, backend):
+    try:
+        open_page(browser, "digits", backend=backend)
+    except PacError as exc:
+        if backend == "webgl" and "no TensorFlow.js backend could start" in str(exc):
+            pytest.skip("WebGL is not available in this headless Chromium")
+        raise
+    assert browser.info()["backend"] == backend
+    clips = [fsdd(1, "george", 9), fsdd(7, "george", 15), fsdd(9, "george", 19)]
+    for path, py_result in zip(clips, python_classifier.classify_files(clips)):
+        js_result = result_of(browser.classify_wav(path.read_bytes()))
+        assert js_result[0][0] == py_result[0][0]
+        assert max_diff(js_result, py_result) <= TOL
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+
+def _python_message(data: bytes) -> str:
+    """What pac says about the same bytes, named 'clip' like the page names them."""
+    config = PROFILES["default"]
+    try:
+        check_classifiable(decode_wav(data, name="clip"), min_duration=config.min_duration,
+                           silence_dbfs=config.silence_dbfs)
+    except PacError as exc:
+        return str(exc)
+    raise AssertionError("Python accepted the clip")
+
+
+def _bad_clips() -> list[tuple[str, bytes, str]]:
+    good = fsdd(1, "george", 5).read_bytes()
+    rng = np.random.default_rng(0)
+    noise = 0.3 * rng.standard_normal(400)
+    mulaw = bytearray(wav_bytes(np.zeros(800), 8000, encoding="pcm8"))
+    mulaw[20:22] = struct.pack("<H", 7)
+    return [
+        ("mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(200), "NOT_WAV"),
+        ("ogg", b"OggS\x00\x02" + bytes(100), "NOT_WAV"),
+        ("3gp", b"\x00\x00\x00\x18ftyp3gp4" + bytes(100), "NOT_WAV"),
+        ("html", b"\xef\xbb\xbf \n<!DOCTYPE html><html><body>404</body></html>", "NOT_WAV"),
+        ("text", b"hello, world", "NOT_WAV"),
+        ("empty", b"", "EMPTY_AUDIO"),
+        ("riff-header-cut", b"RIFF\x10\x00", "UNSUPPORTED_WAV"),
+        ("fmt-cut", good[:30], "UNSUPPORTED_WAV"),
+        ("data-cut", good[: len(good) // 2], "UNSUPPORTED_WAV"),
+        ("mu-law", bytes(mulaw), "UNSUPPORTED_WAV"),
+        ("no-samples", wav_bytes(np.zeros((0, 1)), 8000, encoding="pcm16"), "EMPTY_AUDIO"),
+        ("silent", wav_bytes(np.zeros(16000), 16000, encoding="pcm16"), "SILENT_AUDIO"),
+        ("too-short", wav_bytes(noise, 8000, encoding="pcm16"), "TOO_SHORT"),
+    ]
+
+
+def test_bad_audio_reports_documented_errors_with_pacs_messages(digits_page):
+    for name, data, kind in _bad_clips():
+        before = len(digits_page.calls())
+        call = digits_page.classify_wav(data)
+        assert call["method"] == "error", (name, call)
+        code, message = call["args"]
+        expected = _python_message(data)
+        assert code == ERRORS[kind], (name, code, message)
+        assert message == expected, name
+        assert "\n" not in message
+        assert len(digits_page.calls()) == before + 1
+    # The page is still healthy afterwards.
+    check_format(result_of(digits_page.classify_wav(fsdd(7, "george", 6).read_bytes())), ["nine", "one", "seven"])
+
+
+def test_malformed_calls_and_uncaught_errors_report_code_8(digits_page):
+    call = digits_page._submit("window.pac.classifyWav('not base64 !!!');")
+    assert call["method"] == "error" and call["args"][0] == ERRORS["CLASSIFICATION_FAILED"]
+    call = digits_page._submit("window.pac.classifyWav(null);")
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"]
+    call = digits_page._submit("window.pac.classifyPcm(btoa('abc'), 16000);")
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "float32" in call["args"][1]
+    call = digits_page._submit("window.pac.classifyPcm('', 0);")
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "sampleRate" in call["args"][1]
+    call = digits_page.classify_pcm(np.zeros(0), 16000)
+    assert call["args"][0] == ERRORS["EMPTY_AUDIO"]
+    # An error thrown by page code (an inline script, so that the browser does not mute its message).
+    call = digits_page._submit("const s = document.createElement('script');"
+                               "s.textContent = 'setTimeout(function () { throw new Error(\"boom\"); }, 0);';"
+                               "document.body.appendChild(s);")
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "boom" in call["args"][1]
+    call = digits_page._submit("const s = document.createElement('script');"
+                               "s.textContent = 'Promise.reject(new Error(\"lost promise\"));';"
+                               "document.body.appendChild(s);")
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "lost promise" in call["args"][1]
+    check_format(result_of(digits_page.classify_wav(fsdd(9, "george", 6).read_bytes())), ["nine", "one", "seven"])
+
+
+def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser):
+    open_page(browser, "broken", wait=False)
+    call = browser.wait_call(0, timeout=60)
+    assert call["method"] == "error" and call["args"][0] == ERRORS["MODEL_LOAD_FAILED"]
+    assert "model/model.json" in call["args"][1]
+    call = browser.classify_wav(fsdd(1, "george", 5).read_bytes())
+    assert call["args"][0] == ERRORS["NOT_READY"] and "failed to load" in call["args"][1]
+    assert not any(c["method"] == "ready" for c in browser.calls())
+
+
+# -- labels ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["hostile", "hostile-fallback"])
+def test_hostile_labels_round_trip_and_never_run(browser, served, models, page):
+    from pac.classifier import Classifier
+
+    labels = open_page(browser, page)
+    assert labels == HOSTILE_LABELS
+    path = fsdd(7, "george", 11)
+    js_result = result_of(browser.classify_wav(path.read_bytes()))
+    check_format(js_result, HOSTILE_LABELS)
+    py_result = Classifier(models["hostile"], base=BASE_DIR).classify_files([path])[0]
+    assert [r[0] for r in js_result] == [r[0] for r in py_result]
+    assert max_diff(js_result, py_result) <= TOL
+    assert browser.execute("return typeof window.PWNED;") == "undefined"
+    assert browser.execute("return document.querySelectorAll('img').length;") == 0
+    assert browser.execute("return document.scripts.length;") == len(runtime.PAGE_SCRIPTS) + 1
+    html = (served / page / "classifier.html").read_text(encoding="utf-8")
+    assert html.count("</script>") == len(runtime.PAGE_SCRIPTS) + 1
+    assert "<img" not in html and "<!--" not in html and "\u2028" not in html
+
+
+# -- write_assets without a browser ------------------------------------------------------------------
+
+def test_write_assets_layout_and_refusals(models, tmp_path, monkeypatch):
+    out = tmp_path / "assets"
+    paths = runtime.write_assets(models["digits"], out, base_dir=BASE_DIR)
+    assert paths == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert len([p for p in paths if p.startswith("mobilenet/group")]) == 55
+    assert {"classifier.html", "model/pac.json", "model/model.json", "model/group1-shard1of1.bin",
+            "mobilenet/model.json", *runtime.TFJS_FILES, *runtime.PAGE_SCRIPTS} <= set(paths)
+    assert (out / "model" / "pac.json").read_bytes() == (models["digits"] / "pac.json").read_bytes()
+    # Writing again replaces the folder; a foreign folder is refused.
+    assert runtime.write_assets(models["digits"], out, base_dir=BASE_DIR) == paths
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(PacError, match="not an asset folder"):
+        runtime.write_assets(models["digits"], foreign, base_dir=BASE_DIR)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    # Missing TensorFlow.js: a clear message that names the fix; nothing written.
+    monkeypatch.setitem(runtime.TFJS_FILES, "tfjs/tf.es2017.min.js", "@tensorflow/tfjs/dist/nope.js")
+    with pytest.raises(PacError, match=r"setup\.sh"):
+        runtime.write_assets(models["digits"], tmp_path / "other", base_dir=BASE_DIR)
+    assert not (tmp_path / "other").exists()
