@@ -1,5 +1,6 @@
 package io.github.pacaudio;
 
+import android.app.Activity;
 import android.content.Context;
 import android.media.AudioManager;
 import android.media.MediaCodec;
@@ -23,10 +24,15 @@ final class AndroidPlatform implements Platform {
   private static final long DECODE_TIMEOUT_MS = 20000;
   private static final long CODEC_WAIT_US = 10000;
 
-  private final Context context;
+  private final Activity activity;
 
-  AndroidPlatform(Context context) {
-    this.context = context;
+  AndroidPlatform(Activity activity) {
+    this.activity = activity;
+  }
+
+  @Override
+  public void runOnUiThread(Runnable r) {
+    activity.runOnUiThread(r);
   }
 
   @Override
@@ -91,7 +97,7 @@ final class AndroidPlatform implements Platform {
   /** The rate the audio hardware runs at (usually 48000), or 0 if unknown. */
   private int nativeSampleRate() {
     try {
-      AudioManager am = (AudioManager) context.getSystemService(Context.AUDIO_SERVICE);
+      AudioManager am = (AudioManager) activity.getSystemService(Context.AUDIO_SERVICE);
       String rate = am == null ? null : am.getProperty(AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE);
       return rate == null ? 0 : Integer.parseInt(rate.trim());
     } catch (RuntimeException e) {

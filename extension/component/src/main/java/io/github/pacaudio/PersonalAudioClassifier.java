@@ -106,7 +106,7 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
     this.ui = new Executor() {
       @Override
       public void execute(Runnable r) {
-        PersonalAudioClassifier.this.form.runOnUiThread(r);
+        PersonalAudioClassifier.this.platform.runOnUiThread(r);
       }
     };
     this.server = new RequestServer(new RequestServer.AssetSource() {
@@ -471,7 +471,12 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
       @Override
       public void run() {
         try {
-          PcmClip clip = mic.stop();
+          PcmClip clip;
+          try {
+            clip = mic.stop();
+          } finally {
+            mic.release();
+          }
           if (clip.samples.length == 0) {
             throw new PacException(BridgeConstants.ERROR_RECORDING_FAILED,
                 "The microphone delivered no sound.");
@@ -482,8 +487,6 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
         } catch (RuntimeException e) {
           Logs.w("recording failed", e);
           reportOnUi(BridgeConstants.ERROR_RECORDING_FAILED, "Recording failed: " + e);
-        } finally {
-          mic.release();
         }
       }
     });

@@ -8,6 +8,9 @@ import java.io.File;
  * logic runs in plain-JVM unit tests. {@link AndroidPlatform} is the real one.
  */
 interface Platform {
+  /** Runs r on the UI thread (now, if already on it). */
+  void runOnUiThread(Runnable r);
+
   /** Takes over the viewer's WebView: JavaScript on, the bridge added, requests served. */
   Page attach(WebViewer viewer, RequestServer server, JsBridge bridge);
 
