@@ -30,6 +30,10 @@ if [ -f extension/package-lock.json ]; then
   (cd extension && npm ci --no-audit --no-fund --silent)
 fi
 if [ -f extension/pom.xml ]; then
-  (cd extension && mvn -q -B dependency:go-offline)
+  # The Java side of the extension (extension/README-java.md): fetch every plugin and dependency,
+  # then build it once, which also runs its unit tests (and fetches the test runner, which
+  # go-offline misses) and stages extension/target/aix for `pac build`. Afterwards
+  # `mvn -o package` works offline.
+  (cd extension && mvn -q -B dependency:go-offline && mvn -q -B package)
 fi
 echo "setup: done. Activate with: source .venv/bin/activate"
