@@ -122,18 +122,31 @@ def hostile_model(digits_model: Path, out: Path) -> Path:
     return out
 
 
+def paper_model(digits_model: Path, out: Path) -> Path:
+    """The digits model with the ``paper`` feature profile in its pac.json (a model swapped at run time)."""
+    shutil.copytree(digits_model, out)
+    manifest = json.loads((out / "pac.json").read_text(encoding="utf-8"))
+    manifest["features"] = PROFILES["paper"].to_dict()
+    (out / "pac.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return out
+
+
 @pytest.fixture(scope="module")
 def models(digits_model, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("js-models")
-    return {"digits": digits_model, "hostile": hostile_model(digits_model, root / "hostile")}
+    return {"digits": digits_model, "hostile": hostile_model(digits_model, root / "hostile"),
+            "paper": paper_model(digits_model, root / "paper")}
 
 
 @pytest.fixture(scope="module")
 def served(models, tmp_path_factory) -> Path:
-    """One served root: digits/, hostile/, hostile-fallback/ (no model/pac.json), broken/ (bad head)."""
+    """One served root: digits/, hostile/, hostile-fallback/ (no model/pac.json), broken/ (bad head),
+    swapped/ (the digits page with the paper model's pac.json dropped into model/)."""
     root = tmp_path_factory.mktemp("served")
     runtime.write_assets(models["digits"], root / "digits", base_dir=BASE_DIR)
     runtime.write_assets(models["hostile"], root / "hostile", base_dir=BASE_DIR)
+    shutil.copytree(root / "digits", root / "swapped")
+    shutil.copy(models["paper"] / "pac.json", root / "swapped" / "model" / "pac.json")
     shutil.copytree(root / "hostile", root / "hostile-fallback")
     (root / "hostile-fallback" / "model" / "pac.json").unlink()
     shutil.copytree(root / "digits", root / "broken")
@@ -228,6 +241,7 @@ def test_parity_with_python_on_real_clips(digits_page, python_classifier, parity
     from pac.features.pipeline import clip_image, load_clip
 
     assert digits_page.info()["features"] == PROFILES["default"].to_dict()
+    assert digits_page.info()["base"] == "fused"
     expected = python_classifier.classify_files(parity_clips)
     worst, differing_pixels, worst_pixel = 0.0, 0, 0
     for path, py_result in zip(parity_clips, expected):
@@ -266,20 +280,40 @@ def test_classify_pcm_matches_python(digits_page, python_classifier):
         assert max_diff(js_result, py_result) <= TOL
 
 
-@pytest.mark.parametrize("backend", ["cpu", "webgl"])
-def test_other_backends_agree(browser, python_classifier, backend):
+@pytest.mark.parametrize(("backend", "base"), [("cpu", None), ("webgl", None), ("wasm", "layers")])
+def test_other_backends_agree(browser, python_classifier, backend, base):
     try:
-        open_page(browser, "digits", backend=backend)
+        open_page(browser, "digits", backend=backend, query={"base": base} if base else None)
     except PacError as exc:
         if backend == "webgl" and "no TensorFlow.js backend could start" in str(exc):
             pytest.skip("WebGL is not available in this headless Chromium")
         raise
     assert browser.info()["backend"] == backend
+    assert browser.info()["base"] == (base or "fused")
     clips = [fsdd(1, "george", 9), fsdd(7, "george", 15), fsdd(9, "george", 19)]
     for path, py_result in zip(clips, python_classifier.classify_files(clips)):
         js_result = result_of(browser.classify_wav(path.read_bytes()))
         assert js_result[0][0] == py_result[0][0]
         assert max_diff(js_result, py_result) <= TOL
+
+
+def test_features_come_from_the_run_time_manifest(browser, models, generated_dir):
+    """A page whose model/pac.json was swapped uses that file's features (here the paper profile)."""
+    from pac.classifier import Classifier
+    from pac.features.pipeline import clip_image, load_clip
+
+    open_page(browser, "swapped")
+    assert browser.info()["features"] == PROFILES["paper"].to_dict()
+    classifier = Classifier(models["paper"], base=BASE_DIR)
+    clips = [fsdd(1, "george", 8), fsdd(9, "jackson", 4), DATA / "ravdess" / "Actor_02" / sorted(
+        p.name for p in (DATA / "ravdess" / "Actor_02").glob("*.wav"))[0], *sorted(generated_dir.glob("*.wav"))]
+    for path, py_result in zip(clips, classifier.classify_files(clips)):
+        data = path.read_bytes()
+        js_result = result_of(browser.classify_wav(data))
+        assert js_result[0][0] == py_result[0][0]
+        assert max_diff(js_result, py_result) <= TOL
+        py_image = clip_image(load_clip(path, classifier.config), classifier.config)
+        assert np.abs(browser.debug_image(data).astype(int) - py_image.astype(int)).max() <= 1
 
 
 # -- bad input ---------------------------------------------------------------------------------------

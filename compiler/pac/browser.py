@@ -27,6 +27,7 @@ import shutil
 import socketserver
 import tempfile
 import threading
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -205,8 +206,8 @@ class Browser:
             self._profile = None
 
     # -- page ----------------------------------------------------------------------------------
-    def open(self, page: str = "classifier.html", *, backend: str | None = None, wait: bool = True,
-             timeout: float | None = None) -> list[str] | None:
+    def open(self, page: str = "classifier.html", *, backend: str | None = None, query: dict | None = None,
+             wait: bool = True, timeout: float | None = None) -> list[str] | None:
         """Load a page (a path relative to ``root``) and, by default, wait for ``ready``.
 
         Parameters
@@ -215,6 +216,8 @@ class Browser:
             URL path of the page below the served folder.
         backend : str, optional
             ``wasm``, ``webgl`` or ``cpu``: passed as ``?backend=`` to force a TF.js backend.
+        query : dict, optional
+            More query parameters (e.g. ``{"base": "layers"}``).
         wait : bool
             Whether to wait for the first bridge call and require it to be ``ready``.
         timeout : float, optional
@@ -231,7 +234,8 @@ class Browser:
             If the page reports an error instead, or nothing within the timeout; the message
             includes the page's console output.
         """
-        url = self.url + page.lstrip("/") + (f"?backend={backend}" if backend else "")
+        params = {**({"backend": backend} if backend else {}), **(query or {})}
+        url = self.url + page.lstrip("/") + ("?" + urllib.parse.urlencode(params) if params else "")
         self.driver.get(url)
         if not wait:
             return None

@@ -10,6 +10,7 @@ a user's model swapped in at run time replaces the three ``model/`` entries)::
     classifier.html                        the page
     js/bridge.js                           constants, bridge calls, error guard (loaded first)
     js/wav.js, js/features.js              WAV decoding, the feature pipeline
+    js/base.js                             MobileNet cut and compiled into fused kernels
     js/classifier.js                       start-up, window.pac entry points
     tfjs/tf.es2017.min.js                  TensorFlow.js (core, layers, CPU and WebGL backends)
     tfjs/tf-backend-wasm.es2017.min.js     its WASM backend, which fetches
@@ -23,7 +24,8 @@ a user's model swapped in at run time replaces the three ``model/`` entries)::
                                            (pac train writes group1-shard1of1.bin)
 
 ``classifier.html?backend=wasm`` (or ``webgl``, ``cpu``) forces a TensorFlow.js backend; without it
-the page takes the first of :data:`BACKENDS` that starts.  If ``model/pac.json`` does not exist
+the page takes the first of :data:`BACKENDS` that starts.  ``?base=layers`` runs MobileNet through
+the TF.js layers API instead of fused kernels (slower; for checking).  If ``model/pac.json`` does not exist
 (HTTP 404) the page falls back to the manifest rendered into it.
 
 Everything the page's JS needs from Python (bridge names and error codes from
@@ -53,7 +55,7 @@ from .modeldir import FORMAT, FORMAT_VERSION, HEAD_JSON, MANIFEST, read_manifest
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 PAGE = "classifier.html"
 #: pac's runtime scripts, in extension/js/ and at js/ in the asset folder.
-RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "classifier.js")
+RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "base.js", "classifier.js")
 #: URL path -> file under extension/node_modules.
 TFJS_FILES = {
     "tfjs/tf.es2017.min.js": "@tensorflow/tfjs/dist/tf.es2017.min.js",
@@ -63,7 +65,7 @@ TFJS_FILES = {
 }
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
 PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
-                "js/wav.js", "js/features.js", "js/classifier.js")
+                "js/wav.js", "js/features.js", "js/base.js", "js/classifier.js")
 #: TensorFlow.js backends in order of preference (see bench/latency.py for the measurements).
 BACKENDS = ("wasm", "webgl", "cpu")
 BASE_URL_DIR = "mobilenet"

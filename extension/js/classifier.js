@@ -16,7 +16,8 @@
  * window.pac.info() returns {state, backend, labels, features, timings}.
  *
  * Query parameters: ?backend=wasm|webgl|cpu forces one tfjs backend (else the first of
- * C.backends that initialises).
+ * C.backends that initialises); ?base=layers runs MobileNet through the layers API instead of the
+ * fused kernels of base.js.
  */
 (function (root) {
   'use strict';
@@ -136,16 +137,14 @@
     }
   }
 
-  /** MobileNet from its input to the cut layer's output. */
+  /** MobileNet from its input to the cut layer's output (see base.js). */
   async function loadBase(cutLayer) {
-    const full = await loadLayers(C.paths.base, 'the MobileNet base');
-    let layer;
+    const mode = new URLSearchParams(root.location.search).get('base') || 'fused';
     try {
-      layer = full.getLayer(cutLayer);
+      return await R.base.loadBase(C.paths.base, cutLayer, {mode: mode});
     } catch (e) {
-      throw loadFailed(C.paths.base + ': has no layer ' + cutLayer);
+      throw loadFailed('cannot load the MobileNet base from ' + C.paths.base + ': ' + (e && e.message || e));
     }
-    return tf.model({inputs: full.inputs, outputs: layer.output});
   }
 
   async function loadHead(labels, cutShape) {
@@ -198,7 +197,7 @@
     state.backend = await pickBackend();
     const t1 = now();
     state.base = await loadBase(checked.cutLayer);
-    state.head = await loadHead(state.labels, state.base.outputs[0].shape.slice(1));
+    state.head = await loadHead(state.labels, state.base.outputShape);
     const t2 = now();
     await warmUp();
     const t3 = now();
@@ -329,6 +328,7 @@
       state: state.status,
       failure: state.failure,
       backend: state.backend,
+      base: state.base ? state.base.mode : null,
       labels: state.labels,
       features: state.config,
       timings: state.timings,

@@ -227,10 +227,12 @@
     });
   }
 
-  /** In-place forward complex FFT (decimation in time) of re + i im. */
+  /** In-place forward complex FFT (radix-2, decimation in time) of re + i im. */
   function fft(re, im, plan) {
     const n = plan.n;
     const reverse = plan.reverse;
+    const cosTable = plan.cos;
+    const sinTable = plan.sin;
     for (let i = 0; i < n; i++) {
       const j = reverse[i];
       if (j > i) {
@@ -241,11 +243,10 @@
     for (let size = 2; size <= n; size *= 2) {
       const half = size / 2;
       const step = n / size;
-      for (let start = 0; start < n; start += size) {
-        for (let j = 0, k = 0; j < half; j++, k += step) {
-          const c = plan.cos[k];
-          const s = plan.sin[k];
-          const a = start + j;
+      for (let j = 0; j < half; j++) {
+        const c = cosTable[j * step];
+        const s = sinTable[j * step];
+        for (let a = j; a < n; a += size) {
           const b = a + half;
           // (re[b] + i im[b]) * (c - i s)
           const tr = re[b] * c + im[b] * s;
@@ -315,25 +316,26 @@
     return starts;
   }
 
-  /** Hann-windowed power spectra, one Float64Array(nFft/2+1) per frame (functional.power_spectrogram). */
+  /**
+   * Hann-windowed power spectra |rfft(frame * hann, nFft)|^2 (functional.power_spectrogram):
+   * row-major Float64Array of nFrames rows of nFft/2+1 bins.
+   */
   function powerSpectrogram(x, frameLength, nFrames, nFft) {
     if (x.length < frameLength) {
       x = cut(x, 0, frameLength);
     }
     const starts = frameStarts(x.length, frameLength, nFrames);
     const window = hann(frameLength);
+    const nBins = nFft / 2 + 1;
     const buffer = new Float64Array(nFft);
     const work = {re: new Float64Array(nFft / 2), im: new Float64Array(nFft / 2)};
-    const rows = [];
+    const out = new Float64Array(nFrames * nBins);
     for (let f = 0; f < nFrames; f++) {
-      buffer.fill(0);
       const s = starts[f];
       for (let t = 0; t < frameLength; t++) buffer[t] = x[s + t] * window[t];
-      const row = new Float64Array(nFft / 2 + 1);
-      realPowerSpectrum(buffer, nFft, row, work);
-      rows.push(row);
+      realPowerSpectrum(buffer, nFft, out.subarray(f * nBins, (f + 1) * nBins), work);
     }
-    return rows;
+    return out;
   }
 
   function hzToMel(f) {
@@ -473,46 +475,43 @@
     return out;
   }
 
-  /** Samples -> uint8 RGB image, row-major (size, size, 3) (pipeline.spectrogram_image). */
-  function spectrogramImage(window, rate, config) {
-    const frameLength = roundHalfUp(config.frame_seconds * rate);
-    const nFft = nextPow2(Math.max(frameLength, roundHalfUp(config.fft_seconds * rate)));
-    const nFrames = config.n_frames;
-    const power = powerSpectrogram(window, frameLength, nFrames, nFft);
-    let nRows;
-    let grid;  // (nRows, nFrames) row-major, row 0 = highest frequency
-    if (config.freq_scale === 'mel') {
-      const bank = melFilterbank(rate, nFft, config.n_bands, config.f_min, config.f_max);
-      nRows = config.n_bands;
-      grid = new Float64Array(nRows * nFrames);
-      for (let b = 0; b < nRows; b++) {
-        const band = bank[b];
-        const row = (nRows - 1 - b) * nFrames;
-        for (let f = 0; f < nFrames; f++) {
-          const p = power[f];
-          let sum = 0.0;
-          for (let k = 0; k < band.weights.length; k++) sum += p[band.first + k] * band.weights[k];
-          grid[row + f] = sum;
-        }
-      }
-    } else {
-      const [first, stop] = linearBinRange(rate, nFft, config.f_min, config.f_max);
-      nRows = stop - first;
-      grid = new Float64Array(nRows * nFrames);
-      for (let k = first; k < stop; k++) {
-        const row = (nRows - 1 - (k - first)) * nFrames;
-        for (let f = 0; f < nFrames; f++) grid[row + f] = power[f][k];
+  /** power @ bank.T, flipped so that row 0 is the highest band: (nBands, nFrames) row-major. */
+  function melBands(power, nFrames, nBins, bank) {
+    const nBands = bank.length;
+    const grid = new Float64Array(nBands * nFrames);
+    for (let f = 0; f < nFrames; f++) {
+      const offset = f * nBins;
+      for (let b = 0; b < nBands; b++) {
+        const first = offset + bank[b].first;
+        const weights = bank[b].weights;
+        let sum = 0.0;
+        for (let k = 0; k < weights.length; k++) sum += power[first + k] * weights[k];
+        grid[(nBands - 1 - b) * nFrames + f] = sum;
       }
     }
-    unitDecibels(grid, config.db_range);
-    const size = config.image_size;
-    const unit = resizeBilinear(grid, nRows, nFrames, size, size);
-    const lut = colormapLut(config.colormap);
-    const rgb = new Uint8Array(size * size * 3);
-    for (let i = 0; i < size * size; i++) {
+    return grid;
+  }
+
+  /** power[:, first:stop], transposed and flipped: (stop - first, nFrames) row-major. */
+  function linearBands(power, nFrames, nBins, first, stop) {
+    const nRows = stop - first;
+    const grid = new Float64Array(nRows * nFrames);
+    for (let f = 0; f < nFrames; f++) {
+      for (let k = first; k < stop; k++) grid[(nRows - 1 - (k - first)) * nFrames + f] = power[f * nBins + k];
+    }
+    return grid;
+  }
+
+  /** 0..1 -> levels floor(v * 255 + 0.5) clipped to 0..255 -> RGB through the LUT (or grey). */
+  function quantizeColorize(unit, lut) {
+    const n = unit.length;
+    const rgb = new Uint8Array(n * 3);
+    for (let i = 0; i < n; i++) {
       const level = Math.min(255, Math.max(0, Math.floor(unit[i] * 255.0 + 0.5)));
       if (lut === null) {
-        rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = level;
+        rgb[3 * i] = level;
+        rgb[3 * i + 1] = level;
+        rgb[3 * i + 2] = level;
       } else {
         rgb[3 * i] = lut[3 * level];
         rgb[3 * i + 1] = lut[3 * level + 1];
@@ -520,6 +519,29 @@
       }
     }
     return rgb;
+  }
+
+  /** Samples -> uint8 RGB image, row-major (size, size, 3) (pipeline.spectrogram_image). */
+  function spectrogramImage(window, rate, config) {
+    const frameLength = roundHalfUp(config.frame_seconds * rate);
+    const nFft = nextPow2(Math.max(frameLength, roundHalfUp(config.fft_seconds * rate)));
+    const nFrames = config.n_frames;
+    const nBins = nFft / 2 + 1;
+    const power = powerSpectrogram(window, frameLength, nFrames, nFft);
+    let grid;
+    let nRows;
+    if (config.freq_scale === 'mel') {
+      const bank = melFilterbank(rate, nFft, config.n_bands, config.f_min, config.f_max);
+      grid = melBands(power, nFrames, nBins, bank);
+      nRows = bank.length;
+    } else {
+      const [first, stop] = linearBinRange(rate, nFft, config.f_min, config.f_max);
+      grid = linearBands(power, nFrames, nBins, first, stop);
+      nRows = stop - first;
+    }
+    unitDecibels(grid, config.db_range);
+    const size = config.image_size;
+    return quantizeColorize(resizeBilinear(grid, nRows, nFrames, size, size), colormapLut(config.colormap));
   }
 
   /**
