@@ -151,6 +151,10 @@ def served(models, tmp_path_factory) -> Path:
     (root / "hostile-fallback" / "model" / "pac.json").unlink()
     shutil.copytree(root / "digits", root / "broken")
     (root / "broken" / "model" / "model.json").write_text("{not json", encoding="utf-8")
+    shutil.copytree(root / "digits", root / "unsupported")
+    manifest = json.loads((models["digits"] / "pac.json").read_text(encoding="utf-8"))
+    manifest["features"]["method"] = "pac-compat"  # a feature method the page does not compute
+    (root / "unsupported" / "model" / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
     return root
 
 
@@ -390,11 +394,12 @@ def test_malformed_calls_and_uncaught_errors_report_code_8(digits_page):
     check_format(result_of(digits_page.classify_wav(fsdd(9, "george", 6).read_bytes())), ["nine", "one", "seven"])
 
 
-def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser):
-    open_page(browser, "broken", wait=False)
+@pytest.mark.parametrize(("page", "says"), [("broken", "model/model.json"), ("unsupported", "method")])
+def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser, page, says):
+    open_page(browser, page, wait=False)
     call = browser.wait_call(0, timeout=60)
     assert call["method"] == "error" and call["args"][0] == ERRORS["MODEL_LOAD_FAILED"]
-    assert "model/model.json" in call["args"][1]
+    assert says in call["args"][1]
     call = browser.classify_wav(fsdd(1, "george", 5).read_bytes())
     assert call["args"][0] == ERRORS["NOT_READY"] and "failed to load" in call["args"][1]
     assert not any(c["method"] == "ready" for c in browser.calls())

@@ -71,6 +71,9 @@ BACKENDS = ("wasm", "webgl", "cpu")
 BASE_URL_DIR = "mobilenet"
 MODEL_URL_DIR = "model"
 
+# Feature-configuration fields restricted to a list of values: field -> list in pac.features.config.
+_CHOICES = {"freq_scale": "FREQ_SCALES", "window_select": "WINDOW_SELECTS", "colormap": "COLORMAPS",
+            "method": "METHODS"}
 # What the JS requires of bridge.json.
 _JS_TO_JAVA = ("ready", "reportResult", "error")
 _JAVA_TO_JS = ("classifyWav", "classifyPcm")
@@ -130,9 +133,8 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
         "defaults": feature_config.FeatureConfig().to_dict(),
         "kinds": dict(feature_config._KINDS),
         "kind_names": dict(feature_config._KIND_NAMES),
-        "choices": {"freq_scale": list(feature_config.FREQ_SCALES),
-                    "window_select": list(feature_config.WINDOW_SELECTS),
-                    "colormap": list(feature_config.COLORMAPS)},
+        "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()
+                    if hasattr(feature_config, table)},
         "schema_version": feature_config.SCHEMA_VERSION,
     }
     colormaps = {}

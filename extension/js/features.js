@@ -22,6 +22,9 @@
   const POWER_FLOOR = C.features.power_floor;
   const CHUNK_SECONDS = C.features.chunk_seconds;
   const pairwiseSum = R.wav.pairwiseSum;
+  // The feature methods (FeatureConfig.method) this file computes; a configuration without the
+  // field is the "pac" pipeline.
+  const IMPLEMENTED_METHODS = ['pac'];
 
   function roundHalfUp(x) {
     return Math.floor(x + 0.5);
@@ -92,6 +95,11 @@
     }
     if (problems.length) {
       throw bad('invalid feature configuration: ' + problems.join('; '));
+    }
+    const method = config.method === undefined ? 'pac' : config.method;
+    if (IMPLEMENTED_METHODS.indexOf(method) < 0) {
+      throw bad('feature method ' + JSON.stringify(method) + ' is not implemented by this page (it runs ' +
+                IMPLEMENTED_METHODS.join(', ') + ')');
     }
     return config;
   }
