@@ -7,6 +7,7 @@ import android.media.MediaCodec;
 import android.media.MediaExtractor;
 import android.media.MediaFormat;
 import android.os.Build;
+import android.view.WindowManager;
 import android.webkit.ConsoleMessage;
 import android.webkit.ValueCallback;
 import android.webkit.WebChromeClient;
@@ -38,6 +39,9 @@ final class AndroidPlatform implements Platform {
   @Override
   public Page attach(WebViewer viewer, final RequestServer server, JsBridge bridge) {
     final WebView webView = (WebView) viewer.getView();
+    // TensorFlow.js's WebGL backend needs a hardware-accelerated window (as MIT's PAC requested).
+    activity.getWindow().setFlags(WindowManager.LayoutParams.FLAG_HARDWARE_ACCELERATED,
+        WindowManager.LayoutParams.FLAG_HARDWARE_ACCELERATED);
     WebSettings settings = webView.getSettings();
     settings.setJavaScriptEnabled(true);
     settings.setAllowFileAccess(false);
