@@ -247,6 +247,7 @@ def test_parity_with_python_on_real_clips(digits_page, python_classifier, parity
     assert digits_page.info()["features"] == PROFILES["default"].to_dict()
     assert digits_page.info()["base"] == "fused"
     expected = python_classifier.classify_files(parity_clips)
+    tensors = digits_page.info()["tensors"]
     worst, differing_pixels, worst_pixel = 0.0, 0, 0
     for path, py_result in zip(parity_clips, expected):
         data = path.read_bytes()
@@ -261,6 +262,7 @@ def test_parity_with_python_on_real_clips(digits_page, python_classifier, parity
     print(f"\nJS vs Python on {len(parity_clips)} clips: max |prob diff| {worst:.2e}, "
           f"{differing_pixels} image pixels differ (max {worst_pixel} level)")
     assert len(parity_clips) >= 60
+    assert digits_page.info()["tensors"] == tensors  # nothing leaks per clip
     assert worst <= TOL
     # float64 in both; only ulp-level differences (FFT, BLAS order) could ever move a pixel by 1.
     assert worst_pixel <= 1

@@ -28,6 +28,9 @@
   const PacRuntimeError = R.PacRuntimeError;
   const api = root[B.java_to_js.object];
 
+  const LOAD_TIMEOUT_MS = 120000;
+  const CLIP_TIMEOUT_MS = 30000;
+
   const state = {
     status: 'loading',  // -> 'ready' | 'failed'
     failure: null,
@@ -46,6 +49,15 @@
 
   function loadFailed(message) {
     return new PacRuntimeError('MODEL_LOAD_FAILED', message);
+  }
+
+  /** `promise`, or a rejection with PacRuntimeError(kind, message) after `ms` milliseconds. */
+  function withTimeout(promise, ms, kind, message) {
+    let timer;
+    const timeout = new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new PacRuntimeError(kind, message)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   // -- start-up ---------------------------------------------------------------------------------
@@ -202,6 +214,9 @@
     await warmUp();
     const t3 = now();
     state.timings = {backend_ms: t1 - t0, load_ms: t2 - t1, warmup_ms: t3 - t2, total_ms: t3 - t0};
+    if (state.status !== 'loading') {
+      return;  // the start-up watchdog has already reported MODEL_LOAD_FAILED
+    }
     state.status = 'ready';
     console.log('pac: ready on ' + state.backend + ' in ' + Math.round(t3 - t0) + ' ms');
     R.callJava(B.js_to_java.ready, [JSON.stringify(state.labels)]);
@@ -280,7 +295,9 @@
     }
     const job = state.queue.then(async () => {
       try {
-        const result = await classify(makeClip());
+        // A stuck backend must not stall the queue for ever: one clip gets CLIP_TIMEOUT_MS.
+        const result = await withTimeout(classify(makeClip()), CLIP_TIMEOUT_MS, 'CLASSIFICATION_FAILED',
+                                         'classification timed out after ' + CLIP_TIMEOUT_MS / 1000 + ' s');
         R.callJava(B.js_to_java.reportResult, [JSON.stringify(result)]);
       } catch (err) {
         const [kind, message] = R.describe(err);
@@ -333,10 +350,12 @@
       features: state.config,
       timings: state.timings,
       tfjs: (typeof tf !== 'undefined' && tf.version) ? tf.version.tfjs : null,
+      tensors: (typeof tf !== 'undefined' && tf.memory) ? tf.memory().numTensors : null,
     };
   };
 
-  start().catch((err) => {
+  withTimeout(start(), LOAD_TIMEOUT_MS, 'MODEL_LOAD_FAILED',
+              'loading the model timed out after ' + LOAD_TIMEOUT_MS / 1000 + ' s').catch((err) => {
     const [kind, message] = R.describe(err, 'MODEL_LOAD_FAILED');
     state.status = 'failed';
     state.failure = message;
