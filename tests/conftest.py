@@ -75,3 +75,13 @@ def digits_model(digits_train_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "digits"
     assert main(["train", str(digits_train_dir), "-o", str(out), "--seed", "0"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def built_aix(digits_model, tmp_path_factory) -> Path:
+    """``pac build`` of :func:`digits_model` (runs the Maven build first if it is missing or stale)."""
+    from pac.cli import main
+
+    out = tmp_path_factory.mktemp("aix") / "digits.aix"
+    assert main(["build", str(digits_model), "-o", str(out), "--base", str(BASE_DIR)]) == 0
+    return out

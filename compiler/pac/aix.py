@@ -216,9 +216,9 @@ def run_maven(extension_dir: Path = EXTENSION_DIR, *, echo=None) -> None:
         raise PacError(f"the App Inventor component is not built and Maven is not installed; {MAVEN_HINT}")
     if not (extension_dir / "pom.xml").is_file():
         raise PacError(f"{extension_dir}: no pom.xml, the component's sources are missing")
-    command = [mvn, "-B", "-q", "-o", "package", "-DskipTests"]
+    command = [mvn, "-B", "-q", "-o", "-Dstyle.color=never", "package", "-Dmaven.test.skip=true"]
     if echo:
-        echo(f"building the App Inventor component: (cd {extension_dir} && {' '.join(command[1:])})")
+        echo(f"building the App Inventor component: (cd {extension_dir} && mvn {' '.join(command[1:])})")
     done = subprocess.run(command, cwd=extension_dir, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])

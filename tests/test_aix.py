@@ -1,0 +1,132 @@
+"""``pac build``: the .aix layout App Inventor expects, deterministic bytes, size, asset naming, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_DIR
+from pac import aix
+from pac.cli import main
+from pac.errors import PacError
+
+pytestmark = pytest.mark.slow
+
+
+def entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+
+
+def test_layout(built_aix):
+    files = entries(built_aix)
+    tops = {name.split("/", 1)[0] for name in files}
+    assert len(tops) == 1
+    package = tops.pop()
+    descriptors = json.loads(files[f"{package}/components.json"])
+    assert [d["type"].rpartition(".")[0] for d in descriptors] == [package]
+    assert files[f"{package}/extension.properties"].decode().strip() == "type=external"
+    for name in ("classes.jar", "files/AndroidRuntime.jar", "files/component_build_infos.json"):
+        assert f"{package}/{name}" in files
+    with zipfile.ZipFile(io.BytesIO(files[f"{package}/classes.jar"])) as jar:
+        assert "classes.dex" in jar.namelist()
+    icon = descriptors[0]["iconName"]
+    assert icon.startswith("aiwebres/") and f"{package}/{icon}" in files
+    shipped = sorted(n.split("/assets/", 1)[1] for n in files if n.startswith(f"{package}/assets/"))
+    assert sorted(descriptors[0]["assets"]) == shipped
+    infos = json.loads(files[f"{package}/files/component_build_infos.json"])
+    assert sorted(infos[0]["assets"]) == shipped
+    # the page, its scripts, TF.js, MobileNet's 55 shards, the model - all flat names
+    assert "classifier.html" in shipped and "mobilenet__model.json" in shipped and "model__pac.json" in shipped
+    assert sum(n.startswith("mobilenet__group") for n in shipped) == 55
+    assert all("/" not in n for n in shipped)
+    # every entry of the .aix: fixed time and mode
+    with zipfile.ZipFile(built_aix) as archive:
+        infos = archive.infolist()
+        assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+        assert {i.date_time for i in infos} == {aix.ZIP_TIME}
+        assert {i.external_attr >> 16 for i in infos if not i.is_dir()} == {aix.FILE_MODE}
+
+
+def test_size(built_aix):
+    """The whole extension stays below 3.5 MiB; no file is near App Inventor's 15 MiB limit."""
+    size = built_aix.stat().st_size
+    assert size <= aix.TARGET_AIX_BYTES, f"{size} bytes"
+    with zipfile.ZipFile(built_aix) as archive:
+        assert max(i.file_size for i in archive.infolist()) < aix.MAX_FILE_BYTES
+
+
+def test_deterministic(built_aix, digits_model, tmp_path):
+    """Same model, same component build: the same bytes."""
+    again = tmp_path / "again.aix"
+    assert main(["build", str(digits_model), "-o", str(again), "--base", str(BASE_DIR)]) == 0
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(built_aix.read_bytes()).digest()
+
+
+def test_zip_bytes_is_deterministic_and_sorted():
+    first = aix.zip_bytes({"p/b.txt": b"b", "p/a/x": b"x" * 1000})
+    second = aix.zip_bytes({"p/a/x": b"x" * 1000, "p/b.txt": b"b"})
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == ["p/", "p/a/", "p/a/x", "p/b.txt"]
+
+
+@pytest.mark.parametrize("url, name", [
+    ("classifier.html", "classifier.html"),
+    ("mobilenet/model.json", "mobilenet__model.json"),
+    ("mobilenet/group1-shard1of1", "mobilenet__group1-shard1of1"),
+    ("model/group1-shard1of1.bin", "model__group1-shard1of1.bin"),
+    ("tfjs/tfjs-backend-wasm-simd.wasm", "tfjs__tfjs-backend-wasm-simd.wasm"),
+])
+def test_asset_names_round_trip(url, name):
+    rule = aix.AssetPaths.load()
+    assert rule.asset_name(url) == name
+    assert rule.url_path(name) == url
+
+
+def test_bridge_examples_follow_the_rule():
+    bridge = json.loads(aix.BRIDGE_JSON.read_text())
+    rule = aix.AssetPaths.load()
+    for url, name in bridge["asset_paths"]["examples"].items():
+        assert rule.asset_name(url) == name
+
+
+@pytest.mark.parametrize("url", ["components.json", "classes.jar", "COMPONENT.JSON", "a__b/c", "dir/_x",
+                                 "backup~", "x/.hidden", "a/../b"])
+def test_asset_names_refused(url):
+    with pytest.raises(PacError):
+        aix.AssetPaths.load().asset_name(url)
+
+
+def test_not_a_model(tmp_path, capsys):
+    assert main(["build", str(tmp_path), "-o", str(tmp_path / "x.aix")]) == 2
+    assert "not a pac model folder" in capsys.readouterr().err
+    assert not (tmp_path / "x.aix").exists()
+
+
+def test_component_not_built(tmp_path):
+    """Without Maven outputs and without building: one clear line telling what to run."""
+    (tmp_path / "bridge.json").write_text("{}")
+    with pytest.raises(PacError, match=r"not built.*setup\.sh.*build\.py"):
+        aix.ensure_java_build(tmp_path, build=False)
+
+
+def test_existing_output_kept_on_failure(digits_model, tmp_path, monkeypatch):
+    """A failed build leaves an existing .aix untouched and no temporary file behind."""
+    target = tmp_path / "x.aix"
+    target.write_bytes(b"old")
+
+    class Unwritable:  # fails inside the atomic write, after the temporary file exists
+        def __len__(self):
+            return 10
+
+    monkeypatch.setattr(aix, "zip_bytes", lambda files: Unwritable())
+    with pytest.raises(TypeError):
+        aix.build_aix(digits_model, target, base_dir=BASE_DIR)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aix"]

@@ -1,0 +1,275 @@
+"""``pac verify``: passes on a fresh build (page in Chromium, clips, parity); names each broken variant."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+import subprocess
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from pac import aix
+from pac.cli import main
+from pac.verify import PARITY_TOLERANCE, class_file_info, parse_dex, verify
+
+pytestmark = pytest.mark.slow
+
+
+def unpack(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+
+
+def package_of(files: dict[str, bytes]) -> str:
+    return next(iter(files)).split("/", 1)[0]
+
+
+def rewrite(built: Path, target: Path, edit) -> Path:
+    """A copy of the real .aix with ``edit(files, package)`` applied to its ``{entry: bytes}``."""
+    files = unpack(built)
+    edit(files, package_of(files))
+    target.write_bytes(aix.zip_bytes(files))
+    return target
+
+
+def edit_json(files, name, change):
+    value = json.loads(files[name])
+    change(value)
+    files[name] = json.dumps(value).encode()
+
+
+def edit_jar(data: bytes, change) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as jar:
+        content = {i.filename: jar.read(i) for i in jar.infolist() if not i.is_dir()}
+    change(content)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as jar:
+        for name, value in content.items():
+            jar.writestr(name, value)
+    return out.getvalue()
+
+
+def failures(path: Path) -> str:
+    report = verify(path, browser=False)
+    assert not report.ok
+    return "\n".join(report.failures)
+
+
+# -- a fresh build -------------------------------------------------------------------------------
+
+
+def test_fresh_build_passes_with_clips(built_aix, digits_test_dir, tmp_path, capsys):
+    """Every check, the page in headless Chromium, 45 real recordings: accurate and equal to Python."""
+    out = tmp_path / "report.json"
+    code = main(["verify", str(built_aix), "--clips", str(digits_test_dir), "--json", str(out)])
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    report = json.loads(out.read_text())
+    assert report["ok"] is True and report["failures"] == []
+    assert report["clips"] == 45
+    assert report["accuracy"] >= 0.6  # 5 training clips per label; chance is 1/3 (test_train uses the same bar)
+    assert report["max_prob_diff"] <= PARITY_TOLERANCE
+    assert report["labels"] == ["nine", "one", "seven"]
+    assert "passed:" in text.out and "accuracy" in text.out
+
+
+def test_fresh_build_static_checks_all_pass(built_aix):
+    report = verify(built_aix, browser=False)
+    assert report.ok, report.failures
+    assert report.package and report.labels == ["nine", "one", "seven"]
+    assert len(report.passed) == 7
+
+
+def test_java_and_dex_files_parse(built_aix):
+    files = unpack(built_aix)
+    package = package_of(files)
+    with zipfile.ZipFile(io.BytesIO(files[f"{package}/files/AndroidRuntime.jar"])) as jar:
+        classes = [class_file_info(jar.read(n)) for n in jar.namelist() if n.endswith(".class")]
+    assert classes and all(major <= 52 for major, _ in classes)
+    with zipfile.ZipFile(io.BytesIO(files[f"{package}/classes.jar"])) as jar:
+        dex = parse_dex(jar.read("classes.dex"))
+    assert dex["version"] == 35
+    assert "L" + package.replace(".", "/") + "/PersonalAudioClassifier;" in dex["classes"]
+
+
+# -- broken variants: each fails with the right message -------------------------------------------
+
+
+def test_not_a_zip(tmp_path, capsys):
+    bad = tmp_path / "bad.aix"
+    bad.write_bytes(b"this is not a zip file")
+    assert "not a zip file" in failures(bad)
+    out = tmp_path / "r.json"
+    assert main(["verify", str(bad), "--json", str(out)]) == 1
+    assert "not a zip file" in capsys.readouterr().err
+    report = json.loads(out.read_text())
+    assert report["ok"] is False and report["accuracy"] is None and report["max_prob_diff"] is None
+    assert report["clips"] == 0
+
+
+def test_missing_descriptor(built_aix, tmp_path):
+    bad = rewrite(built_aix, tmp_path / "x.aix", lambda f, p: f.pop(f"{p}/components.json"))
+    assert "no components.json or component.json" in failures(bad)
+
+
+def test_empty_descriptor_array(built_aix, tmp_path):
+    def edit(files, package):
+        files[f"{package}/components.json"] = b"[]"
+    assert "No valid component descriptors" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_non_string_scalar(built_aix, tmp_path):
+    def edit(files, package):
+        edit_json(files, f"{package}/components.json", lambda d: d[0].update(version=20200904))
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "components.json[0].version is 20200904 (int)" in text
+    assert "as a string" in text
+
+
+def test_boolean_instead_of_string(built_aix, tmp_path):
+    def edit(files, package):
+        edit_json(files, f"{package}/components.json", lambda d: d[0]["events"][0].update(deprecated=False))
+    assert "events[0].deprecated is false (bool)" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_event_without_params_and_designer_property_without_category(built_aix, tmp_path):
+    def change(d):
+        d[0]["events"][0].pop("params")
+        for bp in d[0]["blockProperties"]:
+            bp.pop("category", None)
+
+    def edit(files, package):
+        edit_json(files, f"{package}/components.json", change)
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "events[0]: missing params" in text
+    assert "has no category" in text
+
+
+def test_bad_yail_type(built_aix, tmp_path):
+    def edit(files, package):
+        edit_json(files, f"{package}/components.json",
+                  lambda d: d[0]["methods"][0]["params"][0].update(type="String"))
+    assert "'String' is not a YAIL type" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_java_11_class_file(built_aix, tmp_path):
+    def bump(classes):
+        name = next(n for n in classes if n.endswith(".class"))
+        data = bytearray(classes[name])
+        data[6:8] = struct.pack(">H", 55)
+        classes[name] = bytes(data)
+
+    def edit(files, package):
+        name = f"{package}/files/AndroidRuntime.jar"
+        files[name] = edit_jar(files[name], bump)
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "is Java 11 bytecode (class file major 55)" in text
+
+
+@pytest.mark.skipif(shutil.which("javac") is None, reason="needs javac")
+def test_class_outside_the_package(built_aix, tmp_path):
+    """App Inventor's own classes (e.g. a compile-only API stub) must never ship in the extension."""
+    src = tmp_path / "src" / "com" / "google" / "appinventor" / "components" / "runtime" / "Form.java"
+    src.parent.mkdir(parents=True)
+    src.write_text("package com.google.appinventor.components.runtime;\npublic class Form {}\n")
+    subprocess.run(["javac", "--release", "8", "-d", str(tmp_path / "classes"), str(src)], check=True)
+    form = (tmp_path / "classes" / "com/google/appinventor/components/runtime/Form.class").read_bytes()
+
+    def edit(files, package):
+        name = f"{package}/files/AndroidRuntime.jar"
+        files[name] = edit_jar(files[name], lambda c: c.update({"com/google/appinventor/components/runtime/Form.class": form}))
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "class com.google.appinventor.components.runtime.Form is not in the package" in text
+
+
+def test_corrupt_dex(built_aix, tmp_path):
+    def flip(content):
+        dex = bytearray(content["classes.dex"])
+        dex[200] ^= 0xFF
+        content["classes.dex"] = bytes(dex)
+
+    def edit(files, package):
+        files[f"{package}/classes.jar"] = edit_jar(files[f"{package}/classes.jar"], flip)
+    assert "adler32 checksum does not match" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_dex_with_fixed_checksum_but_wrong_signature(built_aix, tmp_path):
+    def flip(content):
+        dex = bytearray(content["classes.dex"])
+        dex[200] ^= 0xFF
+        dex[8:12] = struct.pack("<I", zlib.adler32(bytes(dex[12:])) & 0xFFFFFFFF)
+        content["classes.dex"] = bytes(dex)
+
+    def edit(files, package):
+        files[f"{package}/classes.jar"] = edit_jar(files[f"{package}/classes.jar"], flip)
+    assert "sha1 signature does not match" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_missing_asset(built_aix, tmp_path):
+    bad = rewrite(built_aix, tmp_path / "x.aix", lambda f, p: f.pop(f"{p}/assets/mobilenet__group7-shard1of1"))
+    assert "declared but not shipped: mobilenet__group7-shard1of1" in failures(bad)
+
+
+def test_undeclared_asset(built_aix, tmp_path):
+    def edit(files, package):
+        files[f"{package}/assets/extra.txt"] = b"x"
+    assert "shipped but not declared: extra.txt" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+@pytest.mark.parametrize("name", ["components.json", "classes.jar"])
+def test_asset_with_a_reserved_name(built_aix, tmp_path, name):
+    def edit(files, package):
+        files[f"{package}/assets/{name}"] = b"[]"
+        for key in (f"{package}/components.json", f"{package}/files/component_build_infos.json"):
+            edit_json(files, key, lambda d: d[0]["assets"].append(name))
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert f"2 files named {name}" in text
+    assert f"asset name {name!r} is reserved" in text
+
+
+def test_wrong_top_level_folder(built_aix, tmp_path):
+    def edit(files, package):
+        for name in list(files):
+            files["com.example.other" + name[len(package):]] = files.pop(name)
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "top-level folder 'com.example.other' is not the components' Java package" in text
+
+
+def test_two_top_level_folders(built_aix, tmp_path):
+    def edit(files, package):
+        files["other/readme.txt"] = b"x"
+    assert "2 top-level folders" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_file_over_the_limit(built_aix, tmp_path):
+    def edit(files, package):
+        files[f"{package}/assets/model__group1-shard1of1.bin"] = bytes(aix.MAX_FILE_BYTES + 1)
+    text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+    assert "over App Inventor's 15,728,640 byte limit per file" in text
+
+
+def test_internet_permission(built_aix, tmp_path):
+    def edit(files, package):
+        edit_json(files, f"{package}/files/component_build_infos.json",
+                  lambda d: d[0]["permissions"].append("android.permission.INTERNET"))
+    assert "requests android.permission.INTERNET" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_model_manifest_version_the_page_cannot_read(built_aix, tmp_path):
+    def edit(files, package):
+        edit_json(files, f"{package}/assets/model__pac.json", lambda m: m.update(format_version=99))
+    assert "manifest version 99 is not supported" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
+
+
+def test_page_that_never_gets_ready(built_aix, tmp_path):
+    """The browser stage catches a page that breaks (here: MobileNet's model.json is not JSON)."""
+    def edit(files, package):
+        files[f"{package}/assets/mobilenet__model.json"] = b"{not json"
+    report = verify(rewrite(built_aix, tmp_path / "x.aix", edit), timeout=60)
+    assert not report.ok
+    assert any("headless Chromium" in f for f in report.failures), report.failures
