@@ -13,7 +13,10 @@
  *
  * Debugging / tests (not part of the bridge): window.pac.debugImage(base64Wav) resolves to the
  * uint8 RGB spectrogram image (row-major, image_size x image_size x 3) as base64, and
- * window.pac.info() returns {state, backend, labels, features, timings}.
+ * window.pac.info() returns {state, failure, backend, base, labels, features, timings, tfjs, tensors}.
+ *
+ * Watchdogs: a start-up that takes over LOAD_TIMEOUT_MS reports MODEL_LOAD_FAILED, a clip that
+ * takes over CLIP_TIMEOUT_MS reports CLASSIFICATION_FAILED (and the queue moves on).
  *
  * Query parameters: ?backend=wasm|webgl|cpu forces one tfjs backend (else the first of
  * C.backends that initialises); ?base=layers runs MobileNet through the layers API instead of the
