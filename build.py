@@ -118,7 +118,7 @@ def main(argv=None) -> int:
 
     step("pac build")
     target = out / "pac-demo.aix"
-    code = pac(["build", str(model), "-o", str(target), *base_args])
+    code = pac(["build", str(model), "-o", str(target), "--sizes", *base_args])
     if code:
         return code
 
