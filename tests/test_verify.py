@@ -273,3 +273,24 @@ def test_page_that_never_gets_ready(built_aix, tmp_path):
     report = verify(rewrite(built_aix, tmp_path / "x.aix", edit), timeout=60)
     assert not report.ok
     assert any("headless Chromium" in f for f in report.failures), report.failures
+
+
+def test_clips_both_sides_refuse_are_warnings(built_aix, digits_test_dir, tmp_path):
+    """A silent clip is refused by the page and by pac alike: a warning, not a failure, not counted."""
+    import wave
+
+    clips = tmp_path / "clips"
+    for label in ("one", "nine"):
+        (clips / label).mkdir(parents=True)
+        first = sorted((digits_test_dir / label).glob("*.wav"))[0]
+        (clips / label / first.name).write_bytes(first.read_bytes())
+    with wave.open(str(clips / "one" / "silent.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * 8000))
+    report = verify(built_aix, clips_dir=clips)
+    assert report.ok, report.failures
+    assert report.clips == 2
+    assert any("silent.wav: refused by the page" in w for w in report.warnings)
+    assert report.max_prob_diff <= PARITY_TOLERANCE

@@ -732,35 +732,54 @@ def check_page(page_dir: Path, clips: list[tuple[str, Path]], report: Report, *,
 
 
 def compare_results(page_dir: Path, results, report: Report) -> None:
-    """Accuracy of the page's answers and their largest difference from the Python classifier's."""
-    from .classifier import Classifier
+    """Accuracy of the page's answers and their largest difference from the Python classifier's.
+
+    A clip both sides refuse (e.g. a silent one) is a warning and does not count; a clip only one
+    side refuses is a failure.
+    """
+    from .classifier import Classifier, ranked
+    from .features.pipeline import load_clip
 
     before = len(report.failures)
     classifier = Classifier(page_dir / "model", base=page_dir / "mobilenet")
-    python = classifier.classify_files([wav for _, wav, _ in results])
-    correct = 0
-    diff = 0.0
+    python: list = []
+    usable = []
+    for _, wav, _ in results:
+        try:
+            usable.append(load_clip(wav, classifier.config))
+            python.append(None)
+        except PacError as exc:
+            python.append(str(exc))
+    probabilities = iter(classifier.probabilities(usable)) if usable else iter(())
+    python = [ranked(classifier.labels, next(probabilities)) if p is None else p for p in python]
+    correct = counted = 0
+    diff = None
     for (label, wav, outcome), py in zip(results, python):
         row = {"clip": str(wav), "label": label}
-        if outcome.get("error"):
-            report.fail(f"{wav}: the page answered error {outcome['error']}")
-            row["error"] = outcome["error"]
-            report.results.append(row)
+        report.results.append(row)
+        if isinstance(py, str) or outcome.get("error"):
+            row.update(js_error=outcome.get("error"), python_error=py if isinstance(py, str) else None)
+            if isinstance(py, str) and outcome.get("error"):
+                report.warn(f"{wav}: refused by the page ({outcome['error']}) and by pac ({py})")
+            elif outcome.get("error"):
+                report.fail(f"{wav}: the page answered {outcome['error']}, pac's Python classifier did not refuse it")
+            else:
+                report.fail(f"{wav}: pac refused it ({py}) but the page classified it")
             continue
         js = outcome["result"]
         row.update(js=js, python=py)
-        report.results.append(row)
+        counted += 1
         if js and js[0][0] == label:
             correct += 1
         js_p = {lab: p for lab, p in js}
         if set(js_p) != {lab for lab, _ in py}:
             report.fail(f"{wav}: the page's labels {sorted(js_p)} differ from Python's")
             continue
-        diff = max(diff, max(abs(js_p[lab] - p) for lab, p in py))
-    report.clips = len(results)
-    report.accuracy = correct / len(results) if results else None
+        diff = max(diff or 0.0, max(abs(js_p[lab] - p) for lab, p in py))
+    report.clips = counted
+    report.accuracy = correct / counted if counted else None
     report.max_prob_diff = diff
-    if diff > PARITY_TOLERANCE:
+    if diff is not None and diff > PARITY_TOLERANCE:
         report.fail(f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
                     f"(tolerance {PARITY_TOLERANCE:g})")
     report.check("clips classified by the page", before)
