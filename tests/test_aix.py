@@ -130,3 +130,29 @@ def test_existing_output_kept_on_failure(digits_model, tmp_path, monkeypatch):
         aix.build_aix(digits_model, target, base_dir=BASE_DIR)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aix"]
+
+
+def test_stale_when_a_source_is_newer(tmp_path):
+    """pac build rebuilds the component when a POM or main source is newer than its outputs."""
+    import os
+
+    out = tmp_path / "target" / "aix"
+    out.mkdir(parents=True)
+    names = ("components.json", "component_build_infos.json", "AndroidRuntime.jar", "classes.jar")
+    for name in names:
+        (out / name).write_text("x")
+    source = tmp_path / "component" / "src" / "main" / "java" / "A.java"
+    test_source = tmp_path / "component" / "src" / "test" / "java" / "ATest.java"
+    for path in (source, test_source, tmp_path / "pom.xml", tmp_path / "bridge.json"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+        os.utime(path, (1_000_000, 1_000_000))
+    outputs = aix.java_outputs(tmp_path)
+    assert source in outputs.sources and test_source not in outputs.sources
+    assert not outputs.stale()
+    os.utime(source, None)
+    for name in names:
+        os.utime(out / name, (2_000_000, 2_000_000))
+    assert outputs.stale()
+    (out / "classes.jar").unlink()
+    assert outputs.missing() == [out / "classes.jar"] and outputs.stale()

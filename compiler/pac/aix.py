@@ -183,15 +183,14 @@ class JavaOutputs:
 
 
 def java_sources(extension_dir: Path = EXTENSION_DIR) -> tuple:
-    """Every input of the Maven build: POMs, Java sources and resources, bridge.json."""
-    found = []
-    for path in extension_dir.rglob("*"):
-        rel = path.relative_to(extension_dir).parts
-        if not path.is_file() or any(p in ("target", "node_modules") or p.startswith(".") for p in rel):
-            continue
-        if path.name == "pom.xml" or path.suffix in (".java", ".png", ".json", ".properties") and "src" in rel:
-            found.append(path)
-    found.append(extension_dir / "bridge.json")
+    """Every input of the Maven build's outputs: POMs, main Java sources and resources, bridge.json."""
+    found = [extension_dir / "bridge.json"]
+    for root, dirs, files in os.walk(extension_dir):
+        rel = Path(root).relative_to(extension_dir).parts
+        dirs[:] = [d for d in dirs if d not in ("target", "node_modules", "test") and not d.startswith(".")]
+        for name in files:
+            if name == "pom.xml" or ("src" in rel and name.endswith((".java", ".png", ".json", ".properties"))):
+                found.append(Path(root) / name)
     return tuple(sorted(found))
 
 
