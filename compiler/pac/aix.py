@@ -25,6 +25,7 @@ level 9 - the same inputs give a byte-identical file (with the same zlib).
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -227,14 +228,20 @@ def run_maven(extension_dir: Path = EXTENSION_DIR, *, echo=None) -> None:
 def ensure_java_build(extension_dir: Path = EXTENSION_DIR, *, echo=None, build: bool = True) -> JavaOutputs:
     """The component's build outputs, running Maven first when they are missing or stale."""
     outputs = java_outputs(extension_dir)
-    if outputs.stale():
-        if not build:
-            missing = ", ".join(str(p) for p in outputs.missing()) or "outputs older than their sources"
-            raise PacError(f"the App Inventor component is not built ({missing}); {MAVEN_HINT}")
-        run_maven(extension_dir, echo=echo)
+    if not outputs.stale():
+        return outputs
+    if not build:
+        missing = ", ".join(str(p) for p in outputs.missing()) or "outputs older than their sources"
+        raise PacError(f"the App Inventor component is not built ({missing}); {MAVEN_HINT}")
+    (extension_dir / "target").mkdir(parents=True, exist_ok=True)
+    with open(extension_dir / "target" / ".pac-maven.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one Maven run at a time from pac (tests, build.py, pac build)
         outputs = java_outputs(extension_dir)
-        if outputs.missing():
-            raise PacError(f"the Maven build did not produce {', '.join(map(str, outputs.missing()))}; {MAVEN_HINT}")
+        if outputs.stale():
+            run_maven(extension_dir, echo=echo)
+            outputs = java_outputs(extension_dir)
+    if outputs.missing():
+        raise PacError(f"the Maven build did not produce {', '.join(map(str, outputs.missing()))}; {MAVEN_HINT}")
     return outputs
 
 
