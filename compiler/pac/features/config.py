@@ -23,6 +23,13 @@ The steps, in order (field names in brackets):
 7. Layout: low frequencies at the bottom, resized to ``image_size`` x ``image_size`` with
    half-pixel-centred bilinear interpolation, quantised to 8 bits, coloured by ``colormap``.
 8. MobileNet input: ``pixel * input_scale + input_offset`` per channel.
+
+``method = "pac-compat"`` replaces steps 2-8 by an emulation of MIT's Personal Audio Classifier
+(its spectrogram server, then the browser): pydub's silence removal on 16-bit integer samples,
+matplotlib's ``specgram`` (``mpl_nfft``, ``mpl_noverlap``) rendered by Agg into an ``mpl_pixels``
+square with the colour map over the image's own min..max, the browser's drawing into a
+``browser_size`` square, nearest-neighbour resizing to ``image_size`` and ``pixel / 127 - 1``.
+See :func:`pac.features.pipeline.compat_image` for every step and every choice made.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ SCHEMA_VERSION = 1
 FREQ_SCALES = ("mel", "linear")
 WINDOW_SELECTS = ("energy", "center", "start")
 COLORMAPS = ("gray", "viridis")
+METHODS = ("pac", "pac-compat")
+PCM_BITS = (8, 16)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,20 @@ class FeatureConfig:
         How intensity becomes RGB.
     input_scale, input_offset : float
         MobileNet input = ``pixel * input_scale + input_offset`` (pixel in 0..255).
+    method : {"pac", "pac-compat"}
+        ``"pac"``: this pipeline.  ``"pac-compat"``: MIT's PAC spectrogram (server + browser), using
+        only ``min_duration``, ``silence_dbfs``, ``trim_silence_dbfs``, ``colormap``, ``image_size``,
+        ``input_scale``, ``input_offset`` and the five fields below; the others are ignored.
+    mpl_nfft, mpl_noverlap : int
+        pac-compat: matplotlib ``specgram``'s ``NFFT`` and ``noverlap`` (samples).
+    mpl_pixels : int
+        pac-compat: side of the rendered figure in pixels (10 inches at 100 dpi); not a multiple of 3.
+    browser_size : int
+        pac-compat: side of the image the browser draws the figure into; ``mpl_pixels`` must be an
+        odd multiple of it.
+    pcm_bits : {8, 16}
+        pac-compat: samples become integers ``floor(x * 2**(pcm_bits - 1))`` (pydub's view of the
+        WAV); pydub's dBFS is measured on them.
     """
 
     name: str = "default"
@@ -103,6 +126,12 @@ class FeatureConfig:
     input_scale: float = 1.0 / 127.5
     input_offset: float = -1.0
     schema_version: int = field(default=SCHEMA_VERSION)
+    method: str = "pac"
+    mpl_nfft: int = 512
+    mpl_noverlap: int = 384
+    mpl_pixels: int = 1000
+    browser_size: int = 200
+    pcm_bits: int = 16
 
     def __post_init__(self) -> None:
         problems = []
@@ -126,6 +155,7 @@ class FeatureConfig:
                 problems.append(f"{name} must be at least 2")
         if self.db_range is not None and self.db_range <= 0:
             problems.append("db_range must be positive or null")
+        problems.extend(_compat_problems(self))
         if problems:
             raise PacError("invalid feature configuration: " + "; ".join(problems))
 
@@ -181,6 +211,23 @@ class FeatureConfig:
         return cls.from_dict(data, source=source)
 
 
+def _compat_problems(config: FeatureConfig) -> list[str]:
+    """Problems with the fields of method ``pac-compat`` (checked for every configuration)."""
+    problems = []
+    if config.method not in METHODS:
+        problems.append(f"method must be one of {', '.join(METHODS)}")
+    if config.mpl_nfft < 2 or not 0 <= config.mpl_noverlap < config.mpl_nfft:
+        problems.append("need mpl_nfft >= 2 and 0 <= mpl_noverlap < mpl_nfft")
+    if config.pcm_bits not in PCM_BITS:
+        problems.append(f"pcm_bits must be one of {', '.join(map(str, PCM_BITS))}")
+    if config.mpl_pixels < 1 or config.mpl_pixels % 3 == 0:
+        problems.append("mpl_pixels must be positive and not a multiple of 3")
+    if (config.browser_size < 1 or config.mpl_pixels % config.browser_size
+            or (config.mpl_pixels // config.browser_size) % 2 == 0):
+        problems.append("mpl_pixels must be an odd multiple of browser_size")
+    return problems
+
+
 # JSON type of each field ("?" = may be null), from the annotations: one source of truth.
 _KINDS = {
     f.name: {"str": "str", "int": "int", "float": "float", "Optional[float]": "float?"}[f.type]
@@ -201,6 +248,19 @@ PROFILES: dict[str, FeatureConfig] = {
         freq_scale="linear",
         f_min=0.0,
         f_max=24000.0,
+        db_range=None,
+        colormap="viridis",
+        input_scale=1.0 / 127.0,
+    ),
+    # MIT's Personal Audio Classifier as shipped (server spectrogram + browser), see compat_image.
+    "pac-compat": FeatureConfig(
+        name="pac-compat",
+        method="pac-compat",
+        trim_silence_dbfs=-50.0,
+        window_seconds=None,
+        freq_scale="linear",
+        f_min=0.0,
+        f_max=96000.0,
         db_range=None,
         colormap="viridis",
         input_scale=1.0 / 127.0,
