@@ -221,6 +221,36 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, skip_bad) -> N
         plot_confusion(result["confusion"], labels, plot_path, title=f"{Path(data_dir).name}")
 
 
+@cli.command("import-mdl")
+@click.argument("mdl_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Model folder to write.")
+def import_mdl(mdl_file, output) -> None:
+    """Turn MIT's Personal Audio Classifier model (MODEL.mdl) into a pac model folder.
+
+    The folder uses the feature profile pac-compat (MIT's spectrogram), so pac predict, pac evaluate
+    and pac build work with it. The .mdl is checked completely before anything is written.
+    """
+    from .mdl import import_mdl as run
+
+    run(mdl_file, output)
+    click.echo(f"wrote {output}")
+
+
+@cli.command("export-mdl")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .mdl file to write.")
+def export_mdl(model_dir, output) -> None:
+    """Write MODEL_DIR as a .mdl for MIT's Personal Audio Classifier extension.
+
+    Only models trained with --config pac-compat can be exported: MIT's extension computes its own
+    spectrogram and the model must have been trained on the same images.
+    """
+    from .mdl import export_mdl as run
+
+    run(model_dir, output)
+    click.echo(f"wrote {output}")
+
+
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .aix file to write.")
