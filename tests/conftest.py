@@ -85,3 +85,15 @@ def built_aix(digits_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("aix") / "digits.aix"
     assert main(["build", str(digits_model), "-o", str(out), "--base", str(BASE_DIR)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def compat_model(digits_train_dir, tmp_path_factory) -> Path:
+    """PAC as MIT shipped it on :func:`digits_train_dir`: feature profile pac-compat (MIT's server
+    spectrogram) and --preset paper training (Adam 1e-4, 20 epochs, no validation, no augmentation)."""
+    from pac.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "digits-pac-compat"
+    assert main(["train", str(digits_train_dir), "-o", str(out), "--preset", "paper",
+                 "--config", "pac-compat", "--seed", "0"]) == 0
+    return out

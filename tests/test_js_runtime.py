@@ -153,7 +153,7 @@ def served(models, tmp_path_factory) -> Path:
     (root / "broken" / "model" / "model.json").write_text("{not json", encoding="utf-8")
     shutil.copytree(root / "digits", root / "unsupported")
     manifest = json.loads((models["digits"] / "pac.json").read_text(encoding="utf-8"))
-    manifest["features"]["method"] = "pac-compat"  # a feature method the page does not compute
+    manifest["features"]["method"] = "not-a-method"  # a feature method the page does not compute
     (root / "unsupported" / "model" / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
     return root
 

@@ -26,16 +26,6 @@ TRANSFER = ('{"name":"mobilenet","lastLayer":"conv_pw_13_relu","url":'
             '"https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json"}')
 
 
-@pytest.fixture(scope="module")
-def compat_model(digits_train_dir, tmp_path_factory) -> Path:
-    """PAC as MIT shipped it: its features (pac-compat) and its training (--preset paper: Adam 1e-4,
-    20 epochs, batch 40 % of the examples, no validation, no augmentation)."""
-    out = tmp_path_factory.mktemp("compat") / "model"
-    assert main(["train", str(digits_train_dir), "-o", str(out), "--preset", "paper",
-                 "--config", "pac-compat", "--seed", "0"]) == 0
-    return out
-
-
 def probabilities(model_dir: Path, clips) -> dict:
     """{clip: {label: probability}} from a pac model folder."""
     classifier = Classifier(model_dir)

@@ -10,6 +10,7 @@ a user's model swapped in at run time replaces the three ``model/`` entries)::
     classifier.html                        the page
     js/bridge.js                           constants, bridge calls, error guard (loaded first)
     js/wav.js, js/features.js              WAV decoding, the feature pipeline
+    js/pac_compat.js                       feature method pac-compat (MIT's PAC spectrogram)
     js/base.js                             MobileNet cut and compiled into fused kernels
     js/classifier.js                       start-up, window.pac entry points
     tfjs/tf.es2017.min.js                  TensorFlow.js (core, layers, CPU and WebGL backends)
@@ -48,14 +49,14 @@ from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
 from .errors import PacError
 from .features import config as feature_config
 from .features import functional as F
-from .features.pipeline import colormap_lut
+from .features.pipeline import colormap_lut, mpl_colormap_table
 from .modeldir import FORMAT, FORMAT_VERSION, HEAD_JSON, MANIFEST, read_manifest
 
 #: The repository's ``extension/`` folder (bridge.json, templates, js, node_modules).
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 PAGE = "classifier.html"
 #: pac's runtime scripts, in extension/js/ and at js/ in the asset folder.
-RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "base.js", "classifier.js")
+RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "base.js", "classifier.js")
 #: URL path -> file under extension/node_modules.
 TFJS_FILES = {
     "tfjs/tf.es2017.min.js": "@tensorflow/tfjs/dist/tf.es2017.min.js",
@@ -65,7 +66,7 @@ TFJS_FILES = {
 }
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
 PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
-                "js/wav.js", "js/features.js", "js/base.js", "js/classifier.js")
+                "js/wav.js", "js/features.js", "js/pac_compat.js", "js/base.js", "js/classifier.js")
 #: TensorFlow.js backends in order of preference.  WASM first: float32 arithmetic like TensorFlow in
 #: Python on every device (WebGL on many phone GPUs falls back to float16 textures), and the fastest
 #: in headless Chromium (bench/latency.py: WASM ~30 ms per clip end to end, software WebGL ~230 ms,
@@ -153,7 +154,9 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
         },
         "errors": {e["name"]: int(e["code"]) for e in bridge["errors"]},
         "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,
-                     "chunk_seconds": F.CHUNK_SECONDS},
+                     "chunk_seconds": F.CHUNK_SECONDS,
+                     "compat_colormaps": {name: mpl_colormap_table(name).tolist()
+                                          for name in feature_config.COLORMAPS}},
         "manifest": {"format": FORMAT, "format_version": FORMAT_VERSION, "base_name": BASE_NAME,
                      "cut_layer": CUT_LAYER},
         "builtin_manifest": manifest,

@@ -25,6 +25,19 @@
   // The feature methods (FeatureConfig.method) this file computes; a configuration without the
   // field is the "pac" pipeline.
   const IMPLEMENTED_METHODS = ['pac'];
+  // The other methods' pipelines, registered by their own files (pac_compat.js) through
+  // registerMethod(name, {analysisWindow, spectrogramImage}); "pac" is this file's.
+  const METHOD_IMPLEMENTATIONS = {};
+
+  function registerMethod(name, implementation) {
+    METHOD_IMPLEMENTATIONS[name] = implementation;
+    if (IMPLEMENTED_METHODS.indexOf(name) < 0) IMPLEMENTED_METHODS.push(name);
+  }
+
+  function otherMethod(config) {
+    return Object.prototype.hasOwnProperty.call(METHOD_IMPLEMENTATIONS, config.method)
+      ? METHOD_IMPLEMENTATIONS[config.method] : null;
+  }
 
   function roundHalfUp(x) {
     return Math.floor(x + 0.5);
@@ -181,6 +194,8 @@
 
   /** The samples that become the image, at the clip's own rate (pipeline.analysis_window). */
   function analysisWindow(samples, rate, config) {
+    const other = otherMethod(config);
+    if (other) return other.analysisWindow(samples, rate, config);
     let x = samples;
     if (config.trim_silence_dbfs !== null) {
       x = trimSilence(x, rate, config.trim_silence_dbfs);
@@ -531,6 +546,8 @@
 
   /** Samples -> uint8 RGB image, row-major (size, size, 3) (pipeline.spectrogram_image). */
   function spectrogramImage(window, rate, config) {
+    const other = otherMethod(config);
+    if (other) return other.spectrogramImage(window, rate, config);
     const frameLength = roundHalfUp(config.frame_seconds * rate);
     const nFft = nextPow2(Math.max(frameLength, roundHalfUp(config.fft_seconds * rate)));
     const nFrames = config.n_frames;
@@ -586,6 +603,7 @@
     clipImage: clipImage,
     modelInput: modelInput,
     colormapLut: colormapLut,
+    registerMethod: registerMethod,
     // exposed for tests
     trimSilence: trimSilence,
     windowStart: windowStart,

@@ -1,0 +1,544 @@
+/*
+ * Feature method "pac-compat": the image MIT's Personal Audio Classifier computed (its server's
+ * pydub silence removal and matplotlib figure, then the browser's 200x200 drawing and 224x224
+ * nearest-neighbour resize).
+ *
+ * A port of the pac-compat functions of compiler/pac/features/functional.py and
+ * pipeline.compat_window / compat_image, operation by operation, in float64, with the same integer
+ * steps (pydub's truncations, Agg's subpixel arithmetic).  Registered with features.js, which calls
+ * it for a configuration whose method is "pac-compat".
+ *
+ * Where the numbers can differ from Python by an ulp: the FFT (radix-2 here, pocketfft in numpy),
+ * log10, and the order of the Hanning sums (Agg's order here).  A figure pixel then moves only if a
+ * value lies within ~1e-12 of a colour-index or a 1/255 boundary.
+ */
+(function (root) {
+  'use strict';
+
+  const R = root.PacRuntime;
+  const PacRuntimeError = R.PacRuntimeError;
+  const C = R.constants;
+  const pairwiseSum = R.wav.pairwiseSum;
+
+  // -- samples as pydub sees them -----------------------------------------------------------------
+
+  /** floor(x * 2**(bits-1)) clipped to the integer range (functional.pcm_integers). */
+  function pcmIntegers(x, bits) {
+    const top = Math.pow(2, bits - 1);
+    const out = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = Math.min(top - 1, Math.max(-top, Math.floor(x[i] * top)));
+    return out;
+  }
+
+  /** Python's round() of a float: halves to even. */
+  function roundHalfEven(v) {
+    const f = Math.floor(v);
+    const d = v - f;
+    if (d > 0.5) return f + 1;
+    if (d < 0.5) return f;
+    return f % 2 === 0 ? f : f + 1;
+  }
+
+  /** len(AudioSegment) in ms (functional.pydub_length_ms). */
+  function lengthMs(n, rate) {
+    return roundHalfEven(1000.0 * (n / rate));
+  }
+
+  /** Position in ms -> frame (functional.pydub_frame). */
+  function frameAt(ms, rate, length) {
+    if (ms < 0) ms = length - Math.abs(ms);
+    return Math.trunc(ms * (rate / 1000.0));
+  }
+
+  /** Python's a[lo:hi] for a typed array. */
+  function pySlice(a, lo, hi) {
+    const n = a.length;
+    if (lo < 0) lo = Math.max(0, lo + n);
+    if (hi < 0) hi = Math.max(0, hi + n);
+    lo = Math.min(lo, n);
+    hi = Math.min(hi, n);
+    return a.slice(lo, Math.max(lo, hi));
+  }
+
+  /** segment[startMs:endMs] with pydub's zero padding (functional.pydub_slice). */
+  function pydubSlice(s, startMs, endMs, rate) {
+    const length = lengthMs(s.length, rate);
+    const start = frameAt(Math.min(startMs, length), rate, length);
+    const end = frameAt(Math.min(endMs, length), rate, length);
+    const piece = pySlice(s, start, end);
+    const missing = (end - start) - piece.length;
+    if (missing <= 0) return piece;
+    const padded = new Float64Array(piece.length + missing);
+    padded.set(piece);
+    return padded;
+  }
+
+  /** audioop.rms: int(sqrt(sum / n)); the sums of whole numbers are exact. */
+  function rmsOf(a, lo, hi, n) {
+    if (n === 0) return 0;
+    let sum = 0.0;
+    for (let i = lo; i < hi; i++) sum += a[i] * a[i];
+    return Math.floor(Math.sqrt(sum / n));
+  }
+
+  /** AudioSegment.dBFS of an integer RMS (functional.pydub_dbfs). */
+  function dbfs(rms, maxAmplitude) {
+    if (rms === 0) return -Infinity;
+    return 20.0 * (Math.log(rms / maxAmplitude) / Math.log(10.0));
+  }
+
+  /** MIT's detect_leading_silence (functional.pydub_leading_silence_ms). */
+  function leadingSilenceMs(s, rate, thresholdDbfs, maxAmplitude, chunkMs) {
+    const length = lengthMs(s.length, rate);
+    let trim = 0;
+    for (;;) {
+      const piece = pydubSlice(s, trim, trim + chunkMs, rate);
+      if (!(dbfs(rmsOf(piece, 0, piece.length, piece.length), maxAmplitude) < thresholdDbfs && trim < length)) {
+        return trim;
+      }
+      trim += chunkMs;
+    }
+  }
+
+  /** pydub.silence.detect_silence with seek_step 1 (functional.pydub_silent_ranges). */
+  function silentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs) {
+    const length = lengthMs(s.length, rate);
+    if (length < minSilenceMs) return [];
+    const limit = Math.pow(10.0, thresholdDbfs / 20.0) * maxAmplitude;
+    const ratio = rate / 1000.0;
+    const silent = [];
+    for (let i = 0; i <= length - minSilenceMs; i++) {
+      const first = Math.trunc(i * ratio);
+      const last = Math.trunc((i + minSilenceMs) * ratio);
+      const rms = rmsOf(s, Math.min(first, s.length), Math.min(last, s.length), last - first);
+      if (rms <= limit) silent.push(i);
+    }
+    if (silent.length === 0) return [];
+    const ranges = [];
+    let begin = silent[0];
+    let prev = silent[0];
+    for (let k = 1; k < silent.length; k++) {
+      const i = silent[k];
+      if (i !== prev + 1 && i > prev + minSilenceMs) {
+        ranges.push([begin, prev + minSilenceMs]);
+        begin = i;
+      }
+      prev = i;
+    }
+    ranges.push([begin, prev + minSilenceMs]);
+    return ranges;
+  }
+
+  /** pydub.silence.detect_nonsilent (functional.pydub_nonsilent_ranges). */
+  function nonsilentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs) {
+    const length = lengthMs(s.length, rate);
+    const silent = silentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs);
+    if (silent.length === 0) return [[0, length]];
+    if (silent[0][0] === 0 && silent[0][1] === length) return [];
+    const ranges = [];
+    let prevEnd = 0;
+    for (const [start, end] of silent) {
+      ranges.push([prevEnd, start]);
+      prevEnd = end;
+    }
+    if (silent[silent.length - 1][1] !== length) ranges.push([prevEnd, length]);
+    if (ranges[0][0] === 0 && ranges[0][1] === 0) ranges.shift();
+    return ranges;
+  }
+
+  /** MIT's server's silence removal; may return no samples (functional.strip_silence_pydub). */
+  function stripSilence(s, rate, thresholdDbfs, maxAmplitude) {
+    const chunk = 10;
+    const head = leadingSilenceMs(s, rate, thresholdDbfs, maxAmplitude, chunk);
+    const tail = leadingSilenceMs(s.slice().reverse(), rate, thresholdDbfs, maxAmplitude, chunk);
+    s = pydubSlice(s, head, lengthMs(s.length, rate) - tail, rate);
+    const length = lengthMs(s.length, rate);
+    const pieces = nonsilentRanges(s, rate, thresholdDbfs, maxAmplitude, chunk)
+      .map(([a, b]) => pydubSlice(s, Math.max(a, 0), Math.min(b, length), rate));
+    if (pieces.length === 0) return s;
+    const out = new Float64Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** What MIT's server analysed, scaled back to [-1, 1] (pipeline.compat_window). */
+  function compatWindow(samples, rate, config) {
+    const top = Math.pow(2, config.pcm_bits - 1);
+    let s = pcmIntegers(samples, config.pcm_bits);
+    if (config.trim_silence_dbfs !== null) {
+      const kept = stripSilence(s, rate, config.trim_silence_dbfs, top);
+      if (kept.length) s = kept;
+    }
+    const out = new Float64Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s[i] / top;
+    return out;
+  }
+
+  // -- matplotlib's specgram ------------------------------------------------------------------------
+
+  /** numpy.hanning(m): 0.5 + 0.5 cos(pi k / (m - 1)) for k = 1-m, 3-m, ..., m-1. */
+  function symmetricHann(m) {
+    if (m === 1) return Float64Array.of(1.0);
+    const w = new Float64Array(m);
+    for (let i = 0; i < m; i++) w[i] = 0.5 + 0.5 * Math.cos(Math.PI * (1 - m + 2 * i) / (m - 1));
+    return w;
+  }
+
+  /** In-place iterative radix-2 FFT of (re, im), length a power of two. */
+  function fftRadix2(re, im) {
+    const n = re.length;
+    for (let i = 1, j = 0; i < n; i++) {
+      let bit = n >> 1;
+      for (; j & bit; bit >>= 1) j ^= bit;
+      j ^= bit;
+      if (i < j) {
+        let t = re[i]; re[i] = re[j]; re[j] = t;
+        t = im[i]; im[i] = im[j]; im[j] = t;
+      }
+    }
+    for (let len = 2; len <= n; len <<= 1) {
+      const half = len >> 1;
+      for (let k = 0; k < half; k++) {
+        const angle = -2 * Math.PI * k / len;
+        const wr = Math.cos(angle);
+        const wi = Math.sin(angle);
+        for (let s = 0; s < n; s += len) {
+          const a = s + k;
+          const b = a + half;
+          const tr = re[b] * wr - im[b] * wi;
+          const ti = re[b] * wi + im[b] * wr;
+          re[b] = re[a] - tr;
+          im[b] = im[a] - ti;
+          re[a] += tr;
+          im[a] += ti;
+        }
+      }
+    }
+  }
+
+  /** Power of the first `bins` DFT bins of a real frame (radix-2, or a direct DFT otherwise). */
+  function framePower(frame, bins, out) {
+    const n = frame.length;
+    if ((n & (n - 1)) === 0) {
+      const re = Float64Array.from(frame);
+      const im = new Float64Array(n);
+      fftRadix2(re, im);
+      for (let k = 0; k < bins; k++) out[k] = re[k] * re[k] + im[k] * im[k];
+      return;
+    }
+    for (let k = 0; k < bins; k++) {
+      let sr = 0.0;
+      let si = 0.0;
+      for (let t = 0; t < n; t++) {
+        const angle = -2 * Math.PI * ((k * t) % n) / n;
+        sr += frame[t] * Math.cos(angle);
+        si += frame[t] * Math.sin(angle);
+      }
+      out[k] = sr * sr + si * si;
+    }
+  }
+
+  /**
+   * specgram(x, Fs=rate, NFFT=nfft, noverlap) in dB (functional.mpl_specgram_db): {db, rows, cols},
+   * db row-major with row 0 the highest frequency.  numpy divides the complex spectrum by a real
+   * scalar as a multiplication by its reciprocal; so does this.
+   */
+  function specgramDb(s, rate, nfft, noverlap) {
+    if (s.length < nfft) {
+      const padded = new Float64Array(nfft);
+      padded.set(s);
+      s = padded;
+    }
+    const step = nfft - noverlap;
+    const cols = Math.floor((s.length - nfft) / step) + 1;
+    const rows = nfft % 2 === 0 ? nfft / 2 + 1 : (nfft + 1) / 2;
+    const window = symmetricHann(nfft);
+    const squares = window.map((v) => v * v);
+    const scaleRate = 1.0 / rate;
+    const scaleWindow = 1.0 / pairwiseSum(squares, 0, nfft);
+    const frame = new Float64Array(nfft);
+    const power = new Float64Array(rows);
+    const db = new Float64Array(rows * cols);
+    for (let c = 0; c < cols; c++) {
+      for (let t = 0; t < nfft; t++) frame[t] = s[c * step + t] * window[t];
+      framePower(frame, rows, power);
+      for (let k = 0; k < rows; k++) {
+        let p = power[k];
+        if (k > 0 && (nfft % 2 === 1 || k < rows - 1)) p *= 2.0;
+        p = p * scaleRate;
+        p = p * scaleWindow;
+        db[(rows - 1 - k) * cols + c] = 10.0 * Math.log10(p);
+      }
+    }
+    return {db: db, rows: rows, cols: cols};
+  }
+
+  // -- Agg drawing the figure -------------------------------------------------------------------------
+
+  /** Normalize + Colormap index (functional.mpl_color_indices) of one value. */
+  function colorIndex(v, vmin, vmax) {
+    if (vmin === vmax) return 0;
+    let u = (v - vmin) / (vmax - vmin) * 256.0;
+    if (u === 256.0) u = 255.0;
+    return Math.min(255, Math.max(0, Math.trunc(u)));
+  }
+
+  function usesNearest(nIn, nOut) {
+    return nOut > 3 * nIn || nOut === nIn || nOut === 2 * nIn;
+  }
+
+  /** Source index of output pixel p along an axis, nearest neighbour (functional.mpl_nearest_indices). */
+  function nearestIndex(nIn, nOut, p) {
+    const first = (nIn - 0.5 * nIn / nOut) * 256.0;
+    const last = (nIn - (0.5 + nOut - 1) * nIn / nOut) * 256.0;
+    const sub = nOut > 1 ? first + (last - first) * p / (nOut - 1) + 1e-8 : first + 1e-8;
+    return nIn - 1 - (Math.trunc(sub) >> 8);
+  }
+
+  function aggIround(v) {
+    return v >= 0 ? Math.trunc(v + 0.5) : Math.trunc(v - 0.5);
+  }
+
+  /** agg::dda2_line_interpolator values after 0..count increments (functional.agg_dda). */
+  function aggDda(first, last, count) {
+    const cnt = count > 0 ? count : 1;
+    const delta = last - first;
+    let lft = Math.trunc(delta / cnt);
+    let rem = delta - lft * cnt;
+    let mod = rem;
+    if (mod <= 0) {
+      mod += count;
+      rem += count;
+      lft -= 1;
+    }
+    mod -= count;
+    const out = new Array(count + 1);
+    let y = first;
+    for (let i = 0; i <= count; i++) {
+      out[i] = y;
+      mod += rem;
+      y += lft;
+      if (mod > 0) {
+        mod -= cnt;
+        y += 1;
+      }
+    }
+    return out;
+  }
+
+  let hanningLut = null;
+
+  /** Agg's normalised Hanning image_filter_lut, 512 weights (functional.agg_hanning_lut). */
+  function aggHanningLut() {
+    if (hanningLut !== null) return hanningLut;
+    const scale = 16384;
+    const sub = 256;
+    const diameter = 2;
+    const w = new Array(diameter * sub).fill(0);
+    const pivot = diameter * sub / 2 - 1;
+    const weight = (x) => 0.5 + 0.5 * Math.cos(Math.PI * x);
+    for (let i = 0; i <= pivot; i++) w[pivot + i] = w[pivot - i] = aggIround(weight(i / sub) * scale);
+    w[diameter * sub - 1] = aggIround(weight(Math.floor(diameter / 2)) * scale);
+    let flip = 1;
+    for (let phase = 0; phase < sub; phase++) {
+      for (;;) {
+        let total = 0;
+        for (let j = 0; j < diameter; j++) total += w[j * sub + phase];
+        if (total === scale) break;
+        const k = scale / total;
+        total = 0;
+        for (let j = 0; j < diameter; j++) {
+          w[j * sub + phase] = aggIround(w[j * sub + phase] * k);
+          total += w[j * sub + phase];
+        }
+        total -= scale;
+        const inc = total > 0 ? -1 : 1;
+        for (let j = 0; j < diameter && total; j++) {
+          flip ^= 1;
+          const idx = flip ? diameter / 2 + Math.floor(j / 2) : diameter / 2 - Math.floor(j / 2);
+          if (w[idx * sub + phase] < scale) {
+            w[idx * sub + phase] += inc;
+            total += inc;
+          }
+        }
+      }
+    }
+    hanningLut = Int32Array.from(w);
+    return hanningLut;
+  }
+
+  function reflect(i, n) {
+    const m = ((i % (2 * n)) + 2 * n) % (2 * n);
+    return m >= n ? 2 * n - 1 - m : m;
+  }
+
+  /** Taps {index[], weight[]} of one output centre (subpixel coord) (functional.agg_hanning_taps). */
+  function hanningTaps(nIn, nOut, coord) {
+    const lut = aggHanningLut();
+    const factor = Math.max(nIn / nOut, 1.0);
+    const r = Math.trunc(factor * 256 + 0.5);
+    const rInv = Math.trunc(1.0 / factor * 256 + 0.5);
+    const start = coord + 128 - r;
+    const first = start >> 8;
+    const index = [];
+    const weight = [];
+    for (let phase = ((255 - (start & 255)) * rInv) >> 8, k = 0; phase < 512; phase += rInv, k++) {
+      index.push(reflect(first + k, nIn));
+      weight.push(lut[phase]);
+    }
+    return {index: index, weight: weight};
+  }
+
+  /**
+   * RGB pixels at rows x cols (row 0 = top) of matplotlib's drawing of the dB grid into a
+   * pixels x pixels figure (functional.mpl_canvas).  lut: float RGB table, flat 256*3.
+   */
+  function mplCanvas(spec, pixels, rows, cols, lut) {
+    const nRows = spec.rows;
+    const nCols = spec.cols;
+    const db = spec.db;
+    const out = new Uint8Array(rows.length * cols.length * 3);
+    let vmin = Infinity;
+    let vmax = -Infinity;
+    for (let i = 0; i < db.length; i++) {
+      if (Number.isFinite(db[i])) {
+        if (db[i] < vmin) vmin = db[i];
+        if (db[i] > vmax) vmax = db[i];
+      }
+    }
+    if (vmin === Infinity) return out.fill(255);
+    if (usesNearest(nCols, pixels) && usesNearest(nRows, pixels)) {
+      const srcCols = cols.map((c) => nearestIndex(nCols, pixels, c));
+      let o = 0;
+      for (const r of rows) {
+        const base = nearestIndex(nRows, pixels, r) * nCols;
+        for (const sc of srcCols) {
+          const v = db[base + sc];
+          if (Number.isFinite(v)) {
+            const k = 3 * colorIndex(v, vmin, vmax);
+            out[o] = Math.trunc(lut[k] * 255.0);
+            out[o + 1] = Math.trunc(lut[k + 1] * 255.0);
+            out[o + 2] = Math.trunc(lut[k + 2] * 255.0);
+          } else {
+            out[o] = out[o + 1] = out[o + 2] = 255;
+          }
+          o += 3;
+        }
+      }
+      return out;
+    }
+    // Colour first (alpha 0 for minus infinity), then Agg's Hanning resampling of RGBA.
+    const rgba = new Float64Array(nRows * nCols * 4);
+    for (let i = 0; i < db.length; i++) {
+      if (Number.isFinite(db[i])) {
+        const k = 3 * colorIndex(db[i], vmin, vmax);
+        rgba[4 * i] = lut[k];
+        rgba[4 * i + 1] = lut[k + 1];
+        rgba[4 * i + 2] = lut[k + 2];
+        rgba[4 * i + 3] = 1.0;
+      }
+    }
+    const xs = aggDda(aggIround(0.5 * nCols / pixels * 256.0), aggIround((pixels - 0.5) * nCols / pixels * 256.0),
+                      pixels - 1);
+    const colTaps = cols.map((c) => hanningTaps(nCols, pixels, xs[c]));
+    let o = 0;
+    for (const r of rows) {
+      const y = aggIround((nRows - (pixels - 1 - r + 0.5) * nRows / pixels) * 256.0);
+      const rowTaps = hanningTaps(nRows, pixels, y);
+      for (const ct of colTaps) {
+        const fg = [0.0, 0.0, 0.0, 0.0];
+        let total = 0;
+        for (let ky = 0; ky < rowTaps.index.length; ky++) {
+          const rowBase = rowTaps.index[ky] * nCols;
+          for (let kx = 0; kx < ct.index.length; kx++) {
+            const w = (rowTaps.weight[ky] * ct.weight[kx] + 8192) >> 14;
+            const at = 4 * (rowBase + ct.index[kx]);
+            fg[0] += rgba[at] * w;
+            fg[1] += rgba[at + 1] * w;
+            fg[2] += rgba[at + 2] * w;
+            fg[3] += rgba[at + 3] * w;
+            total += w;
+          }
+        }
+        for (let ch = 0; ch < 4; ch++) fg[ch] = Math.max(fg[ch] / total, 0.0);
+        const alpha = Math.min(fg[3], 1.0);
+        for (let ch = 0; ch < 3; ch++) {
+          const v = Math.min(fg[ch], alpha);
+          fg[ch] = alpha !== 0 ? v / alpha : v;
+        }
+        const a = Math.trunc(alpha * 255.0);
+        for (let ch = 0; ch < 3; ch++) {
+          const color = Math.trunc(fg[ch] * 255.0);
+          // Agg's plain RGBA blend over opaque white (functional.mpl_canvas)
+          out[o + ch] = a === 0 ? 255 : a === 255 ? color
+            : Math.floor(((color * 256 - 65025) * a + 65025 * 256) / (65280 + a));
+        }
+        o += 3;
+      }
+    }
+    return out;
+  }
+
+  // -- the browser ---------------------------------------------------------------------------------
+
+  /** Source pixel of each output pixel of Chromium's bilinear draw (functional.browser_draw_positions). */
+  function browserDrawPositions(pixels, size) {
+    const k = Math.floor(pixels / size);
+    const out = [];
+    for (let o = 0; o < size; o++) out.push(o * k + Math.floor((k - 1) / 2));
+    return out;
+  }
+
+  /** tf.image nearest-neighbour resize indices (functional.nearest_resize_indices). */
+  function nearestResizeIndices(nIn, nOut) {
+    const out = [];
+    for (let o = 0; o < nOut; o++) out.push(Math.min(Math.floor((o * nIn) / nOut), nIn - 1));
+    return out;
+  }
+
+  function colormapTable(name) {
+    const tables = C.features.compat_colormaps;
+    if (!tables || !Object.prototype.hasOwnProperty.call(tables, name)) {
+      throw new PacRuntimeError('MODEL_LOAD_FAILED', 'unknown colour map ' + name);
+    }
+    return Float64Array.from([].concat.apply([], tables[name]));
+  }
+
+  /** MIT's server figure drawn by the browser at image_size (pipeline.compat_image). */
+  function compatImage(window, rate, config) {
+    const s = pcmIntegers(window, config.pcm_bits);
+    const spec = specgramDb(s, rate, config.mpl_nfft, config.mpl_noverlap);
+    const positions = browserDrawPositions(config.mpl_pixels, config.browser_size);
+    const drawn = mplCanvas(spec, config.mpl_pixels, positions, positions, colormapTable(config.colormap));
+    const size = config.image_size;
+    const index = nearestResizeIndices(config.browser_size, size);
+    const out = new Uint8Array(size * size * 3);
+    const width = config.browser_size;
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const from = 3 * (index[r] * width + index[c]);
+        const to = 3 * (r * size + c);
+        out[to] = drawn[from];
+        out[to + 1] = drawn[from + 1];
+        out[to + 2] = drawn[from + 2];
+      }
+    }
+    return out;
+  }
+
+  R.features.registerMethod('pac-compat', {analysisWindow: compatWindow, spectrogramImage: compatImage});
+  R.pacCompat = {
+    compatWindow: compatWindow,
+    compatImage: compatImage,
+    // exposed for tests
+    stripSilence: stripSilence,
+    specgramDb: specgramDb,
+    mplCanvas: mplCanvas,
+    aggHanningLut: aggHanningLut,
+    aggDda: aggDda,
+  };
+})(window);

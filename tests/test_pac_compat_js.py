@@ -1,0 +1,102 @@
+"""Feature method pac-compat in the JS classifier page (extension/js/pac_compat.js) against Python.
+
+Real headless Chromium (pac.browser.Browser) runs the page written by pac.runtime.write_assets for a
+pac-compat model; its images and probabilities are compared with pac's on real clips of every kind
+and on synthetic clips that take matplotlib's other drawing paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BASE_DIR, DATA
+from pac import runtime
+from pac.browser import Browser
+from pac.classifier import Classifier
+from pac.features import PROFILES
+from pac.features import functional as F
+from pac.features.pipeline import clip_image, load_clip
+from test_pac_compat import synthetic_clips
+
+pytestmark = pytest.mark.slow
+
+COMPAT = PROFILES["pac-compat"]
+
+
+def parity_clips(digits_test_dir: Path, synthetic: list[Path]) -> list[Path]:
+    """45 FSDD digits, 30 Speech Commands words, 24 RAVDESS sentences, 4 noises, 6 synthetic clips."""
+    words = [p for w in ("on", "off", "stop") for p in sorted((DATA / "speech_commands_v001" / w).glob("*.wav"))]
+    ravdess = sorted((DATA / "ravdess" / "Actor_01").glob("03-01-0[345]-*.wav"))
+    noise = sorted((DATA / "background_noise" / "doing_the_dishes").glob("*.wav"))[:2] + \
+        sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))[:2]
+    return sorted(digits_test_dir.rglob("*.wav")) + words + ravdess + noise + synthetic
+
+
+@pytest.fixture(scope="module")
+def page(compat_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("served-compat")
+    runtime.write_assets(compat_model, root / "compat", base_dir=BASE_DIR)
+    with Browser(root, timeout=120) as browser:
+        labels = browser.open("compat/classifier.html")
+        assert labels == json.loads((compat_model / "pac.json").read_text())["labels"]
+        yield browser
+
+
+def test_the_page_computes_pac_compat(page):
+    assert page.info()["features"] == COMPAT.to_dict()
+    assert "/compat/js/pac_compat.js" in page.requested()
+
+
+def test_js_building_blocks_equal_pythons(page):
+    lut = page.execute("return Array.from(window.PacRuntime.pacCompat.aggHanningLut());")
+    assert lut == F.agg_hanning_lut().tolist()
+    dda = page.execute("return window.PacRuntime.pacCompat.aggDda(123, 122770, 999);")
+    assert dda == F.agg_dda(123, 122770, 999).tolist()
+
+
+def test_images_and_probabilities_match_python(page, compat_model, digits_test_dir, tmp_path):
+    """Measured: top-1 agreement on every clip, the largest probability difference and the pixels
+    that differ (printed); only ulp-level differences (FFT, log10, summation order) can move a pixel."""
+    clips = parity_clips(digits_test_dir, synthetic_clips(tmp_path))
+    classifier = Classifier(compat_model, base=BASE_DIR)
+    expected = classifier.classify_files(clips)
+    worst, differing, worst_pixel, agree = 0.0, 0, 0, 0
+    for path, py_result in zip(clips, expected):
+        data = path.read_bytes()
+        call = page.classify_wav(data)
+        assert call["method"] == "reportResult", (path, call)
+        js_result = json.loads(call["args"][0])
+        agree += js_result[0][0] == py_result[0][0]
+        py = dict(py_result)
+        worst = max(worst, max(abs(float(p) - py[label]) for label, p in js_result))
+        diff = np.abs(page.debug_image(data).astype(int) - clip_image(load_clip(path, COMPAT), COMPAT).astype(int))
+        differing += int(np.count_nonzero(diff.max(axis=2)))
+        worst_pixel = max(worst_pixel, int(diff.max()))
+    print(f"\npac-compat JS vs Python on {len(clips)} clips: top-1 agreement {agree}/{len(clips)}, "
+          f"max |prob diff| {worst:.2e}, {differing} image pixels differ (max {worst_pixel} levels)")
+    assert len(clips) >= 100
+    assert agree == len(clips)
+    assert worst <= 1e-4
+    assert differing <= len(clips) * 224 * 224 // 10000
+
+
+def test_a_model_imported_from_an_mdl_runs_in_the_page(compat_model, digits_test_dir, tmp_path):
+    """pac import-mdl -> the page (what pac build packages) classifies like pac predict."""
+    from pac.cli import main
+
+    mdl, imported = tmp_path / "m.mdl", tmp_path / "imported"
+    assert main(["export-mdl", str(compat_model), "-o", str(mdl)]) == 0
+    assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
+    runtime.write_assets(imported, tmp_path / "served" / "imported", base_dir=BASE_DIR)
+    clips = sorted(digits_test_dir.rglob("*.wav"))[::9]
+    expected = Classifier(imported, base=BASE_DIR).classify_files(clips)
+    with Browser(tmp_path / "served", timeout=120) as browser:
+        browser.open("imported/classifier.html")
+        for path, py_result in zip(clips, expected):
+            js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
+            assert js_result[0][0] == py_result[0][0]
+            assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
