@@ -100,3 +100,33 @@ def test_a_model_imported_from_an_mdl_runs_in_the_page(compat_model, digits_test
             js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
             assert js_result[0][0] == py_result[0][0]
             assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
+
+
+def test_an_imported_model_swapped_in_at_run_time_uses_its_own_features(compat_model, digits_test_dir, tmp_path):
+    """The extension's Model property: a page built for another model (here with the default
+    features) is given the imported model's files under model/ and must run pac-compat."""
+    import shutil
+
+    from pac.cli import main
+
+    mdl, imported = tmp_path / "m.mdl", tmp_path / "imported"
+    assert main(["export-mdl", str(compat_model), "-o", str(mdl)]) == 0
+    assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
+    other = tmp_path / "other"
+    shutil.copytree(compat_model, other)
+    manifest = json.loads((other / "pac.json").read_text())
+    manifest["features"] = PROFILES["default"].to_dict()
+    (other / "pac.json").write_text(json.dumps(manifest))
+    page_dir = tmp_path / "served" / "swapped"
+    runtime.write_assets(other, page_dir, base_dir=BASE_DIR)
+    shutil.rmtree(page_dir / "model")
+    shutil.copytree(imported, page_dir / "model")
+    clips = sorted(digits_test_dir.rglob("*.wav"))[4::9]
+    expected = Classifier(imported, base=BASE_DIR).classify_files(clips)
+    with Browser(tmp_path / "served", timeout=120) as browser:
+        browser.open("swapped/classifier.html")
+        assert browser.info()["features"] == COMPAT.to_dict()
+        for path, py_result in zip(clips, expected):
+            js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
+            assert js_result[0][0] == py_result[0][0]
+            assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4

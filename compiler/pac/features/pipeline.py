@@ -125,7 +125,9 @@ def compat_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.
        smoothing (bilinear, no mipmaps) is assumed; for 1000 -> 200 it samples exactly the
        centre pixel of each 5 x 5 block (:func:`~pac.features.functional.browser_draw_positions`),
        so only those 200 x 200 pixels of the figure are computed.  Other browsers may filter
-       differently (an area average would differ);
+       differently, and it matters: a 5 x 5 area average instead moves pixels by 3 levels on
+       average (up to 101), MobileNet's activations by ~30 % (relative L2) and changes the top-1
+       label of a PAC-trained model on 22-33 % of clips (FSDD digits, Speech Commands words);
     5. ``resizeNearestNeighbor([image_size, image_size])``
        (:func:`~pac.features.functional.nearest_resize_indices`).
 
