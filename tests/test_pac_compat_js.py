@@ -130,3 +130,38 @@ def test_an_imported_model_swapped_in_at_run_time_uses_its_own_features(compat_m
             js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
             assert js_result[0][0] == py_result[0][0]
             assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
+
+
+def test_a_raw_mdl_given_as_the_model_runs_pac_compat_with_its_own_labels(compat_model, digits_test_dir, tmp_path):
+    """The Model property set to an MIT .mdl: the Java side serves the zip's four entries under
+    model/ (no pac.json); the page must take labels from model_labels.json and run pac-compat."""
+    import shutil
+    import zipfile
+
+    from pac.cli import main
+
+    mdl, imported = tmp_path / "m.mdl", tmp_path / "imported"
+    assert main(["export-mdl", str(compat_model), "-o", str(mdl)]) == 0
+    assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
+    other = tmp_path / "other"
+    shutil.copytree(compat_model, other)
+    manifest = json.loads((other / "pac.json").read_text())
+    manifest["features"] = PROFILES["default"].to_dict()
+    manifest["labels"] = ["wrong-" + label for label in manifest["labels"]]
+    (other / "pac.json").write_text(json.dumps(manifest))
+    page_dir = tmp_path / "served" / "raw"
+    runtime.write_assets(other, page_dir, base_dir=BASE_DIR)
+    shutil.rmtree(page_dir / "model")
+    with zipfile.ZipFile(mdl) as archive:
+        archive.extractall(page_dir / "model")
+    assert not (page_dir / "model" / "pac.json").exists()
+    clips = sorted(digits_test_dir.rglob("*.wav"))[2::9]
+    expected = Classifier(imported, base=BASE_DIR).classify_files(clips)
+    with Browser(tmp_path / "served", timeout=120) as browser:
+        labels = browser.open("raw/classifier.html")
+        assert labels == json.loads((imported / "pac.json").read_text())["labels"]
+        assert browser.info()["features"] == COMPAT.to_dict()
+        for path, py_result in zip(clips, expected):
+            js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
+            assert js_result[0][0] == py_result[0][0]
+            assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4

@@ -161,6 +161,10 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
                      "cut_layer": CUT_LAYER},
         "builtin_manifest": manifest,
         "backends": list(BACKENDS),
+        # An MIT .mdl given as the extension's Model property has no pac.json: the page then reads
+        # its labels and base from these entries and runs MIT's spectrogram (profile pac-compat).
+        "mdl": {"labels": f"{MODEL_URL_DIR}/model_labels.json", "transfer": f"{MODEL_URL_DIR}/transfer_model.json",
+                "features": feature_config.PROFILES["pac-compat"].to_dict()},
         "paths": {"manifest": f"{MODEL_URL_DIR}/{MANIFEST}", "head": f"{MODEL_URL_DIR}/{HEAD_JSON}",
                   "base": f"{BASE_URL_DIR}/model.json", "wasm_prefix": "tfjs/", "tfjs": PAGE_SCRIPTS[1]},
     }

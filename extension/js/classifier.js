@@ -75,6 +75,10 @@
       response = null;  // not served at all: fall back
     }
     if (!response || response.status === 404) {
+      const mdl = await loadMdlManifest();
+      if (mdl) {
+        return mdl;
+      }
       console.warn('pac: ' + url + ' not found; using the built-in manifest');
       return {manifest: C.builtin_manifest, source: 'built-in manifest'};
     }
@@ -88,6 +92,57 @@
     } catch (e) {
       throw loadFailed(url + ': not valid JSON (' + e.message + ')');
     }
+  }
+
+  /**
+   * A model from MIT's PAC site (.mdl entries under model/): a manifest made from
+   * model_labels.json ({"0": label, ...}) and transfer_model.json, with the pac-compat features,
+   * as pac.mdl.import does; null when there is no model_labels.json.
+   */
+  async function loadMdlManifest() {
+    const D = C.mdl;
+    let response;
+    try {
+      response = await fetch(D.labels, {cache: 'no-store'});
+    } catch (e) {
+      return null;
+    }
+    if (!response.ok) {
+      return null;
+    }
+    let labelMap;
+    let transfer;
+    try {
+      labelMap = JSON.parse(await response.text());
+      const t = await fetch(D.transfer, {cache: 'no-store'});
+      if (!t.ok) {
+        throw new Error('HTTP ' + t.status);
+      }
+      transfer = JSON.parse(await t.text());
+    } catch (e) {
+      throw loadFailed(D.labels + ' / ' + D.transfer + ': unreadable (' + e.message + ')');
+    }
+    if (!labelMap || typeof labelMap !== 'object' || Array.isArray(labelMap)) {
+      throw loadFailed(D.labels + ': must be an object like {"0": "label", "1": "label"}');
+    }
+    const keys = Object.keys(labelMap);
+    const labels = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (!Object.prototype.hasOwnProperty.call(labelMap, String(i))) {
+        throw loadFailed(D.labels + ': keys must be "0" to "' + (keys.length - 1) + '" without gaps');
+      }
+      labels.push(labelMap[String(i)]);
+    }
+    const lastLayer = transfer && transfer.lastLayer;
+    const manifest = {
+      format: C.manifest.format,
+      format_version: C.manifest.format_version,
+      labels: labels,
+      features: D.features,
+      base: {name: transfer && transfer.name === 'mobilenet' ? C.manifest.base_name : String(transfer && transfer.name),
+             cut_layer: lastLayer},
+    };
+    return {manifest: manifest, source: D.labels};
   }
 
   /** Check the manifest like pac.modeldir.read_manifest; returns {labels, config, cutLayer}. */
