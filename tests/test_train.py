@@ -284,3 +284,11 @@ def test_local_base_with_a_tampered_shard_is_refused(tmp_path):
     (copy / "group3-shard1of1").write_bytes(b"\x00" * 16)
     with pytest.raises(PacError, match="group3-shard1of1.*sha256"):
         base_mod.read_base(copy)
+
+
+def test_no_shifted_copies_when_the_whole_clip_is_analysed(digits_train_dir, tmp_path):
+    out = tmp_path / "m"
+    assert train(digits_train_dir, out, "--epochs", "1", "--config", "pac-compat") == 0
+    r = report(out)
+    assert r["examples"] == len(r["clips"]["training"]) == 12
+    assert r["options"]["max_shift"] == 0

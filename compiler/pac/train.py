@@ -23,6 +23,7 @@ from .audio import read_wav
 from .dataset import Dataset, load_dataset
 from .errors import PacError
 from .features import FeatureConfig
+from .features.pipeline import time_shifts_apply
 from .fsutil import atomic_dir
 from .head import OPTIMIZERS, predict_head, train_head
 from .metrics import scores
@@ -148,6 +149,8 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base,
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
     clips = dataset.clips
+    if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
+        options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
     started = time.perf_counter()
     train_acts = compute_activations([clips[i].audio for i in train_idx], variants, config=config,

@@ -42,6 +42,11 @@ def analysis_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_second
     return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
 
 
+def time_shifts_apply(config: FeatureConfig) -> bool:
+    """Whether :func:`analysis_window`'s ``shift_seconds`` changes anything (a fixed window only)."""
+    return config.method != "pac-compat" and config.window_seconds is not None
+
+
 def spectrogram_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.ndarray:
     """Samples -> the uint8 RGB image of shape ``(image_size, image_size, 3)``."""
     if config.method == "pac-compat":
