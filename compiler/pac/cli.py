@@ -306,6 +306,26 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
     click.echo(f"passed: {aix_file} ({report.size:,d} bytes)")
 
 
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--port", type=int, default=None, help="Port to listen on [8765, or the next free one; 0 = any].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but localhost lets other computers in (a warning is printed).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
+def studio(directory, port, host, no_browser, base_dir) -> None:
+    """Open the trainer web page for the project in DIRECTORY [./pac-studio-project].
+
+    Students add labels, record or upload clips, train, test and download the model (.zip, .aix)
+    in the browser; everything is kept in DIRECTORY (labels/<label>/*.wav, models/, tests/).
+    """
+    from .studio.server import run
+
+    run(directory, host=host, port=port, open_browser=not no_browser, base_dir=base_dir,
+        echo=lambda m: click.echo(m, err=m.startswith("warning")))
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code (user errors: one line, code 2)."""
     try:

@@ -1,0 +1,390 @@
+"""Background work of the studio: training (a thread running :func:`pac.train.fit`) and exports
+(``pac build`` / ``pac export-mdl`` run as child processes), with state the page polls.
+
+TensorFlow and its converters print start-up chatter on the process's file descriptors, which
+:func:`pac.libs.silenced` redirects for a moment; that redirection is process-wide, so every call
+that may do it (first imports, loading the base, writing or loading a TF.js head) runs under
+:data:`TF_LOCK`, one at a time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import PacError
+from .store import BACKGROUND_LABEL, LABELS, ProjectStore, StudioError
+
+TF_LOCK = threading.RLock()
+
+OPTIMIZERS = ("adam", "sgd", "adagrad", "adadelta")
+NOISE_CHOICES = ("off", "label", "folder")
+
+
+def log_error(what: str) -> None:
+    """The traceback of an unexpected error, for the terminal running ``pac studio``."""
+    sys.stderr.write(f"pac studio: {what}\n{traceback.format_exc()}")
+    sys.stderr.flush()
+
+
+class Cancelled(Exception):
+    """Raised from the epoch callback to stop a training run the user cancelled."""
+
+
+# -- training options --------------------------------------------------------------------------------
+
+def _number(options: dict, key: str, kind, low, high, default, what: str):
+    value = options.get(key, default)
+    if value is None or value == "":
+        value = default
+    try:
+        number = kind(value)
+        if kind is int and float(value) != number:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise StudioError(f"{what} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
+    if not (low <= number <= high) or number != number:
+        raise StudioError(f"{what} must be between {low:g} and {high:g}")
+    return number
+
+
+@dataclass(frozen=True)
+class StudioTrainOptions:
+    """What the page's training form sends, checked."""
+
+    epochs: int
+    learning_rate: float
+    optimizer: str
+    batch_fraction: float
+    validation_fraction: float
+    max_shift: float
+    seed: int
+    noise: str = "off"
+    noise_folder: str | None = None
+
+    @classmethod
+    def from_json(cls, data) -> "StudioTrainOptions":
+        from ..train import TrainOptions
+
+        if not isinstance(data, dict):
+            raise StudioError("training options must be a JSON object")
+        d = TrainOptions()
+        optimizer = str(data.get("optimizer") or d.optimizer).lower()
+        if optimizer not in OPTIMIZERS:
+            raise StudioError(f"the optimizer must be one of {', '.join(OPTIMIZERS)}")
+        noise = data.get("noise") or "off"
+        if noise not in NOISE_CHOICES:
+            raise StudioError(f"background noise must be one of {', '.join(NOISE_CHOICES)}")
+        folder = data.get("noise_folder")
+        if noise == "folder":
+            if not isinstance(folder, str) or not folder.strip():
+                raise StudioError("give the folder of background-noise WAV files (a folder on this computer)")
+            folder = folder.strip()
+        else:
+            folder = None
+        return cls(
+            epochs=_number(data, "epochs", int, 1, 1000, d.epochs, "Epochs"),
+            learning_rate=_number(data, "learning_rate", float, 1e-7, 1.0, d.learning_rate, "The learning rate"),
+            optimizer=optimizer,
+            batch_fraction=_number(data, "batch_fraction", float, 0.01, 1.0, d.batch_fraction,
+                                   "The training data fraction"),
+            validation_fraction=_number(data, "validation_fraction", float, 0.0, 0.9, d.validation_fraction,
+                                        "The validation fraction"),
+            max_shift=_number(data, "max_shift", float, 0.0, 0.5, d.max_shift, "The time shift"),
+            seed=_number(data, "seed", int, 0, 2**31 - 1, d.seed, "The seed"),
+            noise=noise, noise_folder=folder)
+
+    def train_options(self):
+        from ..train import TrainOptions
+
+        return TrainOptions(epochs=self.epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
+                            batch_fraction=self.batch_fraction, validation_fraction=self.validation_fraction,
+                            max_shift=self.max_shift, seed=self.seed)
+
+
+# -- jobs --------------------------------------------------------------------------------------------
+
+@dataclass
+class Job:
+    """State of one background job, as the page sees it (:meth:`to_json`)."""
+
+    kind: str
+    id: str
+    state: str = "running"          # running, done, failed, cancelled
+    stage: str = "starting"
+    error: str | None = None
+    detail: str | None = None       # more lines for an error (e.g. a build log tail)
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    epoch: int = 0
+    epochs: int = 0
+    history: dict = field(default_factory=lambda: {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []})
+    model_id: str | None = None
+    options: dict | None = None
+    file: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def finish(self, state: str, error: str | None = None, detail: str | None = None) -> None:
+        self.state, self.error, self.detail, self.finished = state, error, detail, time.time()
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "state": self.state, "stage": self.stage, "error": self.error,
+                "detail": self.detail, "started": self.started, "finished": self.finished,
+                "elapsed": round((self.finished or time.time()) - self.started, 1),
+                "epoch": self.epoch, "epochs": self.epochs, "history": self.history,
+                "model_id": self.model_id, "options": self.options, "file": self.file}
+
+
+def tidy(message: str, store: ProjectStore) -> str:
+    """An error message with the project's own paths shortened to what the page shows."""
+    for prefix in (str(store.root / LABELS) + os.sep, str(store.root) + os.sep):
+        message = message.replace(prefix, "")
+    return message
+
+
+class Jobs:
+    """The studio's background jobs: one training run at a time, exports per model and kind."""
+
+    def __init__(self, store: ProjectStore, *, base_dir=None):
+        self.store = store
+        self.base_dir = base_dir
+        self.lock = threading.Lock()
+        self.training: Job | None = None
+        self.exports: dict[tuple[str, str], Job] = {}
+        self.base_status = {"state": "idle", "message": None}
+
+    # -- MobileNet -------------------------------------------------------------------------------
+    def load_base(self, progress=None):
+        """Import TensorFlow and load (maybe download once) the MobileNet base, under the TF lock."""
+        from ..base import load_base
+        from ..libs import tensorflow, tensorflowjs, tf_keras
+
+        with TF_LOCK:
+            if self.base_status["state"] != "ready":
+                self.base_status = {"state": "loading", "message": "loading TensorFlow and MobileNet"}
+            try:
+                tensorflow(), tf_keras(), tensorflowjs()
+                base = load_base(self.base_dir, progress=progress)
+            except PacError as exc:
+                self.base_status = {"state": "failed", "message": str(exc)}
+                raise
+            self.base_status = {"state": "ready", "message": None}
+            return base
+
+    def warm_up(self) -> threading.Thread:
+        """Load TensorFlow and the base in the background, so the first training starts quickly."""
+        def progress(done, total):
+            self.base_status = {"state": "loading", "message": f"downloading MobileNet ({100 * done // total}%)"}
+
+        def run():
+            try:
+                self.load_base(progress=progress)
+            except PacError:
+                pass  # reported through base_status, and again when training starts
+            except Exception:  # noqa: BLE001 - never kill the server over a warm-up
+                self.base_status = {"state": "failed", "message": "TensorFlow could not be loaded (see the terminal)"}
+                log_error("loading TensorFlow / MobileNet failed")
+
+        thread = threading.Thread(target=run, name="pac-studio-warmup", daemon=True)
+        thread.start()
+        return thread
+
+    # -- training --------------------------------------------------------------------------------
+    def start_training(self, data) -> Job:
+        options = StudioTrainOptions.from_json(data)
+        problems = self.store.training_problems()
+        if problems:
+            raise StudioError("Not ready to train: " + "; ".join(problems), status=409)
+        if options.noise == "label":
+            labels = self.store.labels()
+            if BACKGROUND_LABEL not in labels or not self.store.clips(BACKGROUND_LABEL):
+                raise StudioError(f"mixing in background noise from the project needs a label named "
+                                  f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
+        if options.noise == "folder" and not Path(options.noise_folder).expanduser().is_dir():
+            raise StudioError(f"{options.noise_folder}: no such folder on this computer")
+        with self.lock:
+            if self.training is not None and self.training.running:
+                raise StudioError("a training run is already going on; wait for it or cancel it", status=409)
+            job = Job(kind="train", id=f"train-{int(time.time() * 1000)}", epochs=options.epochs,
+                      options={k: v for k, v in options.__dict__.items()})
+            self.training = job
+        threading.Thread(target=self._train, args=(job, options), name="pac-studio-train", daemon=True).start()
+        return job
+
+    def cancel_training(self) -> Job | None:
+        job = self.training
+        if job is not None and job.running:
+            job.cancel.set()
+            job.stage = "cancelling"
+        return job
+
+    def _train(self, job: Job, options: StudioTrainOptions) -> None:
+        from ..activations import ActivationCache, NoiseBank, default_cache_dir
+        from ..audio import read_wav
+        from ..dataset import load_dataset
+        from ..train import fit, load_noise, save
+
+        store = self.store
+        try:
+            config = store.config
+            job.stage = "reading the clips"
+            with store.lock:
+                dataset = load_dataset(store.root / LABELS, config)
+                noise = None
+                if options.noise == "label":
+                    folder = store.label_dir(BACKGROUND_LABEL)
+                    noise = NoiseBank([read_wav(p) for p in sorted(folder.glob("*.wav"))])
+            if options.noise == "folder":
+                noise = load_noise(Path(options.noise_folder).expanduser())
+            if job.cancel.is_set():
+                raise Cancelled
+            job.stage = "loading MobileNet"
+            base = self.load_base()
+            job.stage = "computing spectrograms and MobileNet features"
+
+            def on_epoch(epoch, history):
+                job.history = {k: list(getattr(history, k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+                job.epoch = epoch + 1
+                job.stage = f"training: epoch {epoch + 1} of {options.epochs}"
+                if job.cancel.is_set():
+                    raise Cancelled
+
+            result = fit(dataset, config=config, options=options.train_options(), base=base, noise=noise,
+                         cache=ActivationCache(default_cache_dir()), on_epoch=on_epoch)
+            if job.cancel.is_set():
+                raise Cancelled
+            job.stage = "saving the model"
+            target = store.new_model_dir()
+            with TF_LOCK:
+                save(result, target, config=config)
+            store.model_added()
+            job.model_id = target.name
+            job.stage = "done"
+            job.finish("done")
+        except Cancelled:
+            job.stage = "cancelled"
+            job.finish("cancelled")
+        except PacError as exc:
+            job.stage = "failed"
+            job.finish("failed", tidy(str(exc), store))
+        except Exception as exc:  # noqa: BLE001 - the page gets a message, the terminal the traceback
+            log_error("training failed")
+            job.stage = "failed"
+            job.finish("failed", f"training failed unexpectedly ({type(exc).__name__}: {exc}); "
+                                 "the terminal running pac studio has the details")
+
+    # -- exports ---------------------------------------------------------------------------------
+    def start_export(self, model_id: str, kind: str) -> Job:
+        support = export_support(kind)
+        if not support["available"]:
+            raise StudioError(support["note"], status=409)
+        folder = self.store.model_dir(model_id)
+        key = (folder.name, kind)
+        with self.lock:
+            job = self.exports.get(key)
+            if job is not None and job.running:
+                return job
+            out_dir = self.store.exports_dir(folder.name)
+            project = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.store.root.name) or "pac"
+            target = out_dir / f"{project}-{folder.name}.{kind}"
+            job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage=support["stage"])
+            if target.is_file() and target.stat().st_mtime >= (folder / "pac.json").stat().st_mtime:
+                job.file = target.name
+                job.stage = "done"
+                job.finish("done")
+                self.exports[key] = job
+                return job
+            self.exports[key] = job
+        threading.Thread(target=self._export, args=(job, folder, target, support), name=f"pac-studio-{kind}",
+                         daemon=True).start()
+        return job
+
+    def export_job(self, model_id: str, kind: str) -> Job | None:
+        with self.lock:
+            job = self.exports.get((model_id, kind))
+        if job is None:
+            folder = self.store.model_dir(model_id)
+            out = self.store.root / "exports" / folder.name
+            found = sorted(out.glob(f"*.{kind}")) if out.is_dir() else []
+            if found:
+                job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done", file=found[-1].name)
+                job.finish("done")
+        return job
+
+    def _export(self, job: Job, folder: Path, target: Path, support: dict) -> None:
+        command = [sys.executable, "-m", "pac.cli", support["command"], str(folder), "-o", str(target)]
+        if self.base_dir and support.get("base_option"):
+            command += ["--base", str(self.base_dir)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        except subprocess.TimeoutExpired:
+            job.finish("failed", f"pac {support['command']} took more than 30 minutes and was stopped")
+            return
+        except OSError as exc:
+            job.finish("failed", f"pac {support['command']} could not be started ({exc})")
+            return
+        if done.returncode == 0 and target.is_file():
+            job.file = target.name
+            job.stage = "done"
+            job.finish("done")
+            return
+        lines = [line for line in (done.stderr or "").strip().splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("error:")]
+        headline = errors[0][len("error:"):].strip() if errors else (lines[-1] if lines else
+                                                                      f"exit code {done.returncode}")
+        job.stage = "failed"
+        job.finish("failed", f"pac {support['command']} failed: {tidy(headline, self.store)}",
+                   detail="\n".join(lines[-30:]) or None)
+
+
+#: The export kinds, the module that must exist and the ``pac`` command that makes each.
+EXPORTS = {
+    "aix": {"module": "pac.aix", "command": "build", "title": "App Inventor extension (.aix)",
+            "stage": "building the App Inventor extension (the first build can take a few minutes)"},
+    "mdl": {"module": "pac.mdl", "command": "export-mdl", "title": "MIT PAC model (.mdl)",
+            "stage": "exporting the .mdl model"},
+}
+
+
+def export_support(kind: str) -> dict:
+    """Whether this pac can make ``kind`` files, checked now (the commands may arrive later).
+
+    ``{"available": bool, "note": str, "command": ..., "base_option": bool, ...}``.
+    """
+    if kind not in EXPORTS:
+        raise StudioError(f"unknown download kind {kind!r}", status=404)
+    spec = dict(EXPORTS[kind])
+    spec["kind"] = kind
+    try:
+        module_found = importlib.util.find_spec(spec["module"]) is not None
+    except (ImportError, ValueError):
+        module_found = False
+    from .. import cli as cli_module
+
+    command = cli_module.cli.commands.get(spec["command"])
+    options = {opt for p in (command.params if command else []) for opt in getattr(p, "opts", [])}
+    if not module_found or command is None:
+        spec.update(available=False, base_option=False,
+                    note=f"not available yet: this version of pac has no `pac {spec['command']}` "
+                         f"({spec['module'].replace('.', '/')}.py is missing)")
+    elif "-o" not in options:
+        spec.update(available=False, base_option=False,
+                    note=f"not available: `pac {spec['command']}` has no -o option this page knows how to use")
+    else:
+        spec.update(available=True, base_option="--base" in options, note=f"made by `pac {spec['command']}`")
+    return spec
+
+
+__all__ = ["Jobs", "Job", "StudioTrainOptions", "export_support", "TF_LOCK", "EXPORTS"]

@@ -1,0 +1,850 @@
+"""``pac studio``: the project store and HTTP API (fast), and the page end to end in headless Chromium
+with a fake microphone (slow): labels, recording, uploads, drag and drop, training, testing, the
+.aix download checked by ``pac verify``, reload and server restart.
+
+Screenshots of every view are written to ``artifacts/studio/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO, fsdd
+from pac.errors import PacError
+from pac.studio.jobs import export_support
+from pac.studio.server import Studio
+from pac.studio.store import MAX_CLIP_BYTES, ProjectStore, StudioError, check_label_name
+
+ARTIFACTS = Path(os.environ.get("PAC_ARTIFACTS_DIR", REPO / "artifacts")) / "studio"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+class Client:
+    """Plain HTTP requests to a studio (control over every header)."""
+
+    def __init__(self, studio: Studio):
+        self.port = studio.port
+
+    def request(self, method: str, path: str, body=None, *, headers=None, page: bool = True):
+        headers = dict(headers or {})
+        if page and method != "GET":
+            headers.setdefault("X-Pac-Studio", "1")
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        kind = response.getheader("Content-Type", "")
+        return response.status, (json.loads(data) if kind.startswith("application/json") else data)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def upload(self, label: str, data: bytes, name: str | None = None, source: str = "uploaded"):
+        headers = {"X-Clip-Source": source}
+        if name is not None:
+            from urllib.parse import quote
+            headers["X-Clip-Name"] = quote(name)
+        return self.post(f"/api/labels/{label}/clips", data, headers=headers)
+
+    def project(self) -> dict:
+        status, data = self.get("/api/project")
+        assert status == 200
+        return data
+
+
+def wav_bytes(samples, rate: int = 16000) -> bytes:
+    pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1, 1) * 32767).astype("<i2").tobytes()
+    header = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, rate, 2 * rate, 2, 16) + b"data" + struct.pack("<I", len(pcm))
+    return header + pcm
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path -> bytes)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def studio(tmp_path):
+    with Studio(tmp_path / "project", port=0, warm=False) as running:
+        yield running
+
+
+@pytest.fixture
+def client(studio):
+    return Client(studio)
+
+
+# -- names and paths ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["yes", "_background_noise_", "été 2", "Mixed-Case_9", "猫"])
+def test_good_label_names(name):
+    assert check_label_name(f"  {name} ") == name
+
+
+@pytest.mark.parametrize("name, says", [
+    ("..", "'.'"), (".hidden", "'.'"), ("a.b", "'.'"), ("a/b", "'/'"), ("../../etc", "'/'"), ("a\\b", "'/'"),
+    ("a\x00b", "NUL"), ("", "name"), ("   ", "name"), ("x" * 41, "40"), ("CON", "reserved"), ("a:b", "':'"),
+    ("a\tb", "U+0009"), (None, "text"),
+])
+def test_bad_label_names_are_refused(name, says):
+    with pytest.raises(StudioError) as info:
+        check_label_name(name)
+    assert says in str(info.value)
+
+
+def test_uploads_cannot_escape_the_project(tmp_path, studio, client):
+    outside = set(os.listdir(tmp_path))
+    assert client.post("/api/labels", {"name": "one"})[0] == 201
+    for bad in ("../evil", "..", "a/b", "/etc", "x\x00y", ".git"):
+        status, body = client.post("/api/labels", {"name": bad})
+        assert status == 400 and "error" in body
+    clip = fsdd(1, "george", 0).read_bytes()
+    # the client's file name is only a hint, reduced to [A-Za-z0-9_-] inside a generated name
+    for name in ("../../evil.wav", "/etc/passwd", "..\\..\\evil.wav", "a\x00b.wav", "../studio.json"):
+        status, info = client.upload("one", clip, name)
+        assert status == 201, info
+        assert "/" not in info["id"] and "\\" not in info["id"] and ".." not in info["id"]
+        assert info["id"].startswith("up-") and info["id"].endswith(".wav")
+    files = sorted(p.relative_to(studio.store.root) for p in studio.store.root.rglob("*.wav"))
+    assert len(files) == 5 and all(p.parts[:2] == ("labels", "one") for p in files)
+    assert set(os.listdir(tmp_path)) == outside  # nothing written beside the project folder
+    # names in URLs are looked up, never joined onto a path
+    for path in ("/api/labels/..%2F..%2Fproject/clips/x.wav/audio",
+                 "/api/labels/one/clips/..%2F..%2Fstudio.json/audio",
+                 "/api/labels/one/clips/..%2F..%2F..%2Fstudio.json/spectrogram",
+                 "/api/labels/..%2Fmodels/clips/x/audio",
+                 "/api/models/..%2Flabels/files/curves.png",
+                 "/api/models/..%2F..%2F/download/zip",
+                 "/static/..%2Fserver.py", "/static/../server.py", "/static/%2e%2e%2fstore.py", "/../studio.json"):
+        status, body = client.get(path)
+        assert status == 404, path
+        assert b"studio.json" not in json.dumps(body).encode() or "error" in body
+    assert client.delete("/api/labels/..%2F..%2Fproject")[0] == 404
+    assert client.delete("/api/labels/one/clips/..%2F..%2Fstudio.json")[0] == 404
+    assert (studio.store.root / "studio.json").is_file()
+
+
+def test_corrupt_uploads_are_refused_without_touching_clips(studio, client):
+    assert client.post("/api/labels", {"name": "one"})[0] == 201
+    for i in range(2):
+        assert client.upload("one", fsdd(1, "george", i).read_bytes(), f"one{i}.wav")[0] == 201
+    before = snapshot(studio.store.root / "labels")
+    good = fsdd(1, "george", 2).read_bytes()
+    cases = {
+        "garbage.wav": (b"this is not audio at all", "not a WAV file"),
+        "truncated.wav": (good[:40], "truncated"),
+        "cut-data.wav": (good[:44] + good[44:60], None),  # too short to classify
+        "song.mp3": (b"ID3\x03\x00\x00\x00" + bytes(200), "MP3"),
+        "page.wav": (b"<!DOCTYPE html><html></html>", "HTML"),
+        "silent.wav": (wav_bytes(np.zeros(16000)), "silent"),
+        "empty.wav": (b"", "empty"),
+    }
+    for name, (data, says) in cases.items():
+        status, body = client.upload("one", data, name)
+        assert status == 400, (name, body)
+        assert name in body["error"] and (says is None or says in body["error"]), body
+        assert "Traceback" not in body["error"]
+    # too large: refused from the Content-Length alone
+    status, body = client.upload("one", b"RIFF" + bytes(MAX_CLIP_BYTES + 10), "huge.wav")
+    assert status == 413 and "too large" in body["error"]
+    # into a label that does not exist
+    assert client.upload("nothere", good, "x.wav")[0] == 404
+    assert snapshot(studio.store.root / "labels") == before
+    assert not list(studio.store.root.rglob("*.tmp"))
+
+
+def test_clips_play_back_as_uploaded_and_show_the_model_input_image(studio, client):
+    from pac.features import PROFILES
+    from pac.features.pipeline import clip_image, load_clip
+    from PIL import Image
+    import io
+
+    client.post("/api/labels", {"name": "voice"})
+    source = DATA / "speech_commands_v001" / "on"
+    path = sorted(source.glob("*.wav"))[0]
+    status, info = client.upload("voice", path.read_bytes(), path.name)
+    assert status == 201 and info["rate"] == 16000 and info["problem"] is None
+    status, audio = client.get(f"/api/labels/voice/clips/{info['id']}/audio")
+    assert status == 200 and audio == path.read_bytes()
+    for profile in ("default", "paper"):
+        assert client.post("/api/settings", {"profile": profile})[0] == 200
+        status, png = client.get(f"/api/labels/voice/clips/{info['id']}/spectrogram")
+        assert status == 200
+        expected = clip_image(load_clip(path, PROFILES[profile]), PROFILES[profile])
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), expected)
+    assert client.post("/api/settings", {"profile": "nope"})[0] == 400
+    assert client.delete(f"/api/labels/voice/clips/{info['id']}")[0] == 200
+    assert client.get(f"/api/labels/voice/clips/{info['id']}/audio")[0] == 404
+    assert not list((studio.store.root / "labels" / "voice").iterdir())
+
+
+def test_leftovers_of_a_crash_are_cleaned_but_never_shown(tmp_path):
+    project = tmp_path / "p"
+    ProjectStore(project).add_label("a")
+    (project / "labels" / "a" / ".rec-x.wav.123abc.tmp").write_bytes(b"half")
+    (project / "models" / ".m-20250101-000000.k2j3").mkdir()       # pac.fsutil.atomic_dir staging
+    (project / "models" / ".m-20250101-000000.k2j3" / "pac.json").write_text("{}")
+    (project / ".trash" / "b-1234").mkdir(parents=True)
+    with Studio(project, port=0, warm=False) as studio:
+        data = Client(studio).project()
+        assert [l["name"] for l in data["labels"]] == ["a"] and data["labels"][0]["clips"] == [] and not data["models"]
+    assert not (project / ".trash").exists() and not list(project.rglob(".*.tmp"))
+    assert not list((project / "models").iterdir())
+
+
+def test_only_localhost_by_default(studio, client):
+    assert studio.server.server_address[0] == "127.0.0.1"
+    assert studio.url.startswith("http://127.0.0.1:")
+    # a page of another site reaching 127.0.0.1 through its own domain name (DNS rebinding)
+    status, body = client.get("/api/project", headers={"Host": f"evil.example:{studio.port}"})
+    assert status == 403 and "localhost" in body["error"]
+    assert client.get("/api/project", headers={"Host": f"localhost:{studio.port}"})[0] == 200
+    # changes need the page's header, and the page's own origin
+    status, body = client.post("/api/labels", {"name": "x"}, page=False)
+    assert status == 403
+    status, body = client.post("/api/labels", {"name": "x"}, headers={"Origin": "http://evil.example"})
+    assert status == 403
+    assert client.project()["labels"] == []
+    status, body = client.post("/api/labels", {"name": "x"}, headers={"Origin": f"http://127.0.0.1:{studio.port}"})
+    assert status == 201
+    # the page forbids loading anything from elsewhere, and framing
+    connection = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=10)
+    connection.request("GET", "/")
+    response = connection.getresponse()
+    response.read()
+    csp = response.getheader("Content-Security-Policy")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.getheader("X-Frame-Options") == "DENY"
+    connection.close()
+    # not reachable on this computer's other addresses
+    for address in _other_addresses():
+        with pytest.raises(OSError):
+            socket.create_connection((address, studio.port), timeout=2).close()
+
+
+def _other_addresses() -> list[str]:
+    found = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(info[4][0])
+    except OSError:
+        pass
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing address
+        found.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    return sorted(a for a in found if not a.startswith("127."))
+
+
+def test_concurrent_edits_do_not_corrupt_the_project(studio, client):
+    for name in ("one", "two"):
+        assert client.post("/api/labels", {"name": name})[0] == 201
+    clips = [fsdd(1, "george", i).read_bytes() for i in range(8)]
+    results = []
+
+    def upload(i):
+        results.append(client.upload("one", clips[i], f"same-name.wav")[0])
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [201] * 8
+    names = [c["id"] for c in next(l for l in client.project()["labels"] if l["name"] == "one")["clips"]]
+    assert len(set(names)) == 8  # unique names for the same uploaded name
+    # a rename racing with uploads: every upload lands in a label folder, whole, or is refused cleanly
+    statuses = []
+
+    def upload_two():
+        for i in range(6):
+            statuses.append(client.upload("two", clips[i], "x.wav")[0])
+
+    t = threading.Thread(target=upload_two)
+    t.start()
+    time.sleep(0.02)
+    status, body = client.post("/api/labels/two/rename", {"name": "deux"})
+    t.join()
+    assert status == 200 and set(statuses) <= {201, 404}
+    assert {p.name for p in (studio.store.root / "labels").iterdir()} == {"one", "deux"}
+    for path in (studio.store.root / "labels").rglob("*"):
+        assert not path.name.startswith("."), path
+        if path.is_file():
+            assert path.read_bytes() in clips
+    assert len(list((studio.store.root / "labels" / "deux").iterdir())) == statuses.count(201)
+    # a second tab renaming a label the first tab still shows: a readable 404, nothing changed
+    status, body = client.upload("two", clips[0], "late.wav")
+    assert status == 404 and "renamed or deleted" in body["error"]
+    status, body = client.post("/api/labels", {"name": "ONE"})
+    assert status == 409 and "already" in body["error"]
+
+
+def test_restart_keeps_clips_and_one_studio_per_project(tmp_path):
+    project = tmp_path / "p"
+    with Studio(project, port=0, warm=False) as first:
+        client = Client(first)
+        assert client.post("/api/labels", {"name": "alpha"})[0] == 201
+        assert client.upload("alpha", fsdd(3, "jackson", 0).read_bytes(), "a.wav")[0] == 201
+        with pytest.raises(PacError, match="another pac studio has this project open"):
+            Studio(project, port=0, warm=False)
+        before = client.project()
+    with Studio(project, port=0, warm=False) as second:
+        after = Client(second).project()
+    assert after["labels"] == before["labels"] and after["path"] == before["path"]
+
+
+def test_training_needs_enough_clips(studio, client):
+    status, body = client.post("/api/train", {"epochs": 2})
+    assert status == 409 and "at least 2 labels" in body["error"]
+    for name in ("one", "two"):
+        client.post("/api/labels", {"name": name})
+    client.upload("one", fsdd(1, "george", 0).read_bytes(), "a.wav")
+    status, body = client.post("/api/train", {"epochs": 2})
+    assert status == 409
+    assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
+    for bad, says in [({"epochs": 0}, "Epochs"), ({"epochs": "many"}, "Epochs"), ({"learning_rate": -1}, "learning rate"),
+                      ({"optimizer": "lbfgs"}, "optimizer"), ({"batch_fraction": 2}, "fraction"),
+                      ({"noise": "folder"}, "folder")]:
+        status, body = client.post("/api/train", bad)
+        assert status == 400 and says in body["error"], (bad, body)
+    assert client.get("/api/train") == (200, None)
+
+
+def test_cli_studio_serves_the_page(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", str(tmp_path / "proj"), "--no-browser",
+                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = None
+        deadline = time.time() + 60
+        while time.time() < deadline and url is None:
+            line = process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("open http://127.0.0.1:"):
+                url = line.split()[1]
+        assert url, process.stderr.read() if process.poll() is not None else "no URL printed"
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        page = connection.getresponse().read().decode()
+        assert "<title>pac studio</title>" in page and "/static/studio.js" in page
+        for asset in ("studio.js", "studio.css", "wav.js", "recorder.js", "recorder-worklet.js"):
+            connection.request("GET", f"/static/{asset}")
+            response = connection.getresponse()
+            assert response.status == 200 and response.read()
+        connection.close()
+        assert (tmp_path / "proj" / "labels").is_dir() and (tmp_path / "proj" / "studio.json").is_file()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_cli_warns_when_listening_beyond_localhost(tmp_path, monkeypatch):
+    import pac.studio.server as server
+
+    opened = {}
+
+    class FakeStudio:
+        def __init__(self, project, **kw):
+            opened.update(kw, project=project)
+            raise PacError("stop here")
+
+    monkeypatch.setattr(server, "Studio", FakeStudio)
+    lines = []
+    with pytest.raises(PacError):
+        server.run(tmp_path / "p", host="0.0.0.0", port=9999, open_browser=False, echo=lines.append)
+    assert opened["host"] == "0.0.0.0" and lines and lines[0].startswith("warning:") and "network" in lines[0]
+    lines.clear()
+    with pytest.raises(PacError):
+        server.run(tmp_path / "p", open_browser=False, echo=lines.append)
+    assert opened["host"] == "127.0.0.1" and not lines
+
+
+# -- the page in headless Chromium ---------------------------------------------------------------------
+
+class Page:
+    """Headless Chromium (Selenium) on the studio, with a fake microphone playing ``mic`` in a loop."""
+
+    def __init__(self, url: str, mic: Path | None, workdir: Path):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+            pytest.skip("Debian's chromium and chromium-driver are not installed (./setup.sh installs them)")
+        self.url = url
+        self.downloads = workdir / "downloads"
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        profile = workdir / "chromium-profile"
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
+                     "--mute-audio", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+            options.add_argument(flag)
+        if mic is None:  # a browser whose user says no to the microphone
+            options.add_argument("--deny-permission-prompts")
+            options.add_argument("--use-fake-device-for-media-stream")
+        else:
+            for flag in ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                         f"--use-file-for-fake-audio-capture={mic}"):
+                options.add_argument(flag)
+        options.add_experimental_option("prefs", {"download.default_directory": str(self.downloads),
+                                                  "download.prompt_for_download": False})
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                                    {"behavior": "allow", "downloadPath": str(self.downloads)})
+        self.driver.get(url)
+        self.wait(lambda: self.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what="page load")
+
+    def close(self) -> None:
+        try:
+            self.driver.quit()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+    # -- basics --
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def wait(self, condition, *, timeout: float = 30, what: str = "condition"):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                value = condition()
+                if value:
+                    return value
+            except Exception as exc:  # noqa: BLE001 - stale elements while the page re-renders
+                last = exc
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what} ({last!r}); messages: {self.messages()}; "
+                             f"console: {self.console()}")
+
+    def find(self, css):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def finds(self, css):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def click(self, css):
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for attempt in range(5):  # the page may re-render between finding and clicking
+            try:
+                element = self.find(css)
+                self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+                element.click()
+                return
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
+                time.sleep(0.1)
+
+    def select(self, css, value):
+        from selenium.webdriver.support.ui import Select
+        Select(self.find(css)).select_by_value(value)
+
+    def messages(self, kind: str = "") -> list[str]:
+        return [m.text for m in self.finds(f"#messages .message{'.' + kind if kind else ''}")]
+
+    def clear_messages(self) -> None:
+        self.js("document.querySelector('#messages').replaceChildren();")
+
+    def console(self) -> list[str]:
+        try:
+            return [f"{e['level']}: {e['message']}" for e in self.driver.get_log("browser")]
+        except Exception:  # noqa: BLE001
+            return []
+
+    def view(self, name: str) -> None:
+        self.click(f'#tabs a[data-view="{name}"]')
+        self.wait(lambda: self.find(f"#view-{name}").is_displayed(), what=f"view {name}")
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.js("window.scrollTo(0, 0);")
+        height = self.js("return Math.min(4000, document.documentElement.scrollHeight)")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}})
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    # -- labels and clips --
+    def card(self, label):
+        return self.find(f'.label-card[data-label="{label}"]')
+
+    def clip_count(self, label) -> int:
+        return len(self.finds(f'.label-card[data-label="{label}"] .clip'))
+
+    def add_label(self, name: str) -> None:
+        field = self.find("#new-label")
+        field.clear()
+        field.send_keys(name)
+        self.click("#add-label")
+        self.wait(lambda: self.finds(f'.label-card[data-label="{name}"]'), what=f"label {name}")
+
+    def record(self, label: str) -> None:
+        before = self.clip_count(label)
+        self.click(f'.label-card[data-label="{label}"] button.record')
+        self.wait(lambda: self.clip_count(label) == before + 1, what=f"a recording in {label}")
+
+    def upload(self, label: str, paths) -> None:
+        before = self.clip_count(label)
+        self.find(f'.label-card[data-label="{label}"] input.upload-input').send_keys("\n".join(map(str, paths)))
+        self.wait(lambda: self.clip_count(label) == before + len(paths), what=f"uploads into {label}")
+
+    def drop(self, css: str, name: str, data: bytes) -> None:
+        """Drop a file on an element the way a file manager does (DataTransfer with a File)."""
+        self.js("""
+            const target = document.querySelector(arguments[0]);
+            const bytes = Uint8Array.from(atob(arguments[2]), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], arguments[1], {type: 'audio/wav'}));
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+              target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+            }""", css, name, base64.b64encode(data).decode())
+
+    def images_loaded(self, label: str) -> bool:
+        return self.js("""return Array.from(document.querySelectorAll(`.label-card[data-label="${arguments[0]}"] .clip img`))
+                          .every((img) => img.complete && img.naturalWidth === 224);""", label)
+
+
+def mic_file(tmp_path: Path, source: Path) -> Path:
+    target = tmp_path / f"mic-{source.name}"
+    shutil.copy(source, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def session_a(tmp_path_factory):
+    """First session: labels, recordings (fake microphone says "one"), uploads, drop, train, test, build."""
+    work = tmp_path_factory.mktemp("studio-e2e")
+    project = work / "classroom"
+    seen: dict = {"project": project}
+    with Studio(project, port=0) as studio:
+        page = Page(studio.url, mic_file(work, fsdd(1, "george", 0)), work / "a")
+        try:
+            # 1. labels and clips
+            page.select("#clip-seconds", "1")
+            page.select("#count-in", "0")
+            page.add_label("one")
+            page.add_label("seven")
+            page.add_label("tmp label")
+            page.click('.label-card[data-label="tmp label"] button.rename')
+            alert = page.driver.switch_to.alert
+            alert.send_keys("gone")
+            alert.accept()
+            page.wait(lambda: page.finds('.label-card[data-label="gone"]'), what="renamed label")
+            page.click('.label-card[data-label="gone"] button.delete-label')
+            page.driver.switch_to.alert.accept()
+            page.wait(lambda: not page.finds('.label-card[data-label="gone"]'), what="deleted label")
+            for _ in range(3):
+                page.record("one")
+            page.upload("one", [fsdd(1, "george", i) for i in (1, 2)])
+            page.upload("seven", [fsdd(7, "george", i) for i in (0, 1, 2, 3)])
+            before = page.clip_count("seven")
+            page.drop('.label-card[data-label="seven"]', "dropped seven.wav", fsdd(7, "george", 4).read_bytes())
+            page.wait(lambda: page.clip_count("seven") == before + 1, what="the dropped clip")
+            # delete a clip
+            page.upload("seven", [fsdd(7, "george", 9)])
+            extra = page.js("""return Array.from(document.querySelectorAll('.label-card[data-label="seven"] .clip'))
+                .map((c) => c.dataset.clip).find((id) => id.endsWith('7_george_9.wav'));""")
+            page.click(f'.label-card[data-label="seven"] .clip[data-clip="{extra}"] button.delete')
+            page.wait(lambda: page.clip_count("seven") == before + 1, what="the deleted clip to go")
+            # a bad upload: a readable message, nothing added
+            bad = work / "not-audio.wav"
+            bad.write_bytes(b"definitely not a wav file")
+            page.find('.label-card[data-label="seven"] input.upload-input').send_keys(str(bad))
+            page.wait(lambda: any("not-audio.wav" in m for m in page.messages("error")), what="the upload error")
+            seen["upload_error"] = page.messages("error")
+            page.screenshot("1b-upload-error")
+            page.clear_messages()
+            page.wait(lambda: page.images_loaded("one") and page.images_loaded("seven"), what="spectrograms")
+            seen["clips"] = {"one": page.clip_count("one"), "seven": page.clip_count("seven")}
+            seen["recorded"] = len(page.finds('.label-card[data-label="one"] .clip.recorded'))
+            page.screenshot("1-labels-and-clips")
+            page.clear_messages()
+
+            # 2. training (few epochs: CI has 2 cores)
+            page.view("train")
+            form = {"f-epochs": "12", "f-learning_rate": "0.001", "f-batch_fraction": "0.4",
+                    "f-validation_fraction": "0.2", "f-max_shift": "0.1", "f-seed": "0"}
+            for field, value in form.items():
+                element = page.find(f"#{field}")
+                element.clear()
+                element.send_keys(value)
+            page.select("#f-optimizer", "adam")
+            # what the page shows as epochs pass, and what the server reports meanwhile
+            page.js("""window.__epochs = [];
+                new MutationObserver(() => {
+                  const e = document.querySelector('#stat-epoch');
+                  if (e && window.__epochs[window.__epochs.length - 1] !== e.textContent) window.__epochs.push(e.textContent);
+                }).observe(document.querySelector('#train-progress'), {childList: true, subtree: true});""")
+            reported, stop = [], threading.Event()
+
+            def watch(client=Client(studio)):
+                while not stop.is_set():
+                    job = client.get("/api/train")[1]
+                    if job and (not reported or reported[-1] != job["epoch"]):
+                        reported.append(job["epoch"])
+                    time.sleep(0.005)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            page.click("#train-button")
+            try:
+                page.wait(lambda: page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
+                          timeout=300, what="training end")
+            finally:
+                stop.set()
+                watcher.join()
+            seen["reported_epochs"] = reported
+            seen["shown_epochs"] = page.js("return window.__epochs;")
+            seen["train_state"] = page.find("#train-state").get_attribute("data-state")
+            seen["train_text"] = page.find("#train-progress").text
+            page.wait(lambda: page.js("return Array.from(document.querySelectorAll('#model-detail img'))"
+                                      ".every((i) => i.complete && i.naturalWidth > 0) && "
+                                      "document.querySelectorAll('#model-detail img').length === 2"),
+                      what="training charts")
+            seen["stats"] = {k: page.find(f"#stat-{k}").text for k in ("epoch", "loss", "accuracy")}
+            page.screenshot("2-train")
+
+            # 3. testing: a recording ("one") and uploads with the meant label
+            page.view("test")
+            page.select("#test-expected", "one")
+            page.click("#test-record")
+            page.wait(lambda: page.finds("#latest-result"), timeout=120, what="the first classification")
+            seen["recorded_prediction"] = page.find("#latest-result").get_attribute("data-predicted")
+            page.wait(lambda: len(page.finds("#results-table tbody tr")) == 1, what="results row")
+            page.select("#test-expected", "seven")
+            page.find("#test-upload").send_keys(str(fsdd(7, "george", 10)))
+            page.wait(lambda: len(page.finds("#results-table tbody tr")) == 2, timeout=60, what="second row")
+            page.select("#test-expected", "one")
+            page.drop("#test-drop", "one-10.wav", fsdd(1, "george", 10).read_bytes())
+            page.wait(lambda: len(page.finds("#results-table tbody tr")) == 3, timeout=60, what="third row")
+            page.wait(lambda: page.find("#test-accuracy").get_attribute("data-judged") == "3", what="accuracy")
+            seen["accuracy_text"] = page.find("#test-summary").text
+            seen["matrix"] = page.js("""return Array.from(document.querySelectorAll('#confusion-matrix tr')).slice(1)
+                .map((row) => Array.from(row.querySelectorAll('td')).map((cell) => cell.textContent));""")
+            seen["rows"] = page.js("""return Array.from(document.querySelectorAll('#results-table tbody td.predicted'))
+                .map((cell) => cell.textContent);""")
+            page.screenshot("3-test")
+
+            # 4. downloads: the model folder always; the .aix when pac build exists
+            page.view("download")
+            page.wait(lambda: page.finds("#download-zip a"), what="download view")
+            page.click("#download-zip a")
+            seen["zip"] = page.wait(lambda: [p for p in page.downloads.glob("*.zip")], what="the .zip download")[0]
+            seen["aix_support"] = export_support("aix")
+            seen["mdl_support"] = export_support("mdl")
+            seen["mdl_button_disabled"] = page.find("#download-mdl button").get_attribute("disabled") is not None \
+                if not seen["mdl_support"]["available"] else None
+            if seen["aix_support"]["available"]:
+                page.click("#download-aix button.build")
+                page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
+                          timeout=900, what="the .aix build")
+                seen["aix_error"] = [e.text for e in page.finds("#download-aix .note.error")]
+                if not seen["aix_error"]:
+                    page.click("#download-aix a")
+                    seen["aix"] = page.wait(lambda: [p for p in page.downloads.glob("*.aix")], timeout=60,
+                                            what="the .aix download")[0]
+            page.screenshot("4-download")
+            seen["errors_on_page"] = page.messages("error")
+            seen["console"] = [line for line in page.console() if "SEVERE" in line]
+
+            # reload: everything is still there
+            page.driver.refresh()
+            page.wait(lambda: page.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what="reload")
+            page.view("clips")
+            seen["clips_after_reload"] = {"one": page.clip_count("one"), "seven": page.clip_count("seven")}
+        finally:
+            page.close()
+        seen["project_json"] = Client(studio).project()
+        seen["files"] = snapshot(project / "labels")
+        seen["models"] = sorted(p.name for p in (project / "models").iterdir())
+    return seen
+
+
+@pytest.mark.slow
+def test_browser_labels_recording_uploads_training_testing(session_a):
+    s = session_a
+    assert s["clips"] == {"one": 5, "seven": 5} and s["recorded"] == 3
+    assert [l["name"] for l in s["project_json"]["labels"]] == ["one", "seven"]
+    assert any("not-audio.wav" in m and "not a WAV file" in m for m in s["upload_error"])
+    recorded = [f for f in s["files"] if f.startswith("one/rec-")]
+    assert len(recorded) == 3
+    from pac.audio import decode_wav
+    for name in recorded:
+        audio = decode_wav(s["files"][name], name=name)
+        assert audio.channels == 1 and 0.95 < audio.duration < 1.05 and np.abs(audio.samples).max() > 0.05
+    assert s["reported_epochs"][-1] == 12 and any(0 < e < 12 for e in s["reported_epochs"]), s["reported_epochs"]
+    assert s["shown_epochs"][-1] == "12/12", s["shown_epochs"]
+    assert s["train_state"] == "done", s["train_text"]
+    assert s["stats"]["epoch"] == "12/12" and float(s["stats"]["loss"]) >= 0
+    assert len(s["models"]) == 1
+    assert s["recorded_prediction"] == "one"  # the fake microphone plays george's "one"
+    assert len(s["rows"]) == 3 and set(s["rows"]) <= {"one", "seven"}
+    assert "of 3 clips" in s["accuracy_text"]
+    assert sum(int(c) for row in s["matrix"] for c in row) == 3
+    assert s["clips_after_reload"] == s["clips"]
+    assert not s["errors_on_page"], s["errors_on_page"]
+    assert not [c for c in s["console"] if "Uncaught" in c], s["console"]
+    with zipfile.ZipFile(s["zip"]) as archive:
+        names = {Path(n).name for n in archive.namelist()}
+    assert {"model.json", "group1-shard1of1.bin", "pac.json", "report.json", "curves.png"} <= names
+    if s["mdl_support"]["available"] is False:
+        assert s["mdl_button_disabled"]
+
+
+@pytest.mark.slow
+def test_browser_download_aix_passes_pac_verify(session_a, tmp_path):
+    if not session_a["aix_support"]["available"]:
+        pytest.skip(f"pac build is not available: {session_a['aix_support']['note']}")
+    assert not session_a.get("aix_error"), session_a.get("aix_error")
+    from pac.cli import main
+    if "verify" not in __import__("pac.cli", fromlist=["cli"]).cli.commands:
+        pytest.skip("pac verify is not available")
+    # the .aix's own page (in Chromium) must classify the clips recorded in the browser as pac does
+    clips = tmp_path / "clips"
+    for name, data in session_a["files"].items():
+        label, file = name.split("/")
+        if file.startswith("rec-") or (label == "seven" and file.endswith("seven.wav")):
+            (clips / label).mkdir(parents=True, exist_ok=True)
+            (clips / label / file).write_bytes(data)
+    assert main(["verify", str(session_a["aix"]), "--clips", str(clips)]) == 0
+
+
+@pytest.mark.slow
+def test_browser_server_restart_keeps_everything(session_a, tmp_path):
+    """A new server on the same folder, a new browser (its microphone says "seven")."""
+    project = session_a["project"]
+    with Studio(project, port=0) as studio:
+        page = Page(studio.url, mic_file(tmp_path, fsdd(7, "george", 5)), tmp_path / "b")
+        try:
+            data = Client(studio).project()
+            assert [l["clips"] for l in data["labels"]] == [l["clips"] for l in session_a["project_json"]["labels"]]
+            assert [m["id"] for m in data["models"]] == session_a["models"]
+            assert page.clip_count("one") == 5 and page.clip_count("seven") == 5
+            page.select("#clip-seconds", "2")
+            page.select("#count-in", "1")
+            before = page.clip_count("seven")
+            page.click('.label-card[data-label="seven"] button.record')
+            page.wait(lambda: "Get ready" in page.find("#rec-count").text, what="the count-in")
+            page.screenshot("1d-recording-count-in")
+            page.wait(lambda: page.find("#rec-count").text.startswith("●"), what="the recording countdown")
+            page.screenshot("1e-recording")
+            page.wait(lambda: page.clip_count("seven") == before + 1, what="the recording")
+            page.select("#clip-seconds", "1")
+            page.select("#count-in", "0")
+            page.view("test")
+            page.wait(lambda: len(page.finds("#results-table tbody tr")) == 3, what="the earlier test results")
+            page.select("#test-expected", "seven")
+            page.click("#test-record")
+            page.wait(lambda: len(page.finds("#results-table tbody tr")) == 4, timeout=120, what="a new test row")
+            predicted = page.find("#latest-result").get_attribute("data-predicted")
+            page.view("train")
+            page.wait(lambda: len(page.finds("#model-detail img")) == 2, what="the model's charts")
+            page.screenshot("5-after-restart-train")
+        finally:
+            page.close()
+    assert predicted in ("one", "seven")
+    assert len(list((project / "labels" / "seven").glob("rec-*.wav"))) == 1
+    assert snapshot(project / "labels").items() >= session_a["files"].items()  # nothing lost or changed
+
+
+@pytest.mark.slow
+def test_browser_microphone_refused_is_explained(tmp_path):
+    with Studio(tmp_path / "p", port=0, warm=False) as studio:
+        page = Page(studio.url, None, tmp_path / "c")
+        try:
+            page.select("#count-in", "0")
+            page.add_label("yes")
+            page.click('.label-card[data-label="yes"] button.record')
+            page.wait(lambda: any("microphone" in m for m in page.messages("error")), what="the microphone error")
+            errors = page.messages("error")
+            page.screenshot("1c-microphone-refused")
+            page.clear_messages()
+            # too few clips: the train view says what is missing, and Train is disabled
+            page.view("train")
+            problems = page.find("#train-problems").text
+            disabled = page.find("#train-button").get_attribute("disabled") is not None
+            page.screenshot("2b-train-not-ready")
+        finally:
+            page.close()
+    assert any("did not allow the microphone" in m and "upload WAV files" in m for m in errors), errors
+    assert not list((studio.store.root / "labels" / "yes").iterdir())
+    assert disabled and "make at least 2 labels" in problems and "label 'yes' has 0 usable clips" in problems
+
+
+@pytest.mark.slow
+def test_training_with_background_noise_options(studio, client):
+    """Both noise sources reach pac.train.fit: the label's clips, or a folder on the computer."""
+    for name in ("one", "seven", "_background_noise_"):
+        client.post("/api/labels", {"name": name})
+    for i in range(3):
+        client.upload("one", fsdd(1, "jackson", i).read_bytes(), "o.wav")
+        client.upload("seven", fsdd(7, "jackson", i).read_bytes(), "s.wav")
+    noise = sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))
+    for path in noise[:2]:
+        client.upload("_background_noise_", path.read_bytes(), path.name)
+    base = {"epochs": 1, "validation_fraction": 0, "max_shift": 0}
+    reports = {}
+    for noise_option in ({"noise": "off"}, {"noise": "label"},
+                         {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")}):
+        status, job = client.post("/api/train", {**base, **noise_option})
+        assert status == 202, job
+        deadline = time.time() + 300
+        while job["state"] == "running" and time.time() < deadline:
+            time.sleep(0.2)
+            job = client.get("/api/train")[1]
+        assert job["state"] == "done", job
+        report = json.loads((studio.store.root / "models" / job["model_id"] / "report.json").read_text())
+        reports[noise_option["noise"]] = report
+    assert reports["off"]["labels"] == ["_background_noise_", "one", "seven"]
+    assert reports["off"]["examples"] == 8
+    assert reports["label"]["examples"] == reports["folder"]["examples"] == 16  # one noisy copy of each clip
+    models = client.project()["models"]
+    assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3"]
+    assert client.delete(f"/api/models/{models[0]['id']}")[0] == 200
+    assert [m["id"] for m in client.project()["models"]] == [m["id"] for m in models[1:]]
