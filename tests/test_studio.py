@@ -678,8 +678,8 @@ def session_a(tmp_path_factory):
             seen["zip"] = page.wait(lambda: [p for p in page.downloads.glob("*.zip")], what="the .zip download")[0]
             seen["aix_support"] = export_support("aix")
             seen["mdl_support"] = export_support("mdl")
-            seen["mdl_button_disabled"] = page.find("#download-mdl button").get_attribute("disabled") is not None \
-                if not seen["mdl_support"]["available"] else None
+            seen["mdl_button_disabled"] = page.find("#download-mdl button").get_attribute("disabled") is not None
+            seen["mdl_note"] = page.find("#download-mdl .note").text
             if seen["aix_support"]["available"]:
                 page.click("#download-aix button.build")
                 page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
@@ -733,8 +733,9 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     with zipfile.ZipFile(s["zip"]) as archive:
         names = {Path(n).name for n in archive.namelist()}
     assert {"model.json", "group1-shard1of1.bin", "pac.json", "report.json", "curves.png"} <= names
-    if s["mdl_support"]["available"] is False:
-        assert s["mdl_button_disabled"]
+    # a model on the default profile cannot become a .mdl (MIT's extension makes its own spectrogram)
+    assert s["mdl_button_disabled"]
+    assert ("pac-compat" in s["mdl_note"]) if s["mdl_support"]["available"] else ("not available" in s["mdl_note"])
 
 
 @pytest.mark.slow
@@ -848,3 +849,66 @@ def test_training_with_background_noise_options(studio, client):
     assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3"]
     assert client.delete(f"/api/models/{models[0]['id']}")[0] == 200
     assert [m["id"] for m in client.project()["models"]] == [m["id"] for m in models[1:]]
+
+
+def wait_job(client, url: str, timeout: float = 600) -> dict:
+    deadline = time.time() + timeout
+    job = client.get(url)[1]
+    while job and job["state"] == "running" and time.time() < deadline:
+        time.sleep(0.2)
+        job = client.get(url)[1]
+    return job
+
+
+@pytest.mark.slow
+def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
+    """The .mdl download works for a model on MIT's spectrogram (pac-compat), and round-trips."""
+    support = export_support("mdl")
+    if not support["available"]:
+        pytest.skip(support["note"])
+    for name in ("one", "two"):
+        client.post("/api/labels", {"name": name})
+        for i in range(2):
+            client.upload(name, fsdd(1 if name == "one" else 2, "lucas", i).read_bytes(), "x.wav")
+    assert client.post("/api/settings", {"profile": "pac-compat"})[0] == 200
+    status, job = client.post("/api/train", {"epochs": 2, "learning_rate": 0.0001, "validation_fraction": 0})
+    assert status == 202
+    job = wait_job(client, "/api/train")
+    assert job["state"] == "done", job
+    model = job["model_id"]
+    assert client.project()["models"][0]["export_problems"] == {"aix": None, "mdl": None}
+    status, job = client.post(f"/api/models/{model}/export/mdl")
+    assert status == 202
+    job = wait_job(client, f"/api/models/{model}/export/mdl")
+    assert job["state"] == "done" and job["file"].endswith(".mdl"), job
+    status, data = client.get(f"/api/models/{model}/download/mdl")
+    assert status == 200 and data[:2] == b"PK"
+    (tmp_path / "m.mdl").write_bytes(data)
+    from pac.cli import main
+    assert main(["import-mdl", str(tmp_path / "m.mdl"), "-o", str(tmp_path / "back")]) == 0
+    assert json.loads((tmp_path / "back" / "pac.json").read_text())["labels"] == ["one", "two"]
+    # a model on another profile is refused with the reason, before anything runs
+    assert client.post("/api/settings", {"profile": "default"})[0] == 200
+    job = client.post("/api/train", {"epochs": 1})[1]
+    job = wait_job(client, "/api/train")
+    status, body = client.post(f"/api/models/{job['model_id']}/export/mdl")
+    assert status == 409 and "pac-compat" in body["error"]
+
+
+@pytest.mark.slow
+def test_training_can_be_cancelled(studio, client):
+    for name in ("a", "b"):
+        client.post("/api/labels", {"name": name})
+        for i in range(2):
+            client.upload(name, fsdd(4 if name == "a" else 5, "nicolas", i).read_bytes(), "x.wav")
+    status, job = client.post("/api/train", {"epochs": 1000, "max_shift": 0, "validation_fraction": 0})
+    assert status == 202
+    deadline = time.time() + 120
+    while time.time() < deadline and client.get("/api/train")[1]["epoch"] < 1:
+        time.sleep(0.05)
+    status, body = client.post("/api/train", {"epochs": 1})
+    assert status == 409 and "already" in body["error"]
+    client.post("/api/train/cancel")
+    job = wait_job(client, "/api/train")
+    assert job["state"] == "cancelled" and 1 <= job["epoch"] < 1000
+    assert client.project()["models"] == [] and not list((studio.store.root / "models").iterdir())

@@ -290,6 +290,9 @@ class Jobs:
         if not support["available"]:
             raise StudioError(support["note"], status=409)
         folder = self.store.model_dir(model_id)
+        problem = export_problem(kind, folder)
+        if problem:
+            raise StudioError(problem, status=409)
         key = (folder.name, kind)
         with self.lock:
             job = self.exports.get(key)
@@ -299,12 +302,6 @@ class Jobs:
             project = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.store.root.name) or "pac"
             target = out_dir / f"{project}-{folder.name}.{kind}"
             job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage=support["stage"])
-            if target.is_file() and target.stat().st_mtime >= (folder / "pac.json").stat().st_mtime:
-                job.file = target.name
-                job.stage = "done"
-                job.finish("done")
-                self.exports[key] = job
-                return job
             self.exports[key] = job
         threading.Thread(target=self._export, args=(job, folder, target, support), name=f"pac-studio-{kind}",
                          daemon=True).start()
@@ -387,4 +384,32 @@ def export_support(kind: str) -> dict:
     return spec
 
 
-__all__ = ["Jobs", "Job", "StudioTrainOptions", "export_support", "TF_LOCK", "EXPORTS"]
+def export_problem(kind: str, model_dir: Path) -> str | None:
+    """Why this model cannot be exported as ``kind`` (``None`` when it can, as far as known here).
+
+    MIT's extension makes its own spectrogram, so ``pac export-mdl`` only takes models trained on
+    the feature profile it emulates (``pac.mdl.PROFILE``, pac-compat), whatever their name.
+    """
+    if kind != "mdl":
+        return None
+    import dataclasses
+
+    from ..features import PROFILES
+    from ..modeldir import read_manifest
+
+    try:
+        from ..mdl import PROFILE
+    except ImportError:
+        return None  # export_support reports the missing command
+    try:
+        features = read_manifest(model_dir).features
+    except PacError as exc:
+        return str(exc)
+    if PROFILE in PROFILES and dataclasses.replace(features, name=PROFILE) == PROFILES[PROFILE]:
+        return None
+    return (f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
+            f"computes its own spectrogram); this one used '{features.name}'. Choose {PROFILE} under "
+            f"Train > Spectrogram, train again, and export that model.")
+
+
+__all__ = ["Jobs", "export_problem", "Job", "StudioTrainOptions", "export_support", "TF_LOCK", "EXPORTS"]

@@ -35,7 +35,7 @@ from .. import __version__
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..errors import PacError
 from ..features import PROFILES
-from .jobs import EXPORTS, TF_LOCK, Jobs, export_support, log_error, tidy
+from .jobs import EXPORTS, TF_LOCK, Jobs, export_problem, export_support, log_error, tidy
 from .store import LABELS, MAX_CLIP_BYTES, MAX_LABEL_CHARS, MODELS, ProjectStore, StudioError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -327,6 +327,9 @@ class StudioHandler(BaseHTTPRequestHandler):
                 except StudioError:
                     continue
             models = store.models()
+            for model in models:
+                model["export_problems"] = {kind: export_problem(kind, store.root / MODELS / model["id"])
+                                            for kind in EXPORTS}
         training = self.server.jobs.training
         self.send_json({
             "revision": revision, "version": __version__,

@@ -385,11 +385,14 @@ const PRESETS = {
     max_shift: 0.1, seed: 0, profile: 'default'},
   paper: {learning_rate: 0.0001, optimizer: 'adam', epochs: 20, batch_fraction: 0.4, validation_fraction: 0,
     max_shift: 0, seed: 0, profile: 'paper'},
+  mit: {learning_rate: 0.0001, optimizer: 'adam', epochs: 20, batch_fraction: 0.4, validation_fraction: 0,
+    max_shift: 0, seed: 0, profile: 'pac-compat'},
 };
 const FIELDS = ['learning_rate', 'optimizer', 'epochs', 'batch_fraction', 'validation_fraction', 'max_shift', 'seed'];
 const PROFILE_NOTES = {
   default: 'log-mel spectrogram of the loudest second, grey (pac’s default; works best in our tests)',
   paper: 'the PAC paper’s linear spectrogram of the whole clip without silences, viridis colours',
+  'pac-compat': 'the spectrogram MIT’s Personal Audio Classifier website makes; needed to export a .mdl for MIT’s extension',
 };
 
 function fillForm(values) {
@@ -410,6 +413,7 @@ function formValues() {
 
 async function applyPreset(name) {
   const preset = PRESETS[name];
+  if (!preset || !state.project.profiles.includes(preset.profile)) return;
   fillForm(preset);
   saveForm();
   if (state.project.profile !== preset.profile) await setProfile(preset.profile);
@@ -803,9 +807,10 @@ function exportItem(m, kind, support) {
     h('small', {}, kind === 'aix' ? 'import it into App Inventor; classifies on the phone, offline'
       : 'the model format of MIT’s Personal Audio Classifier extension'));
   const item = h('div', {class: 'download-item', id: `download-${kind}`}, what);
-  if (!support.available) {
-    item.append(h('button', {type: 'button', disabled: true}, `Build ${kind === 'aix' ? '.aix' : '.mdl'}`),
-      h('p', {class: 'note'}, support.note));
+  const problem = (m.export_problems || {})[kind];
+  if (!support.available || problem) {
+    item.append(h('button', {type: 'button', disabled: true}, kind === 'aix' ? 'Build .aix' : 'Export .mdl'),
+      h('p', {class: 'note'}, support.available ? problem : support.note));
     return item;
   }
   if (job && job.state === 'done' && job.file) {
