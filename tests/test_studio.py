@@ -656,6 +656,9 @@ def session_a(tmp_path_factory):
             page.click("#test-record")
             page.wait(lambda: page.finds("#latest-result"), timeout=120, what="the first classification")
             seen["recorded_prediction"] = page.find("#latest-result").get_attribute("data-predicted")
+            seen["test_image"] = page.wait(lambda: page.js(
+                "const i = document.querySelector('#latest-result img.seen'); return i && i.complete && i.naturalWidth;"),
+                what="the test clip's spectrogram")
             page.wait(lambda: len(page.finds("#results-table tbody tr")) == 1, what="results row")
             page.select("#test-expected", "seven")
             page.find("#test-upload").send_keys(str(fsdd(7, "george", 10)))
@@ -724,6 +727,7 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     assert s["stats"]["epoch"] == "12/12" and float(s["stats"]["loss"]) >= 0
     assert len(s["models"]) == 1
     assert s["recorded_prediction"] == "one"  # the fake microphone plays george's "one"
+    assert s["test_image"] == 224
     assert len(s["rows"]) == 3 and set(s["rows"]) <= {"one", "seven"}
     assert "of 3 clips" in s["accuracy_text"]
     assert sum(int(c) for row in s["matrix"] for c in row) == 3

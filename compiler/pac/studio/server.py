@@ -511,6 +511,16 @@ class StudioHandler(BaseHTTPRequestHandler):
     def test_audio(self, model: str, test: str) -> None:
         self.send_bytes(self.server.store.test_clip(model, test).read_bytes(), "audio/wav")
 
+    @route("GET", "/api/models/{model}/tests/{test}/spectrogram")
+    def test_spectrogram(self, model: str, test: str) -> None:
+        """The image the model saw for a test clip (the model's own feature configuration)."""
+        from ..modeldir import read_manifest
+
+        store = self.server.store
+        path = store.test_clip(model, test)
+        config = read_manifest(store.model_dir(model)).features
+        self.send_bytes(store.spectrogram_png(path, config), "image/png", cache=True)
+
 
 def _safe(name: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) or "pac"

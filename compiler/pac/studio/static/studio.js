@@ -645,7 +645,10 @@ function renderLatest(entry) {
   const box = $('#test-latest');
   if (!entry) { box.replaceChildren(); return; }
   const verdict = entry.expected ? (entry.expected === entry.predicted ? ' ✓ correct' : ` ✗ (meant ${entry.expected})`) : '';
+  const base = `${modelUrl(state.modelId)}/tests/${enc(entry.id)}`;
   box.replaceChildren(h('div', {class: 'latest', id: 'latest-result', dataset: {predicted: entry.predicted}},
+    h('img', {class: 'seen', src: `${base}/spectrogram`, width: 110, height: 110, alt: 'spectrogram of the test clip',
+      title: 'What the model saw'}),
     h('div', {},
       h('p', {class: 'verdict'}, 'Heard: ', h('b', {}, entry.predicted), verdict),
       h('button', {type: 'button', onclick: () => play(`${modelUrl(state.modelId)}/tests/${enc(entry.id)}/audio`)}, '▶ Play the clip')),
