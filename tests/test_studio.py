@@ -347,8 +347,11 @@ def test_training_needs_enough_clips(studio, client):
 
 def test_cli_studio_serves_the_page(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    import signal
+
     process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", str(tmp_path / "proj"), "--no-browser",
-                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = None
         deadline = time.time() + 60
@@ -370,9 +373,15 @@ def test_cli_studio_serves_the_page(tmp_path):
             assert response.status == 200 and response.read()
         connection.close()
         assert (tmp_path / "proj" / "labels").is_dir() and (tmp_path / "proj" / "studio.json").is_file()
+        assert (tmp_path / "proj" / ".studio.lock").read_text().strip() == url
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0 and "stopping pac studio" in err, (out, err)
+        assert (tmp_path / "proj" / ".studio.lock").read_text() == ""
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=20)
 
 
 def test_cli_warns_when_listening_beyond_localhost(tmp_path, monkeypatch):

@@ -652,6 +652,7 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
              f"you trust (the default, 127.0.0.1, is reachable from this computer only).")
     studio = Studio(project, host=host, port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
                     port_tries=20 if port is None else 1, warm=False)
+    terminal = None
     try:
         studio.start()
         echo(f"pac studio {__version__}: project {studio.store.root}")
@@ -660,7 +661,12 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
             echo("note: browsers only allow the microphone on http://localhost or https pages; "
                  "other computers can upload WAV files but not record")
         sys.stdout.flush()
-        # only now: loading TensorFlow briefly points stdout/stderr at /dev/null (pac.libs.silenced)
+        # Loading TensorFlow points fd 1 and 2 at /dev/null for a while (pac.libs.silenced): keep a
+        # copy of the terminal for the goodbye line, and start that only now.
+        try:
+            terminal = os.dup(sys.stderr.fileno())
+        except (OSError, ValueError):
+            terminal = None
         studio.jobs.warm_up()
         if open_browser:
             import webbrowser
@@ -669,9 +675,14 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
         while studio.thread.is_alive():
             studio.thread.join(0.5)
     except KeyboardInterrupt:
-        echo("\nstopping pac studio (everything is saved)")
+        if terminal is not None:
+            os.write(terminal, b"\nstopping pac studio (everything is saved)\n")
+        else:
+            echo("\nstopping pac studio (everything is saved)")
     finally:
         studio.close()
+        if terminal is not None:
+            os.close(terminal)
 
 
 __all__ = ["Studio", "StudioServer", "run", "DEFAULT_PORT", "DEFAULT_PROJECT"]
