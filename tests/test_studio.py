@@ -197,7 +197,7 @@ def test_clips_play_back_as_uploaded_and_show_the_model_input_image(studio, clie
     assert status == 201 and info["rate"] == 16000 and info["problem"] is None
     status, audio = client.get(f"/api/labels/voice/clips/{info['id']}/audio")
     assert status == 200 and audio == path.read_bytes()
-    for profile in ("default", "paper"):
+    for profile in PROFILES:  # default, paper, pac-compat, ...
         assert client.post("/api/settings", {"profile": profile})[0] == 200
         status, png = client.get(f"/api/labels/voice/clips/{info['id']}/spectrogram")
         assert status == 200
@@ -876,6 +876,8 @@ def wait_job(client, url: str, timeout: float = 600) -> dict:
 @pytest.mark.slow
 def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
     """The .mdl download works for a model on MIT's spectrogram (pac-compat), and round-trips."""
+    from pac.features import PROFILES
+
     support = export_support("mdl")
     if not support["available"]:
         pytest.skip(support["note"])
@@ -901,11 +903,14 @@ def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
     assert main(["import-mdl", str(tmp_path / "m.mdl"), "-o", str(tmp_path / "back")]) == 0
     assert json.loads((tmp_path / "back" / "pac.json").read_text())["labels"] == ["one", "two"]
     # a model on another profile is refused with the reason, before anything runs
-    assert client.post("/api/settings", {"profile": "default"})[0] == 200
-    job = client.post("/api/train", {"epochs": 1})[1]
-    job = wait_job(client, "/api/train")
-    status, body = client.post(f"/api/models/{job['model_id']}/export/mdl")
-    assert status == 409 and "pac-compat" in body["error"]
+    other = studio.store.root / "models" / f"{model}-2"
+    shutil.copytree(studio.store.root / "models" / model, other)
+    manifest = json.loads((other / "pac.json").read_text())
+    manifest["features"] = {**manifest["features"], **PROFILES["default"].to_dict()}
+    (other / "pac.json").write_text(json.dumps(manifest))
+    assert client.project()["models"][1]["export_problems"]["mdl"].startswith("only models trained with")
+    status, body = client.post(f"/api/models/{other.name}/export/mdl")
+    assert status == 409 and "pac-compat" in body["error"] and "'default'" in body["error"]
 
 
 @pytest.mark.slow

@@ -175,7 +175,7 @@ function clipTile(label, clip) {
   const picture = clip.problem
     ? h('div', {class: 'problem'}, clip.problem)
     : h('img', {src: `${url}/spectrogram?profile=${enc(state.project.profile)}`, alt: `spectrogram of ${clip.id}`,
-      loading: 'lazy', width: 110, height: 110, title: 'What the model sees: this clip’s spectrogram'});
+      loading: 'lazy', width: 120, height: 120, title: 'What the model sees: this clip’s spectrogram'});
   return h('div', {class: `clip ${clip.problem ? 'bad' : ''} ${clip.source}`, dataset: {clip: clip.id}, title},
     picture,
     h('div', {class: 'meta'},
