@@ -102,39 +102,10 @@ def test_a_model_imported_from_an_mdl_runs_in_the_page(compat_model, digits_test
             assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
 
 
-def test_an_imported_model_swapped_in_at_run_time_uses_its_own_features(compat_model, digits_test_dir, tmp_path):
-    """The extension's Model property: a page built for another model (here with the default
-    features) is given the imported model's files under model/ and must run pac-compat."""
-    import shutil
-
-    from pac.cli import main
-
-    mdl, imported = tmp_path / "m.mdl", tmp_path / "imported"
-    assert main(["export-mdl", str(compat_model), "-o", str(mdl)]) == 0
-    assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
-    other = tmp_path / "other"
-    shutil.copytree(compat_model, other)
-    manifest = json.loads((other / "pac.json").read_text())
-    manifest["features"] = PROFILES["default"].to_dict()
-    (other / "pac.json").write_text(json.dumps(manifest))
-    page_dir = tmp_path / "served" / "swapped"
-    runtime.write_assets(other, page_dir, base_dir=BASE_DIR)
-    shutil.rmtree(page_dir / "model")
-    shutil.copytree(imported, page_dir / "model")
-    clips = sorted(digits_test_dir.rglob("*.wav"))[4::9]
-    expected = Classifier(imported, base=BASE_DIR).classify_files(clips)
-    with Browser(tmp_path / "served", timeout=120) as browser:
-        browser.open("swapped/classifier.html")
-        assert browser.info()["features"] == COMPAT.to_dict()
-        for path, py_result in zip(clips, expected):
-            js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
-            assert js_result[0][0] == py_result[0][0]
-            assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
-
-
-def test_a_raw_mdl_given_as_the_model_runs_pac_compat_with_its_own_labels(compat_model, digits_test_dir, tmp_path):
-    """The Model property set to an MIT .mdl: the Java side serves the zip's four entries under
-    model/ (no pac.json); the page must take labels from model_labels.json and run pac-compat."""
+def page_swapped_to_mdl(compat_model: Path, tmp_path: Path, *, raw: bool) -> tuple[Path, Path]:
+    """A page built for another model (default features, wrong labels) whose model/ folder then
+    holds the exported .mdl: raw (its four entries, as the Java side serves an MIT .mdl) or
+    imported (a pac model folder, as it serves a pac model zip).  Returns (page URL dir, imported)."""
     import shutil
     import zipfile
 
@@ -149,16 +120,28 @@ def test_a_raw_mdl_given_as_the_model_runs_pac_compat_with_its_own_labels(compat
     manifest["features"] = PROFILES["default"].to_dict()
     manifest["labels"] = ["wrong-" + label for label in manifest["labels"]]
     (other / "pac.json").write_text(json.dumps(manifest))
-    page_dir = tmp_path / "served" / "raw"
+    page_dir = tmp_path / "served" / "swapped"
     runtime.write_assets(other, page_dir, base_dir=BASE_DIR)
     shutil.rmtree(page_dir / "model")
-    with zipfile.ZipFile(mdl) as archive:
-        archive.extractall(page_dir / "model")
-    assert not (page_dir / "model" / "pac.json").exists()
+    if raw:
+        with zipfile.ZipFile(mdl) as archive:
+            archive.extractall(page_dir / "model")
+        assert not (page_dir / "model" / "pac.json").exists()
+    else:
+        shutil.copytree(imported, page_dir / "model")
+    return page_dir, imported
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["pac-model-zip", "raw-mit-mdl"])
+def test_a_model_swapped_in_at_run_time_uses_its_own_labels_and_features(compat_model, digits_test_dir,
+                                                                          tmp_path, raw):
+    """The extension's Model property: the page must take the swapped-in model's labels (from
+    pac.json, or model_labels.json for an MIT .mdl) and run its pac-compat features."""
+    page_dir, imported = page_swapped_to_mdl(compat_model, tmp_path, raw=raw)
     clips = sorted(digits_test_dir.rglob("*.wav"))[2::9]
     expected = Classifier(imported, base=BASE_DIR).classify_files(clips)
-    with Browser(tmp_path / "served", timeout=120) as browser:
-        labels = browser.open("raw/classifier.html")
+    with Browser(page_dir.parent, timeout=120) as browser:
+        labels = browser.open(f"{page_dir.name}/classifier.html")
         assert labels == json.loads((imported / "pac.json").read_text())["labels"]
         assert browser.info()["features"] == COMPAT.to_dict()
         for path, py_result in zip(clips, expected):
