@@ -41,6 +41,7 @@ import numpy as np
 from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, OFFICIAL_URL, base_sha256
 from .errors import PacError
 from .features import PROFILES, FeatureConfig
+from .tfjs_head import Layer, head_layers, keras_head, parse_json, parse_topology, parse_weights
 
 ENTRIES = ("model.json", "model.weights.bin", "model_labels.json", "transfer_model.json")
 WEIGHTS_PATH = "./model.weights.bin"
@@ -60,58 +61,8 @@ MAX_RATIO = 100
 RATIO_FLOOR = 64 << 10
 #: Most labels a .mdl may declare.
 MAX_LABELS = 1000
-ACTIVATIONS = ("relu", "linear", "softmax", "sigmoid", "tanh")
 #: 1980-01-01 00:00:00, the earliest zip time: exported bytes do not depend on the clock.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-# -- the head as plain data ------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Layer:
-    """One layer of a head: ``kind`` is ``conv2d``, ``flatten`` or ``dense``."""
-
-    kind: str
-    activation: str = "linear"
-    use_bias: bool = True
-    filters: int = 0
-    kernel_size: tuple = (1, 1)
-    strides: tuple = (1, 1)
-    padding: str = "valid"
-    units: int = 0
-    weights: list = dataclasses.field(default_factory=list)  # [kernel] or [kernel, bias], float32
-
-
-def layer_shapes(layers: list[Layer], problem) -> list[tuple]:
-    """Input shape of every layer and, last, the head's output shape, starting from MobileNet's
-    [7, 7, 256]; ``problem(text)`` raises for a layer that cannot take its input."""
-    shapes = [ACTIVATION_SHAPE]
-    for i, layer in enumerate(layers):
-        shape, where = shapes[-1], f"layer {i + 1} ({layer.kind})"
-        if layer.kind == "conv2d":
-            if len(shape) != 3:
-                problem(f"{where} needs a [height, width, channels] input, not {list(shape)}")
-            size = [(n - k) // s + 1 if layer.padding == "valid" else -(-n // s)
-                    for n, k, s in zip(shape[:2], layer.kernel_size, layer.strides)]
-            if min(size) < 1:
-                problem(f"{where}: kernel {list(layer.kernel_size)} does not fit its input {list(shape)}")
-            shapes.append((size[0], size[1], layer.filters))
-        elif layer.kind == "flatten":
-            shapes.append((int(np.prod(shape)),))
-        else:
-            if len(shape) != 1:
-                problem(f"{where} needs a flat input, not {list(shape)}")
-            shapes.append((layer.units,))
-    return shapes
-
-
-def weight_shapes(layer: Layer, input_shape: tuple) -> list[tuple]:
-    """Shapes of ``layer``'s weights in TF.js/Keras order: kernel, then bias."""
-    if layer.kind == "conv2d":
-        return [(*layer.kernel_size, input_shape[-1], layer.filters)] + ([(layer.filters,)] if layer.use_bias else [])
-    if layer.kind == "dense":
-        return [(input_shape[-1], layer.units)] + ([(layer.units,)] if layer.use_bias else [])
-    return []
 
 
 # -- reading a .mdl ----------------------------------------------------------------------------------
@@ -184,27 +135,9 @@ def read_entries(path: str | os.PathLike) -> dict[str, bytes]:
     return entries
 
 
-def _json(path, name: str, body: bytes):
-    def no_duplicates(pairs):
-        keys = [k for k, _ in pairs]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
-        if dup:
-            _refuse(path, f"{name}: key {dup[0]!r} appears twice")
-        return dict(pairs)
-
-    try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=no_duplicates)
-    except UnicodeDecodeError:
-        _refuse(path, f"{name} is not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        _refuse(path, f"{name} is not valid JSON ({exc.msg} at line {exc.lineno})")
-    except RecursionError:
-        _refuse(path, f"{name} is nested too deeply")
-
-
 def parse_labels(path, body: bytes) -> tuple[str, ...]:
     """``model_labels.json`` -> labels in output order; keys must be "0", "1", ... without gaps."""
-    data = _json(path, "model_labels.json", body)
+    data = parse_json(path, "model_labels.json", body)
     if not isinstance(data, dict):
         _refuse(path, 'model_labels.json must be an object like {"0": "label", "1": "label"}')
     if not 2 <= len(data) <= MAX_LABELS:
@@ -228,7 +161,7 @@ def parse_labels(path, body: bytes) -> tuple[str, ...]:
 
 def parse_transfer(path, body: bytes) -> dict:
     """``transfer_model.json``: the base must be MobileNet (v1 0.25 224) cut at conv_pw_13_relu."""
-    data = _json(path, "transfer_model.json", body)
+    data = parse_json(path, "transfer_model.json", body)
     if not isinstance(data, dict):
         _refuse(path, "transfer_model.json must be a JSON object")
     if data.get("name") != TRANSFER_NAME:
@@ -243,141 +176,16 @@ def parse_transfer(path, body: bytes) -> dict:
     return data
 
 
-def _int_pair(value, what: str, problem) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value, value]
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
-        problem(f"{what} must be two positive whole numbers, not {json.dumps(value)}")
-    return tuple(value)
+def _entry_shards(path, entries: dict[str, bytes]):
+    """A ``shards`` reader (see :func:`pac.tfjs_head.parse_weights`) that accepts only the .mdl's own
+    ``model.weights.bin`` entry."""
+    def shards(paths) -> bytes:
+        if paths not in ([WEIGHTS_PATH], [WEIGHTS_PATH.removeprefix("./")]):
+            _refuse(path, f"model.json: weightsManifest paths must be [\"{WEIGHTS_PATH}\"], "
+                          f"not {json.dumps(paths)[:80]}")
+        return entries["model.weights.bin"]
 
-
-def parse_topology(path, topology) -> tuple[list[Layer], list[str]]:
-    """The head's layers (and their names) from a Keras or TF.js ``modelTopology``."""
-    def problem(text):
-        _refuse(path, f"model.json: {text}")
-
-    if not isinstance(topology, dict):
-        problem("modelTopology must be an object")
-    if "model_config" in topology:
-        topology = topology["model_config"]
-        if not isinstance(topology, dict):
-            problem("model_config must be an object")
-    if topology.get("class_name") != "Sequential":
-        problem(f"the head must be a Sequential model, not {json.dumps(topology.get('class_name'))}")
-    config = topology.get("config")
-    items = config if isinstance(config, list) else (config or {}).get("layers") if isinstance(config, dict) else None
-    if not isinstance(items, list) or not items:
-        problem("the Sequential model lists no layers")
-    layers, names, input_shape = [], [], None
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
-            problem(f"layer {i + 1} is not a {{class_name, config}} object")
-        kind, cfg = item.get("class_name"), item["config"]
-        declared = cfg.get("batch_input_shape", cfg.get("batch_shape"))
-        if declared is not None:
-            if input_shape is not None or (layers and kind != "InputLayer"):
-                problem(f"layer {i + 1} declares an input shape in the middle of the model")
-            input_shape = declared
-        if kind == "InputLayer":
-            if layers:
-                problem("an InputLayer after the first layer")
-            continue
-        name = cfg.get("name")
-        if not isinstance(name, str) or not name or name in names:
-            problem(f"layer {i + 1} has no name or a repeated name")
-        activation = cfg.get("activation", "linear")
-        if kind in ("Conv2D", "Dense") and activation not in ACTIVATIONS:
-            problem(f"layer {name}: activation {json.dumps(activation)} is not supported ({', '.join(ACTIVATIONS)})")
-        use_bias = cfg.get("use_bias", True)
-        if not isinstance(use_bias, bool):
-            problem(f"layer {name}: use_bias must be true or false")
-        if cfg.get("data_format", "channels_last") not in ("channels_last", None):
-            problem(f"layer {name}: only data_format channels_last is supported")
-        if kind == "Conv2D":
-            filters = cfg.get("filters")
-            if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
-                problem(f"layer {name}: filters must be a positive whole number")
-            if _int_pair(cfg.get("dilation_rate", 1), f"layer {name}: dilation_rate", problem) != (1, 1):
-                problem(f"layer {name}: dilated convolutions are not supported")
-            if cfg.get("groups", 1) != 1:
-                problem(f"layer {name}: grouped convolutions are not supported")
-            padding = cfg.get("padding", "valid")
-            if padding not in ("valid", "same"):
-                problem(f"layer {name}: padding {json.dumps(padding)} is not supported")
-            layer = Layer("conv2d", activation=activation, use_bias=use_bias, filters=filters,
-                          kernel_size=_int_pair(cfg.get("kernel_size"), f"layer {name}: kernel_size", problem),
-                          strides=_int_pair(cfg.get("strides", 1), f"layer {name}: strides", problem),
-                          padding=padding)
-        elif kind == "Flatten":
-            layer = Layer("flatten")
-        elif kind == "Dense":
-            units = cfg.get("units")
-            if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-                problem(f"layer {name}: units must be a positive whole number")
-            layer = Layer("dense", activation=activation, use_bias=use_bias, units=units)
-        else:
-            problem(f"layer type {json.dumps(kind)[:40]} is not supported (MIT's trainer makes Conv2D, "
-                    f"Flatten and Dense heads)")
-        layers.append(layer)
-        names.append(name)
-    if not layers:
-        problem("the head has no layers")
-    if input_shape is None:
-        problem("the head does not declare its input shape (batch_input_shape)")
-    if not isinstance(input_shape, list) or input_shape != [None, *ACTIVATION_SHAPE]:
-        problem(f"the head's input is {json.dumps(input_shape)}, not MobileNet's conv_pw_13_relu "
-                f"activation [null, {', '.join(map(str, ACTIVATION_SHAPE))}]")
-    if layers[-1].kind != "dense" or layers[-1].activation != "softmax":
-        problem("the head must end with a softmax Dense layer (class probabilities)")
-    layer_shapes(layers, problem)
-    return layers, names
-
-
-def parse_weights(path, manifest, layers: list[Layer], names: list[str], blob: bytes) -> None:
-    """Fill ``layers[i].weights`` from ``model.weights.bin`` as the ``weightsManifest`` lays it out."""
-    def problem(text):
-        _refuse(path, f"model.json: {text}")
-
-    if (not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict)
-            or not isinstance(manifest[0].get("paths"), list) or not isinstance(manifest[0].get("weights"), list)):
-        problem("weightsManifest must be one group {paths, weights}")
-    paths = manifest[0]["paths"]
-    if paths not in (["./model.weights.bin"], ["model.weights.bin"]):
-        problem(f"weightsManifest paths must be [\"{WEIGHTS_PATH}\"], not {json.dumps(paths)[:80]}")
-    shapes = layer_shapes(layers, problem)
-    wanted = {}
-    for i, (layer, name) in enumerate(zip(layers, names)):
-        for slot, shape in zip(("kernel", "bias"), weight_shapes(layer, shapes[i])):
-            wanted[f"{name}/{slot}"] = (i, slot, shape)
-    found, offset = {}, 0
-    for spec in manifest[0]["weights"]:
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            problem("a weightsManifest entry has no name")
-        key = spec["name"]
-        if key not in wanted:
-            problem(f"weight {key[:60]!r} belongs to no layer of the head (expected {', '.join(wanted)})")
-        if key in found:
-            problem(f"weight {key!r} is listed twice")
-        if spec.get("dtype", "float32") != "float32" or "quantization" in spec:
-            problem(f"weight {key!r} is not plain float32")
-        shape = spec.get("shape")
-        if not isinstance(shape, list) or tuple(shape) != wanted[key][2]:
-            problem(f"weight {key!r} has shape {json.dumps(shape)}, the layer needs {list(wanted[key][2])}")
-        count = int(np.prod(shape, dtype=np.int64))
-        found[key] = (offset, count)
-        offset += count * 4
-    missing = [k for k in wanted if k not in found]
-    if missing:
-        problem(f"weight {missing[0]!r} is missing from the weightsManifest")
-    if offset != len(blob):
-        _refuse(path, f"model.weights.bin has {len(blob):,d} bytes but the weightsManifest describes {offset:,d}")
-    for key, (i, slot, shape) in wanted.items():
-        start, count = found[key]
-        array = np.frombuffer(blob, dtype="<f4", count=count, offset=start).reshape(shape).astype(np.float32)
-        if not np.isfinite(array).all():
-            _refuse(path, f"model.weights.bin: weight {key} holds NaN or infinite values")
-        layers[i].weights.append(array)
+    return shards
 
 
 def read_mdl(path: str | os.PathLike) -> Mdl:
@@ -385,68 +193,15 @@ def read_mdl(path: str | os.PathLike) -> Mdl:
     entries = read_entries(path)
     labels = parse_labels(path, entries["model_labels.json"])
     transfer = parse_transfer(path, entries["transfer_model.json"])
-    model = _json(path, "model.json", entries["model.json"])
+    model = parse_json(path, "model.json", entries["model.json"])
     if not isinstance(model, dict) or "modelTopology" not in model or "weightsManifest" not in model:
         _refuse(path, "model.json is not a TF.js layers model (no modelTopology and weightsManifest)")
     layers, names = parse_topology(path, model["modelTopology"])
-    parse_weights(path, model["weightsManifest"], layers, names, entries["model.weights.bin"])
+    parse_weights(path, model["weightsManifest"], layers, names, shards=_entry_shards(path, entries))
     if layers[-1].units != len(labels):
         _refuse(path, f"the head has {layers[-1].units} outputs but model_labels.json names {len(labels)} labels")
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return Mdl(labels=labels, layers=layers, transfer=transfer, sha256=digest)
-
-
-# -- tf_keras heads <-> layers -------------------------------------------------------------------------
-
-def keras_head(layers: list[Layer]):
-    """A tf_keras Sequential head with these layers and weights."""
-    from .libs import tf_keras
-
-    keras = tf_keras()
-    built = [keras.layers.InputLayer(input_shape=ACTIVATION_SHAPE)]
-    for i, layer in enumerate(layers):
-        name = f"head_{i + 1}_{layer.kind}"
-        if layer.kind == "conv2d":
-            built.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
-                                             padding=layer.padding, activation=layer.activation,
-                                             use_bias=layer.use_bias, name=name))
-        elif layer.kind == "flatten":
-            built.append(keras.layers.Flatten(name=name))
-        else:
-            built.append(keras.layers.Dense(layer.units, activation=layer.activation, use_bias=layer.use_bias,
-                                            name=name))
-    model = keras.Sequential(built, name="pac_head")
-    for layer, keras_layer in zip(layers, model.layers):
-        if layer.weights:
-            keras_layer.set_weights(layer.weights)
-    return model
-
-
-def head_layers(model, where) -> list[Layer]:
-    """The layers of a tf_keras head, refused unless MIT's extension (TF.js 1.5) can run them."""
-    layers = []
-    for keras_layer in model.layers:
-        kind = type(keras_layer).__name__
-        cfg = keras_layer.get_config()
-        weights = [np.asarray(w, dtype=np.float32) for w in keras_layer.get_weights()]
-        if kind == "InputLayer":
-            continue
-        if kind == "Conv2D" and tuple(cfg.get("dilation_rate", (1, 1))) == (1, 1) and cfg.get("groups", 1) == 1:
-            layer = Layer("conv2d", activation=cfg["activation"], use_bias=cfg["use_bias"], filters=cfg["filters"],
-                          kernel_size=tuple(cfg["kernel_size"]), strides=tuple(cfg["strides"]),
-                          padding=cfg["padding"])
-        elif kind == "Flatten":
-            layer = Layer("flatten")
-        elif kind == "Dense":
-            layer = Layer("dense", activation=cfg["activation"], use_bias=cfg["use_bias"], units=cfg["units"])
-        else:
-            raise PacError(f"the head's layer {keras_layer.name} ({kind}) cannot be written to a .mdl", path=where)
-        if layer.activation not in ACTIVATIONS:
-            raise PacError(f"the head's layer {keras_layer.name} uses activation {layer.activation}, "
-                           f"which a .mdl cannot hold", path=where)
-        layer.weights = weights
-        layers.append(layer)
-    return layers
 
 
 # -- writing a .mdl ------------------------------------------------------------------------------------

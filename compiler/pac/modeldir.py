@@ -1,7 +1,8 @@
 """A trained model on disk.
 
 ``MODEL_DIR/``
-    ``model.json``, ``group1-shard1of1.bin``   the head, a TF.js layers model (via tensorflowjs)
+    ``model.json``, ``group1-shard1of1.bin``   the head, a TF.js layers model (written by tensorflowjs,
+                                              read by :mod:`pac.tfjs_head` without it)
     ``pac.json``                              the manifest: labels in output order, the feature
                                               configuration, the base's identity, tool versions
     ``report.json``, ``curves.png``, ``confusion.png``   the training report (written by ``pac train``)
@@ -22,6 +23,7 @@ from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, base_sha256
 from .errors import PacError
 from .features import FeatureConfig
 from .libs import silenced, tensorflow, tensorflowjs
+from .tfjs_head import read_head
 
 MANIFEST = "pac.json"
 HEAD_JSON = "model.json"
@@ -57,7 +59,7 @@ def base_identity() -> dict:
 
 
 def tool_versions() -> dict:
-    """Versions of pac and of the libraries that wrote the model."""
+    """Versions of pac and of the libraries that wrote the model (imports tensorflowjs: for writing only)."""
     return {"pac": __version__, "tensorflow": tensorflow().__version__,
             "tensorflowjs": tensorflowjs().__version__}
 
@@ -103,8 +105,10 @@ def load_head(directory: str | os.PathLike, manifest: Manifest):
         raise PacError(f"{path}: missing (the model folder is incomplete)")
     try:
         with silenced():
-            model = tensorflowjs().converters.load_keras_model(str(path))
-    except Exception as exc:  # the converter raises many types for a broken file
+            model = read_head(path)
+    except PacError:
+        raise
+    except Exception as exc:  # tf_keras may still refuse what the parser let through
         raise PacError(f"{path}: cannot load the TF.js head ({type(exc).__name__}: {exc})") from None
     if tuple(model.input_shape[1:]) != ACTIVATION_SHAPE:
         raise PacError(f"{path}: head input {model.input_shape[1:]} is not {ACTIVATION_SHAPE}")
