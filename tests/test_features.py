@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -109,6 +110,39 @@ def test_window_start_picks_the_loudest_second():
     assert start <= 3200 and start + 1000 >= 3700
 
 
+def test_active_window_centres_a_short_sound_and_shows_a_long_one_whole():
+    rate = 1000  # 10-sample chunks
+    x = np.full(5000, 1e-3)  # a quiet room, 40 dB below the sound
+    x[3200:3400] = 0.1
+    assert F.active_span(x, rate=rate, below_peak_db=30.0) == (3200, 3400)
+    assert F.active_span(x, rate=rate, below_peak_db=50.0) == (0, 5000)  # the room counts as sound
+    kw = dict(rate=rate, min_length=1000, max_length=2000, below_peak_db=30.0)
+    assert F.active_window(x, **kw) == (3300 - 500, 1000)
+    x[3200:3400] = 1e-3
+    x[4900:] = 0.1  # a sound at the very end: the window stays inside the clip
+    assert F.active_window(x, **kw) == (4000, 1000)
+    x = np.full(5000, 1e-3)
+    x[1000:2500] = 0.1  # 1.5 s of sound: shown whole
+    assert F.active_window(x, **kw) == (1000, 1500)
+    x[2500:4000] = 0.05  # 3 s of sound: its loudest 2 s
+    assert F.active_window(x, **kw) == (1000, 2000)
+    short = np.zeros(300)
+    short[:100] = 0.1  # shorter than the window: the sound (not the clip) is centred, in zeros
+    assert F.active_window(short, **kw) == (50 - 500, 1000)
+
+
+def test_active_window_profile_shows_the_sound_wherever_it_is_in_the_recording():
+    config = PROFILES["default"]
+    assert config.window_select == "active"
+    word = tone(1000.0, 0.4, 16000)
+    images = []
+    for offset in (0.75, 1.5, 2.0):
+        samples = np.zeros(3 * 16000)
+        samples[int(offset * 16000):int(offset * 16000) + len(word.samples)] = word.samples
+        images.append(clip_image(Audio(samples=samples, rate=16000, channels=1, source="placed"), config))
+    assert np.array_equal(images[0], images[1]) and np.array_equal(images[1], images[2])
+
+
 def test_short_clips_are_centred_in_the_window():
     assert F.window_start(np.ones(200), rate=1000, length=1000, select="energy") == -400
     window = F.cut(np.ones(200), start=-400, length=1000)
@@ -169,14 +203,22 @@ def test_real_clips_of_every_length_become_images(path, profile):
     assert x.dtype == np.float32 and -1.0 <= x.min() and x.max() <= 1.0 + 1e-6
 
 
-def test_long_clip_window_is_the_loudest_second():
+def test_long_clip_window_is_the_loudest_second_under_energy():
     clip = read_wav(DATA / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.wav")
-    config = PROFILES["default"]
+    config = dataclasses.replace(PROFILES["default"], window_select="energy")
     window = analysis_window(clip, config)
     assert len(window) == clip.rate
     energies = [np.sum(clip.samples[s:s + clip.rate] ** 2) for s in range(0, len(clip.samples) - clip.rate, 160)]
     assert np.sum(window ** 2) >= max(energies) * (1 - 1e-12)
     assert np.sum(window ** 2) > 0.5 * np.sum(clip.samples ** 2)
+
+
+def test_long_sentence_is_shown_whole_without_the_silence_around_it():
+    clip = read_wav(DATA / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.wav")  # 3.9 s, 1.8 s of it spoken
+    config = PROFILES["default"]
+    window = analysis_window(clip, config)
+    assert config.window_seconds * clip.rate < len(window) < 0.6 * len(clip.samples)
+    assert np.sum(window ** 2) > 0.99 * np.sum(clip.samples ** 2)
 
 
 def test_features_are_deterministic_bit_for_bit():

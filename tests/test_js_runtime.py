@@ -286,6 +286,30 @@ def test_classify_pcm_matches_python(digits_page, python_classifier):
         assert max_diff(js_result, py_result) <= TOL
 
 
+def test_window_rules_match_python(digits_page):
+    from pac.features import functional as F
+    from pac.features.config import WINDOW_SELECTS
+
+    rng = np.random.default_rng(3)
+    long_clip, rate = read_samples(DATA / "ravdess" / "Actor_01" / sorted(
+        p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[0])
+    burst = np.full(30000, 1e-4)
+    burst[21000:23000] = rng.standard_normal(2000)
+    signals = [(long_clip, rate), (burst, 16000), (np.zeros(20000), 16000), (burst[:9000] + 1e-3, 8000),
+               (rng.standard_normal(16001), 16000), (rng.standard_normal(4000), 16000), (burst, 11025)]
+    fixed = [s for s in WINDOW_SELECTS if s != "active"]
+    for x, rate in signals:
+        for length in (rate, int(1.5 * rate), len(x), len(x) + 1):
+            got = digits_page.execute(
+                "const f = window.PacRuntime.features, x = Float64Array.from(arguments[0]);"
+                "return [arguments[3].map((s) => f.windowStart(x, arguments[1], arguments[2], s)),"
+                "        [10, 30, 60].map((db) => f.activeWindow(x, arguments[1], arguments[2], 2 * arguments[2], db))];",
+                x.tolist(), rate, length, fixed)
+            assert got[0] == [F.window_start(x, rate=rate, length=length, select=s) for s in fixed], (length, rate)
+            assert got[1] == [list(F.active_window(x, rate=rate, min_length=length, max_length=2 * length,
+                                                   below_peak_db=db)) for db in (10, 30, 60)], (length, rate)
+
+
 @pytest.mark.parametrize(("backend", "base"), [("cpu", None), ("webgl", None), ("wasm", "layers")])
 def test_other_backends_agree(browser, python_classifier, backend, base):
     try:

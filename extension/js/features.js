@@ -94,6 +94,12 @@
     if (config.window_seconds !== null && config.window_seconds <= config.frame_seconds) {
       problems.push('window_seconds must be longer than frame_seconds');
     }
+    if (config.window_seconds !== null && config.max_window_seconds < config.window_seconds) {
+      problems.push('max_window_seconds must be at least window_seconds');
+    }
+    if (!(config.active_db > 0)) {
+      problems.push('active_db must be positive');
+    }
     if (!(config.f_min >= 0 && config.f_min < config.f_max)) {
       problems.push('need 0 <= f_min < f_max');
     }
@@ -119,24 +125,35 @@
 
   // -- analysis window -------------------------------------------------------------------------
 
-  /** Drop every 10 ms chunk whose RMS is below thresholdDbfs (functional.trim_silence). */
-  function trimSilence(x, rate, thresholdDbfs) {
+  /** Mean square of each 10 ms chunk, summed pairwise like numpy (functional.chunk_mean_squares). */
+  function chunkMeanSquares(x, rate) {
     const n = x.length;
     const chunk = Math.max(1, roundHalfUp(CHUNK_SECONDS * rate));
     const nChunks = Math.ceil(n / chunk);
-    const limit = Math.pow(10.0, thresholdDbfs / 10.0);
     const squares = new Float64Array(chunk);
-    const keep = [];
-    let kept = 0;
+    const out = new Float64Array(nChunks);
     for (let c = 0; c < nChunks; c++) {
       const lo = c * chunk;
       const hi = Math.min(lo + chunk, n);
       squares.fill(0);
       for (let i = lo; i < hi; i++) squares[i - lo] = x[i] * x[i];
-      const meanSquare = (0.0 + pairwiseSum(squares, 0, chunk)) / (hi - lo);
-      if (meanSquare >= limit) {
+      out[c] = (0.0 + pairwiseSum(squares, 0, chunk)) / (hi - lo);
+    }
+    return out;
+  }
+
+  /** Drop every 10 ms chunk whose RMS is below thresholdDbfs (functional.trim_silence). */
+  function trimSilence(x, rate, thresholdDbfs) {
+    const n = x.length;
+    const chunk = Math.max(1, roundHalfUp(CHUNK_SECONDS * rate));
+    const limit = Math.pow(10.0, thresholdDbfs / 10.0);
+    const meanSquares = chunkMeanSquares(x, rate);
+    const keep = [];
+    let kept = 0;
+    for (let c = 0; c < meanSquares.length; c++) {
+      if (meanSquares[c] >= limit) {
         keep.push(c);
-        kept += hi - lo;
+        kept += Math.min((c + 1) * chunk, n) - c * chunk;
       }
     }
     if (keep.length === 0) {
@@ -150,6 +167,37 @@
       at += piece.length;
     }
     return out;
+  }
+
+  /** [first, stop): first to last 10 ms chunk within belowPeakDb of the loudest (functional.active_span). */
+  function activeSpan(x, rate, belowPeakDb) {
+    const chunk = Math.max(1, roundHalfUp(CHUNK_SECONDS * rate));
+    const meanSquares = chunkMeanSquares(x, rate);
+    let peak = -Infinity;
+    for (const m of meanSquares) if (m > peak) peak = m;
+    const limit = peak * Math.pow(10.0, -belowPeakDb / 10.0);
+    let first = -1;
+    let last = -1;
+    for (let c = 0; c < meanSquares.length; c++) {
+      if (meanSquares[c] >= limit) {
+        if (first < 0) first = c;
+        last = c;
+      }
+    }
+    return [first * chunk, Math.min(x.length, (last + 1) * chunk)];
+  }
+
+  /** [start, length] of the window showing the sound (functional.active_window). */
+  function activeWindow(x, rate, minLength, maxLength, belowPeakDb) {
+    const [first, stop] = activeSpan(x, rate, belowPeakDb);
+    const span = stop - first;
+    if (span <= minLength) {
+      let start = Math.floor((first + stop) / 2) - Math.floor(minLength / 2);
+      if (x.length > minLength) start = Math.min(Math.max(start, 0), x.length - minLength);
+      return [start, minLength];
+    }
+    if (span <= maxLength) return [first, span];
+    return [first + windowStart(x.subarray(first, stop), rate, maxLength, 'energy'), maxLength];
   }
 
   /** First sample of the analysis window; negative = zeros before the clip (functional.window_start). */
@@ -203,8 +251,14 @@
     if (config.window_seconds === null) {
       return x;
     }
-    const length = roundHalfUp(config.window_seconds * rate);
-    const start = windowStart(x, rate, length, config.window_select);
+    let length = roundHalfUp(config.window_seconds * rate);
+    let start;
+    if (config.window_select === 'active') {
+      [start, length] = activeWindow(x, rate, length, roundHalfUp(config.max_window_seconds * rate),
+                                     config.active_db);
+    } else {
+      start = windowStart(x, rate, length, config.window_select);
+    }
     return cut(x, start, length);
   }
 
@@ -607,6 +661,7 @@
     // exposed for tests
     trimSilence: trimSilence,
     windowStart: windowStart,
+    activeWindow: activeWindow,
     powerSpectrogram: powerSpectrogram,
     melFilterbank: melFilterbank,
     resizeBilinear: resizeBilinear,

@@ -9,9 +9,12 @@ The steps, in order (field names in brackets):
 
 1. Clip check: at least ``min_duration`` seconds, peak above ``silence_dbfs``.
 2. Optional silence trimming (``trim_silence_dbfs``): 10 ms chunks quieter than this are dropped.
-3. Analysis window (``window_seconds``, ``window_select``): the clip is cut to a fixed length at its
-   own sample rate. ``"energy"`` picks the window with the most energy (search step 10 ms), shorter
-   clips are centred in zeros; ``None`` keeps the whole clip.
+3. Analysis window (``window_seconds``, ``window_select``, ``active_db``, ``max_window_seconds``), at
+   the clip's own sample rate.  ``"active"`` (default) finds the sound (10 ms chunks within
+   ``active_db`` of the loudest) and centres it in a ``window_seconds`` window, or shows it whole if
+   it is longer (up to ``max_window_seconds``); ``"energy"`` picks the fixed-length window with the
+   most energy (search step 10 ms); clips shorter than the window are centred in zeros;
+   ``None`` keeps the whole clip.
 4. Short-time power spectrum (``frame_seconds``, ``n_frames``, ``fft_seconds``): ``n_frames``
    periodic-Hann frames of ``round(frame_seconds * rate)`` samples, evenly spread over the window,
    zero-padded to the next power of two >= ``fft_seconds * rate``.  No resampling: any WAV rate
@@ -47,7 +50,7 @@ from ..errors import PacError
 SCHEMA_VERSION = 1
 
 FREQ_SCALES = ("mel", "linear")
-WINDOW_SELECTS = ("energy", "center", "start")
+WINDOW_SELECTS = ("active", "energy", "center", "start")
 COLORMAPS = ("gray", "viridis")
 METHODS = ("pac", "pac-compat")
 PCM_BITS = (8, 16)
@@ -69,8 +72,16 @@ class FeatureConfig:
         If set, 10 ms chunks whose RMS is below this level are removed before windowing.
     window_seconds : float or None
         Length of the analysis window; ``None`` analyses the whole (trimmed) clip.
-    window_select : {"energy", "center", "start"}
-        Which part of a longer clip becomes the window.
+    window_select : {"active", "energy", "center", "start"}
+        Which part of the clip becomes the window.  ``"active"``: the sound itself (see
+        ``active_db``), centred in a ``window_seconds`` window if it is shorter, shown whole
+        (squeezed in time) if it is longer, up to ``max_window_seconds``.  ``"energy"``: the
+        ``window_seconds`` with the most energy.  ``"center"`` / ``"start"``: the middle / the start.
+    active_db : float
+        ``"active"``: the sound runs from the first to the last 10 ms chunk whose mean square is
+        within this many dB of the loudest chunk's.
+    max_window_seconds : float
+        ``"active"``: longest window; of a longer sound, the loudest ``max_window_seconds``.
     frame_seconds : float
         Length of one spectrum frame.
     n_frames : int
@@ -112,7 +123,9 @@ class FeatureConfig:
     silence_dbfs: float = -70.0
     trim_silence_dbfs: Optional[float] = None
     window_seconds: Optional[float] = 1.0
-    window_select: str = "energy"
+    window_select: str = "active"
+    active_db: float = 25.0
+    max_window_seconds: float = 4.0
     frame_seconds: float = 0.025
     n_frames: int = 224
     fft_seconds: float = 0.064
@@ -122,7 +135,7 @@ class FeatureConfig:
     f_max: float = 8000.0
     db_range: Optional[float] = 80.0
     image_size: int = 224
-    colormap: str = "gray"
+    colormap: str = "viridis"
     input_scale: float = 1.0 / 127.5
     input_offset: float = -1.0
     schema_version: int = field(default=SCHEMA_VERSION)
@@ -145,6 +158,10 @@ class FeatureConfig:
             problems.append(f"colormap must be one of {', '.join(COLORMAPS)}")
         if self.window_seconds is not None and self.window_seconds <= self.frame_seconds:
             problems.append("window_seconds must be longer than frame_seconds")
+        if self.window_seconds is not None and self.max_window_seconds < self.window_seconds:
+            problems.append("max_window_seconds must be at least window_seconds")
+        if not self.active_db > 0:
+            problems.append("active_db must be positive")
         if not 0 <= self.f_min < self.f_max:
             problems.append("need 0 <= f_min < f_max")
         for name in ("frame_seconds", "fft_seconds", "min_duration"):
@@ -243,6 +260,7 @@ PROFILES: dict[str, FeatureConfig] = {
         name="paper",
         trim_silence_dbfs=-50.0,
         window_seconds=None,
+        window_select="energy",  # unused without a window; kept so earlier models' manifests match
         frame_seconds=0.032,
         fft_seconds=0.032,
         freq_scale="linear",
@@ -258,6 +276,7 @@ PROFILES: dict[str, FeatureConfig] = {
         method="pac-compat",
         trim_silence_dbfs=-50.0,
         window_seconds=None,
+        window_select="energy",  # unused without a window; kept so earlier models' manifests match
         freq_scale="linear",
         f_min=0.0,
         f_max=96000.0,

@@ -29,6 +29,18 @@ def next_pow2(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
+def chunk_mean_squares(x: np.ndarray, *, rate: int) -> np.ndarray:
+    """Mean square of each 10 ms chunk of ``x`` (the last chunk may be shorter), summed pairwise
+    like numpy's ``sum`` (the JS runtime replicates the order)."""
+    chunk = max(1, round_half_up(CHUNK_SECONDS * rate))
+    n_chunks = -(-len(x) // chunk)
+    padded = np.zeros(n_chunks * chunk)
+    padded[: len(x)] = x
+    sizes = np.full(n_chunks, chunk, dtype=np.float64)
+    sizes[-1] = len(x) - (n_chunks - 1) * chunk
+    return (padded.reshape(n_chunks, chunk) ** 2).sum(axis=1) / sizes
+
+
 def trim_silence(x: np.ndarray, *, rate: int, threshold_dbfs: float) -> np.ndarray:
     """Drop every 10 ms chunk whose RMS level is below ``threshold_dbfs`` and join the rest.
 
@@ -47,12 +59,7 @@ def trim_silence(x: np.ndarray, *, rate: int, threshold_dbfs: float) -> np.ndarr
         The kept chunks, in order; the input unchanged if no chunk is loud enough.
     """
     chunk = max(1, round_half_up(CHUNK_SECONDS * rate))
-    n_chunks = -(-len(x) // chunk)
-    padded = np.zeros(n_chunks * chunk)
-    padded[: len(x)] = x
-    sizes = np.full(n_chunks, chunk, dtype=np.float64)
-    sizes[-1] = len(x) - (n_chunks - 1) * chunk
-    mean_square = (padded.reshape(n_chunks, chunk) ** 2).sum(axis=1) / sizes
+    mean_square = chunk_mean_squares(x, rate=rate)
     keep = mean_square >= 10.0 ** (threshold_dbfs / 10.0)
     if not keep.any():
         return x.copy()
@@ -82,6 +89,36 @@ def window_start(x: np.ndarray, *, rate: int, length: int, select: str) -> int:
     cumulative = np.concatenate(([0.0], np.cumsum(x * x)))
     energy = cumulative[starts + length] - cumulative[starts]
     return int(starts[int(np.argmax(energy))])
+
+
+def active_span(x: np.ndarray, *, rate: int, below_peak_db: float) -> tuple[int, int]:
+    """``(first, stop)``: the samples from the first to the last 10 ms chunk whose mean square is
+    within ``below_peak_db`` dB of the loudest chunk's (the sound, without the quiet before and after)."""
+    chunk = max(1, round_half_up(CHUNK_SECONDS * rate))
+    mean_square = chunk_mean_squares(x, rate=rate)
+    loud = np.flatnonzero(mean_square >= mean_square.max() * 10.0 ** (-below_peak_db / 10.0))
+    return int(loud[0]) * chunk, min(len(x), (int(loud[-1]) + 1) * chunk)
+
+
+def active_window(x: np.ndarray, *, rate: int, min_length: int, max_length: int,
+                  below_peak_db: float) -> tuple[int, int]:
+    """``(start, length)`` of the analysis window that shows the sound (``window_select = "active"``).
+
+    The sound is :func:`active_span`.  A sound shorter than ``min_length`` is centred in a window of
+    ``min_length`` samples (kept inside the clip when the clip is longer than that; otherwise the
+    window runs into zeros); a longer one is the window itself, so long sounds are shown whole,
+    squeezed in time; past ``max_length`` samples, the loudest ``max_length`` of the sound.
+    """
+    first, stop = active_span(x, rate=rate, below_peak_db=below_peak_db)
+    span = stop - first
+    if span <= min_length:
+        start = (first + stop) // 2 - min_length // 2
+        if len(x) > min_length:
+            start = min(max(start, 0), len(x) - min_length)
+        return start, min_length
+    if span <= max_length:
+        return first, span
+    return first + window_start(x[first:stop], rate=rate, length=max_length, select="energy"), max_length
 
 
 def cut(x: np.ndarray, *, start: int, length: int) -> np.ndarray:

@@ -38,7 +38,12 @@ def analysis_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_second
     if config.window_seconds is None:
         return x
     length = F.round_half_up(config.window_seconds * clip.rate)
-    start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
+    if config.window_select == "active":
+        start, length = F.active_window(x, rate=clip.rate, min_length=length,
+                                        max_length=F.round_half_up(config.max_window_seconds * clip.rate),
+                                        below_peak_db=config.active_db)
+    else:
+        start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
     return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
 
 

@@ -390,7 +390,7 @@ const PRESETS = {
 };
 const FIELDS = ['learning_rate', 'optimizer', 'epochs', 'batch_fraction', 'validation_fraction', 'max_shift', 'seed'];
 const PROFILE_NOTES = {
-  default: 'log-mel spectrogram of the loudest second, grey (pac’s default; works best in our tests)',
+  default: 'log-mel spectrogram of the sound (at least 1 s wide), viridis (pac’s default; best in our benchmark)',
   paper: 'the PAC paper’s linear spectrogram of the whole clip without silences, viridis colours',
   'pac-compat': 'the spectrogram MIT’s Personal Audio Classifier website makes; needed to export a .mdl for MIT’s extension',
 };
