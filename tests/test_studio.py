@@ -833,7 +833,8 @@ def test_browser_microphone_refused_is_explained(tmp_path):
 
 @pytest.mark.slow
 def test_training_with_background_noise_options(studio, client):
-    """Both noise sources reach pac.train.fit: the label's clips, or a folder on the computer."""
+    """Every noise source reaches pac.train.fit: generated noise (the default), none, the label's clips,
+    or a folder on the computer."""
     for name in ("one", "seven", "_background_noise_"):
         client.post("/api/labels", {"name": name})
     for i in range(3):
@@ -844,7 +845,7 @@ def test_training_with_background_noise_options(studio, client):
         client.upload("_background_noise_", path.read_bytes(), path.name)
     base = {"epochs": 1, "validation_fraction": 0, "max_shift": 0}
     reports = {}
-    for noise_option in ({"noise": "off"}, {"noise": "label"},
+    for noise_option in ({}, {"noise": "off"}, {"noise": "label"},
                          {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")}):
         status, job = client.post("/api/train", {**base, **noise_option})
         assert status == 202, job
@@ -854,12 +855,14 @@ def test_training_with_background_noise_options(studio, client):
             job = client.get("/api/train")[1]
         assert job["state"] == "done", job
         report = json.loads((studio.store.root / "models" / job["model_id"] / "report.json").read_text())
-        reports[noise_option["noise"]] = report
+        reports[noise_option.get("noise", "default")] = report
     assert reports["off"]["labels"] == ["_background_noise_", "one", "seven"]
-    assert reports["off"]["examples"] == 8
+    assert reports["off"]["examples"] == 8 and reports["off"]["noise"] is None
+    assert reports["default"]["examples"] == 16 and reports["default"]["noise"] == "generated"
     assert reports["label"]["examples"] == reports["folder"]["examples"] == 16  # one noisy copy of each clip
+    assert reports["label"]["noise"] == reports["folder"]["noise"] == "folder"
     models = client.project()["models"]
-    assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3"]
+    assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3", "Model 4"]
     assert client.delete(f"/api/models/{models[0]['id']}")[0] == 200
     assert [m["id"] for m in client.project()["models"]] == [m["id"] for m in models[1:]]
 

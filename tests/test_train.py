@@ -80,7 +80,7 @@ def weights(model_dir: Path) -> bytes:
     ("--optimizer", "sgd", lambda r: r["options"]["optimizer"] == "sgd"),
     ("--batch-fraction", "0.1", lambda r: r["batch_size"] == int(0.1 * r["examples"])),
     ("--validation-fraction", "0.4", lambda r: len(r["clips"]["validation"]) == 6),
-    ("--max-shift", "0", lambda r: r["examples"] == 12),
+    ("--max-shift", "0", lambda r: r["examples"] == 2 * 12),  # each clip, clean and with generated noise
 ])
 def test_every_option_changes_what_it_should(digits_train_dir, short_run, tmp_path, option, value, check):
     out = tmp_path / "m"
@@ -90,12 +90,33 @@ def test_every_option_changes_what_it_should(digits_train_dir, short_run, tmp_pa
     assert weights(out) != weights(short_run)
 
 
-def test_noise_folder_adds_noisy_copies(digits_train_dir, short_run, tmp_path):
-    out = tmp_path / "m"
-    noise = DATA / "background_noise" / "exercise_bike"
-    assert train(digits_train_dir, out, "--epochs", "3", "--noise", noise) == 0
-    assert report(out)["examples"] == 2 * report(short_run)["examples"]
-    assert weights(out) != weights(short_run)
+def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits_train_dir, short_run, tmp_path):
+    assert report(short_run)["noise"] == "generated"
+    folder = tmp_path / "folder"
+    assert train(digits_train_dir, folder, "--epochs", "3", "--noise", DATA / "background_noise" / "exercise_bike") == 0
+    assert report(folder)["noise"] == "folder" and report(folder)["examples"] == report(short_run)["examples"]
+    assert weights(folder) != weights(short_run)
+    off = tmp_path / "off"
+    assert train(digits_train_dir, off, "--epochs", "3", "--noise", "none") == 0
+    assert report(off)["noise"] is None and 2 * report(off)["examples"] == report(short_run)["examples"]
+    assert weights(off) != weights(short_run)
+    generated = tmp_path / "generated"
+    assert train(digits_train_dir, generated, "--epochs", "3", "--preset", "paper", "--noise", "generated") == 0
+    assert report(generated)["noise"] == "generated" and report(generated)["examples"] == 2 * 15
+
+
+def test_generated_noise_is_the_same_every_time_and_has_its_colour():
+    from pac.noise import COLOURS, coloured_noise
+
+    for colour in COLOURS:
+        x = coloured_noise(colour)
+        assert np.array_equal(x, coloured_noise(colour)) and np.abs(x).max() == 0.5 and len(x) == 160000
+    # Spectral slope between 100-200 Hz and 3.2-6.4 kHz (5 octaves): 0, -15 and -30 dB.
+    for colour, slope in zip(COLOURS, (0.0, -15.0, -30.0)):
+        power = np.abs(np.fft.rfft(coloured_noise(colour))) ** 2
+        f = np.fft.rfftfreq(160000, 1 / 16000)
+        low, high = power[(f >= 100) & (f < 200)].mean(), power[(f >= 3200) & (f < 6400)].mean()
+        assert 10 * np.log10(high / low) == pytest.approx(slope, abs=2.5), colour
 
 
 def test_config_option_is_stored_in_the_manifest(digits_train_dir, tmp_path):
@@ -114,6 +135,26 @@ def test_paper_preset_uses_the_paper_settings(digits_train_dir, tmp_path):
     assert r["options"]["learning_rate"] == 1e-4 and r["options"]["max_shift"] == 0
     assert r["validation"] is None and r["examples"] == 15
     assert manifest(out)["features"]["name"] == "paper"
+
+
+def test_a_dead_head_is_detected_and_trained_again():
+    from pac.head import build_head, collapsed, train_head
+
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.standard_normal((12, 7, 7, 256))).astype(np.float32)
+    y = np.arange(12) % 3
+    dead = build_head(3, seed=0)
+    dead.get_layer("head_conv").set_weights([-np.abs(w) - 1 for w in dead.get_layer("head_conv").get_weights()])
+    assert collapsed(dead, x, y)  # every conv filter is negative on positive activations: ReLU outputs 0
+    assert not collapsed(build_head(3, seed=0), x, y)
+    # A learning rate this large kills every attempt's filters (NaN or dead ReLUs), so all restarts run.
+    attempts = []
+    model, history = train_head(x, y, n_labels=3, epochs=2, learning_rate=1e6, optimizer="sgd", batch_size=4,
+                                seed=0, restarts=2, on_restart=attempts.append)
+    assert attempts == [1, 2] and history.restarts == 2 and collapsed(model, x, y)
+    model, history = train_head(x, y, n_labels=3, epochs=2, learning_rate=1e-3, optimizer="adam", batch_size=4,
+                                seed=0, restarts=2, on_restart=attempts.append)
+    assert attempts == [1, 2] and history.restarts == 0 and not collapsed(model, x, y)
 
 
 # -- bad training data -------------------------------------------------------------------------------
@@ -290,5 +331,5 @@ def test_no_shifted_copies_when_the_whole_clip_is_analysed(digits_train_dir, tmp
     out = tmp_path / "m"
     assert train(digits_train_dir, out, "--epochs", "1", "--config", "pac-compat") == 0
     r = report(out)
-    assert r["examples"] == len(r["clips"]["training"]) == 12
+    assert r["examples"] == 2 * len(r["clips"]["training"]) == 2 * 12  # clean + generated noise, no shifts
     assert r["options"]["max_shift"] == 0

@@ -103,6 +103,11 @@ class EpochBar:
             click.echo(line, err=True)
 
 
+def _say_restart(attempt: int) -> None:
+    click.echo(f"the head gave the same answer for every training clip (its filters died); training it "
+               f"again from a new initialisation (attempt {attempt + 1})", err=True)
+
+
 @cli.command()
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Model folder to write.")
@@ -118,8 +123,9 @@ class EpochBar:
               help="Share of each label's clips held out for the report [product 0.2, paper 0].")
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same model [0].")
 @click.option("--max-shift", type=float, help="Time-shift augmentation in seconds, 0 = off [product 0.1].")
-@click.option("--noise", "noise_dir", type=click.Path(file_okay=False),
-              help="Folder of background-noise WAVs to mix into training clips (5-20 dB SNR).")
+@click.option("--noise", "noise_spec", metavar="generated|none|DIR",
+              help="Background noise mixed into training clips at 5-20 dB SNR: generated white/pink/brown "
+                   "noise, none, or a folder of noise WAVs [product generated, paper none].")
 @click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
               help="Feature profile name or JSON file [product: default, paper: paper].")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
@@ -127,7 +133,7 @@ class EpochBar:
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the activation cache.")
 def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_fraction, validation_fraction,
-          seed, max_shift, noise_dir, config_spec, base_dir, skip_bad, no_cache) -> None:
+          seed, max_shift, noise_spec, config_spec, base_dir, skip_bad, no_cache) -> None:
     """Train a classifier on DATA_DIR (one sub-folder of WAV clips per label).
 
     Unreadable or unusable clips stop training with an error naming the file (or are skipped with
@@ -140,9 +146,11 @@ def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_frac
     from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, options_with, save
 
     defaults = PAPER if preset == "paper" else TrainOptions()
+    noise_dir = None if noise_spec in (None, "generated", "none") else noise_spec
     options = options_with(defaults, epochs=epochs, learning_rate=learning_rate, optimizer=optimizer,
                            batch_fraction=batch_fraction, validation_fraction=validation_fraction,
-                           seed=seed, max_shift=max_shift)
+                           seed=seed, max_shift=max_shift,
+                           generated_noise={"generated": True, "none": False}.get(noise_spec))
     options.check()
     config = load_config(config_spec or ("paper" if preset == "paper" else None))
     dataset = load_dataset(data_dir, config, skip_bad=skip_bad, warn=_echo_warning)
@@ -152,7 +160,7 @@ def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_frac
     counts = ", ".join(f"{label} {dataset.count(i)}" for i, label in enumerate(dataset.labels))
     click.echo(f"training on {len(dataset.clips)} clips ({counts})", err=True)
     result = fit(dataset, config=config, options=options, base=base, noise=noise, cache=cache,
-                 on_epoch=EpochBar(options.epochs))
+                 on_epoch=EpochBar(options.epochs), on_restart=_say_restart)
     save(result, output, config=config)
     validation = result.report["validation"]
     summary = f"validation accuracy {validation['accuracy']:.3f}" if validation else "no validation clips"

@@ -20,12 +20,14 @@ OPTIMIZERS = ("adam", "sgd", "adagrad", "adadelta")
 
 @dataclass
 class History:
-    """Per-epoch training curves (validation lists stay empty without validation clips)."""
+    """Per-epoch training curves of the kept attempt (validation lists stay empty without validation
+    clips), and how many dead attempts (:func:`collapsed`) came before it."""
 
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_accuracy: list = field(default_factory=list)
+    restarts: int = 0
 
 
 def build_head(n_labels: int, *, seed: int):
@@ -60,7 +62,8 @@ def make_optimizer(name: str, learning_rate: float):
 
 
 def train_head(x: np.ndarray, y: np.ndarray, *, n_labels: int, epochs: int, learning_rate: float,
-               optimizer: str, batch_size: int, seed: int, validation=None, on_epoch=None):
+               optimizer: str, batch_size: int, seed: int, validation=None, on_epoch=None,
+               restarts: int = 0, on_restart=None):
     """Train a new head; returns ``(model, History)``.
 
     Parameters
@@ -70,8 +73,38 @@ def train_head(x: np.ndarray, y: np.ndarray, *, n_labels: int, epochs: int, lear
     validation : tuple of ndarray, optional
         ``(x_val, y_val)`` scored after every epoch.
     on_epoch : callable, optional
-        ``on_epoch(epoch_index, History)`` after each epoch.
+        ``on_epoch(epoch_index, History)`` after each epoch (of every attempt).
+    restarts : int
+        How many times a :func:`collapsed` head is trained again from a new initialisation
+        (seeded from ``seed``, so still reproducible).  The last attempt is kept whatever it is.
+    on_restart : callable, optional
+        ``on_restart(attempt)`` before each new attempt (1, 2, ...).
     """
+    for attempt in range(restarts + 1):
+        if attempt and on_restart:
+            on_restart(attempt)
+        model, history = _train_once(x, y, n_labels=n_labels, epochs=epochs, learning_rate=learning_rate,
+                                     optimizer=optimizer, batch_size=batch_size, seed=seed + 100_003 * attempt,
+                                     validation=validation, on_epoch=on_epoch)
+        history.restarts = attempt
+        if not collapsed(model, x, y):
+            break
+    return model, history
+
+
+def collapsed(model, x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the head is dead: the same probabilities (within 1e-6) for every training example
+    although they have different labels, or non-finite ones.  The PAC head's five ReLU filters can
+    all die at an unlucky initialisation; no amount of training brings them back."""
+    if len(x) < 2 or len(np.unique(y)) < 2:
+        return False
+    probabilities = predict_head(model, x)
+    if not np.isfinite(probabilities).all():  # diverged: as dead as it gets
+        return True
+    return bool(np.ptp(probabilities, axis=0).max() < 1e-6)
+
+
+def _train_once(x, y, *, n_labels, epochs, learning_rate, optimizer, batch_size, seed, validation, on_epoch):
     tf, keras = tensorflow(), tf_keras()
 
     keras.utils.set_random_seed(seed)

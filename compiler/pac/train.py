@@ -2,7 +2,8 @@
 
 1. read the clips (:mod:`pac.dataset`) and split off validation clips, stratified by label;
 2. compute MobileNet activations of every training clip's augmented variants (time shifts, and
-   background noise mixed in when a noise folder is given) and of the validation clips (cached);
+   background noise mixed in: generated noise by default, or the clips of a noise folder) and of
+   the validation clips (cached);
 3. train the head (:mod:`pac.head`);
 4. write the model folder atomically: TF.js head, ``pac.json``, ``report.json``, curves and
    confusion-matrix PNGs.
@@ -51,10 +52,16 @@ class TrainOptions:
     max_shift, shift_step : float
         Time-shift augmentation: each training clip also appears shifted by ``-max..max`` seconds in
         ``shift_step`` steps; ``max_shift = 0`` disables it.
+    generated_noise : bool
+        Without a noise folder, mix generated white/pink/brown noise (:mod:`pac.noise`) into the
+        training clips; a noise folder replaces it.
     noise_copies : int
-        With a noise folder: noisy copies per shifted variant.
+        Noisy copies per shifted variant (when noise is mixed in).
     snr_db : tuple of float
         Range of signal-to-noise ratios (dB) drawn for the noisy copies.
+    restarts : int
+        Times a dead head (the same answer for every training clip; see :func:`pac.head.collapsed`)
+        is trained again from a new seeded initialisation.
     """
 
     epochs: int = 50
@@ -65,8 +72,10 @@ class TrainOptions:
     seed: int = 0
     max_shift: float = 0.1
     shift_step: float = 0.05
+    generated_noise: bool = True
     noise_copies: int = 1
     snr_db: tuple = (5.0, 20.0)
+    restarts: int = 2
 
     def check(self) -> None:
         problems = []
@@ -80,6 +89,8 @@ class TrainOptions:
             problems.append("--batch-fraction must be in (0, 1]")
         if not 0 <= self.validation_fraction < 1:
             problems.append("--validation-fraction must be in [0, 1)")
+        if self.restarts < 0:
+            problems.append("restarts must be >= 0")
         if self.max_shift < 0 or self.shift_step <= 0:
             problems.append("--max-shift must be >= 0")
         if problems:
@@ -87,7 +98,8 @@ class TrainOptions:
 
 
 #: The paper's and MIT's trainer's settings (with feature profile ``paper``).
-PAPER = TrainOptions(epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0)
+PAPER = TrainOptions(epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0, generated_noise=False,
+                     restarts=0)
 
 
 def split(dataset: Dataset, fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
@@ -138,10 +150,19 @@ class TrainResult:
 
 
 def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base, noise: NoiseBank | None = None,
-        cache: ActivationCache | None = None, train_indices=None, on_epoch=None) -> TrainResult:
-    """Train a head on ``dataset`` (optionally only on ``train_indices``; the rest validates)."""
+        cache: ActivationCache | None = None, train_indices=None, on_epoch=None, on_restart=None) -> TrainResult:
+    """Train a head on ``dataset`` (optionally only on ``train_indices``; the rest validates).
+
+    ``on_epoch(epoch, history)`` follows training; ``on_restart(attempt)`` says a collapsed head is
+    being trained again (see :attr:`TrainOptions.restarts`).
+    """
     options.check()
     cache = cache or ActivationCache(None)
+    noise_source = "folder" if noise is not None else None
+    if noise is None and options.generated_noise:
+        from .noise import generated_bank
+
+        noise, noise_source = generated_bank(), "generated"
     rng = np.random.default_rng(options.seed)
     if train_indices is None:
         train_idx, val_idx = split(dataset, options.validation_fraction, rng)
@@ -167,13 +188,15 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base,
     model, history = train_head(x, y, n_labels=len(dataset.labels), epochs=options.epochs,
                                 learning_rate=options.learning_rate, optimizer=options.optimizer,
                                 batch_size=batch_size, seed=options.seed,
-                                validation=(x_val, y_val), on_epoch=on_epoch)
+                                validation=(x_val, y_val), on_epoch=on_epoch,
+                                restarts=options.restarts, on_restart=on_restart)
     train_seconds = time.perf_counter() - started
     report = {
         "labels": list(dataset.labels),
         "options": {**asdict(options), "snr_db": list(options.snr_db)},
         "batch_size": batch_size,
         "examples": int(len(x)),
+        "noise": noise_source,
         "clips": {"training": [str(clips[i].path) for i in train_idx],
                   "validation": [str(clips[i].path) for i in val_idx],
                   "skipped": list(dataset.skipped)},

@@ -25,7 +25,7 @@ from .store import BACKGROUND_LABEL, LABELS, ProjectStore, StudioError
 TF_LOCK = threading.RLock()
 
 OPTIMIZERS = ("adam", "sgd", "adagrad", "adadelta")
-NOISE_CHOICES = ("off", "label", "folder")
+NOISE_CHOICES = ("generated", "off", "label", "folder")
 
 
 def log_error(what: str) -> None:
@@ -66,7 +66,7 @@ class StudioTrainOptions:
     validation_fraction: float
     max_shift: float
     seed: int
-    noise: str = "off"
+    noise: str = "generated"
     noise_folder: str | None = None
 
     @classmethod
@@ -79,7 +79,7 @@ class StudioTrainOptions:
         optimizer = str(data.get("optimizer") or d.optimizer).lower()
         if optimizer not in OPTIMIZERS:
             raise StudioError(f"the optimizer must be one of {', '.join(OPTIMIZERS)}")
-        noise = data.get("noise") or "off"
+        noise = data.get("noise") or "generated"
         if noise not in NOISE_CHOICES:
             raise StudioError(f"background noise must be one of {', '.join(NOISE_CHOICES)}")
         folder = data.get("noise_folder")
@@ -106,7 +106,7 @@ class StudioTrainOptions:
 
         return TrainOptions(epochs=self.epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
                             batch_fraction=self.batch_fraction, validation_fraction=self.validation_fraction,
-                            max_shift=self.max_shift, seed=self.seed)
+                            max_shift=self.max_shift, seed=self.seed, generated_noise=self.noise == "generated")
 
 
 # -- jobs --------------------------------------------------------------------------------------------
