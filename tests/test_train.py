@@ -6,6 +6,8 @@ import functools
 import http.server
 import json
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -221,6 +223,21 @@ def test_predict_prints_sorted_label_confidence_pairs(digits_model, capsys):
         confidences = [c for _, c in result]
         assert confidences == sorted(confidences, reverse=True)
         assert abs(sum(confidences) - 1) < 1e-5
+
+
+def test_the_pac_command_ends_promptly_with_all_its_output_and_exit_code(digits_model, tmp_path):
+    """The console script skips TensorFlow's slow teardown (os._exit): nothing may be lost."""
+    exe = shutil.which("pac") or str(Path(sys.executable).with_name("pac"))
+    clips = [fsdd(d, "george", i) for d in DIGITS.values() for i in range(12, 20)]
+    done = subprocess.run([exe, "predict", "--json", str(digits_model), *map(str, clips)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert list(json.loads(done.stdout)) == [str(c) for c in clips]  # 24 results, the JSON complete
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"ID3" + bytes(100))
+    done = subprocess.run([exe, "predict", str(digits_model), str(bad)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and "bad.wav" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_predict_json_and_accuracy_on_held_out_clips(digits_model, capsys):
