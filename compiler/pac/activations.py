@@ -51,16 +51,23 @@ class NoiseBank:
     def __init__(self, clips: list[Audio]):
         self.clips = clips
         self.digests = [audio_digest(c) for c in clips]
+        self._resampled: dict[tuple[int, int], np.ndarray] = {}
+
+    def samples(self, index: int, rate: int) -> np.ndarray:
+        """Noise clip ``index`` at ``rate`` (resampled once per rate, then kept)."""
+        from scipy.signal import resample_poly
+
+        clip = self.clips[index]
+        if clip.rate == rate:
+            return clip.samples
+        if (index, rate) not in self._resampled:
+            g = np.gcd(clip.rate, rate)
+            self._resampled[index, rate] = resample_poly(clip.samples, rate // g, clip.rate // g)
+        return self._resampled[index, rate]
 
     def mix(self, window: np.ndarray, rate: int, variant: Variant) -> np.ndarray:
         """``window`` plus noise at ``variant.snr_db`` (noise resampled to ``rate``, looped)."""
-        from scipy.signal import resample_poly
-
-        noise_clip = self.clips[variant.noise]
-        noise = noise_clip.samples
-        if noise_clip.rate != rate:
-            g = np.gcd(noise_clip.rate, rate)
-            noise = resample_poly(noise, rate // g, noise_clip.rate // g)
+        noise = self.samples(variant.noise, rate)
         start = int(variant.noise_start * len(noise))
         piece = np.resize(np.roll(noise, -start), len(window))
         signal_rms = np.sqrt(np.mean(window ** 2))

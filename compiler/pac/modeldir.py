@@ -99,7 +99,8 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
 
 
 def load_head(directory: str | os.PathLike, manifest: Manifest):
-    """The head as a tf_keras model, checked against the manifest's labels."""
+    """The head as a tf_keras model, checked against the manifest's labels (its input shape is
+    checked by :func:`pac.tfjs_head.read_head`)."""
     path = Path(directory) / HEAD_JSON
     if not path.is_file():
         raise PacError(f"{path}: missing (the model folder is incomplete)")
@@ -110,8 +111,6 @@ def load_head(directory: str | os.PathLike, manifest: Manifest):
         raise
     except Exception as exc:  # tf_keras may still refuse what the parser let through
         raise PacError(f"{path}: cannot load the TF.js head ({type(exc).__name__}: {exc})") from None
-    if tuple(model.input_shape[1:]) != ACTIVATION_SHAPE:
-        raise PacError(f"{path}: head input {model.input_shape[1:]} is not {ACTIVATION_SHAPE}")
     if model.output_shape[-1] != len(manifest.labels):
         raise PacError(f"{path}: head has {model.output_shape[-1]} outputs for {len(manifest.labels)} labels")
     return model

@@ -92,10 +92,7 @@ def colormap_lut(name: str) -> np.ndarray | None:
     """
     if name == "gray":
         return None
-    from matplotlib import colormaps  # only the coloured profiles need it
-
-    rgba = colormaps[name](np.arange(256))
-    lut = F.quantize(np.asarray(rgba)[:, :3])
+    lut = F.quantize(mpl_colormap_table(name))
     lut.flags.writeable = False
     return lut
 
