@@ -22,16 +22,13 @@
   const POWER_FLOOR = C.features.power_floor;
   const CHUNK_SECONDS = C.features.chunk_seconds;
   const pairwiseSum = R.wav.pairwiseSum;
-  // The feature methods (FeatureConfig.method) this file computes; a configuration without the
-  // field is the "pac" pipeline.
-  const IMPLEMENTED_METHODS = ['pac'];
-  // The other methods' pipelines, registered by their own files (pac_compat.js) through
-  // registerMethod(name, {analysisWindow, spectrogramImage}); "pac" is this file's.
+  // The other feature methods' (FeatureConfig.method) pipelines, registered by their own files
+  // (pac_compat.js) through registerMethod(name, {analysisWindow, spectrogramImage}); "pac" is
+  // this file's.
   const METHOD_IMPLEMENTATIONS = {};
 
   function registerMethod(name, implementation) {
     METHOD_IMPLEMENTATIONS[name] = implementation;
-    if (IMPLEMENTED_METHODS.indexOf(name) < 0) IMPLEMENTED_METHODS.push(name);
   }
 
   function otherMethod(config) {
@@ -115,10 +112,11 @@
     if (problems.length) {
       throw bad('invalid feature configuration: ' + problems.join('; '));
     }
+    // A configuration without the field is the "pac" pipeline.
     const method = config.method === undefined ? 'pac' : config.method;
-    if (IMPLEMENTED_METHODS.indexOf(method) < 0) {
+    if (method !== 'pac' && !Object.prototype.hasOwnProperty.call(METHOD_IMPLEMENTATIONS, method)) {
       throw bad('feature method ' + JSON.stringify(method) + ' is not implemented by this page (it runs ' +
-                IMPLEMENTED_METHODS.join(', ') + ')');
+                ['pac'].concat(Object.keys(METHOD_IMPLEMENTATIONS)).join(', ') + ')');
     }
     return config;
   }
@@ -658,6 +656,10 @@
     modelInput: modelInput,
     colormapLut: colormapLut,
     registerMethod: registerMethod,
+    // shared with pac_compat.js
+    cached: cached,
+    fft: fft,
+    fftPlan: fftPlan,
     // exposed for tests
     trimSilence: trimSilence,
     windowStart: windowStart,

@@ -19,6 +19,9 @@
   const PacRuntimeError = R.PacRuntimeError;
   const C = R.constants;
   const pairwiseSum = R.wav.pairwiseSum;
+  const cached = R.features.cached;
+  const fft = R.features.fft;
+  const fftPlan = R.features.fftPlan;
 
   // -- samples as pydub sees them -----------------------------------------------------------------
 
@@ -180,53 +183,30 @@
 
   // -- matplotlib's specgram ------------------------------------------------------------------------
 
-  /** numpy.hanning(m): 0.5 + 0.5 cos(pi k / (m - 1)) for k = 1-m, 3-m, ..., m-1. */
+  /**
+   * numpy.hanning(m): 0.5 + 0.5 cos(pi k / (m - 1)) for k = 1-m, 3-m, ..., m-1, with specgram's
+   * window scale 1 / sum(window**2) (summed pairwise like numpy).
+   */
   function symmetricHann(m) {
-    if (m === 1) return Float64Array.of(1.0);
-    const w = new Float64Array(m);
-    for (let i = 0; i < m; i++) w[i] = 0.5 + 0.5 * Math.cos(Math.PI * (1 - m + 2 * i) / (m - 1));
-    return w;
-  }
-
-  /** In-place iterative radix-2 FFT of (re, im), length a power of two. */
-  function fftRadix2(re, im) {
-    const n = re.length;
-    for (let i = 1, j = 0; i < n; i++) {
-      let bit = n >> 1;
-      for (; j & bit; bit >>= 1) j ^= bit;
-      j ^= bit;
-      if (i < j) {
-        let t = re[i]; re[i] = re[j]; re[j] = t;
-        t = im[i]; im[i] = im[j]; im[j] = t;
+    return cached('symmetric-hann:' + m, () => {
+      const w = new Float64Array(m);
+      if (m === 1) {
+        w[0] = 1.0;
+      } else {
+        for (let i = 0; i < m; i++) w[i] = 0.5 + 0.5 * Math.cos(Math.PI * (1 - m + 2 * i) / (m - 1));
       }
-    }
-    for (let len = 2; len <= n; len <<= 1) {
-      const half = len >> 1;
-      for (let k = 0; k < half; k++) {
-        const angle = -2 * Math.PI * k / len;
-        const wr = Math.cos(angle);
-        const wi = Math.sin(angle);
-        for (let s = 0; s < n; s += len) {
-          const a = s + k;
-          const b = a + half;
-          const tr = re[b] * wr - im[b] * wi;
-          const ti = re[b] * wi + im[b] * wr;
-          re[b] = re[a] - tr;
-          im[b] = im[a] - ti;
-          re[a] += tr;
-          im[a] += ti;
-        }
-      }
-    }
+      return {window: w, scale: 1.0 / pairwiseSum(w.map((v) => v * v), 0, m)};
+    });
   }
 
   /** Power of the first `bins` DFT bins of a real frame (radix-2, or a direct DFT otherwise). */
   function framePower(frame, bins, out) {
     const n = frame.length;
     if ((n & (n - 1)) === 0) {
+      // features.js's radix-2 FFT, its twiddles tabulated once per size.
       const re = Float64Array.from(frame);
       const im = new Float64Array(n);
-      fftRadix2(re, im);
+      fft(re, im, fftPlan(n));
       for (let k = 0; k < bins; k++) out[k] = re[k] * re[k] + im[k] * im[k];
       return;
     }
@@ -256,10 +236,8 @@
     const step = nfft - noverlap;
     const cols = Math.floor((s.length - nfft) / step) + 1;
     const rows = nfft % 2 === 0 ? nfft / 2 + 1 : (nfft + 1) / 2;
-    const window = symmetricHann(nfft);
-    const squares = window.map((v) => v * v);
+    const {window, scale: scaleWindow} = symmetricHann(nfft);
     const scaleRate = 1.0 / rate;
-    const scaleWindow = 1.0 / pairwiseSum(squares, 0, nfft);
     const frame = new Float64Array(nfft);
     const power = new Float64Array(rows);
     const db = new Float64Array(rows * cols);
@@ -505,7 +483,7 @@
     if (!tables || !Object.prototype.hasOwnProperty.call(tables, name)) {
       throw new PacRuntimeError('MODEL_LOAD_FAILED', 'unknown colour map ' + name);
     }
-    return Float64Array.from([].concat.apply([], tables[name]));
+    return cached('compat-lut:' + name, () => Float64Array.from([].concat.apply([], tables[name])));
   }
 
   /** MIT's server figure drawn by the browser at image_size (pipeline.compat_image). */
