@@ -52,10 +52,6 @@ final class RequestServer {
     this.model = model;
   }
 
-  ModelArchive model() {
-    return model;
-  }
-
   static boolean isOurs(String url) {
     return url.startsWith(AssetPaths.INSTANCE_PARENT);
   }

@@ -21,7 +21,7 @@
  *       OnDestroyListener, PermissionResultHandler, VisibleComponent, WebViewer}{@code .java};</li>
  *   <li>{@code runtime/util/}{ErrorMessages, MediaUtil, OnInitializeListener, YailList}{@code .java}.</li>
  * </ul>
- * The surface test {@code UpstreamSignaturesTest} repeats the check mechanically (143
+ * The surface test {@code UpstreamSignaturesTest} repeats the check mechanically (136
  * declarations: types, superclasses, interfaces, constructors, methods, constants, enum constants,
  * annotation elements with their defaults, retention and targets) whenever the environment
  * variable {@code APPINVENTOR_SOURCES} points at such a checkout (the directory holding

@@ -45,7 +45,6 @@ public final class BridgeConstantsSource {
 
     sb.append("\n");
     List<Object> errors = (List<Object>) require(bridge, "errors");
-    StringBuilder table = new StringBuilder();
     for (Object o : errors) {
       Map<String, Object> err = (Map<String, Object>) o;
       String name = (String) require(err, "name");
@@ -53,13 +52,7 @@ public final class BridgeConstantsSource {
       sb.append("  /** ").append(((String) err.get("doc")).replace("*/", "* /"))
           .append(" */\n");
       intConstant(sb, "ERROR_" + name, code);
-      if (table.length() > 0) {
-        table.append(", ");
-      }
-      table.append(code).append(' ').append(name);
     }
-    sb.append("\n  /** Every error code and name, for messages and tests. */\n");
-    constant(sb, "ERROR_TABLE", table.toString());
     sb.append("}\n");
     return sb.toString();
   }

@@ -6,7 +6,6 @@ public class PropertyTypeConstants {
   }
 
   public static final String PROPERTY_TYPE_ASSET = "asset";
-  public static final String PROPERTY_TYPE_BOOLEAN = "boolean";
   public static final String PROPERTY_TYPE_COMPONENT = "component";
   public static final String PROPERTY_TYPE_TEXT = "text";
 }

@@ -7,7 +7,4 @@ import android.app.Activity;
  * extends Activity implements AppCompatCallback} (the interface is omitted).
  */
 public class AppInventorCompatActivity extends Activity {
-  public boolean isRepl() {
-    return false;
-  }
 }

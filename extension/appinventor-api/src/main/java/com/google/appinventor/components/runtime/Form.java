@@ -1,7 +1,6 @@
 package com.google.appinventor.components.runtime;
 
 import com.google.appinventor.components.runtime.util.OnInitializeListener;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -13,8 +12,6 @@ import java.io.InputStream;
  */
 public class Form extends AppInventorCompatActivity
     implements Component, ComponentContainer, HandlesEventDispatching {
-
-  public static final String ASSETS_PREFIX = "file:///android_asset/";
 
   public void registerForOnDestroy(OnDestroyListener component) {
   }
@@ -29,11 +26,6 @@ public class Form extends AppInventorCompatActivity
 
   public InputStream openAsset(String asset) throws IOException {
     throw new IOException("no assets in the compile-only surface: " + asset);
-  }
-
-  public String getAssetPathForExtension(Component component, String asset)
-      throws FileNotFoundException {
-    return ASSETS_PREFIX + component.getClass().getPackage().getName() + "/" + asset;
   }
 
   public InputStream openAssetForExtension(Component component, String asset) throws IOException {

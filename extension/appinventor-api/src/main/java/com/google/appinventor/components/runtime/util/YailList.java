@@ -13,16 +13,8 @@ import java.util.List;
 public class YailList {
   private final List<Object> items;
 
-  public YailList() {
-    items = Collections.emptyList();
-  }
-
   private YailList(List<Object> items) {
     this.items = items;
-  }
-
-  public static YailList makeEmptyList() {
-    return new YailList();
   }
 
   public static YailList makeList(Object[] objects) {
@@ -38,10 +30,6 @@ public class YailList {
 
   public int size() {
     return items.size();
-  }
-
-  public String getString(int index) {
-    return items.get(index).toString();
   }
 
   public Object getObject(int index) {
