@@ -22,10 +22,10 @@ from the .aix) are reported.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
-import os
 import re
 import struct
 import tempfile
@@ -33,6 +33,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 from . import __version__
 from .aix import (BUILD_INFOS, DESCRIPTOR, DEX_JAR, LEGACY_DESCRIPTOR, MAX_FILE_BYTES, PROPERTIES, RUNTIME_JAR,
@@ -65,6 +66,13 @@ PARITY_TOLERANCE = 1e-3
 
 
 @dataclass
+class Step:
+    """One named check of :meth:`Report.step`."""
+
+    name: str
+
+
+@dataclass
 class Report:
     """The outcome of :func:`verify`."""
 
@@ -91,9 +99,17 @@ class Report:
     def warn(self, message: str) -> None:
         self.warnings.append(" ".join(str(message).split()))
 
-    def check(self, name: str, failures_before: int) -> None:
-        if len(self.failures) == failures_before:
-            self.passed.append(name)
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[Step]:
+        """Record the check ``name`` as passed if the ``with`` block adds no failure.
+
+        The block may change the yielded :class:`Step`'s ``name`` to say what it found.
+        """
+        step = Step(name)
+        before = len(self.failures)
+        yield step
+        if len(self.failures) == before:
+            self.passed.append(step.name)
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "file": self.path, "failures": self.failures, "warnings": self.warnings,
@@ -127,7 +143,24 @@ class Archive:
 
 def check_import(path: Path, report: Report) -> Archive | None:
     """Stage 1.  Returns the unpacked archive (None when App Inventor would refuse it outright)."""
-    before = len(report.failures)
+    with report.step("import: zip, descriptor, single package folder, file sizes"):
+        files = _unzip(path, report)
+        if files is None:
+            return None
+        descriptor_name = _descriptor_name(files, report)
+        if descriptor_name is None:
+            return None
+        descriptors = _read_descriptors(files[descriptor_name], descriptor_name, report)
+        top = _top_folder(files, report)
+        if descriptors is not None:
+            _check_package(descriptors, descriptor_name, top, report)
+    if top is None:
+        return None
+    return Archive(files=files, top=top, descriptors=descriptors, descriptor_name=descriptor_name)
+
+
+def _unzip(path: Path, report: Report) -> dict[str, bytes] | None:
+    """The .aix's ``{entry name: bytes}`` (no folders); None if it is missing, not a zip or empty."""
     if not path.is_file():
         report.fail(f"{path}: no such file")
         return None
@@ -164,65 +197,76 @@ def check_import(path: Path, report: Report) -> Archive | None:
     if not files:
         report.fail("the zip holds no files")
         return None
+    return files
 
-    # Files are looked up by base name (buildExtensionPathnameMap).
+
+def _descriptor_name(files: dict[str, bytes], report: Report) -> str | None:
+    """The entry App Inventor reads the descriptors from; files are looked up by base name
+    (``buildExtensionPathnameMap``), so no other entry may share a special file's base name."""
     by_base: dict[str, list[str]] = {}
     for name in files:
         by_base.setdefault(PurePosixPath(name).name, []).append(name)
-    if "components.json" not in by_base and "component.json" not in by_base:
+    if DESCRIPTOR not in by_base and LEGACY_DESCRIPTOR not in by_base:
         report.fail("no components.json or component.json; App Inventor: \"Uploaded file does not contain "
                     "any component definition files.\"")
         return None
-    for special in ("components.json", "component.json", "classes.jar", "component_build_infos.json",
+    for special in (DESCRIPTOR, LEGACY_DESCRIPTOR, "classes.jar", "component_build_infos.json",
                     "component_build_info.json", "AndroidRuntime.jar", "extension.properties"):
         where = by_base.get(special, [])
         if len(where) > 1:
             report.fail(f"{len(where)} files named {special} ({', '.join(sorted(where))}); App Inventor looks "
                         f"files up by base name, so an asset may not be named {special}")
+    return (by_base.get(DESCRIPTOR) or by_base[LEGACY_DESCRIPTOR])[0]
 
-    descriptor_name = by_base["components.json"][0] if "components.json" in by_base else by_base["component.json"][0]
-    descriptors = None
+
+def _read_descriptors(data: bytes, descriptor_name: str, report: Report) -> list[dict] | None:
+    """The descriptor objects (None if App Inventor would find none)."""
     try:
-        descriptors = read_components(files[descriptor_name].decode("utf-8"))
+        descriptors = read_components(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         report.fail(f"{descriptor_name}: not UTF-8 text ({exc})")
+        return None
     except ValueError as exc:
         report.fail(f"{descriptor_name}: not a JSON array of component descriptors ({exc})")
-    if descriptors is not None:
-        if not isinstance(descriptors, list) or not descriptors:
-            report.fail(f"{descriptor_name}: empty; App Inventor: \"No valid component descriptors found in the "
-                        f"extension.\"")
-            descriptors = None
-        elif not all(isinstance(d, dict) for d in descriptors):
-            report.fail(f"{descriptor_name}: every element must be a JSON object (a component descriptor)")
-            descriptors = None
+        return None
+    if not isinstance(descriptors, list) or not descriptors:
+        report.fail(f"{descriptor_name}: empty; App Inventor: \"No valid component descriptors found in the "
+                    f"extension.\"")
+        return None
+    if not all(isinstance(d, dict) for d in descriptors):
+        report.fail(f"{descriptor_name}: every element must be a JSON object (a component descriptor)")
+        return None
+    return descriptors
 
+
+def _top_folder(files: dict[str, bytes], report: Report) -> str | None:
+    """The one top-level folder holding every entry (None if there is not exactly one)."""
     tops = sorted({name.split("/", 1)[0] for name in files})
     loose = sorted(name for name in files if "/" not in name)
-    top = None
     if loose:
         report.fail(f"files outside the extension's folder: {', '.join(loose)}")
-    elif len(tops) != 1:
+        return None
+    if len(tops) != 1:
         report.fail(f"{len(tops)} top-level folders ({', '.join(tops)}); an .aix holds exactly one, named after "
                     f"the component's Java package")
-    else:
-        top = tops[0]
-    if descriptors is not None:
-        types = [d.get("type") for d in descriptors]
-        if not all(isinstance(t, str) and "." in t for t in types):
-            report.fail(f"{descriptor_name}: every descriptor needs a fully qualified \"type\" (found {types})")
-        else:
-            packages = sorted({t.rpartition(".")[0] for t in types})
-            report.package = packages[0] if len(packages) == 1 else None
-            if len(packages) != 1:
-                report.fail(f"{descriptor_name}: components from several packages ({', '.join(packages)})")
-            elif top is not None and top != packages[0]:
-                report.fail(f"top-level folder {top!r} is not the components' Java package {packages[0]!r}; "
-                            f"App Inventor finds the assets under the package name")
-    report.check("import: zip, descriptor, single package folder, file sizes", before)
-    if top is None:
         return None
-    return Archive(files=files, top=top, descriptors=descriptors, descriptor_name=descriptor_name)
+    return tops[0]
+
+
+def _check_package(descriptors: list[dict], descriptor_name: str, top: str | None, report: Report) -> None:
+    """Sets ``report.package``: the descriptors' one Java package, which must name the top folder."""
+    types = [d.get("type") for d in descriptors]
+    if not all(isinstance(t, str) and "." in t for t in types):
+        report.fail(f"{descriptor_name}: every descriptor needs a fully qualified \"type\" (found {types})")
+        return
+    packages = sorted({t.rpartition(".")[0] for t in types})
+    if len(packages) != 1:
+        report.fail(f"{descriptor_name}: components from several packages ({', '.join(packages)})")
+        return
+    report.package = packages[0]
+    if top is not None and top != packages[0]:
+        report.fail(f"top-level folder {top!r} is not the components' Java package {packages[0]!r}; "
+                    f"App Inventor finds the assets under the package name")
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,9 +331,17 @@ def check_descriptor(d: dict, where: str, report: Report) -> None:
     if "assets" in d and not (isinstance(d["assets"], list) and all(isinstance(a, str) for a in d["assets"])):
         report.fail(f"{where}.assets must be an array of file names")
 
-    block_props = {}
-    for i, bp in enumerate(d.get("blockProperties") or []):
-        w = f"{where}.blockProperties[{i}]"
+    block_props = _check_block_properties(d.get("blockProperties") or [], f"{where}.blockProperties", report)
+    _check_designer_properties(d.get("properties") or [], block_props, f"{where}.properties", report)
+    _check_blocks(d.get("events") or [], f"{where}.events", report, returns=False)
+    _check_blocks(d.get("methods") or [], f"{where}.methods", report, returns=True)
+
+
+def _check_block_properties(items: list, where: str, report: Report) -> dict:
+    """The ``blockProperties`` entries; returns them by name."""
+    by_name = {}
+    for i, bp in enumerate(items):
+        w = f"{where}[{i}]"
         if not isinstance(bp, dict):
             report.fail(f"{w} is not an object")
             continue
@@ -298,9 +350,14 @@ def check_descriptor(d: dict, where: str, report: Report) -> None:
         if "rw" in bp and bp["rw"] not in RW_VALUES:
             report.fail(f"{w}.rw: {bp['rw']!r} is not one of {', '.join(sorted(RW_VALUES))}")
         _boolean_string(bp, "deprecated", w, report)
-        block_props[bp.get("name")] = bp
-    for i, prop in enumerate(d.get("properties") or []):
-        w = f"{where}.properties[{i}]"
+        by_name[bp.get("name")] = bp
+    return by_name
+
+
+def _check_designer_properties(items: list, block_props: dict, where: str, report: Report) -> None:
+    """The designer ``properties``: each needs a block property with a known category."""
+    for i, prop in enumerate(items):
+        w = f"{where}[{i}]"
         if not isinstance(prop, dict):
             report.fail(f"{w} is not an object")
             continue
@@ -316,28 +373,30 @@ def check_descriptor(d: dict, where: str, report: Report) -> None:
                         f"rejects a @DesignerProperty whose @SimpleProperty has no category)")
         elif bp["category"] not in CATEGORIES:
             report.fail(f"{w}: designer property {name!r} has the unknown category {bp['category']!r}")
-    for kind in ("events", "methods"):
-        seen = set()
-        for i, item in enumerate(d.get(kind) or []):
-            w = f"{where}.{kind}[{i}]"
-            if not isinstance(item, dict):
-                report.fail(f"{w} is not an object")
-                continue
-            if not _need(item, ("name", "description", "deprecated", "params"), w, report):
-                continue
-            if item["name"] in seen:
-                report.fail(f"{w}: {item['name']!r} is declared twice")
-            seen.add(item["name"])
-            _boolean_string(item, "deprecated", w, report)
-            if not isinstance(item["params"], list):
-                report.fail(f"{w}.params must be an array")
-                continue
-            for j, param in enumerate(item["params"]):
-                if not isinstance(param, dict) or not _need(param, ("name", "type"), f"{w}.params[{j}]", report):
-                    continue
+
+
+def _check_blocks(items: list, where: str, report: Report, *, returns: bool) -> None:
+    """``events`` or ``methods``: unique names, params with YAIL types, ``returnType`` if ``returns``."""
+    seen = set()
+    for i, item in enumerate(items):
+        w = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            report.fail(f"{w} is not an object")
+            continue
+        if not _need(item, ("name", "description", "deprecated", "params"), w, report):
+            continue
+        if item["name"] in seen:
+            report.fail(f"{w}: {item['name']!r} is declared twice")
+        seen.add(item["name"])
+        _boolean_string(item, "deprecated", w, report)
+        if not isinstance(item["params"], list):
+            report.fail(f"{w}.params must be an array")
+            continue
+        for j, param in enumerate(item["params"]):
+            if isinstance(param, dict) and _need(param, ("name", "type"), f"{w}.params[{j}]", report):
                 _yail(param["type"], f"{w}.params[{j}].type", report)
-            if kind == "methods" and "returnType" in item:
-                _yail(item["returnType"], f"{w}.returnType", report)
+        if returns and "returnType" in item:
+            _yail(item["returnType"], f"{w}.returnType", report)
 
 
 def check_build_infos(infos, types: list[str], where: str, report: Report) -> list[dict]:
@@ -539,11 +598,15 @@ def _compare_assets(declared: set, shipped: set, where: str, report: Report) -> 
     missing = sorted(declared - shipped)
     extra = sorted(shipped - declared)
     if missing:
-        report.fail(f"{where}: declared but not shipped: {', '.join(missing[:8])}"
-                    + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""))
+        report.fail(f"{where}: declared but not shipped: {_listing(missing)}")
     if extra:
-        report.fail(f"{where}: shipped but not declared: {', '.join(extra[:8])}"
-                    + (f" (+{len(extra) - 8} more)" if len(extra) > 8 else ""))
+        report.fail(f"{where}: shipped but not declared: {_listing(extra)}")
+
+
+def _listing(names: list[str], shown: int = 8) -> str:
+    """``a, b, c`` - the first ``shown`` names, then ``(+N more)``."""
+    more = f" (+{len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> dict[str, bytes] | None:
@@ -553,58 +616,54 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
     descriptors = archive.descriptors or []
     types = [d.get("type") for d in descriptors if isinstance(d.get("type"), str)]
 
-    before = len(report.failures)
-    for n, d in enumerate(descriptors):
-        check_descriptor(d, f"{archive.descriptor_name}[{n}]", report)
-    if archive.descriptor_name != f"{top}/{DESCRIPTOR}":
-        report.warn(f"the descriptor is {archive.descriptor_name}; App Inventor's build writes {top}/{DESCRIPTOR}")
-    raw = files.get(archive.descriptor_name, b"")
-    if any(b > 0x7F for b in raw):
-        report.warn(f"{archive.descriptor_name}: non-ASCII bytes (App Inventor's tools escape them)")
-    for d in descriptors:
-        icon = d.get("iconName")
-        if isinstance(icon, str) and icon and not icon.startswith(("http:", "https:")) and f"{top}/{icon}" not in files:
-            report.fail(f"the icon {icon} named by the descriptor is not in the .aix")
-    report.check("descriptor schema (string scalars, fields, YAIL types, categories)", before)
+    with report.step("descriptor schema (string scalars, fields, YAIL types, categories)"):
+        for n, d in enumerate(descriptors):
+            check_descriptor(d, f"{archive.descriptor_name}[{n}]", report)
+        if archive.descriptor_name != f"{top}/{DESCRIPTOR}":
+            report.warn(f"the descriptor is {archive.descriptor_name}; App Inventor's build writes {top}/{DESCRIPTOR}")
+        raw = files.get(archive.descriptor_name, b"")
+        if any(b > 0x7F for b in raw):
+            report.warn(f"{archive.descriptor_name}: non-ASCII bytes (App Inventor's tools escape them)")
+        for d in descriptors:
+            icon = d.get("iconName")
+            local = isinstance(icon, str) and icon and not icon.startswith(("http:", "https:"))
+            if local and f"{top}/{icon}" not in files:
+                report.fail(f"the icon {icon} named by the descriptor is not in the .aix")
 
-    before = len(report.failures)
-    props = files.get(f"{top}/{PROPERTIES}")
-    if props is None:
-        report.fail(f"{top}/{PROPERTIES} is missing")
-    elif "type=external" not in props.decode("latin-1").replace(" ", "").splitlines():
-        report.fail(f"{top}/{PROPERTIES} does not say type=external")
-    infos_raw = files.get(f"{top}/{BUILD_INFOS}")
-    infos: list = []
-    if infos_raw is None:
-        report.fail(f"{top}/{BUILD_INFOS} is missing (the APK build server reads permissions and assets from it)")
-    else:
-        try:
-            infos = check_build_infos(read_components(infos_raw.decode("utf-8")), types, BUILD_INFOS, report)
-        except (UnicodeDecodeError, ValueError) as exc:
-            report.fail(f"{BUILD_INFOS}: not JSON ({exc})")
-    report.check("extension.properties and build infos (no INTERNET permission)", before)
+    with report.step("extension.properties and build infos (no INTERNET permission)"):
+        props = files.get(f"{top}/{PROPERTIES}")
+        if props is None:
+            report.fail(f"{top}/{PROPERTIES} is missing")
+        elif "type=external" not in props.decode("latin-1").replace(" ", "").splitlines():
+            report.fail(f"{top}/{PROPERTIES} does not say type=external")
+        infos_raw = files.get(f"{top}/{BUILD_INFOS}")
+        infos: list = []
+        if infos_raw is None:
+            report.fail(f"{top}/{BUILD_INFOS} is missing (the APK build server reads permissions and assets from it)")
+        else:
+            try:
+                infos = check_build_infos(read_components(infos_raw.decode("utf-8")), types, BUILD_INFOS, report)
+            except (UnicodeDecodeError, ValueError) as exc:
+                report.fail(f"{BUILD_INFOS}: not JSON ({exc})")
 
-    before = len(report.failures)
-    jar = files.get(f"{top}/{RUNTIME_JAR}")
-    if jar is None:
-        report.fail(f"{top}/{RUNTIME_JAR} is missing (the APK build server compiles the app from it)")
-    elif report.package:
-        check_runtime_jar(jar, report.package, types, report)
-    report.check("files/AndroidRuntime.jar: Java 8 classes of the component's package only", before)
+    with report.step("files/AndroidRuntime.jar: Java 8 classes of the component's package only"):
+        jar = files.get(f"{top}/{RUNTIME_JAR}")
+        if jar is None:
+            report.fail(f"{top}/{RUNTIME_JAR} is missing (the APK build server compiles the app from it)")
+        elif report.package:
+            check_runtime_jar(jar, report.package, types, report)
 
-    before = len(report.failures)
-    dex_jar = files.get(f"{top}/{DEX_JAR}")
-    min_sdk = min((int(d["androidMinSdk"]) for d in descriptors
-                   if isinstance(d.get("androidMinSdk"), str) and d["androidMinSdk"].isdigit()), default=7)
-    if dex_jar is None:
-        report.fail(f"{top}/{DEX_JAR} is missing (the Companion loads the extension from it)")
-    elif report.package:
-        check_dex_jar(dex_jar, report.package, types, min_sdk, report)
-    report.check("classes.jar: valid classes.dex (magic, adler32, sha1, size, version)", before)
+    with report.step("classes.jar: valid classes.dex (magic, adler32, sha1, size, version)"):
+        dex_jar = files.get(f"{top}/{DEX_JAR}")
+        min_sdk = min((int(d["androidMinSdk"]) for d in descriptors
+                       if isinstance(d.get("androidMinSdk"), str) and d["androidMinSdk"].isdigit()), default=7)
+        if dex_jar is None:
+            report.fail(f"{top}/{DEX_JAR} is missing (the Companion loads the extension from it)")
+        elif report.package:
+            check_dex_jar(dex_jar, report.package, types, min_sdk, report)
 
-    before = len(report.failures)
-    shipped = check_assets(archive, infos, rule, report)
-    report.check("declared assets == shipped assets, flat names", before)
+    with report.step("declared assets == shipped assets, flat names"):
+        shipped = check_assets(archive, infos, rule, report)
     return shipped
 
 
@@ -612,48 +671,47 @@ def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page
     """The built-in model's manifest: readable by this pac, of a version the shipped page supports."""
     from . import modeldir
 
-    before = len(report.failures)
-    name = rule.asset_name(rule.model_prefix + modeldir.MANIFEST)
-    if name not in assets:
-        report.fail(f"no built-in model: asset {name} ({rule.model_prefix}{modeldir.MANIFEST}) is missing")
-        return
-    try:
-        manifest = modeldir.read_manifest(page_dir / rule.model_prefix.rstrip("/"))
-    except PacError as exc:
-        report.fail(f"built-in model: {exc}")
-        return
-    report.labels = list(manifest.labels)
-    head = rule.asset_name(rule.model_prefix + modeldir.HEAD_JSON)
-    if head not in assets:
-        report.fail(f"built-in model: {head} is missing")
-    else:
+    with report.step("built-in model manifest vs. the page's runtime"):
+        name = rule.asset_name(rule.model_prefix + modeldir.MANIFEST)
+        if name not in assets:
+            report.fail(f"no built-in model: asset {name} ({rule.model_prefix}{modeldir.MANIFEST}) is missing")
+            return
         try:
-            head_json = json.loads(assets[head])
-            for group in head_json.get("weightsManifest", []):
-                for shard in group.get("paths", []):
-                    shard_asset = rule.asset_name(rule.model_prefix + shard.lstrip("./"))
-                    if shard_asset not in assets:
-                        report.fail(f"built-in model: weights {shard_asset} named by {head} are missing")
-        except (ValueError, AttributeError, PacError) as exc:
-            report.fail(f"built-in model: {head} is unreadable ({exc})")
-    constants = page_constants(page_dir)
-    if constants is None:
-        report.fail("the page classifier.html is missing or has no pac-constants block")
-    else:
-        runtime = constants.get("manifest", {})
-        data = json.loads(assets[name])
-        if data.get("format_version") != runtime.get("format_version"):
-            report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
-                        f"(pac {constants.get('pac_version')}) reads {runtime.get('format_version')}")
-        if (manifest.base.get("name"), manifest.base.get("cut_layer")) != (runtime.get("base_name"),
-                                                                           runtime.get("cut_layer")):
-            report.fail(f"built-in model: trained on {manifest.base.get('name')}:{manifest.base.get('cut_layer')}, "
-                        f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}")
-        if constants.get("builtin_manifest") != data:
-            report.fail("built-in model: the manifest rendered into the page differs from model/pac.json")
-        if constants.get("pac_version") != __version__:
-            report.warn(f"the page was rendered by pac {constants.get('pac_version')}, this is pac {__version__}")
-    report.check("built-in model manifest vs. the page's runtime", before)
+            manifest = modeldir.read_manifest(page_dir / rule.model_prefix.rstrip("/"))
+        except PacError as exc:
+            report.fail(f"built-in model: {exc}")
+            return
+        report.labels = list(manifest.labels)
+        head = rule.asset_name(rule.model_prefix + modeldir.HEAD_JSON)
+        if head not in assets:
+            report.fail(f"built-in model: {head} is missing")
+        else:
+            try:
+                head_json = json.loads(assets[head])
+                for group in head_json.get("weightsManifest", []):
+                    for shard in group.get("paths", []):
+                        shard_asset = rule.asset_name(rule.model_prefix + shard.lstrip("./"))
+                        if shard_asset not in assets:
+                            report.fail(f"built-in model: weights {shard_asset} named by {head} are missing")
+            except (ValueError, AttributeError, PacError) as exc:
+                report.fail(f"built-in model: {head} is unreadable ({exc})")
+        constants = page_constants(page_dir)
+        if constants is None:
+            report.fail("the page classifier.html is missing or has no pac-constants block")
+        else:
+            runtime = constants.get("manifest", {})
+            data = json.loads(assets[name])
+            if data.get("format_version") != runtime.get("format_version"):
+                report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
+                            f"(pac {constants.get('pac_version')}) reads {runtime.get('format_version')}")
+            if (manifest.base.get("name"), manifest.base.get("cut_layer")) != (runtime.get("base_name"),
+                                                                               runtime.get("cut_layer")):
+                report.fail(f"built-in model: trained on {manifest.base.get('name')}:{manifest.base.get('cut_layer')}, "
+                            f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}")
+            if constants.get("builtin_manifest") != data:
+                report.fail("built-in model: the manifest rendered into the page differs from model/pac.json")
+            if constants.get("pac_version") != __version__:
+                report.warn(f"the page was rendered by pac {constants.get('pac_version')}, this is pac {__version__}")
 
 
 def page_constants(page_dir: Path) -> dict | None:
@@ -703,32 +761,33 @@ def check_page(page_dir: Path, clips: list[tuple[str, Path]], report: Report, *,
     """Load the page in headless Chromium with the bridge fake; classify ``clips``; compare with Python."""
     from .browser import Browser
 
-    before = len(report.failures)
-    results = []
-    backend = None
-    try:
-        with Browser(page_dir, timeout=timeout) as browser:
-            labels = browser.open("classifier.html")
-            if report.labels is not None and list(labels) != report.labels:
-                report.fail(f"the page's ready() labels {labels} are not the model's {report.labels}")
-            bad = [c for c in browser.calls() if c.get("bad")]
-            if bad:
-                report.fail(f"the page called the bridge with wrong arguments: {bad[0]}")
-            backend = (browser.info() or {}).get("backend")
-            for label, wav in clips:
-                call = browser.classify_wav(wav.read_bytes(), timeout=timeout)
-                if call.get("bad"):
-                    report.fail(f"{wav}: the page called {call['method']} with wrong arguments ({call['bad']})")
-                if call["method"] == "reportResult":
-                    results.append((label, wav, {"result": json.loads(call["args"][0])}))
-                else:
-                    results.append((label, wav, {"error": f"{call['method']}{tuple(call['args'])}"}))
-    except PacError as exc:
-        report.fail(f"the .aix's page in headless Chromium: {exc}")
-        return
-    report.check(f"the .aix's page runs in headless Chromium: ready(labels), TF.js backend {backend}", before)
+    with report.step("the .aix's page runs in headless Chromium") as step:
+        try:
+            with Browser(page_dir, timeout=timeout) as browser:
+                labels = browser.open("classifier.html")
+                if report.labels is not None and list(labels) != report.labels:
+                    report.fail(f"the page's ready() labels {labels} are not the model's {report.labels}")
+                bad = [c for c in browser.calls() if c.get("bad")]
+                if bad:
+                    report.fail(f"the page called the bridge with wrong arguments: {bad[0]}")
+                backend = (browser.info() or {}).get("backend")
+                results = [(label, wav, page_answer(browser, wav, report, timeout=timeout)) for label, wav in clips]
+        except PacError as exc:
+            report.fail(f"the .aix's page in headless Chromium: {exc}")
+            return
+        step.name += f": ready(labels), TF.js backend {backend}"
     if clips:
         compare_results(page_dir, results, report)
+
+
+def page_answer(browser, wav: Path, report: Report, *, timeout: float) -> dict:
+    """The page's answer to one clip: ``{"result": [[label, probability], ...]}`` or ``{"error": ...}``."""
+    call = browser.classify_wav(wav.read_bytes(), timeout=timeout)
+    if call.get("bad"):
+        report.fail(f"{wav}: the page called {call['method']} with wrong arguments ({call['bad']})")
+    if call["method"] == "reportResult":
+        return {"result": json.loads(call["args"][0])}
+    return {"error": f"{call['method']}{tuple(call['args'])}"}
 
 
 def compare_results(page_dir: Path, results, report: Report) -> None:
@@ -740,49 +799,49 @@ def compare_results(page_dir: Path, results, report: Report) -> None:
     from .classifier import Classifier, ranked
     from .features.pipeline import load_clip
 
-    before = len(report.failures)
-    classifier = Classifier(page_dir / "model", base=page_dir / "mobilenet")
-    python: list = []
-    usable = []
-    for _, wav, _ in results:
-        try:
-            usable.append(load_clip(wav, classifier.config))
-            python.append(None)
-        except PacError as exc:
-            python.append(str(exc))
-    probabilities = iter(classifier.probabilities(usable)) if usable else iter(())
-    python = [ranked(classifier.labels, next(probabilities)) if p is None else p for p in python]
-    correct = counted = 0
-    diff = None
-    for (label, wav, outcome), py in zip(results, python):
-        row = {"clip": str(wav), "label": label}
-        report.results.append(row)
-        if isinstance(py, str) or outcome.get("error"):
-            row.update(js_error=outcome.get("error"), python_error=py if isinstance(py, str) else None)
-            if isinstance(py, str) and outcome.get("error"):
-                report.warn(f"{wav}: refused by the page ({outcome['error']}) and by pac ({py})")
-            elif outcome.get("error"):
-                report.fail(f"{wav}: the page answered {outcome['error']}, pac's Python classifier did not refuse it")
-            else:
-                report.fail(f"{wav}: pac refused it ({py}) but the page classified it")
-            continue
-        js = outcome["result"]
-        row.update(js=js, python=py)
-        counted += 1
-        if js and js[0][0] == label:
-            correct += 1
-        js_p = {lab: p for lab, p in js}
-        if set(js_p) != {lab for lab, _ in py}:
-            report.fail(f"{wav}: the page's labels {sorted(js_p)} differ from Python's")
-            continue
-        diff = max(diff or 0.0, max(abs(js_p[lab] - p) for lab, p in py))
-    report.clips = counted
-    report.accuracy = correct / counted if counted else None
-    report.max_prob_diff = diff
-    if diff is not None and diff > PARITY_TOLERANCE:
-        report.fail(f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
-                    f"(tolerance {PARITY_TOLERANCE:g})")
-    report.check("clips classified by the page", before)
+    with report.step("clips classified by the page"):
+        classifier = Classifier(page_dir / "model", base=page_dir / "mobilenet")
+        python: list = []
+        usable = []
+        for _, wav, _ in results:
+            try:
+                usable.append(load_clip(wav, classifier.config))
+                python.append(None)
+            except PacError as exc:
+                python.append(str(exc))
+        probabilities = iter(classifier.probabilities(usable)) if usable else iter(())
+        python = [ranked(classifier.labels, next(probabilities)) if p is None else p for p in python]
+        correct = counted = 0
+        diff = None
+        for (label, wav, outcome), py in zip(results, python):
+            row = {"clip": str(wav), "label": label}
+            report.results.append(row)
+            if isinstance(py, str) or outcome.get("error"):
+                row.update(js_error=outcome.get("error"), python_error=py if isinstance(py, str) else None)
+                if isinstance(py, str) and outcome.get("error"):
+                    report.warn(f"{wav}: refused by the page ({outcome['error']}) and by pac ({py})")
+                elif outcome.get("error"):
+                    report.fail(f"{wav}: the page answered {outcome['error']}, pac's Python classifier did not "
+                                f"refuse it")
+                else:
+                    report.fail(f"{wav}: pac refused it ({py}) but the page classified it")
+                continue
+            js = outcome["result"]
+            row.update(js=js, python=py)
+            counted += 1
+            if js and js[0][0] == label:
+                correct += 1
+            js_p = {lab: p for lab, p in js}
+            if set(js_p) != {lab for lab, _ in py}:
+                report.fail(f"{wav}: the page's labels {sorted(js_p)} differ from Python's")
+                continue
+            diff = max(diff or 0.0, max(abs(js_p[lab] - p) for lab, p in py))
+        report.clips = counted
+        report.accuracy = correct / counted if counted else None
+        report.max_prob_diff = diff
+        if diff is not None and diff > PARITY_TOLERANCE:
+            report.fail(f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
+                        f"(tolerance {PARITY_TOLERANCE:g})")
 
 
 # --------------------------------------------------------------------------------------------
