@@ -60,9 +60,9 @@ def default_base(given: str | None) -> str | None:
     """``--base``, else pac's lookup (PAC_BASE_DIR, cache); offline fallback: ../shared's copy."""
     if given:
         return given
-    from pac.base import cache_dir
+    from pac.base import ENV_DIR, cache_dir
 
-    if os.environ.get("PAC_BASE_DIR") or (cache_dir() / "model.json").is_file():
+    if os.environ.get(ENV_DIR) or (cache_dir() / "model.json").is_file():
         return None
     shared = REPO.parent / "shared" / "models" / "mobilenet_v1_0.25_224"
     return str(shared) if (shared / "model.json").is_file() else None
@@ -81,6 +81,7 @@ def main(argv=None) -> int:
     try:
         from pac import aix
         from pac.cli import main as pac
+        from pac.errors import PacError
     except ImportError:
         print("error: the pac package is not importable; run ./setup.sh and use .venv/bin/python build.py",
               file=sys.stderr)
@@ -96,7 +97,6 @@ def main(argv=None) -> int:
     base_args = ["--base", base] if base else []
 
     step("App Inventor component (Maven)")
-    from pac.errors import PacError
     try:
         outputs = aix.ensure_java_build(echo=print)
     except PacError as exc:

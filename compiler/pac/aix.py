@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PacError
-from .fsutil import atomic_path
+from .fsutil import write_bytes_atomic
 
 #: The repository's ``extension/`` folder (sources of the component and of the classifier page).
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
@@ -165,12 +165,10 @@ class JavaOutputs:
     build_infos_json: Path
     runtime_jar: Path
     dex_jar: Path
-    icon: Path | None
     sources: tuple = ()
 
     def files(self) -> list[Path]:
-        return [p for p in (self.components_json, self.build_infos_json, self.runtime_jar, self.dex_jar, self.icon)
-                if p is not None]
+        return [self.components_json, self.build_infos_json, self.runtime_jar, self.dex_jar]
 
     def missing(self) -> list[Path]:
         return [p for p in self.files() if not p.is_file()]
@@ -202,7 +200,6 @@ def java_outputs(extension_dir: Path = EXTENSION_DIR) -> JavaOutputs:
                        build_infos_json=target / "component_build_infos.json",
                        runtime_jar=target / "AndroidRuntime.jar",
                        dex_jar=target / "classes.jar",
-                       icon=None,
                        sources=java_sources(extension_dir))
 
 
@@ -283,15 +280,8 @@ def render_assets(model_dir, out_dir: Path, *, base_dir=None, rule: AssetPaths) 
     """Render the classifier page for ``model_dir``: ``{flat asset name: file}``."""
     from .runtime import write_assets
 
-    listed = write_assets(model_dir, out_dir, base_dir=base_dir)
-    on_disk = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
-    listed_paths = sorted(str(Path(p).as_posix()) if not Path(p).is_absolute()
-                          else Path(p).relative_to(out_dir).as_posix() for p in listed)
-    if listed_paths != on_disk:
-        extra = sorted(set(on_disk) ^ set(listed_paths))
-        raise PacError(f"runtime.write_assets: listed files differ from the files written ({extra[:5]})")
     assets = {}
-    for url_path in on_disk:
+    for url_path in write_assets(model_dir, out_dir, base_dir=base_dir):
         name = rule.asset_name(url_path)
         if name in assets:
             raise PacError(f"two page files map to the asset name {name}")
@@ -334,7 +324,7 @@ def aix_entries(java: JavaOutputs, assets: dict[str, bytes]) -> tuple[str, dict[
     for descriptor in descriptors:
         icon = str(descriptor.get("iconName", ""))
         if icon and not icon.startswith(("http:", "https:")):
-            source = java.icon if java.icon is not None else java.components_json.parent / icon
+            source = java.components_json.parent / icon
             if not source.is_file():
                 raise PacError(f"the component's icon {icon} is missing ({source})")
             files[f"{package}/{icon}"] = source.read_bytes()
@@ -360,8 +350,7 @@ def build_aix(model_dir, output, *, base_dir=None, java: JavaOutputs | None = No
     data = zip_bytes(files)
     if len(data) > MAX_FILE_BYTES:
         raise PacError(f"the .aix would be {len(data)} bytes, over App Inventor's {MAX_FILE_BYTES} byte upload limit")
-    with atomic_path(output, suffix=".aix") as tmp:
-        tmp.write_bytes(data)
+    write_bytes_atomic(output, data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = [(i.filename, i.file_size, i.compress_size) for i in archive.infolist() if not i.is_dir()]
     return BuildResult(path=Path(output), package=package, size=len(data), entries=entries)

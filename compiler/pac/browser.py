@@ -159,7 +159,7 @@ class Browser:
 
     def start(self) -> None:
         """Start the HTTP server and Chromium (called by ``with``)."""
-        if not (self.root / ".").is_dir():
+        if not self.root.is_dir():
             raise PacError("is not a folder to serve", path=self.root)
         for exe, package in ((self.chromium, "chromium"), (self.chromedriver, "chromium-driver")):
             if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
@@ -369,6 +369,7 @@ def fake_bridge_script(bridge: dict | None = None) -> str:
 
 
 def _first_line(text) -> str:
-    return str(text or "unknown error").strip().splitlines()[0] if str(text or "").strip() else "unknown error"
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else "unknown error"
 
 

@@ -41,7 +41,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from . import __version__
@@ -50,6 +49,7 @@ from .errors import PacError
 from .features import config as feature_config
 from .features import functional as F
 from .features.pipeline import colormap_lut, mpl_colormap_table
+from .fsutil import atomic_dir
 from .modeldir import FORMAT, FORMAT_VERSION, HEAD_JSON, MANIFEST, read_manifest
 
 #: The repository's ``extension/`` folder (bridge.json, templates, js, node_modules).
@@ -137,8 +137,7 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
         "defaults": feature_config.FeatureConfig().to_dict(),
         "kinds": dict(feature_config._KINDS),
         "kind_names": dict(feature_config._KIND_NAMES),
-        "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()
-                    if hasattr(feature_config, table)},
+        "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()},
         "schema_version": feature_config.SCHEMA_VERSION,
     }
     colormaps = {}
@@ -298,25 +297,19 @@ def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / PAGE).is_file())):
         raise PacError("exists and is not an asset folder written by pac; choose a new or empty folder",
                        path=out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        for url, source in copies.items():
-            target = staging / url
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, target)
-            except OSError as exc:
-                raise PacError(f"cannot copy ({exc.strerror})", path=source) from None
-        for url, data in contents.items():
-            target = staging / url
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
+        with atomic_dir(out_dir) as staging:
+            for url, source in copies.items():
+                target = staging / url
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    shutil.copyfile(source, target)
+                except OSError as exc:
+                    raise PacError(f"cannot copy ({exc.strerror})", path=source) from None
+            for url, data in contents.items():
+                target = staging / url
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
     except OSError as exc:
         raise PacError(f"cannot write the asset folder ({exc.strerror or exc})", path=out_dir) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return sorted([*copies, *contents])
