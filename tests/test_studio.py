@@ -440,7 +440,7 @@ class Page:
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                                     {"behavior": "allow", "downloadPath": str(self.downloads)})
         self.driver.get(url)
-        self.wait(lambda: self.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what="page load")
+        self.wait_loaded("page load")
 
     def close(self) -> None:
         try:
@@ -465,6 +465,9 @@ class Page:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what} ({last!r}); messages: {self.messages()}; "
                              f"console: {self.console()}")
+
+    def wait_loaded(self, what: str) -> None:
+        self.wait(lambda: self.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what=what)
 
     def find(self, css):
         from selenium.webdriver.common.by import By
@@ -707,7 +710,7 @@ def session_a(tmp_path_factory):
 
             # reload: everything is still there
             page.driver.refresh()
-            page.wait(lambda: page.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what="reload")
+            page.wait_loaded("reload")
             page.view("clips")
             seen["clips_after_reload"] = {"one": page.clip_count("one"), "seven": page.clip_count("seven")}
         finally:
@@ -849,10 +852,7 @@ def test_training_with_background_noise_options(studio, client):
                          {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")}):
         status, job = client.post("/api/train", {**base, **noise_option})
         assert status == 202, job
-        deadline = time.time() + 300
-        while job["state"] == "running" and time.time() < deadline:
-            time.sleep(0.2)
-            job = client.get("/api/train")[1]
+        job = wait_job(client, "/api/train", timeout=300)
         assert job["state"] == "done", job
         report = json.loads((studio.store.root / "models" / job["model_id"] / "report.json").read_text())
         reports[noise_option.get("noise", "default")] = report

@@ -16,15 +16,15 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import PacError
 from .store import BACKGROUND_LABEL, LABELS, ProjectStore, StudioError
+from .store import EXPORTS as EXPORTS_DIR  # the folder; EXPORTS below are the export kinds
 
 TF_LOCK = threading.RLock()
 
-OPTIMIZERS = ("adam", "sgd", "adagrad", "adadelta")
 NOISE_CHOICES = ("generated", "off", "label", "folder")
 
 
@@ -50,7 +50,7 @@ def _number(options: dict, key: str, kind, low, high, default, what: str):
             raise ValueError
     except (TypeError, ValueError):
         raise StudioError(f"{what} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
-    if not (low <= number <= high) or number != number:
+    if not low <= number <= high:  # also refuses NaN
         raise StudioError(f"{what} must be between {low:g} and {high:g}")
     return number
 
@@ -71,6 +71,7 @@ class StudioTrainOptions:
 
     @classmethod
     def from_json(cls, data) -> "StudioTrainOptions":
+        from ..head import OPTIMIZERS
         from ..train import TrainOptions
 
         if not isinstance(data, dict):
@@ -203,21 +204,20 @@ class Jobs:
     # -- training --------------------------------------------------------------------------------
     def start_training(self, data) -> Job:
         options = StudioTrainOptions.from_json(data)
-        problems = self.store.training_problems()
+        clips = self.store.all_clips()
+        problems = self.store.training_problems(clips)
         if problems:
             raise StudioError("Not ready to train: " + "; ".join(problems), status=409)
-        if options.noise == "label":
-            labels = self.store.labels()
-            if BACKGROUND_LABEL not in labels or not self.store.clips(BACKGROUND_LABEL):
-                raise StudioError(f"mixing in background noise from the project needs a label named "
-                                  f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
+        if options.noise == "label" and not clips.get(BACKGROUND_LABEL):
+            raise StudioError(f"mixing in background noise from the project needs a label named "
+                              f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
         if options.noise == "folder" and not Path(options.noise_folder).expanduser().is_dir():
             raise StudioError(f"{options.noise_folder}: no such folder on this computer")
         with self.lock:
             if self.training is not None and self.training.running:
                 raise StudioError("a training run is already going on; wait for it or cancel it", status=409)
             job = Job(kind="train", id=f"train-{int(time.time() * 1000)}", epochs=options.epochs,
-                      options={k: v for k, v in options.__dict__.items()})
+                      options=asdict(options))
             self.training = job
         threading.Thread(target=self._train, args=(job, options), name="pac-studio-train", daemon=True).start()
         return job
@@ -230,8 +230,7 @@ class Jobs:
         return job
 
     def _train(self, job: Job, options: StudioTrainOptions) -> None:
-        from ..activations import ActivationCache, NoiseBank, default_cache_dir
-        from ..audio import read_wav
+        from ..activations import ActivationCache, default_cache_dir
         from ..dataset import load_dataset
         from ..train import fit, load_noise, save
 
@@ -239,12 +238,11 @@ class Jobs:
         try:
             config = store.config
             job.stage = "reading the clips"
+            noise = None
             with store.lock:
                 dataset = load_dataset(store.root / LABELS, config)
-                noise = None
                 if options.noise == "label":
-                    folder = store.label_dir(BACKGROUND_LABEL)
-                    noise = NoiseBank([read_wav(p) for p in sorted(folder.glob("*.wav"))])
+                    noise = load_noise(store.label_dir(BACKGROUND_LABEL))
             if options.noise == "folder":
                 noise = load_noise(Path(options.noise_folder).expanduser())
             if job.cancel.is_set():
@@ -298,9 +296,7 @@ class Jobs:
             job = self.exports.get(key)
             if job is not None and job.running:
                 return job
-            out_dir = self.store.exports_dir(folder.name)
-            project = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.store.root.name) or "pac"
-            target = out_dir / f"{project}-{folder.name}.{kind}"
+            target = self.store.exports_dir(folder.name) / f"{self.store.download_stem(folder.name)}.{kind}"
             job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage=support["stage"])
             self.exports[key] = job
         threading.Thread(target=self._export, args=(job, folder, target, support), name=f"pac-studio-{kind}",
@@ -312,7 +308,7 @@ class Jobs:
             job = self.exports.get((model_id, kind))
         if job is None:
             folder = self.store.model_dir(model_id)
-            out = self.store.root / "exports" / folder.name
+            out = self.store.root / EXPORTS_DIR / folder.name
             found = sorted(out.glob(f"*.{kind}")) if out.is_dir() else []
             if found:
                 job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done", file=found[-1].name)
@@ -392,8 +388,6 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
     """
     if kind != "mdl":
         return None
-    import dataclasses
-
     from ..features import PROFILES
     from ..modeldir import read_manifest
 
@@ -405,7 +399,7 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
         features = read_manifest(model_dir).features
     except PacError as exc:
         return str(exc)
-    if PROFILE in PROFILES and dataclasses.replace(features, name=PROFILE) == PROFILES[PROFILE]:
+    if PROFILE in PROFILES and replace(features, name=PROFILE) == PROFILES[PROFILE]:
         return None
     return (f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
             f"computes its own spectrogram); this one used '{features.name}'. Choose {PROFILE} under "

@@ -35,8 +35,9 @@ from .. import __version__
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..errors import PacError
 from ..features import PROFILES
+from ..modeldir import MANIFEST
 from .jobs import EXPORTS, TF_LOCK, Jobs, export_problem, export_support, log_error, tidy
-from .store import LABELS, MAX_CLIP_BYTES, MAX_LABEL_CHARS, MODELS, ProjectStore, StudioError
+from .store import LABELS, MAX_CLIP_BYTES, MAX_LABEL_CHARS, MODELS, SOURCES, ProjectStore, StudioError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_PORT = 8765
@@ -105,7 +106,7 @@ class StudioServer(ThreadingHTTPServer):
         from ..classifier import Classifier
 
         folder = self.store.model_dir(model_id)
-        stamp = (folder / "pac.json").stat().st_mtime_ns
+        stamp = (folder / MANIFEST).stat().st_mtime_ns
         with self.classifier_lock:
             cached = self.classifiers.get(folder.name)
             if cached and cached[0] == stamp:
@@ -320,12 +321,7 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.send_json({"revision": revision, "unchanged": True})
             return
         with store.lock:
-            labels = []
-            for name in store.labels():
-                try:
-                    labels.append({"name": name, "clips": store.clips(name)})
-                except StudioError:
-                    continue
+            clips = store.all_clips()
             models = store.models()
             for model in models:
                 model["export_problems"] = {kind: export_problem(kind, store.root / MODELS / model["id"])
@@ -335,9 +331,9 @@ class StudioHandler(BaseHTTPRequestHandler):
             "revision": revision, "version": __version__,
             "name": store.root.name, "path": str(store.root),
             "profile": store.profile, "profiles": list(PROFILES),
-            "labels": labels, "models": models,
+            "labels": [{"name": name, "clips": infos} for name, infos in clips.items()], "models": models,
             "training": training.to_json() if training else None,
-            "problems": store.training_problems(),
+            "problems": store.training_problems(clips),
             "base": self.server.jobs.base_status,
             "exports": {kind: {k: v for k, v in export_support(kind).items() if k in ("available", "note", "title")}
                         for kind in EXPORTS},
@@ -435,7 +431,7 @@ class StudioHandler(BaseHTTPRequestHandler):
     def model_zip(self, model: str) -> None:
         store = self.server.store
         folder = store.model_dir(model)
-        prefix = f"{_safe(store.root.name)}-{folder.name}"
+        prefix = store.download_stem(folder.name)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.iterdir()):
@@ -476,7 +472,7 @@ class StudioHandler(BaseHTTPRequestHandler):
         store.model_dir(model)
         data = self.read_body(MAX_CLIP_BYTES, "the clip")
         source = self.headers.get("X-Clip-Source", "recorded")
-        if source not in ("recorded", "uploaded"):
+        if source not in SOURCES:
             raise StudioError(f"unknown clip source {source!r}")
         name = self.header_text("X-Clip-Name") or ("recording" if source == "recorded" else "upload")
         audio = store.check_clip(data, name=name)
@@ -520,10 +516,6 @@ class StudioHandler(BaseHTTPRequestHandler):
         path = store.test_clip(model, test)
         config = read_manifest(store.model_dir(model)).features
         self.send_bytes(store.spectrogram_png(path, config), "image/png", cache=True)
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) or "pac"
 
 
 # -- running a studio --------------------------------------------------------------------------------

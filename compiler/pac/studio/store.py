@@ -39,6 +39,7 @@ from ..audio import check_classifiable, decode_wav, read_wav
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
+from ..fsutil import atomic_path
 from ..modeldir import MANIFEST
 
 FORMAT = "pac-studio-project"
@@ -54,9 +55,9 @@ MAX_LABEL_CHARS = 40
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 _LABEL_PUNCTUATION = " -_"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_MODEL_ID = re.compile(r"^m-\d{8}-\d{6}(-\d+)?$")
 _TEST_ID = re.compile(r"^t-\d{8}-\d{6}-[0-9a-f]{8}$")
 SOURCES = {"recorded": "rec", "uploaded": "up"}
+_SOURCE_NAMES = {prefix: source for source, prefix in SOURCES.items()}
 
 
 class StudioError(PacError):
@@ -120,17 +121,11 @@ def _stamp() -> str:
 
 
 def write_bytes_durable(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via a hidden temporary file in the same folder, fsync and rename."""
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Write ``data`` to ``target`` through :func:`pac.fsutil.atomic_path`, flushed to disk before the rename."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_json_durable(target: Path, value) -> None:
@@ -311,10 +306,8 @@ class ProjectStore:
         """Check WAV bytes and store them as a new clip of ``label``; the clip's info."""
         if source not in SOURCES:
             raise StudioError(f"unknown clip source {source!r}")
-        shown = upload_stem(original_name) or ("recording" if source == "recorded" else "upload")
-        if original_name and isinstance(original_name, str):
-            shown = original_name.replace("\\", "/").rsplit("/", 1)[-1][:80] or shown
-        self.check_clip(data, name=shown)
+        shown = original_name.replace("\\", "/").rsplit("/", 1)[-1][:80] if isinstance(original_name, str) else ""
+        self.check_clip(data, name=shown or ("recording" if source == "recorded" else "upload"))
         with self.lock:
             folder = self.label_dir(label)
             stem = upload_stem(original_name) if source == "uploaded" else ""
@@ -342,18 +335,21 @@ class ProjectStore:
             self._info_cache.pop(str(path), None)
             self._changed()
 
-    def clip_info(self, path: Path) -> dict:
-        """``{id, source, duration, rate, channels, bytes, problem}`` of a clip file (cached by mtime)."""
+    def clip_info(self, path: Path, config: FeatureConfig | None = None) -> dict:
+        """``{id, source, duration, rate, channels, bytes, problem}`` of a clip file (cached by mtime).
+
+        ``config`` is the project's feature configuration (read from ``studio.json`` when not given).
+        """
+        config = config or self.config
         stat = path.stat()
         key = str(path)
-        stamp = (stat.st_mtime_ns, stat.st_size, self.profile)
+        stamp = (stat.st_mtime_ns, stat.st_size, config.name)
         cached = self._info_cache.get(key)
         if cached and cached[0] == stamp:
             return cached[1]
-        source = {"rec": "recorded", "up": "uploaded"}.get(path.name.split("-", 1)[0], "file")
+        source = _SOURCE_NAMES.get(path.name.split("-", 1)[0], "file")
         info = {"id": path.name, "source": source, "bytes": stat.st_size, "modified": stat.st_mtime,
                 "duration": None, "rate": None, "channels": None, "problem": None}
-        config = self.config
         try:
             audio = read_wav(path)
             info.update(duration=round(audio.duration, 3), rate=audio.rate, channels=audio.channels)
@@ -363,16 +359,28 @@ class ProjectStore:
         self._info_cache[key] = (stamp, info)
         return info
 
-    def clips(self, label) -> list[dict]:
+    def clips(self, label, config: FeatureConfig | None = None) -> list[dict]:
         """Info on every clip of a label, oldest first."""
+        config = config or self.config
         folder = self.label_dir(label)
         infos = []
         for path in wav_files(folder):
             try:
-                infos.append(self.clip_info(path))
+                infos.append(self.clip_info(path, config))
             except FileNotFoundError:  # deleted meanwhile (another tab)
                 continue
         return sorted(infos, key=lambda i: (i["modified"], i["id"]))
+
+    def all_clips(self) -> dict[str, list[dict]]:
+        """``{label: clips}`` for every label, in training order (labels deleted meanwhile are left out)."""
+        config = self.config
+        found = {}
+        for label in self.labels():
+            try:
+                found[label] = self.clips(label, config)
+            except StudioError:
+                continue
+        return found
 
     def spectrogram_png(self, path: Path, config: FeatureConfig | None = None) -> bytes:
         """The exact model input image of a clip as PNG (:func:`pac.features.pipeline.clip_image`)."""
@@ -396,14 +404,13 @@ class ProjectStore:
                 self._png_cache.popitem(last=False)
         return png
 
-    def training_problems(self) -> list[str]:
-        """Why training cannot start yet (empty when it can)."""
-        labels = self.labels()
+    def training_problems(self, clips: dict[str, list[dict]] | None = None) -> list[str]:
+        """Why training cannot start yet (empty when it can); ``clips`` is :meth:`all_clips`, if at hand."""
+        clips = self.all_clips() if clips is None else clips
         problems = []
-        if len(labels) < 2:
-            problems.append(f"make at least 2 labels (there {'is' if len(labels) == 1 else 'are'} {len(labels)})")
-        for label in labels:
-            infos = self.clips(label)
+        if len(clips) < 2:
+            problems.append(f"make at least 2 labels (there {'is' if len(clips) == 1 else 'are'} {len(clips)})")
+        for label, infos in clips.items():
             usable = [i for i in infos if not i["problem"]]
             if len(usable) < MIN_CLIPS_PER_LABEL:
                 problems.append(f"label {label!r} has {len(usable)} usable clip{'s' if len(usable) != 1 else ''}; "
@@ -473,6 +480,15 @@ class ProjectStore:
             "files": [name for name in ("curves.png", "confusion.png") if (folder / name).is_file()],
         }
 
+    def model_labels(self, model_id) -> list[str]:
+        """The labels of a trained model, in its output order."""
+        return self.model_summary(self.model_dir(model_id), 0)["labels"]
+
+    def download_stem(self, model_id: str) -> str:
+        """``<project>-<model id>``, the name of a model's downloads (ASCII, so it fits an HTTP header)."""
+        project = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in self.root.name)
+        return f"{project or 'pac'}-{model_id}"
+
     def models(self) -> list[dict]:
         return [self.model_summary(folder, i + 1) for i, folder in enumerate(self.model_dirs())]
 
@@ -517,7 +533,7 @@ class ProjectStore:
         """Store a classified test clip and its result; the new entry."""
         with self.lock:
             folder = self._tests_dir(model_id)
-            labels = self.model_summary(self.model_dir(model_id), 0)["labels"]
+            labels = self.model_labels(model_id)
             folder.mkdir(parents=True, exist_ok=True)
             while True:
                 test_id = f"t-{_stamp()}-{secrets.token_hex(4)}"
@@ -537,7 +553,7 @@ class ProjectStore:
     def set_test_expected(self, model_id, test_id, expected) -> dict:
         with self.lock:
             folder = self._tests_dir(model_id)
-            labels = self.model_summary(self.model_dir(model_id), 0)["labels"]
+            labels = self.model_labels(model_id)
             if expected is not None and expected not in labels:
                 raise StudioError(f"{expected!r} is not a label of this model")
             entries = self._read_results(folder)
@@ -578,7 +594,7 @@ class ProjectStore:
         from ..metrics import scores
 
         with self.lock:
-            labels = self.model_summary(self.model_dir(model_id), 0)["labels"]
+            labels = self.model_labels(model_id)
             entries = self._read_results(self._tests_dir(model_id))
         judged = [e for e in entries if e.get("expected") in labels and e.get("predicted") in labels]
         summary = scores([labels.index(e["expected"]) for e in judged],

@@ -33,7 +33,6 @@ const state = {
   testsFor: null,
   training: null,
   exports: {},
-  busy: 0,
 };
 
 // -- talking to the server -------------------------------------------------------------------------
@@ -67,6 +66,7 @@ const enc = encodeURIComponent;
 const labelUrl = (label) => `/api/labels/${enc(label)}`;
 const clipUrl = (label, clip) => `${labelUrl(label)}/clips/${enc(clip)}`;
 const modelUrl = (model) => `/api/models/${enc(model)}`;
+const testUrl = (test) => `${modelUrl(state.modelId)}/tests/${enc(test)}`;
 
 // -- messages --------------------------------------------------------------------------------------
 
@@ -246,16 +246,18 @@ function renderClips() {
   $('#bg-hint').hidden = p.labels.some((l) => l.name === p.background_label);
 }
 
+const carriesFiles = (event) => Array.from(event.dataTransfer.types || []).includes('Files');
+
 function makeDropTarget(element, onFiles) {
   let depth = 0;
   element.addEventListener('dragenter', (event) => {
-    if (!Array.from(event.dataTransfer.types || []).includes('Files')) return;
+    if (!carriesFiles(event)) return;
     event.preventDefault();
     depth += 1;
     element.classList.add('dragover');
   });
   element.addEventListener('dragover', (event) => {
-    if (!Array.from(event.dataTransfer.types || []).includes('Files')) return;
+    if (!carriesFiles(event)) return;
     event.preventDefault();
     event.dataTransfer.dropEffect = 'copy';
   });
@@ -610,14 +612,19 @@ async function loadTests() {
   }
 }
 
+/** Show a view's body, or its "no model yet" note; the selected model (null when there is none). */
+function modelView(view) {
+  const has = state.project.models.length > 0;
+  $(`#${view}-empty`).hidden = has;
+  $(`#${view}-body`).hidden = !has;
+  if (!has) return null;
+  modelOptions($(`#${view}-model`));
+  return currentModel();
+}
+
 function renderTest() {
-  const p = state.project;
-  const has = p.models.length > 0;
-  $('#test-empty').hidden = has;
-  $('#test-body').hidden = !has;
-  if (!has) return;
-  modelOptions($('#test-model'));
-  const m = currentModel();
+  const m = modelView('test');
+  if (!m) return;
   const expected = $('#test-expected');
   const wanted = m.labels.join('|');
   if (expected.dataset.labels !== wanted) {
@@ -645,13 +652,13 @@ function renderLatest(entry) {
   const box = $('#test-latest');
   if (!entry) { box.replaceChildren(); return; }
   const verdict = entry.expected ? (entry.expected === entry.predicted ? ' ✓ correct' : ` ✗ (meant ${entry.expected})`) : '';
-  const base = `${modelUrl(state.modelId)}/tests/${enc(entry.id)}`;
+  const base = testUrl(entry.id);
   box.replaceChildren(h('div', {class: 'latest', id: 'latest-result', dataset: {predicted: entry.predicted}},
     h('img', {class: 'seen', src: `${base}/spectrogram`, width: 110, height: 110, alt: 'spectrogram of the test clip',
       title: 'What the model saw'}),
     h('div', {},
       h('p', {class: 'verdict'}, 'Heard: ', h('b', {}, entry.predicted), verdict),
-      h('button', {type: 'button', onclick: () => play(`${modelUrl(state.modelId)}/tests/${enc(entry.id)}/audio`)}, '▶ Play the clip')),
+      h('button', {type: 'button', onclick: () => play(`${base}/audio`)}, '▶ Play the clip')),
     bars(entry.result)));
 }
 
@@ -685,7 +692,7 @@ function renderTestResults() {
       : h('td', {}, '');
     return h('tr', {dataset: {test: e.id}},
       h('td', {}, String(data.entries.length - i)),
-      h('td', {}, h('button', {type: 'button', class: 'icon', title: 'Play', onclick: () => play(`${modelUrl(state.modelId)}/tests/${enc(e.id)}/audio`)}, '▶')),
+      h('td', {}, h('button', {type: 'button', class: 'icon', title: 'Play', onclick: () => play(`${testUrl(e.id)}/audio`)}, '▶')),
       h('td', {}, select),
       h('td', {class: 'predicted'}, e.predicted),
       h('td', {}, `${(100 * e.confidence).toFixed(0)}%`),
@@ -724,14 +731,14 @@ function matrix(labels, confusion) {
 
 async function setExpected(testId, expected) {
   await guarded(async () => {
-    await api('POST', `${modelUrl(state.modelId)}/tests/${enc(testId)}`, {expected: expected || null});
+    await api('POST', testUrl(testId), {expected: expected || null});
     await loadTests();
   });
 }
 
 async function deleteTest(testId) {
   await guarded(async () => {
-    await api('DELETE', `${modelUrl(state.modelId)}/tests/${enc(testId)}`);
+    await api('DELETE', testUrl(testId));
     await loadTests();
   });
 }
@@ -778,12 +785,8 @@ async function testFiles(files) {
 
 function renderDownload() {
   const p = state.project;
-  const has = p.models.length > 0;
-  $('#download-empty').hidden = has;
-  $('#download-body').hidden = !has;
-  if (!has) return;
-  modelOptions($('#download-model'));
-  const m = currentModel();
+  const m = modelView('download');
+  if (!m) return;
   const items = [h('div', {class: 'download-item', id: 'download-zip'},
     h('div', {class: 'what'}, h('b', {}, 'Model folder (.zip)'),
       h('small', {}, 'the TF.js head, pac.json, the training report and charts')),
@@ -805,14 +808,14 @@ function renderDownload() {
 function exportItem(m, kind, support) {
   const key = `${m.id}:${kind}`;
   const job = state.exports[key];
-  const title = support.title;
-  const what = h('div', {class: 'what'}, h('b', {}, title),
+  const action = kind === 'aix' ? 'Build .aix' : 'Export .mdl';
+  const what = h('div', {class: 'what'}, h('b', {}, support.title),
     h('small', {}, kind === 'aix' ? 'import it into App Inventor; classifies on the phone, offline'
       : 'the model format of MIT’s Personal Audio Classifier extension'));
   const item = h('div', {class: 'download-item', id: `download-${kind}`}, what);
   const problem = (m.export_problems || {})[kind];
   if (!support.available || problem) {
-    item.append(h('button', {type: 'button', disabled: true}, kind === 'aix' ? 'Build .aix' : 'Export .mdl'),
+    item.append(h('button', {type: 'button', disabled: true}, action),
       h('p', {class: 'note'}, support.available ? problem : support.note));
     return item;
   }
@@ -822,8 +825,7 @@ function exportItem(m, kind, support) {
   } else if (job && job.state === 'running') {
     item.append(h('button', {type: 'button', disabled: true}, 'Building…'), h('p', {class: 'note'}, `${job.stage} (${job.elapsed} s)`));
   } else {
-    item.append(h('button', {type: 'button', class: 'build', onclick: () => startExport(m.id, kind)},
-      kind === 'aix' ? 'Build .aix' : 'Export .mdl'));
+    item.append(h('button', {type: 'button', class: 'build', onclick: () => startExport(m.id, kind)}, action));
     if (job && job.state === 'failed') {
       item.append(h('p', {class: 'note error', role: 'alert'}, job.error));
       if (job.detail) item.append(h('details', {class: 'note'}, h('summary', {}, 'details'), h('pre', {}, job.detail)));
