@@ -337,7 +337,8 @@ def test_training_needs_enough_clips(studio, client):
     status, body = client.post("/api/train", {"epochs": 2})
     assert status == 409
     assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
-    for bad, says in [({"epochs": 0}, "Epochs"), ({"epochs": "many"}, "Epochs"), ({"learning_rate": -1}, "learning rate"),
+    for bad, says in [({"epochs": 0}, "Epochs"), ({"epochs": "many"}, "Epochs"), ({"epochs": float("inf")}, "Epochs"),
+                      ({"learning_rate": -1}, "learning rate"),
                       ({"optimizer": "lbfgs"}, "optimizer"), ({"batch_fraction": 2}, "fraction"),
                       ({"noise": "folder"}, "folder")]:
         status, body = client.post("/api/train", bad)

@@ -48,7 +48,7 @@ def _number(options: dict, key: str, kind, low, high, default, what: str):
         number = kind(value)
         if kind is int and float(value) != number:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # int(inf) overflows; JSON may carry Infinity
         raise StudioError(f"{what} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
     if not low <= number <= high:  # also refuses NaN
         raise StudioError(f"{what} must be between {low:g} and {high:g}")
