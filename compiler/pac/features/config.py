@@ -116,6 +116,15 @@ class FeatureConfig:
     pcm_bits : {8, 16}
         pac-compat: samples become integers ``floor(x * 2**(pcm_bits - 1))`` (pydub's view of the
         WAV); pydub's dBFS is measured on them.
+    speech_resample_zeros : int
+        Speech block (models whose manifest uses the speech base): the analysis window is resampled
+        to the network's 16 kHz by a windowed-sinc filter reaching this many zero crossings of the
+        lower rate on each side (:func:`pac.features.speech.resample`).
+    speech_resample_rolloff : float
+        Speech block: the resampling filter's cut-off as a fraction of the lower rate's Nyquist.
+    speech_hop_frames : int
+        Speech block: step between consecutive 76-frame embedding windows, in 10 ms frames; a
+        multiple of 8, the network's stride in time.
     """
 
     name: str = "default"
@@ -145,6 +154,9 @@ class FeatureConfig:
     mpl_pixels: int = 1000
     browser_size: int = 200
     pcm_bits: int = 16
+    speech_resample_zeros: int = 16
+    speech_resample_rolloff: float = 0.945
+    speech_hop_frames: int = 8
 
     def __post_init__(self) -> None:
         problems = []
@@ -173,6 +185,12 @@ class FeatureConfig:
         if self.db_range is not None and self.db_range <= 0:
             problems.append("db_range must be positive or null")
         problems.extend(_compat_problems(self))
+        if not 1 <= self.speech_resample_zeros <= 64:
+            problems.append("speech_resample_zeros must be from 1 to 64")
+        if not 0 < self.speech_resample_rolloff <= 1:
+            problems.append("speech_resample_rolloff must be in (0, 1]")
+        if self.speech_hop_frames < 1 or self.speech_hop_frames % 8:
+            problems.append("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)")
         if problems:
             raise PacError("invalid feature configuration: " + "; ".join(problems))
 
