@@ -12,21 +12,23 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAC_SHARED_DIR", REPO.parent / "shared"))
 DATA = SHARED / "data"
 BASE_DIR = SHARED / "models" / "mobilenet_v1_0.25_224"
+SPEECH_DIR = SHARED / "models" / "speech_embedding"
 
 
 def pytest_configure(config):
-    if not BASE_DIR.is_dir() or not DATA.is_dir():
+    if not BASE_DIR.is_dir() or not SPEECH_DIR.is_dir() or not DATA.is_dir():
         raise pytest.UsageError(f"the shared data folder is missing: expected {SHARED} beside the repository "
                                 f"(or set PAC_SHARED_DIR)")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
-    """Tests never touch the user's cache and never download: the base comes from ../shared."""
+    """Tests never touch the user's cache and never download: the bases come from ../shared."""
     cache = tmp_path_factory.mktemp("pac-cache")
-    old = {k: os.environ.get(k) for k in ("PAC_CACHE_DIR", "PAC_BASE_DIR")}
+    old = {k: os.environ.get(k) for k in ("PAC_CACHE_DIR", "PAC_BASE_DIR", "PAC_SPEECH_DIR")}
     os.environ["PAC_CACHE_DIR"] = str(cache)
     os.environ["PAC_BASE_DIR"] = str(BASE_DIR)
+    os.environ["PAC_SPEECH_DIR"] = str(SPEECH_DIR)
     yield
     for key, value in old.items():
         if value is None:
@@ -74,6 +76,17 @@ def digits_model(digits_train_dir, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "digits"
     assert main(["train", str(digits_train_dir), "-o", str(out), "--seed", "0"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def conv_model(digits_train_dir, tmp_path_factory) -> Path:
+    """PAC's conv head on MobileNet with the product's augmentation (``--head conv``, seed 0): a
+    format-1 model like every model made before the linear head."""
+    from pac.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "digits-conv"
+    assert main(["train", str(digits_train_dir), "-o", str(out), "--head", "conv", "--seed", "0"]) == 0
     return out
 
 

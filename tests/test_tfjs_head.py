@@ -50,10 +50,10 @@ def refusal(model_dir: Path, capsys) -> str:
 
 # -- the same head as tensorflowjs ----------------------------------------------------------------
 
-def test_head_is_bit_identical_to_what_tensorflowjs_loads(digits_model):
-    ours = read_head(digits_model / "model.json")
+def test_head_is_bit_identical_to_what_tensorflowjs_loads(conv_model):
+    ours = read_head(conv_model / "model.json")
     with silenced():
-        theirs = tensorflowjs().converters.load_keras_model(str(digits_model / "model.json"))
+        theirs = tensorflowjs().converters.load_keras_model(str(conv_model / "model.json"))
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
     assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
     assert [w.dtype for w in ours.get_weights()] == [w.dtype for w in theirs.get_weights()]
@@ -65,8 +65,8 @@ def test_head_is_bit_identical_to_what_tensorflowjs_loads(digits_model):
     assert np.array_equal(predict_head(ours, activations), predict_head(theirs, activations))
 
 
-def test_weights_split_over_several_shards_are_read_in_order(digits_model, tmp_path):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_weights_split_over_several_shards_are_read_in_order(conv_model, tmp_path):
+    model_dir = copy_model(conv_model, tmp_path)
     blob = (model_dir / SHARD).read_bytes()
     (model_dir / SHARD).unlink()
     cut = len(blob) // 3
@@ -74,14 +74,14 @@ def test_weights_split_over_several_shards_are_read_in_order(digits_model, tmp_p
     (model_dir / "group1-shard2of2.bin").write_bytes(blob[cut:])
     edit_model_json(model_dir, lambda m: m["weightsManifest"][0].update(
         paths=["group1-shard1of2.bin", "group1-shard2of2.bin"]))
-    assert bits(read_head(model_dir / "model.json")) == bits(read_head(digits_model / "model.json"))
+    assert bits(read_head(model_dir / "model.json")) == bits(read_head(conv_model / "model.json"))
 
 
 # -- broken model folders ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shard_path", [f"../{SHARD}", f"sub/{SHARD}", f"..\\{SHARD}", "absolute", "..", ""])
-def test_weight_files_outside_the_model_folder_are_refused(shard_path, digits_model, tmp_path, capsys):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_weight_files_outside_the_model_folder_are_refused(shard_path, conv_model, tmp_path, capsys):
+    model_dir = copy_model(conv_model, tmp_path)
     shutil.copy(model_dir / SHARD, tmp_path / SHARD)  # readable there: the path alone must refuse it
     shard_path = str(tmp_path / SHARD) if shard_path == "absolute" else shard_path
     (model_dir / "sub").mkdir()
@@ -93,16 +93,16 @@ def test_weight_files_outside_the_model_folder_are_refused(shard_path, digits_mo
         read_head(model_dir / "model.json")
 
 
-def test_truncated_shard_is_refused_naming_it(digits_model, tmp_path, capsys):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_truncated_shard_is_refused_naming_it(conv_model, tmp_path, capsys):
+    model_dir = copy_model(conv_model, tmp_path)
     blob = (model_dir / SHARD).read_bytes()
     (model_dir / SHARD).write_bytes(blob[:-4])
     err = refusal(model_dir, capsys)
     assert f"{SHARD} has {len(blob) - 4:,d} bytes but the weightsManifest describes {len(blob):,d}" in err, err
 
 
-def test_missing_shard_is_refused_naming_it(digits_model, tmp_path, capsys):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_missing_shard_is_refused_naming_it(conv_model, tmp_path, capsys):
+    model_dir = copy_model(conv_model, tmp_path)
     (model_dir / SHARD).unlink()
     err = refusal(model_dir, capsys)
     assert f"cannot read weight file {SHARD}" in err, err
@@ -113,14 +113,14 @@ def test_missing_shard_is_refused_naming_it(digits_model, tmp_path, capsys):
     (lambda m: m["weightsManifest"][0]["weights"][0].update(shape=[5, 5, 256, 4]), "has shape"),
     (lambda m: m["weightsManifest"].append(m["weightsManifest"][0]), "one group"),
 ])
-def test_malformed_model_json_is_refused_with_one_line(mutate, words, digits_model, tmp_path, capsys):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_malformed_model_json_is_refused_with_one_line(mutate, words, conv_model, tmp_path, capsys):
+    model_dir = copy_model(conv_model, tmp_path)
     edit_model_json(model_dir, mutate)
     assert words in refusal(model_dir, capsys)
 
 
-def test_model_json_that_is_not_json_is_refused(digits_model, tmp_path, capsys):
-    model_dir = copy_model(digits_model, tmp_path)
+def test_model_json_that_is_not_json_is_refused(conv_model, tmp_path, capsys):
+    model_dir = copy_model(conv_model, tmp_path)
     (model_dir / "model.json").write_text("{nope")
     assert "model.json is not valid JSON" in refusal(model_dir, capsys)
 
@@ -135,9 +135,23 @@ print(classifier.head.output_shape[-1], "tensorflowjs" in sys.modules, "tf_keras
 """
 
 
-def test_loading_a_model_does_not_import_tensorflowjs(digits_model):
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_REPORT, str(digits_model), str(BASE_DIR)],
+@pytest.mark.parametrize("which", ["conv_model", "digits_model"])
+def test_loading_a_model_does_not_import_tensorflowjs(which, request):
+    model = request.getfixturevalue(which)
+    done = subprocess.run([sys.executable, "-c", LOAD_AND_REPORT, str(model), str(BASE_DIR)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     outputs, tfjs_loaded, keras_loaded = done.stdout.split()[-3:]
     assert (outputs, tfjs_loaded, keras_loaded) == ("3", "False", "True"), done.stdout
+
+
+def test_a_linear_head_is_bit_identical_to_what_tensorflowjs_loads(digits_model):
+    manifest = json.loads((digits_model / "pac.json").read_text())
+    shape = tuple(manifest["head"]["input_shape"])
+    ours = read_head(digits_model / "model.json", input_shape=shape)
+    with silenced():
+        theirs = tensorflowjs().converters.load_keras_model(str(digits_model / "model.json"))
+    assert [type(layer).__name__ for layer in ours.layers] == ["Dense"]
+    assert bits(ours) == bits(theirs)
+    with pytest.raises(PacError, match="not MobileNet's conv_pw_13_relu activation"):
+        read_head(digits_model / "model.json")  # a linear head is no PAC head (e.g. for export-mdl)

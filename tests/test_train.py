@@ -18,6 +18,7 @@ from conftest import BASE_DIR, DATA, DIGITS, fsdd, make_label_dir
 from pac import base as base_mod
 from pac.cli import main
 from pac.errors import PacError
+from pac.speech_base import speech_identity
 
 
 def train(data_dir, out, *args) -> int:
@@ -36,7 +37,8 @@ def manifest(model_dir: Path) -> dict:
 
 def test_model_dir_holds_head_manifest_and_report(digits_model):
     names = {p.name for p in digits_model.iterdir()}
-    assert {"model.json", "pac.json", "report.json", "curves.png", "confusion.png"} <= names
+    assert {"model.json", "pac.json", "report.json", "confusion.png"} <= names
+    assert "curves.png" not in names  # the linear head has no epochs
     head = json.loads((digits_model / "model.json").read_text())
     topology = json.dumps(head["modelTopology"])
     assert "batch_input_shape" in topology and '"batch_shape"' not in topology  # tf.loadLayersModel-safe
@@ -45,11 +47,34 @@ def test_model_dir_holds_head_manifest_and_report(digits_model):
         int(np.prod(w["shape"])) for w in head["weightsManifest"][0]["weights"])
     m = manifest(digits_model)
     assert m["labels"] == sorted(DIGITS)
-    assert m["base"] == {"name": "mobilenet_v1_0.25_224", "cut_layer": "conv_pw_13_relu",
-                         "sha256": base_mod.base_sha256()}
+    assert m["format_version"] == 2 and m["head"]["kind"] == "linear"
+    blocks = [b["name"] for b in m["head"]["blocks"]]
+    assert blocks in (["speech"], ["mobilenet"], ["speech", "mobilenet"])
+    assert m["head"]["input_shape"] == [sum(b["size"] for b in m["head"]["blocks"])]
+    assert ("base" in m) == ("mobilenet" in blocks) and ("speech_base" in m) == ("speech" in blocks)
+    if "speech" in blocks:
+        assert m["speech_base"] == speech_identity(quantized=True)
     assert m["features"]["name"] == "default"
     assert {"pac", "tensorflow", "tensorflowjs"} <= set(m["tools"])
     r = report(digits_model)
+    assert r["validation"] is None and r["clips"]["validation"] == []  # every clip trains
+    cv = r["cross_validation"]
+    assert cv["folds"] == 5 and len(cv["clips"]) == 15 and cv["labels"] == sorted(DIGITS)
+    assert len(r["head"]["candidates"]) == 5  # every weighting of the two blocks was cross-validated
+    chosen = {b["name"]: b["weight"] for b in m["head"]["blocks"]}
+    best = min(r["head"]["candidates"], key=lambda c: c["cv_log_loss"])
+    assert {k: v for k, v in best["weights"].items() if v} == chosen
+
+
+def test_conv_head_model_dir_is_the_format_1_model(conv_model):
+    names = {p.name for p in conv_model.iterdir()}
+    assert {"model.json", "pac.json", "report.json", "curves.png", "confusion.png"} <= names
+    m = manifest(conv_model)
+    assert m["format_version"] == 1 and "kind" not in m["head"] and "speech_base" not in m
+    assert m["head"]["input_shape"] == [7, 7, 256]
+    assert m["base"] == {"name": "mobilenet_v1_0.25_224", "cut_layer": "conv_pw_13_relu",
+                         "sha256": base_mod.base_sha256()}
+    r = report(conv_model)
     assert len(r["history"]["loss"]) == r["options"]["epochs"]
     assert r["validation"]["labels"] == sorted(DIGITS)
     assert len(r["clips"]["validation"]) == 3  # one of five clips per label at fraction 0.2
@@ -68,7 +93,7 @@ def test_training_is_reproducible_with_a_seed(digits_train_dir, digits_model, tm
 def short_run(digits_train_dir, tmp_path_factory):
     """A 3-epoch reference run, to compare each option against."""
     out = tmp_path_factory.mktemp("short") / "m"
-    assert train(digits_train_dir, out, "--epochs", "3") == 0
+    assert train(digits_train_dir, out, "--head", "conv", "--epochs", "3") == 0
     return out
 
 
@@ -86,20 +111,57 @@ def weights(model_dir: Path) -> bytes:
 ])
 def test_every_option_changes_what_it_should(digits_train_dir, short_run, tmp_path, option, value, check):
     out = tmp_path / "m"
-    args = ["--epochs", "3", option, value] if option != "--epochs" else [option, value]
+    args = ["--head", "conv", *(["--epochs", "3"] if option != "--epochs" else []), option, value]
     assert train(digits_train_dir, out, *args) == 0
     assert check(report(out))
     assert weights(out) != weights(short_run)
 
 
+@pytest.mark.parametrize("bases, blocks", [("speech", ["speech"]), ("mobilenet", ["mobilenet"])])
+def test_bases_option_limits_the_blocks(digits_train_dir, tmp_path, bases, blocks):
+    out = tmp_path / bases
+    assert train(digits_train_dir, out, "--bases", bases) == 0
+    m = manifest(out)
+    assert [b["name"] for b in m["head"]["blocks"]] == blocks and m["head"]["blocks"][0]["weight"] == 1.0
+    assert ("base" in m) == (bases == "mobilenet") and ("speech_base" in m) == (bases == "speech")
+    assert len(report(out)["head"]["candidates"]) == 1
+
+
+def test_l2_and_validation_fraction_of_the_linear_head(digits_train_dir, digits_model, tmp_path):
+    strong = tmp_path / "strong"
+    assert train(digits_train_dir, strong, "--seed", "0", "--l2", "10", "--bases", "speech") == 0
+    plain = tmp_path / "plain"
+    assert train(digits_train_dir, plain, "--seed", "0", "--bases", "speech") == 0
+    assert report(strong)["head"]["l2"] == 10 and weights(strong) != weights(plain)
+    held = tmp_path / "held"
+    assert train(digits_train_dir, held, "--validation-fraction", "0.4") == 0
+    r = report(held)
+    assert len(r["clips"]["validation"]) == 6 and r["validation"]["labels"] == sorted(DIGITS)
+    assert len(r["cross_validation"]["clips"]) == 9  # cross-validation over the 9 training clips
+
+
+def test_linear_head_predictions_match_its_report(digits_model, digits_train_dir):
+    """What pac predict says of a training clip is what the final model (not a fold's) computes; the
+    report's cross-validation held every clip out once."""
+    from pac.classifier import Classifier
+
+    classifier = Classifier(digits_model)
+    paths = sorted(digits_train_dir.rglob("*.wav"))
+    results = classifier.classify_files(paths)
+    assert all(r[0][0] == p.parent.name for r, p in zip(results, paths))  # training clips: all right
+    cv_paths = {Path(c["path"]).name for c in report(digits_model)["cross_validation"]["clips"]}
+    assert cv_paths == {p.name for p in paths}
+
+
 def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits_train_dir, short_run, tmp_path):
     assert report(short_run)["noise"] == "generated"
     folder = tmp_path / "folder"
-    assert train(digits_train_dir, folder, "--epochs", "3", "--noise", DATA / "background_noise" / "exercise_bike") == 0
+    assert train(digits_train_dir, folder, "--head", "conv", "--epochs", "3", "--noise",
+                 DATA / "background_noise" / "exercise_bike") == 0
     assert report(folder)["noise"] == "folder" and report(folder)["examples"] == report(short_run)["examples"]
     assert weights(folder) != weights(short_run)
     off = tmp_path / "off"
-    assert train(digits_train_dir, off, "--epochs", "3", "--noise", "none") == 0
+    assert train(digits_train_dir, off, "--head", "conv", "--epochs", "3", "--noise", "none") == 0
     assert report(off)["noise"] is None and 2 * report(off)["examples"] == report(short_run)["examples"]
     assert weights(off) != weights(short_run)
     generated = tmp_path / "generated"

@@ -85,13 +85,19 @@ def audio_digest(clip: Audio) -> str:
     return h.hexdigest()
 
 
-def variant_image(clip: Audio, config: FeatureConfig, variant: Variant,
-                  noise_bank: NoiseBank | None = None) -> np.ndarray:
-    """The uint8 spectrogram image of one variant of ``clip``."""
+def variant_window(clip: Audio, config: FeatureConfig, variant: Variant,
+                   noise_bank: NoiseBank | None = None) -> np.ndarray:
+    """The analysis window of one variant of ``clip`` (shifted, noise mixed in), at the clip's rate."""
     window = analysis_window(clip, config, shift_seconds=variant.shift)
     if variant.noise is not None:
         window = noise_bank.mix(window, clip.rate, variant)
-    return spectrogram_image(window, rate=clip.rate, config=config)
+    return window
+
+
+def variant_image(clip: Audio, config: FeatureConfig, variant: Variant,
+                  noise_bank: NoiseBank | None = None) -> np.ndarray:
+    """The uint8 spectrogram image of one variant of ``clip``."""
+    return spectrogram_image(variant_window(clip, config, variant, noise_bank), rate=clip.rate, config=config)
 
 
 class ActivationCache:
@@ -132,32 +138,58 @@ def default_cache_dir() -> Path:
     return cache_dir().parent / "activations"
 
 
-def compute_activations(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig,
-                        base, cache: ActivationCache, noise_bank: NoiseBank | None = None) -> list[np.ndarray]:
-    """Activations ``[len(variants[i]), 7, 7, 256]`` for each clip ``i``, from cache where possible."""
-    config_digest = hashlib.sha256(config.to_json().encode("utf-8")).hexdigest()
-    keys, missing = [], []
+def cached_per_variant(clips: list[Audio], variants: list[list[Variant]], *, identity: list, cache: ActivationCache,
+                       noise_bank: NoiseBank | None, compute) -> list[np.ndarray]:
+    """One array per variant of each clip, from ``cache`` where possible.
+
+    Parameters
+    ----------
+    identity : list
+        JSON-able description of everything else the values depend on (configuration digest,
+        network identity); it is part of every cache key.
+    compute : callable
+        ``compute([(clip_index, variant_index), ...]) -> sequence of arrays`` for the missing ones.
+
+    Returns
+    -------
+    list of ndarray
+        ``[len(variants[i]), ...]`` for each clip ``i``.
+    """
+    missing = []
     results: list[list[np.ndarray | None]] = []
     for i, (clip, clip_variants) in enumerate(zip(clips, variants)):
         digest = audio_digest(clip)
         row = []
         for j, variant in enumerate(clip_variants):
-            ident = json.dumps([digest, config_digest, base.weights.sha256, variant.describe(noise_bank)],
-                               sort_keys=True)
+            ident = json.dumps([digest, *identity, variant.describe(noise_bank)], sort_keys=True)
             key = hashlib.sha256(ident.encode("utf-8")).hexdigest()
             value = cache.get(key)
             if value is None:
                 missing.append((i, j, key))
             row.append(value)
         results.append(row)
-        keys.append(digest)
     if missing:
-        images = np.stack([variant_image(clips[i], config, variants[i][j], noise_bank) for i, j, _ in missing])
-        computed = base(model_input(images, config))
+        computed = compute([(i, j) for i, j, _ in missing])
         for (i, j, key), value in zip(missing, computed):
             results[i][j] = value
             cache.put(key, value)
     return [np.stack(row) for row in results]
+
+
+def config_digest(config: FeatureConfig) -> str:
+    """sha256 of the configuration's canonical JSON."""
+    return hashlib.sha256(config.to_json().encode("utf-8")).hexdigest()
+
+
+def compute_activations(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig,
+                        base, cache: ActivationCache, noise_bank: NoiseBank | None = None) -> list[np.ndarray]:
+    """Activations ``[len(variants[i]), 7, 7, 256]`` for each clip ``i``, from cache where possible."""
+    def compute(pairs):
+        images = np.stack([variant_image(clips[i], config, variants[i][j], noise_bank) for i, j in pairs])
+        return base(model_input(images, config))
+
+    return cached_per_variant(clips, variants, identity=[config_digest(config), base.weights.sha256],
+                              cache=cache, noise_bank=noise_bank, compute=compute)
 
 
 def shift_variants(max_shift: float, step: float) -> list[float]:

@@ -42,7 +42,7 @@ class Layer:
     weights: list = dataclasses.field(default_factory=list)  # [kernel] or [kernel, bias], float32
 
 
-def layer_shapes(layers: list[Layer], problem) -> list[tuple]:
+def layer_shapes(layers: list[Layer], problem, *, input_shape: tuple = ACTIVATION_SHAPE) -> list[tuple]:
     """Input shape of every layer and, last, the head's output shape.
 
     Parameters
@@ -51,13 +51,15 @@ def layer_shapes(layers: list[Layer], problem) -> list[tuple]:
         The head, first layer first; its input is MobileNet's ``[7, 7, 256]`` activation.
     problem : callable
         ``problem(text)`` raises for a layer that cannot take its input.
+    input_shape : tuple
+        The head's input without the batch dimension.
 
     Returns
     -------
     list of tuple
         ``len(layers) + 1`` shapes, without the batch dimension.
     """
-    shapes = [ACTIVATION_SHAPE]
+    shapes = [tuple(input_shape)]
     for i, layer in enumerate(layers):
         shape, where = shapes[-1], f"layer {i + 1} ({layer.kind})"
         if layer.kind == "conv2d":
@@ -159,7 +161,7 @@ def _int_pair(value, what: str, problem) -> tuple[int, int]:
     return tuple(value)
 
 
-def parse_topology(path, topology) -> tuple[list[Layer], list[str]]:
+def parse_topology(path, topology, *, input_shape: tuple = ACTIVATION_SHAPE) -> tuple[list[Layer], list[str]]:
     """The head's layers (and their names) from a Keras or TF.js ``modelTopology``.
 
     Parameters
@@ -170,6 +172,9 @@ def parse_topology(path, topology) -> tuple[list[Layer], list[str]]:
         ``modelTopology`` as decoded JSON: a ``Sequential`` whose ``config`` is a list of layers (TF.js
         layers 1.2.8, MIT's trainer) or ``{"name", "layers"}`` (later TF.js), possibly wrapped in
         ``model_config`` (tf_keras exports).
+    input_shape : tuple
+        The input the head must declare: MobileNet's activation (PAC's head, ``.mdl`` files), or
+        the joined feature blocks of a linear head (``[values]``).
 
     Returns
     -------
@@ -197,7 +202,7 @@ def parse_topology(path, topology) -> tuple[list[Layer], list[str]]:
     items = config if isinstance(config, list) else (config or {}).get("layers") if isinstance(config, dict) else None
     if not isinstance(items, list) or not items:
         problem("the Sequential model lists no layers")
-    layers, names, input_shape = [], [], None
+    expected, (layers, names, input_shape) = tuple(input_shape), ([], [], None)
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
             problem(f"layer {i + 1} is not a {{class_name, config}} object")
@@ -253,16 +258,19 @@ def parse_topology(path, topology) -> tuple[list[Layer], list[str]]:
         problem("the head has no layers")
     if input_shape is None:
         problem("the head does not declare its input shape (batch_input_shape)")
-    if not isinstance(input_shape, list) or input_shape != [None, *ACTIVATION_SHAPE]:
-        problem(f"the head's input is {json.dumps(input_shape)}, not MobileNet's conv_pw_13_relu "
-                f"activation [null, {', '.join(map(str, ACTIVATION_SHAPE))}]")
+    if not isinstance(input_shape, list) or input_shape != [None, *expected]:
+        what = ("MobileNet's conv_pw_13_relu activation" if expected == ACTIVATION_SHAPE
+                else "the model's feature blocks")
+        problem(f"the head's input is {json.dumps(input_shape)}, not {what} "
+                f"[null, {', '.join(map(str, expected))}]")
     if layers[-1].kind != "dense" or layers[-1].activation != "softmax":
         problem("the head must end with a softmax Dense layer (class probabilities)")
-    layer_shapes(layers, problem)
+    layer_shapes(layers, problem, input_shape=expected)
     return layers, names
 
 
-def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shards) -> None:
+def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shards,
+                  input_shape: tuple = ACTIVATION_SHAPE) -> None:
     """Fill ``layers[i].weights`` from the weight files as the ``weightsManifest`` lays them out.
 
     Parameters
@@ -290,7 +298,7 @@ def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shar
     paths = manifest[0]["paths"]
     blob = shards(paths)
     files = ", ".join(PurePosixPath(p).name for p in paths)
-    wanted = _wanted_weights(layers, names, problem)
+    wanted = _wanted_weights(layers, names, problem, input_shape)
     found, offset = {}, 0
     for spec in manifest[0]["weights"]:
         key, count = _weight_spec(spec, wanted, found, problem)
@@ -309,9 +317,9 @@ def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shar
         layers[i].weights.append(array)
 
 
-def _wanted_weights(layers: list[Layer], names: list[str], problem) -> dict[str, tuple]:
+def _wanted_weights(layers: list[Layer], names: list[str], problem, input_shape: tuple) -> dict[str, tuple]:
     """``{"<layer name>/kernel": (layer index, "kernel", shape), ...}`` for every weight of the head."""
-    shapes = layer_shapes(layers, problem)
+    shapes = layer_shapes(layers, problem, input_shape=input_shape)
     wanted = {}
     for i, (layer, name) in enumerate(zip(layers, names)):
         for slot, shape in zip(("kernel", "bias"), weight_shapes(layer, shapes[i])):
@@ -372,7 +380,7 @@ def folder_shards(model_json: str | os.PathLike):
     return shards
 
 
-def _read(model_json) -> tuple[list[Layer], list[str]]:
+def _read(model_json, *, input_shape: tuple = ACTIVATION_SHAPE) -> tuple[list[Layer], list[str]]:
     """The layers (weights filled in) and their names of the head in ``model_json``."""
     path = Path(model_json)
     try:
@@ -385,18 +393,20 @@ def _read(model_json) -> tuple[list[Layer], list[str]]:
     model = parse_json(path, "model.json", body)
     if not isinstance(model, dict) or "modelTopology" not in model or "weightsManifest" not in model:
         _refuse(path, "model.json is not a TF.js layers model (no modelTopology and weightsManifest)")
-    layers, names = parse_topology(path, model["modelTopology"])
-    parse_weights(path, model["weightsManifest"], layers, names, shards=folder_shards(path))
+    layers, names = parse_topology(path, model["modelTopology"], input_shape=input_shape)
+    parse_weights(path, model["weightsManifest"], layers, names, shards=folder_shards(path), input_shape=input_shape)
     return layers, names
 
 
-def read_head(model_json: str | os.PathLike):
+def read_head(model_json: str | os.PathLike, *, input_shape: tuple = ACTIVATION_SHAPE):
     """The tf_keras head saved as a TF.js layers model, read without the ``tensorflowjs`` package.
 
     Parameters
     ----------
     model_json : path
         The head's ``model.json``; its weight files are in the same folder.
+    input_shape : tuple
+        The input the head must take (see :func:`parse_topology`).
 
     Returns
     -------
@@ -408,13 +418,13 @@ def read_head(model_json: str | os.PathLike):
     PacError
         One line naming ``model_json`` for a missing, unreadable or malformed head.
     """
-    layers, names = _read(model_json)
-    return keras_head(layers, names=names)
+    layers, names = _read(model_json, input_shape=input_shape)
+    return keras_head(layers, names=names, input_shape=input_shape)
 
 
 # -- tf_keras heads <-> layers -------------------------------------------------------------------------
 
-def keras_head(layers: list[Layer], *, names: list[str] | None = None):
+def keras_head(layers: list[Layer], *, names: list[str] | None = None, input_shape: tuple = ACTIVATION_SHAPE):
     """A tf_keras Sequential head with these layers and weights.
 
     Parameters
@@ -423,17 +433,19 @@ def keras_head(layers: list[Layer], *, names: list[str] | None = None):
         The layers, with or without weights.
     names : list of str, optional
         The layers' names; by default ``head_<n>_<kind>``.
+    input_shape : tuple
+        Its input without the batch dimension (default MobileNet's ``[7, 7, 256]``).
 
     Returns
     -------
     tf_keras.Sequential
-        The head, named ``pac_head``, input ``[None, 7, 7, 256]``.
+        The head, named ``pac_head``.
     """
     from .libs import tf_keras
 
     keras = tf_keras()
     names = names or [f"head_{i + 1}_{layer.kind}" for i, layer in enumerate(layers)]
-    built = [keras.layers.InputLayer(input_shape=ACTIVATION_SHAPE)]
+    built = [keras.layers.InputLayer(input_shape=tuple(input_shape))]
     for layer, name in zip(layers, names):
         if layer.kind == "conv2d":
             built.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,

@@ -1,12 +1,16 @@
 """``pac train``: clips in label folders -> a trained model folder.
 
-1. read the clips (:mod:`pac.dataset`) and split off validation clips, stratified by label;
-2. compute MobileNet activations of every training clip's augmented variants (time shifts, and
-   background noise mixed in: generated noise by default, or the clips of a noise folder) and of
-   the validation clips (cached);
-3. train the head (:mod:`pac.head`);
-4. write the model folder atomically: TF.js head, ``pac.json``, ``report.json``, curves and
-   confusion-matrix PNGs.
+1. read the clips (:mod:`pac.dataset`) and split off validation clips, stratified by label (none by
+   default for the linear head: every clip trains, and cross-validation estimates the accuracy);
+2. make every training clip's augmented variants (time shifts, and background noise mixed in:
+   generated noise by default, or the clips of a noise folder) and compute their features, cached:
+   the feature blocks (:mod:`pac.blocks`: pooled speech embeddings and averaged MobileNet
+   activations) for the default linear head, MobileNet's activations for PAC's conv head;
+3. train the head: the linear head (:mod:`pac.linear_head`) weighs its blocks by k-fold
+   cross-validation over the training clips, then fits on all of them; the conv head
+   (:mod:`pac.head`, ``--preset paper``, ``--config pac-compat``, ``--head conv``) trains for epochs;
+4. write the model folder atomically: TF.js head, ``pac.json``, ``report.json``, curves (conv head)
+   and confusion-matrix PNGs.
 """
 
 from __future__ import annotations
@@ -21,14 +25,18 @@ import numpy as np
 
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
+from .blocks import POOLING, SIZES, Networks, block_features, joined, ordered
 from .dataset import Dataset, load_dataset
 from .errors import PacError
 from .features import FeatureConfig
 from .features.pipeline import time_shifts_apply
 from .fsutil import atomic_dir
-from .head import OPTIMIZERS, predict_head, train_head
+from .head import OPTIMIZERS, History, predict_head, train_head
 from .metrics import scores
-from .modeldir import MANIFEST, Manifest, base_identity, tool_versions, write_head
+from .modeldir import HEAD_KINDS, MANIFEST, Manifest, base_identity, tool_versions, write_head
+
+#: ``--bases`` of the linear head: which feature blocks it may use.
+BASES = {"speech+mobilenet": ("speech", "mobilenet"), "speech": ("speech",), "mobilenet": ("mobilenet",)}
 
 
 @dataclass(frozen=True)
@@ -37,16 +45,29 @@ class TrainOptions:
 
     Parameters
     ----------
+    head : {"linear", "conv"}
+        ``"linear"``: one softmax layer on the feature blocks (:mod:`pac.linear_head`), the product's
+        default; ``"conv"``: PAC's head on MobileNet's activations (:mod:`pac.head`).  Features
+        ``pac-compat`` always use the conv head (MIT's models are conv heads).
+    bases : {"speech+mobilenet", "speech", "mobilenet"}
+        Linear head: the blocks it may use.  With both, cross-validation on the training clips
+        weighs them (:data:`pac.linear_head.WEIGHTINGS`) and may drop one.
+    l2 : float
+        Linear head: L2 penalty on the softmax layer's weights (mean cross-entropy + l2/2 |W|^2).
+    cv_folds : int
+        Linear head: folds of the cross-validation over clips (capped by the smallest label's clips).
     epochs : int
-        Passes over the training data.
+        Conv head: passes over the training data.
     learning_rate : float
         Step size of the optimizer.
     optimizer : {"adam", "sgd", "adagrad", "adadelta"}
         PAC's optimizer choices.
     batch_fraction : float
         PAC's "training data fraction": batch size = ``max(1, floor(fraction * examples))``.
-    validation_fraction : float
-        Share of each label's clips held out for the report (at least one clip stays in training).
+    validation_fraction : float or None
+        Share of each label's clips held out for the report (at least one clip stays in training);
+        ``None``: 0 for the linear head (cross-validation reports the accuracy instead), 0.2 for
+        the conv head.
     seed : int
         Seeds the split, the augmentation draw, initialisation and shuffling: same seed, same model.
     max_shift, shift_step : float
@@ -64,11 +85,15 @@ class TrainOptions:
         is trained again from a new seeded initialisation.
     """
 
+    head: str = "linear"
+    bases: str = "speech+mobilenet"
+    l2: float = 0.01
+    cv_folds: int = 5
     epochs: int = 50
     learning_rate: float = 1e-3
     optimizer: str = "adam"
     batch_fraction: float = 0.4
-    validation_fraction: float = 0.2
+    validation_fraction: float | None = None
     seed: int = 0
     max_shift: float = 0.1
     shift_step: float = 0.05
@@ -87,8 +112,16 @@ class TrainOptions:
             problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         if not 0 < self.batch_fraction <= 1:
             problems.append("--batch-fraction must be in (0, 1]")
-        if not 0 <= self.validation_fraction < 1:
+        if self.validation_fraction is not None and not 0 <= self.validation_fraction < 1:
             problems.append("--validation-fraction must be in [0, 1)")
+        if self.head not in HEAD_KINDS:
+            problems.append(f"--head must be one of {', '.join(HEAD_KINDS)}")
+        if self.bases not in BASES:
+            problems.append(f"--bases must be one of {', '.join(BASES)}")
+        if not self.l2 > 0:
+            problems.append("--l2 must be positive")
+        if self.cv_folds < 2:
+            problems.append("cv_folds must be at least 2")
         if self.restarts < 0:
             problems.append("restarts must be >= 0")
         if self.max_shift < 0 or self.shift_step <= 0:
@@ -98,8 +131,24 @@ class TrainOptions:
 
 
 #: The paper's and MIT's trainer's settings (with feature profile ``paper``).
-PAPER = TrainOptions(epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0, generated_noise=False,
-                     restarts=0)
+PAPER = TrainOptions(head="conv", epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0,
+                     generated_noise=False, restarts=0)
+
+
+def resolved(options: TrainOptions, config: FeatureConfig) -> TrainOptions:
+    """``options`` with the automatic choices made: the conv head for pac-compat features, and the
+    validation fraction of the head when it is ``None``."""
+    if config.method == "pac-compat":
+        options = replace(options, head="conv")
+    if options.validation_fraction is None:
+        options = replace(options, validation_fraction=0.2 if options.head == "conv" else 0.0)
+    return options
+
+
+def needed_networks(options: TrainOptions, config: FeatureConfig) -> tuple[str, ...]:
+    """The pretrained networks training needs: ``"mobilenet"`` and/or ``"speech"``."""
+    options = resolved(options, config)
+    return ("mobilenet",) if options.head == "conv" else BASES[options.bases]
 
 
 def split(dataset: Dataset, fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
@@ -147,17 +196,34 @@ class TrainResult:
     model: object
     labels: tuple
     report: dict
+    #: Linear head: the manifest's ``head`` description (blocks, sizes, weights); ``None`` for conv.
+    linear: dict | None = None
 
 
-def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base, noise: NoiseBank | None = None,
-        cache: ActivationCache | None = None, train_indices=None, on_epoch=None, on_restart=None) -> TrainResult:
+def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=None, speech=None,
+        noise: NoiseBank | None = None, cache: ActivationCache | None = None, train_indices=None, on_epoch=None,
+        on_restart=None, on_features=None) -> TrainResult:
     """Train a head on ``dataset`` (optionally only on ``train_indices``; the rest validates).
 
-    ``on_epoch(epoch, history)`` follows training; ``on_restart(attempt)`` says a collapsed head is
-    being trained again (see :attr:`TrainOptions.restarts`).
+    Parameters
+    ----------
+    base, speech : optional
+        The MobileNet base (:func:`pac.base.load_base`) and the speech embedding
+        (:func:`pac.speech_base.load_speech_embedding`); :func:`needed_networks` says which are needed.
+    on_epoch : callable, optional
+        Conv head: ``on_epoch(epoch, history)`` after each epoch.
+    on_restart : callable, optional
+        Conv head: ``on_restart(attempt)`` says a collapsed head is trained again
+        (:attr:`TrainOptions.restarts`).
+    on_features : callable, optional
+        ``on_features(done, total)`` as clips' features are computed.
     """
+    options = resolved(options, config)
     options.check()
     cache = cache or ActivationCache(None)
+    if options.head == "linear":
+        return _fit_linear(dataset, config=config, options=options, networks=Networks(mobilenet=base, speech=speech),
+                           noise=noise, cache=cache, train_indices=train_indices, on_features=on_features)
     noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
         from .noise import generated_bank
@@ -214,6 +280,93 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base,
     return TrainResult(model=model, labels=dataset.labels, report=report)
 
 
+def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
+                noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
+    """The linear head: block features, cross-validated block weights, one softmax layer."""
+    from .linear_head import WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+
+    noise_source = "folder" if noise is not None else None
+    if noise is None and options.generated_noise:
+        from .noise import generated_bank
+
+        noise, noise_source = generated_bank(), "generated"
+    rng = np.random.default_rng(options.seed)
+    if train_indices is None:
+        train_idx, val_idx = split(dataset, options.validation_fraction, rng)
+    else:
+        train_idx = sorted(train_indices)
+        val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
+    clips = dataset.clips
+    if not time_shifts_apply(config):
+        options = replace(options, max_shift=0.0)
+    variants = [training_variants(options, noise, rng) for _ in train_idx]
+    blocks = BASES[options.bases]
+    sizes = [SIZES[b] for b in blocks]
+    started = time.perf_counter()
+    train_x, clean_x, val_x = [], [], []
+    total = len(train_idx) + len(val_idx)
+    for n, i in enumerate([*train_idx, *val_idx]):  # clip by clip, so progress can be shown
+        own = variants[n] if n < len(train_idx) else []
+        feats = joined(block_features([clips[i].audio], [[CLEAN, *own]], config=config, blocks=blocks,
+                                      networks=networks, cache=cache, noise_bank=noise), blocks)[0]
+        if n < len(train_idx):
+            clean_x.append(feats[:1])
+            train_x.append(feats[1:])
+        else:
+            val_x.append(feats[:1])
+        if on_features:
+            on_features(n + 1, total)
+    features_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    labels = np.array([clips[i].label for i in train_idx], dtype=np.int64)
+    n_labels = len(dataset.labels)
+    if len(blocks) == 2:
+        candidates = WEIGHTINGS
+    else:
+        candidates = [(1.0,)]
+    selection = choose_weights(train_x, clean_x, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
+                               candidates=candidates, l2=options.l2, k=options.cv_folds, seed=options.seed)
+    x = np.concatenate(train_x)
+    y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train_x)]).astype(np.int64)
+    model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=selection.best.weights,
+                      l2=options.l2)
+    train_seconds = time.perf_counter() - started
+    keras_model = to_keras(model, n_labels)
+    linear = {"kind": "linear", "blocks": [{"name": b, "size": s, "weight": w, "pooling": POOLING[b]}
+                                           for b, s, w in zip(model.blocks, model.sizes, model.weights)]}
+    best = selection.best
+    cv = scores(labels, best.probabilities.argmax(axis=1), dataset.labels)
+    cv["folds"] = best.folds
+    cv["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
+                    "predicted": dataset.labels[int(p.argmax())], "confidence": float(p.max())}
+                   for i, p in zip(train_idx, best.probabilities)]
+    report = {
+        "labels": list(dataset.labels),
+        "options": {**asdict(options), "snr_db": list(options.snr_db)},
+        "head": {**linear, "l2": options.l2,
+                 "candidates": [{"weights": dict(zip(blocks, c.weights)), "cv_accuracy": c.accuracy,
+                                 "cv_log_loss": c.log_loss} for c in selection.candidates]},
+        "examples": int(len(x)),
+        "noise": noise_source,
+        "clips": {"training": [str(clips[i].path) for i in train_idx],
+                  "validation": [str(clips[i].path) for i in val_idx],
+                  "skipped": list(dataset.skipped)},
+        "history": asdict(History()),
+        "seconds": {"features": round(features_seconds, 3), "training": round(train_seconds, 3)},
+        "cross_validation": cv,
+        "validation": None,
+    }
+    if val_idx:
+        probs = model.probabilities(select_columns(np.concatenate(val_x), blocks, sizes, model.blocks))
+        y_val = np.array([clips[i].label for i in val_idx], dtype=np.int64)
+        result = scores(y_val, probs.argmax(axis=1), dataset.labels)
+        result["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
+                            "predicted": dataset.labels[int(p.argmax())],
+                            "confidence": float(p.max())} for i, p in zip(val_idx, probs)]
+        report["validation"] = result
+    return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear)
+
+
 def save(result: TrainResult, output: str | os.PathLike, *, config: FeatureConfig) -> Path:
     """Write the model folder atomically (an existing pac model folder is replaced)."""
     from .plots import plot_confusion, plot_curves
@@ -221,17 +374,27 @@ def save(result: TrainResult, output: str | os.PathLike, *, config: FeatureConfi
     output = Path(output)
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MANIFEST).exists())):
         raise PacError(f"{output}: exists and is not a pac model folder; choose another -o")
-    manifest = Manifest(labels=result.labels, features=config, base=base_identity(), tools=tool_versions())
+    if result.linear is None:
+        manifest = Manifest(labels=result.labels, features=config, base=base_identity(), tools=tool_versions())
+    else:
+        from .speech_base import speech_identity
+
+        blocks = [b["name"] for b in result.linear["blocks"]]
+        manifest = Manifest(labels=result.labels, features=config,
+                            base=base_identity() if "mobilenet" in blocks else None, tools=tool_versions(),
+                            linear=result.linear,
+                            speech_base=speech_identity(quantized=True) if "speech" in blocks else None)
     with atomic_dir(output) as staging:
         write_head(result.model, staging)
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         (staging / "report.json").write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n",
                                              encoding="utf-8")
-        plot_curves(result.report["history"], staging / "curves.png")
-        validation = result.report["validation"]
+        if result.report["history"]["loss"]:
+            plot_curves(result.report["history"], staging / "curves.png")
+        validation = result.report["validation"] or result.report.get("cross_validation")
         if validation:
-            plot_confusion(validation["confusion"], result.labels, staging / "confusion.png",
-                           title="validation clips")
+            title = "validation clips" if result.report["validation"] else "cross-validation (held-out clips)"
+            plot_confusion(validation["confusion"], result.labels, staging / "confusion.png", title=title)
     return output
 
 
@@ -240,4 +403,5 @@ def options_with(base: TrainOptions, **changes) -> TrainOptions:
     return replace(base, **{k: v for k, v in changes.items() if v is not None})
 
 
-__all__ = ["TrainOptions", "PAPER", "fit", "save", "load_dataset", "load_noise", "options_with"]
+__all__ = ["TrainOptions", "PAPER", "BASES", "fit", "save", "load_dataset", "load_noise", "options_with", "resolved",
+           "needed_networks"]

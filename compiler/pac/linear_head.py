@@ -1,0 +1,210 @@
+"""The default head: one softmax layer (a logistic regression) on the joined feature blocks.
+
+1. Each block (:mod:`pac.blocks`) is standardised with the mean and standard deviation of its
+   values over the training examples, and multiplied by the block's weight.
+2. A multinomial logistic regression with an L2 penalty on its weights is fitted to the
+   standardised values by L-BFGS (deterministic: it starts from zeros).
+3. The block weights are chosen by the model's own training clips: k-fold cross-validation over
+   clips (all augmented copies of a clip stay on the same side) scores each candidate weighting by
+   the log-loss on the held-out clips, and the best one is kept (:func:`choose_weights`).  A block
+   whose chosen weight is 0 is left out of the model.
+4. Standardisation and weights are folded into the softmax layer's kernel and bias, so the model is
+   one ``Dense(labels, softmax)`` layer on the raw block values, written as a TF.js layers model
+   like any head (:func:`to_keras`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Candidate (speech, mobilenet) weightings tried by cross-validation when both blocks are allowed.
+WEIGHTINGS = ((1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.0, 1.0))
+#: Smallest standard deviation a feature is divided by (constant features stay 0 after centring).
+MIN_SCALE = 1e-6
+
+
+@dataclass(frozen=True)
+class Standardiser:
+    """Per-feature ``(x - mean) / scale * weight`` of the joined blocks."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, sizes, weights) -> "Standardiser":
+        x = np.asarray(x, np.float64)
+        scale = x.std(axis=0)
+        scale[scale < MIN_SCALE] = 1.0
+        weight = np.concatenate([np.full(size, w, np.float64) for size, w in zip(sizes, weights)])
+        return cls(mean=x.mean(axis=0), scale=scale, weight=weight)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, np.float64) - self.mean) / self.scale * self.weight
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
+                 max_iterations: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression: minimise mean cross-entropy + ``l2 / 2 * |W|^2``.
+
+    Parameters
+    ----------
+    x : ndarray
+        ``[n, d]`` inputs (standardised).
+    y : ndarray
+        ``[n]`` label indices.
+    n_labels : int
+        Number of labels (outputs).
+    l2 : float
+        Penalty on the weights (not the bias).
+
+    Returns
+    -------
+    kernel, bias : ndarray
+        ``[d, n_labels]`` and ``[n_labels]`` (float64).
+    """
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, np.float64)
+    n, d = x.shape
+    onehot = np.eye(n_labels)[np.asarray(y)]
+
+    def loss(theta):
+        w, b = theta[:d * n_labels].reshape(d, n_labels), theta[d * n_labels:]
+        logits = x @ w + b
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        value = -(onehot * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
+        g = (np.exp(log_p) - onehot) / n
+        grad = np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(axis=0)])
+        return value, grad
+
+    theta = np.zeros(d * n_labels + n_labels)
+    result = minimize(loss, theta, jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iterations, "gtol": 1e-6})
+    theta = result.x
+    return theta[:d * n_labels].reshape(d, n_labels), theta[d * n_labels:]
+
+
+@dataclass
+class LinearModel:
+    """A fitted head on the raw joined block values (standardisation folded in)."""
+
+    kernel: np.ndarray  # [d, labels] float64
+    bias: np.ndarray  # [labels]
+    blocks: tuple  # block names in the input order
+    sizes: tuple  # values per block
+    weights: tuple  # the block weights used
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return softmax(np.asarray(x, np.float64) @ self.kernel + self.bias).astype(np.float32)
+
+
+def fit_model(x: np.ndarray, y: np.ndarray, *, n_labels: int, blocks, sizes, weights, l2: float) -> LinearModel:
+    """Standardise, fit, fold: a :class:`LinearModel` on the blocks whose weight is not 0.
+
+    ``x`` holds every block in ``blocks`` order (``sizes`` values each); blocks of weight 0 are cut out.
+    """
+    keep = [i for i, w in enumerate(weights) if w > 0]
+    if not keep:
+        raise ValueError("every block has weight 0")
+    starts = np.cumsum([0, *sizes])
+    columns = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in keep])
+    x = np.asarray(x, np.float64)[:, columns]
+    kept_sizes = [sizes[i] for i in keep]
+    kept_weights = [weights[i] for i in keep]
+    standard = Standardiser.fit(x, kept_sizes, kept_weights)
+    kernel, bias = fit_logistic(standard(x), y, n_labels=n_labels, l2=l2)
+    factor = standard.weight / standard.scale
+    folded_kernel = kernel * factor[:, None]
+    folded_bias = bias - (standard.mean * factor) @ kernel
+    return LinearModel(kernel=folded_kernel, bias=folded_bias, blocks=tuple(blocks[i] for i in keep),
+                       sizes=tuple(kept_sizes), weights=tuple(kept_weights))
+
+
+def select_columns(x: np.ndarray, blocks, sizes, wanted) -> np.ndarray:
+    """The columns of ``wanted`` blocks out of joined values laid out as ``blocks``/``sizes``."""
+    starts = np.cumsum([0, *sizes])
+    cols = [np.arange(starts[i], starts[i + 1]) for i, b in enumerate(blocks) if b in wanted]
+    return np.asarray(x)[:, np.concatenate(cols)]
+
+
+def folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold number of each clip: per label, shuffled clips dealt round-robin into ``k`` folds."""
+    fold = np.zeros(len(labels), np.int64)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        order = members[rng.permutation(len(members))]
+        fold[order] = np.arange(len(order)) % k
+    return fold
+
+
+@dataclass
+class CrossValidation:
+    """Held-out scores of one weighting: per clip, the probabilities it got when it was held out."""
+
+    weights: tuple
+    probabilities: np.ndarray  # [clips, labels]
+    log_loss: float
+    accuracy: float
+    folds: int
+
+
+def cross_validate(train: list[np.ndarray], clean: list[np.ndarray], labels: np.ndarray, *, n_labels: int,
+                   blocks, sizes, weights, l2: float, fold_of: np.ndarray) -> CrossValidation:
+    """k-fold over clips: fit on the other folds' training examples, score the held-out clean clips.
+
+    ``train[i]`` holds clip ``i``'s training examples (augmented copies), ``clean[i]`` its clean
+    example ``[1, d]``.
+    """
+    k = int(fold_of.max()) + 1
+    probs = np.zeros((len(labels), n_labels), np.float64)
+    for f in range(k):
+        inside = np.flatnonzero(fold_of != f)
+        x = np.concatenate([train[i] for i in inside])
+        y = np.concatenate([[labels[i]] * len(train[i]) for i in inside])
+        model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=weights, l2=l2)
+        held = np.flatnonzero(fold_of == f)
+        x_held = np.concatenate([clean[i] for i in held])
+        probs[held] = model.probabilities(select_columns(x_held, blocks, sizes, model.blocks))
+    picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
+    return CrossValidation(weights=tuple(weights), probabilities=probs, log_loss=float(-np.log(picked).mean()),
+                           accuracy=float((probs.argmax(axis=1) == labels).mean()), folds=k)
+
+
+@dataclass
+class Selection:
+    """The chosen weighting and every candidate's cross-validation."""
+
+    best: CrossValidation
+    candidates: list = field(default_factory=list)
+
+
+def choose_weights(train, clean, labels, *, n_labels: int, blocks, sizes, candidates, l2: float, k: int,
+                   seed: int) -> Selection:
+    """Cross-validate every candidate weighting on the same folds; the lowest log-loss wins (ties: the
+    earlier candidate).  ``k`` is capped by the smallest label's clip count."""
+    labels = np.asarray(labels)
+    k = max(2, min(k, int(np.bincount(labels, minlength=n_labels).min())))
+    fold_of = folds(labels, k, np.random.default_rng(seed))
+    results = [cross_validate(train, clean, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
+                              weights=w, l2=l2, fold_of=fold_of) for w in candidates]
+    best = min(results, key=lambda r: r.log_loss)
+    return Selection(best=best, candidates=results)
+
+
+def to_keras(model: LinearModel, n_labels: int):
+    """The head as a tf_keras ``Sequential([Input([d]), Dense(labels, softmax)])``."""
+    from .tfjs_head import Layer, keras_head
+
+    layer = Layer("dense", activation="softmax", use_bias=True, units=n_labels,
+                  weights=[model.kernel.astype(np.float32), model.bias.astype(np.float32)])
+    return keras_head([layer], names=["head_softmax"], input_shape=(int(sum(model.sizes)),))

@@ -1,0 +1,89 @@
+"""The linear head: logistic regression, folded standardisation, cross-validated block weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pac import linear_head as L
+
+
+def blobs(seed=0, n=30, d=6, labels=3, spread=3.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(labels, d)) * spread
+    y = np.repeat(np.arange(labels), n)
+    x = centres[y] + rng.normal(size=(len(y), d))
+    return x, y
+
+
+def test_logistic_regression_reaches_the_optimum():
+    x, y = blobs()
+    kernel, bias = L.fit_logistic(x, y, n_labels=3, l2=0.01)
+    # At the optimum the gradient vanishes: X^T (P - Y) / n + l2 W = 0 and sum(P - Y) = 0.
+    p = L.softmax(x @ kernel + bias)
+    g = p - np.eye(3)[y]
+    assert np.abs(x.T @ g / len(x) + 0.01 * kernel).max() < 1e-5
+    assert np.abs(g.sum(axis=0) / len(x)).max() < 1e-5
+    assert (p.argmax(axis=1) == y).mean() > 0.95
+
+
+def test_stronger_penalty_gives_smaller_weights():
+    x, y = blobs()
+    small, _ = L.fit_logistic(x, y, n_labels=3, l2=0.001)
+    large, _ = L.fit_logistic(x, y, n_labels=3, l2=1.0)
+    assert np.linalg.norm(large) < 0.5 * np.linalg.norm(small)
+
+
+def test_folding_standardisation_into_the_layer_changes_nothing():
+    x, y = blobs(d=8)
+    x = x * np.array([1, 10, 100, 0.01, 1, 1, 5, 1e-3]) + 50  # scales the standardiser must undo
+    x[:, 5] = 7.0  # a constant feature (scale floored, centred to 0)
+    model = L.fit_model(x, y, n_labels=3, blocks=("speech", "mobilenet"), sizes=(4, 4), weights=(1.0, 0.5), l2=0.05)
+    standard = L.Standardiser.fit(x, (4, 4), (1.0, 0.5))
+    kernel, bias = L.fit_logistic(standard(x), y, n_labels=3, l2=0.05)
+    expected = L.softmax(standard(x) @ kernel + bias)
+    assert np.abs(model.probabilities(x) - expected).max() < 1e-5
+
+
+def test_a_zero_weight_drops_the_block():
+    x, y = blobs(d=8)
+    model = L.fit_model(x, y, n_labels=3, blocks=("speech", "mobilenet"), sizes=(3, 5), weights=(0.0, 1.0), l2=0.05)
+    assert model.blocks == ("mobilenet",) and model.sizes == (5,) and model.kernel.shape == (5, 3)
+    only = L.select_columns(x, ("speech", "mobilenet"), (3, 5), model.blocks)
+    assert np.array_equal(only, x[:, 3:])
+    with pytest.raises(ValueError):
+        L.fit_model(x, y, n_labels=3, blocks=("speech", "mobilenet"), sizes=(3, 5), weights=(0.0, 0.0), l2=0.05)
+
+
+def test_folds_are_stratified_and_seeded():
+    labels = np.repeat(np.arange(3), 5)
+    fold = L.folds(labels, 5, np.random.default_rng(1))
+    for f in range(5):
+        assert sorted(labels[fold == f]) == [0, 1, 2]  # one clip of each label per fold
+    assert np.array_equal(fold, L.folds(labels, 5, np.random.default_rng(1)))
+    assert not np.array_equal(fold, L.folds(labels, 5, np.random.default_rng(2)))
+
+
+def test_cross_validation_prefers_the_block_that_carries_the_labels():
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(3), 6)
+    informative = np.eye(3)[labels] * 3 + rng.normal(size=(18, 3))
+    noise = rng.normal(size=(18, 4)) * 3
+    clips = np.concatenate([noise, informative], axis=1)  # block "speech" = noise, "mobilenet" = signal
+    train = [c[None] + rng.normal(size=(4, 7)) * 0.1 for c in clips]  # four augmented copies per clip
+    clean = [c[None] for c in clips]
+    selection = L.choose_weights(train, clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=(4, 3),
+                                 candidates=L.WEIGHTINGS, l2=0.01, k=5, seed=0)
+    assert selection.best.weights == (0.0, 1.0)
+    assert selection.best.folds == 5 and len(selection.candidates) == len(L.WEIGHTINGS)
+    assert selection.best.accuracy == 1.0
+    by_weights = {c.weights: c.log_loss for c in selection.candidates}
+    assert by_weights[(1.0, 0.0)] > by_weights[(0.0, 1.0)]
+
+
+def test_folds_are_capped_by_the_smallest_label():
+    labels = np.array([0, 0, 1, 1, 1, 1, 1])
+    x = [np.eye(2)[[lab]] for lab in labels]
+    selection = L.choose_weights(x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)],
+                                 l2=0.01, k=5, seed=0)
+    assert selection.best.folds == 2
