@@ -1,32 +1,45 @@
-"""5-shot accuracy of the PAC paper's test cases: paper-faithful settings vs. the product's defaults.
+"""5-shot accuracy on the PAC paper's test cases and beyond: paper settings vs. old and new defaults.
 
 Protocol (the PAC paper's, and REFERENCE.md section 5): for each task and seed, 5 random training
-clips per label, test on all the other clips of those labels; mean +- std over ``--seeds`` seeds.
-Both settings see the same split for a given seed.  Tasks, on ``../shared/data``:
+clips per label, test on all the other clips of those labels; mean +- std over the seeds (``--seeds
+N`` seeds starting at ``--seed-offset``: the README reports seeds 0-9, tuning runs use 100 and up so
+the reported splits are not the ones settings were chosen on).  Every setting sees the same split
+for a given seed (:func:`tasks.split`).  Tasks (``tasks.py``; only the recordings in
+``../shared/data``, or ``$PAC_SHARED_DIR/data``):
 
-- numbers: FSDD speaker george saying one / seven / nine (one speaker's own clips, 20 each);
-  the same clips placed at random in 3 s of quiet room noise (how a phone recording looks, which
-  tests where the analysis window goes; :func:`place_in_noise`); the same digits from Speech
-  Commands (10 different speakers each);
-- words: Speech Commands on / off / stop.  Every clip of a word is from a different speaker and no
-  speaker recorded a word twice, so a one-speaker words task cannot be formed from this data; the
-  row is the multi-speaker task (see :func:`speakers_with_several_words`);
-- voices: FSDD george vs jackson saying "one" (label = speaker);
-- emotion: RAVDESS actor 01 angry / happy / sad (8 clips each); actor 02 as a second row.
+- numbers: FSDD one speaker's own clips (george, jackson: one / seven / nine; lucas, nicolas: other
+  digit triples; 20 each), george's clips placed at random in 3 s of quiet room noise (how a phone
+  recording looks), and Speech Commands digit triples (10 speakers per digit);
+- words: Speech Commands word triples (10 speakers per word; no speaker recorded a word twice, so a
+  one-speaker English words task cannot be formed from this data);
+- voices: two FSDD speakers saying the same digit (label = speaker);
+- emotion: RAVDESS actor 01 and actor 02, angry / happy / sad (8 clips each);
+- arabic: one speaker's own command words (two speakers), and open / close / enter by 18 speakers;
+- instruments: single notes of piano / acoustic guitar / cello.
 
-Settings:
+The Speech Commands and Arabic multi-speaker tasks are flagged ``multi_speaker``; their mean is
+reported separately (the hard case), next to the mean over all tasks and per group.
+
+Settings (``--settings``):
 
 - ``paper``: feature profile ``paper`` + :data:`pac.train.PAPER` (Adam 1e-4, 20 epochs, batch
   fraction 0.4, no augmentation);
-- ``product``: ``PROFILES["default"]`` + ``TrainOptions()``, exactly what ``pac train`` does
-  without options (validation fraction 0 so all 5 clips train), so generated noise is mixed in;
-- ``product+noise`` (``--noise``): the same with ``--noise ../shared/data/background_noise``
-  (real background recordings instead of generated noise).
+- ``old-default``: the spectrogram-image default as it was before the speech-embedding default:
+  ``PROFILES["default"]`` + the training options pinned in :data:`OLD_DEFAULT_OPTIONS` (Adam 1e-3,
+  50 epochs, time shifts, generated noise, the 5-filter conv head), validation fraction 0 so all 5
+  clips train;
+- ``default``: the new default -- NOT FILLED IN YET: see :func:`new_default_options` (requesting it
+  prints a message and skips it);
+- ``old-default+noise``: ``old-default`` with ``--noise ../shared/data/background_noise`` (real
+  background recordings instead of generated noise); ``--noise`` adds it.
 
 MobileNet activations are cached under ``/tmp/pac-bench-activations`` (``--cache``), so seeds and
-reruns skip MobileNet.  Uses the library (``pac.train.fit``), not the ``pac`` command.
+reruns skip MobileNet.  Uses the library (``pac.train.fit``), not the ``pac`` command.  ``--json``
+writes per task and setting the mean, std and per-seed accuracies, plus the summaries (rewritten
+after every task, so a long run can be watched); ``--markdown`` writes the README's table.
 
-    .venv/bin/python bench/accuracy.py [--seeds 10] [--json out.json] [--noise] [--tasks numbers,voices]
+    .venv/bin/python bench/accuracy.py [--seeds 10] [--seed-offset 0] [--settings paper,old-default]
+        [--tasks numbers,multi,voices-lucas-nicolas] [--json out.json] [--markdown out.md]
 """
 
 from __future__ import annotations
@@ -39,164 +52,141 @@ import platform
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from scipy.signal import resample_poly
 
-REPO = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "compiler"))
+sys.path.insert(0, str(BENCH))
 
 from pac.activations import CLEAN, ActivationCache, compute_activations  # noqa: E402
-from pac.audio import Audio, read_wav  # noqa: E402
 from pac.base import load_base  # noqa: E402
-from pac.dataset import Dataset, LabelledClip  # noqa: E402
+from pac.blocks import Networks, block_features, joined  # noqa: E402
+from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.features import PROFILES, FeatureConfig  # noqa: E402
-from pac.features.pipeline import load_clip  # noqa: E402
 from pac.head import predict_head  # noqa: E402
 from pac.train import PAPER, TrainOptions, fit, load_noise  # noqa: E402
+from tasks import (DATA, GROUPS, NOISE_DIR, SHARED, SHOTS, Task, all_tasks, select,  # noqa: E402,F401
+                   speakers_with_several_words, split)
 
-SHARED = Path(os.environ.get("PAC_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
-DATA = SHARED / "data"
 BASE_DIR = SHARED / "models" / "mobilenet_v1_0.25_224"
-NOISE_DIR = DATA / "background_noise"
+SPEECH_DIR = SHARED / "models" / "speech_embedding"
 DEFAULT_CACHE = Path("/tmp/pac-bench-activations")
-SHOTS = 5
-
-DIGITS = {"one": 1, "seven": 7, "nine": 9}
-RAVDESS_EMOTIONS = {"angry": "05", "happy": "03", "sad": "04"}
 
 
-@dataclass(frozen=True)
-class Task:
-    """A labelled set of clip paths; ``group`` is the paper's test case the row stands for.
-
-    ``placed``: each clip is put at a random place in a 3 s recording of room noise (a background
-    clip 30 dB below the word's RMS), like a phone recording started before and stopped after the
-    word; the same recordings every run.
-    """
-
-    name: str
-    group: str
-    labels: tuple[str, ...]
-    paths: tuple[tuple[Path, ...], ...]  # per label
-    placed: bool = False
-
-    def dataset(self, config: FeatureConfig) -> Dataset:
-        clips = [LabelledClip(path=p, label=i, audio=load_clip(p, config))
-                 for i, group in enumerate(self.paths) for p in group]
-        if self.placed:
-            rng = np.random.default_rng(7)
-            noise = [read_wav(p) for p in sorted(NOISE_DIR.rglob("*.wav"))]
-            clips = [replace(c, audio=place_in_noise(c.audio, noise[rng.integers(len(noise))], rng)) for c in clips]
-        return Dataset(root=DATA, labels=self.labels, clips=tuple(clips))
-
-    @property
-    def test_clips(self) -> int:
-        return sum(len(g) - SHOTS for g in self.paths)
-
-
-def place_in_noise(clip: Audio, noise: Audio, rng: np.random.Generator, *, seconds: float = 3.0,
-                   below_db: float = 30.0) -> Audio:
-    """``clip`` at a random place in ``seconds`` of ``noise`` (looped, resampled) ``below_db`` under its RMS."""
-    n = int(seconds * clip.rate)
-    g = np.gcd(noise.rate, clip.rate)
-    background = np.resize(resample_poly(noise.samples, clip.rate // g, noise.rate // g), n)
-    rms = lambda x: np.sqrt(np.mean(x ** 2))  # noqa: E731
-    background = background / rms(background) * rms(clip.samples) * 10 ** (-below_db / 20)
-    start = int(rng.integers(0, n - len(clip.samples)))
-    background[start:start + len(clip.samples)] += clip.samples
-    return Audio(samples=background, rate=clip.rate, channels=1, source=f"{clip.source} placed at {start / clip.rate:.2f} s")
-
-    @property
-    def test_clips(self) -> int:
-        return sum(len(g) - SHOTS for g in self.paths)
-
-
-def _fsdd(digit: int, speaker: str) -> tuple[Path, ...]:
-    return tuple(DATA / "fsdd" / "recordings" / f"{digit}_{speaker}_{i}.wav" for i in range(20))
-
-
-def _commands(word: str) -> tuple[Path, ...]:
-    return tuple(sorted((DATA / "speech_commands_v001" / word).glob("*.wav")))
-
-
-def _ravdess(actor: int, code: str) -> tuple[Path, ...]:
-    return tuple(sorted((DATA / "ravdess" / f"Actor_{actor:02d}").glob(f"03-01-{code}-*.wav")))
-
-
-def all_tasks() -> list[Task]:
-    """The benchmark's tasks, in table order."""
-    return [
-        Task("numbers (FSDD george)", "numbers", tuple(DIGITS), tuple(_fsdd(d, "george") for d in DIGITS.values())),
-        Task("numbers (FSDD george, in 3 s room-noise recordings)", "numbers", tuple(DIGITS),
-             tuple(_fsdd(d, "george") for d in DIGITS.values()), placed=True),
-        Task("numbers (Speech Commands, many speakers)", "numbers", tuple(DIGITS),
-             tuple(_commands(w) for w in DIGITS)),
-        Task("words (Speech Commands on/off/stop, many speakers)", "words", ("off", "on", "stop"),
-             tuple(_commands(w) for w in ("off", "on", "stop"))),
-        Task("voices (FSDD george vs jackson, \"one\")", "voices", ("george", "jackson"),
-             (_fsdd(1, "george"), _fsdd(1, "jackson"))),
-        Task("emotion (RAVDESS actor 01)", "emotion", tuple(RAVDESS_EMOTIONS),
-             tuple(_ravdess(1, c) for c in RAVDESS_EMOTIONS.values())),
-        Task("emotion (RAVDESS actor 02)", "emotion", tuple(RAVDESS_EMOTIONS),
-             tuple(_ravdess(2, c) for c in RAVDESS_EMOTIONS.values())),
-    ]
-
-
-SHORT_NAMES = {"numbers (FSDD george)": "numbers",
-               "numbers (FSDD george, in 3 s room-noise recordings)": "numbers-placed", "numbers (Speech Commands, many speakers)": "numbers-sc",
-               "words (Speech Commands on/off/stop, many speakers)": "words",
-               "voices (FSDD george vs jackson, \"one\")": "voices",
-               "emotion (RAVDESS actor 01)": "emotion", "emotion (RAVDESS actor 02)": "emotion-02"}
-
-
-def speakers_with_several_words(words=("on", "off", "stop")) -> dict[str, dict[str, int]]:
-    """``{speaker: {word: clips}}`` for Speech Commands speakers who recorded more than one clip of
-    any of ``words`` (the hash before ``_nohash_``); empty means no one-speaker words task exists."""
-    counts: dict[str, dict[str, int]] = {}
-    for word in words:
-        for path in _commands(word):
-            speaker = path.name.split("_nohash_")[0]
-            counts.setdefault(speaker, {}).setdefault(word, 0)
-            counts[speaker][word] += 1
-    return {s: c for s, c in counts.items() if max(c.values()) >= SHOTS + 1}
-
-
-def split(task: Task, seed: int) -> list[int]:
-    """Indices (into ``task.dataset``'s clip order) of the 5 training clips per label for ``seed``."""
-    rng = np.random.default_rng(10_000 + seed)
-    train, offset = [], 0
-    for group in task.paths:
-        train.extend(offset + int(k) for k in rng.choice(len(group), SHOTS, replace=False))
-        offset += len(group)
-    return sorted(train)
+# ---------------------------------------------------------------------------------------------
+# Settings
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A feature configuration and training options (and whether background noise is mixed in)."""
+    """A feature configuration and training options (and whether real background noise is mixed in).
+
+    ``predict(result, audios, base, cache)`` gives test-clip probabilities ``[n, labels]`` of a
+    :func:`pac.train.fit` result; ``None`` = MobileNet activations + :func:`pac.head.predict_head`.
+    """
 
     name: str
     config: FeatureConfig
     options: TrainOptions
     noise: bool = False
+    predict: Callable | None = None
+    #: Linear head: run the speech network with its 8-bit kernels (what models ship) or float32 ones.
+    speech_quantized: bool = True
 
 
 def paper_setting() -> Setting:
-    return Setting("paper-faithful", PROFILES["paper"], replace(PAPER, validation_fraction=0.0))
+    return Setting("paper", PROFILES["paper"], replace(PAPER, validation_fraction=0.0))
 
 
-def product_setting(noise: bool = False) -> Setting:
-    return Setting("product defaults" + (" + --noise" if noise else ""), PROFILES["default"],
-                   replace(TrainOptions(), validation_fraction=0.0), noise)
+#: ``TrainOptions()`` as it was while the spectrogram image + 5-filter conv head was the default,
+#: pinned here so that ``old-default`` keeps meaning that setting after the defaults change.
+#: (``bases``, ``l2`` and ``cv_folds`` only concern the linear head; pinned so the check below passes.)
+OLD_DEFAULT_OPTIONS = dict(head="conv", bases="speech+mobilenet", l2=0.01, cv_folds=5,
+                           epochs=50, learning_rate=1e-3, optimizer="adam", batch_fraction=0.4,
+                           validation_fraction=0.0, seed=0, max_shift=0.1, shift_step=0.05,
+                           generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), restarts=2)
+
+
+def old_default_options() -> TrainOptions:
+    """:data:`OLD_DEFAULT_OPTIONS` as ``TrainOptions``.
+
+    A field ``TrainOptions`` gains later must be pinned to its old value in
+    :data:`OLD_DEFAULT_OPTIONS`; until then this refuses, so the old default can never silently
+    become the new one.
+    """
+    new = sorted({f.name for f in fields(TrainOptions)} - set(OLD_DEFAULT_OPTIONS))
+    if new:
+        raise NotImplementedError(f"old-default: TrainOptions has new field(s) {', '.join(new)}; pin their "
+                                  "old-default values (e.g. the conv head) in bench/accuracy.py OLD_DEFAULT_OPTIONS")
+    return TrainOptions(**OLD_DEFAULT_OPTIONS)
+
+
+def old_default_setting(noise: bool = False) -> Setting:
+    return Setting("old-default" + ("+noise" if noise else ""), PROFILES["default"], old_default_options(), noise)
+
+
+def new_default_options() -> TrainOptions:
+    """The default's training options: exactly what ``pac train`` does without options (the linear
+    head on the speech and MobileNet blocks, every clip trains)."""
+    return replace(TrainOptions(), validation_fraction=0.0)
+
+
+def linear_head_probabilities(setting: Setting, result, audios, *, base, cache: ActivationCache,
+                              speech=None) -> np.ndarray:
+    """Test-clip probabilities of a linear-head result: its blocks, joined, through its softmax layer."""
+    blocks = [b["name"] for b in result.linear["blocks"]]
+    feats = block_features(audios, [[CLEAN]] * len(audios), config=setting.config, blocks=blocks,
+                           networks=Networks(mobilenet=base, speech=speech), cache=cache)
+    return predict_head(result.model, np.concatenate(joined(feats, blocks)))
+
+
+def new_default_setting(*, quantized: bool = True) -> Setting:
+    return Setting("default" + ("" if quantized else "-float32"), PROFILES["default"], new_default_options(),
+                   predict=linear_head_probabilities, speech_quantized=quantized)
+
+
+SETTINGS: dict[str, Callable[[], Setting]] = {
+    "paper": paper_setting,
+    "old-default": old_default_setting,
+    "default": new_default_setting,
+    "old-default+noise": lambda: old_default_setting(noise=True),
+    "default-float32": lambda: new_default_setting(quantized=False),
+}
+
+
+def make_settings(names: list[str]) -> list[Setting]:
+    """The settings named; one that is not available yet is skipped with a message."""
+    settings = []
+    for name in names:
+        if name not in SETTINGS:
+            raise SystemExit(f"--settings: unknown {name!r}; choose from {', '.join(SETTINGS)}")
+        try:
+            settings.append(SETTINGS[name]())
+        except NotImplementedError as e:
+            print(f"skipping setting {name!r}: {e}", file=sys.stderr, flush=True)
+    return settings
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def mobilenet_head_probabilities(setting: Setting, result, audios, *, base, cache: ActivationCache,
+                                 speech=None) -> np.ndarray:
+    acts = compute_activations(audios, [[CLEAN]] * len(audios), config=setting.config, base=base, cache=cache)
+    return predict_head(result.model, np.concatenate(acts))
 
 
 def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCache, noise_bank=None,
-             dataset: Dataset | None = None) -> list[float]:
+             dataset=None, speech=None) -> list[float]:
     """Test accuracy of ``setting`` on ``task`` for each seed."""
     dataset = dataset or task.dataset(setting.config)
+    predict = setting.predict or mobilenet_head_probabilities
     accuracies = []
     for seed in seeds:
         train_idx = split(task, seed)
@@ -204,16 +194,20 @@ def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCach
         # Train on a dataset of only the training clips: fit() would otherwise score every other
         # clip after each epoch (as validation), which costs time and changes nothing.
         train_set = replace(dataset, clips=tuple(dataset.clips[i] for i in train_idx))
-        result = fit(train_set, config=setting.config, options=options, base=base,
+        result = fit(train_set, config=setting.config, options=options, base=base, speech=speech,
                      noise=noise_bank if setting.noise else None, cache=cache,
                      train_indices=range(len(train_idx)))
-        test_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-        acts = compute_activations([dataset.clips[i].audio for i in test_idx], [[CLEAN]] * len(test_idx),
-                                   config=setting.config, base=base, cache=cache)
-        probs = predict_head(result.model, np.concatenate(acts))
+        chosen = set(train_idx)
+        test_idx = [i for i in range(len(dataset.clips)) if i not in chosen]
+        probs = predict(setting, result, [dataset.clips[i].audio for i in test_idx], base=base, cache=cache,
+                        speech=speech)
         truth = np.array([dataset.clips[i].label for i in test_idx])
-        accuracies.append(float(np.mean(probs.argmax(axis=1) == truth)))
+        accuracies.append(float(np.mean(np.asarray(probs).argmax(axis=1) == truth)))
     return accuracies
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
 
 
 def machine() -> str:
@@ -234,62 +228,141 @@ def fmt(values: list[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
 
 
+def summaries(tasks: list[Task], settings: list[Setting], results: dict) -> dict:
+    """Per setting: the mean over tasks of the per-task mean accuracy, overall, over the
+    multi-speaker words/digits tasks and per group (only tasks that have finished)."""
+    done = [t for t in tasks if all(s.name in results.get(t.key, {}) for s in settings)]
+
+    def mean_of(members: list[Task]) -> dict:
+        return {"tasks": [t.key for t in members],
+                **{s.name: (round(float(np.mean([np.mean(results[t.key][s.name]) for t in members])), 4)
+                            if members else None) for s in settings}}
+
+    return {"overall": mean_of(done),
+            "multi_speaker": mean_of([t for t in done if t.multi_speaker]),
+            "groups": {g: mean_of([t for t in done if t.group == g]) for g in GROUPS if any(t.group == g for t in done)}}
+
+
+def report(tasks, settings, seeds, results, wall, complete: bool) -> dict:
+    return {
+        "complete": complete,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "seeds": list(seeds),
+        "shots": SHOTS,
+        "wall_seconds": round(wall, 1),
+        "data": str(DATA),
+        "settings": {s.name: {"features": s.config.to_dict(),
+                              "options": {**asdict(s.options), "snr_db": list(s.options.snr_db)},
+                              "noise": str(NOISE_DIR) if s.noise else None} for s in settings},
+        "tasks": {t.key: {"name": t.name, "group": t.group, "multi_speaker": t.multi_speaker,
+                          "labels": list(t.labels), "clips_per_label": list(t.clips_per_label),
+                          "test_clips": t.test_clips,
+                          "results": {name: {"mean": round(float(np.mean(a)), 4), "std": round(float(np.std(a)), 4),
+                                             "accuracy": a} for name, a in results.get(t.key, {}).items()}}
+                  for t in tasks},
+        "summary": summaries(tasks, settings, results),
+    }
+
+
+def markdown(data: dict) -> str:
+    """The README's table (per task mean ± std, then the means) from a :func:`report`."""
+    names = list(data["settings"])
+    seeds = data["seeds"]
+    seed_text = f"seeds {seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
+    lines = [f"5-shot accuracy, mean ± std over {len(seeds)} seeds ({seed_text}); {data['date']}; "
+             f"{data['machine']}; total wall time {data['wall_seconds']:.0f} s"
+             + ("" if data["complete"] else " (INCOMPLETE run)"), "",
+             "| task | group | test clips | " + " | ".join(names) + " |",
+             "|---|---|---:|" + "---|" * len(names)]
+    for task in data["tasks"].values():
+        res = task["results"]
+        cells = " | ".join(f"{res[n]['mean']:.2f} ± {res[n]['std']:.2f}" if n in res else "" for n in names)
+        group = task["group"] + (", multi-speaker" if task["multi_speaker"] else "")
+        lines.append(f"| {task['name']} | {group} | {task['test_clips']} | {cells} |")
+    summary = data["summary"]
+
+    def row(title: str, entry: dict) -> str:
+        cells = " | ".join("" if entry[n] is None else f"**{entry[n]:.2f}**" for n in names)
+        return f"| **{title}** ({len(entry['tasks'])} tasks) | | | {cells} |"
+
+    lines.append(row("mean over all tasks", summary["overall"]))
+    if summary["multi_speaker"]["tasks"]:
+        lines.append(row("mean, multi-speaker words/digits", summary["multi_speaker"]))
+    lines += ["", "| group | tasks | " + " | ".join(names) + " |", "|---|---:|" + "---|" * len(names)]
+    for group, entry in summary["groups"].items():
+        lines.append(f"| {group} | {len(entry['tasks'])} | "
+                     + " | ".join("" if entry[n] is None else f"{entry[n]:.2f}" for n in names) + " |")
+    if summary["multi_speaker"]["tasks"]:
+        entry = summary["multi_speaker"]
+        lines.append(f"| multi-speaker words/digits | {len(entry['tasks'])} | "
+                     + " | ".join(f"{entry[n]:.2f}" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0..N-1) [10]")
-    parser.add_argument("--json", type=Path, help="write per-seed accuracies and settings here")
-    parser.add_argument("--noise", action="store_true",
-                        help="also run the product defaults with --noise shared/data/background_noise "
-                             "(real recordings instead of generated noise)")
-    parser.add_argument("--tasks", help="comma-separated short names: " + ", ".join(SHORT_NAMES.values()))
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds [10]")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="first seed [0]; the README reports 0-9, tuning runs use 100 and up")
+    parser.add_argument("--settings", default="paper,old-default,default",
+                        help=f"comma-separated, from {', '.join(SETTINGS)} [paper,old-default,default]")
+    parser.add_argument("--noise", action="store_true", help="also run old-default+noise (real background "
+                        "recordings from shared/data/background_noise instead of generated noise)")
+    parser.add_argument("--tasks", help="comma-separated task keys, groups (" + ", ".join(GROUPS)
+                        + "), 'multi' (multi-speaker words/digits) or 'all'; keys: "
+                        + ", ".join(t.key for t in all_tasks()))
+    parser.add_argument("--json", type=Path, help="write results, summaries, settings, machine, seeds here")
+    parser.add_argument("--markdown", type=Path, help="write the README-style table here")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"activation cache [{DEFAULT_CACHE}]")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    seeds = range(args.seeds)
-    tasks = all_tasks()
-    if args.tasks:
-        wanted = args.tasks.split(",")
-        tasks = [t for t in tasks if SHORT_NAMES[t.name] in wanted]
-    settings = [paper_setting(), product_setting()]
-    if args.noise:
-        settings.append(product_setting(noise=True))
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    tasks = select(all_tasks(), args.tasks)
+    for task in tasks:
+        task.check()
+    names = [n.strip() for n in args.settings.split(",") if n.strip()]
+    if args.noise and "old-default+noise" not in names:
+        names.append("old-default+noise")
+    settings = make_settings(names)
+    if not settings or not tasks:
+        print("nothing to run", file=sys.stderr)
+        return 2
     base = load_base(BASE_DIR)
+    speech = {q: load_speech_embedding(SPEECH_DIR, quantized=q) for q in (True, False)
+              if any(s.options.head == "linear" and s.speech_quantized == q for s in settings)}
     cache = ActivationCache(args.cache)
-    noise_bank = load_noise(NOISE_DIR) if args.noise else None
+    noise_bank = load_noise(NOISE_DIR) if any(s.noise for s in settings) else None
+
+    def write(complete: bool) -> dict:
+        data = report(tasks, settings, seeds, results, time.perf_counter() - started, complete)
+        if args.json:
+            tmp = args.json.with_name(args.json.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            os.replace(tmp, args.json)
+        return data
 
     results: dict[str, dict[str, list[float]]] = {}
     for task in tasks:
-        results[task.name] = {}
+        results[task.key] = {}
         for setting in settings:
             t0 = time.perf_counter()
-            accs = run_task(task, setting, seeds, base=base, cache=cache, noise_bank=noise_bank)
-            results[task.name][setting.name] = accs
+            accs = run_task(task, setting, seeds, base=base, cache=cache, noise_bank=noise_bank,
+                            speech=speech.get(setting.speech_quantized))
+            results[task.key][setting.name] = accs
             print(f"  {task.name}: {setting.name} {fmt(accs)} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr, flush=True)
-    wall = time.perf_counter() - started
+        write(complete=False)
+    data = write(complete=True)
 
-    today = datetime.date.today().isoformat()
-    print(f"5-shot accuracy, mean ± std over {args.seeds} seeds; {today}; {machine()}; "
-          f"total wall time {wall:.0f} s\n")
-    header = "| task | test clips | " + " | ".join(s.name for s in settings) + " |"
-    print(header)
-    print("|---|---:|" + "---|" * len(settings))
-    for task in tasks:
-        cells = " | ".join(fmt(results[task.name][s.name]) for s in settings)
-        print(f"| {task.name} | {task.test_clips} | {cells} |")
-    several = speakers_with_several_words()
-    if not several:
-        print("\nwords: no Speech Commands speaker recorded any of on/off/stop more than once, so a "
-              "one-speaker words task cannot be formed; the row is the multi-speaker task.")
-    if args.json:
-        args.json.write_text(json.dumps({
-            "date": today, "machine": machine(), "seeds": args.seeds, "wall_seconds": round(wall, 1),
-            "settings": {s.name: {"features": s.config.to_dict(),
-                                  "options": {**asdict(s.options), "snr_db": list(s.options.snr_db)},
-                                  "noise": str(NOISE_DIR) if s.noise else None} for s in settings},
-            "tasks": {t.name: {"test_clips": t.test_clips, "accuracy": results[t.name]} for t in tasks},
-        }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    table = markdown(data)
+    if not speakers_with_several_words():
+        table += ("\nwords: no Speech Commands speaker recorded any of on / off / stop more than once, so a "
+                  "one-speaker English words task cannot be formed; the words rows are multi-speaker tasks.\n")
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table, encoding="utf-8")
     return 0
 
 
