@@ -87,3 +87,10 @@ def test_folds_are_capped_by_the_smallest_label():
     selection = L.choose_weights(x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)],
                                  l2=0.01, k=5, seed=0)
     assert selection.best.folds == 2
+
+
+def test_no_cross_validation_with_a_single_clip_of_a_label():
+    labels = np.array([0, 1, 1, 1])
+    x = [np.eye(2)[[lab]] for lab in labels]
+    assert L.choose_weights(x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)],
+                            l2=0.01, k=5, seed=0) is None

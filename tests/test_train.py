@@ -138,6 +138,11 @@ def test_l2_and_validation_fraction_of_the_linear_head(digits_train_dir, digits_
     r = report(held)
     assert len(r["clips"]["validation"]) == 6 and r["validation"]["labels"] == sorted(DIGITS)
     assert len(r["cross_validation"]["clips"]) == 9  # cross-validation over the 9 training clips
+    alone = tmp_path / "alone"  # one training clip per label: nothing to hold out, fixed weighting
+    assert train(digits_train_dir, alone, "--validation-fraction", "0.8") == 0
+    r = report(alone)
+    assert r["cross_validation"] is None and r["head"]["candidates"] == [] and len(r["clips"]["training"]) == 3
+    assert [b["weight"] for b in manifest(alone)["head"]["blocks"]] == [1.0, 1.0]
 
 
 def test_linear_head_predictions_match_its_report(digits_model, digits_train_dir):

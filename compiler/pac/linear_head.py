@@ -21,6 +21,8 @@ import numpy as np
 
 #: Candidate (speech, mobilenet) weightings tried by cross-validation when both blocks are allowed.
 WEIGHTINGS = ((1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.0, 1.0))
+#: The weighting used when cross-validation is impossible (a label with a single training clip).
+FALLBACK = (1.0, 1.0)
 #: Smallest standard deviation a feature is divided by (constant features stay 0 after centring).
 MIN_SCALE = 1e-6
 
@@ -189,11 +191,15 @@ class Selection:
 
 
 def choose_weights(train, clean, labels, *, n_labels: int, blocks, sizes, candidates, l2: float, k: int,
-                   seed: int) -> Selection:
+                   seed: int) -> Selection | None:
     """Cross-validate every candidate weighting on the same folds; the lowest log-loss wins (ties: the
-    earlier candidate).  ``k`` is capped by the smallest label's clip count."""
+    earlier candidate).  ``k`` is capped by the smallest label's clip count; ``None`` when a label
+    has fewer than 2 training clips (nothing can be held out)."""
     labels = np.asarray(labels)
-    k = max(2, min(k, int(np.bincount(labels, minlength=n_labels).min())))
+    smallest = int(np.bincount(labels, minlength=n_labels).min())
+    if smallest < 2:
+        return None
+    k = min(k, smallest)
     fold_of = folds(labels, k, np.random.default_rng(seed))
     results = [cross_validate(train, clean, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
                               weights=w, l2=l2, fold_of=fold_of) for w in candidates]

@@ -240,10 +240,15 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
     started = time.perf_counter()
-    train_acts = compute_activations([clips[i].audio for i in train_idx], variants, config=config,
-                                     base=base, cache=cache, noise_bank=noise)
-    val_acts = compute_activations([clips[i].audio for i in val_idx], [[CLEAN]] * len(val_idx),
-                                   config=config, base=base, cache=cache)
+    total = len(train_idx) + len(val_idx)
+    train_acts, val_acts = [], []
+    for n, i in enumerate([*train_idx, *val_idx]):  # clip by clip, so progress can be shown
+        own = variants[n] if n < len(train_idx) else [CLEAN]
+        acts = compute_activations([clips[i].audio], [own], config=config, base=base, cache=cache,
+                                   noise_bank=noise)[0]
+        (train_acts if n < len(train_idx) else val_acts).append(acts)
+        if on_features:
+            on_features(n + 1, total)
     features_seconds = time.perf_counter() - started
     x = np.concatenate(train_acts)
     y = np.concatenate([[clips[i].label] * len(v) for i, v in zip(train_idx, variants)]).astype(np.int64)
@@ -283,7 +288,7 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
 def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
                 noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
     """The linear head: block features, cross-validated block weights, one softmax layer."""
-    from .linear_head import WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+    from .linear_head import FALLBACK, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
 
     noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
@@ -326,26 +331,28 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
         candidates = [(1.0,)]
     selection = choose_weights(train_x, clean_x, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
                                candidates=candidates, l2=options.l2, k=options.cv_folds, seed=options.seed)
+    weights = selection.best.weights if selection else (FALLBACK if len(blocks) == 2 else (1.0,))
     x = np.concatenate(train_x)
     y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train_x)]).astype(np.int64)
-    model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=selection.best.weights,
-                      l2=options.l2)
+    model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=weights, l2=options.l2)
     train_seconds = time.perf_counter() - started
     keras_model = to_keras(model, n_labels)
     linear = {"kind": "linear", "blocks": [{"name": b, "size": s, "weight": w, "pooling": POOLING[b]}
                                            for b, s, w in zip(model.blocks, model.sizes, model.weights)]}
-    best = selection.best
-    cv = scores(labels, best.probabilities.argmax(axis=1), dataset.labels)
-    cv["folds"] = best.folds
-    cv["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
-                    "predicted": dataset.labels[int(p.argmax())], "confidence": float(p.max())}
-                   for i, p in zip(train_idx, best.probabilities)]
+    cv = None
+    if selection:  # every clip held out once, by the chosen weighting's folds
+        best = selection.best
+        cv = scores(labels, best.probabilities.argmax(axis=1), dataset.labels)
+        cv["folds"] = best.folds
+        cv["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
+                        "predicted": dataset.labels[int(p.argmax())], "confidence": float(p.max())}
+                       for i, p in zip(train_idx, best.probabilities)]
     report = {
         "labels": list(dataset.labels),
         "options": {**asdict(options), "snr_db": list(options.snr_db)},
         "head": {**linear, "l2": options.l2,
                  "candidates": [{"weights": dict(zip(blocks, c.weights)), "cv_accuracy": c.accuracy,
-                                 "cv_log_loss": c.log_loss} for c in selection.candidates]},
+                                 "cv_log_loss": c.log_loss} for c in (selection.candidates if selection else [])]},
         "examples": int(len(x)),
         "noise": noise_source,
         "clips": {"training": [str(clips[i].path) for i in train_idx],
