@@ -7,12 +7,14 @@
 2. speaks the PAC paper's words "one", "seven" and "eleven" with several espeak-ng voices, voice
    variants, pitches and speeds into ``build/demo-data/{train,test}/<word>/`` (the test clips use
    voices and variants the training clips do not);
-3. ``pac train`` -> ``build/demo-model/``;
-4. ``pac build`` -> ``build/pac-demo.aix``;
+3. ``pac train`` -> ``build/demo-model/`` (the product default: a linear head on the speech
+   embedding and/or MobileNet features, as the cross-validation on the clips chooses);
+4. ``pac build`` -> ``build/pac-demo.aix`` (with the networks the model runs);
 5. ``pac verify build/pac-demo.aix --clips build/demo-data/test --json build/verify.json``.
 
-Options: ``--base DIR`` (MobileNet folder; default: pac's usual lookup, then ../shared/models if
-present), ``--out DIR`` (default ``build``).  Exit code 0 only if the .aix passes verification.
+Options: ``--base DIR`` (MobileNet folder) and ``--speech-base DIR`` (the speech embedding's folder;
+both default to pac's usual lookup, then ../shared/models if present), ``--out DIR`` (default
+``build``).  Exit code 0 only if the .aix passes verification.
 """
 
 from __future__ import annotations
@@ -68,6 +70,18 @@ def default_base(given: str | None) -> str | None:
     return str(shared) if (shared / "model.json").is_file() else None
 
 
+def default_speech_base(given: str | None) -> str | None:
+    """``--speech-base``, else pac's lookup (PAC_SPEECH_DIR, cache); offline fallback: ../shared's copy."""
+    if given:
+        return given
+    from pac.speech_base import ENV_DIR, FILES, cache_dir
+
+    if os.environ.get(ENV_DIR) or all((cache_dir() / name).is_file() for name in FILES):
+        return None
+    shared = REPO.parent / "shared" / "models" / "speech_embedding"
+    return str(shared) if all((shared / name).is_file() for name in FILES) else None
+
+
 def step(message: str) -> None:
     print(f"\n== {message}", flush=True)
 
@@ -75,6 +89,8 @@ def step(message: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="folder with MobileNet's model.json and its 55 shards")
+    parser.add_argument("--speech-base", help="folder with the speech embedding's embedding_model.onnx and "
+                                              "melspectrogram.onnx")
     parser.add_argument("--out", default=str(REPO / "build"), help="output folder [build/]")
     args = parser.parse_args(argv)
 
@@ -94,7 +110,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     base = default_base(args.base)
-    base_args = ["--base", base] if base else []
+    speech = default_speech_base(args.speech_base)
+    base_args = (["--base", base] if base else []) + (["--speech-base", speech] if speech else [])
 
     step("App Inventor component (Maven)")
     try:

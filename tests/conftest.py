@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -80,17 +81,6 @@ def digits_model(digits_train_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def conv_model(digits_train_dir, tmp_path_factory) -> Path:
-    """PAC's conv head on MobileNet with the product's augmentation (``--head conv``, seed 0): a
-    format-1 model like every model made before the linear head."""
-    from pac.cli import main
-
-    out = tmp_path_factory.mktemp("models") / "digits-conv"
-    assert main(["train", str(digits_train_dir), "-o", str(out), "--head", "conv", "--seed", "0"]) == 0
-    return out
-
-
-@pytest.fixture(scope="session")
 def built_aix(digits_model, tmp_path_factory) -> Path:
     """``pac build`` of :func:`digits_model` (runs the Maven build first if it is missing or stale)."""
     from pac.cli import main
@@ -109,4 +99,44 @@ def compat_model(digits_train_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "digits-pac-compat"
     assert main(["train", str(digits_train_dir), "-o", str(out), "--preset", "paper",
                  "--config", "pac-compat", "--seed", "0"]) == 0
+    return out
+
+
+def _train(train_dir: Path, out: Path, *options: str) -> Path:
+    from pac.cli import main
+
+    assert main(["train", str(train_dir), "-o", str(out), "--seed", "0", *options]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def conv_model(digits_train_dir, tmp_path_factory) -> Path:
+    """PAC's conv head (format 1) on MobileNet, product defaults otherwise, on :func:`digits_train_dir`:
+    a model like every model made before the linear head."""
+    return _train(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-conv", "--head", "conv")
+
+
+@pytest.fixture(scope="session")
+def speech_model(digits_train_dir, tmp_path_factory) -> Path:
+    """A linear head on the speech block only (``--bases speech``)."""
+    return _train(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-speech", "--bases", "speech")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_linear_model(digits_train_dir, tmp_path_factory) -> Path:
+    """A linear head on the mobilenet block only (``--bases mobilenet``)."""
+    return _train(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-mobilenet", "--bases", "mobilenet")
+
+
+@pytest.fixture(scope="session")
+def both_blocks_model(digits_train_dir, tmp_path_factory) -> Path:
+    """A linear head on both blocks (speech then mobilenet, weights 1 and 1): the cross-validation that
+    may drop a block is given that one weighting only, so both are always in the model."""
+    import pac.linear_head
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pac.linear_head, "WEIGHTINGS", ((1.0, 1.0),))
+        out = _train(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-both")
+    blocks = [b["name"] for b in json.loads((out / "pac.json").read_text())["head"]["blocks"]]
+    assert blocks == ["speech", "mobilenet"], blocks
     return out

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_DIR
-from pac import aix
+from conftest import BASE_DIR, SPEECH_DIR
+from pac import aix, runtime
 from pac.cli import main
 from pac.errors import PacError
+from pac.modeldir import read_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,17 @@ def entries(path: Path) -> dict[str, bytes]:
         return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
 
 
-def test_layout(built_aix):
+def network_assets(shipped) -> dict[str, int]:
+    """How many assets each network folder has (mobilenet: model.json + 55 shards; speech: 2 files)."""
+    return {n: sum(a.startswith(f"{n}__") for a in shipped) for n in runtime.NETWORKS}
+
+
+def expected_network_assets(model_dir) -> dict[str, int]:
+    networks = runtime.networks_of(read_manifest(model_dir))
+    return {"mobilenet": 56 if "mobilenet" in networks else 0, "speech": 2 if "speech" in networks else 0}
+
+
+def test_layout(built_aix, digits_model):
     files = entries(built_aix)
     tops = {name.split("/", 1)[0] for name in files}
     assert len(tops) == 1
@@ -41,9 +52,9 @@ def test_layout(built_aix):
     assert sorted(descriptors[0]["assets"]) == shipped
     infos = json.loads(files[f"{package}/files/component_build_infos.json"])
     assert sorted(infos[0]["assets"]) == shipped
-    # the page, its scripts, TF.js, MobileNet's 55 shards, the model - all flat names
-    assert "classifier.html" in shipped and "mobilenet__model.json" in shipped and "model__pac.json" in shipped
-    assert sum(n.startswith("mobilenet__group") for n in shipped) == 55
+    # the page, its scripts, TF.js, the networks the model runs, the model - all flat names
+    assert "classifier.html" in shipped and "model__pac.json" in shipped
+    assert network_assets(shipped) == expected_network_assets(digits_model)
     assert all("/" not in n for n in shipped)
     # every entry of the .aix: fixed time and mode
     with zipfile.ZipFile(built_aix) as archive:
@@ -66,6 +77,26 @@ def test_deterministic(built_aix, digits_model, tmp_path):
     again = tmp_path / "again.aix"
     assert main(["build", str(digits_model), "-o", str(again), "--base", str(BASE_DIR)]) == 0
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(built_aix.read_bytes()).digest()
+
+
+@pytest.mark.parametrize("model", ["conv_model", "speech_model", "mobilenet_linear_model", "both_blocks_model"])
+def test_every_model_kind_builds_with_only_its_networks(model, request, tmp_path):
+    """PAC's conv head (format 1) and linear heads on each block and on both: only the networks the
+    model runs are packaged (mobilenet__* for MobileNet, speech__graph.json + speech__weights.bin for the
+    speech block), within the size target, and the same inputs give the same bytes."""
+    model_dir = request.getfixturevalue(model)
+    first, second = tmp_path / "first.aix", tmp_path / "second.aix"
+    assert main(["build", str(model_dir), "-o", str(first), "--base", str(BASE_DIR),
+                 "--speech-base", str(SPEECH_DIR)]) == 0
+    aix.build_aix(model_dir, second, base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
+    assert first.read_bytes() == second.read_bytes()
+    files = entries(first)
+    package = next(iter(files)).split("/", 1)[0]
+    shipped = [n.split("/assets/", 1)[1] for n in files if n.startswith(f"{package}/assets/")]
+    assert network_assets(shipped) == expected_network_assets(model_dir)
+    if "speech" in runtime.networks_of(read_manifest(model_dir)):
+        assert {"speech__graph.json", "speech__weights.bin"} <= set(shipped)
+    assert first.stat().st_size <= aix.TARGET_AIX_BYTES
 
 
 def test_zip_bytes_is_deterministic_and_sorted():

@@ -1,7 +1,9 @@
 """The JS classifier page in real headless Chromium with real TensorFlow.js, against pac in Python.
 
 One browser for the whole module (pac.browser.Browser); each asset folder written by
-pac.runtime.write_assets sits in a sub-folder of one served root.
+pac.runtime.write_assets sits in a sub-folder of one served root.  The models: the product default
+(a linear head on the blocks the cross-validation kept), a linear head on both blocks, PAC's conv
+head (format 1), and linear heads on the speech block and on the mobilenet block alone.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BASE_DIR, DATA, fsdd
+from conftest import BASE_DIR, DATA, SPEECH_DIR, fsdd
 from pac import runtime
-from pac.audio import check_classifiable, decode_wav
+from pac.audio import check_classifiable, decode_wav, read_wav
 from pac.browser import Browser
 from pac.errors import PacError
 from pac.features.config import PROFILES
+from pac.verify import page_constants
 
 pytestmark = pytest.mark.slow
 
@@ -90,12 +93,18 @@ def generated_dir(tmp_path_factory) -> Path:
     (out / "seven_48k_float_ext.wav").write_bytes(wav_bytes(resample_poly(y, 6, 1), 48000, encoding="float32ext"))
     z, _ = read_samples(fsdd(1, "lucas", 2))
     (out / "one_11k_8bit.wav").write_bytes(wav_bytes(resample_poly(z, 441, 320), 11025, encoding="pcm8"))
+    # 0.25 s of a word at 22.05 kHz: shorter than one speech window (0.78 s) and than the 1 s image window
+    w, _ = read_samples(fsdd(9, "jackson", 1))
+    loudest = int(np.argmax(np.abs(w)))
+    piece = resample_poly(w[max(0, loudest - 1000):loudest + 1000], 441, 160)
+    (out / "nine_22k_short.wav").write_bytes(wav_bytes(piece, 22050, encoding="pcm16"))
     return out
 
 
 @pytest.fixture(scope="module")
 def parity_clips(digits_test_dir, generated_dir) -> list[Path]:
-    """45 FSDD test clips (8 kHz), 12 Speech Commands (16 kHz), 4 RAVDESS (4 s), 3 re-encoded."""
+    """45 FSDD test clips (8 kHz, under 1 s), 12 Speech Commands (16 kHz, 1 s), 4 RAVDESS (16 kHz, 3.5 s),
+    4 re-encoded (44.1 kHz, 48 kHz, 11.025 kHz, and 0.25 s at 22.05 kHz)."""
     clips = sorted(digits_test_dir.rglob("*.wav"))
     for word in ("on", "off", "stop", "yes"):
         clips += sorted((DATA / "speech_commands_v001" / word).glob("*.wav"))[:3]
@@ -107,15 +116,29 @@ def parity_clips(digits_test_dir, generated_dir) -> list[Path]:
 
 # -- models and asset folders ---------------------------------------------------------------------
 
+def random_head(manifest, n_labels: int, seed: int):
+    """An untrained head of the manifest's kind: PAC's conv head, or one softmax layer on its blocks."""
+    from pac.head import build_head
+    from pac.tfjs_head import Layer, keras_head
+
+    if manifest.head_kind == "conv":
+        return build_head(n_labels, seed=seed)
+    (d,) = manifest.head_input_shape
+    rng = np.random.default_rng(seed)
+    layer = Layer("dense", activation="softmax", use_bias=True, units=n_labels,
+                  weights=[(rng.standard_normal((d, n_labels)) * 0.05).astype(np.float32),
+                           rng.standard_normal(n_labels).astype(np.float32)])
+    return keras_head([layer], input_shape=(d,))
+
+
 def hostile_model(digits_model: Path, out: Path) -> Path:
     """The digits model's files with a new random head for :data:`HOSTILE_LABELS`."""
-    from pac.head import build_head
-    from pac.modeldir import write_head
+    from pac.modeldir import read_manifest, write_head
 
     shutil.copytree(digits_model, out)
     for name in ("model.json", "group1-shard1of1.bin"):
         (out / name).unlink()
-    write_head(build_head(len(HOSTILE_LABELS), seed=3), out)
+    write_head(random_head(read_manifest(digits_model), len(HOSTILE_LABELS), seed=3), out)
     manifest = json.loads((out / "pac.json").read_text(encoding="utf-8"))
     manifest["labels"] = HOSTILE_LABELS
     (out / "pac.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -131,19 +154,36 @@ def paper_model(digits_model: Path, out: Path) -> Path:
     return out
 
 
+#: Pages of the served root with a model written by write_assets: page -> model (see :func:`models`).
+MODEL_PAGES = ("digits", "both", "conv", "speech", "mobilenet")
+
+
+def swap_model(page: Path, model: Path) -> None:
+    """Replace the page's model/ entries with another model's (as the Model property does at run time)."""
+    for old in (page / "model").iterdir():
+        old.unlink()
+    for name in ("pac.json", "model.json", "group1-shard1of1.bin"):
+        shutil.copy(model / name, page / "model" / name)
+
+
 @pytest.fixture(scope="module")
-def models(digits_model, tmp_path_factory) -> dict[str, Path]:
+def models(digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model,
+           tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("js-models")
-    return {"digits": digits_model, "hostile": hostile_model(digits_model, root / "hostile"),
+    return {"digits": digits_model, "both": both_blocks_model, "conv": conv_model, "speech": speech_model,
+            "mobilenet": mobilenet_linear_model, "hostile": hostile_model(digits_model, root / "hostile"),
             "paper": paper_model(digits_model, root / "paper")}
 
 
 @pytest.fixture(scope="module")
 def served(models, tmp_path_factory) -> Path:
-    """One served root: digits/, hostile/, hostile-fallback/ (no model/pac.json), broken/ (bad head),
-    swapped/ (the digits page with the paper model's pac.json dropped into model/)."""
+    """One served root: a page per model of :data:`MODEL_PAGES`, hostile/, hostile-fallback/ (no
+    model/pac.json), broken/ (bad head), swapped/ (the digits page with the paper model's pac.json
+    dropped into model/), conv-given-speech/ and speech-given-conv/ (a page given a model at run time
+    that runs a network the page does not ship)."""
     root = tmp_path_factory.mktemp("served")
-    runtime.write_assets(models["digits"], root / "digits", base_dir=BASE_DIR)
+    for page in MODEL_PAGES:
+        runtime.write_assets(models[page], root / page, base_dir=BASE_DIR)
     runtime.write_assets(models["hostile"], root / "hostile", base_dir=BASE_DIR)
     shutil.copytree(root / "digits", root / "swapped")
     shutil.copy(models["paper"] / "pac.json", root / "swapped" / "model" / "pac.json")
@@ -155,6 +195,10 @@ def served(models, tmp_path_factory) -> Path:
     manifest = json.loads((models["digits"] / "pac.json").read_text(encoding="utf-8"))
     manifest["features"]["method"] = "not-a-method"  # a feature method the page does not compute
     (root / "unsupported" / "model" / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
+    shutil.copytree(root / "conv", root / "conv-given-speech")
+    swap_model(root / "conv-given-speech", models["speech"])
+    shutil.copytree(root / "speech", root / "speech-given-conv")
+    swap_model(root / "speech-given-conv", models["conv"])
     return root
 
 
@@ -165,10 +209,22 @@ def browser(served):
 
 
 @pytest.fixture(scope="module")
-def python_classifier(models):
+def python_classifiers(models):
+    """pac's Python classifier of each model page (built when first asked for)."""
     from pac.classifier import Classifier
 
-    return Classifier(models["digits"], base=BASE_DIR)
+    built = {}
+
+    def get(page: str):
+        if page not in built:
+            built[page] = Classifier(models[page], base=BASE_DIR)
+        return built[page]
+    return get
+
+
+@pytest.fixture(scope="module")
+def python_classifier(python_classifiers):
+    return python_classifiers("digits")
 
 
 def open_page(browser, page: str, **kwargs):
@@ -226,44 +282,78 @@ def test_classify_before_ready_reports_not_ready_then_ready_fires_once(browser, 
     assert browser.info()["state"] == "ready"
 
 
-def test_page_requests_only_documented_relative_paths(digits_page, served):
-    written = {p.relative_to(served / "digits").as_posix() for p in (served / "digits").rglob("*") if p.is_file()}
-    asked = {re.sub(r"\?.*$", "", p).lstrip("/") for p in digits_page.requested() if p.startswith("/digits/")}
-    asked = {p[len("digits/"):] for p in asked}
+NETWORK_FILES = {"mobilenet": {"mobilenet/model.json"}, "speech": {"speech/graph.json", "speech/weights.bin"}}
+
+
+@pytest.mark.parametrize("page", ["digits", "conv", "speech", "mobilenet"])
+def test_page_requests_only_documented_relative_paths(browser, served, models, page):
+    """The page asks for the files written for it and no others; they include exactly the networks
+    its model runs (the folder holds no other network)."""
+    from pac.modeldir import read_manifest
+
+    open_page(browser, page)
+    written = {p.relative_to(served / page).as_posix() for p in (served / page).rglob("*") if p.is_file()}
+    asked = {re.sub(r"\?.*$", "", p).lstrip("/") for p in browser.requested() if p.startswith(f"/{page}/")}
+    asked = {p[len(page) + 1:] for p in asked}
     assert asked <= written, asked - written
-    assert {"classifier.html", "model/pac.json", "model/model.json", "mobilenet/model.json"} <= asked
-    page = (served / "digits" / "classifier.html").read_text(encoding="utf-8")
-    for url in re.findall(r'(?:src|href)="([^"]*)"', page):
+    networks = runtime.networks_of(read_manifest(models[page]))
+    assert sorted(browser.info()["networks"]) == sorted(networks)
+    wanted = set().union(*(NETWORK_FILES[n] for n in networks))
+    assert {"classifier.html", "model/pac.json", "model/model.json", *wanted} <= asked
+    for network, folder in (("mobilenet", "mobilenet/"), ("speech", "speech/")):
+        assert any(p.startswith(folder) for p in written) == (network in networks), (page, network)
+    html = (served / page / "classifier.html").read_text(encoding="utf-8")
+    for url in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert url == "data:," or ("://" not in url and not url.startswith("/")), url
-    for script in (served / "digits" / "js").glob("*.js"):
+    for script in (served / page / "js").glob("*.js"):
         assert not re.search(r"https?://", script.read_text(encoding="utf-8")), script
 
 
 # -- parity with Python ---------------------------------------------------------------------------
 
-def test_parity_with_python_on_real_clips(digits_page, python_classifier, parity_clips):
+@pytest.mark.parametrize("page", ["digits", "both", "conv"])
+def test_parity_with_python_on_real_clips(browser, models, python_classifiers, parity_clips, page):
+    """The default model, a linear head on both blocks and PAC's conv head, on the wasm backend:
+    the same probabilities as pac in Python on clips of every rate and length, the same images."""
     from pac.features.pipeline import clip_image, load_clip
+    from pac.modeldir import read_manifest
 
-    assert digits_page.info()["features"] == PROFILES["default"].to_dict()
-    assert digits_page.info()["base"] == "fused"
+    python_classifier = python_classifiers(page)
+    open_page(browser, page, backend="wasm")
+    info = browser.info()
+    manifest = read_manifest(models[page])
+    assert info["backend"] == "wasm" and info["features"] == PROFILES["default"].to_dict()
+    assert info["head"] == manifest.head_kind and info["blocks"] == list(manifest.blocks)
+    assert info["base"] == ("fused" if "mobilenet" in runtime.networks_of(manifest) else None)
+    assert info["speech"] == ("uint8" if "speech" in manifest.blocks else None)
     expected = python_classifier.classify_files(parity_clips)
-    tensors = digits_page.info()["tensors"]
-    worst, differing_pixels, worst_pixel = 0.0, 0, 0
+    tensors = info["tensors"]
+    worst, differing_pixels, worst_pixel = {}, 0, 0
     for path, py_result in zip(parity_clips, expected):
         data = path.read_bytes()
-        js_result = result_of(digits_page.classify_wav(data))
+        js_result = result_of(browser.classify_wav(data))
         check_format(js_result, python_classifier.labels)
         assert js_result[0][0] == py_result[0][0], (path, js_result, py_result)
-        worst = max(worst, max_diff(js_result, py_result))
+        clip = read_wav(path)
+        key = (clip.rate, len(clip.samples) < clip.rate)
+        worst[key] = max(worst.get(key, 0.0), max_diff(js_result, py_result))
+        times = browser.info()["timings"]["last_clip"]
+        parts = {"conv": {"mobilenet_ms"}}.get(page, {f"{b}_ms" for b in manifest.blocks})
+        assert set(times) == {"window_ms", "head_ms", "total_ms", *parts}, times
+        assert all(t >= 0 for t in times.values()) and times["total_ms"] >= sum(times[k] for k in parts)
         py_image = clip_image(load_clip(path, python_classifier.config), python_classifier.config)
-        diff = np.abs(digits_page.debug_image(data).astype(int) - py_image.astype(int))
+        diff = np.abs(browser.debug_image(data).astype(int) - py_image.astype(int))
         differing_pixels += int(np.count_nonzero(diff.max(axis=2)))
         worst_pixel = max(worst_pixel, int(diff.max()))
-    print(f"\nJS vs Python on {len(parity_clips)} clips: max |prob diff| {worst:.2e}, "
-          f"{differing_pixels} image pixels differ (max {worst_pixel} level)")
+    by_rate = ", ".join(f"{rate} Hz{' (< 1 s)' if short else ''} {d:.1e}" for (rate, short), d in sorted(worst.items()))
+    print(f"\n{page} ({'+'.join(manifest.blocks) or 'conv'}): JS vs Python on {len(parity_clips)} clips, "
+          f"max |prob diff| {max(worst.values()):.2e} ({by_rate}); {differing_pixels} image pixels differ "
+          f"(max {worst_pixel} level)")
     assert len(parity_clips) >= 60
-    assert digits_page.info()["tensors"] == tensors  # nothing leaks per clip
-    assert worst <= TOL
+    assert {8000, 16000, 44100, 48000} <= {rate for rate, _ in worst}
+    assert any(short for _, short in worst)
+    assert browser.info()["tensors"] == tensors  # nothing leaks per clip
+    assert max(worst.values()) <= TOL
     # float64 in both; only ulp-level differences (FFT, BLAS order) could ever move a pixel by 1.
     assert worst_pixel <= 1
     assert differing_pixels <= len(parity_clips) * 224 * 224 // 10000
@@ -311,9 +401,11 @@ def test_window_rules_match_python(digits_page):
 
 
 @pytest.mark.parametrize(("backend", "base"), [("cpu", None), ("webgl", None), ("wasm", "layers")])
-def test_other_backends_agree(browser, python_classifier, backend, base):
+def test_other_backends_agree(browser, python_classifiers, backend, base):
+    """Both networks (the linear head on both blocks) on the other backends, and MobileNet as layers."""
+    python_classifier = python_classifiers("both")
     try:
-        open_page(browser, "digits", backend=backend, query={"base": base} if base else None)
+        open_page(browser, "both", backend=backend, query={"base": base} if base else None)
     except PacError as exc:
         if backend == "webgl" and "no TensorFlow.js backend could start" in str(exc):
             pytest.skip("WebGL is not available in this headless Chromium")
@@ -420,7 +512,13 @@ def test_malformed_calls_and_uncaught_errors_report_code_8(digits_page):
     check_format(result_of(digits_page.classify_wav(fsdd(9, "george", 6).read_bytes())), ["nine", "one", "seven"])
 
 
-@pytest.mark.parametrize(("page", "says"), [("broken", "model/model.json"), ("unsupported", "method")])
+@pytest.mark.parametrize(("page", "says"), [
+    ("broken", "model/model.json"),
+    ("unsupported", "method"),
+    ("conv-given-speech", "needs the speech embedding network (speech/graph.json), which this extension does not "
+                          "include"),
+    ("speech-given-conv", "needs the MobileNet base (mobilenet/model.json), which this extension does not include"),
+])
 def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser, page, says):
     open_page(browser, page, wait=False)
     call = browser.wait_call(0, timeout=60)
@@ -429,6 +527,58 @@ def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser, page, s
     call = browser.classify_wav(fsdd(1, "george", 5).read_bytes())
     assert call["args"][0] == ERRORS["NOT_READY"] and "failed to load" in call["args"][1]
     assert not any(c["method"] == "ready" for c in browser.calls())
+
+
+def _bad_linear_manifests(both: dict, speech: dict) -> dict[str, dict]:
+    """Format-2 manifests pac.modeldir.read_manifest refuses, by what is wrong."""
+    def changed(manifest, change):
+        manifest = json.loads(json.dumps(manifest))
+        change(manifest)
+        return manifest
+
+    return {
+        "kind": changed(speech, lambda m: m["head"].update(kind="conv")),
+        "no blocks": changed(speech, lambda m: m["head"].update(blocks=[])),
+        "order": changed(both, lambda m: m["head"]["blocks"].reverse()),
+        "twice": changed(speech, lambda m: m["head"].update(blocks=m["head"]["blocks"] * 2, input_shape=[384])),
+        "unknown": changed(speech, lambda m: m["head"]["blocks"][0].update(name="vggish")),
+        "size": changed(speech, lambda m: m["head"]["blocks"][0].update(size=96)),
+        "input": changed(both, lambda m: m["head"].update(input_shape=[192])),
+        "speech base": changed(speech, lambda m: m.pop("speech_base")),
+        "speech weights": changed(speech, lambda m: m["speech_base"].update(weights="int4")),
+        "compat": changed(speech, lambda m: m.update(features=PROFILES["pac-compat"].to_dict())),
+    }
+
+
+def test_manifest_checks_match_python(browser, served, models, tmp_path):
+    """The page refuses every format-2 manifest pac refuses, with pac's words (error 2); a valid one
+    whose features cannot analyse 16 kHz audio still starts (the networks are warmed up on zeros)."""
+    from pac.modeldir import read_manifest
+
+    page = served / "manifests"
+    if not page.exists():
+        shutil.copytree(served / "both", page)
+    both = json.loads((models["both"] / "pac.json").read_text(encoding="utf-8"))
+    speech = json.loads((models["speech"] / "pac.json").read_text(encoding="utf-8"))
+    for name, manifest in _bad_linear_manifests(both, speech).items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(PacError) as refused:
+            read_manifest(folder)
+        expected = str(refused.value).split(": ", 1)[1]
+        (page / "model" / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
+        open_page(browser, "manifests", wait=False)
+        call = browser.wait_call(0, timeout=60)
+        assert call["method"] == "error" and call["args"][0] == ERRORS["MODEL_LOAD_FAILED"], (name, call)
+        assert call["args"][1] == "model/pac.json: " + expected, name
+    high = json.loads(json.dumps(both))
+    high["features"].update(freq_scale="linear", f_min=9000.0, f_max=20000.0)
+    (page / "model" / "pac.json").write_text(json.dumps(high), encoding="utf-8")
+    assert open_page(browser, "manifests") == both["labels"]
+    call = browser.classify_wav(DATA.joinpath("fsdd", "recordings", "1_george_5.wav").read_bytes())
+    assert call["method"] == "error" and "no FFT bin" in call["args"][1]
+    assert result_of(browser.classify_pcm(np.sin(np.arange(44100) * 0.9), 44100))
 
 
 # -- labels ---------------------------------------------------------------------------------------------
@@ -455,13 +605,54 @@ def test_hostile_labels_round_trip_and_never_run(browser, served, models, page):
 
 # -- write_assets without a browser ------------------------------------------------------------------
 
+@pytest.mark.parametrize("page", MODEL_PAGES)
+def test_write_assets_ships_the_networks_the_model_runs(models, page, tmp_path):
+    """mobilenet/ (55 shards) only for a model that runs MobileNet, speech/ only for the speech block;
+    the same bytes every time."""
+    from pac import speech_base
+    from pac.modeldir import read_manifest
+
+    out = tmp_path / "assets"
+    paths = runtime.write_assets(models[page], out, base_dir=BASE_DIR)
+    assert paths == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    manifest = read_manifest(models[page])
+    networks = runtime.networks_of(manifest)
+    assert networks == {"conv": ("mobilenet",)}.get(page, tuple(n for n in runtime.NETWORKS if n in manifest.blocks))
+    assert len([p for p in paths if p.startswith("mobilenet/")]) == (56 if "mobilenet" in networks else 0)
+    assert [p for p in paths if p.startswith("speech/")] == (
+        sorted([speech_base.GRAPH_FILE, speech_base.WEIGHTS_FILE]) if "speech" in networks else [])
+    assert {"classifier.html", "model/pac.json", "model/model.json", "model/group1-shard1of1.bin",
+            *runtime.TFJS_FILES, *runtime.PAGE_SCRIPTS} <= set(paths)
+    if "speech" in networks:
+        network = speech_base.read_speech_network(SPEECH_DIR).quantized()
+        shipped = {p: (out / p).read_bytes() for p in paths if p.startswith("speech/")}
+        assert shipped == speech_base.export_files(network)
+    constants = page_constants(out)
+    assert constants["networks"] == {n: n in networks for n in runtime.NETWORKS}
+    again = runtime.write_assets(models[page], tmp_path / "again", base_dir=BASE_DIR)
+    assert again == paths
+    assert all((out / p).read_bytes() == (tmp_path / "again" / p).read_bytes() for p in paths)
+
+
+def test_page_constants_carry_the_manifest_rules():
+    """What the page checks a manifest against comes from pac.modeldir, pac.blocks and pac.speech_base."""
+    from pac import blocks, modeldir, speech_base
+
+    constants = runtime.page_constants({"labels": ["a", "b"]}, networks=("speech",))
+    rules = constants["manifest"]
+    assert rules["format_versions"] == list(modeldir.FORMAT_VERSIONS)
+    assert rules["linear_format_version"] == modeldir.FORMAT_VERSION_LINEAR
+    assert rules["blocks"] == [{"name": b, "size": blocks.SIZES[b]} for b in blocks.BLOCKS]
+    assert rules["speech_base_name"] == speech_base.SPEECH_BASE_NAME
+    assert rules["speech_weights"] == list(modeldir.SPEECH_WEIGHT_TYPES)
+    assert constants["networks"] == {"mobilenet": False, "speech": True}
+    assert (constants["paths"]["speech_graph"], constants["paths"]["speech_weights"]) == (
+        speech_base.GRAPH_FILE, speech_base.WEIGHTS_FILE)
+
+
 def test_write_assets_layout_and_refusals(models, tmp_path, monkeypatch):
     out = tmp_path / "assets"
     paths = runtime.write_assets(models["digits"], out, base_dir=BASE_DIR)
-    assert paths == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert len([p for p in paths if p.startswith("mobilenet/group")]) == 55
-    assert {"classifier.html", "model/pac.json", "model/model.json", "model/group1-shard1of1.bin",
-            "mobilenet/model.json", *runtime.TFJS_FILES, *runtime.PAGE_SCRIPTS} <= set(paths)
     assert (out / "model" / "pac.json").read_bytes() == (models["digits"] / "pac.json").read_bytes()
     # Writing again replaces the folder; a foreign folder is refused.
     assert runtime.write_assets(models["digits"], out, base_dir=BASE_DIR) == paths
@@ -471,6 +662,15 @@ def test_write_assets_layout_and_refusals(models, tmp_path, monkeypatch):
     with pytest.raises(PacError, match="not an asset folder"):
         runtime.write_assets(models["digits"], foreign, base_dir=BASE_DIR)
     assert (foreign / "notes.txt").read_text() == "keep me"
+    # A model trained on another speech network is refused (the page would compute other features).
+    other = tmp_path / "other-speech"
+    shutil.copytree(models["speech"], other)
+    manifest = json.loads((other / "pac.json").read_text(encoding="utf-8"))
+    manifest["speech_base"]["sha256"] = "0" * 64
+    (other / "pac.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(PacError, match="trained on another speech_embedding network"):
+        runtime.write_assets(other, tmp_path / "refused", base_dir=BASE_DIR)
+    assert not (tmp_path / "refused").exists()
     # Missing TensorFlow.js: a clear message that names the fix; nothing written.
     monkeypatch.setitem(runtime.TFJS_FILES, "tfjs/tf.es2017.min.js", "@tensorflow/tfjs/dist/nope.js")
     with pytest.raises(PacError, match=r"setup\.sh"):

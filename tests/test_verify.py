@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BASE_DIR, SPEECH_DIR
 from pac import aix
 from pac.cli import main
 from pac.verify import PARITY_TOLERANCE, class_file_info, parse_dex, verify
@@ -82,7 +83,7 @@ def test_fresh_build_static_checks_all_pass(built_aix):
     report = verify(built_aix, browser=False)
     assert report.ok, report.failures
     assert report.package and report.labels == ["nine", "one", "seven"]
-    assert len(report.passed) == 7
+    assert len(report.passed) == 8
 
 
 def test_java_and_dex_files_parse(built_aix):
@@ -95,6 +96,100 @@ def test_java_and_dex_files_parse(built_aix):
         dex = parse_dex(jar.read("classes.dex"))
     assert dex["version"] == 35
     assert "L" + package.replace(".", "/") + "/PersonalAudioClassifier;" in dex["classes"]
+
+
+@pytest.fixture(scope="module")
+def both_aix(both_blocks_model, tmp_path_factory) -> Path:
+    """``pac build`` of a linear head on both blocks: ships MobileNet and the speech network."""
+    out = tmp_path_factory.mktemp("aix") / "both.aix"
+    assert main(["build", str(both_blocks_model), "-o", str(out), "--base", str(BASE_DIR),
+                 "--speech-base", str(SPEECH_DIR)]) == 0
+    return out
+
+
+@pytest.mark.parametrize(("model", "networks"), [("both_blocks_model", "mobilenet, speech"),
+                                                 ("conv_model", "mobilenet")])
+def test_other_model_kinds_pass_with_clips(model, networks, request, digits_test_dir, tmp_path):
+    """A linear head on both blocks (Python runs the .aix's own MobileNet and speech network) and PAC's
+    conv head (format 1): every check passes, the page's answers equal Python's."""
+    if model == "both_blocks_model":
+        built = request.getfixturevalue("both_aix")
+    else:
+        built = tmp_path / "conv.aix"
+        assert main(["build", str(request.getfixturevalue(model)), "-o", str(built), "--base", str(BASE_DIR)]) == 0
+    report = verify(built, clips_dir=digits_test_dir)
+    assert report.ok, report.failures
+    assert f"the networks the model runs are in the .aix ({networks})" in report.passed
+    assert report.clips == 45 and report.accuracy >= 0.6
+    assert report.max_prob_diff <= PARITY_TOLERANCE
+    print(f"\n{model}: verify max |dP| {report.max_prob_diff:.2e}, accuracy {report.accuracy:.3f}")
+
+
+def test_python_side_runs_the_speech_network_of_the_aix(both_aix, tmp_path):
+    """verify's Python classifier runs the network rebuilt from the .aix's own speech/ files (which
+    equal the export of the network pac resolves)."""
+    from pac import speech_base
+    from pac.modeldir import read_manifest
+    from pac.verify import extract_page, python_classifier, speech_network
+
+    page = tmp_path / "page"
+    rule = aix.AssetPaths.load()
+    files = unpack(both_aix)
+    package = package_of(files)
+    extract_page({n.split("/assets/", 1)[1]: d for n, d in files.items() if n.startswith(f"{package}/assets/")},
+                 rule, page)
+    network = speech_network(page, read_manifest(page / "model"))
+    resolved = speech_base.read_speech_network(SPEECH_DIR).quantized()
+    assert speech_base.export_files(network) == speech_base.export_files(resolved)
+    ran = python_classifier(page).speech.network
+    assert ran.directory == page / "speech"
+    assert speech_base.export_files(ran) == speech_base.export_files(network)
+
+
+def _edit_manifest(change):
+    """Change the built-in model's pac.json and the copy rendered into the page alike."""
+    def edit(files, package):
+        name = f"{package}/assets/model__pac.json"
+        manifest = json.loads(files[name])
+        change(manifest)
+        files[name] = json.dumps(manifest).encode()
+        html = files[f"{package}/assets/classifier.html"].decode()
+        start = html.index('id="pac-constants">') + len('id="pac-constants">')
+        end = html.index("</script>", start)
+        constants = json.loads(html[start:end])
+        constants["builtin_manifest"] = manifest
+        files[f"{package}/assets/classifier.html"] = (html[:start] + json.dumps(constants) + html[end:]).encode()
+    return edit
+
+
+def _flip_weights(files, package):
+    name = f"{package}/assets/speech__weights.bin"
+    data = bytearray(files[name])
+    data[1000] ^= 0x01
+    files[name] = bytes(data)
+
+
+def _other_network(files, package):
+    name = f"{package}/assets/speech__graph.json"
+    graph = json.loads(files[name])
+    graph["sha256"] = "0" * 64
+    files[name] = json.dumps(graph).encode()
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda f, p: f.pop(f"{p}/assets/speech__weights.bin"), "speech/weights.bin is missing"),
+    (_flip_weights, "does not match the graph's weights_bytes and weights_sha256"),
+    (_other_network, "is the network with sha256 000000000000..."),
+    (_edit_manifest(lambda m: m["speech_base"].update(weights="float32")),
+     "has uint8 weights, the model runs float32"),
+    (lambda f, p: f.pop(f"{p}/assets/mobilenet__group7-shard1of1"),
+     "MobileNet weights named by mobilenet__model.json are missing: mobilenet__group7-shard1of1"),
+    (lambda f, p: f.pop(f"{p}/assets/mobilenet__model.json"),
+     "the model runs MobileNet but mobilenet__model.json"),
+])
+def test_missing_or_wrong_network_files(both_aix, tmp_path, edit, says):
+    text = failures(rewrite(both_aix, tmp_path / "x.aix", edit))
+    assert says in text, text
 
 
 # -- broken variants: each fails with the right message -------------------------------------------
@@ -211,8 +306,8 @@ def test_dex_with_fixed_checksum_but_wrong_signature(built_aix, tmp_path):
 
 
 def test_missing_asset(built_aix, tmp_path):
-    bad = rewrite(built_aix, tmp_path / "x.aix", lambda f, p: f.pop(f"{p}/assets/mobilenet__group7-shard1of1"))
-    assert "declared but not shipped: mobilenet__group7-shard1of1" in failures(bad)
+    bad = rewrite(built_aix, tmp_path / "x.aix", lambda f, p: f.pop(f"{p}/assets/js__wav.js"))
+    assert "declared but not shipped: js__wav.js" in failures(bad)
 
 
 def test_undeclared_asset(built_aix, tmp_path):
@@ -267,9 +362,10 @@ def test_model_manifest_version_the_page_cannot_read(built_aix, tmp_path):
 
 
 def test_page_that_never_gets_ready(built_aix, tmp_path):
-    """The browser stage catches a page that breaks (here: MobileNet's model.json is not JSON)."""
+    """The browser stage catches a page that breaks (here: a network's model.json or graph is not JSON)."""
     def edit(files, package):
-        files[f"{package}/assets/mobilenet__model.json"] = b"{not json"
+        broken = [f"{package}/assets/{name}" for name in ("speech__graph.json", "mobilenet__model.json")]
+        files[next(name for name in broken if name in files)] = b"{not json"
     report = verify(rewrite(built_aix, tmp_path / "x.aix", edit), timeout=60)
     assert not report.ok
     assert any("headless Chromium" in f for f in report.failures), report.failures

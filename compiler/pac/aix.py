@@ -276,12 +276,12 @@ def component_package(descriptors: list) -> str:
     return packages.pop()
 
 
-def render_assets(model_dir, out_dir: Path, *, base_dir=None, rule: AssetPaths) -> dict[str, Path]:
+def render_assets(model_dir, out_dir: Path, *, base_dir=None, speech_dir=None, rule: AssetPaths) -> dict[str, Path]:
     """Render the classifier page for ``model_dir``: ``{flat asset name: file}``."""
     from .runtime import write_assets
 
     assets = {}
-    for url_path in write_assets(model_dir, out_dir, base_dir=base_dir):
+    for url_path in write_assets(model_dir, out_dir, base_dir=base_dir, speech_dir=speech_dir):
         name = rule.asset_name(url_path)
         if name in assets:
             raise PacError(f"two page files map to the asset name {name}")
@@ -334,8 +334,13 @@ def aix_entries(java: JavaOutputs, assets: dict[str, bytes]) -> tuple[str, dict[
     return package, files
 
 
-def build_aix(model_dir, output, *, base_dir=None, java: JavaOutputs | None = None, echo=None) -> BuildResult:
-    """Render the page for ``model_dir``, package it with the component, write ``output`` atomically."""
+def build_aix(model_dir, output, *, base_dir=None, speech_dir=None, java: JavaOutputs | None = None,
+              echo=None) -> BuildResult:
+    """Render the page for ``model_dir``, package it with the component, write ``output`` atomically.
+
+    ``base_dir`` and ``speech_dir`` locate MobileNet and the speech embedding (see
+    :func:`pac.runtime.write_assets`); only the networks the model runs are packaged.
+    """
     from .modeldir import read_manifest
 
     read_manifest(model_dir)  # a clear error before anything is built
@@ -345,7 +350,7 @@ def build_aix(model_dir, output, *, base_dir=None, java: JavaOutputs | None = No
     with tempfile.TemporaryDirectory(prefix="pac-aix-") as tmp:
         page = Path(tmp) / "page"
         page.mkdir()
-        assets = render_assets(model_dir, page, base_dir=base_dir, rule=rule)
+        assets = render_assets(model_dir, page, base_dir=base_dir, speech_dir=speech_dir, rule=rule)
         package, files = aix_entries(java, {name: path.read_bytes() for name, path in assets.items()})
     data = zip_bytes(files)
     if len(data) > MAX_FILE_BYTES:

@@ -2,24 +2,31 @@
 
 :func:`write_assets` renders ``extension/templates/classifier.html`` and writes a complete,
 self-contained folder: the page, pac's runtime scripts (``extension/js/``), TensorFlow.js from
-``extension/node_modules`` (pinned by ``extension/package-lock.json``), the MobileNet base and the
-model.  The page asks for nothing else, and only by these RELATIVE URL paths (the Android side
-serves the same paths from the extension's assets through ``WebViewClient.shouldInterceptRequest``;
-a user's model swapped in at run time replaces the three ``model/`` entries)::
+``extension/node_modules`` (pinned by ``extension/package-lock.json``), the pretrained networks the
+model uses and the model.  The page asks for nothing else, and only by these RELATIVE URL paths (the
+Android side serves the same paths from the extension's assets through
+``WebViewClient.shouldInterceptRequest``; a user's model swapped in at run time replaces the three
+``model/`` entries)::
 
     classifier.html                        the page
     js/bridge.js                           constants, bridge calls, error guard (loaded first)
     js/wav.js, js/features.js              WAV decoding, the feature pipeline
     js/pac_compat.js                       feature method pac-compat (MIT's PAC spectrogram)
+    js/speech.js                           the speech front end (16 kHz resampling, log-mel windows)
     js/base.js                             MobileNet cut and compiled into fused kernels
+    js/speech_net.js                       the speech embedding network (speech/ below)
     js/classifier.js                       start-up, window.pac entry points
     tfjs/tf.es2017.min.js                  TensorFlow.js (core, layers, CPU and WebGL backends)
     tfjs/tf-backend-wasm.es2017.min.js     its WASM backend, which fetches
     tfjs/tfjs-backend-wasm.wasm            ... this binary, or (when the WebView has WASM SIMD)
     tfjs/tfjs-backend-wasm-simd.wasm       ... this one (serve both as application/wasm)
-    mobilenet/model.json                   MobileNet v1 0.25 224 (TF.js layers model)
-    mobilenet/group<N>-shard1of1           its 55 weight shards, N = 1..55 (no file extension)
-    model/pac.json                         the model's manifest: labels and feature configuration
+    mobilenet/model.json                   MobileNet v1 0.25 224 (TF.js layers model), only for a
+    mobilenet/group<N>-shard1of1           model that uses it (a conv head, or the mobilenet block);
+                                           its 55 weight shards, N = 1..55 (no file extension)
+    speech/graph.json                      the speech embedding network (pac.speech_base.export_files,
+    speech/weights.bin                     8-bit kernels unless the manifest says float32), only for a
+                                           model that uses the speech block
+    model/pac.json                         the model's manifest: labels, feature configuration, head
     model/model.json                       the head (TF.js layers model)
     model/<weights>                        the head's shards as model/model.json names them
                                            (pac train writes group1-shard1of1.bin)
@@ -31,6 +38,7 @@ the TF.js layers API instead of fused kernels (slower; for checking).  If ``mode
 
 Everything the page's JS needs from Python (bridge names and error codes from
 ``extension/bridge.json``, the feature-configuration schema and defaults, the colour-map tables,
+the manifest rules of :mod:`pac.modeldir` and :mod:`pac.blocks`, which networks the folder ships,
 the built-in manifest) is rendered into the page as one JSON data block, never as script code, so a
 label such as ``</script>`` stays data.
 """
@@ -44,19 +52,24 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from . import __version__
+from . import speech_base
 from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
+from .blocks import BLOCKS, SIZES
 from .errors import PacError
 from .features import config as feature_config
 from .features import functional as F
+from .features import speech as speech_front_end
 from .features.pipeline import colormap_lut, mpl_colormap_table
 from .fsutil import atomic_dir
-from .modeldir import FORMAT, FORMAT_VERSION, HEAD_JSON, MANIFEST, read_manifest
+from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,
+                       SPEECH_WEIGHT_TYPES, Manifest, read_manifest)
 
 #: The repository's ``extension/`` folder (bridge.json, templates, js, node_modules).
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 PAGE = "classifier.html"
 #: pac's runtime scripts, in extension/js/ and at js/ in the asset folder.
-RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "base.js", "classifier.js")
+RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "speech.js", "base.js", "speech_net.js",
+                   "classifier.js")
 #: URL path -> file under extension/node_modules.
 TFJS_FILES = {
     "tfjs/tf.es2017.min.js": "@tensorflow/tfjs/dist/tf.es2017.min.js",
@@ -66,7 +79,8 @@ TFJS_FILES = {
 }
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
 PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
-                "js/wav.js", "js/features.js", "js/pac_compat.js", "js/base.js", "js/classifier.js")
+                "js/wav.js", "js/features.js", "js/pac_compat.js", "js/speech.js", "js/base.js",
+                "js/speech_net.js", "js/classifier.js")
 #: TensorFlow.js backends in order of preference.  WASM first: float32 arithmetic like TensorFlow in
 #: Python on every device (WebGL on many phone GPUs falls back to float16 textures), and the fastest
 #: in headless Chromium (bench/latency.py: WASM ~30 ms per clip end to end, software WebGL ~230 ms,
@@ -74,6 +88,8 @@ PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.e
 BACKENDS = ("wasm", "webgl", "cpu")
 BASE_URL_DIR = "mobilenet"
 MODEL_URL_DIR = "model"
+#: The pretrained networks a page can ship, by the name :func:`networks_of` gives them.
+NETWORKS = ("mobilenet", "speech")
 
 # Feature-configuration fields restricted to a list of values: field -> list in pac.features.config.
 _CHOICES = {"freq_scale": "FREQ_SCALES", "window_select": "WINDOW_SELECTS", "colormap": "COLORMAPS",
@@ -116,21 +132,32 @@ def read_bridge(path: str | os.PathLike | None = None) -> dict:
     return bridge
 
 
-def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
+def networks_of(manifest: Manifest) -> tuple[str, ...]:
+    """The pretrained networks a model runs, in :data:`NETWORKS` order: ``mobilenet`` for PAC's conv
+    head or the mobilenet block, ``speech`` for the speech block."""
+    uses = {"mobilenet"} if manifest.head_kind == "conv" else set(manifest.blocks)
+    return tuple(n for n in NETWORKS if n in uses)
+
+
+def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -> dict:
     """The JSON object the page's scripts read (``<script type="application/json" id="pac-constants">``).
 
     Parameters
     ----------
     manifest : dict
         The model's parsed ``pac.json``; embedded as the fallback manifest.
+    networks : sequence of str
+        The pretrained networks the asset folder ships (:data:`NETWORKS`; :func:`write_assets`
+        ships :func:`networks_of` the model).
     bridge : dict, optional
         The parsed bridge definition (default: :func:`read_bridge`).
 
     Returns
     -------
     dict
-        Bridge names and error codes, the feature-configuration schema, colour maps, paths, the
-        backend order and the built-in manifest.
+        Bridge names and error codes, the feature-configuration schema, colour maps, the manifest
+        rules (format versions, base, blocks, speech base), the networks shipped, paths, the backend
+        order and the built-in manifest.
     """
     bridge = bridge or read_bridge()
     schema = {
@@ -154,10 +181,17 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
         "errors": {e["name"]: int(e["code"]) for e in bridge["errors"]},
         "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,
                      "chunk_seconds": F.CHUNK_SECONDS,
+                     "speech_front_end": dict(speech_front_end.FRONT_END),
                      "compat_colormaps": {name: mpl_colormap_table(name).tolist()
                                           for name in feature_config.COLORMAPS}},
-        "manifest": {"format": FORMAT, "format_version": FORMAT_VERSION, "base_name": BASE_NAME,
-                     "cut_layer": CUT_LAYER},
+        # What pac.modeldir.read_manifest accepts (format_version: what a .mdl's manifest gets).
+        "manifest": {"format": FORMAT, "format_version": FORMAT_VERSION, "format_versions": list(FORMAT_VERSIONS),
+                     "linear_format_version": FORMAT_VERSION_LINEAR, "base_name": BASE_NAME,
+                     "cut_layer": CUT_LAYER, "blocks": [{"name": b, "size": SIZES[b]} for b in BLOCKS],
+                     "speech_base_name": speech_base.SPEECH_BASE_NAME,
+                     "speech_weights": list(SPEECH_WEIGHT_TYPES)},
+        # The pretrained networks this page ships (a model swapped in at run time may need another).
+        "networks": {name: name in networks for name in NETWORKS},
         "builtin_manifest": manifest,
         "backends": list(BACKENDS),
         # An MIT .mdl given as the extension's Model property has no pac.json: the page then reads
@@ -165,20 +199,21 @@ def page_constants(manifest: dict, *, bridge: dict | None = None) -> dict:
         "mdl": {"labels": f"{MODEL_URL_DIR}/model_labels.json", "transfer": f"{MODEL_URL_DIR}/transfer_model.json",
                 "features": feature_config.PROFILES["pac-compat"].to_dict()},
         "paths": {"manifest": f"{MODEL_URL_DIR}/{MANIFEST}", "head": f"{MODEL_URL_DIR}/{HEAD_JSON}",
-                  "base": f"{BASE_URL_DIR}/model.json", "wasm_prefix": "tfjs/", "tfjs": PAGE_SCRIPTS[1]},
+                  "base": f"{BASE_URL_DIR}/model.json", "speech_graph": speech_base.GRAPH_FILE,
+                  "speech_weights": speech_base.WEIGHTS_FILE, "wasm_prefix": "tfjs/", "tfjs": PAGE_SCRIPTS[1]},
     }
 
 
-def render_page(manifest: dict, *, bridge: dict | None = None) -> str:
-    """The text of ``classifier.html`` for a model's parsed ``pac.json``."""
+def render_page(manifest: dict, *, networks=(), bridge: dict | None = None) -> str:
+    """The text of ``classifier.html`` for a model's parsed ``pac.json`` and the networks shipped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
     env = Environment(loader=FileSystemLoader(str(EXTENSION_DIR / "templates")), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     try:
         template = env.get_template(PAGE)
-        return template.render(constants=page_constants(manifest, bridge=bridge), scripts=PAGE_SCRIPTS,
-                               pac_version=__version__)
+        constants = page_constants(manifest, networks=networks, bridge=bridge)
+        return template.render(constants=constants, scripts=PAGE_SCRIPTS, pac_version=__version__)
     except TemplateError as exc:
         raise PacError(f"cannot render the classifier page ({exc})",
                        path=EXTENSION_DIR / "templates" / PAGE) from None
@@ -259,8 +294,22 @@ def _base_files(base_dir: Path) -> dict[str, bytes]:
     return files
 
 
+def _speech_files(manifest: Manifest, speech_dir) -> dict[str, bytes]:
+    """URL path -> bytes of the speech network the model runs (:func:`pac.speech_base.export_files`)."""
+    identity = manifest.speech_base
+    if identity.get("sha256") != speech_base.network_sha256():
+        raise PacError(f"the model was trained on another {speech_base.SPEECH_BASE_NAME} network "
+                       f"(sha256 {str(identity.get('sha256'))[:12]}...); pac ships "
+                       f"{speech_base.network_sha256()[:12]}...")
+    network = speech_base.read_speech_network(speech_base.resolve_speech_dir(speech_dir))
+    if identity["weights"] == "uint8":
+        network = network.quantized()
+    return speech_base.export_files(network)
+
+
 def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
-                 base_dir: str | os.PathLike | None = None) -> list[str]:
+                 base_dir: str | os.PathLike | None = None,
+                 speech_dir: str | os.PathLike | None = None) -> list[str]:
     """Write the classifier page and everything it loads into ``out_dir``.
 
     Parameters
@@ -271,7 +320,11 @@ def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         The asset folder to write.  It must not exist, be empty, or be an earlier asset folder
         (holding ``classifier.html``), which is replaced as a whole.
     base_dir : path, optional
-        The MobileNet folder (see :func:`pac.base.resolve_base_dir`).
+        The MobileNet folder (see :func:`pac.base.resolve_base_dir`); read only when the model uses
+        MobileNet.
+    speech_dir : path, optional
+        The speech embedding folder (see :func:`pac.speech_base.resolve_speech_dir`); read only when
+        the model uses the speech block.
 
     Returns
     -------
@@ -281,18 +334,23 @@ def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     Raises
     ------
     PacError
-        If the model, MobileNet or TensorFlow.js (``./setup.sh`` installs it) is missing or broken,
-        or ``out_dir`` holds something else.  Nothing is written then.
+        If the model, a network it uses or TensorFlow.js (``./setup.sh`` installs it) is missing or
+        broken, or ``out_dir`` holds something else.  Nothing is written then.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    read_manifest(model_dir)  # validates labels, base and features
+    checked = read_manifest(model_dir)  # validates labels, head, bases and features
     manifest_bytes = (model_dir / MANIFEST).read_bytes()
     manifest = json.loads(manifest_bytes)
     copies = {**_tfjs_sources(), **_head_sources(model_dir)}
     copies.update({f"js/{name}": EXTENSION_DIR / "js" / name for name in RUNTIME_SCRIPTS})
-    contents = _base_files(resolve_base_dir(base_dir))
+    contents: dict[str, bytes] = {}
+    networks = networks_of(checked)
+    if "mobilenet" in networks:
+        contents.update(_base_files(resolve_base_dir(base_dir)))
+    if "speech" in networks:
+        contents.update(_speech_files(checked, speech_dir))
     contents[f"{MODEL_URL_DIR}/{MANIFEST}"] = manifest_bytes
-    contents[PAGE] = render_page(manifest).encode("utf-8")
+    contents[PAGE] = render_page(manifest, networks=networks).encode("utf-8")
 
     if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / PAGE).is_file())):
         raise PacError("exists and is not an asset folder written by pac; choose a new or empty folder",

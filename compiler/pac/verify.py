@@ -11,13 +11,17 @@ string, required fields, YAIL types, designer properties with a category), ``ext
 the build infos, Java 8 class files of the component's package only in ``files/AndroidRuntime.jar``,
 a valid ``classes.dex`` in ``classes.jar`` (header, adler32, sha1, size, dex version vs. the
 minimum Android version), declared assets == shipped assets, no INTERNET permission, the model's
-``pac.json`` readable by this pac and by the shipped page.
+``pac.json`` readable by this pac and by the shipped page, and the networks the model runs shipped
+with it (MobileNet's ``mobilenet/`` for a conv head or the mobilenet block, with every shard its
+``model.json`` names; the speech embedding's ``speech/graph.json`` and ``speech/weights.bin`` for
+the speech block: a valid export of the network and weight type the manifest names).
 
 Stage 3: the .aix's own classifier page, its assets mapped back to URL paths, runs in headless
 Chromium with a recording fake of the Java bridge (:mod:`pac.browser`): it must call ``ready``
 with the model's labels; with clips, every clip is classified, and accuracy and the largest
-probability difference from :class:`pac.classifier.Classifier` (on the model and MobileNet taken
-from the .aix) are reported.
+probability difference from :class:`pac.classifier.Classifier` are reported.  The Python side runs
+the very networks the page runs: the model, MobileNet and the speech network taken from the .aix
+(:func:`pac.speech_base.network_from_export`).
 """
 
 from __future__ import annotations
@@ -668,7 +672,8 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
 
 
 def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page_dir: Path) -> None:
-    """The built-in model's manifest: readable by this pac, of a version the shipped page supports."""
+    """The built-in model's manifest: readable by this pac, of a version the shipped page supports,
+    and the networks it runs shipped with it."""
     from . import modeldir
 
     with report.step("built-in model manifest vs. the page's runtime"):
@@ -701,17 +706,85 @@ def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page
         else:
             runtime = constants.get("manifest", {})
             data = json.loads(assets[name])
-            if data.get("format_version") != runtime.get("format_version"):
+            readable = runtime.get("format_versions") or [runtime.get("format_version")]
+            if data.get("format_version") not in readable:
                 report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
-                            f"(pac {constants.get('pac_version')}) reads {runtime.get('format_version')}")
-            if (manifest.base.get("name"), manifest.base.get("cut_layer")) != (runtime.get("base_name"),
-                                                                               runtime.get("cut_layer")):
-                report.fail(f"built-in model: trained on {manifest.base.get('name')}:{manifest.base.get('cut_layer')}, "
+                            f"(pac {constants.get('pac_version')}) reads {' or '.join(map(str, readable))}")
+            base = manifest.base
+            if base is not None and (base.get("name"), base.get("cut_layer")) != (runtime.get("base_name"),
+                                                                                  runtime.get("cut_layer")):
+                report.fail(f"built-in model: trained on {base.get('name')}:{base.get('cut_layer')}, "
                             f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}")
             if constants.get("builtin_manifest") != data:
                 report.fail("built-in model: the manifest rendered into the page differs from model/pac.json")
             if constants.get("pac_version") != __version__:
                 report.warn(f"the page was rendered by pac {constants.get('pac_version')}, this is pac {__version__}")
+
+    with report.step("the networks the model runs are in the .aix") as step:
+        from .runtime import BASE_URL_DIR, networks_of
+        from .speech_base import GRAPH_FILE
+
+        needed = networks_of(manifest)
+        shipped = (constants or {}).get("networks")
+        for network in needed:
+            if isinstance(shipped, dict) and not shipped.get(network):
+                report.fail(f"the page's constants say it ships no {network} network, which the model runs")
+        if "mobilenet" in needed:
+            _check_mobilenet_assets(assets, rule, report)
+        if "speech" in needed:
+            try:
+                speech_network(page_dir, manifest)
+            except PacError as exc:
+                report.fail(f"speech network: {exc}")
+        folders = {"mobilenet": BASE_URL_DIR, "speech": PurePosixPath(GRAPH_FILE).parent.as_posix()}
+        unused = [n for n, folder in folders.items()
+                  if n not in needed and any(a.startswith(folder + rule.separator) for a in assets)]
+        if unused:
+            report.warn(f"the .aix ships {' and '.join(unused)} files the model does not run")
+        step.name += f" ({', '.join(needed)})"
+
+
+def _check_mobilenet_assets(assets: dict[str, bytes], rule: AssetPaths, report: Report) -> None:
+    """``mobilenet/model.json`` and every shard it names are shipped."""
+    from .runtime import BASE_URL_DIR
+
+    name = rule.asset_name(f"{BASE_URL_DIR}/model.json")
+    if name not in assets:
+        report.fail(f"the model runs MobileNet but {name} ({BASE_URL_DIR}/model.json) is missing")
+        return
+    try:
+        paths = [p for group in json.loads(assets[name])["weightsManifest"] for p in group["paths"]]
+        shards = [rule.asset_name(f"{BASE_URL_DIR}/{p}") for p in paths]
+    except (ValueError, KeyError, TypeError, PacError) as exc:
+        report.fail(f"{name}: not a TF.js layers model.json ({exc})")
+        return
+    missing = [m for m in shards if m not in assets]
+    if missing:
+        report.fail(f"MobileNet weights named by {name} are missing: {_listing(missing)}")
+
+
+def speech_network(page_dir: Path, manifest):
+    """The speech network an asset folder ships (``speech/graph.json`` + ``speech/weights.bin``),
+    checked against the manifest's ``speech_base`` (sha256, weight type)."""
+    from . import speech_base
+
+    graph_path, weights_path = page_dir / speech_base.GRAPH_FILE, page_dir / speech_base.WEIGHTS_FILE
+    try:
+        graph = json.loads(graph_path.read_text(encoding="utf-8"))
+        blob = weights_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise PacError(f"the model runs the speech block but {Path(exc.filename).relative_to(page_dir).as_posix()} "
+                       f"is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PacError(f"{speech_base.GRAPH_FILE} is unreadable ({exc})") from None
+    network = speech_base.network_from_export(graph, blob, directory=graph_path.parent)
+    wanted = manifest.speech_base
+    if network.sha256 != wanted.get("sha256"):
+        raise PacError(f"{speech_base.GRAPH_FILE} is the network with sha256 {network.sha256[:12]}..., the model "
+                       f"was trained on {str(wanted.get('sha256'))[:12]}...")
+    if network.weights != wanted["weights"]:
+        raise PacError(f"{speech_base.GRAPH_FILE} has {network.weights} weights, the model runs {wanted['weights']}")
+    return network
 
 
 def page_constants(page_dir: Path) -> dict | None:
@@ -790,17 +863,33 @@ def page_answer(browser, wav: Path, report: Report, *, timeout: float) -> dict:
     return {"error": f"{call['method']}{tuple(call['args'])}"}
 
 
+def python_classifier(page_dir: Path):
+    """:class:`pac.classifier.Classifier` of the asset folder's model with the networks shipped beside it."""
+    from .classifier import Classifier
+    from .modeldir import read_manifest
+    from .runtime import BASE_URL_DIR, MODEL_URL_DIR
+
+    model_dir = page_dir / MODEL_URL_DIR
+    manifest = read_manifest(model_dir)
+    network = speech_network(page_dir, manifest) if "speech" in manifest.blocks else None
+    return Classifier(model_dir, base=page_dir / BASE_URL_DIR, speech_network=network)
+
+
 def compare_results(page_dir: Path, results, report: Report) -> None:
     """Accuracy of the page's answers and their largest difference from the Python classifier's.
 
     A clip both sides refuse (e.g. a silent one) is a warning and does not count; a clip only one
     side refuses is a failure.
     """
-    from .classifier import Classifier, ranked
+    from .classifier import ranked
     from .features.pipeline import load_clip
 
     with report.step("clips classified by the page"):
-        classifier = Classifier(page_dir / "model", base=page_dir / "mobilenet")
+        try:
+            classifier = python_classifier(page_dir)
+        except PacError as exc:
+            report.fail(f"pac's Python classifier cannot run the .aix's model: {exc}")
+            return
         python: list = []
         usable = []
         for _, wav, _ in results:

@@ -1,10 +1,25 @@
 /*
  * pac classifier page: load the model, then classify clips sent by the App Inventor component.
  *
- * Start-up: read model/pac.json (labels + feature configuration; when that file does not exist
- * the manifest built into the page is used), pick a TensorFlow.js backend, load MobileNet
- * (mobilenet/model.json) cut at the manifest's cut layer and the head (model/model.json), warm
- * both up, then call the bridge's ready(labelsJson) exactly once.  Any failure: error(2, ...).
+ * Start-up: read model/pac.json (labels, feature configuration and head; when that file does not
+ * exist the manifest built into the page is used) and check it like pac.modeldir.read_manifest,
+ * pick a TensorFlow.js backend, load the networks the model runs -- MobileNet
+ * (mobilenet/model.json, cut at the manifest's cut layer) for PAC's conv head or the mobilenet
+ * block, the speech embedding (speech/graph.json + speech/weights.bin) for the speech block -- and
+ * the head (model/model.json), warm them up, then call the bridge's ready(labelsJson) exactly once.
+ * Any failure, also a model that needs a network this page does not ship (C.networks): error(2, ...).
+ *
+ * A clip, from the bridge to the answer (the classification half of this file reads top-down):
+ *
+ *   classifyWav(base64) / classifyPcm(base64, rate) -> submit -> classify(clip):
+ *     checkClassifiable, then the analysis window (features.js analysisWindow) -> headInput:
+ *       conv head (format 1):   window -> spectrogram image -> MobileNet -> [1, 7, 7, 256]
+ *       linear head (format 2): the blocks of head.blocks side by side -> [1, 192 and/or 256]
+ *         speech:    window -> speech.js speechSequence -> speech_net.js embedSequence [n, 96] -> mean, max
+ *         mobilenet: window -> spectrogram image -> MobileNet [1, 7, 7, 256] -> mean over 7 x 7
+ *     -> the head -> probabilities -> [[label, confidence], ...] most confident first -> reportResult
+ *
+ * exactly as pac.classifier.Classifier (pac.blocks) computes it in Python.
  *
  * Java -> JS (names from bridge.json): window.pac.classifyWav(base64Wav) and
  * window.pac.classifyPcm(base64Float32, sampleRate).  Each call ends in exactly one bridge call:
@@ -13,7 +28,10 @@
  *
  * Debugging / tests (not part of the bridge): window.pac.debugImage(base64Wav) resolves to the
  * uint8 RGB spectrogram image (row-major, image_size x image_size x 3) as base64, and
- * window.pac.info() returns {state, failure, backend, base, labels, features, timings, tfjs, tensors}.
+ * window.pac.info() returns {state, failure, backend, base, head, blocks, networks, labels, features,
+ * timings, tfjs, tensors}; timings holds the start-up times and, in last_clip, the milliseconds of
+ * the last clip's parts: window_ms (analysis window), speech_ms and/or mobilenet_ms (each block
+ * from the window to its values, or MobileNet's activations for a conv head), head_ms, total_ms.
  *
  * Watchdogs: a start-up that takes over LOAD_TIMEOUT_MS reports MODEL_LOAD_FAILED, a clip that
  * takes over CLIP_TIMEOUT_MS reports CLASSIFICATION_FAILED (and the queue moves on).
@@ -40,7 +58,9 @@
     backend: null,
     labels: null,
     config: null,
-    base: null,
+    model: null,        // checkManifest's {kind, blocks, networks, cutLayer, speechBase}
+    base: null,         // MobileNet (base.js), when the model runs it
+    speechNet: null,    // the speech embedding (speech_net.js), when the model runs it
     head: null,
     timings: {},
     queue: Promise.resolve(),
@@ -145,15 +165,22 @@
     return {manifest: manifest, source: D.labels};
   }
 
-  /** Check the manifest like pac.modeldir.read_manifest; returns {labels, config, cutLayer}. */
+  /**
+   * Check the manifest like pac.modeldir.read_manifest.  Returns {labels, config, model} where
+   * model = {kind: 'conv' | 'linear', blocks (linear: block names in input order, else []),
+   * inputShape (the head's input without the batch dimension; a conv head's is MobileNet's output,
+   * set once MobileNet is loaded), networks (the names of the networks it runs, keys of
+   * C.networks), cutLayer, speechBase}.
+   */
   function checkManifest(manifest, source) {
     const M = C.manifest;
     if (!manifest || typeof manifest !== 'object' || manifest.format !== M.format) {
       throw loadFailed(source + ': not a pac model manifest');
     }
-    if (manifest.format_version !== M.format_version) {
-      throw loadFailed(source + ': manifest version ' + manifest.format_version +
-                       ' is not supported by this page (expects ' + M.format_version + ')');
+    const version = manifest.format_version;
+    if (M.format_versions.indexOf(version) < 0) {
+      throw loadFailed(source + ': manifest version ' + version + ' is not supported by this page (expects ' +
+                       M.format_versions.join(' or ') + ')');
     }
     const labels = manifest.labels;
     if (!Array.isArray(labels) || labels.length < 2 || !labels.every((x) => typeof x === 'string')) {
@@ -162,14 +189,72 @@
     if (new Set(labels).size !== labels.length) {
       throw loadFailed(source + ': labels are not unique');
     }
+    const linear = version === M.linear_format_version;
+    const blocks = linear ? checkLinearHead(manifest.head, source) : [];
+    // The networks the model runs: MobileNet for PAC's conv head, else one per block (same names).
+    const networks = linear ? blocks.slice() : ['mobilenet'];
     const base = manifest.base || {};
-    if (base.name !== M.base_name || base.cut_layer !== M.cut_layer) {
+    if (networks.indexOf('mobilenet') >= 0 && (base.name !== M.base_name || base.cut_layer !== M.cut_layer)) {
       throw loadFailed(source + ': trained on base ' + base.name + ':' + base.cut_layer +
                        ', this page supports ' + M.base_name + ':' + M.cut_layer);
     }
+    let speechBase = null;
+    if (networks.indexOf('speech') >= 0) {
+      speechBase = manifest.speech_base;
+      if (!speechBase || typeof speechBase !== 'object' || speechBase.name !== M.speech_base_name) {
+        throw loadFailed(source + ': the speech block needs speech_base ' + M.speech_base_name);
+      }
+      if (M.speech_weights.indexOf(speechBase.weights) < 0) {
+        throw loadFailed(source + ': speech_base weights must be ' + M.speech_weights.join(' or '));
+      }
+    }
     const config = R.features.validateConfig(manifest.features, source + ' features');
+    if (linear && config.method === 'pac-compat') {
+      throw loadFailed(source + ': a linear head cannot use the pac-compat features (MIT\'s models are conv heads)');
+    }
     R.features.colormapLut(config.colormap);  // refuse an unknown colour map now
-    return {labels: labels.slice(), config: config, cutLayer: base.cut_layer};
+    return {
+      labels: labels.slice(),
+      config: config,
+      model: {kind: linear ? 'linear' : 'conv', blocks: blocks, networks: networks,
+              inputShape: linear ? manifest.head.input_shape.slice() : null,
+              cutLayer: base.cut_layer, speechBase: speechBase},
+    };
+  }
+
+  function blockSize(name) {
+    return C.manifest.blocks.filter((b) => b.name === name)[0].size;
+  }
+
+  /** The block names of a format-2 head, checked like pac.modeldir._linear_head. */
+  function checkLinearHead(head, source) {
+    const M = C.manifest;
+    if (!head || typeof head !== 'object' || head.kind !== 'linear') {
+      throw loadFailed(source + ': head.kind must be "linear" in a version ' + M.linear_format_version + ' manifest');
+    }
+    const blocks = head.blocks;
+    if (!Array.isArray(blocks) || blocks.length === 0 ||
+        !blocks.every((b) => b !== null && typeof b === 'object' && !Array.isArray(b))) {
+      throw loadFailed(source + ': head.blocks must be a non-empty list of blocks');
+    }
+    const known = M.blocks.map((b) => b.name);
+    const names = blocks.map((b) => b.name);
+    const inOrder = known.filter((name) => names.indexOf(name) >= 0);
+    if (names.length !== inOrder.length || !names.every((name, i) => name === inOrder[i])) {
+      throw loadFailed(source + ': head.blocks must name ' + known.join(' and/or ') + ', each once, in that order');
+    }
+    let total = 0;
+    for (const block of blocks) {
+      if (block.size !== blockSize(block.name)) {
+        throw loadFailed(source + ': block ' + block.name + ' must have size ' + blockSize(block.name));
+      }
+      total += block.size;
+    }
+    const shape = head.input_shape;
+    if (!Array.isArray(shape) || shape.length !== 1 || shape[0] !== total) {
+      throw loadFailed(source + ': head.input_shape must be [' + total + ']');
+    }
+    return names;
   }
 
   async function pickBackend() {
@@ -207,6 +292,14 @@
     }
   }
 
+  /** A network the model runs but this page does not ship (e.g. a model swapped in at run time). */
+  function notShipped(network) {
+    const what = network === 'speech' ? 'the speech embedding network (' + C.paths.speech_graph + ')'
+      : 'the MobileNet base (' + C.paths.base + ')';
+    return loadFailed('this model needs ' + what + ', which this extension does not include (it was built ' +
+                      'for a model that does not use it); package this model with pac build');
+  }
+
   /** MobileNet from its input to the cut layer's output (see base.js). */
   async function loadBase(cutLayer) {
     const mode = new URLSearchParams(root.location.search).get('base') || 'fused';
@@ -217,11 +310,47 @@
     }
   }
 
-  async function loadHead(labels, cutShape) {
+  /** The speech embedding network (see speech_net.js), checked against the manifest's speech_base. */
+  async function loadSpeechNet(speechBase) {
+    let net;
+    try {
+      net = await R.speechNet.load(C.paths.speech_graph, C.paths.speech_weights);
+    } catch (e) {
+      throw loadFailed('cannot load the speech embedding network: ' + (e && e.message || e));
+    }
+    if (typeof speechBase.sha256 === 'string' && net.graph.sha256 !== speechBase.sha256) {
+      net.dispose();
+      throw loadFailed(C.paths.speech_graph + ': the model was trained on another ' + speechBase.name +
+                       ' network (sha256 ' + speechBase.sha256.slice(0, 12) + '..., this page has ' +
+                       String(net.graph.sha256).slice(0, 12) + '...)');
+    }
+    if (net.weights !== speechBase.weights) {
+      net.dispose();
+      throw loadFailed(C.paths.speech_graph + ': the page has the ' + net.weights + ' speech network, the model ' +
+                       'runs the ' + speechBase.weights + ' one; package this model with pac build');
+    }
+    return net;
+  }
+
+  /** The networks the model runs (refused at once when the page does not ship one). */
+  async function loadNetworks(model) {
+    const missing = model.networks.filter((name) => !C.networks[name]);
+    if (missing.length) {
+      throw notShipped(missing[0]);
+    }
+    if (model.networks.indexOf('mobilenet') >= 0) {
+      state.base = await loadBase(model.cutLayer);
+    }
+    if (model.networks.indexOf('speech') >= 0) {
+      state.speechNet = await loadSpeechNet(model.speechBase);
+    }
+  }
+
+  async function loadHead(labels, inputShape) {
     const head = await loadLayers(C.paths.head, 'the model');
     const input = head.inputs[0].shape.slice(1);
-    if (input.join(',') !== cutShape.join(',')) {
-      throw loadFailed(C.paths.head + ': head input [' + input + '] is not [' + cutShape + ']');
+    if (input.join(',') !== inputShape.join(',')) {
+      throw loadFailed(C.paths.head + ': head input [' + input + '] is not [' + inputShape + ']');
     }
     const outputs = head.outputs[0].shape[head.outputs[0].shape.length - 1];
     if (outputs !== labels.length) {
@@ -230,31 +359,42 @@
     return head;
   }
 
-  /** Probabilities for one MobileNet input (Float32Array of size*size*3). */
-  async function infer(input) {
-    const size = state.config.image_size;
-    const output = tf.tidy(() => state.head.predict(state.base.predict(tf.tensor4d(input, [1, size, size, 3]))));
-    try {
-      return await output.data();
-    } finally {
-      output.dispose();
-    }
-  }
-
-  /** A synthetic 1 s chirp at 16 kHz through the whole pipeline (compiles, JITs, allocates). */
+  /**
+   * A synthetic 1 s chirp at 16 kHz through the whole pipeline, twice (compiles, JITs, allocates
+   * every network the model runs).
+   */
   async function warmUp() {
     const rate = 16000;
     const samples = new Float64Array(rate);
     for (let i = 0; i < rate; i++) samples[i] = 0.5 * Math.sin(2 * Math.PI * (200 + 0.2 * i) * i / rate);
-    let input;
-    try {
-      input = R.features.modelInput(R.features.clipImage(samples, rate, state.config), state.config);
-    } catch (e) {
-      // A configuration that cannot analyse 16 kHz audio (e.g. f_min above 8 kHz): warm up tfjs only.
-      input = new Float32Array(state.config.image_size * state.config.image_size * 3);
-    }
     for (let round = 0; round < 2; round++) {
-      await infer(input);
+      try {
+        await infer(R.features.analysisWindow(samples, rate, state.config), rate, {});
+      } catch (e) {
+        if (!(e instanceof PacRuntimeError)) {
+          throw e;
+        }
+        // A configuration that cannot analyse 16 kHz audio (e.g. f_min above 8 kHz): warm up tfjs only.
+        await warmUpOnZeros();
+      }
+    }
+  }
+
+  /** Every network and the head on zeros of their input shapes. */
+  async function warmUpOnZeros() {
+    const size = state.config.image_size;
+    const output = tf.tidy(() => {
+      const outputs = [];
+      if (state.base) outputs.push(tf.sum(state.base.predict(tf.zeros([1, size, size, 3]))));
+      const K = C.features.speech_front_end;
+      if (state.speechNet) outputs.push(tf.sum(state.speechNet.embed(tf.zeros([1, K.window_frames, K.n_bands, 1]))));
+      outputs.push(tf.sum(state.head.predict(tf.zeros([1].concat(state.model.inputShape)))));
+      return tf.stack(outputs);
+    });
+    try {
+      await output.data();
+    } finally {
+      output.dispose();
     }
   }
 
@@ -264,14 +404,18 @@
     const checked = checkManifest(manifest, source);
     state.labels = checked.labels;
     state.config = checked.config;
+    state.model = checked.model;
     state.backend = await pickBackend();
     const t1 = now();
-    state.base = await loadBase(checked.cutLayer);
-    state.head = await loadHead(state.labels, state.base.outputShape);
+    await loadNetworks(state.model);
+    if (state.model.kind === 'conv') {
+      state.model.inputShape = state.base.outputShape;  // the head takes MobileNet's activations
+    }
+    state.head = await loadHead(state.labels, state.model.inputShape);
     const t2 = now();
     await warmUp();
     const t3 = now();
-    state.timings = {backend_ms: t1 - t0, load_ms: t2 - t1, warmup_ms: t3 - t2, total_ms: t3 - t0};
+    state.timings = {backend_ms: t1 - t0, load_ms: t2 - t1, warmup_ms: t3 - t2, total_ms: t3 - t0, last_clip: null};
     if (state.status !== 'loading') {
       return;  // the start-up watchdog has already reported MODEL_LOAD_FAILED
     }
@@ -282,20 +426,140 @@
 
   // -- classification ----------------------------------------------------------------------------
 
-  function decodeBase64(text, what) {
-    if (typeof text !== 'string') {
-      throw new PacRuntimeError('CLASSIFICATION_FAILED', what + ' must be a base64 string, not ' + typeof text);
+  api[B.java_to_js.classifyWav] = function (base64Wav) {
+    return submit(() => wavClip(base64Wav));
+  };
+
+  api[B.java_to_js.classifyPcm] = function (base64Float32, sampleRate) {
+    return submit(() => pcmClip(base64Float32, sampleRate));
+  };
+
+  /** Queue one clip; exactly one bridge call (reportResult or error) per call. */
+  function submit(makeClip) {
+    if (state.status !== 'ready') {
+      R.reportError('NOT_READY', notReadyMessage());
+      return Promise.resolve();
     }
-    let binary;
-    try {
-      binary = atob(text);
-    } catch (e) {
-      throw new PacRuntimeError('CLASSIFICATION_FAILED', what + ' is not valid base64');
-    }
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
+    const job = state.queue.then(async () => {
+      try {
+        // A stuck backend must not stall the queue for ever: one clip gets CLIP_TIMEOUT_MS.
+        const result = await withTimeout(classify(makeClip()), CLIP_TIMEOUT_MS, 'CLASSIFICATION_FAILED',
+                                         'classification timed out after ' + CLIP_TIMEOUT_MS / 1000 + ' s');
+        R.callJava(B.js_to_java.reportResult, [JSON.stringify(result)]);
+      } catch (err) {
+        const [kind, message] = R.describe(err);
+        R.reportError(kind, message);
+      }
+    });
+    state.queue = job;
+    return job;
   }
+
+  /** A decoded clip -> [[label, confidence], ...], most confident first (pac.classifier.ranked). */
+  async function classify(clip) {
+    const config = state.config;
+    R.wav.checkClassifiable(clip, config.min_duration, config.silence_dbfs);
+    const times = {};
+    const t0 = now();
+    const window = R.features.analysisWindow(clip.samples, clip.rate, config);
+    times.window_ms = now() - t0;
+    const probabilities = await infer(window, clip.rate, times);
+    times.total_ms = now() - t0;
+    state.timings.last_clip = times;
+    const labels = state.labels;
+    const order = labels.map((_, i) => i);
+    order.sort((a, b) => probabilities[b] - probabilities[a]);  // stable: ties keep label order
+    return order.map((i) => [labels[i], probabilities[i]]);
+  }
+
+  /** The analysis window (at `rate`) -> probabilities in label order; `times` gets each part's ms. */
+  async function infer(window, rate, times) {
+    const input = await headInput(window, rate, times);
+    const t0 = now();
+    try {
+      return await values(tf.tidy(() => state.head.predict(input)));
+    } finally {
+      input.dispose();
+      times.head_ms = now() - t0;
+    }
+  }
+
+  /**
+   * The head's input as a tensor: MobileNet's activations [1, 7, 7, 256] for a conv head; for a
+   * linear head the values of its blocks, in the manifest's order, side by side [1, d].
+   */
+  async function headInput(window, rate, times) {
+    if (state.model.kind === 'conv') {
+      const t0 = now();
+      const activations = mobilenetActivations(window, rate);
+      times.mobilenet_ms = now() - t0;
+      return activations;
+    }
+    const parts = [];
+    for (const block of state.model.blocks) {
+      const t0 = now();
+      parts.push(await BLOCKS[block](window, rate));
+      times[block + '_ms'] = now() - t0;
+    }
+    return tf.tensor2d(concatenate(parts), [1, state.model.inputShape[0]]);
+  }
+
+  /** The feature blocks of pac.blocks: window -> Float32Array of C.manifest.blocks' size. */
+  const BLOCKS = {
+    /**
+     * The 16 kHz log-mel sequence -> one pass of the network -> an embedding [96] per 76-frame
+     * window every speech_hop_frames -> their mean, then their max (192 values).
+     */
+    speech: async function speechBlock(window, rate) {
+      const K = C.features.speech_front_end;
+      const sequence = R.speech.speechSequence(window, rate, state.config);
+      return values(tf.tidy(() => {
+        const embeddings = state.speechNet.embedSequence(sequence, sequence.length / K.n_bands,
+                                                         state.config.speech_hop_frames);
+        return tf.concat([tf.mean(embeddings, 0), tf.max(embeddings, 0)]);
+      }));
+    },
+    /** MobileNet's activations averaged over the 7 x 7 positions (256 values). */
+    mobilenet: async function mobilenetBlock(window, rate) {
+      return values(tf.tidy(() => tf.mean(mobilenetActivations(window, rate), [1, 2])));
+    },
+  };
+
+  /** Window -> spectrogram image -> MobileNet input -> activations [1, 7, 7, 256] (caller disposes). */
+  function mobilenetActivations(window, rate) {
+    const config = state.config;
+    const size = config.image_size;
+    const input = R.features.modelInput(R.features.spectrogramImage(window, rate, config), config);
+    return tf.tidy(() => state.base.predict(tf.tensor4d(input, [1, size, size, 3])));
+  }
+
+  /** A tensor's values (Float32Array); the tensor is disposed. */
+  async function values(tensor) {
+    try {
+      return await tensor.data();
+    } finally {
+      tensor.dispose();
+    }
+  }
+
+  function concatenate(arrays) {
+    const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  }
+
+  function notReadyMessage() {
+    if (state.status === 'failed') {
+      return 'the classifier is not ready: the model failed to load (' + state.failure + ')';
+    }
+    return 'the classifier is not ready yet (wait for ClassifierReady)';
+  }
+
+  // -- decoding the bridge's arguments -----------------------------------------------------------
 
   function wavClip(base64Wav) {
     return R.wav.decodeWav(decodeBase64(base64Wav, 'the WAV clip'), 'clip');
@@ -323,56 +587,22 @@
     return {samples: samples, rate: rate, channels: 1, source: 'clip'};
   }
 
-  /** Checked clip -> uint8 image. */
-  function imageOf(clip) {
-    const config = state.config;
-    R.wav.checkClassifiable(clip, config.min_duration, config.silence_dbfs);
-    return R.features.clipImage(clip.samples, clip.rate, config);
-  }
-
-  async function classify(clip) {
-    const probabilities = await infer(R.features.modelInput(imageOf(clip), state.config));
-    const labels = state.labels;
-    const order = labels.map((_, i) => i);
-    order.sort((a, b) => probabilities[b] - probabilities[a]);  // stable: ties keep label order
-    return order.map((i) => [labels[i], probabilities[i]]);
-  }
-
-  function notReadyMessage() {
-    if (state.status === 'failed') {
-      return 'the classifier is not ready: the model failed to load (' + state.failure + ')';
+  function decodeBase64(text, what) {
+    if (typeof text !== 'string') {
+      throw new PacRuntimeError('CLASSIFICATION_FAILED', what + ' must be a base64 string, not ' + typeof text);
     }
-    return 'the classifier is not ready yet (wait for ClassifierReady)';
-  }
-
-  /** Queue one clip; exactly one bridge call (reportResult or error) per call. */
-  function submit(makeClip) {
-    if (state.status !== 'ready') {
-      R.reportError('NOT_READY', notReadyMessage());
-      return Promise.resolve();
+    let binary;
+    try {
+      binary = atob(text);
+    } catch (e) {
+      throw new PacRuntimeError('CLASSIFICATION_FAILED', what + ' is not valid base64');
     }
-    const job = state.queue.then(async () => {
-      try {
-        // A stuck backend must not stall the queue for ever: one clip gets CLIP_TIMEOUT_MS.
-        const result = await withTimeout(classify(makeClip()), CLIP_TIMEOUT_MS, 'CLASSIFICATION_FAILED',
-                                         'classification timed out after ' + CLIP_TIMEOUT_MS / 1000 + ' s');
-        R.callJava(B.js_to_java.reportResult, [JSON.stringify(result)]);
-      } catch (err) {
-        const [kind, message] = R.describe(err);
-        R.reportError(kind, message);
-      }
-    });
-    state.queue = job;
-    return job;
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
   }
 
-  api[B.java_to_js.classifyWav] = function (base64Wav) {
-    return submit(() => wavClip(base64Wav));
-  };
-
-  api[B.java_to_js.classifyPcm] = function (base64Float32, sampleRate) {
-    return submit(() => pcmClip(base64Float32, sampleRate));
-  };
+  // -- debugging ---------------------------------------------------------------------------------
 
   function toBase64(bytes) {
     let binary = '';
@@ -390,7 +620,9 @@
         if (state.config === null) {
           throw new PacRuntimeError('NOT_READY', notReadyMessage());
         }
-        resolve(toBase64(imageOf(wavClip(base64Wav))));
+        const clip = wavClip(base64Wav);
+        R.wav.checkClassifiable(clip, state.config.min_duration, state.config.silence_dbfs);
+        resolve(toBase64(R.features.clipImage(clip.samples, clip.rate, state.config)));
       } catch (err) {
         const [kind, message] = R.describe(err);
         reject({code: C.errors[kind], name: kind, message: message});
@@ -404,6 +636,10 @@
       failure: state.failure,
       backend: state.backend,
       base: state.base ? state.base.mode : null,
+      head: state.model ? state.model.kind : null,
+      blocks: state.model ? state.model.blocks : null,
+      networks: state.model ? state.model.networks : null,
+      speech: state.speechNet ? state.speechNet.weights : null,
       labels: state.labels,
       features: state.config,
       timings: state.timings,
