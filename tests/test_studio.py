@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, REPO, fsdd
+from conftest import BASE_DIR, DATA, REPO, SPEECH_DIR, fsdd
 from pac.errors import PacError
 from pac.studio.jobs import export_support
 from pac.studio.server import Studio
@@ -337,21 +337,52 @@ def test_training_needs_enough_clips(studio, client):
     status, body = client.post("/api/train", {"epochs": 2})
     assert status == 409
     assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
-    for bad, says in [({"epochs": 0}, "Epochs"), ({"epochs": "many"}, "Epochs"), ({"epochs": float("inf")}, "Epochs"),
-                      ({"learning_rate": -1}, "learning rate"),
-                      ({"optimizer": "lbfgs"}, "optimizer"), ({"batch_fraction": 2}, "fraction"),
+    conv = {"head": "conv"}
+    for bad, says in [({**conv, "epochs": 0}, "Epochs"), ({**conv, "epochs": "many"}, "Epochs"),
+                      ({**conv, "epochs": float("inf")}, "Epochs"), ({**conv, "learning_rate": -1}, "learning rate"),
+                      ({**conv, "optimizer": "lbfgs"}, "optimizer"), ({**conv, "batch_fraction": 2}, "fraction"),
+                      ({"head": "cnn"}, "model kind"), ({"bases": "wav2vec"}, "networks"), ({"l2": 0}, "L2"),
+                      ({"validation_fraction": 0.95}, "validation fraction"), ({"seed": -1}, "seed"),
                       ({"noise": "folder"}, "folder")]:
         status, body = client.post("/api/train", bad)
         assert status == 400 and says in body["error"], (bad, body)
     assert client.get("/api/train") == (200, None)
 
 
+def test_training_options_follow_the_model_kind():
+    """The form's options as ``pac train`` takes them: the linear head by default (the conv head's options
+    are neither checked nor used), PAC's conv head with its epochs, the validation fraction automatic."""
+    from pac.studio.jobs import StudioTrainOptions
+    from pac.train import TrainOptions, resolved
+    from pac.features import PROFILES
+
+    default = StudioTrainOptions.from_json({})
+    assert (default.head, default.bases, default.validation_fraction, default.epochs) == \
+        ("linear", "speech+mobilenet", None, None)
+    assert default.train_options() == TrainOptions()
+    assert resolved(default.train_options(), PROFILES["default"]).validation_fraction == 0.0
+    # what the page sends for the default model: the conv fields' values are ignored, however odd
+    page = StudioTrainOptions.from_json({"head": "linear", "bases": "speech", "epochs": "0", "learning_rate": "",
+                                         "optimizer": "lbfgs", "batch_fraction": "7", "validation_fraction": "",
+                                         "max_shift": "0.05", "seed": "3"})
+    assert page.train_options() == TrainOptions(bases="speech", max_shift=0.05, seed=3)
+    conv = StudioTrainOptions.from_json({"head": "conv", "epochs": "12", "learning_rate": "0.0001",
+                                         "optimizer": "SGD", "batch_fraction": "0.5", "bases": "nonsense"})
+    assert conv.train_options() == TrainOptions(head="conv", epochs=12, learning_rate=1e-4, optimizer="sgd",
+                                                batch_fraction=0.5)
+    assert resolved(conv.train_options(), PROFILES["default"]).validation_fraction == 0.2
+    held = StudioTrainOptions.from_json({"validation_fraction": 0.25, "noise": "off", "l2": 0.1})
+    assert held.train_options() == TrainOptions(validation_fraction=0.25, generated_noise=False, l2=0.1)
+
+
 def test_cli_studio_serves_the_page(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     import signal
 
+    # --speech-base reaches the studio: the warm-up looks for the speech embedding there (and says so)
     process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", str(tmp_path / "proj"), "--no-browser",
-                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                "--port", "0", "--speech-base", str(tmp_path / "no-speech-here")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = None
@@ -372,6 +403,15 @@ def test_cli_studio_serves_the_page(tmp_path):
             connection.request("GET", f"/static/{asset}")
             response = connection.getresponse()
             assert response.status == 200 and response.read()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            connection.request("GET", "/api/project")
+            base = json.loads(connection.getresponse().read())["base"]
+            if base["state"] in ("ready", "failed"):
+                break
+            time.sleep(0.2)
+        assert base["state"] == "failed" and "--speech-base" in base["message"], base
+        assert "embedding_model.onnx" in base["message"], base
         connection.close()
         assert (tmp_path / "proj" / "labels").is_dir() and (tmp_path / "proj" / "studio.json").is_file()
         assert (tmp_path / "proj" / ".studio.lock").read_text().strip() == url
@@ -558,6 +598,16 @@ class Page:
               target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
             }""", css, name, base64.b64encode(data).decode())
 
+    def form_state(self) -> dict:
+        """The training form as the user sees it: the model kind and which fields can be edited."""
+        return self.js("""const f = document.querySelector('#train-form');
+            return {head: f.querySelector('input[name=head]:checked').value, bases: f.elements.bases.value,
+                    bases_disabled: f.elements.bases.disabled, epochs: f.elements.epochs.value,
+                    epochs_disabled: f.elements.epochs.disabled, validation: f.elements.validation_fraction.value,
+                    noise: f.querySelector('input[name=noise]:checked').value,
+                    advanced_open: document.querySelector('#advanced').open,
+                    profile: document.querySelector('#profile').value};""")
+
     def images_loaded(self, label: str) -> bool:
         return self.js("""return Array.from(document.querySelectorAll(`.label-card[data-label="${arguments[0]}"] .clip img`))
                           .every((img) => img.complete && img.naturalWidth === 224);""", label)
@@ -575,7 +625,8 @@ def session_a(tmp_path_factory):
     work = tmp_path_factory.mktemp("studio-e2e")
     project = work / "classroom"
     seen: dict = {"project": project}
-    with Studio(project, port=0) as studio:
+    # the networks' folders given as `pac studio --base DIR --speech-base DIR` gives them (they reach pac build)
+    with Studio(project, port=0, base_dir=BASE_DIR, speech_dir=SPEECH_DIR) as studio:
         page = Page(studio.url, mic_file(work, fsdd(1, "george", 0)), work / "a")
         try:
             # 1. labels and clips
@@ -619,8 +670,12 @@ def session_a(tmp_path_factory):
             page.screenshot("1-labels-and-clips")
             page.clear_messages()
 
-            # 2. training (few epochs: CI has 2 cores)
+            # 2a. training PAC's original head (Advanced), few epochs: CI has 2 cores
             page.view("train")
+            seen["form_at_start"] = page.form_state()
+            page.click("#advanced summary")
+            page.click("input[name=head][value=conv]")
+            seen["form_conv"] = page.form_state()
             form = {"f-epochs": "12", "f-learning_rate": "0.001", "f-batch_fraction": "0.4",
                     "f-validation_fraction": "0.2", "f-max_shift": "0.1", "f-seed": "0"}
             for field, value in form.items():
@@ -661,6 +716,35 @@ def session_a(tmp_path_factory):
                                       "document.querySelectorAll('#model-detail img').length === 2"),
                       what="training charts")
             seen["stats"] = {k: page.find(f"#stat-{k}").text for k in ("epoch", "loss", "accuracy")}
+            seen["conv_chart"] = len(page.finds("#live-chart svg.chart"))
+            page.screenshot("2a-train-conv")
+
+            # 2b. training the default model: "pac's defaults", Train
+            page.click('[data-preset="product"]')
+            seen["form_default"] = page.form_state()
+            page.js("""window.__stages = [];
+                new MutationObserver(() => {
+                  const e = document.querySelector('#train-state');
+                  if (e && window.__stages[window.__stages.length - 1] !== e.textContent) window.__stages.push(e.textContent);
+                }).observe(document.querySelector('#train-progress'), {childList: true, subtree: true, characterData: true});""")
+            page.click("#train-button")
+            page.wait(lambda: page.find("#train-state").get_attribute("data-head") == "linear"
+                      and page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
+                      timeout=300, what="the default model's training end")
+            seen["linear_state"] = page.find("#train-state").get_attribute("data-state")
+            seen["linear_text"] = page.find("#train-progress").text
+            seen["linear_stages"] = page.js("return window.__stages;")
+            seen["linear_cv"] = page.find("#train-cv-accuracy").text
+            seen["linear_blocks"] = page.find("#train-blocks").text
+            seen["linear_stat"] = page.find("#stat-cv-accuracy").text
+            seen["linear_chart"] = len(page.finds("#live-chart svg.chart"))
+            seen["linear_job"] = Client(studio).get("/api/train")[1]
+            page.wait(lambda: page.js("return Array.from(document.querySelectorAll('#model-detail img'))"
+                                      ".every((i) => i.complete && i.naturalWidth > 0) && "
+                                      "document.querySelectorAll('#model-detail img').length === 1"),
+                      what="the cross-validation confusion matrix")
+            seen["linear_detail"] = page.find("#model-detail").text
+            seen["linear_row"] = page.find(f'.model-row[data-model="{seen["linear_job"]["model_id"]}"]').text
             page.screenshot("2-train")
 
             # 3. testing: a recording ("one") and uploads with the meant label
@@ -734,11 +818,36 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     for name in recorded:
         audio = decode_wav(s["files"][name], name=name)
         assert audio.channels == 1 and 0.95 < audio.duration < 1.05 and np.abs(audio.samples).max() > 0.05
+    # the form offers the default model first; PAC's head (Advanced) has the epochs
+    assert s["form_at_start"] == {"head": "linear", "bases": "speech+mobilenet", "bases_disabled": False, "epochs": "50",
+                                  "epochs_disabled": True, "validation": "", "noise": "generated",
+                                  "advanced_open": False, "profile": "default"}, s["form_at_start"]
+    assert s["form_conv"]["head"] == "conv" and not s["form_conv"]["epochs_disabled"] and s["form_conv"]["bases_disabled"]
+    assert s["form_default"] == {**s["form_at_start"], "advanced_open": True}, s["form_default"]
+    # PAC's head: epochs as they pass, curves
     assert s["reported_epochs"][-1] == 12 and any(0 < e < 12 for e in s["reported_epochs"]), s["reported_epochs"]
     assert s["shown_epochs"][-1] == "12/12", s["shown_epochs"]
     assert s["train_state"] == "done", s["train_text"]
-    assert s["stats"]["epoch"] == "12/12" and float(s["stats"]["loss"]) >= 0
-    assert len(s["models"]) == 1
+    assert s["stats"]["epoch"] == "12/12" and float(s["stats"]["loss"]) >= 0 and s["conv_chart"] == 1
+    # the default model: features clip by clip, then the cross-validated accuracy and the networks chosen
+    assert s["linear_state"] == "done", s["linear_text"]
+    features = [t for t in s["linear_stages"] if t.startswith("features: clip ")]
+    assert len(features) >= 2 and all(t.endswith(" of 10") for t in features), s["linear_stages"]
+    assert s["linear_stages"][-1] == "Done: the new model is ready.", s["linear_stages"]
+    job = s["linear_job"]
+    assert job["head"] == "linear" and job["state"] == "done"
+    report = json.loads((s["project"] / "models" / job["model_id"] / "report.json").read_text())
+    manifest = json.loads((s["project"] / "models" / job["model_id"] / "pac.json").read_text())
+    accuracy = f"{round(100 * report['cross_validation']['accuracy'])}%"
+    assert s["linear_cv"] == s["linear_stat"] == accuracy, (s["linear_cv"], accuracy)
+    names = {"speech": "speech embedding", "mobilenet": "MobileNet"}
+    assert s["linear_blocks"] == " + ".join(f"{names[b['name']]} (weight {b['weight']:g})"
+                                            for b in manifest["head"]["blocks"]), s["linear_blocks"]
+    assert manifest["format_version"] == 2 and report["validation"] is None and len(report["clips"]["training"]) == 10
+    assert s["linear_chart"] == 0  # no epochs, no curves
+    assert "Cross-validation: each of its 10 training clips" in s["linear_detail"], s["linear_detail"]
+    assert f"cross-validated accuracy {accuracy}" in s["linear_row"], s["linear_row"]
+    assert len(s["models"]) == 2
     assert s["recorded_prediction"] == "one"  # the fake microphone plays george's "one"
     assert s["test_image"] == 224
     assert len(s["rows"]) == 3 and set(s["rows"]) <= {"one", "seven"}
@@ -749,10 +858,15 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     assert not [c for c in s["console"] if "Uncaught" in c], s["console"]
     with zipfile.ZipFile(s["zip"]) as archive:
         names = {Path(n).name for n in archive.namelist()}
-    assert {"model.json", "group1-shard1of1.bin", "pac.json", "report.json", "curves.png"} <= names
-    # a model on the default profile cannot become a .mdl (MIT's extension makes its own spectrogram)
+        tested = json.loads(archive.read(next(n for n in archive.namelist() if n.endswith("/pac.json"))))
+    assert {"model.json", "group1-shard1of1.bin", "pac.json", "report.json", "confusion.png"} <= names
+    assert tested["format_version"] == 2  # the default model is the one tested and downloaded
+    # the default model cannot become a .mdl (MIT's extension runs PAC's head on its own spectrogram)
     assert s["mdl_button_disabled"]
-    assert ("pac-compat" in s["mdl_note"]) if s["mdl_support"]["available"] else ("not available" in s["mdl_note"])
+    if s["mdl_support"]["available"]:
+        assert "pac-compat" in s["mdl_note"] and "PAC's original head" in s["mdl_note"], s["mdl_note"]
+    else:
+        assert "not available" in s["mdl_note"]
 
 
 @pytest.mark.slow
@@ -802,7 +916,7 @@ def test_browser_server_restart_keeps_everything(session_a, tmp_path):
             page.wait(lambda: len(page.finds("#results-table tbody tr")) == 4, timeout=120, what="a new test row")
             predicted = page.find("#latest-result").get_attribute("data-predicted")
             page.view("train")
-            page.wait(lambda: len(page.finds("#model-detail img")) == 2, what="the model's charts")
+            page.wait(lambda: len(page.finds("#model-detail img")) == 1, what="the model's confusion matrix")
             page.screenshot("5-after-restart-train")
         finally:
             page.close()
@@ -868,6 +982,175 @@ def test_training_with_background_noise_options(studio, client):
     assert [m["id"] for m in client.project()["models"]] == [m["id"] for m in models[1:]]
 
 
+def watch_job(client, url: str = "/api/train", timeout: float = 600) -> tuple[dict, list[dict]]:
+    """Poll a job until it ends: the last state and every distinct (stage, epoch, features) seen."""
+    deadline = time.time() + timeout
+    seen: list[dict] = []
+    job = client.get(url)[1]
+    while True:
+        if not seen or [seen[-1][k] for k in ("stage", "epoch", "features_done")] != \
+                [job[k] for k in ("stage", "epoch", "features_done")]:
+            seen.append(job)
+        if job["state"] != "running" or time.time() > deadline:
+            return job, seen
+        time.sleep(0.005)
+        job = client.get(url)[1]
+
+
+def add_digits(client, digits: dict, speaker: str, indices) -> None:
+    for label, digit in digits.items():
+        client.post("/api/labels", {"name": label})
+        for i in indices:
+            status, info = client.upload(label, fsdd(digit, speaker, i).read_bytes(), f"{digit}_{i}.wav")
+            assert status == 201, info
+
+
+@pytest.mark.slow
+def test_default_training_is_the_linear_head_with_cross_validation(studio, client):
+    """The default model through the API: feature progress clip by clip, then a format-2 model whose
+    report holds the cross-validation; every clip trains; the test view classifies with it as pac does."""
+    from pac.classifier import Classifier
+
+    add_digits(client, {"one": 1, "seven": 7, "nine": 9}, "lucas", range(5, 9))  # clips no other test uses
+    status, job = client.post("/api/train", {})
+    assert status == 202, job
+    assert job["head"] == "linear" and job["epochs"] == 0 and job["options"]["validation_fraction"] is None
+    job, seen = watch_job(client)
+    assert job["state"] == "done", job
+    stages = [s["stage"] for s in seen]
+    progress = [s["stage"] for s in seen if s["stage"].startswith("features: clip ")]
+    # the page hears of every few clips (a poll every 5 ms; a clip's features take far longer)
+    assert len(progress) >= 4 and progress[-1] in ("features: clip 12 of 12", "features: clip 11 of 12"), stages
+    assert all(s.endswith(" of 12") for s in progress), progress
+    assert [int(s.split()[2]) for s in progress] == sorted(int(s.split()[2]) for s in progress)
+    assert any(0 < s["features_done"] < 12 and s["features_total"] == 12 for s in seen), seen
+    assert stages.index(progress[-1]) < stages.index("saving the model") < stages.index("done")
+    assert not any("epoch" in s for s in stages) and job["epoch"] == 0 and job["history"]["loss"] == []
+    folder = studio.store.root / "models" / job["model_id"]
+    manifest = json.loads((folder / "pac.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    assert manifest["format_version"] == 2 and manifest["head"]["kind"] == "linear"
+    cv = report["cross_validation"]
+    assert cv["folds"] == 4 and len(cv["clips"]) == 12 and sum(map(sum, cv["confusion"])) == 12
+    assert len(report["clips"]["training"]) == 12 and report["clips"]["validation"] == [] and report["validation"] is None
+    assert not (folder / "curves.png").exists() and (folder / "confusion.png").is_file()
+    # what the job and the model list show: the cross-validated accuracy and the blocks chosen
+    used = [{"name": b["name"], "weight": b["weight"]} for b in manifest["head"]["blocks"]]
+    assert job["result"]["accuracy"] == cv["accuracy"] and job["result"]["folds"] == 4
+    assert job["result"]["blocks"] == used and job["result"]["clips"] == 12
+    assert len(job["result"]["candidates"]) == 5  # both networks allowed: five weightings compared
+    model = client.project()["models"][0]
+    assert model["head"] == "linear" and model["format_version"] == 2 and model["blocks"] == used
+    assert model["cross_validation"]["accuracy"] == cv["accuracy"] and model["cross_validation"]["clips"] == 12
+    assert model["clips"] == {"one": 4, "seven": 4, "nine": 4} and model["files"] == ["confusion.png"]
+    assert [c["weights"] for c in model["candidates"]] == [c["weights"] for c in report["head"]["candidates"]]
+    # the test view classifies with the linear model, as pac's Classifier (pac predict) does
+    expected = Classifier(folder)
+    for digit, label in ((1, "one"), (7, "seven"), (9, "nine")):
+        path = fsdd(digit, "lucas", 19)
+        status, entry = client.post(f"/api/models/{job['model_id']}/classify?expected={label}", path.read_bytes(),
+                                    headers={"X-Clip-Source": "uploaded"})
+        assert status == 201, entry
+        want = expected.classify_files([path])[0]
+        assert [l for l, _ in entry["result"]] == [l for l, _ in want]
+        assert np.allclose([p for _, p in entry["result"]], [p for _, p in want], atol=1e-5)
+    summary = client.get(f"/api/models/{job['model_id']}/tests")[1]["summary"]
+    assert summary["judged"] == 3 and summary["correct"] >= 2, summary
+
+
+@pytest.mark.slow
+def test_linear_head_on_one_network_and_with_validation_clips(studio, client):
+    """"Which networks": one network only loads and uses only it; a validation fraction holds clips out."""
+    add_digits(client, {"one": 1, "two": 2}, "nicolas", range(10, 15))
+    status, job = client.post("/api/train", {"bases": "speech", "validation_fraction": 0.2, "max_shift": 0,
+                                             "noise": "off"})
+    assert status == 202, job
+    job, seen = watch_job(client)
+    assert job["state"] == "done", job
+    assert any(s["stage"] == "loading the speech embedding" for s in seen) or \
+        not any(s["stage"].startswith("loading") for s in seen), [s["stage"] for s in seen]
+    assert job["result"]["blocks"] == [{"name": "speech", "weight": 1.0}] and len(job["result"]["candidates"]) == 1
+    folder = studio.store.root / "models" / job["model_id"]
+    manifest = json.loads((folder / "pac.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    assert [b["name"] for b in manifest["head"]["blocks"]] == ["speech"] and "base" not in manifest
+    assert len(report["clips"]["validation"]) == 2 and len(report["cross_validation"]["clips"]) == 8
+    assert report["validation"]["accuracy"] is not None
+    model = client.project()["models"][0]
+    assert model["validation"]["accuracy"] == report["validation"]["accuracy"] and model["clips"] == {"one": 5, "two": 5}
+    # cross-validation needs 2 training clips per label: a fraction leaving 1 is refused before training
+    status, body = client.post("/api/train", {"validation_fraction": 0.9})
+    assert status == 409 and "cross-validation needs 2" in body["error"], body
+
+
+@pytest.mark.slow
+def test_warm_up_loads_the_default_models_networks(tmp_path):
+    """The studio loads TensorFlow, MobileNet and the speech embedding in the background at start (what
+    the default model needs), and the page's status says so."""
+    with Studio(tmp_path / "p", port=0, base_dir=BASE_DIR, speech_dir=SPEECH_DIR) as studio:
+        client = Client(studio)
+        deadline = time.time() + 300
+        while time.time() < deadline and client.project()["base"]["state"] not in ("ready", "failed"):
+            time.sleep(0.1)
+        status = client.project()["base"]
+    assert status == {"state": "ready", "message": None, "networks": ["mobilenet", "speech"]}, status
+
+
+@pytest.mark.slow
+def test_aix_export_gets_the_studios_speech_base(tmp_path):
+    """`pac studio --speech-base DIR` reaches `pac build`: a studio pointed at a folder without the speech
+    embedding cannot build a model that uses it, and says which option named that folder."""
+    support = export_support("aix")
+    if not support["available"]:
+        pytest.skip(support["note"])
+    assert support["speech_option"] and support["base_option"]
+    project = tmp_path / "p"
+    with Studio(project, port=0, warm=False, speech_dir=SPEECH_DIR) as studio:
+        client = Client(studio)
+        add_digits(client, {"one": 1, "two": 2}, "nicolas", range(10, 13))
+        assert client.post("/api/train", {"bases": "speech", "noise": "off", "max_shift": 0})[0] == 202
+        job = wait_job(client, "/api/train")
+        assert job["state"] == "done", job
+        model = job["model_id"]
+    empty = tmp_path / "no-speech-here"
+    empty.mkdir()
+    with Studio(project, port=0, warm=False, speech_dir=empty) as studio:
+        client = Client(studio)
+        assert client.post(f"/api/models/{model}/export/aix")[0] == 202
+        job = wait_job(client, f"/api/models/{model}/export/aix", timeout=900)
+    assert job["state"] == "failed", job
+    assert "--speech-base" in job["error"] and "embedding_model.onnx" in job["error"], job
+    assert not list((project / "exports").rglob("*.aix"))
+
+
+@pytest.mark.slow
+def test_conv_head_still_trains_with_epochs(studio, client):
+    """PAC's head (Advanced): epochs reported one by one, curves, a format-1 model, 0.2 validation by default."""
+    add_digits(client, {"one": 1, "seven": 7}, "jackson", range(10, 15))
+    status, job = client.post("/api/train", {"head": "conv", "epochs": 6, "learning_rate": 0.001, "max_shift": 0,
+                                             "bases": "ignored for conv"})
+    assert status == 202 and job["head"] == "conv" and job["epochs"] == 6, job
+    job, seen = watch_job(client)
+    assert job["state"] == "done", job
+    epochs = [s["epoch"] for s in seen]
+    assert epochs[-1] == 6 and any(0 < e < 6 for e in epochs), epochs
+    assert "training: epoch 6 of 6" in [s["stage"] for s in seen] or epochs[-1] == 6
+    assert job["result"] is None and len(job["history"]["loss"]) == 6
+    folder = studio.store.root / "models" / job["model_id"]
+    manifest = json.loads((folder / "pac.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    assert manifest["format_version"] == 1 and "cross_validation" not in report
+    assert report["options"]["head"] == "conv" and report["options"]["validation_fraction"] == 0.2
+    assert len(report["clips"]["validation"]) == 2 and len(report["history"]["loss"]) == 6
+    assert (folder / "curves.png").is_file() and (folder / "confusion.png").is_file()
+    model = client.project()["models"][0]
+    assert model["head"] == "conv" and model["blocks"] == [] and model["cross_validation"] is None
+    assert model["files"] == ["curves.png", "confusion.png"]
+    status, entry = client.post(f"/api/models/{job['model_id']}/classify", fsdd(7, "jackson", 19).read_bytes(),
+                                headers={"X-Clip-Source": "uploaded"})
+    assert status == 201 and {l for l, _ in entry["result"]} == {"one", "seven"}
+
+
 def wait_job(client, url: str, timeout: float = 600) -> dict:
     deadline = time.time() + timeout
     job = client.get(url)[1]
@@ -890,7 +1173,11 @@ def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
         for i in range(2):
             client.upload(name, fsdd(1 if name == "one" else 2, "lucas", i).read_bytes(), "x.wav")
     assert client.post("/api/settings", {"profile": "pac-compat"})[0] == 200
-    status, job = client.post("/api/train", {"epochs": 2, "learning_rate": 0.0001, "validation_fraction": 0})
+    # MIT's spectrogram only goes with PAC's conv head: the default model is refused with the way out
+    status, body = client.post("/api/train", {})
+    assert status == 409 and "PAC's original head (paper)" in body["error"] and "Advanced" in body["error"], body
+    status, job = client.post("/api/train", {"head": "conv", "epochs": 2, "learning_rate": 0.0001,
+                                             "validation_fraction": 0})
     assert status == 202
     job = wait_job(client, "/api/train")
     assert job["state"] == "done", job
@@ -923,7 +1210,8 @@ def test_training_can_be_cancelled(studio, client):
         client.post("/api/labels", {"name": name})
         for i in range(2):
             client.upload(name, fsdd(4 if name == "a" else 5, "nicolas", i).read_bytes(), "x.wav")
-    status, job = client.post("/api/train", {"epochs": 1000, "max_shift": 0, "validation_fraction": 0})
+    # PAC's conv head: between epochs
+    status, job = client.post("/api/train", {"head": "conv", "epochs": 1000, "max_shift": 0, "validation_fraction": 0})
     assert status == 202
     deadline = time.time() + 120
     while time.time() < deadline and client.get("/api/train")[1]["epoch"] < 1:
@@ -933,4 +1221,17 @@ def test_training_can_be_cancelled(studio, client):
     client.post("/api/train/cancel")
     job = wait_job(client, "/api/train")
     assert job["state"] == "cancelled" and 1 <= job["epoch"] < 1000
+    assert client.project()["models"] == [] and not list((studio.store.root / "models").iterdir())
+    # the default model: between clips, while their features are computed (clips no earlier run cached)
+    for name in ("a", "b"):
+        for i in range(2, 6):
+            client.upload(name, fsdd(4 if name == "a" else 5, "nicolas", i).read_bytes(), "x.wav")
+    status, job = client.post("/api/train", {})
+    assert status == 202 and job["head"] == "linear"
+    deadline = time.time() + 120
+    while time.time() < deadline and client.get("/api/train")[1]["features_done"] < 1:
+        time.sleep(0.02)
+    client.post("/api/train/cancel")
+    job = wait_job(client, "/api/train")
+    assert job["state"] == "cancelled" and 1 <= job["features_done"] < job["features_total"] == 12, job
     assert client.project()["models"] == [] and not list((studio.store.root / "models").iterdir())

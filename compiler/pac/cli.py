@@ -114,13 +114,22 @@ def _say_restart(attempt: int) -> None:
 @click.option("--preset", type=click.Choice(["product", "paper"]), default="product", show_default=True,
               help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
                    "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').")
-@click.option("--epochs", type=int, help="Training epochs [product 50, paper 20].")
-@click.option("--learning-rate", type=float, help="Learning rate [product 0.001, paper 0.0001].")
-@click.option("--optimizer", type=click.Choice(["adam", "sgd", "adagrad", "adadelta"]), help="Optimizer [adam].")
+@click.option("--head", type=click.Choice(["linear", "conv"]), default=None,
+              help="linear: one softmax layer on the speech embedding and MobileNet features (product); "
+                   "conv: PAC's convolutional head on MobileNet (paper, pac-compat) [product linear].")
+@click.option("--bases", type=click.Choice(["speech+mobilenet", "speech", "mobilenet"]), default=None,
+              help="Linear head: the pretrained networks it may use; with both, cross-validation on your "
+                   "clips weighs them [speech+mobilenet].")
+@click.option("--l2", type=float, help="Linear head: L2 penalty of the softmax layer [0.01].")
+@click.option("--epochs", type=int, help="Conv head: training epochs [product 50, paper 20].")
+@click.option("--learning-rate", type=float, help="Conv head: learning rate [product 0.001, paper 0.0001].")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd", "adagrad", "adadelta"]),
+              help="Conv head: optimizer [adam].")
 @click.option("--batch-fraction", type=float,
-              help="PAC's training data fraction: batch = floor(fraction x examples) [0.4].")
+              help="Conv head: PAC's training data fraction: batch = floor(fraction x examples) [0.4].")
 @click.option("--validation-fraction", type=float,
-              help="Share of each label's clips held out for the report [product 0.2, paper 0].")
+              help="Share of each label's clips held out for the report [linear head 0: every clip trains "
+                   "and cross-validation estimates the accuracy; conv head 0.2; paper 0].")
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same model [0].")
 @click.option("--max-shift", type=float, help="Time-shift augmentation in seconds, 0 = off [product 0.1].")
 @click.option("--noise", "noise_spec", metavar="generated|none|DIR",
@@ -130,10 +139,13 @@ def _say_restart(attempt: int) -> None:
               help="Feature profile name or JSON file [product: default, paper: paper].")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the activation cache.")
-def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_fraction, validation_fraction,
-          seed, max_shift, noise_spec, config_spec, base_dir, skip_bad, no_cache) -> None:
+@click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
+def train(data_dir, output, preset, head, bases, l2, epochs, learning_rate, optimizer, batch_fraction,
+          validation_fraction, seed, max_shift, noise_spec, config_spec, base_dir, speech_dir, skip_bad,
+          no_cache) -> None:
     """Train a classifier on DATA_DIR (one sub-folder of WAV clips per label).
 
     Unreadable or unusable clips stop training with an error naming the file (or are skipped with
@@ -143,11 +155,12 @@ def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_frac
     from .activations import ActivationCache, default_cache_dir
     from .base import load_base, print_progress
     from .features import load_config
-    from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, options_with, save
+    from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, needed_networks, options_with, save
 
     defaults = PAPER if preset == "paper" else TrainOptions()
     noise_dir = None if noise_spec in (None, "generated", "none") else noise_spec
-    options = options_with(defaults, epochs=epochs, learning_rate=learning_rate, optimizer=optimizer,
+    options = options_with(defaults, head=head, bases=bases, l2=l2, epochs=epochs, learning_rate=learning_rate,
+                           optimizer=optimizer,
                            batch_fraction=batch_fraction, validation_fraction=validation_fraction,
                            seed=seed, max_shift=max_shift,
                            generated_noise={"generated": True, "none": False}.get(noise_spec))
@@ -155,16 +168,50 @@ def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_frac
     config = load_config(config_spec or ("paper" if preset == "paper" else None))
     dataset = load_dataset(data_dir, config, skip_bad=skip_bad, warn=_echo_warning)
     noise = load_noise(noise_dir)
-    base = load_base(base_dir, progress=print_progress)
+    networks = needed_networks(options, config)
+    base = load_base(base_dir, progress=print_progress) if "mobilenet" in networks else None
+    speech = None
+    if "speech" in networks:
+        from .speech_base import load_speech_embedding
+
+        speech = load_speech_embedding(speech_dir, progress=print_progress)
     cache = ActivationCache(None if no_cache else default_cache_dir())
     counts = ", ".join(f"{label} {dataset.count(i)}" for i, label in enumerate(dataset.labels))
     click.echo(f"training on {len(dataset.clips)} clips ({counts})", err=True)
-    result = fit(dataset, config=config, options=options, base=base, noise=noise, cache=cache,
-                 on_epoch=EpochBar(options.epochs), on_restart=_say_restart)
+    result = fit(dataset, config=config, options=options, base=base, speech=speech, noise=noise, cache=cache,
+                 on_epoch=EpochBar(options.epochs), on_restart=_say_restart, on_features=FeatureBar())
     save(result, output, config=config)
-    validation = result.report["validation"]
-    summary = f"validation accuracy {validation['accuracy']:.3f}" if validation else "no validation clips"
-    click.echo(f"wrote {output} ({summary})")
+    click.echo(f"wrote {output} ({_summary(result.report)})")
+
+
+def _summary(report: dict) -> str:
+    """One phrase on how well the model did on clips it did not train on."""
+    parts = []
+    head = report.get("head")
+    if head:
+        parts.append("uses " + " + ".join(f"{b['name']} (weight {b['weight']:g})" for b in head["blocks"]))
+    cv = report.get("cross_validation")
+    if cv:
+        parts.append(f"cross-validated accuracy {cv['accuracy']:.3f} over {cv['folds']} folds")
+    validation = report["validation"]
+    if validation:
+        parts.append(f"validation accuracy {validation['accuracy']:.3f}")
+    elif not cv:
+        parts.append("no validation clips")
+    return "; ".join(parts)
+
+
+class FeatureBar:
+    """``features: clip N of M`` on stderr while the clips' features are computed."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            click.echo(f"\rfeatures: clip {done} of {total}", err=True, nl=done == total)
+        elif done == total:
+            click.echo(f"features: {total} clips", err=True)
 
 
 @cli.command()
@@ -173,7 +220,9 @@ def train(data_dir, output, preset, epochs, learning_rate, optimizer, batch_frac
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {clip: result}.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards.")
-def predict(model_dir, clips, as_json, base_dir) -> None:
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files.")
+def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
     """Classify CLIPS: prints [[label, confidence], ...] per clip, most confident first."""
     import json
 
@@ -181,7 +230,7 @@ def predict(model_dir, clips, as_json, base_dir) -> None:
     from .classifier import Classifier
 
     paths = find_wavs(clips)
-    classifier = Classifier(model_dir, base=base_dir, progress=print_progress)
+    classifier = Classifier(model_dir, base=base_dir, speech_base=speech_dir, progress=print_progress)
     results = classifier.classify_files(paths)
     if as_json:
         click.echo(json.dumps({str(p): r for p, r in zip(paths, results)}, ensure_ascii=False))
@@ -197,8 +246,10 @@ def predict(model_dir, clips, as_json, base_dir) -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write the confusion matrix PNG.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards.")
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files.")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning.")
-def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, skip_bad) -> None:
+def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, skip_bad) -> None:
     """Score MODEL_DIR on DATA_DIR (one sub-folder per label): accuracy, precision/recall, confusion."""
     import json
 
@@ -208,7 +259,7 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, skip_bad) -> N
     from .fsutil import write_bytes_atomic
     from .plots import plot_confusion
 
-    classifier = Classifier(model_dir, base=base_dir, progress=print_progress)
+    classifier = Classifier(model_dir, base=base_dir, speech_base=speech_dir, progress=print_progress)
     result = run(classifier, data_dir, skip_bad=skip_bad, warn=_echo_warning)
     labels = result["labels"]
     width = max(len(label) for label in labels)
@@ -263,16 +314,21 @@ def export_mdl(model_dir, output) -> None:
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .aix file to write.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards (shipped inside the .aix).")
+              help="Folder with MobileNet's model.json and shards (shipped inside the .aix when the model "
+                   "uses MobileNet).")
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files (shipped inside the .aix, 8-bit, when "
+                   "the model uses the speech block) [$PAC_SPEECH_DIR, cache, download].")
 @click.option("--sizes", is_flag=True, help="Print the size of every part of the .aix.")
-def build(model_dir, output, base_dir, sizes) -> None:
+def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
     """Package MODEL_DIR as an App Inventor extension (.aix) that classifies offline.
 
     Builds the App Inventor component with Maven first if it is not built or out of date.
     """
     from .aix import build_aix, size_report
 
-    result = build_aix(model_dir, output, base_dir=base_dir, echo=lambda m: click.echo(m, err=True))
+    result = build_aix(model_dir, output, base_dir=base_dir, speech_dir=speech_dir,
+                       echo=lambda m: click.echo(m, err=True))
     if sizes:
         click.echo(size_report(result.entries, result.size))
     click.echo(f"wrote {result.summary()}")
@@ -322,7 +378,9 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
-def studio(directory, port, host, no_browser, base_dir) -> None:
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
+def studio(directory, port, host, no_browser, base_dir, speech_dir) -> None:
     """Open the trainer web page for the project in DIRECTORY [./pac-studio-project].
 
     Students add labels, record or upload clips, train, test and download the model (.zip, .aix)
@@ -330,7 +388,7 @@ def studio(directory, port, host, no_browser, base_dir) -> None:
     """
     from .studio.server import run
 
-    run(directory, host=host, port=port, open_browser=not no_browser, base_dir=base_dir,
+    run(directory, host=host, port=port, open_browser=not no_browser, base_dir=base_dir, speech_dir=speech_dir,
         echo=lambda m: click.echo(m, err=m.startswith("warning")))
 
 

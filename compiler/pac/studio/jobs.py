@@ -3,8 +3,13 @@
 
 TensorFlow and its converters print start-up chatter on the process's file descriptors, which
 :func:`pac.libs.silenced` redirects for a moment; that redirection is process-wide, so every call
-that may do it (first imports, loading the base, writing or loading a TF.js head) runs under
-:data:`TF_LOCK`, one at a time.
+that may do it (first imports, loading MobileNet or the speech embedding, writing or loading a TF.js
+head) runs under :data:`TF_LOCK`, one at a time.
+
+Training follows ``pac train``: the default model is the linear head on feature blocks (the speech
+embedding and MobileNet, weighed by cross-validation over the clips), PAC's conv head is the
+``head="conv"`` option; only the networks the chosen model needs are loaded
+(:func:`pac.train.needed_networks`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def log_error(what: str) -> None:
 
 
 class Cancelled(Exception):
-    """Raised from the epoch callback to stop a training run the user cancelled."""
+    """Raised from the features or epoch callback to stop a training run the user cancelled."""
 
 
 # -- training options --------------------------------------------------------------------------------
@@ -55,31 +60,47 @@ def _number(options: dict, key: str, kind, low, high, default, what: str):
     return number
 
 
+#: Words the page and its messages use for the model kinds (``pac train --head``) and networks.
+HEAD_NAMES = {"linear": "Speech + sound features", "conv": "PAC's original head (paper)"}
+NETWORK_NAMES = {"mobilenet": "MobileNet", "speech": "the speech embedding"}
+
+
 @dataclass(frozen=True)
 class StudioTrainOptions:
-    """What the page's training form sends, checked."""
+    """What the page's training form sends, checked.
 
-    epochs: int
-    learning_rate: float
-    optimizer: str
-    batch_fraction: float
-    validation_fraction: float
+    ``head`` is ``pac train --head`` (``"linear"``, the default, or ``"conv"``); ``bases`` and ``l2``
+    only matter for the linear head, and ``epochs``, ``learning_rate``, ``optimizer`` and
+    ``batch_fraction`` only for the conv head: the other head's options are neither checked nor used
+    (they are ``None``).  ``validation_fraction`` ``None`` is automatic: 0 for the linear head (every
+    clip trains; cross-validation estimates the accuracy), 0.2 for the conv head.
+    """
+
     max_shift: float
     seed: int
+    head: str = "linear"
+    bases: str | None = "speech+mobilenet"
+    l2: float | None = None
+    epochs: int | None = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    batch_fraction: float | None = None
+    validation_fraction: float | None = None
     noise: str = "generated"
     noise_folder: str | None = None
 
     @classmethod
     def from_json(cls, data) -> "StudioTrainOptions":
         from ..head import OPTIMIZERS
-        from ..train import TrainOptions
+        from ..modeldir import HEAD_KINDS
+        from ..train import BASES, TrainOptions
 
         if not isinstance(data, dict):
             raise StudioError("training options must be a JSON object")
         d = TrainOptions()
-        optimizer = str(data.get("optimizer") or d.optimizer).lower()
-        if optimizer not in OPTIMIZERS:
-            raise StudioError(f"the optimizer must be one of {', '.join(OPTIMIZERS)}")
+        head = data.get("head") or d.head
+        if not isinstance(head, str) or head not in HEAD_KINDS:
+            raise StudioError(f"the model kind (head) must be one of {', '.join(HEAD_KINDS)}")
         noise = data.get("noise") or "generated"
         if noise not in NOISE_CHOICES:
             raise StudioError(f"background noise must be one of {', '.join(NOISE_CHOICES)}")
@@ -90,24 +111,51 @@ class StudioTrainOptions:
             folder = folder.strip()
         else:
             folder = None
+        validation = data.get("validation_fraction")
+        common = dict(
+            head=head,
+            validation_fraction=None if validation is None or validation == "" else
+            _number(data, "validation_fraction", float, 0.0, 0.9, None, "The validation fraction"),
+            max_shift=_number(data, "max_shift", float, 0.0, 0.5, d.max_shift, "The time shift"),
+            seed=_number(data, "seed", int, 0, 2**31 - 1, d.seed, "The seed"),
+            noise=noise, noise_folder=folder)
+        if head == "linear":
+            bases = data.get("bases") or d.bases
+            if not isinstance(bases, str) or bases not in BASES:
+                raise StudioError(f"the networks (bases) must be one of {', '.join(BASES)}")
+            return cls(bases=bases, l2=_number(data, "l2", float, 1e-6, 100.0, d.l2, "The L2 penalty"), **common)
+        optimizer = str(data.get("optimizer") or d.optimizer).lower()
+        if optimizer not in OPTIMIZERS:
+            raise StudioError(f"the optimizer must be one of {', '.join(OPTIMIZERS)}")
         return cls(
+            bases=None,
             epochs=_number(data, "epochs", int, 1, 1000, d.epochs, "Epochs"),
             learning_rate=_number(data, "learning_rate", float, 1e-7, 1.0, d.learning_rate, "The learning rate"),
             optimizer=optimizer,
             batch_fraction=_number(data, "batch_fraction", float, 0.01, 1.0, d.batch_fraction,
                                    "The training data fraction"),
-            validation_fraction=_number(data, "validation_fraction", float, 0.0, 0.9, d.validation_fraction,
-                                        "The validation fraction"),
-            max_shift=_number(data, "max_shift", float, 0.0, 0.5, d.max_shift, "The time shift"),
-            seed=_number(data, "seed", int, 0, 2**31 - 1, d.seed, "The seed"),
-            noise=noise, noise_folder=folder)
+            **common)
 
     def train_options(self):
-        from ..train import TrainOptions
+        from ..train import TrainOptions, options_with
 
-        return TrainOptions(epochs=self.epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
+        return options_with(TrainOptions(), head=self.head, bases=self.bases, l2=self.l2, epochs=self.epochs,
+                            learning_rate=self.learning_rate, optimizer=self.optimizer,
                             batch_fraction=self.batch_fraction, validation_fraction=self.validation_fraction,
                             max_shift=self.max_shift, seed=self.seed, generated_noise=self.noise == "generated")
+
+
+def linear_result(report: dict) -> dict | None:
+    """What the page shows of a linear head's training: the cross-validated accuracy and the blocks
+    (networks) cross-validation chose, with their weights; ``None`` for a conv head."""
+    cv = report.get("cross_validation")
+    head = report.get("head")
+    if not cv or not head:
+        return None
+    return {"accuracy": cv.get("accuracy"), "folds": cv.get("folds"),
+            "clips": len(cv.get("clips") or []),
+            "blocks": [{"name": b["name"], "weight": b["weight"]} for b in head.get("blocks", [])],
+            "candidates": head.get("candidates", [])}
 
 
 # -- jobs --------------------------------------------------------------------------------------------
@@ -127,6 +175,10 @@ class Job:
     epoch: int = 0
     epochs: int = 0
     history: dict = field(default_factory=lambda: {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []})
+    head: str | None = None         # training: "linear" or "conv" (after the automatic choices)
+    features_done: int = 0          # training: clips whose features are computed so far ...
+    features_total: int = 0         # ... of this many (0 until known)
+    result: dict | None = None      # training, linear head: linear_result() of the new model
     model_id: str | None = None
     options: dict | None = None
     file: str | None = None
@@ -143,7 +195,8 @@ class Job:
         return {"kind": self.kind, "id": self.id, "state": self.state, "stage": self.stage, "error": self.error,
                 "detail": self.detail, "started": self.started, "finished": self.finished,
                 "elapsed": round((self.finished or time.time()) - self.started, 1),
-                "epoch": self.epoch, "epochs": self.epochs, "history": self.history,
+                "epoch": self.epoch, "epochs": self.epochs, "history": self.history, "head": self.head,
+                "features_done": self.features_done, "features_total": self.features_total, "result": self.result,
                 "model_id": self.model_id, "options": self.options, "file": self.file}
 
 
@@ -157,45 +210,75 @@ def tidy(message: str, store: ProjectStore) -> str:
 class Jobs:
     """The studio's background jobs: one training run at a time, exports per model and kind."""
 
-    def __init__(self, store: ProjectStore, *, base_dir=None):
+    def __init__(self, store: ProjectStore, *, base_dir=None, speech_dir=None):
         self.store = store
         self.base_dir = base_dir
+        self.speech_dir = speech_dir
         self.lock = threading.Lock()
         self.training: Job | None = None
         self.exports: dict[tuple[str, str], Job] = {}
-        self.base_status = {"state": "idle", "message": None}
+        self.loaded: set[str] = set()
+        self.base_status = {"state": "idle", "message": None, "networks": []}
 
-    # -- MobileNet -------------------------------------------------------------------------------
-    def load_base(self, progress=None):
-        """Import TensorFlow and load (maybe download once) the MobileNet base, under the TF lock."""
-        from ..base import load_base
+    # -- the pretrained networks (MobileNet, the speech embedding) --------------------------------------
+    def _status(self, state: str, message: str | None) -> None:
+        self.base_status = {"state": state, "message": message, "networks": sorted(self.loaded)}
+
+    def load_networks(self, names=("mobilenet", "speech"), progress=None) -> dict:
+        """Import TensorFlow and load (maybe download once) the named networks, under the TF lock.
+
+        ``names``: ``"mobilenet"`` (:func:`pac.base.load_base`, from ``base_dir``) and/or ``"speech"``
+        (:func:`pac.speech_base.load_speech_embedding`, from ``speech_dir``); both resolve as in
+        ``pac train``: the folder given, ``$PAC_BASE_DIR`` / ``$PAC_SPEECH_DIR``, the cache, a download.
+        Returns ``{name: network}``.  ``progress(name, done, total)`` reports a download.
+        """
         from ..libs import tensorflow, tensorflowjs, tf_keras
 
+        networks = {}
         with TF_LOCK:
-            if self.base_status["state"] != "ready":
-                self.base_status = {"state": "loading", "message": "loading TensorFlow and MobileNet"}
             try:
+                if not self.loaded:
+                    self._status("loading", "loading TensorFlow")
                 tensorflow(), tf_keras(), tensorflowjs()
-                base = load_base(self.base_dir, progress=progress)
+                for name in names:
+                    def report(done, total, name=name):
+                        if progress:
+                            progress(name, done, total)
+                    if name not in self.loaded:
+                        self._status("loading", f"loading {NETWORK_NAMES[name]}")
+                    if name == "mobilenet":
+                        from ..base import load_base
+
+                        networks[name] = load_base(self.base_dir, progress=report)
+                    else:
+                        from ..speech_base import load_speech_embedding
+
+                        networks[name] = load_speech_embedding(self.speech_dir, progress=report)
+                    self.loaded.add(name)
             except PacError as exc:
-                self.base_status = {"state": "failed", "message": str(exc)}
+                self._status("failed", str(exc))
                 raise
-            self.base_status = {"state": "ready", "message": None}
-            return base
+            self._status("ready", None)
+        return networks
 
     def warm_up(self) -> threading.Thread:
-        """Load TensorFlow and the base in the background, so the first training starts quickly."""
-        def progress(done, total):
-            self.base_status = {"state": "loading", "message": f"downloading MobileNet ({100 * done // total}%)"}
+        """Load TensorFlow and the networks the default model needs in the background, so the first
+        training starts quickly."""
+        from ..features import PROFILES
+        from ..train import TrainOptions, needed_networks
+
+        def progress(name, done, total):
+            what = "MobileNet" if name == "mobilenet" else "the speech embedding"
+            self._status("loading", f"downloading {what} ({100 * done // max(1, total)}%)")
 
         def run():
             try:
-                self.load_base(progress=progress)
+                self.load_networks(needed_networks(TrainOptions(), PROFILES["default"]), progress=progress)
             except PacError:
                 pass  # reported through base_status, and again when training starts
             except Exception:  # noqa: BLE001 - never kill the server over a warm-up
-                self.base_status = {"state": "failed", "message": "TensorFlow could not be loaded (see the terminal)"}
-                log_error("loading TensorFlow / MobileNet failed")
+                self._status("failed", "TensorFlow or a network could not be loaded (see the terminal)")
+                log_error("loading TensorFlow / the networks failed")
 
         thread = threading.Thread(target=run, name="pac-studio-warmup", daemon=True)
         thread.start()
@@ -213,14 +296,33 @@ class Jobs:
                               f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
         if options.noise == "folder" and not Path(options.noise_folder).expanduser().is_dir():
             raise StudioError(f"{options.noise_folder}: no such folder on this computer")
+        config = self.store.config
+        if options.head == "linear" and config.method == "pac-compat":
+            raise StudioError(f"the spectrogram {self.store.profile} (MIT's) only works with PAC's original head: "
+                              f"choose \"{HEAD_NAMES['conv']}\" under Advanced, or another spectrogram", status=409)
+        if options.head == "linear":
+            self._check_cross_validation(clips, options)
         with self.lock:
             if self.training is not None and self.training.running:
                 raise StudioError("a training run is already going on; wait for it or cancel it", status=409)
-            job = Job(kind="train", id=f"train-{int(time.time() * 1000)}", epochs=options.epochs,
-                      options=asdict(options))
+            job = Job(kind="train", id=f"train-{int(time.time() * 1000)}", epochs=options.epochs or 0,
+                      head=options.head, options=asdict(options))
             self.training = job
         threading.Thread(target=self._train, args=(job, options), name="pac-studio-train", daemon=True).start()
         return job
+
+    @staticmethod
+    def _check_cross_validation(clips: dict, options: StudioTrainOptions) -> None:
+        """The linear head cross-validates over the training clips: every label must keep 2 of them
+        after the validation clips are set aside (as :func:`pac.train.split` sets them aside)."""
+        fraction = options.validation_fraction or 0.0
+        for label, infos in clips.items():
+            n = sum(1 for info in infos if not info["problem"])
+            held = min(n - 1, int(fraction * n + 0.5))
+            if n - held < 2:
+                raise StudioError(f"with validation fraction {fraction:g}, label {label!r} keeps {n - held} training "
+                                  f"clip{'s' if n - held != 1 else ''}; cross-validation needs 2: lower the "
+                                  f"validation fraction (or leave it empty) or add clips", status=409)
 
     def cancel_training(self) -> Job | None:
         job = self.training
@@ -232,11 +334,13 @@ class Jobs:
     def _train(self, job: Job, options: StudioTrainOptions) -> None:
         from ..activations import ActivationCache, default_cache_dir
         from ..dataset import load_dataset
-        from ..train import fit, load_noise, save
+        from ..train import fit, load_noise, needed_networks, resolved, save
 
         store = self.store
         try:
             config = store.config
+            train_options = options.train_options()
+            job.head = resolved(train_options, config).head
             job.stage = "reading the clips"
             noise = None
             with store.lock:
@@ -247,19 +351,36 @@ class Jobs:
                 noise = load_noise(Path(options.noise_folder).expanduser())
             if job.cancel.is_set():
                 raise Cancelled
-            job.stage = "loading MobileNet"
-            base = self.load_base()
-            job.stage = "computing spectrograms and MobileNet features"
+            needed = needed_networks(train_options, config)
+            job.stage = "loading " + " and ".join(NETWORK_NAMES[n] for n in needed)
+
+            def on_download(name, done, total):
+                job.stage = f"downloading {NETWORK_NAMES[name]} ({100 * done // max(1, total)}%)"
+
+            networks = self.load_networks(needed, progress=on_download)
+            job.features_total = len(dataset.clips)
+            job.stage = (f"features: clip 0 of {len(dataset.clips)}" if job.head == "linear"
+                         else "computing spectrograms and MobileNet features")
+
+            def on_features(done, total):
+                job.features_done, job.features_total = done, total
+                job.stage = f"features: clip {done} of {total}"
+                if job.cancel.is_set():
+                    raise Cancelled
+                if done == total:
+                    job.stage = "cross-validation: choosing how to weigh the networks"
 
             def on_epoch(epoch, history):
                 job.history = {k: list(getattr(history, k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
                 job.epoch = epoch + 1
-                job.stage = f"training: epoch {epoch + 1} of {options.epochs}"
+                job.stage = f"training: epoch {epoch + 1} of {job.epochs}"
                 if job.cancel.is_set():
                     raise Cancelled
 
-            result = fit(dataset, config=config, options=options.train_options(), base=base, noise=noise,
-                         cache=ActivationCache(default_cache_dir()), on_epoch=on_epoch)
+            result = fit(dataset, config=config, options=train_options, base=networks.get("mobilenet"),
+                         speech=networks.get("speech"), noise=noise, cache=ActivationCache(default_cache_dir()),
+                         on_epoch=on_epoch, on_features=on_features)
+            job.result = linear_result(result.report)
             if job.cancel.is_set():
                 raise Cancelled
             job.stage = "saving the model"
@@ -319,6 +440,8 @@ class Jobs:
         command = [sys.executable, "-m", "pac.cli", support["command"], str(folder), "-o", str(target)]
         if self.base_dir and support.get("base_option"):
             command += ["--base", str(self.base_dir)]
+        if self.speech_dir and support.get("speech_option"):
+            command += ["--speech-base", str(self.speech_dir)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -354,7 +477,7 @@ EXPORTS = {
 def export_support(kind: str) -> dict:
     """Whether this pac can make ``kind`` files, checked now (the commands may arrive later).
 
-    ``{"available": bool, "note": str, "command": ..., "base_option": bool, ...}``.
+    ``{"available": bool, "note": str, "command": ..., "base_option": bool, "speech_option": bool, ...}``.
     """
     if kind not in EXPORTS:
         raise StudioError(f"unknown download kind {kind!r}", status=404)
@@ -369,22 +492,24 @@ def export_support(kind: str) -> dict:
     command = cli_module.cli.commands.get(spec["command"])
     options = {opt for p in (command.params if command else []) for opt in getattr(p, "opts", [])}
     if not module_found or command is None:
-        spec.update(available=False, base_option=False,
+        spec.update(available=False, base_option=False, speech_option=False,
                     note=f"not available yet: this version of pac has no `pac {spec['command']}` "
                          f"({spec['module'].replace('.', '/')}.py is missing)")
     elif "-o" not in options:
-        spec.update(available=False, base_option=False,
+        spec.update(available=False, base_option=False, speech_option=False,
                     note=f"not available: `pac {spec['command']}` has no -o option this page knows how to use")
     else:
-        spec.update(available=True, base_option="--base" in options, note=f"made by `pac {spec['command']}`")
+        spec.update(available=True, base_option="--base" in options, speech_option="--speech-base" in options,
+                    note=f"made by `pac {spec['command']}`")
     return spec
 
 
 def export_problem(kind: str, model_dir: Path) -> str | None:
     """Why this model cannot be exported as ``kind`` (``None`` when it can, as far as known here).
 
-    MIT's extension makes its own spectrogram, so ``pac export-mdl`` only takes models trained on
-    the feature profile it emulates (``pac.mdl.PROFILE``, pac-compat), whatever their name.
+    MIT's extension runs PAC's conv head on its own spectrogram, so ``pac export-mdl`` only takes
+    conv-head models trained on the feature profile it emulates (``pac.mdl.PROFILE``, pac-compat),
+    whatever the profile's name.
     """
     if kind != "mdl":
         return None
@@ -396,9 +521,14 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
     except ImportError:
         return None  # export_support reports the missing command
     try:
-        features = read_manifest(model_dir).features
+        manifest = read_manifest(model_dir)
     except PacError as exc:
         return str(exc)
+    features = manifest.features
+    if manifest.head_kind != "conv":
+        return (f"only models with {HEAD_NAMES['conv']} on the feature profile {PROFILE} can be exported as .mdl "
+                f"(MIT's extension runs that head on its own spectrogram); this one is {HEAD_NAMES['linear']}. "
+                f"Press \"MIT's PAC website (.mdl)\" under Train > Model, train again, and export that model.")
     if PROFILE in PROFILES and replace(features, name=PROFILE) == PROFILES[PROFILE]:
         return None
     return (f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
@@ -406,4 +536,5 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
             f"Train > Spectrogram, train again, and export that model.")
 
 
-__all__ = ["Jobs", "export_problem", "Job", "StudioTrainOptions", "export_support", "TF_LOCK", "EXPORTS"]
+__all__ = ["Jobs", "export_problem", "Job", "StudioTrainOptions", "export_support", "linear_result", "TF_LOCK",
+           "EXPORTS"]

@@ -111,9 +111,13 @@ class StudioServer(ThreadingHTTPServer):
             cached = self.classifiers.get(folder.name)
             if cached and cached[0] == stamp:
                 return cached[1]
+        from ..modeldir import read_manifest
+
+        manifest = read_manifest(folder)
+        networks = [n for n in ("mobilenet", "speech") if n in manifest.blocks] or ["mobilenet"]
         with TF_LOCK:
-            self.jobs.load_base()
-            classifier = Classifier(folder, base=self.jobs.base_dir)
+            self.jobs.load_networks(networks)
+            classifier = Classifier(folder, base=self.jobs.base_dir, speech_base=self.jobs.speech_dir)
         with self.classifier_lock:
             self.classifiers[folder.name] = (stamp, classifier)
             while len(self.classifiers) > 3:
@@ -569,14 +573,16 @@ class Studio:
         Where to listen (port 0 picks a free one).
     base_dir : path, optional
         The MobileNet folder (see :func:`pac.base.resolve_base_dir`).
+    speech_dir : path, optional
+        The speech embedding folder (see :func:`pac.speech_base.resolve_speech_dir`).
     warm : bool
-        Load TensorFlow and MobileNet in the background right away.
+        Load TensorFlow, MobileNet and the speech embedding in the background right away.
     """
 
     def __init__(self, project, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, base_dir=None,
-                 warm: bool = True, quiet: bool = True, port_tries: int = 1):
+                 speech_dir=None, warm: bool = True, quiet: bool = True, port_tries: int = 1):
         self.store = ProjectStore(project)
-        self.jobs = Jobs(self.store, base_dir=base_dir)
+        self.jobs = Jobs(self.store, base_dir=base_dir, speech_dir=speech_dir)
         self.lock = ProjectLock(self.store.root)
         self.server = None
         self.thread = None
@@ -635,7 +641,7 @@ class Studio:
 
 
 def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
-        base_dir=None, echo=print) -> None:
+        base_dir=None, speech_dir=None, echo=print) -> None:
     """``pac studio``: serve until Ctrl-C."""
     project = Path(project or DEFAULT_PROJECT)
     if not is_loopback(host):
@@ -643,7 +649,7 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
              f"studio and read, change or delete the project's clips and models. Use this only on a network "
              f"you trust (the default, 127.0.0.1, is reachable from this computer only).")
     studio = Studio(project, host=host, port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
-                    port_tries=20 if port is None else 1, warm=False)
+                    speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
     terminal = None
     try:
         studio.start()

@@ -443,7 +443,15 @@ class ProjectStore:
         raise StudioError(f"there is no model {model_id!r} (was it deleted?)", status=404)
 
     def model_summary(self, folder: Path, number: int) -> dict:
-        """What the page shows about a trained model (from ``pac.json`` and ``report.json``)."""
+        """What the page shows about a trained model (from ``pac.json`` and ``report.json``).
+
+        ``head`` is ``"linear"`` (format-2 manifest: one softmax layer on feature blocks) or
+        ``"conv"`` (PAC's head); for a linear head ``blocks`` lists the networks it uses with their
+        weights, ``cross_validation`` is the report's cross-validation over the training clips
+        (accuracy, confusion, per label, folds; the per-clip list reduced to its count) and
+        ``candidates`` the weightings cross-validation compared.  ``confusion.png`` shows the
+        validation clips when some were held out, else the cross-validation.
+        """
         report_path = folder / "report.json"
         try:
             stamp = report_path.stat().st_mtime_ns
@@ -466,6 +474,16 @@ class ProjectStore:
                 parent = Path(clip).parent.name
                 if parent in counts:
                     counts[parent] += 1
+        head = manifest.get("head") if isinstance(manifest.get("head"), dict) else {}
+        kind = "linear" if head.get("kind") == "linear" else "conv"
+        blocks = [{"name": b.get("name"), "weight": b.get("weight")} for b in head.get("blocks") or []
+                  if isinstance(b, dict)] if kind == "linear" else []
+        cv = report.get("cross_validation")
+        if isinstance(cv, dict):
+            cv = {**cv, "clips": len(cv.get("clips") or [])}
+        else:
+            cv = None
+        report_head = report.get("head") if isinstance(report.get("head"), dict) else {}
         created = None
         match = re.match(r"m-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})", folder.name)
         if match:
@@ -474,6 +492,9 @@ class ProjectStore:
         return {
             "id": folder.name, "number": number, "name": f"Model {number}", "created": created,
             "labels": labels, "profile": (manifest.get("features") or {}).get("name"),
+            "format_version": manifest.get("format_version"), "head": kind, "blocks": blocks,
+            "cross_validation": cv, "candidates": report_head.get("candidates") or [],
+            "l2": report_head.get("l2"),
             "options": report.get("options"), "history": report.get("history"),
             "validation": report.get("validation"), "clips": counts, "examples": report.get("examples"),
             "batch_size": report.get("batch_size"), "seconds": report.get("seconds"),

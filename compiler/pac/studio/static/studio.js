@@ -155,13 +155,18 @@ function render() {
   if (state.view === 'download') renderDownload();
 }
 
+const NETWORK_NAMES = {mobilenet: 'MobileNet', speech: 'speech'};
+
 function renderBase() {
   const base = state.project.base || {};
   const chip = $('#base-status');
+  const loaded = (base.networks || []).slice().reverse().map((n) => NETWORK_NAMES[n] || n).join(' + ');
   chip.className = `chip ${base.state || ''}`;
-  chip.textContent = {ready: 'MobileNet ready', failed: 'MobileNet: not available', loading: 'MobileNet: loading…'}[base.state]
-    || 'MobileNet: loads when needed';
-  chip.title = base.message || 'The MobileNet image model every classifier starts from';
+  const Loaded = loaded.charAt(0).toUpperCase() + loaded.slice(1);
+  chip.textContent = {ready: `${Loaded || 'Networks'} ready`, failed: 'Networks: not available',
+    loading: 'Networks: loading…'}[base.state] || 'Networks: load when needed';
+  chip.title = base.message || 'The pretrained networks every classifier starts from: the speech embedding and ' +
+    'the MobileNet image network';
 }
 
 // -- 1. labels and clips ---------------------------------------------------------------------------
@@ -383,31 +388,63 @@ async function recordInto(label) {
 // -- 2. training -----------------------------------------------------------------------------------
 
 const PRESETS = {
-  product: {learning_rate: 0.001, optimizer: 'adam', epochs: 50, batch_fraction: 0.4, validation_fraction: 0.2,
-    max_shift: 0.1, seed: 0, profile: 'default'},
-  paper: {learning_rate: 0.0001, optimizer: 'adam', epochs: 20, batch_fraction: 0.4, validation_fraction: 0,
-    max_shift: 0, seed: 0, profile: 'paper'},
-  mit: {learning_rate: 0.0001, optimizer: 'adam', epochs: 20, batch_fraction: 0.4, validation_fraction: 0,
-    max_shift: 0, seed: 0, profile: 'pac-compat'},
+  product: {head: 'linear', bases: 'speech+mobilenet', learning_rate: 0.001, optimizer: 'adam', epochs: 50,
+    batch_fraction: 0.4, validation_fraction: '', max_shift: 0.1, seed: 0, noise: 'generated', profile: 'default'},
+  paper: {head: 'conv', bases: 'speech+mobilenet', learning_rate: 0.0001, optimizer: 'adam', epochs: 20,
+    batch_fraction: 0.4, validation_fraction: 0, max_shift: 0, seed: 0, noise: 'off', profile: 'paper'},
+  mit: {head: 'conv', bases: 'speech+mobilenet', learning_rate: 0.0001, optimizer: 'adam', epochs: 20,
+    batch_fraction: 0.4, validation_fraction: 0, max_shift: 0, seed: 0, noise: 'off', profile: 'pac-compat'},
 };
-const FIELDS = ['learning_rate', 'optimizer', 'epochs', 'batch_fraction', 'validation_fraction', 'max_shift', 'seed'];
+const FIELDS = ['bases', 'learning_rate', 'optimizer', 'epochs', 'batch_fraction', 'validation_fraction', 'max_shift', 'seed'];
+const SELECTS = ['bases', 'optimizer'];
+const CONV_FIELDS = ['learning_rate', 'optimizer', 'epochs', 'batch_fraction'];
+/** The saved form (a new key: forms saved before the speech + sound model hold PAC's head's values). */
+const FORM_PREF = 'train-form-v2';
 const PROFILE_NOTES = {
   default: 'log-mel spectrogram of the sound (at least 1 s wide), viridis (pac’s default; best in our benchmark)',
   paper: 'the PAC paper’s linear spectrogram of the whole clip without silences, viridis colours',
   'pac-compat': 'the spectrogram MIT’s Personal Audio Classifier website makes; needed to export a .mdl for MIT’s extension',
 };
+const HEAD_NAMES = {linear: 'Speech + sound features', conv: 'PAC’s original head'};
+const BLOCK_NAMES = {speech: 'speech embedding', mobilenet: 'MobileNet'};
 
 function fillForm(values) {
   const form = $('#train-form');
-  for (const name of FIELDS) if (values[name] !== undefined) form.elements[name].value = values[name];
+  for (const name of FIELDS) {
+    if (values[name] === undefined || values[name] === null) continue;
+    form.elements[name].value = values[name];
+    if (SELECTS.includes(name) && !form.elements[name].value) form.elements[name].value = PRESETS.product[name];
+  }
+  if (values.head && ['linear', 'conv'].includes(values.head)) {
+    form.querySelector(`input[name=head][value=${values.head}]`).checked = true;
+  }
   if (values.noise) form.querySelector(`input[name=noise][value=${values.noise}]`).checked = true;
   if (values.noise_folder !== undefined) form.elements.noise_folder.value = values.noise_folder || '';
+  syncHead();
+  if (values.head === 'conv') $('#advanced').open = true;
+}
+
+const chosenHead = () => $('#train-form').querySelector('input[name=head]:checked').value;
+
+/** Only the chosen model's own options can be edited; the other's are shown greyed out. */
+function syncHead() {
+  const form = $('#train-form');
+  const conv = chosenHead() === 'conv';
+  for (const name of CONV_FIELDS) form.elements[name].disabled = !conv;
+  form.elements.bases.disabled = conv;
+  $('#conv-options').classList.toggle('off', !conv);
+  $('#linear-options').classList.toggle('off', conv);
+  const note = $('#head-note');
+  const compat = state.project && state.project.profile === 'pac-compat' && !conv;
+  note.hidden = !compat;
+  note.textContent = compat ? 'The spectrogram pac-compat (MIT’s) only works with PAC’s original head: choose it ' +
+    'under Advanced, or choose another spectrogram below.' : '';
 }
 
 function formValues() {
   const form = $('#train-form');
-  const values = {};
-  for (const name of FIELDS) values[name] = name === 'optimizer' ? form.elements[name].value : form.elements[name].value.trim();
+  const values = {head: chosenHead()};
+  for (const name of FIELDS) values[name] = SELECTS.includes(name) ? form.elements[name].value : form.elements[name].value.trim();
   values.noise = form.querySelector('input[name=noise]:checked').value;
   values.noise_folder = form.elements.noise_folder.value.trim();
   return values;
@@ -428,7 +465,7 @@ async function setProfile(profile) {
   });
 }
 
-function saveForm() { setPref('train-form', JSON.stringify(formValues())); }
+function saveForm() { setPref(FORM_PREF, JSON.stringify(formValues())); }
 
 function renderTrain() {
   const p = state.project;
@@ -445,6 +482,7 @@ function renderTrain() {
   }
   select.value = p.profile;
   $('#profile-note').textContent = PROFILE_NOTES[p.profile] || '';
+  syncHead();
   const running = state.training && state.training.state === 'running';
   $('#train-button').disabled = running || p.problems.length > 0;
   $('#train-button').title = p.problems.length ? p.problems.join('\n') : '';
@@ -454,35 +492,62 @@ function renderTrain() {
   renderModels();
 }
 
+const percent = (v) => (v === null || v === undefined ? '–' : `${Math.round(100 * v)}%`);
+
+/** "speech embedding (weight 1) + MobileNet (weight 0.5)": the networks a linear head uses. */
+function blocksText(blocks) {
+  return (blocks || []).map((b) => `${BLOCK_NAMES[b.name] || b.name} (weight ${b.weight})`).join(' + ');
+}
+
+/** The result line of a linear head: cross-validated accuracy and the networks chosen. */
+function linearResult(result) {
+  return h('p', {class: 'result-line', id: 'train-result'},
+    'Cross-validated accuracy: ', h('b', {id: 'train-cv-accuracy'}, percent(result.accuracy)),
+    ` (each of the ${result.clips} training clips scored by a model trained without it, ${result.folds} folds). ` +
+    'Uses: ', h('b', {id: 'train-blocks'}, blocksText(result.blocks)), '.');
+}
+
 function renderProgress() {
   const job = state.training;
   const box = $('#train-progress');
   if (!job) {
-    box.replaceChildren(h('p', {class: 'empty'}, 'No training run since the studio started. Set the ' +
-      'hyperparameters and press Train.'));
+    box.replaceChildren(h('p', {class: 'empty'}, 'No training run since the studio started. Choose the ' +
+      'model and press Train.'));
     $('#live-chart').replaceChildren();
     return;
   }
+  const linear = job.head !== 'conv';
   const history = job.history || {};
   const last = (list) => (list && list.length ? list[list.length - 1] : null);
   const fmt = (v, digits = 3) => (v === null || v === undefined ? '–' : v.toFixed(digits));
   const fmtLoss = (v) => (v === null || v === undefined ? '–' : v > 0 && v < 0.01 ? v.toExponential(1) : v.toFixed(3));
-  const pct = job.epochs ? Math.round(100 * job.epoch / job.epochs) : 0;
+  const pct = linear ? (job.features_total ? Math.round(100 * job.features_done / job.features_total) : 0)
+    : (job.epochs ? Math.round(100 * job.epoch / job.epochs) : 0);
   const stateText = {running: job.stage, done: 'Done: the new model is ready.', failed: 'Training failed.',
     cancelled: 'Cancelled.'}[job.state] || job.stage;
-  const children = [
-    h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state}}, stateText),
-    h('div', {class: 'progress'}, h('div', {style: {width: `${job.state === 'done' ? 100 : pct}%`}})),
-    h('div', {class: 'stats'},
-      h('div', {class: 'stat'}, h('b', {id: 'stat-epoch'}, `${job.epoch}/${job.epochs}`), h('span', {}, 'epoch')),
+  const stats = linear
+    ? [h('div', {class: 'stat'}, h('b', {id: 'stat-features'}, `${job.features_done}/${job.features_total || '?'}`),
+      h('span', {}, 'clips with features')),
+    h('div', {class: 'stat'}, h('b', {id: 'stat-cv-accuracy'}, job.result ? percent(job.result.accuracy) : '–'),
+      h('span', {}, 'cross-validated accuracy')),
+    h('div', {class: 'stat'}, h('b', {id: 'stat-networks'}, job.result
+      ? job.result.blocks.map((b) => NETWORK_NAMES[b.name] || b.name).join(' + ')
+      : ((job.options && job.options.bases) || 'speech+mobilenet').split('+').map((n) => NETWORK_NAMES[n] || n).join(' + ')),
+    h('span', {}, job.result ? 'networks chosen' : 'networks'))]
+    : [h('div', {class: 'stat'}, h('b', {id: 'stat-epoch'}, `${job.epoch}/${job.epochs}`), h('span', {}, 'epoch')),
       h('div', {class: 'stat'}, h('b', {id: 'stat-loss'}, fmtLoss(last(history.loss))), h('span', {}, 'loss')),
       h('div', {class: 'stat'}, h('b', {id: 'stat-accuracy'}, fmt(last(history.accuracy))), h('span', {}, 'accuracy')),
-      h('div', {class: 'stat'}, h('b', {}, fmt(last(history.val_accuracy))), h('span', {}, 'validation accuracy'))),
+      h('div', {class: 'stat'}, h('b', {}, fmt(last(history.val_accuracy))), h('span', {}, 'validation accuracy'))];
+  const children = [
+    h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''}}, stateText),
+    h('div', {class: 'progress'}, h('div', {style: {width: `${job.state === 'done' ? 100 : pct}%`}})),
+    h('div', {class: 'stats'}, stats),
+    linear && job.result ? linearResult(job.result) : '',
     h('p', {class: 'hint'}, `${job.elapsed} s`),
   ];
   if (job.error) children.push(h('p', {class: 'message error', role: 'alert'}, job.error));
   box.replaceChildren(...children);
-  $('#live-chart').replaceChildren(history.loss && history.loss.length ? chart(history, job.epochs) : '');
+  $('#live-chart').replaceChildren(!linear && history.loss && history.loss.length ? chart(history, job.epochs) : '');
 }
 
 /** Two small line charts (loss, accuracy) of the epochs so far. */
@@ -527,10 +592,14 @@ function renderModels() {
     const val = m.validation && m.validation.accuracy !== null && m.validation.accuracy !== undefined
       ? `validation accuracy ${(100 * m.validation.accuracy).toFixed(0)}%` : 'no validation clips';
     const options = m.options || {};
-    return h('div', {class: `model-row ${m.id === state.modelId ? 'selected' : ''}`, dataset: {model: m.id}},
+    const info = m.head === 'linear'
+      ? `${HEAD_NAMES.linear}: ${blocksText(m.blocks)} · ` +
+        (m.cross_validation ? `cross-validated accuracy ${percent(m.cross_validation.accuracy)}` : '') +
+        (m.validation ? ` · ${val}` : '')
+      : `${HEAD_NAMES.conv}: ${options.epochs || '?'} epochs, lr ${options.learning_rate}, ${options.optimizer} · ${val}`;
+    return h('div', {class: `model-row ${m.id === state.modelId ? 'selected' : ''}`, dataset: {model: m.id, head: m.head}},
       h('span', {class: 'name'}, m.name),
-      h('span', {class: 'info'}, `${m.created || m.id} · ${m.labels.join(', ')} · ${options.epochs || '?'} epochs, ` +
-        `lr ${options.learning_rate}, ${options.optimizer} · ${val}`),
+      h('span', {class: 'info'}, `${m.created || m.id} · ${m.labels.join(', ')} · ${info}`),
       h('button', {type: 'button', class: 'small', onclick: () => selectModel(m.id)}, 'Show'),
       h('button', {type: 'button', class: 'small', onclick: () => { selectModel(m.id); location.hash = '#test'; }}, 'Test'),
       h('button', {type: 'button', class: 'small danger', onclick: () => deleteModel(m)}, 'Delete'));
@@ -539,13 +608,34 @@ function renderModels() {
   if (!m) { $('#model-detail').replaceChildren(); return; }
   const figures = m.files.map((name) => h('img', {src: `${modelUrl(m.id)}/files/${name}`, alt: name, class: name.replace('.png', '')}));
   const v = m.validation;
-  const summary = v && v.accuracy !== null && v.accuracy !== undefined
-    ? `On the ${v.clips ? v.clips.length : '?'} validation clips it got ${(100 * v.accuracy).toFixed(0)}% right.`
-    : 'No clips were kept aside for validation (validation fraction 0): test it in step 3.';
-  $('#model-detail').replaceChildren(
-    h('h3', {}, `${m.name}: ${m.labels.length} labels, trained on ${m.examples || '?'} examples (batch ${m.batch_size || '?'})`),
-    h('p', {}, summary),
-    h('div', {class: 'figures'}, figures));
+  const lines = [];
+  if (v && v.accuracy !== null && v.accuracy !== undefined) {
+    lines.push(`On the ${v.clips ? v.clips.length : '?'} validation clips it got ${(100 * v.accuracy).toFixed(0)}% right.`);
+  }
+  const cv = m.cross_validation;
+  if (m.head === 'linear' && cv) {
+    lines.push(`Cross-validation: each of its ${cv.clips} training clips was classified by a model trained without ` +
+      `it (${cv.folds} folds); ${percent(cv.accuracy)} were right` +
+      (v ? '.' : ' (the confusion matrix below shows them).'));
+  }
+  if (!lines.length) lines.push('No clips were kept aside for validation (validation fraction 0): test it in step 3.');
+  const header = m.head === 'linear'
+    ? `${m.name}: ${HEAD_NAMES.linear}, ${m.labels.length} labels, trained on ${m.examples || '?'} examples`
+    : `${m.name}: ${HEAD_NAMES.conv}, ${m.labels.length} labels, trained on ${m.examples || '?'} examples (batch ${m.batch_size || '?'})`;
+  const details = [h('h3', {}, header), ...lines.map((text) => h('p', {}, text))];
+  if (m.head === 'linear') {
+    details.push(h('p', {}, 'Networks used: ', h('b', {class: 'blocks'}, blocksText(m.blocks))));
+    if (m.candidates.length > 1) {
+      const chosen = JSON.stringify(Object.fromEntries(m.blocks.map((b) => [b.name, b.weight])));
+      const same = (c) => JSON.stringify(Object.fromEntries(Object.entries(c.weights).filter(([, w]) => w > 0))) === chosen;
+      details.push(h('table', {class: 'data-table candidates'},
+        h('tr', {}, h('th', {}, 'speech weight'), h('th', {}, 'MobileNet weight'), h('th', {}, 'cross-validated accuracy')),
+        m.candidates.map((c) => h('tr', {}, [c.weights.speech, c.weights.mobilenet, percent(c.cv_accuracy)].map((text) =>
+          h('td', {class: same(c) ? 'chosen' : ''}, String(text)))))));
+    }
+  }
+  details.push(h('div', {class: 'figures'}, figures));
+  $('#model-detail').replaceChildren(...details);
 }
 
 async function deleteModel(m) {
@@ -873,9 +963,10 @@ function setUp() {
 
   const form = $('#train-form');
   let saved = null;
-  try { saved = JSON.parse(pref('train-form', 'null')); } catch (error) { saved = null; }
+  try { saved = JSON.parse(pref(FORM_PREF, 'null')); } catch (error) { saved = null; }
   fillForm({...PRESETS.product, ...(saved || {})});
   form.addEventListener('submit', startTraining);
+  $$('input[name=head]', form).forEach((radio) => radio.addEventListener('change', syncHead));
   form.addEventListener('change', saveForm);
   $$('[data-preset]').forEach((b) => b.addEventListener('click', () => applyPreset(b.dataset.preset)));
   $('#profile').addEventListener('change', (event) => setProfile(event.target.value));
