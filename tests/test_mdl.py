@@ -138,7 +138,11 @@ def test_labels_follow_pacs_javascript_sort_and_the_outputs_follow_the_labels(co
     assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
     assert json.loads((imported / "pac.json").read_text())["labels"] == ["a", "\U0001F600", "\uff48"]
     clips = clips_in(digits_test_dir)[::5]
-    assert probabilities(imported, clips) == probabilities(model, clips)
+    ours, theirs = probabilities(imported, clips), probabilities(model, clips)
+    assert ours.keys() == theirs.keys()
+    for clip in ours:  # the same label gets the same probability (a permuted matmul may round differently)
+        assert ours[clip].keys() == theirs[clip].keys()
+        assert all(abs(ours[clip][label] - theirs[clip][label]) <= 1e-6 for label in ours[clip])
 
 
 # -- .mdl files as MIT's web app writes them ------------------------------------------------------
