@@ -64,21 +64,33 @@ def test_folds_are_stratified_and_seeded():
     assert not np.array_equal(fold, L.folds(labels, 5, np.random.default_rng(2)))
 
 
-def test_cross_validation_prefers_the_block_that_carries_the_labels():
-    rng = np.random.default_rng(3)
+def clips_with_one_informative_block(seed=3, noise_dims=40):
+    """18 clips of 3 labels: block "speech" is noise only, block "mobilenet" carries the label."""
+    rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(3), 6)
     informative = np.eye(3)[labels] * 3 + rng.normal(size=(18, 3))
-    noise = rng.normal(size=(18, 4)) * 3
-    clips = np.concatenate([noise, informative], axis=1)  # block "speech" = noise, "mobilenet" = signal
-    train = [c[None] + rng.normal(size=(4, 7)) * 0.1 for c in clips]  # four augmented copies per clip
-    clean = [c[None] for c in clips]
-    selection = L.choose_weights(train, clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=(4, 3),
-                                 candidates=L.WEIGHTINGS, l2=0.01, k=5, seed=0)
-    assert selection.best.weights == (0.0, 1.0)
+    noise = rng.normal(size=(18, noise_dims)) * 3
+    clips = np.concatenate([noise, informative], axis=1)
+    train = [c[None] + rng.normal(size=(4, clips.shape[1])) * 0.1 for c in clips]  # four augmented copies
+    return train, [c[None] for c in clips], labels, (noise_dims, 3)
+
+
+def test_cross_validation_moves_off_the_default_only_for_more_right_answers():
+    train, clean, labels, sizes = clips_with_one_informative_block()
+    selection = L.choose_weights(train, clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=sizes,
+                                 candidates=L.WEIGHTINGS, l2=0.1, k=5, seed=0)
+    by_weights = {c.weights: c for c in selection.candidates}
     assert selection.best.folds == 5 and len(selection.candidates) == len(L.WEIGHTINGS)
-    assert selection.best.accuracy == 1.0
-    by_weights = {c.weights: c.log_loss for c in selection.candidates}
-    assert by_weights[(1.0, 0.0)] > by_weights[(0.0, 1.0)]
+    assert by_weights[(0.0, 1.0)].accuracy == 1.0 > by_weights[L.DEFAULT_WEIGHTING].accuracy
+    assert by_weights[(1.0, 0.0)].log_loss > by_weights[(0.0, 1.0)].log_loss
+    assert selection.best.accuracy == 1.0 and selection.best.weights[0] < selection.best.weights[1]
+    # When the default is as accurate as the best, it is kept even if another has a lower log-loss.
+    easy = [np.concatenate([c[:, :40] * 0, c[:, 40:]], axis=1) for c in train]
+    easy_clean = [np.concatenate([c[:, :40] * 0, c[:, 40:]], axis=1) for c in clean]
+    kept = L.choose_weights(easy, easy_clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=sizes,
+                            candidates=L.WEIGHTINGS, l2=0.1, k=5, seed=0)
+    assert kept.best.weights == L.DEFAULT_WEIGHTING and kept.best.accuracy == 1.0
+    assert min(c.log_loss for c in kept.candidates) < kept.best.log_loss
 
 
 def test_folds_are_capped_by_the_smallest_label():

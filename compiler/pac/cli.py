@@ -120,7 +120,7 @@ def _say_restart(attempt: int) -> None:
 @click.option("--bases", type=click.Choice(["speech+mobilenet", "speech", "mobilenet"]), default=None,
               help="Linear head: the pretrained networks it may use; with both, cross-validation on your "
                    "clips weighs them [speech+mobilenet].")
-@click.option("--l2", type=float, help="Linear head: L2 penalty of the softmax layer [0.01].")
+@click.option("--l2", type=float, help="Linear head: L2 penalty of the softmax layer [0.1].")
 @click.option("--epochs", type=int, help="Conv head: training epochs [product 50, paper 20].")
 @click.option("--learning-rate", type=float, help="Conv head: learning rate [product 0.001, paper 0.0001].")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "adagrad", "adadelta"]),

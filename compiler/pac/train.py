@@ -87,7 +87,7 @@ class TrainOptions:
 
     head: str = "linear"
     bases: str = "speech+mobilenet"
-    l2: float = 0.01
+    l2: float = 0.1
     cv_folds: int = 5
     epochs: int = 50
     learning_rate: float = 1e-3
@@ -288,7 +288,7 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
 def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
                 noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
     """The linear head: block features, cross-validated block weights, one softmax layer."""
-    from .linear_head import FALLBACK, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+    from .linear_head import DEFAULT_WEIGHTING, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
 
     noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
@@ -331,7 +331,7 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
         candidates = [(1.0,)]
     selection = choose_weights(train_x, clean_x, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
                                candidates=candidates, l2=options.l2, k=options.cv_folds, seed=options.seed)
-    weights = selection.best.weights if selection else (FALLBACK if len(blocks) == 2 else (1.0,))
+    weights = selection.best.weights if selection else (DEFAULT_WEIGHTING if len(blocks) == 2 else (1.0,))
     x = np.concatenate(train_x)
     y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train_x)]).astype(np.int64)
     model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=weights, l2=options.l2)
