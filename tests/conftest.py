@@ -140,3 +140,15 @@ def both_blocks_model(digits_train_dir, tmp_path_factory) -> Path:
     blocks = [b["name"] for b in json.loads((out / "pac.json").read_text())["head"]["blocks"]]
     assert blocks == ["speech", "mobilenet"], blocks
     return out
+
+
+@pytest.fixture(scope="session")
+def legacy_model(conv_model, tmp_path_factory) -> Path:
+    """:func:`conv_model` as pac wrote models before the speech block existed: its pac.json without
+    the ``speech_*`` feature fields (the files are otherwise identical)."""
+    out = tmp_path_factory.mktemp("models") / "digits-legacy"
+    shutil.copytree(conv_model, out)
+    manifest = json.loads((out / "pac.json").read_text(encoding="utf-8"))
+    manifest["features"] = {k: v for k, v in manifest["features"].items() if not k.startswith("speech_")}
+    (out / "pac.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out

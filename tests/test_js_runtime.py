@@ -167,10 +167,11 @@ def swap_model(page: Path, model: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def models(digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model,
+def models(digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model, legacy_model,
            tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("js-models")
     return {"digits": digits_model, "both": both_blocks_model, "conv": conv_model, "speech": speech_model,
+            "legacy": legacy_model,
             "mobilenet": mobilenet_linear_model, "hostile": hostile_model(digits_model, root / "hostile"),
             "paper": paper_model(digits_model, root / "paper")}
 
@@ -185,6 +186,7 @@ def served(models, tmp_path_factory) -> Path:
     for page in MODEL_PAGES:
         runtime.write_assets(models[page], root / page, base_dir=BASE_DIR)
     runtime.write_assets(models["hostile"], root / "hostile", base_dir=BASE_DIR)
+    runtime.write_assets(models["legacy"], root / "legacy", base_dir=BASE_DIR)
     shutil.copytree(root / "digits", root / "swapped")
     shutil.copy(models["paper"] / "pac.json", root / "swapped" / "model" / "pac.json")
     shutil.copytree(root / "hostile", root / "hostile-fallback")
@@ -357,6 +359,17 @@ def test_parity_with_python_on_real_clips(browser, models, python_classifiers, p
     # float64 in both; only ulp-level differences (FFT, BLAS order) could ever move a pixel by 1.
     assert worst_pixel <= 1
     assert differing_pixels <= len(parity_clips) * 224 * 224 // 10000
+
+
+def test_a_model_made_before_the_speech_block_runs_the_same(browser, digits_test_dir):
+    """A format-1 model whose pac.json predates the speech_* feature fields: same answers as the same
+    model written today."""
+    clips = sorted(digits_test_dir.rglob("*.wav"))[::9]
+    answers = {}
+    for page in ("legacy", "conv"):
+        open_page(browser, page, backend="wasm")
+        answers[page] = [result_of(browser.classify_wav(p.read_bytes())) for p in clips]
+    assert answers["legacy"] == answers["conv"]
 
 
 def test_classify_pcm_matches_python(digits_page, python_classifier):
@@ -620,7 +633,8 @@ def test_write_assets_ships_the_networks_the_model_runs(models, page, tmp_path):
     assert networks == {"conv": ("mobilenet",)}.get(page, tuple(n for n in runtime.NETWORKS if n in manifest.blocks))
     assert len([p for p in paths if p.startswith("mobilenet/")]) == (56 if "mobilenet" in networks else 0)
     assert [p for p in paths if p.startswith("speech/")] == (
-        sorted([speech_base.GRAPH_FILE, speech_base.WEIGHTS_FILE]) if "speech" in networks else [])
+        sorted([speech_base.GRAPH_FILE, speech_base.NOTICE_FILE, speech_base.WEIGHTS_FILE]) if "speech" in networks
+        else [])
     assert {"classifier.html", "model/pac.json", "model/model.json", "model/group1-shard1of1.bin",
             *runtime.TFJS_FILES, *runtime.PAGE_SCRIPTS} <= set(paths)
     if "speech" in networks:

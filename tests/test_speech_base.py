@@ -380,6 +380,8 @@ def test_export_is_deterministic_and_compact(network):
     assert files == S.export_files(S.read_speech_network(SPEECH_DIR).quantized())
     graph, blob = S.export_network(network.quantized())
     assert json.loads(files[S.GRAPH_FILE]) == graph and files[S.WEIGHTS_FILE] == blob
+    notice = files[S.NOTICE_FILE].decode("ascii")  # the weights never travel without their provenance
+    assert "speech_embedding" in notice and "openwakeword 0.4.0" in notice and "CC BY-NC-SA 4.0" in notice
     assert graph["weights"] == "uint8" and graph["weights_bytes"] == len(blob)
     params = network.parameter_count()
     assert len(blob) < 1.1 * params  # ~1 byte per weight (float32: 4)

@@ -162,6 +162,16 @@ def test_linear_head_predictions_match_its_report(digits_model, digits_train_dir
     assert cv_paths == {p.name for p in paths}
 
 
+def test_a_model_made_before_the_speech_block_classifies_the_same(legacy_model, conv_model, digits_test_dir):
+    from pac.classifier import Classifier
+
+    assert "speech_hop_frames" not in manifest(legacy_model)["features"]
+    paths = sorted(digits_test_dir.rglob("*.wav"))[::4]
+    old, new = Classifier(legacy_model), Classifier(conv_model)
+    assert old.manifest.head_kind == "conv" and old.speech is None
+    assert old.classify_files(paths) == new.classify_files(paths)
+
+
 def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits_train_dir, short_run, tmp_path):
     assert report(short_run)["noise"] == "generated"
     folder = tmp_path / "folder"

@@ -25,7 +25,8 @@ Android side serves the same paths from the extension's assets through
                                            its 55 weight shards, N = 1..55 (no file extension)
     speech/graph.json                      the speech embedding network (pac.speech_base.export_files,
     speech/weights.bin                     8-bit kernels unless the manifest says float32), only for a
-                                           model that uses the speech block
+    speech/NOTICE.txt                      model that uses the speech block; NOTICE.txt: where the
+                                           weights come from and their licence note (not loaded)
     model/pac.json                         the model's manifest: labels, feature configuration, head
     model/model.json                       the head (TF.js layers model)
     model/<weights>                        the head's shards as model/model.json names them

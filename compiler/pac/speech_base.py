@@ -825,11 +825,29 @@ def export_network(network: SpeechNetwork) -> tuple[dict, bytes]:
     return graph, data
 
 
+#: Shipped beside the weights wherever they go (an .aix): where they come from and their licence note.
+NOTICE_FILE = "speech/NOTICE.txt"
+NOTICE = """\
+speech/graph.json and speech/weights.bin: Google's speech_embedding network (TF Hub
+google/speech_embedding/1, Apache-2.0; Lin et al., "Training Keyword Spotters with Limited and
+Synthesized Speech Data", ICASSP 2020), as re-implemented in Keras and exported to ONNX by the
+openWakeWord project (embedding_model.onnx in the openwakeword 0.4.0 wheel, code Apache-2.0),
+converted by pac to this graph with 8-bit kernels (see pac's README, "The pretrained networks").
+
+Licence note: openWakeWord's README describes this network as Google's Apache-2.0 model, and also
+says that the pre-trained models it includes are CC BY-NC-SA 4.0 because of their training data (a
+statement about the wake-word models it trained itself). Whether that statement also covers this
+re-export was unanswered in openWakeWord's tracker when pac adopted it. A pac model trained with
+--bases mobilenet or --head conv does not use these weights.
+"""
+
+
 def export_files(network: SpeechNetwork) -> dict[str, bytes]:
-    """``{GRAPH_FILE: JSON bytes, WEIGHTS_FILE: blob}`` for an asset folder; deterministic bytes."""
+    """``{GRAPH_FILE: JSON bytes, WEIGHTS_FILE: blob, NOTICE_FILE: text}`` for an asset folder;
+    deterministic bytes."""
     graph, blob = export_network(network)
     text = json.dumps(graph, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
-    return {GRAPH_FILE: text.encode("ascii"), WEIGHTS_FILE: blob}
+    return {GRAPH_FILE: text.encode("ascii"), WEIGHTS_FILE: blob, NOTICE_FILE: NOTICE.encode("ascii")}
 
 
 def print_progress(done: int, total: int) -> None:
