@@ -5,8 +5,8 @@
   (same folder again); target <= 15 s;
 - ``pac evaluate`` of that model on 100 clips (FSDD one / seven / nine, all speakers); target <= 10 s.
 
-The MobileNet base is passed with ``--base ../shared/models/mobilenet_v1_0.25_224`` (never
-downloaded).  Runs each command ``--repeat`` times and reports every run.
+The networks are passed with ``--base ../shared/models/mobilenet_v1_0.25_224`` and
+``--speech-base ../shared/models/speech_embedding`` (never downloaded).  Runs each command ``--repeat`` times and reports every run.
 
     .venv/bin/python bench/timing.py [--repeat 2] [--json out.json]
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from accuracy import BASE_DIR, DATA, machine  # noqa: E402
+from accuracy import BASE_DIR, DATA, SPEECH_DIR, machine  # noqa: E402
 
 PAC = Path(sys.executable).parent / "pac"
 DIGITS = {"one": 1, "seven": 7, "nine": 9}
@@ -77,8 +77,8 @@ def main(argv=None) -> int:
         train_dir = make_train_dir(tmp / "train")
         eval_dir = make_eval_dir(tmp / "eval")
         n_eval = sum(1 for _ in eval_dir.rglob("*.wav"))
-        base = ["--base", str(BASE_DIR)]
-        env = {k: v for k, v in os.environ.items() if k not in ("PAC_BASE_DIR", "PAC_CACHE_DIR")}
+        base = ["--base", str(BASE_DIR), "--speech-base", str(SPEECH_DIR)]
+        env = {k: v for k, v in os.environ.items() if k not in ("PAC_BASE_DIR", "PAC_SPEECH_DIR", "PAC_CACHE_DIR")}
         for k in range(args.repeat):
             cache = tmp / f"cache{k}"
             cache.mkdir()
