@@ -216,7 +216,7 @@ def test_an_mdl_from_mits_web_app_imports_and_classifies(compat_model, digits_te
     assert probabilities(out, clips) == probabilities(compat_model, clips)
 
 
-@pytest.mark.parametrize("layout", ["tfjs-layers >= 1.3 {name, layers}", "tf_keras via tensorflowjs"])
+@pytest.mark.parametrize("layout", ["tfjs-layers >= 1.3 {name, layers}", "tf_keras model_config (a pac model folder's)"])
 def test_other_writers_of_the_head_import_too(layout, compat_model, digits_test_dir, tmp_path):
     blob = (compat_model / "group1-shard1of1.bin").read_bytes()
     if layout.startswith("tfjs"):

@@ -32,8 +32,6 @@ from pac.studio.server import Studio
 from pac.studio.store import MAX_CLIP_BYTES, ProjectStore, StudioError, check_label_name
 
 ARTIFACTS = Path(os.environ.get("PAC_ARTIFACTS_DIR", REPO / "artifacts")) / "studio"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -456,14 +454,20 @@ class Page:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
-        if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-            pytest.skip("Debian's chromium and chromium-driver are not installed (./setup.sh installs them)")
+        from pac.browser import find_browser
+
+        try:
+            found = find_browser()
+        except PacError as exc:
+            pytest.skip(str(exc))
+        if found.kind == "edge":
+            pytest.skip("these tests drive Chrome or Chromium (ChromeDriver)")
         self.url = url
         self.downloads = workdir / "downloads"
         self.downloads.mkdir(parents=True, exist_ok=True)
         profile = workdir / "chromium-profile"
         options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
+        options.binary_location = found.browser
         for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
                      "--mute-audio", f"--user-data-dir={profile}", "--window-size=1280,1000"):
@@ -478,7 +482,7 @@ class Page:
         options.add_experimental_option("prefs", {"download.default_directory": str(self.downloads),
                                                   "download.prompt_for_download": False})
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+        self.driver = webdriver.Chrome(options=options, service=Service(executable_path=found.driver))
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                                     {"behavior": "allow", "downloadPath": str(self.downloads)})
         self.driver.get(url)

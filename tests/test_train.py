@@ -56,7 +56,7 @@ def test_model_dir_holds_head_manifest_and_report(digits_model):
     if "speech" in blocks:
         assert m["speech_base"] == speech_identity(quantized=True)
     assert m["features"]["name"] == "default"
-    assert {"pac", "tensorflow", "tensorflowjs"} <= set(m["tools"])
+    assert {"pac", "tensorflow", "tfjs_writer"} <= set(m["tools"]) and "tensorflowjs" not in m["tools"]
     r = report(digits_model)
     assert r["validation"] is None and r["clips"]["validation"] == []  # every clip trains
     cv = r["cross_validation"]

@@ -7,9 +7,11 @@ hyperparameter sweeps then skip MobileNet entirely.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,15 +122,18 @@ class ActivationCache:
     def put(self, key: str, value: np.ndarray) -> None:
         if self.directory is None:
             return
+        from .fsutil import replace
+
         path = self._path(key)
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # one per writing thread
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with open(tmp, "wb") as f:
                 np.save(f, value, allow_pickle=False)
-            os.replace(tmp, path)
+            replace(tmp, path)  # on Windows, retried while a reader holds the old file
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # a cache that cannot be written only costs time
 
 
 def default_cache_dir() -> Path:

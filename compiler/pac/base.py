@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PacError
+from .fsutil import replace
 
 BASE_NAME = "mobilenet_v1_0.25_224"
 CUT_LAYER = "conv_pw_13_relu"
@@ -108,7 +109,7 @@ def download_base(target: Path, *, progress=None) -> Path:
                 progress(done, total)
         if target.exists():
             shutil.rmtree(target)
-        os.replace(staging, target)
+        replace(staging, target)
     except PacError:
         raise
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:

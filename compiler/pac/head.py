@@ -1,8 +1,8 @@
 """The classifier head PAC trains on MobileNet's ``[7, 7, 256]`` activations.
 
 Conv2D(5 filters, 5x5, relu) -> Flatten -> Dense(100, relu) -> Dense(labels, softmax, no bias),
-variance-scaling initialisers, as MIT's trainer builds it.  Built with tf-keras (Keras 2), whose
-TF.js export writes ``batch_input_shape`` that ``tf.loadLayersModel`` accepts.
+variance-scaling initialisers, as MIT's trainer builds it.  Built with tf-keras (Keras 2); saved by
+:func:`pac.tfjs_head.write_head` with the ``batch_input_shape`` that ``tf.loadLayersModel`` accepts.
 """
 
 from __future__ import annotations

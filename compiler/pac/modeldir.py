@@ -1,8 +1,8 @@
 """A trained model on disk.
 
 ``MODEL_DIR/``
-    ``model.json``, ``group1-shard1of1.bin``   the head, a TF.js layers model (written by tensorflowjs,
-                                              read by :mod:`pac.tfjs_head` without it)
+    ``model.json``, ``group1-shard1of1.bin``   the head, a TF.js layers model (written and read by
+                                              :mod:`pac.tfjs_head`)
     ``pac.json``                              the manifest: labels in output order, the feature
                                               configuration, which bases and head the model uses and
                                               their identities, tool versions
@@ -31,8 +31,9 @@ from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, base_sha256
 from .blocks import BLOCKS, SIZES
 from .errors import PacError
 from .features import FeatureConfig
-from .libs import silenced, tensorflow, tensorflowjs
-from .tfjs_head import read_head
+from .libs import silenced, tensorflow
+from .tfjs_head import WRITER, read_head
+from .tfjs_head import write_head as _write_tfjs_head
 
 MANIFEST = "pac.json"
 HEAD_JSON = "model.json"
@@ -108,16 +109,14 @@ def base_identity() -> dict:
 
 
 def tool_versions() -> dict:
-    """Versions of pac and of the libraries that wrote the model (imports tensorflowjs: for writing only)."""
-    return {"pac": __version__, "tensorflow": tensorflow().__version__,
-            "tensorflowjs": tensorflowjs().__version__}
+    """Versions of pac and TensorFlow, and what wrote the head (pac's own TF.js writer)."""
+    return {"pac": __version__, "tensorflow": tensorflow().__version__, "tfjs_writer": WRITER}
 
 
 def write_head(model, directory: Path) -> None:
-    """Write a tf_keras head as a TF.js layers model (``model.json`` + shard) into ``directory``."""
-    converters = tensorflowjs().converters
-    with silenced():
-        converters.save_keras_model(model, str(directory))
+    """Write a tf_keras head as a TF.js layers model (``model.json`` + shard) into ``directory``
+    (:func:`pac.tfjs_head.write_head`)."""
+    _write_tfjs_head(model, directory)
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:

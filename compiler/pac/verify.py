@@ -804,9 +804,22 @@ def page_constants(page_dir: Path) -> dict | None:
 
 
 def extract_page(assets: dict[str, bytes], rule: AssetPaths, target: Path) -> None:
-    """Write the shipped assets to ``target`` at their URL paths (the inverse of the packager's rule)."""
+    """Write the shipped assets to ``target`` at their URL paths (the inverse of the packager's rule).
+
+    On Windows, a URL path segment that cannot be a file there (a device name such as ``aux.json``,
+    a trailing dot) is refused rather than written to a device: Android takes it, Windows cannot.
+    """
+    from . import fsutil
+
     for name, data in assets.items():
-        path = target / rule.url_path(name)
+        url_path = rule.url_path(name)
+        if fsutil.WINDOWS:
+            for segment in url_path.split("/"):
+                problem = fsutil.portable_name_problem(segment)
+                if problem:
+                    raise PacError(f"asset {name}: {segment!r} {problem}, so the page cannot be unpacked "
+                                   f"and checked here (on Linux or macOS it can)")
+        path = target / url_path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
@@ -937,11 +950,19 @@ def compare_results(page_dir: Path, results, report: Report) -> None:
 
 
 def verify(path, *, clips_dir=None, browser: bool = True, timeout: float = 120) -> Report:
-    """Run every check on the .aix at ``path``; never raises for a broken file (see ``Report.failures``)."""
+    """Run every check on the .aix at ``path``; never raises for a broken file (see ``Report.failures``).
+
+    With ``browser`` (the default), raises :class:`PacError` when no Chrome, Chromium or Edge with its
+    driver is installed (:func:`pac.browser.find_browser`), before checking anything.
+    """
     path = Path(path)
     report = Report(path=str(path))
     rule = AssetPaths.load()
     clips = label_clips(Path(clips_dir)) if clips_dir else []
+    if browser:  # no browser: one clear PacError before any check (pac verify --no-browser skips the page)
+        from .browser import find_browser
+
+        find_browser()
     archive = check_import(path, report)
     if archive is None:
         return report

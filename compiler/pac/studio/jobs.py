@@ -232,14 +232,14 @@ class Jobs:
         ``pac train``: the folder given, ``$PAC_BASE_DIR`` / ``$PAC_SPEECH_DIR``, the cache, a download.
         Returns ``{name: network}``.  ``progress(name, done, total)`` reports a download.
         """
-        from ..libs import tensorflow, tensorflowjs, tf_keras
+        from ..libs import tensorflow, tf_keras
 
         networks = {}
         with TF_LOCK:
             try:
                 if not self.loaded:
                     self._status("loading", "loading TensorFlow")
-                tensorflow(), tf_keras(), tensorflowjs()
+                tensorflow(), tf_keras()
                 for name in names:
                     def report(done, total, name=name):
                         if progress:

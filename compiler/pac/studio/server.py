@@ -525,41 +525,44 @@ class StudioHandler(BaseHTTPRequestHandler):
 # -- running a studio --------------------------------------------------------------------------------
 
 class ProjectLock:
-    """An exclusive lock on a project folder for the life of one studio (``.studio.lock``)."""
+    """An exclusive lock on a project folder for the life of one studio (``.studio.lock``).
 
-    def __init__(self, root: Path):
+    A :class:`pac.fsutil.FileLock` (``flock`` on Linux and macOS, ``msvcrt.locking`` on Windows);
+    the file holds the running studio's URL, for the message a second studio gives.
+    """
+
+    def __init__(self, root: Path, *, backend: str | None = None):
+        from ..fsutil import FileLock
+
         self.path = root / ".studio.lock"
-        self.file = None
+        self.lock = FileLock(self.path, backend=backend)
+
+    @property
+    def file(self):
+        return self.lock.file
 
     def acquire(self, url: str) -> None:
-        self.file = open(self.path, "a+", encoding="utf-8")
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; one studio per folder is then on trust
-            return
-        try:
-            fcntl.flock(self.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.file.seek(0)
-            other = self.file.read().strip()
-            self.file.close()
-            self.file = None
+        if not self.lock.acquire(blocking=False):
+            try:
+                other = self.path.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                other = ""
             raise PacError(f"{self.path.parent}: another pac studio has this project open"
                            + (f" at {other}" if other else "") + "; use that one, or stop it first") from None
-        self.file.seek(0)
-        self.file.truncate()
-        self.file.write(url + "\n")
-        self.file.flush()
+        handle = self.lock.file
+        handle.seek(0)
+        handle.truncate()
+        handle.write((url + "\n").encode("utf-8"))
+        handle.flush()
 
     def release(self) -> None:
-        if self.file is not None:
+        if self.lock.file is not None:
             try:
-                self.file.seek(0)
-                self.file.truncate()
+                self.lock.file.seek(0)
+                self.lock.file.truncate()
             except OSError:
                 pass
-            self.file.close()
-            self.file = None
+        self.lock.release()
 
 
 class Studio:
@@ -659,7 +662,7 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
             echo("note: browsers only allow the microphone on http://localhost or https pages; "
                  "other computers can upload WAV files but not record")
         sys.stdout.flush()
-        # Loading TensorFlow points fd 1 and 2 at /dev/null for a while (pac.libs.silenced): keep a
+        # Loading TensorFlow points fd 1 and 2 at the null device for a while (pac.libs.silenced): keep a
         # copy of the terminal for the goodbye line, and start that only now.
         try:
             terminal = os.dup(sys.stderr.fileno())

@@ -39,7 +39,7 @@ from ..audio import check_classifiable, decode_wav, read_wav
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
-from ..fsutil import atomic_path
+from ..fsutil import WINDOWS_DEVICE_NAMES, atomic_path, portable_name_problem, replace
 from ..modeldir import MANIFEST
 
 FORMAT = "pac-studio-project"
@@ -52,7 +52,7 @@ RESULTS = "results.json"
 MAX_CLIP_BYTES = 10 * 1024 * 1024
 MAX_LABEL_CHARS = 40
 #: Names Windows cannot use as folder names (a project folder may be copied there).
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+_WINDOWS_RESERVED = WINDOWS_DEVICE_NAMES
 _LABEL_PUNCTUATION = " -_"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _TEST_ID = re.compile(r"^t-\d{8}-\d{6}-[0-9a-f]{8}$")
@@ -97,6 +97,9 @@ def check_label_name(raw) -> str:
                           f"(not {shown})")
     if name.casefold() in _WINDOWS_RESERVED:
         raise StudioError(f"{name!r} is a reserved device name on Windows; choose another label name")
+    problem = portable_name_problem(name)  # e.g. too long in bytes; every OS must be able to hold the folder
+    if problem:
+        raise StudioError(f"{name!r} {problem}; choose another label name")
     return name
 
 
@@ -264,7 +267,7 @@ class ProjectStore:
             if new == folder.name:
                 return new
             self._check_new_name(new, replacing=folder.name)
-            os.rename(folder, folder.parent / new)
+            replace(folder, folder.parent / new)
             self._changed()
         return new
 
@@ -279,7 +282,7 @@ class ProjectStore:
         trash = self.root / TRASH
         trash.mkdir(exist_ok=True)
         target = trash / f"{path.name}-{secrets.token_hex(4)}"
-        os.rename(path, target)
+        replace(path, target)
         shutil.rmtree(target, ignore_errors=True)
 
     # -- clips -------------------------------------------------------------------------------------
