@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        from pac import aix
+        from pac import resources
         from pac.cli import main as pac
         from pac.errors import PacError
     except ImportError:
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
 
     step("App Inventor component (Maven)")
     try:
-        outputs = aix.ensure_java_build(echo=print)
+        outputs = resources.current().component(echo=print)
     except PacError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

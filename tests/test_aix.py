@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE_DIR, SPEECH_DIR
-from pac import aix, runtime
+from pac import aix, resources, runtime
 from pac.cli import main
 from pac.errors import PacError
 from pac.modeldir import read_manifest
@@ -25,13 +25,14 @@ def entries(path: Path) -> dict[str, bytes]:
 
 
 def network_assets(shipped) -> dict[str, int]:
-    """How many assets each network folder has (mobilenet: model.json + 55 shards; speech: 2 files)."""
+    """How many assets each network folder has (mobilenet: model.json + 55 shards; speech: graph.json,
+    weights.bin, NOTICE.txt)."""
     return {n: sum(a.startswith(f"{n}__") for a in shipped) for n in runtime.NETWORKS}
 
 
 def expected_network_assets(model_dir) -> dict[str, int]:
     networks = runtime.networks_of(read_manifest(model_dir))
-    return {"mobilenet": 56 if "mobilenet" in networks else 0, "speech": 2 if "speech" in networks else 0}
+    return {"mobilenet": 56 if "mobilenet" in networks else 0, "speech": 3 if "speech" in networks else 0}
 
 
 def test_layout(built_aix, digits_model):
@@ -121,7 +122,7 @@ def test_asset_names_round_trip(url, name):
 
 
 def test_bridge_examples_follow_the_rule():
-    bridge = json.loads(aix.BRIDGE_JSON.read_text())
+    bridge = json.loads(resources.current().bridge_json.read_text())
     rule = aix.AssetPaths.load()
     for url, name in bridge["asset_paths"]["examples"].items():
         assert rule.asset_name(url) == name
@@ -144,7 +145,7 @@ def test_component_not_built(tmp_path):
     """Without Maven outputs and without building: one clear line telling what to run."""
     (tmp_path / "bridge.json").write_text("{}")
     with pytest.raises(PacError, match=r"not built.*setup\.sh.*build\.py"):
-        aix.ensure_java_build(tmp_path, build=False)
+        resources.Resources.checkout(tmp_path).component(build=False)
 
 
 def test_existing_output_kept_on_failure(digits_model, tmp_path, monkeypatch):
@@ -178,7 +179,7 @@ def test_stale_when_a_source_is_newer(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
         os.utime(path, (1_000_000, 1_000_000))
-    outputs = aix.java_outputs(tmp_path)
+    outputs = resources.java_outputs(tmp_path)
     assert source in outputs.sources and test_source not in outputs.sources
     assert not outputs.stale()
     os.utime(source, None)

@@ -15,9 +15,11 @@ package (App Inventor's ``components/build.xml``, targets ``jarExtension``/``d8E
 The assets are the classifier page rendered by :func:`pac.runtime.write_assets` for one model: a
 folder of files addressed by URL path (``mobilenet/model.json``).  App Inventor copies extension
 assets into one flat folder, so every URL path becomes a flat asset name by the rule in
-``extension/bridge.json`` (``asset_paths``: segments joined with ``__``); :class:`AssetPaths` maps
-both ways.  The descriptor's and build info's ``assets`` lists are filled in here with exactly the
-shipped names.
+``bridge.json`` (``asset_paths``: segments joined with ``__``); :class:`AssetPaths` maps both ways.
+The descriptor's and build info's ``assets`` lists are filled in here with exactly the shipped
+names.  The component's own files (descriptors, jars, icon) do not depend on the model: they are
+the Maven build's outputs, found by :mod:`pac.resources` (a checkout's ``extension/target/aix``,
+rebuilt when stale, or the package data of an installed pac).
 
 The zip is deterministic: sorted entries, fixed timestamps (1980-01-01), fixed permissions, deflate
 level 9 - the same inputs give a byte-identical file (with the same zlib).
@@ -25,24 +27,19 @@ level 9 - the same inputs give a byte-identical file (with the same zlib).
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import resources
 from .errors import PacError
 from .fsutil import write_bytes_atomic
-
-#: The repository's ``extension/`` folder (sources of the component and of the classifier page).
-EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
-BRIDGE_JSON = EXTENSION_DIR / "bridge.json"
+from .resources import JavaOutputs
 
 #: App Inventor's per-file upload limit (FileImporterImpl ``max.asset.size.megs`` = 15,
 #: ObjectifyStorageIo.getMaxJobSizeBytes = 15 MiB); the .aix itself is uploaded under the same limit.
@@ -79,7 +76,7 @@ class AssetPaths:
 
     @classmethod
     def load(cls, bridge: str | os.PathLike | None = None) -> "AssetPaths":
-        path = Path(bridge) if bridge else BRIDGE_JSON
+        path = Path(bridge) if bridge else resources.current().bridge_json
         try:
             rule = json.loads(path.read_text(encoding="utf-8"))["asset_paths"]
             return cls(separator=rule["separator"], segment_pattern=rule["segment_pattern"],
@@ -151,95 +148,6 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     return buffer.getvalue()
-
-
-# --------------------------------------------------------------------------------------------
-# the component's build (Maven, by the Java side)
-
-
-@dataclass(frozen=True)
-class JavaOutputs:
-    """The files the Maven build of ``extension/`` produces for the packager."""
-
-    components_json: Path
-    build_infos_json: Path
-    runtime_jar: Path
-    dex_jar: Path
-    sources: tuple = ()
-
-    def files(self) -> list[Path]:
-        return [self.components_json, self.build_infos_json, self.runtime_jar, self.dex_jar]
-
-    def missing(self) -> list[Path]:
-        return [p for p in self.files() if not p.is_file()]
-
-    def stale(self) -> bool:
-        """Whether any source of the build is newer than the oldest output."""
-        if self.missing():
-            return True
-        oldest = min(p.stat().st_mtime for p in self.files())
-        return any(p.stat().st_mtime > oldest for p in self.sources if p.is_file())
-
-
-def java_sources(extension_dir: Path = EXTENSION_DIR) -> tuple:
-    """Every input of the Maven build's outputs: POMs, main Java sources and resources, bridge.json."""
-    found = [extension_dir / "bridge.json"]
-    for root, dirs, files in os.walk(extension_dir):
-        rel = Path(root).relative_to(extension_dir).parts
-        dirs[:] = [d for d in dirs if d not in ("target", "node_modules", "test") and not d.startswith(".")]
-        for name in files:
-            if name == "pom.xml" or ("src" in rel and name.endswith((".java", ".png", ".json", ".properties"))):
-                found.append(Path(root) / name)
-    return tuple(sorted(found))
-
-
-def java_outputs(extension_dir: Path = EXTENSION_DIR) -> JavaOutputs:
-    """Where the Maven build leaves its outputs (documented in ``extension/README-java.md``)."""
-    target = extension_dir / "target" / "aix"
-    return JavaOutputs(components_json=target / "components.json",
-                       build_infos_json=target / "component_build_infos.json",
-                       runtime_jar=target / "AndroidRuntime.jar",
-                       dex_jar=target / "classes.jar",
-                       sources=java_sources(extension_dir))
-
-
-MAVEN_HINT = "run ./setup.sh once, then python build.py (or: cd extension && mvn -B -o package)"
-
-
-def run_maven(extension_dir: Path = EXTENSION_DIR, *, echo=None) -> None:
-    """Build the component with Maven (offline: setup.sh has fetched every dependency)."""
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise PacError(f"the App Inventor component is not built and Maven is not installed; {MAVEN_HINT}")
-    if not (extension_dir / "pom.xml").is_file():
-        raise PacError(f"{extension_dir}: no pom.xml, the component's sources are missing")
-    command = [mvn, "-B", "-q", "-o", "-Dstyle.color=never", "package", "-Dmaven.test.skip=true"]
-    if echo:
-        echo(f"building the App Inventor component: (cd {extension_dir} && mvn {' '.join(command[1:])})")
-    done = subprocess.run(command, cwd=extension_dir, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
-        raise PacError(f"the Maven build of the component failed ({MAVEN_HINT}); its last lines:\n{tail}")
-
-
-def ensure_java_build(extension_dir: Path = EXTENSION_DIR, *, echo=None, build: bool = True) -> JavaOutputs:
-    """The component's build outputs, running Maven first when they are missing or stale."""
-    outputs = java_outputs(extension_dir)
-    if not outputs.stale():
-        return outputs
-    if not build:
-        missing = ", ".join(str(p) for p in outputs.missing()) or "outputs older than their sources"
-        raise PacError(f"the App Inventor component is not built ({missing}); {MAVEN_HINT}")
-    (extension_dir / "target").mkdir(parents=True, exist_ok=True)
-    with open(extension_dir / "target" / ".pac-maven.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one Maven run at a time from pac (tests, build.py, pac build)
-        outputs = java_outputs(extension_dir)
-        if outputs.stale():
-            run_maven(extension_dir, echo=echo)
-            outputs = java_outputs(extension_dir)
-    if outputs.missing():
-        raise PacError(f"the Maven build did not produce {', '.join(map(str, outputs.missing()))}; {MAVEN_HINT}")
-    return outputs
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,7 +254,7 @@ def build_aix(model_dir, output, *, base_dir=None, speech_dir=None, java: JavaOu
     read_manifest(model_dir)  # a clear error before anything is built
     rule = AssetPaths.load()
     if java is None:
-        java = ensure_java_build(echo=echo)
+        java = resources.current().component(echo=echo)
     with tempfile.TemporaryDirectory(prefix="pac-aix-") as tmp:
         page = Path(tmp) / "page"
         page.mkdir()

@@ -323,7 +323,8 @@ def export_mdl(model_dir, output) -> None:
 def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
     """Package MODEL_DIR as an App Inventor extension (.aix) that classifies offline.
 
-    Builds the App Inventor component with Maven first if it is not built or out of date.
+    The component comes prebuilt with pac; in a checkout of pac's repository it is built with Maven
+    first if it is not built or out of date.
     """
     from .aix import build_aix, size_report
 
@@ -340,11 +341,14 @@ def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
               help="Folder with one sub-folder of WAV clips per label: classify them with the .aix's page and "
                    "report accuracy and the difference from pac's Python classifier.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
-@click.option("--no-browser", is_flag=True, help="Only the file checks; do not run the page in Chromium.")
+@click.option("--no-browser", is_flag=True,
+              help="Only the file checks; do not run the page (needs no Chrome, Chromium or Edge).")
 def verify(aix_file, clips_dir, json_path, no_browser) -> None:
-    """Check AIX_FILE as App Inventor will on import, and run its classifier page in headless Chromium.
+    """Check AIX_FILE as App Inventor will on import, and run its classifier page in a headless browser.
 
-    Exits with code 1 and lists the failures when the extension is broken.
+    The browser is Chrome, Chromium or Edge with its driver (ChromeDriver, msedgedriver), found on
+    PATH and in the usual install places, or named by $PAC_CHROME and $PAC_CHROMEDRIVER.  Exits with
+    code 1 and lists the failures when the extension is broken, with code 2 when no browser is found.
     """
     import json
 

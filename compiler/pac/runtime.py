@@ -1,12 +1,13 @@
 """The classifier page that runs inside the App Inventor app's WebView, and the folder it loads.
 
-:func:`write_assets` renders ``extension/templates/classifier.html`` and writes a complete,
-self-contained folder: the page, pac's runtime scripts (``extension/js/``), TensorFlow.js from
-``extension/node_modules`` (pinned by ``extension/package-lock.json``), the pretrained networks the
-model uses and the model.  The page asks for nothing else, and only by these RELATIVE URL paths (the
-Android side serves the same paths from the extension's assets through
-``WebViewClient.shouldInterceptRequest``; a user's model swapped in at run time replaces the three
-``model/`` entries)::
+:func:`write_assets` renders the page template ``templates/classifier.html`` and writes a complete,
+self-contained folder: the page, pac's runtime scripts (``js/``), TensorFlow.js (the versions pinned
+by ``extension/package.json``), the pretrained networks the model uses and the model.  The
+template, the scripts, TensorFlow.js and ``bridge.json`` are found by :mod:`pac.resources` (a
+checkout's ``extension/`` folder, or the package data of an installed pac).  The page asks for
+nothing else, and only by these RELATIVE URL paths (the Android side serves the same paths from the
+extension's assets through ``WebViewClient.shouldInterceptRequest``; a user's model swapped in at
+run time replaces the three ``model/`` entries)::
 
     classifier.html                        the page
     js/bridge.js                           constants, bridge calls, error guard (loaded first)
@@ -38,7 +39,7 @@ the TF.js layers API instead of fused kernels (slower; for checking).  If ``mode
 (HTTP 404) the page falls back to the manifest rendered into it.
 
 Everything the page's JS needs from Python (bridge names and error codes from
-``extension/bridge.json``, the feature-configuration schema and defaults, the colour-map tables,
+``bridge.json``, the feature-configuration schema and defaults, the colour-map tables,
 the manifest rules of :mod:`pac.modeldir` and :mod:`pac.blocks`, which networks the folder ships,
 the built-in manifest) is rendered into the page as one JSON data block, never as script code, so a
 label such as ``</script>`` stays data.
@@ -53,6 +54,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from . import __version__
+from . import resources
 from . import speech_base
 from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
 from .blocks import BLOCKS, SIZES
@@ -65,19 +67,11 @@ from .fsutil import atomic_dir
 from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,
                        SPEECH_WEIGHT_TYPES, Manifest, read_manifest)
 
-#: The repository's ``extension/`` folder (bridge.json, templates, js, node_modules).
-EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 PAGE = "classifier.html"
-#: pac's runtime scripts, in extension/js/ and at js/ in the asset folder.
-RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "speech.js", "base.js", "speech_net.js",
-                   "classifier.js")
-#: URL path -> file under extension/node_modules.
-TFJS_FILES = {
-    "tfjs/tf.es2017.min.js": "@tensorflow/tfjs/dist/tf.es2017.min.js",
-    "tfjs/tf-backend-wasm.es2017.min.js": "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.es2017.min.js",
-    "tfjs/tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
-    "tfjs/tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
-}
+#: pac's runtime scripts (at js/ in the asset folder) and TensorFlow.js (URL path -> file under
+#: node_modules), as :mod:`pac.resources` finds them.
+RUNTIME_SCRIPTS = resources.RUNTIME_SCRIPTS
+TFJS_FILES = resources.TFJS_FILES
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
 PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
                 "js/wav.js", "js/features.js", "js/pac_compat.js", "js/speech.js", "js/base.js",
@@ -103,19 +97,19 @@ _JS_ERRORS = ("NOT_READY", "MODEL_LOAD_FAILED", "NOT_WAV", "UNSUPPORTED_WAV", "E
 
 
 def read_bridge(path: str | os.PathLike | None = None) -> dict:
-    """Load ``extension/bridge.json`` and check it defines everything the JS runtime calls.
+    """Load ``bridge.json`` and check it defines everything the JS runtime calls.
 
     Parameters
     ----------
     path : path, optional
-        Another bridge definition (tests); defaults to the repository's.
+        Another bridge definition (tests); defaults to pac's (:mod:`pac.resources`).
 
     Returns
     -------
     dict
         The parsed file.
     """
-    path = Path(path) if path else EXTENSION_DIR / "bridge.json"
+    path = Path(path) if path else resources.current().bridge_json
     try:
         bridge = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -209,7 +203,8 @@ def render_page(manifest: dict, *, networks=(), bridge: dict | None = None) -> s
     """The text of ``classifier.html`` for a model's parsed ``pac.json`` and the networks shipped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
-    env = Environment(loader=FileSystemLoader(str(EXTENSION_DIR / "templates")), autoescape=True,
+    templates = resources.current().templates_dir
+    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     try:
         template = env.get_template(PAGE)
@@ -217,30 +212,7 @@ def render_page(manifest: dict, *, networks=(), bridge: dict | None = None) -> s
         return template.render(constants=constants, scripts=PAGE_SCRIPTS, pac_version=__version__)
     except TemplateError as exc:
         raise PacError(f"cannot render the classifier page ({exc})",
-                       path=EXTENSION_DIR / "templates" / PAGE) from None
-
-
-def _tfjs_sources() -> dict[str, Path]:
-    """URL path -> installed TensorFlow.js file, checked against extension/package.json's pins."""
-    modules = EXTENSION_DIR / "node_modules"
-    hint = "run ./setup.sh (it runs npm ci in extension/)"
-    try:
-        pins = json.loads((EXTENSION_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise PacError(f"cannot read the TensorFlow.js pins ({exc})", path=EXTENSION_DIR / "package.json") from None
-    for package, version in pins.items():
-        installed = modules / package / "package.json"
-        try:
-            found = json.loads(installed.read_text(encoding="utf-8")).get("version")
-        except (OSError, ValueError):
-            raise PacError(f"TensorFlow.js is not installed ({package} missing); {hint}", path=modules) from None
-        if found != version:
-            raise PacError(f"{package} {found} is installed but {version} is pinned; {hint}", path=modules)
-    sources = {url: modules / rel for url, rel in TFJS_FILES.items()}
-    for path in sources.values():
-        if not path.is_file():
-            raise PacError(f"missing TensorFlow.js file; {hint}", path=path)
-    return sources
+                       path=templates / PAGE) from None
 
 
 def _safe_relative(name: str, where: Path) -> str:
@@ -342,8 +314,8 @@ def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     checked = read_manifest(model_dir)  # validates labels, head, bases and features
     manifest_bytes = (model_dir / MANIFEST).read_bytes()
     manifest = json.loads(manifest_bytes)
-    copies = {**_tfjs_sources(), **_head_sources(model_dir)}
-    copies.update({f"js/{name}": EXTENSION_DIR / "js" / name for name in RUNTIME_SCRIPTS})
+    found = resources.current()
+    copies = {**found.tfjs_files(), **_head_sources(model_dir), **found.runtime_scripts()}
     contents: dict[str, bytes] = {}
     networks = networks_of(checked)
     if "mobilenet" in networks:
