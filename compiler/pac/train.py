@@ -224,21 +224,9 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     if options.head == "linear":
         return _fit_linear(dataset, config=config, options=options, networks=Networks(mobilenet=base, speech=speech),
                            noise=noise, cache=cache, train_indices=train_indices, on_features=on_features)
-    noise_source = "folder" if noise is not None else None
-    if noise is None and options.generated_noise:
-        from .noise import generated_bank
-
-        noise, noise_source = generated_bank(), "generated"
-    rng = np.random.default_rng(options.seed)
-    if train_indices is None:
-        train_idx, val_idx = split(dataset, options.validation_fraction, rng)
-    else:
-        train_idx = sorted(train_indices)
-        val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-    clips = dataset.clips
-    if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
-        options = replace(options, max_shift=0.0)
-    variants = [training_variants(options, noise, rng) for _ in train_idx]
+    plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
+    options, noise, noise_source = plan.options, plan.noise, plan.noise_source
+    train_idx, val_idx, variants, clips = plan.train_idx, plan.val_idx, plan.variants, dataset.clips
     started = time.perf_counter()
     total = len(train_idx) + len(val_idx)
     train_acts, val_acts = [], []
@@ -285,11 +273,22 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     return TrainResult(model=model, labels=dataset.labels, report=report)
 
 
-def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
-                noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
-    """The linear head: block features, cross-validated block weights, one softmax layer."""
-    from .linear_head import DEFAULT_WEIGHTING, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+@dataclass
+class _Plan:
+    """What training works on: the noise bank, the split and each training clip's variants."""
 
+    options: TrainOptions
+    noise: NoiseBank | None
+    noise_source: str | None
+    train_idx: list
+    val_idx: list
+    variants: list
+
+
+def _plan(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | None,
+          train_indices) -> _Plan:
+    """The noise bank (a folder's, else generated noise unless turned off), the split (seeded) and the
+    augmented variants of every training clip, drawn from the same seeded generator for both heads."""
     noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
         from .noise import generated_bank
@@ -301,10 +300,21 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
     else:
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-    clips = dataset.clips
-    if not time_shifts_apply(config):
+    if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
+    return _Plan(options=options, noise=noise, noise_source=noise_source, train_idx=train_idx, val_idx=val_idx,
+                 variants=variants)
+
+
+def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
+                noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
+    """The linear head: block features, cross-validated block weights, one softmax layer."""
+    from .linear_head import DEFAULT_WEIGHTING, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+
+    plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
+    options, noise, noise_source = plan.options, plan.noise, plan.noise_source
+    train_idx, val_idx, variants, clips = plan.train_idx, plan.val_idx, plan.variants, dataset.clips
     blocks = BASES[options.bases]
     sizes = [SIZES[b] for b in blocks]
     started = time.perf_counter()

@@ -660,6 +660,7 @@
     cached: cached,
     fft: fft,
     fftPlan: fftPlan,
+    realPowerSpectrum: realPowerSpectrum,
     // exposed for tests
     trimSilence: trimSilence,
     windowStart: windowStart,

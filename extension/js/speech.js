@@ -21,8 +21,7 @@
 
   const R = root.PacRuntime;
   const PacRuntimeError = R.PacRuntimeError;
-  const fft = R.features.fft;
-  const fftPlan = R.features.fftPlan;
+  const realPowerSpectrum = R.features.realPowerSpectrum;  // |rfft(x, n)|^2, features.js's
 
   /** speech.FRONT_END from the page constants (a page without them cannot run the speech block). */
   function frontEnd() {
@@ -202,37 +201,6 @@
   }
 
   /**
-   * |rfft(x, n)|^2 for bins 0..n/2 into out (x real, length n >= 4, a power of two), from one
-   * complex FFT of size n/2 on (even + i odd) samples (as features.js does).
-   */
-  function realPowerSpectrum(x, n, out, re, im) {
-    const m = n / 2;
-    for (let j = 0; j < m; j++) {
-      re[j] = x[2 * j];
-      im[j] = x[2 * j + 1];
-    }
-    fft(re, im, fftPlan(m));
-    const twiddle = fftPlan(n);  // exp(-2 pi i k / n) for k < n/2
-    out[0] = (re[0] + im[0]) * (re[0] + im[0]);
-    out[m] = (re[0] - im[0]) * (re[0] - im[0]);
-    for (let k = 1; k < m; k++) {
-      const zr = re[k];
-      const zi = im[k];
-      const cr = re[m - k];
-      const ci = -im[m - k];
-      const er = 0.5 * (zr + cr);
-      const ei = 0.5 * (zi + ci);
-      const or = 0.5 * (zi - ci);
-      const oi = -0.5 * (zr - cr);
-      const c = twiddle.cos[k];
-      const s = twiddle.sin[k];
-      const xr = er + or * c + oi * s;
-      const xi = ei + oi * c - or * s;
-      out[k] = xr * xr + xi * xi;
-    }
-  }
-
-  /**
    * 16 kHz samples in [-1, 1] -> floored log-mel dB, frames x 32 row-major (speech.log_mel, i.e.
    * melspectrogram.onnx).  Fewer than n_fft samples are zero-padded at the end to one frame.
    */
@@ -250,8 +218,7 @@
     const bank = melFilterbank();
     const buffer = new Float64Array(nFft);  // samples beyond frameLength stay 0
     const power = new Float64Array(nFft / 2 + 1);
-    const re = new Float64Array(nFft / 2);
-    const im = new Float64Array(nFft / 2);
+    const work = {re: new Float64Array(nFft / 2), im: new Float64Array(nFft / 2)};
     const out = new Float64Array(nFrames * nBands);
     let top = -Infinity;
     for (let f = 0; f < nFrames; f++) {
@@ -260,7 +227,7 @@
         const i = start + t;
         buffer[t] = (i < x16.length ? x16[i] * scale : 0.0) * window[t];
       }
-      realPowerSpectrum(buffer, nFft, power, re, im);
+      realPowerSpectrum(buffer, nFft, power, work);
       for (let b = 0; b < nBands; b++) {
         const first = bank[b].first;
         const weights = bank[b].weights;
