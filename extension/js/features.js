@@ -656,8 +656,9 @@
     modelInput: modelInput,
     colormapLut: colormapLut,
     registerMethod: registerMethod,
-    // shared with pac_compat.js
+    // shared with pac_compat.js and speech.js
     cached: cached,
+    hann: hann,
     fft: fft,
     fftPlan: fftPlan,
     realPowerSpectrum: realPowerSpectrum,

@@ -32,16 +32,10 @@
     return K;
   }
 
-  // Tables computed once: resampling kernels by rate pair (a few), the Hann window, the mel bank.
-  const cache = new Map();
-
-  function cached(key, make) {
-    if (!cache.has(key)) {
-      if (cache.size > 16) cache.clear();
-      cache.set(key, make());
-    }
-    return cache.get(key);
-  }
+  // Tables computed once (resampling kernels by rate pair, the mel bank) in features.js's table cache;
+  // its periodic Hann window (functional.hann) too.
+  const cached = R.features.cached;
+  const hann = R.features.hann;
 
   function gcd(a, b) {
     while (b) {
@@ -188,15 +182,6 @@
                              : {first: first, weights: weights.slice(first, last + 1)});
       }
       return bands;
-    });
-  }
-
-  /** Periodic Hann window of n samples (functional.hann). */
-  function hann(n) {
-    return cached('hann:' + n, () => {
-      const w = new Float64Array(n);
-      for (let k = 0; k < n; k++) w[k] = 0.5 - 0.5 * Math.cos(2.0 * Math.PI * k / n);
-      return w;
     });
   }
 
