@@ -431,32 +431,42 @@
       const melHi = hzToMel(fMax);
       const edges = new Float64Array(nBands + 2);
       for (let j = 0; j < nBands + 2; j++) edges[j] = melToHz(melLo + j * (melHi - melLo) / (nBands + 1));
-      const nBins = nFft / 2 + 1;
-      const bands = [];
-      for (let b = 0; b < nBands; b++) {
-        const lower = edges[b];
-        const center = edges[b + 1];
-        const upper = edges[b + 2];
-        const weights = new Float64Array(nBins);
-        let first = -1;
-        let last = -1;
-        for (let k = 0; k < nBins; k++) {
-          const bin = k * rate / nFft;
-          const rising = (bin - lower) / (center - lower);
-          const falling = (upper - bin) / (upper - center);
-          // numpy's minimum/maximum propagate NaN; Math.min/max do too.
-          const w = Math.max(0.0, Math.min(rising, falling));
-          weights[k] = w;
-          if (w !== 0) {
-            if (first < 0) first = k;
-            last = k;
-          }
-        }
-        bands.push(first < 0 ? {first: 0, weights: new Float64Array(0)}
-                             : {first: first, weights: weights.slice(first, last + 1)});
-      }
-      return bands;
+      return triangleBands(edges, rate, nFft, false);
     });
+  }
+
+  /**
+   * Triangular filters between consecutive band edges (Hz) over the FFT bins 0..nFft/2 at `rate`,
+   * as sparse rows {first, weights} (the non-zero run of each band).  `slaney` scales each band by
+   * 2 / (upper - lower), librosa's norm="slaney" (speech.js's front end).
+   */
+  function triangleBands(edges, rate, nFft, slaney) {
+    const nBins = nFft / 2 + 1;
+    const bands = [];
+    for (let b = 0; b < edges.length - 2; b++) {
+      const lower = edges[b];
+      const center = edges[b + 1];
+      const upper = edges[b + 2];
+      const weights = new Float64Array(nBins);
+      let first = -1;
+      let last = -1;
+      for (let k = 0; k < nBins; k++) {
+        const bin = k * rate / nFft;
+        const rising = (bin - lower) / (center - lower);
+        const falling = (upper - bin) / (upper - center);
+        // numpy's minimum/maximum propagate NaN; Math.min/max do too.
+        let w = Math.max(0.0, Math.min(rising, falling));
+        if (slaney) w *= 2.0 / (upper - lower);
+        weights[k] = w;
+        if (w !== 0) {
+          if (first < 0) first = k;
+          last = k;
+        }
+      }
+      bands.push(first < 0 ? {first: 0, weights: new Float64Array(0)}
+                           : {first: first, weights: weights.slice(first, last + 1)});
+    }
+    return bands;
   }
 
   /** [first, stop) FFT bins with f_min <= k rate / nFft <= min(f_max, rate / 2) (functional.linear_bin_range). */
@@ -659,6 +669,7 @@
     // shared with pac_compat.js and speech.js
     cached: cached,
     hann: hann,
+    triangleBands: triangleBands,
     fft: fft,
     fftPlan: fftPlan,
     realPowerSpectrum: realPowerSpectrum,

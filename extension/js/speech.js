@@ -152,36 +152,14 @@
    * the first FFT bin and the weights of its non-zero run.
    */
   function melFilterbank() {
-    return cached('mel', () => {
+    return cached('speech-mel', () => {
       const K = frontEnd();
       const nBands = K.n_bands;
       const lo = hzToMelSlaney(K.f_min);
       const hi = hzToMelSlaney(K.f_max);
       const edges = new Float64Array(nBands + 2);
       for (let j = 0; j < nBands + 2; j++) edges[j] = melToHzSlaney(lo + j * (hi - lo) / (nBands + 1));
-      const nBins = K.n_fft / 2 + 1;
-      const bands = [];
-      for (let b = 0; b < nBands; b++) {
-        const lower = edges[b];
-        const center = edges[b + 1];
-        const upper = edges[b + 2];
-        const norm = 2.0 / (upper - lower);
-        const weights = new Float64Array(nBins);
-        let first = -1;
-        let last = -1;
-        for (let k = 0; k < nBins; k++) {
-          const f = k * K.sample_rate / K.n_fft;
-          const w = Math.max(0.0, Math.min((f - lower) / (center - lower), (upper - f) / (upper - center))) * norm;
-          weights[k] = w;
-          if (w !== 0) {
-            if (first < 0) first = k;
-            last = k;
-          }
-        }
-        bands.push(first < 0 ? {first: 0, weights: new Float64Array(0)}
-                             : {first: first, weights: weights.slice(first, last + 1)});
-      }
-      return bands;
+      return R.features.triangleBands(edges, K.sample_rate, K.n_fft, true);
     });
   }
 
