@@ -234,3 +234,16 @@ def test_shift_moves_the_content_in_time():
     base = analysis_window(clip, config)
     later = analysis_window(clip, config, shift_seconds=-0.1)
     assert np.array_equal(np.roll(base, 800), later)
+
+
+def test_manifests_leave_out_speech_fields_at_their_defaults():
+    """A model that keeps the speech front end's defaults is written exactly as before those fields
+    existed, so earlier pages and pac versions read it; a changed field is written."""
+    from pac.features.config import SPEECH_FIELDS
+
+    default = PROFILES["default"]
+    assert not set(SPEECH_FIELDS) & set(default.manifest_dict()) and set(SPEECH_FIELDS) <= set(default.to_dict())
+    changed = FeatureConfig(speech_hop_frames=16)
+    assert changed.manifest_dict()["speech_hop_frames"] == 16
+    assert FeatureConfig.from_dict(changed.manifest_dict()) == changed
+    assert FeatureConfig.from_dict(default.manifest_dict()) == default

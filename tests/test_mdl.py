@@ -41,7 +41,7 @@ def clips_in(folder: Path) -> list[Path]:
 
 def test_training_with_pac_compat_is_pac_equivalent(compat_model, digits_test_dir, tmp_path):
     manifest = json.loads((compat_model / "pac.json").read_text())
-    assert manifest["features"] == PROFILES["pac-compat"].to_dict()
+    assert manifest["features"] == PROFILES["pac-compat"].manifest_dict()
     assert manifest["labels"] == LABELS
     options = json.loads((compat_model / "report.json").read_text())["options"]
     assert (options["epochs"], options["learning_rate"], options["batch_fraction"],
@@ -73,7 +73,7 @@ def test_round_trip_gives_identical_predictions(compat_model, digits_test_dir, t
     assert sorted(p.name for p in imported.iterdir()) == ["group1-shard1of1.bin", "model.json", "pac.json",
                                                           "report.json"]
     manifest = json.loads((imported / "pac.json").read_text())
-    assert manifest["features"] == PROFILES["pac-compat"].to_dict() and manifest["labels"] == LABELS
+    assert manifest["features"] == PROFILES["pac-compat"].manifest_dict() and manifest["labels"] == LABELS
     clips = clips_in(digits_test_dir)
     assert probabilities(imported, clips) == probabilities(compat_model, clips)
     assert main(["evaluate", str(imported), str(digits_test_dir)]) == 0

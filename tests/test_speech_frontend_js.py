@@ -213,3 +213,19 @@ def test_speed_in_chromium(page):
     print("\nspeechFrames in Chromium (median of 7): " +
           ", ".join(f"{rate} Hz {seconds:.2f} s: {ms:.1f} ms" for rate, (ms, seconds) in timings.items()))
     assert timings[44100][0] < 50
+
+
+def test_the_page_refuses_speech_fields_python_refuses(page):
+    """validateConfig checks the speech_* fields with pac.features.config's words."""
+    from pac.errors import PacError
+
+    for field, value in (("speech_resample_zeros", 0), ("speech_resample_zeros", 65),
+                         ("speech_resample_rolloff", 0), ("speech_resample_rolloff", 1.5),
+                         ("speech_hop_frames", 12), ("speech_hop_frames", 0)):
+        with pytest.raises(PacError) as refused:
+            FeatureConfig.from_dict({field: value}, source="pac.json features")
+        message = js(page, """
+            try { PacRuntime.features.validateConfig(arguments[0], 'pac.json features'); return null; }
+            catch (e) { return e.message; }""", {field: value})
+        assert message == str(refused.value), (field, value, message)
+    assert js(page, "return PacRuntime.features.validateConfig({speech_hop_frames: 16}, 'x').speech_hop_frames;") == 16

@@ -36,6 +36,29 @@ def manifest(model_dir: Path) -> dict:
 
 # -- the model folder ------------------------------------------------------------------------------
 
+def test_identical_variants_run_the_networks_once(digits_train_dir):
+    """CLEAN and an unshifted noise-free copy are the same variant: computed once, cached once."""
+    from pac.activations import CLEAN, ActivationCache, Variant, compute_activations
+    from pac.base import load_base
+    from pac.features import PROFILES
+    from pac.features.pipeline import load_clip
+
+    clip = load_clip(next(digits_train_dir.rglob("*.wav")), PROFILES["default"])
+    seen = []
+    base = load_base()
+
+    class Counting:
+        weights = base.weights
+
+        def __call__(self, x):
+            seen.append(len(x))
+            return base(x)
+
+    acts = compute_activations([clip], [[CLEAN, Variant(shift=0.0), Variant(shift=0.05)]], config=PROFILES["default"],
+                               base=Counting(), cache=ActivationCache(None))
+    assert seen == [2] and np.array_equal(acts[0][0], acts[0][1]) and not np.array_equal(acts[0][0], acts[0][2])
+
+
 def test_model_dir_holds_head_manifest_and_report(digits_model):
     names = {p.name for p in digits_model.iterdir()}
     assert {"model.json", "pac.json", "report.json", "confusion.png"} <= names
@@ -170,6 +193,18 @@ def test_a_model_made_before_the_speech_block_classifies_the_same(legacy_model, 
     old, new = Classifier(legacy_model), Classifier(conv_model)
     assert old.manifest.head_kind == "conv" and old.speech is None
     assert old.classify_files(paths) == new.classify_files(paths)
+
+
+def test_a_model_of_another_speech_network_is_refused(speech_model, tmp_path, capsys):
+    model = Path(shutil.copytree(speech_model, tmp_path / "other"))
+    data = manifest(model)
+    data["speech_base"]["sha256"] = "0" * 64
+    (model / "pac.json").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["predict", str(model), str(fsdd(1, "george", 0))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {model / 'pac.json'}: the model was trained on the speech network with sha256 "
+                          "000000000000...") and len(err.splitlines()) == 1, err
 
 
 def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits_train_dir, short_run, tmp_path):

@@ -174,9 +174,13 @@ def cached_per_variant(clips: list[Audio], variants: list[list[Variant]], *, ide
             row.append(value)
         results.append(row)
     if missing:
-        computed = compute([(i, j) for i, j, _ in missing])
-        for (i, j, key), value in zip(missing, computed):
-            results[i][j] = value
+        first = {}  # identical variants (e.g. CLEAN and an unshifted copy without noise) run once
+        for i, j, key in missing:
+            first.setdefault(key, (i, j))
+        computed = dict(zip(first, compute(list(first.values()))))
+        for i, j, key in missing:
+            results[i][j] = computed[key]
+        for key, value in computed.items():
             cache.put(key, value)
     return [np.stack(row) for row in results]
 

@@ -64,7 +64,11 @@ def speech_features(clips: list[Audio], variants: list[list[Variant]], *, config
             speech_sequence(variant_window(clips[i], config, variants[i][j], noise_bank), rate=clips[i].rate,
                             config=config), hop_frames=config.speech_hop_frames)) for i, j in pairs]
 
-    identity = [config_digest(config), "speech", speech.network.sha256, speech.network.weights]
+    from .features.speech import FRONT_END
+    from .speech_base import QUANT_LEVELS
+
+    identity = [config_digest(config), "speech", speech.network.sha256, speech.network.weights, QUANT_LEVELS,
+                FRONT_END, POOLING["speech"]]
     return cached_per_variant(clips, variants, identity=identity,
                               cache=cache, noise_bank=noise_bank, compute=compute)
 

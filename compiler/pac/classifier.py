@@ -66,6 +66,10 @@ class Classifier:
             if speech_network is None:
                 self.speech = load_speech_embedding(speech_base, progress=progress,
                                                     quantized=wanted["weights"] == "uint8")
+                if wanted.get("sha256") != self.speech.network.sha256:
+                    raise PacError(f"the model was trained on the speech network with sha256 "
+                                   f"{str(wanted.get('sha256'))[:12]}..., this pac runs "
+                                   f"{self.speech.network.sha256[:12]}...", path=self.directory / "pac.json")
             elif (speech_network.sha256, speech_network.weights) != (wanted.get("sha256"), wanted["weights"]):
                 raise PacError(f"the speech network given ({speech_network.weights}, sha256 "
                                f"{speech_network.sha256[:12]}...) is not the model's ({wanted['weights']}, sha256 "

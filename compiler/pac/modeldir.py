@@ -81,7 +81,7 @@ class Manifest:
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
                 "labels": list(self.labels),
-                "features": self.features.to_dict(),
+                "features": self.features.manifest_dict(),
                 "base": self.base,
                 "head": {"model": HEAD_JSON, "input_shape": list(ACTIVATION_SHAPE)},
                 "tools": self.tools,
@@ -91,7 +91,7 @@ class Manifest:
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION_LINEAR,
                 "labels": list(self.labels),
-                "features": self.features.to_dict(),
+                "features": self.features.manifest_dict(),
                 "head": {"model": HEAD_JSON, "kind": "linear", "input_shape": list(self.head_input_shape),
                          "blocks": self.linear["blocks"]},
                 "tools": self.tools,
@@ -142,8 +142,9 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     linear = _linear_head(path, data) if version == FORMAT_VERSION_LINEAR else None
     uses_mobilenet = linear is None or "mobilenet" in [b["name"] for b in linear["blocks"]]
     base = data.get("base") or {}
-    if uses_mobilenet and (not isinstance(base, dict) or base.get("name") != BASE_NAME
-                           or base.get("cut_layer") != CUT_LAYER):
+    if not isinstance(base, dict):
+        raise PacError(f"{path}: base must be an object naming the MobileNet the model was trained on")
+    if uses_mobilenet and (base.get("name") != BASE_NAME or base.get("cut_layer") != CUT_LAYER):
         raise PacError(f"{path}: trained on base {base.get('name')}:{base.get('cut_layer')}, "
                        f"pac supports {BASE_NAME}:{CUT_LAYER}")
     speech = None

@@ -152,27 +152,6 @@ def run_maven(extension_dir: Path, *, echo=None) -> None:
         raise PacError(f"the Maven build of the component failed ({MAVEN_HINT}); its last lines:\n{tail}")
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive lock on ``lock_path`` (one Maven run at a time: tests, build.py, pac build)."""
-    with open(lock_path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield  # released when the file is closed
-
-
 def ensure_java_build(extension_dir: Path, *, echo=None, build: bool = True) -> JavaOutputs:
     """A checkout's component outputs, running Maven first when they are missing or stale."""
     outputs = java_outputs(extension_dir)
@@ -182,7 +161,10 @@ def ensure_java_build(extension_dir: Path, *, echo=None, build: bool = True) -> 
         missing = ", ".join(str(p) for p in outputs.missing()) or "outputs older than their sources"
         raise PacError(f"the App Inventor component is not built ({missing}); {MAVEN_HINT}")
     (extension_dir / "target").mkdir(parents=True, exist_ok=True)
-    with _exclusive(extension_dir / "target" / ".pac-maven.lock"):
+    from .fsutil import FileLock
+
+    (extension_dir / "target").mkdir(parents=True, exist_ok=True)
+    with FileLock(extension_dir / "target" / ".pac-maven.lock"):  # one Maven run at a time
         outputs = java_outputs(extension_dir)
         if outputs.stale():
             run_maven(extension_dir, echo=echo)

@@ -1,7 +1,7 @@
 """The speech base: Google's speech_embedding network, found, verified and run with plain TF ops.
 
 The second pretrained base, beside MobileNet (:mod:`pac.base`): a keyword-spotting embedding that
-maps 76 frames (775 ms) of 32-band log-mel, already scaled ``x / 10 + 2`` by the front end, to a
+maps 76 frames (0.78 s) of 32-band log-mel, already scaled ``x / 10 + 2`` by the front end, to a
 96-value embedding.  The weights are openWakeWord's ONNX export of the network
 (``embedding_model.onnx``), shipped with its front end (``melspectrogram.onnx``) in the wheel
 ``openwakeword==0.4.0`` on the Python package index.
@@ -832,7 +832,7 @@ speech/graph.json and speech/weights.bin: Google's speech_embedding network (TF 
 google/speech_embedding/1, Apache-2.0; Lin et al., "Training Keyword Spotters with Limited and
 Synthesized Speech Data", ICASSP 2020), as re-implemented in Keras and exported to ONNX by the
 openWakeWord project (embedding_model.onnx in the openwakeword 0.4.0 wheel, code Apache-2.0),
-converted by pac to this graph with 8-bit kernels (see pac's README, "The pretrained networks").
+converted by pac to this graph ({weights} kernels; see pac's README, "The pretrained networks").
 
 Licence note: openWakeWord's README describes this network as Google's Apache-2.0 model, and also
 says that the pre-trained models it includes are CC BY-NC-SA 4.0 because of their training data (a
@@ -847,7 +847,9 @@ def export_files(network: SpeechNetwork) -> dict[str, bytes]:
     deterministic bytes."""
     graph, blob = export_network(network)
     text = json.dumps(graph, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
-    return {GRAPH_FILE: text.encode("ascii"), WEIGHTS_FILE: blob, NOTICE_FILE: NOTICE.encode("ascii")}
+    weights = "8-bit" if network.weights == "uint8" else "float32"
+    return {GRAPH_FILE: text.encode("ascii"), WEIGHTS_FILE: blob,
+            NOTICE_FILE: NOTICE.format(weights=weights).encode("ascii")}
 
 
 def print_progress(done: int, total: int) -> None:

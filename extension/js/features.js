@@ -109,6 +109,16 @@
     if (config.db_range !== null && config.db_range <= 0) {
       problems.push('db_range must be positive or null');
     }
+    // The speech front end's fields (pac.features.config's checks, same words).
+    if (!(config.speech_resample_zeros >= 1 && config.speech_resample_zeros <= 64)) {
+      problems.push('speech_resample_zeros must be from 1 to 64');
+    }
+    if (!(config.speech_resample_rolloff > 0 && config.speech_resample_rolloff <= 1)) {
+      problems.push('speech_resample_rolloff must be in (0, 1]');
+    }
+    if (!(config.speech_hop_frames >= 1 && config.speech_hop_frames % 8 === 0)) {
+      problems.push("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)");
+    }
     if (problems.length) {
       throw bad('invalid feature configuration: ' + problems.join('; '));
     }

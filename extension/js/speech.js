@@ -226,7 +226,7 @@
     return out;
   }
 
-  /** 0, hop, 2 hop ... while a window fits, then one aligned to the end if frames remain (speech.window_starts). */
+  /** 0, hop, 2 hop ... while a window fits; the tail after the last one is not embedded (speech.window_starts). */
   function windowStarts(nFrames, hopFrames) {
     const K = frontEnd();
     if (nFrames < K.window_frames) {

@@ -199,9 +199,21 @@ class FeatureConfig:
         """All fields as plain JSON types."""
         return dataclasses.asdict(self)
 
+    def manifest_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the ``speech_*`` fields that hold their defaults: what a model's
+        ``pac.json`` stores, so a model that does not change them is written exactly as before they
+        existed (and pages and pac versions of that time read it).  Missing fields take their
+        defaults when read (:meth:`from_dict`), so changing a ``speech_*`` default needs a new
+        :data:`SCHEMA_VERSION`."""
+        data = self.to_dict()
+        for name in SPEECH_FIELDS:
+            if data[name] == _DEFAULTS[name]:
+                del data[name]
+        return data
+
     def to_json(self) -> str:
-        """Canonical JSON text (sorted keys), stable across runs."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=2) + "\n"
+        """Canonical JSON text of :meth:`manifest_dict` (sorted keys), stable across runs."""
+        return json.dumps(self.manifest_dict(), sort_keys=True, indent=2) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "feature configuration") -> "FeatureConfig":
@@ -262,6 +274,10 @@ def _compat_problems(config: FeatureConfig) -> list[str]:
         problems.append("mpl_pixels must be an odd multiple of browser_size")
     return problems
 
+
+#: Fields of the speech block's front end (written only when they differ from the defaults).
+SPEECH_FIELDS = tuple(f.name for f in fields(FeatureConfig) if f.name.startswith("speech_"))
+_DEFAULTS = {f.name: f.default for f in fields(FeatureConfig)}
 
 # JSON type of each field ("?" = may be null), from the annotations: one source of truth.
 _KINDS = {

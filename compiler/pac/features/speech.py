@@ -63,7 +63,7 @@ TOP_DB = 80.0
 AMIN = 1e-10
 #: Samples in [-1, 1] -> the int16 scale the front end expects.
 INT16_SCALE = 32768.0
-#: Frames per network input window (775 ms).
+#: Frames per network input window (12,512 samples at 16 kHz: 0.78 s).
 WINDOW_FRAMES = 76
 #: openWakeWord's transform of the dB values before the network: ``db / NETWORK_DIVISOR + NETWORK_OFFSET``.
 NETWORK_DIVISOR = 10.0
