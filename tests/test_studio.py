@@ -1240,3 +1240,27 @@ def test_training_can_be_cancelled(studio, client):
     job = wait_job(client, "/api/train")
     assert job["state"] == "cancelled" and 1 <= job["features_done"] < job["features_total"] == 12, job
     assert client.project()["models"] == [] and not list((studio.store.root / "models").iterdir())
+
+
+def test_other_methods_and_negative_lengths_get_a_clear_4xx(studio):
+    """PUT, PATCH, OPTIONS, TRACE get 405 with an Allow header (they got no reply at all before);
+    Content-Length -1 is refused at once instead of reading until the client stops."""
+    for method in ("PUT", "PATCH", "OPTIONS", "TRACE"):
+        connection = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=10)
+        connection.request(method, "/api/labels", body=b"{}", headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 405 and response.getheader("Allow") == "GET, HEAD, POST, DELETE", method
+        assert "method not allowed" in body["error"]
+        connection.close()
+    with socket.create_connection(("127.0.0.1", studio.port), timeout=10) as raw:
+        raw.sendall(f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\n".encode("ascii")
+                    + b"X-Pac-Studio: 1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{\"name\": \"x\"}")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert studio.server.request_queue_size >= 128

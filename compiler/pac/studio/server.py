@@ -88,6 +88,8 @@ class StudioServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    #: Connections the OS queues while the studio is busy (a class of 30 opening the page at once).
+    request_queue_size = 128
 
     def __init__(self, address, store: ProjectStore, jobs: Jobs, *, quiet: bool = True):
         self.store = store
@@ -148,9 +150,13 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def do_PUT(self):  # noqa: N802
-        self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed")
+        self._head = False
+        self._body_read = False
+        self._allow = "GET, HEAD, POST, DELETE"
+        self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed (the studio answers GET, HEAD, POST "
+                                                    "and DELETE)")
 
-    do_PATCH = do_OPTIONS = do_PUT  # noqa: N815
+    do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT  # noqa: N815
 
     def _dispatch(self, method: str, *, head: bool = False) -> None:
         self._head = head
@@ -220,6 +226,8 @@ class StudioHandler(BaseHTTPRequestHandler):
         if content_type.startswith("text/html"):
             self.send_header("Content-Security-Policy", CSP)
         self._security_headers()
+        if getattr(self, "_allow", None):
+            self.send_header("Allow", self._allow)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -265,6 +273,9 @@ class StudioHandler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise StudioError("bad Content-Length", status=400) from None
+        if size < 0:  # read(-1) would read until the client stops: refuse before reading anything
+            self.close_connection = True
+            raise StudioError("bad Content-Length", status=400)
         if size > limit:
             raise StudioError(f"{what} is too large ({size / 1e6:.1f} MB, at most {limit / 1e6:.0f} MB)", status=413)
         data = self.rfile.read(size)
