@@ -122,9 +122,7 @@ def fit_model(x: np.ndarray, y: np.ndarray, *, n_labels: int, blocks, sizes, wei
     keep = [i for i, w in enumerate(weights) if w > 0]
     if not keep:
         raise ValueError("every block has weight 0")
-    starts = np.cumsum([0, *sizes])
-    columns = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in keep])
-    x = np.asarray(x, np.float64)[:, columns]
+    x = np.asarray(select_columns(x, blocks, sizes, [blocks[i] for i in keep]), np.float64)
     kept_sizes = [sizes[i] for i in keep]
     kept_weights = [weights[i] for i in keep]
     standard = Standardiser.fit(x, kept_sizes, kept_weights)

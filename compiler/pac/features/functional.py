@@ -183,13 +183,22 @@ def mel_filterbank(*, rate: int, n_fft: int, n_bands: int, f_min: float, f_max: 
     mel_lo, mel_hi = float(hz_to_mel(f_min)), float(hz_to_mel(f_max))
     j = np.arange(n_bands + 2, dtype=np.float64)
     edges = mel_to_hz(mel_lo + j * (mel_hi - mel_lo) / (n_bands + 1))
+    weights = triangle_filters(edges, rate=rate, n_fft=n_fft)
+    weights.flags.writeable = False
+    return weights
+
+
+def triangle_filters(edges: np.ndarray, *, rate: float, n_fft: int, slaney: bool = False) -> np.ndarray:
+    """Triangles between consecutive band ``edges`` (Hz) over the FFT bins ``k * rate / n_fft``,
+    shape ``(len(edges) - 2, n_fft//2+1)``, peak 1; ``slaney`` scales each band by
+    ``2 / (upper - lower)`` (equal areas, librosa's ``norm="slaney"``).  ``features.js``'s
+    ``triangleBands`` computes the same."""
     bins = np.arange(n_fft // 2 + 1, dtype=np.float64) * rate / n_fft
     lower, center, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bins[None, :] - lower) / (center - lower)
     falling = (upper - bins[None, :]) / (upper - center)
     weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights.flags.writeable = False
-    return weights
+    return weights * (2.0 / (upper - lower)) if slaney else weights
 
 
 @functools.lru_cache(maxsize=32)

@@ -294,12 +294,7 @@ def mel_filterbank() -> np.ndarray:
     lo, hi = float(hz_to_mel_slaney(F_MIN)), float(hz_to_mel_slaney(F_MAX))
     j = np.arange(N_BANDS + 2, dtype=np.float64)
     edges = mel_to_hz_slaney(lo + j * (hi - lo) / (N_BANDS + 1))
-    freqs = np.arange(N_FFT // 2 + 1, dtype=np.float64) * SAMPLE_RATE / N_FFT
-    lower, center, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (freqs[None, :] - lower) / (center - lower)
-    falling = (upper - freqs[None, :]) / (upper - center)
-    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (upper - lower))
-    bank = np.ascontiguousarray(weights.T)
+    bank = np.ascontiguousarray(F.triangle_filters(edges, rate=SAMPLE_RATE, n_fft=N_FFT, slaney=True).T)
     bank.flags.writeable = False
     return bank
 
