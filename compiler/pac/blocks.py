@@ -24,6 +24,8 @@ from .activations import ActivationCache, NoiseBank, Variant, cached_per_variant
     config_digest, variant_window
 from .audio import Audio
 from .features import FeatureConfig
+from .features.speech import FRONT_END, speech_sequence
+from .speech_base import QUANT_LEVELS
 
 #: Block names in the order their values are concatenated.
 BLOCKS = ("speech", "mobilenet")
@@ -57,15 +59,10 @@ def pool_embeddings(embeddings: np.ndarray) -> np.ndarray:
 def speech_features(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig, speech,
                     cache: ActivationCache, noise_bank: NoiseBank | None = None) -> list[np.ndarray]:
     """Pooled speech embeddings ``[len(variants[i]), 192]`` for each clip ``i`` (cached)."""
-    from .features.speech import speech_sequence
-
     def compute(pairs):
         return [pool_embeddings(speech.sequence(
             speech_sequence(variant_window(clips[i], config, variants[i][j], noise_bank), rate=clips[i].rate,
                             config=config), hop_frames=config.speech_hop_frames)) for i, j in pairs]
-
-    from .features.speech import FRONT_END
-    from .speech_base import QUANT_LEVELS
 
     identity = [config_digest(config), "speech", speech.network.sha256, speech.network.weights, QUANT_LEVELS,
                 FRONT_END, POOLING["speech"]]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
-from .blocks import POOLING, SIZES, Networks, block_features, joined, ordered
+from .blocks import POOLING, SIZES, Networks, block_features, joined
 from .dataset import Dataset, load_dataset
 from .errors import PacError
 from .features import FeatureConfig
