@@ -747,7 +747,7 @@ def session_a(tmp_path_factory):
             page.wait(lambda: page.js("return Array.from(document.querySelectorAll('#model-detail img'))"
                                       ".every((i) => i.complete && i.naturalWidth > 0) && "
                                       "document.querySelectorAll('#model-detail img').length === 1"),
-                      what="the cross-validation confusion matrix")
+                      timeout=120, what="the cross-validation confusion matrix")  # slow under load
             seen["linear_detail"] = page.find("#model-detail").text
             seen["linear_row"] = page.find(f'.model-row[data-model="{seen["linear_job"]["model_id"]}"]').text
             page.screenshot("2-train")
