@@ -1,9 +1,21 @@
 """Writing files so that a failure never leaves a half-written result behind, portably.
 
-Also the few file-system services pac needs on Linux, macOS and Windows alike: an exclusive lock
-on a file (:class:`FileLock`: ``fcntl.flock`` on Linux and macOS, ``msvcrt.locking`` on Windows),
-a rename that survives Windows' briefly held files (:func:`replace`), and the rule for names that
-are valid files on every one of them (:func:`portable_name_problem`).
+Every output pac writes (``-o``, ``--json``, ``--plot``, a model folder, an ``.aix``, the studio's
+files) is written beside its target under a temporary name and renamed onto it once complete
+(:func:`atomic_path`, :func:`write_bytes_atomic`, :func:`atomic_dir`), so a failure leaves the target
+as it was.  The target must be a new path or a regular file (an existing folder for
+:func:`atomic_dir`); anything else is refused with a one-line :class:`pac.errors.PacError`
+(:func:`check_output`): a FIFO, a device such as ``/dev/null``, a socket, a folder where a file is
+written, a path inside a file.  **Symbolic links are refused too**, whatever they point to: renaming
+onto a link would replace the link itself, and writing through it would change a file the user did
+not name, so pac asks for the real path instead.  The CLI checks every output path when it reads the
+command line, before any work, and the check runs again when the file is written.
+
+Also the few file-system services pac needs on Linux, macOS and Windows alike: reading a file the
+user names within a size limit (:func:`read_limited`), an exclusive lock on a file
+(:class:`FileLock`: ``fcntl.flock`` on Linux and macOS, ``msvcrt.locking`` on Windows), a rename that
+survives Windows' briefly held files (:func:`replace`), and the rules for names that are valid files
+on every one of them (:func:`portable_name_problem`) and for label names (:func:`label_problem`).
 """
 
 from __future__ import annotations
@@ -12,68 +24,289 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
+import unicodedata
 from pathlib import Path
 from typing import Iterator
 
 from .errors import PacError
+from .limits import LIMITS
 
 #: Whether this is Windows (a module constant, so tests can take the Windows paths).
 WINDOWS = os.name == "nt"
+
+
+# -- what pac may write -----------------------------------------------------------------------------
+
+def check_output(target: str | os.PathLike, *, folder: bool = False, probe: bool = False) -> Path:
+    """Refuse an output path that pac must not write (see the module's docstring).
+
+    Parameters
+    ----------
+    target : str or os.PathLike
+        The file (or folder) to be written.
+    folder : bool
+        The output is a folder (:func:`atomic_dir`): an existing folder is accepted instead of a
+        file, and missing parent folders will be created.
+    probe : bool
+        Also create and remove a temporary file where the output will be written, so that a folder
+        pac cannot write into is reported now rather than after the work.
+
+    Returns
+    -------
+    Path
+        ``target``.
+
+    Raises
+    ------
+    PacError
+        Naming ``target`` and the problem, in one line.
+    """
+    target = Path(target)
+    problem = output_problem(target, folder=folder)
+    if problem:
+        raise PacError(problem, path=target)
+    if probe:
+        _probe(target, _nearest_folder(target) if folder else _parent(target))
+    return target
+
+
+def output_problem(target: Path, *, folder: bool = False) -> str | None:
+    """Why ``target`` cannot be written (None if it can): :func:`check_output` without the probe."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return _missing_parent(target, folder=folder)
+    except NotADirectoryError:
+        return "cannot be written: part of the path is a file, not a folder"
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    if stat.S_ISLNK(mode):
+        return ("is a symbolic link; pac neither writes through links nor replaces them "
+                "(give the real path, or another one)")
+    if folder and stat.S_ISDIR(mode) or not folder and stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder; pac writes a file here (give a file name)"
+    if stat.S_ISREG(mode):
+        return "exists and is a file, not a folder (give a folder)"
+    return f"is {_kind(mode)}, not a regular file; pac writes only new or regular files"
+
+
+def _parent(target: Path) -> Path:
+    return target.parent if str(target.parent) else Path(".")
+
+
+def _missing_parent(target: Path, *, folder: bool) -> str | None:
+    """A new ``target`` needs its folder (a new folder: its nearest existing ancestor, a folder)."""
+    parent = _nearest_folder(target) if folder else _parent(target)
+    if parent.is_dir():
+        return None
+    if parent.exists():
+        return f"cannot be written: {parent} is not a folder"
+    return f"cannot be written: folder {parent} does not exist"
+
+
+def _nearest_folder(target: Path) -> Path:
+    """The nearest ancestor of ``target`` that exists (where :func:`atomic_dir` starts creating)."""
+    parent = _parent(target)
+    while not parent.exists() and parent != _parent(parent):
+        parent = _parent(parent)
+    return parent
+
+
+def _probe(target: Path, folder: Path) -> None:
+    """Create and remove a temporary file in ``folder``; a :class:`PacError` naming ``target`` if impossible."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise PacError(f"cannot be written: pac cannot create files in {folder} ({exc.strerror or exc})",
+                       path=target) from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def _cannot_write(target: Path, exc: OSError) -> PacError:
+    return PacError(f"cannot be written ({exc.strerror or exc})", path=target)
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed onto ``target``.
 
-    On an exception the temporary file is removed and ``target`` is left as it was.
+    ``target`` is checked by :func:`check_output` first and again just before the rename.  On an
+    exception the temporary file is removed and ``target`` is left as it was.
+
+    Raises
+    ------
+    PacError
+        ``target`` may not be written, or its folder does not accept the temporary file.
     """
-    target = Path(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise PacError(f"{target}: cannot write, folder {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=parent)
+    target = check_output(target)
+    parent = _parent(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=parent)
+    except OSError as exc:
+        raise PacError(f"cannot be written: no temporary file can be created in {parent} "
+                       f"({exc.strerror or exc})", path=target) from None
     os.close(fd)
     tmp_path = Path(tmp)
     _default_mode(tmp_path, 0o666)
     try:
         yield tmp_path
-        replace(tmp_path, target)
+        check_output(target)
+        try:
+            replace(tmp_path, target)
+        except OSError as exc:
+            raise _cannot_write(target, exc) from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        tmp_path.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file and a rename."""
+    """Write ``data`` to ``target`` through a temporary file and a rename (:func:`atomic_path`)."""
     with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise _cannot_write(Path(target), exc) from None
 
 
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty staging folder beside ``target``; on success it replaces ``target``.
 
-    An existing ``target`` is only replaced once the new one is complete.
+    ``target`` must be new or a folder (:func:`check_output`, checked first and again before the
+    swap); missing parent folders are created.  An existing ``target`` is only replaced once the new
+    one is complete, and is put back if the new one cannot be moved in.
+
+    Raises
+    ------
+    PacError
+        ``target`` may not be written, or its folder does not accept the staging folder.
     """
-    target = Path(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    target = check_output(target, folder=True)
+    parent = _parent(target)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    except OSError as exc:
+        raise PacError(f"cannot be written: no folder can be created in {parent} ({exc.strerror or exc})",
+                       path=target) from None
     _default_mode(staging, 0o777)
     old = None
     try:
         yield staging
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            replace(target, old / "x")
-        replace(staging, target)
+        check_output(target, folder=True)
+        try:
+            old = _swap_in(staging, target, parent)
+        except OSError as exc:
+            raise _cannot_write(target, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path, parent: Path) -> Path | None:
+    """Move ``staging`` onto ``target``; an existing ``target`` goes into a new folder, which is returned
+    (for removal), or comes back if the move fails."""
+    if not os.path.lexists(target):
+        replace(staging, target)
+        return None
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+    replace(target, old / "x")
+    try:
+        replace(staging, target)
+    except OSError:
+        replace(old / "x", target)
+        old.rmdir()
+        raise
+    return old
+
+
+# -- reading what the user names --------------------------------------------------------------------
+
+def read_limited(path: str | os.PathLike, *, max_bytes: int, what: str = "file") -> bytes:
+    """Read a whole regular file of at most ``max_bytes`` bytes, refusing anything else first.
+
+    The file is opened without blocking (a FIFO named ``x.wav`` would otherwise wait for a writer for
+    ever) and checked with ``fstat`` on the open handle (no race with a rename): a FIFO, a device
+    (``/dev/zero``), a socket or a folder is refused, and so is a file larger than ``max_bytes``,
+    before any of it is read.  At most ``max_bytes + 1`` bytes are ever read, so a file that grows
+    while it is read is refused too.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    max_bytes : int
+        The limit (see :mod:`pac.limits`).
+    what : str
+        What the file is, for the messages ("WAV file", "model file", ...).
+
+    Returns
+    -------
+    bytes
+        The file's contents.
+
+    Raises
+    ------
+    PacError
+        Naming the file and the problem: missing, a folder, not a regular file, too large,
+        unreadable.
+    """
+    name = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        raise PacError("does not exist", path=name) from None
+    except IsADirectoryError:
+        raise PacError(f"is a folder, not a {what}", path=name) from None
+    except PermissionError:
+        if os.path.isdir(name):  # Windows reports folders as permission errors
+            raise PacError(f"is a folder, not a {what}", path=name) from None
+        raise PacError("cannot be read: permission denied", path=name) from None
+    except OSError as exc:
+        raise PacError(f"cannot be read: {exc.strerror or exc}", path=name) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise PacError(f"is a folder, not a {what}", path=name)
+        if not stat.S_ISREG(info.st_mode):
+            raise PacError(f"is not a regular file ({_kind(info.st_mode)}); pac reads only files", path=name)
+        if info.st_size > max_bytes:
+            raise PacError(f"is {info.st_size:,d} bytes, larger than the {max_bytes:,d}-byte limit for a {what}",
+                           path=name)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise PacError(f"cannot be read: {exc.strerror or exc}", path=name) from None
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise PacError(f"grew past the {max_bytes:,d}-byte limit for a {what} while it was read", path=name)
+    return b"".join(chunks)
+
+
+def _kind(mode: int) -> str:
+    """A plain name for a file type that is not a regular file."""
+    for test, text in ((stat.S_ISFIFO, "a FIFO/pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return text
+    return "a special file"
 
 
 # -- renames and permissions ------------------------------------------------------------------------
@@ -277,3 +510,29 @@ def portable_name_problem(name: str) -> str | None:
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"is longer than {MAX_NAME_BYTES} bytes"
     return None
+
+
+def label_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a label of a model (None if it can).
+
+    A label is shown in App Inventor and stored as JSON text, so it must be valid Unicode text
+    (a folder name that is not valid UTF-8 reaches Python with lone surrogates), not empty, without
+    control characters (line breaks, tabs, NUL), and at most ``LIMITS.label_max_chars`` characters.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 text"
+    if not name.strip():
+        return "is empty"
+    controls = sorted({c for c in name if unicodedata.category(c) == "Cc"})
+    if controls:
+        return "contains the control character(s) " + " ".join(f"U+{ord(c):04X}" for c in controls)
+    if len(name) > LIMITS.label_max_chars:
+        return f"has {len(name)} characters, more than the limit of {LIMITS.label_max_chars}"
+    return None
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 (surrogate escapes) appear as ``\\xff``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
