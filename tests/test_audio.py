@@ -372,7 +372,7 @@ def test_unsupported_encodings(tmp_path, tag, bits, words):
         (dict(tag=FLOAT, bits=24), ["24-bit float"]),
         (dict(tag=EXTENSIBLE, sub=FLOAT, bits=16), ["16-bit float"]),
         (dict(channels=0, block_align=2), ["0 channels"]),
-        (dict(rate=0), ["sample rate of 0"]),
+        (dict(rate=0), ["sample rate 0 Hz is outside the supported 4,000 to 384,000 Hz"]),
         (
             dict(bits=16, channels=2, block_align=2),
             ["block align is 2", "2 channel(s) x 16 bits", "expected 4"],
@@ -419,7 +419,7 @@ def test_missing_file(tmp_path):
 def test_directory(tmp_path):
     path = tmp_path / "folder.wav"
     path.mkdir()
-    with pytest.raises(PacError, match="is a directory") as info:
+    with pytest.raises(PacError, match="is a folder, not a WAV file") as info:
         read_wav(str(path))
     assert str(info.value).startswith(f"{path}: ")
 
@@ -434,19 +434,6 @@ def test_permission_denied(tmp_path):
         assert str(info.value).startswith(f"{path}: ")
     finally:
         path.chmod(0o644)
-
-
-def test_permission_denied_simulated(tmp_path, monkeypatch):
-    import pac.audio
-
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    path = write(tmp_path, wav(b"\x00\x00"), "locked.wav")
-    monkeypatch.setattr(pac.audio, "open", refuse, raising=False)
-    with pytest.raises(PacError) as info:
-        read_wav(path)
-    assert str(info.value) == f"{path}: cannot be read: permission denied"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX error semantics")

@@ -1,8 +1,13 @@
 """Read WAV files into mono float64 samples, and check that a clip can be classified.
 
 The RIFF/WAVE parser is written out by hand (no ``scipy.io.wavfile``) because a JavaScript port
-must decode exactly the same files to exactly the same numbers.  The rules, in order:
+must decode exactly the same files to exactly the same numbers.  Hostile input is refused before the
+work, within the limits of :mod:`pac.limits` (``LIMITS``; the page gets the same numbers).  The
+rules, in order:
 
+0. **Size.**  A file is read only if it is a regular file of at most ``wav_max_bytes``
+   (:func:`pac.fsutil.read_limited`: a FIFO, a device or a folder is refused without waiting or
+   reading); bytes given directly to :func:`decode_wav` are held to the same limit.
 1. **Sniffing.**  An empty file is rejected as empty.  A file that does not start with ``RIFF``
    followed (at byte 8) by ``WAVE`` is rejected with a guess at what it is, from its first
    bytes: ``ID3`` or an MPEG frame sync (byte 0 is 0xFF and ``byte1 & 0xE0 == 0xE0``) -> MP3;
@@ -21,7 +26,8 @@ must decode exactly the same files to exactly the same numbers.  The rules, in o
    ``data``) whose declared size runs past the end, means the file is truncated.
 3. **fmt.**  At least 16 bytes: format tag, channels, sample rate, byte rate, block align, bits
    per sample (little-endian ``<HHIIHH``).  The byte rate is ignored.  Channels and rate must be
-   at least 1, and block align must equal ``channels * bits / 8``.  Format tag 1 is integer PCM
+   at least 1, the rate within ``[rate_min, rate_max]`` (checked in that order, right after the
+   channels), and block align must equal ``channels * bits / 8``.  Format tag 1 is integer PCM
    (8-bit unsigned; 16-, 24-, 32-bit signed), tag 3 is IEEE float (32 or 64 bits).  Tag 0xFFFE
    (WAVE_FORMAT_EXTENSIBLE) needs a fmt chunk of at least 40 bytes; its SubFormat GUID (bytes
    24..40) must be ``0000000X-0000-0010-8000-00aa00389b71`` with X = 1 (PCM) or 3 (float), and
@@ -30,10 +36,15 @@ must decode exactly the same files to exactly the same numbers.  The rules, in o
 4. **data.**  If the declared size runs past the end of the file the file is truncated, except
    that a declared size of 0 or 0xFFFFFFFF (written by streaming writers that never went back
    to fill it in) means "up to the end of the file".  An incomplete trailing frame (data length
-   not a multiple of block align) is ignored.
+   not a multiple of block align) is ignored.  A clip of more than ``clip_max_seconds`` (whole
+   frames / rate) is refused before any sample is decoded; the message gives its length rounded
+   up to a tenth of a second.
 5. **Scaling** to float64: 8-bit ``(x - 128) / 128``; 16-bit ``x / 32768``; 24-bit
-   ``x / 8388608``; 32-bit integer ``x / 2147483648``; float samples as stored (they may
-   exceed [-1, 1]; NaN or infinite samples are rejected).
+   ``x / 8388608``; 32-bit integer ``x / 2147483648``; float samples as stored.  Float samples
+   are checked as stored (float32 or float64, before any conversion, with numpy's floating-point
+   warnings off so that a signalling NaN prints nothing): NaN or infinite samples are rejected
+   first, then any sample whose magnitude exceeds ``float_max_abs`` (finite values that large are
+   not audio, and averaging channels of them could overflow to infinity).
 6. **Mixdown.**  Several channels become one by the arithmetic mean of each frame's channels.
 """
 
@@ -47,6 +58,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pac.errors import PacError
+from pac.fsutil import read_limited
+from pac.limits import LIMITS
 
 __all__ = ["Audio", "decode_wav", "read_wav", "check_classifiable"]
 
@@ -92,7 +105,8 @@ class Audio:
     samples : numpy.ndarray
         1-D float64 mono samples, nominally in [-1, 1].  Treat as read-only.
     rate : int
-        Sample rate in Hz, as stored in the file (any positive value).
+        Sample rate in Hz, as stored in the file (within ``LIMITS.rate_min`` to ``rate_max`` for a
+        decoded file).
     channels : int
         Number of channels in the file, before the mixdown to mono.
     source : str
@@ -213,8 +227,12 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
         )
     if channels == 0:
         raise PacError("the fmt chunk declares 0 channels", path=name)
-    if rate == 0:
-        raise PacError("the fmt chunk declares a sample rate of 0 Hz", path=name)
+    if not LIMITS.rate_min <= rate <= LIMITS.rate_max:
+        raise PacError(
+            f"sample rate {rate:,d} Hz is outside the supported {LIMITS.rate_min:,d} to "
+            f"{LIMITS.rate_max:,d} Hz",
+            path=name,
+        )
     table = _PCM if code == _TAG_PCM else _FLOAT
     if bits not in table:
         kind = "integer PCM" if code == _TAG_PCM else "float"
@@ -229,10 +247,41 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
     return code, channels, rate, bits
 
 
-def _samples(raw: bytes, code: int, bits: int) -> np.ndarray:
+def _check_length(frames: int, rate: int, name: str) -> None:
+    """Refuse a clip longer than ``LIMITS.clip_max_seconds``, from its frame count alone."""
+    if frames <= LIMITS.clip_max_seconds * rate:
+        return
+    tenths = -(-frames * 10 // rate)  # rounded up, in integers, so both decoders print the same
+    raise PacError(
+        f"is {tenths // 10:,d}.{tenths % 10} s long, more than the {LIMITS.clip_max_seconds:g} s "
+        "limit for a clip",
+        path=name,
+    )
+
+
+def _float_samples(raw: bytes, bits: int, name: str) -> np.ndarray:
+    """Float samples as float64, refusing NaN, infinity and magnitudes above ``float_max_abs``.
+
+    The checks run on the stored float32/float64 values with numpy's floating-point errors
+    ignored: converting a signalling NaN would otherwise print an "invalid value" warning.
+    """
+    stored = np.frombuffer(raw, dtype=_FLOAT[bits])
+    with np.errstate(all="ignore"):
+        if not np.isfinite(stored).all():
+            raise PacError("contains non-finite float samples (NaN or infinity)", path=name)
+        if stored.size and float(np.abs(stored).max()) > LIMITS.float_max_abs:
+            raise PacError(
+                f"contains a float sample of magnitude above {LIMITS.float_max_abs:g} (full scale "
+                "is 1); it is not a usable recording",
+                path=name,
+            )
+        return stored.astype(np.float64)
+
+
+def _samples(raw: bytes, code: int, bits: int, name: str) -> np.ndarray:
     """Convert interleaved sample bytes (a whole number of frames) to scaled float64."""
     if code == _TAG_FLOAT:
-        return np.frombuffer(raw, dtype=_FLOAT[bits]).astype(np.float64)
+        return _float_samples(raw, bits, name)
     dtype, divisor = _PCM[bits]
     if bits == 24:
         # Place each 3-byte sample in the top of a 4-byte little-endian int32, then shift
@@ -268,11 +317,17 @@ def decode_wav(data: bytes, *, name: str) -> Audio:
     Raises
     ------
     PacError
-        If the bytes are not a WAV file, are truncated or inconsistent, or use an unsupported
-        encoding.  The message names the file and the problem.
+        If the bytes are more than ``LIMITS.wav_max_bytes``, are not a WAV file, are truncated or
+        inconsistent, use an unsupported encoding, or break a limit (sample rate, clip length,
+        float sample magnitude).  The message names the file and the problem.
     """
-    data = bytes(data)
     n = len(data)
+    if n > LIMITS.wav_max_bytes:
+        raise PacError(
+            f"is {n:,d} bytes, larger than the {LIMITS.wav_max_bytes:,d}-byte limit for a WAV file",
+            path=name,
+        )
+    data = bytes(data)
     if n < _RIFF_HEADER or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise _sniff(data, name)
 
@@ -310,10 +365,9 @@ def decode_wav(data: bytes, *, name: str) -> Audio:
             code, channels, rate, bits = fmt
             block_align = channels * bits // 8
             frames = size // block_align
+            _check_length(frames, rate, name)
             raw = data[body_start : body_start + frames * block_align]
-            samples = _samples(raw, code, bits)
-            if code == _TAG_FLOAT and not np.all(np.isfinite(samples)):
-                raise PacError("contains non-finite float samples (NaN or infinity)", path=name)
+            samples = _samples(raw, code, bits, name)
             if channels > 1:
                 samples = samples.reshape(frames, channels).mean(axis=1)
             samples = np.ascontiguousarray(samples, dtype=np.float64)
@@ -349,24 +403,13 @@ def read_wav(path: str | os.PathLike) -> Audio:
     Raises
     ------
     PacError
-        If the file cannot be read (does not exist, is a directory, permission denied, other
-        OS errors with the system's description) or cannot be decoded.
+        If the file cannot be read (does not exist, is a folder, a FIFO, a device or another file
+        that is not a regular file, is larger than ``LIMITS.wav_max_bytes``, permission denied,
+        other OS errors with the system's description) or cannot be decoded.  Nothing is read
+        from a file that is refused, and a FIFO is not waited on.
     """
     name = str(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise PacError("does not exist", path=name) from None
-    except IsADirectoryError:
-        raise PacError("is a directory, not a WAV file", path=name) from None
-    except PermissionError:
-        if os.path.isdir(path):  # Windows reports directories as permission errors
-            raise PacError("is a directory, not a WAV file", path=name) from None
-        raise PacError("cannot be read: permission denied", path=name) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise PacError(f"cannot be read: {reason}", path=name) from None
+    data = read_limited(path, max_bytes=LIMITS.wav_max_bytes, what="WAV file")
     return decode_wav(data, name=name)
 
 

@@ -64,6 +64,7 @@ from .features import functional as F
 from .features import speech as speech_front_end
 from .features.pipeline import colormap_lut, mpl_colormap_table
 from .fsutil import atomic_dir
+from .limits import LIMITS
 from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,
                        SPEECH_WEIGHT_TYPES, Manifest, read_manifest)
 
@@ -150,7 +151,8 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
     Returns
     -------
     dict
-        Bridge names and error codes, the feature-configuration schema, colour maps, the manifest
+        Bridge names and error codes, the limits (:data:`pac.limits.LIMITS`), the
+        feature-configuration schema, colour maps, the manifest
         rules (format versions, base, blocks, speech base), the networks shipped, paths, the backend
         order and the built-in manifest.
     """
@@ -174,6 +176,8 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
             "java_to_js": {"object": bridge["java_to_js"]["object"], **{name: name for name in _JAVA_TO_JS}},
         },
         "errors": {e["name"]: int(e["code"]) for e in bridge["errors"]},
+        # pac.limits.LIMITS: wav.js refuses what pac.audio refuses, by the same numbers.
+        "limits": LIMITS.to_dict(),
         "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,
                      "chunk_seconds": F.CHUNK_SECONDS,
                      "speech_front_end": dict(speech_front_end.FRONT_END),

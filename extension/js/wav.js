@@ -3,11 +3,15 @@
  *
  * The decoding rules (sniffing, chunk walk, fmt, data, scaling, mixdown) and the error messages
  * are those of audio.py's module docstring; the messages read "<name>: <problem>" exactly like
- * pac's PacError.  Each failure carries the bridge.json error name:
+ * pac's PacError.  The limits (file size, sample rate range, clip length, float sample magnitude)
+ * are pac.limits.LIMITS, read from the page constants (constants.limits) when a clip is decoded,
+ * and are checked at the same points and in the same order as in audio.py.  Each failure carries
+ * the bridge.json error name:
  *   EMPTY_AUDIO      0 bytes, or no samples
  *   NOT_WAV          the bytes are another format (MP3, Ogg, 3GP/MP4, FLAC, AIFF, WebM, HTML, AVI...)
  *   UNSUPPORTED_WAV  RF64/RIFX, a truncated or inconsistent file, an unsupported encoding,
- *                    non-finite float samples
+ *                    non-finite float samples, a limit exceeded (more bytes than the limit, a
+ *                    sample rate outside the range, a clip too long, float samples too large)
  *   TOO_SHORT, SILENT_AUDIO   from checkClassifiable
  */
 (function (root) {
@@ -44,6 +48,20 @@
 
   function fail(kind, name, message) {
     return new PacRuntimeError(kind, name + ': ' + message);
+  }
+
+  /** pac.limits.LIMITS from the page constants (a page without them cannot decode safely). */
+  function limits() {
+    const L = R.constants && R.constants.limits;
+    if (!L) {
+      throw new PacRuntimeError('CLASSIFICATION_FAILED', 'this page has no limits constants');
+    }
+    return L;
+  }
+
+  /** Python's format(n, ',d') for a non-negative integer. */
+  function grouped(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   }
 
   function hex2(b) {
@@ -198,8 +216,11 @@
     if (channels === 0) {
       throw fail('UNSUPPORTED_WAV', name, 'the fmt chunk declares 0 channels');
     }
-    if (rate === 0) {
-      throw fail('UNSUPPORTED_WAV', name, 'the fmt chunk declares a sample rate of 0 Hz');
+    const L = limits();
+    if (rate < L.rate_min || rate > L.rate_max) {
+      throw fail('UNSUPPORTED_WAV', name,
+                 'sample rate ' + grouped(rate) + ' Hz is outside the supported ' + grouped(L.rate_min) +
+                 ' to ' + grouped(L.rate_max) + ' Hz');
     }
     const table = code === TAG_PCM ? PCM_BITS : FLOAT_BITS;
     if (table.indexOf(bits) < 0) {
@@ -215,8 +236,42 @@
     return {code: code, channels: channels, rate: rate, bits: bits};
   }
 
+  /** Refuse a clip longer than the limit, from its frame count alone (audio.py's _check_length). */
+  function checkLength(frames, rate, name) {
+    const L = limits();
+    if (frames <= L.clip_max_seconds * rate) {
+      return;
+    }
+    // Tenths of a second rounded up, in exact integer arithmetic (frames * 10 < 2^53).
+    const a = frames * 10;
+    const tenths = (a - a % rate) / rate + (a % rate ? 1 : 0);
+    throw fail('UNSUPPORTED_WAV', name,
+               'is ' + grouped((tenths - tenths % 10) / 10) + '.' + (tenths % 10) + ' s long, more than the ' +
+               formatG(L.clip_max_seconds) + ' s limit for a clip');
+  }
+
+  /** Refuse float samples that are NaN, infinite or too large (audio.py's _float_samples). */
+  function checkFloats(values, name) {
+    const L = limits();
+    let huge = false;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) {
+        throw fail('UNSUPPORTED_WAV', name, 'contains non-finite float samples (NaN or infinity)');
+      }
+      if (Math.abs(v) > L.float_max_abs) {
+        huge = true;
+      }
+    }
+    if (huge) {
+      throw fail('UNSUPPORTED_WAV', name,
+                 'contains a float sample of magnitude above ' + formatG(L.float_max_abs) +
+                 ' (full scale is 1); it is not a usable recording');
+    }
+  }
+
   /** Interleaved sample bytes (whole frames) -> scaled float64 (audio.py's _samples). */
-  function scaleSamples(raw, fmt) {
+  function scaleSamples(raw, fmt, name) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const bytes = fmt.bits / 8;
     const count = raw.byteLength / bytes;
@@ -228,6 +283,7 @@
       } else {
         for (i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
       }
+      checkFloats(out, name);
       return out;
     }
     switch (fmt.bits) {
@@ -256,6 +312,12 @@
    */
   function decodeWav(data, name) {
     const n = data.length;
+    const L = limits();
+    if (n > L.wav_max_bytes) {
+      throw fail('UNSUPPORTED_WAV', name,
+                 'is ' + grouped(n) + ' bytes, larger than the ' + grouped(L.wav_max_bytes) +
+                 '-byte limit for a WAV file');
+    }
     if (n < RIFF_HEADER || !hasAscii(data, 0, 'RIFF') || !hasAscii(data, 8, 'WAVE')) {
       throw sniff(data, name);
     }
@@ -289,14 +351,8 @@
         }
         const blockAlign = fmt.channels * fmt.bits / 8;
         const frames = Math.floor(size / blockAlign);
-        const interleaved = scaleSamples(data.subarray(bodyStart, bodyStart + frames * blockAlign), fmt);
-        if (fmt.code === TAG_FLOAT) {
-          for (let i = 0; i < interleaved.length; i++) {
-            if (!Number.isFinite(interleaved[i])) {
-              throw fail('UNSUPPORTED_WAV', name, 'contains non-finite float samples (NaN or infinity)');
-            }
-          }
-        }
+        checkLength(frames, fmt.rate, name);
+        const interleaved = scaleSamples(data.subarray(bodyStart, bodyStart + frames * blockAlign), fmt, name);
         const samples = fmt.channels > 1 ? mixdown(interleaved, fmt.channels) : interleaved;
         return {samples: samples, rate: fmt.rate, channels: fmt.channels, source: name};
       }
