@@ -45,6 +45,11 @@ def test_config_file_may_hold_only_changes(tmp_path):
     ('{"f_min": 9000}', ["f_min < f_max"]),
     ("[1, 2]", ["JSON object"]),
     ("{nope", ["not valid JSON"]),
+    ('{"n_frames": 100000000}', ["n_frames must be from 2 to 1024, not 100000000"]),
+    ('{"image_size": 50000}', ["image_size must be from 2 to 1024, not 50000"]),
+    ('{"active_db": NaN}', ["NaN is not valid JSON"]),
+    ('{"f_min": -Infinity}', ["-Infinity is not valid JSON"]),
+    pytest.param('{"name": ' + "[" * 5000 + "]" * 5000 + "}", ["JSON nested 5001 levels deep"], id="deep nesting"),
 ])
 def test_bad_config_files_are_refused_naming_the_file(tmp_path, body, words):
     path = tmp_path / "bad.json"
@@ -56,6 +61,17 @@ def test_bad_config_files_are_refused_naming_the_file(tmp_path, body, words):
     for word in words:
         assert word in message
     assert "\n" not in message
+
+
+def test_every_profile_and_the_config_of_every_kind_of_stored_model_still_loads(digits_model, compat_model,
+                                                                                 legacy_model):
+    from pac.modeldir import read_manifest
+
+    for name, config in PROFILES.items():
+        assert FeatureConfig.from_dict(config.to_dict()) == config, name
+    assert read_manifest(digits_model).features == PROFILES["default"]
+    assert read_manifest(compat_model).features == PROFILES["pac-compat"]
+    assert read_manifest(legacy_model).features == PROFILES["default"]  # written before the speech fields
 
 
 def test_unknown_profile_name_lists_the_profiles():

@@ -326,6 +326,17 @@ BAD = {
     "labels repeated key": (with_labels(b'{"0":"nine","0":"x","1":"one","2":"seven"}'), ["'0' appears twice"]),
     "one label": (with_labels(b'{"0":"nine"}'), ["needs 2 to"]),
     "label not a string": (with_labels(b'{"0":"nine","1":1,"2":"seven"}'), ["label 1 must be a non-empty string"]),
+    "label not UTF-8 text": (with_labels(b'{"0":"nine","1":"o\\udcffne","2":"seven"}'),
+                             ["label 1 is not valid UTF-8 text"]),
+    "label with a control character": (with_labels(b'{"0":"nine","1":"o\\nne","2":"seven"}'),
+                                       ["label 1 contains the control character(s) U+000A"]),
+    "label too long": (with_labels(b'{"0":"nine","1":"' + b"x" * 41 + b'","2":"seven"}'),
+                       ["label 1 has 41 characters, more than the limit of 40"]),
+    "model.json nested deeply": (with_entry("model.json", b'{"modelTopology": ' + b"[" * 100 + b"]" * 100
+                                            + b', "weightsManifest": []}'),
+                                 ["model.json: JSON nested 101 levels deep"]),
+    "model.json with NaN": (with_entry("model.json", b'{"modelTopology": NaN, "weightsManifest": []}'),
+                            ["model.json: not valid JSON (NaN is not valid JSON)"]),
     "labels vs outputs": (with_labels(b'{"0":"a","1":"b","2":"c","3":"d"}'), ["3 outputs", "4 labels"]),
     "weights truncated": (lambda: mit_entries(random_weights()[:-4]), ["model.weights.bin has", "describes"]),
     "weights too long": (lambda: mit_entries(random_weights() + bytes(4)), ["model.weights.bin has", "describes"]),
@@ -397,3 +408,26 @@ def test_import_refuses_to_overwrite_a_folder_that_is_not_a_model(tmp_path, caps
     assert main(["import-mdl", str(mdl), "-o", str(folder)]) == 2
     assert "not a pac model folder" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
+
+
+def test_an_mdl_that_is_a_fifo_or_too_big_is_refused_without_reading_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from pac.limits import LIMITS
+
+    fifo = tmp_path / "fifo.mdl"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.mdl"
+    with open(big, "wb") as handle:
+        handle.truncate(LIMITS.model_max_bytes + 1)  # sparse: nothing to read, but too big
+    exe = shutil.which("pac") or str(Path(sys.executable).with_name("pac"))
+    for path, words in ((fifo, "is not a regular file (a FIFO/pipe)"),
+                        (big, f"larger than the {LIMITS.model_max_bytes:,d}-byte limit for a model file")):
+        result = subprocess.run([exe, "import-mdl", str(path), "-o", str(tmp_path / "out")], capture_output=True,
+                                text=True, timeout=60)
+        err = result.stderr.strip()
+        assert result.returncode == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"error: {path}: ") and words in err, err
+    assert not (tmp_path / "out").exists()

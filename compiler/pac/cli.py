@@ -1,7 +1,10 @@
 """The ``pac`` command.
 
 Every command turns a :class:`~pac.errors.PacError` into ``error: <one line>`` on stderr and exit
-code 2; heavy modules (TensorFlow) are imported only by the commands that need them.
+code 2; heavy modules (TensorFlow) are imported only by the commands that need them.  Every output
+path is checked when the command line is read, before any work (:func:`pac.fsutil.check_output`:
+only a new path or a regular file, a folder for model folders; never a symbolic link, FIFO or
+device), and again when it is written.
 """
 
 from __future__ import annotations
@@ -16,6 +19,24 @@ from . import __version__
 from .errors import EXIT_USER_ERROR, PacError
 
 WAV_SUFFIXES = (".wav", ".wave")
+
+
+def output_file(ctx, param, value):
+    """Click callback of a file output option: refuse a path pac must not write, before any work."""
+    if value is not None:
+        from .fsutil import check_output
+
+        check_output(value, probe=True)
+    return value
+
+
+def output_folder(ctx, param, value):
+    """Click callback of a model folder output option (see :func:`output_file`)."""
+    if value is not None:
+        from .fsutil import check_output
+
+        check_output(value, folder=True, probe=True)
+    return value
 
 
 def find_wavs(paths) -> list[Path]:
@@ -50,7 +71,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), metavar="FILE", default=None, callback=output_file,
               help="PNG to write [default: CLIP.png for one clip, spectrograms.png for several].")
 @click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
               help="Feature profile name (default, paper) or a JSON feature configuration.")
@@ -61,19 +82,20 @@ def spectrogram(clips, output, config_spec) -> None:
     """
     from .features import load_config
     from .features.pipeline import clip_image, load_clip
+    from .fsutil import check_output, shown_path
     from .images import contact_sheet, write_png
 
     config = load_config(config_spec)
     paths = find_wavs(clips)
-    images = [clip_image(load_clip(p, config), config) for p in paths]
     single = len(clips) == 1 and not Path(clips[0]).is_dir()
+    default = Path(paths[0].with_suffix(".png").name) if single else Path("spectrograms.png")
+    target = Path(output) if output else check_output(default, probe=True)
+    images = [clip_image(load_clip(p, config), config) for p in paths]
     if single:
-        target = Path(output) if output else Path(paths[0].with_suffix(".png").name)
         write_png(target, images[0])
     else:
-        target = Path(output) if output else Path("spectrograms.png")
         common = Path(os.path.commonpath([p.resolve().parent for p in paths]))
-        labels = [str(p.resolve().relative_to(common)) for p in paths]
+        labels = [shown_path(p.resolve().relative_to(common)) for p in paths]
         write_png(target, contact_sheet(images, labels))
     click.echo(f"wrote {target} ({len(images)} clip{'s' if len(images) != 1 else ''})")
 
@@ -110,7 +132,8 @@ def _say_restart(attempt: int) -> None:
 
 @cli.command()
 @click.argument("data_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), help="Model folder to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder,
+              help="Model folder to write.")
 @click.option("--preset", type=click.Choice(["product", "paper"]), default="product", show_default=True,
               help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
                    "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').")
@@ -228,22 +251,25 @@ def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
 
     from .base import print_progress
     from .classifier import Classifier
+    from .fsutil import shown_path
 
     paths = find_wavs(clips)
     classifier = Classifier(model_dir, base=base_dir, speech_base=speech_dir, progress=print_progress)
     results = classifier.classify_files(paths)
     if as_json:
-        click.echo(json.dumps({str(p): r for p, r in zip(paths, results)}, ensure_ascii=False))
+        click.echo(json.dumps({shown_path(p): r for p, r in zip(paths, results)}, ensure_ascii=False))
     else:
         for path, result in zip(paths, results):
-            click.echo(f"{path}\t{json.dumps(result, ensure_ascii=False)}")
+            click.echo(f"{shown_path(path)}\t{json.dumps(result, ensure_ascii=False)}")
 
 
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("data_dir", type=click.Path(file_okay=False))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write the confusion matrix PNG.")
+@click.option("--json", "json_path", type=click.Path(), metavar="FILE", callback=output_file,
+              help="Write the full results as JSON.")
+@click.option("--plot", "plot_path", type=click.Path(), metavar="FILE", callback=output_file,
+              help="Write the confusion matrix PNG.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards.")
 @click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
@@ -282,7 +308,8 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, sk
 
 @cli.command("import-mdl")
 @click.argument("mdl_file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), help="Model folder to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder,
+              help="Model folder to write.")
 def import_mdl(mdl_file, output) -> None:
     """Turn MIT's Personal Audio Classifier model (MODEL.mdl) into a pac model folder.
 
@@ -297,7 +324,8 @@ def import_mdl(mdl_file, output) -> None:
 
 @cli.command("export-mdl")
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .mdl file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), metavar="FILE", callback=output_file,
+              help="The .mdl file to write.")
 def export_mdl(model_dir, output) -> None:
     """Write MODEL_DIR as a .mdl for MIT's Personal Audio Classifier extension.
 
@@ -312,7 +340,8 @@ def export_mdl(model_dir, output) -> None:
 
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .aix file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), metavar="FILE", callback=output_file,
+              help="The .aix file to write.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards (shipped inside the .aix when the model "
                    "uses MobileNet).")
@@ -340,7 +369,8 @@ def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
 @click.option("--clips", "clips_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with one sub-folder of WAV clips per label: classify them with the .aix's page and "
                    "report accuracy and the difference from pac's Python classifier.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
+@click.option("--json", "json_path", type=click.Path(), metavar="FILE", callback=output_file,
+              help="Write the report as JSON.")
 @click.option("--no-browser", is_flag=True,
               help="Only the file checks; do not run the page (needs no Chrome, Chromium or Edge).")
 def verify(aix_file, clips_dir, json_path, no_browser) -> None:

@@ -4,6 +4,11 @@ Labels are the sub-folder names, sorted (as PAC sorts them).  Hidden files and f
 Unreadable clips are an error naming the file, unless the caller asks to skip them (then each is
 reported as a warning), so that a teacher learns about a broken recording instead of silently
 training on fewer clips.
+
+Names are checked before any clip is read: the folder names must be valid labels
+(:func:`pac.fsutil.label_problem`: UTF-8 text, no control characters, at most
+``LIMITS.label_max_chars`` characters, at most ``LIMITS.max_labels`` of them), and every path that
+goes into a report must be UTF-8 text, so that nothing fails after the work.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 from .audio import Audio
 from .errors import PacError
 from .features import FeatureConfig
+from .fsutil import label_problem, shown_path
+from .limits import LIMITS
 from .features.pipeline import load_clip
 
 WAV_SUFFIXES = (".wav", ".wave")
@@ -74,8 +81,10 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
     """
     root = Path(root)
     if not root.is_dir():
-        raise PacError(f"{root}: not a folder (expected one sub-folder of WAV clips per label)")
+        raise PacError(f"{shown_path(root)}: not a folder (expected one sub-folder of WAV clips per label)")
+    _check_text(root, "folder path")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    check_label_folders(root, folders, training=labels is None)
     if labels is None:
         if len(folders) < 2:
             raise PacError(f"{root}: needs at least 2 label sub-folders, found {len(folders)}")
@@ -93,6 +102,7 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
         index = names.index(folder.name)
         for path in wav_files(folder):
             try:
+                _check_text(path, "file name")
                 clips.append(LabelledClip(path=path, label=index, audio=load_clip(path, config)))
             except PacError as exc:
                 if not skip_bad:
@@ -109,3 +119,49 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
     if not dataset.clips:
         raise PacError(f"{root}: no usable .wav clips in the label folders")
     return dataset
+
+
+def check_label_folders(root: Path, folders: list[Path], *, training: bool) -> None:
+    """Refuse label folders whose names cannot be labels, before any clip is read.
+
+    Parameters
+    ----------
+    root : Path
+        The dataset folder.
+    folders : list of Path
+        Its label folders.
+    training : bool
+        The names become a model's labels: every rule of :func:`pac.fsutil.label_problem` and
+        ``LIMITS.max_labels`` apply; otherwise (evaluation against a model's labels) only that the
+        names are UTF-8 text.
+
+    Raises
+    ------
+    PacError
+        Naming the first bad folder (bytes that are not UTF-8 shown as ``\\xff``).
+    """
+    if training and len(folders) > LIMITS.max_labels:
+        raise PacError(f"{len(folders):,d} label folders, more than the limit of {LIMITS.max_labels:,d}",
+                       path=shown_path(root))
+    for folder in folders:
+        if training:
+            problem = label_problem(folder.name)
+        else:
+            problem = None if _is_utf8(folder.name) else "is not valid UTF-8 text"
+        if problem:
+            raise PacError(f"label folder name {problem}; rename the folder", path=shown_path(folder))
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` is real text (a name that is not UTF-8 reaches Python with lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(path: Path, what: str) -> None:
+    """Refuse a path that is not UTF-8 text: it could not be written into a report or a model."""
+    if not _is_utf8(os.fspath(path)):
+        raise PacError(f"{what} is not valid UTF-8 text; rename it", path=shown_path(path))

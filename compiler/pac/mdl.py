@@ -39,8 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, OFFICIAL_URL, base_sha256
+from . import jsonsafe
 from .errors import PacError
 from .features import PROFILES, FeatureConfig
+from .fsutil import label_problem, read_limited
+from .limits import LIMITS
 from .tfjs_head import Layer, head_layers, keras_head, parse_json, parse_topology, parse_weights
 
 ENTRIES = ("model.json", "model.weights.bin", "model_labels.json", "transfer_model.json")
@@ -51,16 +54,12 @@ TRANSFER_JSON = json.dumps({"name": TRANSFER_NAME, "lastLayer": CUT_LAYER, "url"
                            separators=(",", ":"))
 PROFILE = "pac-compat"
 
-#: Refuse a .mdl bigger than this before opening it.
-MAX_MDL_BYTES = 64 << 20
-#: Largest uncompressed size of each entry (a PAC head's weights are ~150 kB).
-MAX_ENTRY_BYTES = {"model.json": 1 << 20, "model.weights.bin": 32 << 20,
-                   "model_labels.json": 1 << 20, "transfer_model.json": 64 << 10}
-#: Largest uncompressed / compressed ratio of an entry above RATIO_FLOOR bytes (zip bombs).
-MAX_RATIO = 100
+#: Largest uncompressed size of each entry (a PAC head's weights are ~150 kB).  The .mdl file itself
+#: is limited by ``LIMITS.model_max_bytes``, the number of labels by ``LIMITS.max_labels``.
+MAX_ENTRY_BYTES = {"model.json": LIMITS.json_max_bytes, "model.weights.bin": 32 << 20,
+                   "model_labels.json": LIMITS.json_max_bytes, "transfer_model.json": 64 << 10}
+#: Entries above this many bytes may expand at most ``LIMITS.zip_max_ratio`` times (zip bombs).
 RATIO_FLOOR = 64 << 10
-#: Most labels a .mdl may declare.
-MAX_LABELS = 1000
 #: 1980-01-01 00:00:00, the earliest zip time: exported bytes do not depend on the clock.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -83,14 +82,12 @@ def _refuse(path, text: str):
 
 def read_entries(path: str | os.PathLike) -> dict[str, bytes]:
     """The four entries of a ``.mdl`` file, refused unless it is a sane zip holding exactly them."""
+    return entries_of(path, read_limited(path, max_bytes=LIMITS.model_max_bytes, what="model file"))
+
+
+def entries_of(path: str | os.PathLike, data: bytes) -> dict[str, bytes]:
+    """The four entries of the ``.mdl`` bytes ``data`` read from ``path`` (see :func:`read_entries`)."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        _refuse(path, f"cannot read the model file ({exc.strerror})")
-    if size > MAX_MDL_BYTES:
-        _refuse(path, f"{size:,d} bytes is too big for a Personal Audio Classifier model (at most {MAX_MDL_BYTES:,d})")
-    data = path.read_bytes()
     if not zipfile.is_zipfile(io.BytesIO(data)):
         _refuse(path, f"not a .mdl model (a .mdl is a zip file; this one starts with {data[:8].hex(' ') or 'nothing'})")
     try:
@@ -118,9 +115,10 @@ def read_entries(path: str | os.PathLike) -> dict[str, bytes]:
         limit = MAX_ENTRY_BYTES[name]
         if info.file_size > limit:
             _refuse(path, f"entry {name} is {info.file_size:,d} bytes, more than a PAC model's {limit:,d}")
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        ratio = LIMITS.zip_max_ratio
+        if info.file_size > RATIO_FLOOR and info.file_size > ratio * max(info.compress_size, 1):
             _refuse(path, f"entry {name} expands {info.file_size / max(info.compress_size, 1):.0f} times "
-                          f"(more than {MAX_RATIO}; a zip bomb?)")
+                          f"(more than {ratio}; a zip bomb?)")
         total += info.file_size
         try:
             with archive.open(info) as handle:
@@ -137,11 +135,11 @@ def read_entries(path: str | os.PathLike) -> dict[str, bytes]:
 
 def parse_labels(path, body: bytes) -> tuple[str, ...]:
     """``model_labels.json`` -> labels in output order; keys must be "0", "1", ... without gaps."""
-    data = parse_json(path, "model_labels.json", body)
+    data = _parse_json(path, "model_labels.json", body)
     if not isinstance(data, dict):
         _refuse(path, 'model_labels.json must be an object like {"0": "label", "1": "label"}')
-    if not 2 <= len(data) <= MAX_LABELS:
-        _refuse(path, f"model_labels.json has {len(data)} label(s); a classifier needs 2 to {MAX_LABELS}")
+    if not 2 <= len(data) <= LIMITS.max_labels:
+        _refuse(path, f"model_labels.json has {len(data)} label(s); a classifier needs 2 to {LIMITS.max_labels}")
     expected = [str(i) for i in range(len(data))]
     if sorted(data, key=lambda k: (len(k), k)) != expected:
         odd = sorted(set(data) - set(expected)) or sorted(set(expected) - set(data))
@@ -152,6 +150,9 @@ def parse_labels(path, body: bytes) -> tuple[str, ...]:
         value = data[key]
         if not isinstance(value, str) or not value.strip():
             _refuse(path, f"model_labels.json: label {key} must be a non-empty string, not {json.dumps(value)[:40]}")
+        problem = label_problem(value)
+        if problem:
+            _refuse(path, f"model_labels.json: label {key} {problem}")
         labels.append(value)
     if len(set(labels)) != len(labels):
         dup = next(x for x in labels if labels.count(x) > 1)
@@ -161,7 +162,7 @@ def parse_labels(path, body: bytes) -> tuple[str, ...]:
 
 def parse_transfer(path, body: bytes) -> dict:
     """``transfer_model.json``: the base must be MobileNet (v1 0.25 224) cut at conv_pw_13_relu."""
-    data = parse_json(path, "transfer_model.json", body)
+    data = _parse_json(path, "transfer_model.json", body)
     if not isinstance(data, dict):
         _refuse(path, "transfer_model.json must be a JSON object")
     if data.get("name") != TRANSFER_NAME:
@@ -188,19 +189,28 @@ def _entry_shards(path, entries: dict[str, bytes]):
     return shards
 
 
+def _parse_json(path, name: str, body: bytes):
+    """An entry's JSON: strict (UTF-8, no repeated keys; :func:`pac.tfjs_head.parse_json`) and within
+    :mod:`pac.limits` (size, nesting, no NaN or Infinity; :func:`pac.jsonsafe.loads`)."""
+    value = parse_json(path, name, body)
+    jsonsafe.loads(body, source=f"{path}: {name}", max_bytes=MAX_ENTRY_BYTES[name])
+    return value
+
+
 def read_mdl(path: str | os.PathLike) -> Mdl:
     """Read and validate a ``.mdl`` completely (nothing is written)."""
-    entries = read_entries(path)
+    data = read_limited(path, max_bytes=LIMITS.model_max_bytes, what="model file")
+    entries = entries_of(path, data)
     labels = parse_labels(path, entries["model_labels.json"])
     transfer = parse_transfer(path, entries["transfer_model.json"])
-    model = parse_json(path, "model.json", entries["model.json"])
+    model = _parse_json(path, "model.json", entries["model.json"])
     if not isinstance(model, dict) or "modelTopology" not in model or "weightsManifest" not in model:
         _refuse(path, "model.json is not a TF.js layers model (no modelTopology and weightsManifest)")
     layers, names = parse_topology(path, model["modelTopology"])
     parse_weights(path, model["weightsManifest"], layers, names, shards=_entry_shards(path, entries))
     if layers[-1].units != len(labels):
         _refuse(path, f"the head has {layers[-1].units} outputs but model_labels.json names {len(labels)} labels")
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     return Mdl(labels=labels, layers=layers, transfer=transfer, sha256=digest)
 
 
@@ -317,8 +327,11 @@ def import_mdl(mdl_path: str | os.PathLike, output: str | os.PathLike) -> Path:
     report = {"labels": list(mdl.labels),
               "imported": {"mdl": Path(mdl_path).name, "sha256": mdl.sha256, "transfer_model": mdl.transfer}}
     with atomic_dir(output) as staging:
-        write_head(model, staging)
-        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        (staging / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                                             encoding="utf-8")
+        try:
+            write_head(model, staging)
+            (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+            (staging / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                                                 encoding="utf-8")
+        except OSError as exc:
+            raise PacError(f"cannot be written ({exc.strerror or exc})", path=output) from None
     return output

@@ -26,11 +26,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, jsonsafe
 from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, base_sha256
 from .blocks import BLOCKS, SIZES
 from .errors import PacError
 from .features import FeatureConfig
+from .fsutil import read_limited
+from .limits import LIMITS
 from .libs import silenced, tensorflow
 from .tfjs_head import WRITER, read_head
 from .tfjs_head import write_head as _write_tfjs_head
@@ -120,14 +122,16 @@ def write_head(model, directory: Path) -> None:
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:
-    """Load and validate ``pac.json``."""
+    """Load and validate ``pac.json``.
+
+    It is read within ``LIMITS.json_max_bytes`` (:func:`pac.fsutil.read_limited`: a FIFO or device
+    is refused without waiting) and parsed by :func:`pac.jsonsafe.loads` (nesting, no NaN).
+    """
     path = Path(directory) / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PacError(f"{directory}: not a pac model folder (no {MANIFEST}); train one with pac train") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PacError(f"{path}: unreadable manifest ({exc})") from None
+    if not os.path.lexists(path):
+        raise PacError(f"{directory}: not a pac model folder (no {MANIFEST}); train one with pac train")
+    data = jsonsafe.loads(read_limited(path, max_bytes=LIMITS.json_max_bytes, what="model manifest"),
+                          source=os.fspath(path))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PacError(f"{path}: not a pac model manifest")
     version = data.get("format_version")
@@ -137,6 +141,8 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     labels = data.get("labels")
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise PacError(f"{path}: labels must be a list of at least 2 strings")
+    if len(labels) > LIMITS.max_labels:
+        raise PacError(f"{path}: {len(labels):,d} labels, more than the limit of {LIMITS.max_labels:,d}")
     if len(set(labels)) != len(labels):
         raise PacError(f"{path}: labels are not unique")
     linear = _linear_head(path, data) if version == FORMAT_VERSION_LINEAR else None

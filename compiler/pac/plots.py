@@ -1,4 +1,8 @@
-"""PNG charts of a training run and of an evaluation (matplotlib, headless)."""
+"""PNG charts of a training run and of an evaluation (matplotlib, headless).
+
+Charts are written through :func:`pac.fsutil.atomic_path` (so only to a new path or a regular
+file) and stay bounded in size and time whatever the number of labels (``LIMITS.max_labels``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,13 @@ import os
 
 import numpy as np
 
+from .errors import PacError
 from .fsutil import atomic_path
+
+#: Largest side of the confusion matrix figure (inches, at 100 dpi).
+MAX_FIGURE_INCHES = 30.0
+#: Cells get their counts printed only up to this many labels (beyond, the colours tell).
+MAX_ANNOTATED_LABELS = 40
 
 
 def _pyplot():
@@ -19,9 +29,15 @@ def _pyplot():
 
 
 def _save(fig, path) -> None:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    _pyplot().close(fig)
+    """Write ``fig`` as a PNG to ``path``; a :class:`PacError` naming ``path`` if it cannot be written."""
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            try:
+                fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+            except OSError as exc:
+                raise PacError(f"cannot be written ({exc.strerror or exc})", path=path) from None
+    finally:
+        _pyplot().close(fig)
 
 
 def plot_curves(history: dict, path: str | os.PathLike) -> None:
@@ -44,18 +60,24 @@ def plot_curves(history: dict, path: str | os.PathLike) -> None:
 
 
 def plot_confusion(confusion, labels, path: str | os.PathLike, *, title: str) -> None:
-    """The confusion matrix with counts in the cells."""
+    """The confusion matrix with counts in the cells (up to :data:`MAX_ANNOTATED_LABELS` labels)."""
     plt = _pyplot()
     m = np.asarray(confusion)
-    size = 1.5 + 0.6 * len(labels)
+    size = min(1.5 + 0.6 * len(labels), MAX_FIGURE_INCHES)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, m.max()))
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="predicted", ylabel="true", title=title)
+    if len(labels) <= MAX_ANNOTATED_LABELS:
+        _annotate(ax, m)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _annotate(ax, m: np.ndarray) -> None:
+    """Print each cell's count in it."""
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             ax.text(j, i, str(m[i, j]), ha="center", va="center",
                     color="white" if m[i, j] > m.max() / 2 else "black")
-    fig.tight_layout()
-    _save(fig, path)

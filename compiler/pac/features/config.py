@@ -39,12 +39,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Optional
 
+from .. import jsonsafe
 from ..errors import PacError
+from ..fsutil import read_limited
+from ..limits import CONFIG_BOUNDS, LIMITS
 
 #: Version of the configuration schema; bump when a field's meaning changes.
 SCHEMA_VERSION = 1
@@ -125,6 +128,10 @@ class FeatureConfig:
     speech_hop_frames : int
         Speech block: step between consecutive 76-frame embedding windows, in 10 ms frames; a
         multiple of 8, the network's stride in time.
+
+    Every numeric field must lie within its bounds in :data:`pac.limits.CONFIG_BOUNDS` (inclusive),
+    so that no configuration asks for gigabytes of work; ``None`` is allowed where the field is
+    optional.
     """
 
     name: str = "default"
@@ -159,7 +166,9 @@ class FeatureConfig:
     speech_hop_frames: int = 8
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = _bound_problems(self)
+        if problems:  # the relations below assume numbers within bounds
+            raise PacError("invalid feature configuration: " + "; ".join(problems))
         if self.schema_version != SCHEMA_VERSION:
             problems.append(f"schema_version {self.schema_version} is not {SCHEMA_VERSION}")
         if self.freq_scale not in FREQ_SCALES:
@@ -172,24 +181,10 @@ class FeatureConfig:
             problems.append("window_seconds must be longer than frame_seconds")
         if self.window_seconds is not None and self.max_window_seconds < self.window_seconds:
             problems.append("max_window_seconds must be at least window_seconds")
-        if not self.active_db > 0:
-            problems.append("active_db must be positive")
         if not 0 <= self.f_min < self.f_max:
             problems.append("need 0 <= f_min < f_max")
-        for name in ("frame_seconds", "fft_seconds", "min_duration"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name} must be positive")
-        for name in ("n_frames", "n_bands", "image_size"):
-            if getattr(self, name) < 2:
-                problems.append(f"{name} must be at least 2")
-        if self.db_range is not None and self.db_range <= 0:
-            problems.append("db_range must be positive or null")
         problems.extend(_compat_problems(self))
-        if not 1 <= self.speech_resample_zeros <= 64:
-            problems.append("speech_resample_zeros must be from 1 to 64")
-        if not 0 < self.speech_resample_rolloff <= 1:
-            problems.append("speech_resample_rolloff must be in (0, 1]")
-        if self.speech_hop_frames < 1 or self.speech_hop_frames % 8:
+        if self.speech_hop_frames % 8:
             problems.append("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)")
         if problems:
             raise PacError("invalid feature configuration: " + "; ".join(problems))
@@ -227,22 +222,7 @@ class FeatureConfig:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise PacError(f"{source}: unknown field(s) {', '.join(unknown)}")
-        clean = {}
-        for key, value in data.items():
-            kind = _KINDS[key]
-            if value is None and kind.endswith("?"):
-                clean[key] = None
-                continue
-            kind = kind.rstrip("?")
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind == "str" and isinstance(value, str):
-                clean[key] = value
-            elif kind == "int" and number and float(value).is_integer():
-                clean[key] = int(value)
-            elif kind == "float" and number:
-                clean[key] = float(value)
-            else:
-                raise PacError(f"{source}: field {key} must be {_KIND_NAMES[kind]}, not {value!r}")
+        clean = {key: _coerce(key, value, source=source) for key, value in data.items()}
         try:
             return cls(**clean)
         except PacError as exc:
@@ -250,12 +230,58 @@ class FeatureConfig:
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "feature configuration") -> "FeatureConfig":
-        """Parse JSON text produced by :meth:`to_json` (or written by hand)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PacError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_dict(data, source=source)
+        """Parse JSON text produced by :meth:`to_json` (or written by hand).
+
+        The text is parsed by :func:`pac.jsonsafe.loads`: at most ``LIMITS.json_max_bytes``, nested at
+        most ``LIMITS.json_max_depth`` deep, no ``NaN`` or ``Infinity``.
+        """
+        return cls.from_dict(jsonsafe.loads(text, source=source), source=source)
+
+
+def _coerce(key: str, value, *, source: str):
+    """``value`` of field ``key`` as its Python type, or a :class:`PacError` naming the field."""
+    kind = _KINDS[key]
+    if value is None and kind.endswith("?"):
+        return None
+    kind = kind.rstrip("?")
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind == "float" and isinstance(value, float):
+        return value
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value) if abs(value) < 1e300 else (math.inf if value > 0 else -math.inf)
+    raise PacError(f"{source}: field {key} must be {_KIND_NAMES[kind]}, not {_shown(value)}")
+
+
+def _shown(value) -> str:
+    """A short printable form of a JSON value for a message."""
+    text = _number(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(x) -> str:
+    """A bound or value as people write it (``1024``, ``0.01``, ``1e+09``, ``nan``)."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return str(x) if abs(x) < 10 ** 30 else f"a {len(str(abs(x)))}-digit number"
+    return f"{x:g}" if isinstance(x, float) and (not math.isfinite(x) or x == float(f"{x:g}")) else repr(x)
+
+
+def _bound_problems(config: "FeatureConfig") -> list[str]:
+    """Fields outside their :data:`pac.limits.CONFIG_BOUNDS` (``None`` only where optional)."""
+    problems = []
+    for name, (low, high) in CONFIG_BOUNDS.items():
+        value = getattr(config, name)
+        if value is None:
+            if not _KINDS[name].endswith("?"):
+                problems.append(f"{name} must be a number, not null")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            shown = _number(value) if isinstance(value, (int, float)) else repr(value)[:40]
+            problems.append(f"{name} must be from {_number(low)} to {_number(high)}, not {shown}")
+    return problems
 
 
 def _compat_problems(config: FeatureConfig) -> list[str]:
@@ -322,18 +348,19 @@ PROFILES: dict[str, FeatureConfig] = {
 
 
 def load_config(spec: str | os.PathLike | None) -> FeatureConfig:
-    """Resolve ``--config``: ``None`` -> default, a profile name, or a JSON file path."""
+    """Resolve ``--config``: ``None`` -> default, a profile name, or a JSON file path.
+
+    A file is read by :func:`pac.fsutil.read_limited` (a regular file of at most
+    ``LIMITS.json_max_bytes``; a FIFO or device is refused without waiting) and parsed by
+    :func:`pac.jsonsafe.loads`.
+    """
     if spec is None:
         return PROFILES["default"]
     text = os.fspath(spec)
     if text in PROFILES:
         return PROFILES[text]
-    path = Path(text)
-    if not path.exists():
+    if not os.path.lexists(text):
         raise PacError(
             f"{text}: no such feature profile or file (profiles: {', '.join(PROFILES)})")
-    try:
-        body = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PacError(f"{text}: cannot read feature configuration ({exc})") from None
-    return FeatureConfig.from_json(body, source=text)
+    body = read_limited(text, max_bytes=LIMITS.json_max_bytes, what="feature configuration")
+    return FeatureConfig.from_dict(jsonsafe.loads(body, source=text), source=text)
