@@ -5,6 +5,21 @@ Stage 1, what App Inventor's server does on *Import extension* (``ComponentServi
 base name); its text a JSON array (or one object) of descriptor objects, not empty; every file at
 most 15 MiB; the one top-level folder named after the components' Java package.
 
+A hostile .aix is checked in bounded time and memory (:mod:`pac.limits`): the file is read only if
+it is a regular file of at most App Inventor's 15 MiB upload limit (a FIFO or ``/dev/zero`` is
+refused at once); an archive - the .aix, or ``classes.jar`` and ``files/AndroidRuntime.jar`` inside
+it - with more than ``aix_max_entries`` entries is refused before its central directory is parsed;
+an entry is never decompressed when its header says it is larger than ``aix_max_entry_bytes``,
+compressed more than ``zip_max_ratio``:1, encrypted or compressed with a method App Inventor cannot
+read, and the others are inflated at most one byte past the size their header declares (a header
+that understates it fails the CRC check instead of filling memory); reading stops before
+``aix_max_total_bytes`` would be passed, nested jars included.
+Every JSON text inside (descriptors, build infos, the model's files, the page's constants) is
+parsed by :func:`pac.jsonsafe.loads` within the size and nesting limits.  Each problem is one
+failure line of the :class:`Report`; ``pac verify`` exits with code 1 for any problem with the .aix
+itself, hostile or not (unreadable, not a regular file, over a limit, broken), and with code 2 only
+for problems outside it (no browser, a ``--clips`` folder that is not one).
+
 Stage 2, what the designer (``ComponentDatabase``), the Companion and the APK build server rely on
 and what makes a broken extension fail later, on a phone: the descriptor schema (every scalar a
 string, required fields, YAIL types, designer properties with a category), ``extension.properties``,
@@ -30,19 +45,24 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import struct
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from . import __version__
+from . import __version__, jsonsafe
 from .aix import (BUILD_INFOS, DESCRIPTOR, DEX_JAR, LEGACY_DESCRIPTOR, MAX_FILE_BYTES, PROPERTIES, RUNTIME_JAR,
                   TARGET_AIX_BYTES, AssetPaths)
 from .errors import PacError
+from .fsutil import read_limited
+from .limits import LIMITS
 
 #: The YAIL types App Inventor's annotation processor emits (ComponentProcessor.javaTypeToYailType);
 #: option-list types end in "Enum".
@@ -127,14 +147,53 @@ class Report:
 # stage 1: what App Inventor checks on import
 
 
-def read_components(text: str):
-    """``ComponentServiceImpl.readComponents``: trimmed text that is a JSON object or array -> a list."""
+def read_components(text: str, *, source: str):
+    """``ComponentServiceImpl.readComponents``: trimmed text that is a JSON object or array -> a list.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    source : str
+        The entry's name, for the messages.
+
+    Raises
+    ------
+    PacError
+        The text is over App Inventor's file size limit, nested too deep or not JSON.
+    ValueError
+        It is JSON but neither an object nor an array.
+    """
     text = text.strip()
-    if text.startswith("{") and text.endswith("}"):
-        return [json.loads(text)]
-    if text.startswith("[") and text.endswith("]"):
-        return json.loads(text)
-    raise ValueError("Content was not a valid component descriptor file")
+    if not (text.startswith("{") and text.endswith("}")) and not (text.startswith("[") and text.endswith("]")):
+        raise ValueError("Content was not a valid component descriptor file")
+    value = jsonsafe.loads(text, source=source, max_bytes=MAX_FILE_BYTES)
+    return [value] if isinstance(value, dict) else value
+
+
+@dataclass
+class Budget:
+    """The uncompressed bytes ``pac verify`` may still read from one .aix, nested archives included."""
+
+    left: int = field(default_factory=lambda: LIMITS.aix_max_total_bytes)
+    spent: bool = False
+
+    def fits(self, size: int, where: str, report: Report) -> bool:
+        """Whether ``size`` more bytes may be read; if not, one failure line and no more reading."""
+        if not self.spent and size <= self.left:
+            return True
+        if not self.spent:
+            report.fail(f"{where}: reading it would pass the limit of {LIMITS.aix_max_total_bytes:,d} bytes "
+                        f"uncompressed in total (nested archives included); stopped there")
+        self.spent = True
+        return False
+
+    def take(self, size: int, where: str, report: Report) -> bool:
+        """Count ``size`` bytes that were read (:meth:`fits`, then subtracted)."""
+        if not self.fits(size, where, report):
+            return False
+        self.left -= size
+        return True
 
 
 @dataclass
@@ -143,12 +202,14 @@ class Archive:
     top: str | None        # the one top-level folder
     descriptors: list | None = None
     descriptor_name: str | None = None
+    budget: Budget = field(default_factory=Budget)
 
 
 def check_import(path: Path, report: Report) -> Archive | None:
     """Stage 1.  Returns the unpacked archive (None when App Inventor would refuse it outright)."""
+    budget = Budget()
     with report.step("import: zip, descriptor, single package folder, file sizes"):
-        files = _unzip(path, report)
+        files = _unzip(path, report, budget)
         if files is None:
             return None
         descriptor_name = _descriptor_name(files, report)
@@ -160,44 +221,215 @@ def check_import(path: Path, report: Report) -> Archive | None:
             _check_package(descriptors, descriptor_name, top, report)
     if top is None:
         return None
-    return Archive(files=files, top=top, descriptors=descriptors, descriptor_name=descriptor_name)
+    return Archive(files=files, top=top, descriptors=descriptors, descriptor_name=descriptor_name, budget=budget)
 
 
-def _unzip(path: Path, report: Report) -> dict[str, bytes] | None:
-    """The .aix's ``{entry name: bytes}`` (no folders); None if it is missing, not a zip or empty."""
-    if not path.is_file():
-        report.fail(f"{path}: no such file")
+# -- reading archives within pac.limits ------------------------------------------------------------
+
+#: What :class:`zipfile.ZipFile` raises for bytes that are not a readable zip (a bad UTF-8 name
+#: flagged as UTF-8 is a ValueError).
+NOT_A_ZIP = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error)
+#: What reading one entry raises when its data is broken (an encrypted or unknown method is refused
+#: earlier, by :func:`entry_problem`).
+UNREADABLE_ENTRY = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError,
+                    ValueError, struct.error)
+_END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_CENTRAL_RECORD = b"PK\x01\x02"
+
+
+def central_directory_records(data: bytes) -> int:
+    """At least as many as the entries :class:`zipfile.ZipFile` would parse from ``data``.
+
+    Counts the central directory's record signatures in the region its end record points to (the
+    whole file before that record when a zip64 locator or size is there), without parsing anything,
+    so an archive with too many entries is refused in one pass over its bytes.  A zip has one record
+    per entry; a hostile file can only make the count larger than the real one.
+    """
+    end = data.rfind(_END_OF_CENTRAL_DIRECTORY, max(0, len(data) - 22 - 0xFFFF))
+    if end < 0:
+        return 0
+    size = struct.unpack_from("<L", data, end + 12)[0] if end + 16 <= len(data) else 0xFFFFFFFF
+    zip64 = size == 0xFFFFFFFF or data[max(0, end - 20):end].startswith(_ZIP64_LOCATOR)
+    start = 0 if zip64 else max(0, end - size - 76)
+    return data.count(_CENTRAL_RECORD, start, end)
+
+
+def open_archive(data: bytes, where: str, report: Report, *, depth: int) -> zipfile.ZipFile | None:
+    """``data`` as a zip if its nesting and entry count are within the limits (else a failure line, None).
+
+    Parameters
+    ----------
+    data : bytes
+        The archive.
+    where : str
+        Its name in the messages.
+    report : Report
+        Where the failures go.
+    depth : int
+        How deep it is nested: 1 for the .aix, 2 for a jar inside it.
+
+    Raises
+    ------
+    NOT_A_ZIP
+        ``data`` is not a zip (the caller says what it should have been).
+    """
+    if depth > LIMITS.zip_max_depth:
+        report.fail(f"{where}: an archive nested {depth} deep, more than the limit of {LIMITS.zip_max_depth}; "
+                    f"not read")
         return None
-    report.size = path.stat().st_size
-    if report.size > MAX_FILE_BYTES:
-        report.fail(f"the .aix is {report.size:,d} bytes; App Inventor refuses uploads over {MAX_FILE_BYTES:,d} bytes")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        report.fail(f"not a zip file ({exc}); App Inventor: the extension cannot be read")
+    records = central_directory_records(data)
+    if records > LIMITS.aix_max_entries:
+        report.fail(f"{where}: {records:,d} entries, more than the limit of {LIMITS.aix_max_entries:,d} per "
+                    f"archive; not read")
+        return None
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    counts = Counter(info.filename for info in archive.infolist())
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
+    if duplicates:
+        report.fail(f"{where}: duplicate zip entries: {_listing(duplicates)}")
+    return archive
+
+
+def entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why an entry must not be decompressed, from its header alone (None if it may be)."""
+    if info.flag_bits & 0x1:
+        return "is encrypted; App Inventor cannot read it"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return (f"uses compression method {info.compress_type}; App Inventor (java.util.zip) reads only stored "
+                f"and deflated entries")
+    if info.file_size > LIMITS.aix_max_entry_bytes:
+        return (f"{info.file_size:,d} bytes uncompressed, more than the {LIMITS.aix_max_entry_bytes:,d}-byte limit "
+                f"per entry; not decompressed")
+    if info.file_size > LIMITS.zip_max_ratio * max(info.compress_size, 1):
+        return (f"{info.compress_size:,d} bytes that inflate to {info.file_size:,d}, a ratio over "
+                f"{LIMITS.zip_max_ratio}:1 (a zip bomb); not decompressed")
+    return None
+
+
+def read_entries(archive: zipfile.ZipFile, infos: list, where: str, report: Report,
+                 budget: Budget) -> dict[str, bytes] | None:
+    """Decompress ``infos`` of ``archive`` within the limits.
+
+    An entry :func:`entry_problem` refuses gets a failure line and is skipped; then the declared
+    sizes of the others must fit in what is left of ``budget``, and each is decompressed at most to
+    one byte more than its header says, so a header that understates the size cannot make pac
+    inflate more (the short read then fails the entry's CRC check).
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The open archive.
+    infos : list of zipfile.ZipInfo
+        The entries to read.
+    where : str
+        The prefix of the entries' names in the messages ("" for the .aix's own entries).
+    report : Report
+        Where the failures go.
+    budget : Budget
+        The running total of the .aix.
+
+    Returns
+    -------
+    dict or None
+        ``{entry name: bytes}`` of the entries read; None once the total limit is reached.
+    """
+    readable = []
+    for info in infos:
+        problem = entry_problem(info)
+        if problem:
+            report.fail(f"{where}{info.filename}: {problem}")
+        else:
+            readable.append(info)
+    if not budget.fits(sum(info.file_size for info in readable), where.rstrip(": ") or "the .aix", report):
         return None
     files: dict[str, bytes] = {}
+    for info in readable:
+        try:
+            with archive.open(info) as stream:  # at most one byte more than the header says
+                data = stream.read(min(info.file_size, budget.left) + 1)
+        except UNREADABLE_ENTRY as exc:
+            report.fail(f"{where}{info.filename}: cannot be decompressed ({exc})")
+            continue
+        if len(data) > info.file_size:
+            report.fail(f"{where}{info.filename}: inflates to more than the {info.file_size:,d} bytes its header "
+                        f"says; not read")
+            continue
+        if not budget.take(len(data), f"{where}{info.filename}", report):
+            return None
+        files[info.filename] = data
+    return files
+
+
+def read_jar(data: bytes, jar: str, report: Report, budget: Budget, *, select) -> dict[str, bytes] | None:
+    """The entries ``select(info)`` picks of a jar inside the .aix, read within the limits.
+
+    Returns None after a failure line (not a jar, over a limit) or when the total limit was reached
+    earlier (already reported).
+    """
+    if budget.spent:
+        return None
+    try:
+        archive = open_archive(data, jar, report, depth=2)
+    except NOT_A_ZIP as exc:
+        report.fail(f"{jar}: not a jar ({exc})")
+        return None
+    if archive is None:
+        return None
     with archive:
-        infos = archive.infolist()
-        names = [i.filename for i in infos]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            report.fail(f"duplicate zip entries: {', '.join(duplicates)}")
-        for info in infos:
+        return read_entries(archive, [i for i in archive.infolist() if select(i)], f"{jar}: ", report, budget)
+
+
+def _read_aix(path: Path, report: Report) -> bytes | None:
+    """The .aix's bytes if it is a regular file within App Inventor's upload limit (else a failure line)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None  # read_limited says why
+    if info is not None and stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
+        report.size = info.st_size
+        report.fail(f"the .aix is {report.size:,d} bytes; App Inventor refuses uploads over {MAX_FILE_BYTES:,d} "
+                    f"bytes (not read)")
+        return None
+    try:
+        data = read_limited(path, max_bytes=MAX_FILE_BYTES, what=".aix file")
+    except PacError as exc:
+        report.fail(str(exc))
+        return None
+    report.size = len(data)
+    return data
+
+
+def _unzip(path: Path, report: Report, budget: Budget) -> dict[str, bytes] | None:
+    """The .aix's ``{entry name: bytes}`` (no folders); None if it is unreadable, not a zip, over a
+    limit or empty."""
+    data = _read_aix(path, report)
+    if data is None:
+        return None
+    try:
+        archive = open_archive(data, "the .aix", report, depth=1)
+    except NOT_A_ZIP as exc:
+        report.fail(f"not a zip file ({exc}); App Inventor: the extension cannot be read")
+        return None
+    if archive is None:
+        return None
+    wanted = []
+    with archive:
+        for info in archive.infolist():
             name = info.filename
             if name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts:
                 report.fail(f"unsafe entry name {name!r}")
                 continue
             if info.is_dir():
                 continue
+            report.entries.append((name, info.file_size, info.compress_size))
             if info.file_size > MAX_FILE_BYTES:
                 report.fail(f"{name}: {info.file_size:,d} bytes is over App Inventor's {MAX_FILE_BYTES:,d} byte "
                             f"limit per file (FILE_TOO_LARGE)")
-            try:
-                files[name] = archive.read(info)
-            except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as exc:
-                report.fail(f"{name}: cannot be decompressed ({exc})")
-            report.entries.append((name, info.file_size, info.compress_size))
+            wanted.append(info)
+        files = read_entries(archive, wanted, "", report, budget)
+    if files is None:
+        return None
     if not files:
         report.fail("the zip holds no files")
         return None
@@ -226,9 +458,12 @@ def _descriptor_name(files: dict[str, bytes], report: Report) -> str | None:
 def _read_descriptors(data: bytes, descriptor_name: str, report: Report) -> list[dict] | None:
     """The descriptor objects (None if App Inventor would find none)."""
     try:
-        descriptors = read_components(data.decode("utf-8"))
+        descriptors = read_components(data.decode("utf-8"), source=descriptor_name)
     except UnicodeDecodeError as exc:
         report.fail(f"{descriptor_name}: not UTF-8 text ({exc})")
+        return None
+    except PacError as exc:
+        report.fail(str(exc))
         return None
     except ValueError as exc:
         report.fail(f"{descriptor_name}: not a JSON array of component descriptors ({exc})")
@@ -304,8 +539,23 @@ def _need(obj: dict, keys, where: str, report: Report) -> bool:
     return not missing
 
 
+def _one_of(value, allowed: set) -> bool:
+    """Whether ``value`` is one of the strings ``allowed`` (False for any other JSON value)."""
+    return isinstance(value, str) and value in allowed
+
+
+def _array(value) -> list:
+    """``value`` if it is a JSON array, else [] (the schema checks report it)."""
+    return value if isinstance(value, list) else []
+
+
+def _strings(value) -> list[str]:
+    """The strings of a JSON array (none if it is not one; the schema checks report the rest)."""
+    return [item for item in _array(value) if isinstance(item, str)]
+
+
 def _boolean_string(obj: dict, key: str, where: str, report: Report) -> None:
-    if key in obj and obj[key] not in BOOLEAN_STRINGS:
+    if key in obj and not _one_of(obj[key], BOOLEAN_STRINGS):
         report.fail(f"{where}.{key}: {obj[key]!r} is not \"true\" or \"false\"")
 
 
@@ -335,10 +585,10 @@ def check_descriptor(d: dict, where: str, report: Report) -> None:
     if "assets" in d and not (isinstance(d["assets"], list) and all(isinstance(a, str) for a in d["assets"])):
         report.fail(f"{where}.assets must be an array of file names")
 
-    block_props = _check_block_properties(d.get("blockProperties") or [], f"{where}.blockProperties", report)
-    _check_designer_properties(d.get("properties") or [], block_props, f"{where}.properties", report)
-    _check_blocks(d.get("events") or [], f"{where}.events", report, returns=False)
-    _check_blocks(d.get("methods") or [], f"{where}.methods", report, returns=True)
+    block_props = _check_block_properties(_array(d.get("blockProperties")), f"{where}.blockProperties", report)
+    _check_designer_properties(_array(d.get("properties")), block_props, f"{where}.properties", report)
+    _check_blocks(_array(d.get("events")), f"{where}.events", report, returns=False)
+    _check_blocks(_array(d.get("methods")), f"{where}.methods", report, returns=True)
 
 
 def _check_block_properties(items: list, where: str, report: Report) -> dict:
@@ -351,10 +601,11 @@ def _check_block_properties(items: list, where: str, report: Report) -> dict:
             continue
         _need(bp, ("name", "description", "type", "rw", "deprecated"), w, report)
         _yail(bp.get("type"), f"{w}.type", report)
-        if "rw" in bp and bp["rw"] not in RW_VALUES:
+        if "rw" in bp and not _one_of(bp["rw"], RW_VALUES):
             report.fail(f"{w}.rw: {bp['rw']!r} is not one of {', '.join(sorted(RW_VALUES))}")
         _boolean_string(bp, "deprecated", w, report)
-        by_name[bp.get("name")] = bp
+        if isinstance(bp.get("name"), str):
+            by_name[bp["name"]] = bp
     return by_name
 
 
@@ -369,13 +620,13 @@ def _check_designer_properties(items: list, block_props: dict, where: str, repor
         if "editorArgs" in prop and not isinstance(prop["editorArgs"], list):
             report.fail(f"{w}.editorArgs must be an array of strings")
         name = prop.get("name")
-        bp = block_props.get(name)
+        bp = block_props.get(name) if isinstance(name, str) else None
         if bp is None:
             report.fail(f"{w}: designer property {name!r} has no blockProperties entry (its block and category)")
         elif bp.get("category") in (None, "", "Unspecified"):
             report.fail(f"{w}: designer property {name!r} has no category (App Inventor's annotation processor "
                         f"rejects a @DesignerProperty whose @SimpleProperty has no category)")
-        elif bp["category"] not in CATEGORIES:
+        elif not _one_of(bp["category"], CATEGORIES):
             report.fail(f"{w}: designer property {name!r} has the unknown category {bp['category']!r}")
 
 
@@ -389,9 +640,10 @@ def _check_blocks(items: list, where: str, report: Report, *, returns: bool) -> 
             continue
         if not _need(item, ("name", "description", "deprecated", "params"), w, report):
             continue
-        if item["name"] in seen:
+        if isinstance(item["name"], str) and item["name"] in seen:
             report.fail(f"{w}: {item['name']!r} is declared twice")
-        seen.add(item["name"])
+        if isinstance(item["name"], str):
+            seen.add(item["name"])
         _boolean_string(item, "deprecated", w, report)
         if not isinstance(item["params"], list):
             report.fail(f"{w}.params must be an array")
@@ -408,7 +660,7 @@ def check_build_infos(infos, types: list[str], where: str, report: Report) -> li
         report.fail(f"{where}: expected a non-empty JSON array of objects")
         return []
     found = [i.get("type") for i in infos]
-    if sorted(found) != sorted(types):
+    if sorted(map(str, found)) != sorted(map(str, types)):
         report.fail(f"{where}: build infos for {found}, descriptors for {types}")
     for n, info in enumerate(infos):
         w = f"{where}[{n}]"
@@ -418,7 +670,9 @@ def check_build_infos(infos, types: list[str], where: str, report: Report) -> li
         for key in ("permissions", "assets"):
             if key not in info:
                 report.fail(f"{w}: missing {key}")
-        if INTERNET in (info.get("permissions") or []):
+            elif len(_strings(info[key])) != len(_array(info[key])):
+                report.fail(f"{w}.{key} must be an array of strings")
+        if INTERNET in _strings(info.get("permissions")):
             report.fail(f"{w}: requests {INTERNET}; the classifier runs offline and must not")
         conditional = json.dumps(info.get("conditionals", {}))
         if INTERNET in conditional:
@@ -455,37 +709,44 @@ def class_file_info(data: bytes) -> tuple[int, str]:
     return major, utf8[classes[this_class]]
 
 
-def check_runtime_jar(data: bytes, package: str, types: list[str], report: Report) -> None:
-    """files/AndroidRuntime.jar: Java 8 class files, only of the component's package."""
+def _class_entry(info: zipfile.ZipInfo, report: Report) -> bool:
+    """Whether a jar entry is a class file to check (a non-class file outside META-INF/ is a warning)."""
+    if info.is_dir() or info.filename.startswith("META-INF/"):
+        return False
+    if not info.filename.endswith(".class"):
+        report.warn(f"{RUNTIME_JAR}: non-class file {info.filename}")
+        return False
+    return True
+
+
+def check_runtime_jar(data: bytes, package: str, types: list[str], report: Report, *,
+                      budget: Budget | None = None) -> None:
+    """files/AndroidRuntime.jar: Java 8 class files, only of the component's package.
+
+    ``budget`` is the .aix's running total of uncompressed bytes (a fresh one if None).
+    """
     prefix = package.replace(".", "/") + "/"
-    try:
-        jar = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        report.fail(f"{RUNTIME_JAR}: not a jar ({exc})")
+    classes = read_jar(data, RUNTIME_JAR, report, Budget() if budget is None else budget,
+                       select=lambda info: _class_entry(info, report))
+    if classes is None:
         return
     names = []
-    with jar:
-        for info in jar.infolist():
-            if info.is_dir() or info.filename.startswith("META-INF/"):
-                continue
-            if not info.filename.endswith(".class"):
-                report.warn(f"{RUNTIME_JAR}: non-class file {info.filename}")
-                continue
-            try:
-                major, name = class_file_info(jar.read(info))
-            except (ValueError, IndexError, KeyError, struct.error) as exc:
-                report.fail(f"{RUNTIME_JAR}: {info.filename}: {exc}")
-                continue
-            names.append(name)
-            if major > JAVA8_MAJOR:
-                java = major - 44
-                report.fail(f"{RUNTIME_JAR}: {info.filename} is Java {java} bytecode (class file major {major}); "
-                            f"App Inventor needs Java 8 (major {JAVA8_MAJOR}) or older")
-            if not name.startswith(prefix):
-                report.fail(f"{RUNTIME_JAR}: class {name.replace('/', '.')} is not in the package {package}; an "
-                            f"extension may only ship its own classes (App Inventor's API comes from the app)")
-            if info.filename != name + ".class":
-                report.fail(f"{RUNTIME_JAR}: {info.filename} holds class {name}")
+    for filename, content in classes.items():
+        try:
+            major, name = class_file_info(content)
+        except (ValueError, IndexError, KeyError, struct.error) as exc:
+            report.fail(f"{RUNTIME_JAR}: {filename}: {exc}")
+            continue
+        names.append(name)
+        if major > JAVA8_MAJOR:
+            java = major - 44
+            report.fail(f"{RUNTIME_JAR}: {filename} is Java {java} bytecode (class file major {major}); "
+                        f"App Inventor needs Java 8 (major {JAVA8_MAJOR}) or older")
+        if not name.startswith(prefix):
+            report.fail(f"{RUNTIME_JAR}: class {name.replace('/', '.')} is not in the package {package}; an "
+                        f"extension may only ship its own classes (App Inventor's API comes from the app)")
+        if filename != name + ".class":
+            report.fail(f"{RUNTIME_JAR}: {filename} holds class {name}")
     if not names:
         report.fail(f"{RUNTIME_JAR}: holds no classes")
     for t in types:
@@ -543,14 +804,15 @@ def parse_dex(dex: bytes) -> dict:
     return {"version": version, "classes": classes}
 
 
-def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, report: Report) -> None:
-    """classes.jar: a jar with a valid classes.dex of the component's classes."""
-    try:
-        jar = zipfile.ZipFile(io.BytesIO(data))
-        with jar:
-            dexes = {n: jar.read(n) for n in jar.namelist() if n.endswith(".dex")}
-    except (zipfile.BadZipFile, zlib.error) as exc:
-        report.fail(f"{DEX_JAR}: not a jar ({exc})")
+def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, report: Report, *,
+                  budget: Budget | None = None) -> None:
+    """classes.jar: a jar with a valid classes.dex of the component's classes.
+
+    ``budget`` is the .aix's running total of uncompressed bytes (a fresh one if None).
+    """
+    dexes = read_jar(data, DEX_JAR, report, Budget() if budget is None else budget,
+                     select=lambda info: not info.is_dir() and info.filename.endswith(".dex"))
+    if dexes is None:
         return
     if "classes.dex" not in dexes:
         report.fail(f"{DEX_JAR}: no classes.dex (the Companion loads the extension from it)")
@@ -589,12 +851,12 @@ def check_assets(archive: Archive, infos: list, rule: AssetPaths, report: Report
         if problem:
             report.fail(problem)
     for n, d in enumerate(archive.descriptors or []):
-        declared = d.get("assets") or []
+        declared = _strings(d.get("assets"))
         _compare_assets(set(declared), set(shipped), f"{archive.descriptor_name}[{n}].assets", report)
         if len(set(declared)) != len(declared):
             report.fail(f"{archive.descriptor_name}[{n}].assets lists a file twice")
     for n, info in enumerate(infos):
-        _compare_assets(set(info.get("assets") or []), set(shipped), f"{BUILD_INFOS}[{n}].assets", report)
+        _compare_assets(set(_strings(info.get("assets"))), set(shipped), f"{BUILD_INFOS}[{n}].assets", report)
     return shipped
 
 
@@ -646,7 +908,10 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
             report.fail(f"{top}/{BUILD_INFOS} is missing (the APK build server reads permissions and assets from it)")
         else:
             try:
-                infos = check_build_infos(read_components(infos_raw.decode("utf-8")), types, BUILD_INFOS, report)
+                infos = check_build_infos(read_components(infos_raw.decode("utf-8"), source=f"{top}/{BUILD_INFOS}"),
+                                          types, BUILD_INFOS, report)
+            except PacError as exc:
+                report.fail(str(exc))
             except (UnicodeDecodeError, ValueError) as exc:
                 report.fail(f"{BUILD_INFOS}: not JSON ({exc})")
 
@@ -655,16 +920,17 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
         if jar is None:
             report.fail(f"{top}/{RUNTIME_JAR} is missing (the APK build server compiles the app from it)")
         elif report.package:
-            check_runtime_jar(jar, report.package, types, report)
+            check_runtime_jar(jar, report.package, types, report, budget=archive.budget)
 
     with report.step("classes.jar: valid classes.dex (magic, adler32, sha1, size, version)"):
         dex_jar = files.get(f"{top}/{DEX_JAR}")
         min_sdk = min((int(d["androidMinSdk"]) for d in descriptors
-                       if isinstance(d.get("androidMinSdk"), str) and d["androidMinSdk"].isdigit()), default=7)
+                       if isinstance(d.get("androidMinSdk"), str) and re.fullmatch(r"[0-9]{1,9}", d["androidMinSdk"])),
+                      default=7)
         if dex_jar is None:
             report.fail(f"{top}/{DEX_JAR} is missing (the Companion loads the extension from it)")
         elif report.package:
-            check_dex_jar(dex_jar, report.package, types, min_sdk, report)
+            check_dex_jar(dex_jar, report.package, types, min_sdk, report, budget=archive.budget)
 
     with report.step("declared assets == shipped assets, flat names"):
         shipped = check_assets(archive, infos, rule, report)
@@ -692,21 +958,28 @@ def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page
             report.fail(f"built-in model: {head} is missing")
         else:
             try:
-                head_json = json.loads(assets[head])
+                head_json = jsonsafe.loads(assets[head], source=head)
                 for group in head_json.get("weightsManifest", []):
                     for shard in group.get("paths", []):
                         shard_asset = rule.asset_name(rule.model_prefix + shard.lstrip("./"))
                         if shard_asset not in assets:
                             report.fail(f"built-in model: weights {shard_asset} named by {head} are missing")
-            except (ValueError, AttributeError, PacError) as exc:
+            except PacError as exc:
+                report.fail(f"built-in model: {exc}")
+            except (ValueError, AttributeError, TypeError) as exc:
                 report.fail(f"built-in model: {head} is unreadable ({exc})")
         constants = page_constants(page_dir)
-        if constants is None:
-            report.fail("the page classifier.html is missing or has no pac-constants block")
+        try:
+            data = jsonsafe.loads(assets[name], source=name)
+        except PacError as exc:
+            report.fail(f"built-in model: {exc}")
+            return
+        runtime = (constants or {}).get("manifest")
+        if constants is None or not isinstance(runtime, dict) or not isinstance(data, dict):
+            report.fail("the page classifier.html is missing or has no pac-constants block with the runtime's manifest")
         else:
-            runtime = constants.get("manifest", {})
-            data = json.loads(assets[name])
             readable = runtime.get("format_versions") or [runtime.get("format_version")]
+            readable = readable if isinstance(readable, list) else [readable]
             if data.get("format_version") not in readable:
                 report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
                             f"(pac {constants.get('pac_version')}) reads {' or '.join(map(str, readable))}")
@@ -753,9 +1026,12 @@ def _check_mobilenet_assets(assets: dict[str, bytes], rule: AssetPaths, report: 
         report.fail(f"the model runs MobileNet but {name} ({BASE_URL_DIR}/model.json) is missing")
         return
     try:
-        paths = [p for group in json.loads(assets[name])["weightsManifest"] for p in group["paths"]]
+        paths = [p for group in jsonsafe.loads(assets[name], source=name)["weightsManifest"] for p in group["paths"]]
         shards = [rule.asset_name(f"{BASE_URL_DIR}/{p}") for p in paths]
-    except (ValueError, KeyError, TypeError, PacError) as exc:
+    except PacError as exc:
+        report.fail(str(exc))
+        return
+    except (ValueError, KeyError, TypeError) as exc:
         report.fail(f"{name}: not a TF.js layers model.json ({exc})")
         return
     missing = [m for m in shards if m not in assets]
@@ -770,7 +1046,7 @@ def speech_network(page_dir: Path, manifest):
 
     graph_path, weights_path = page_dir / speech_base.GRAPH_FILE, page_dir / speech_base.WEIGHTS_FILE
     try:
-        graph = json.loads(graph_path.read_text(encoding="utf-8"))
+        graph = jsonsafe.loads(graph_path.read_bytes(), source=speech_base.GRAPH_FILE)
         blob = weights_path.read_bytes()
     except FileNotFoundError as exc:
         raise PacError(f"the model runs the speech block but {Path(exc.filename).relative_to(page_dir).as_posix()} "
@@ -797,8 +1073,8 @@ def page_constants(page_dir: Path) -> dict | None:
     if not found:
         return None
     try:
-        value = json.loads(found.group(1))
-    except ValueError:
+        value = jsonsafe.loads(found.group(1), source="classifier.html")
+    except PacError:
         return None
     return value if isinstance(value, dict) else None
 
@@ -820,8 +1096,12 @@ def extract_page(assets: dict[str, bytes], rule: AssetPaths, target: Path) -> No
                     raise PacError(f"asset {name}: {segment!r} {problem}, so the page cannot be unpacked "
                                    f"and checked here (on Linux or macOS it can)")
         path = target / url_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:  # e.g. assets a and a__b: the page needs a file and a folder named a
+            raise PacError(f"asset {name}: cannot be unpacked to {url_path} ({exc.strerror or exc}); another asset "
+                           f"needs the same path as a file and as a folder") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -867,13 +1147,32 @@ def check_page(page_dir: Path, clips: list[tuple[str, Path]], report: Report, *,
 
 
 def page_answer(browser, wav: Path, report: Report, *, timeout: float) -> dict:
-    """The page's answer to one clip: ``{"result": [[label, probability], ...]}`` or ``{"error": ...}``."""
-    call = browser.classify_wav(wav.read_bytes(), timeout=timeout)
+    """The page's answer to one clip: ``{"result": [[label, probability], ...]}`` or ``{"error": ...}``
+    (also when the clip is not a regular file within ``LIMITS.wav_max_bytes``: not given to the page)."""
+    try:
+        data = read_limited(wav, max_bytes=LIMITS.wav_max_bytes, what="WAV file")
+    except PacError as exc:
+        return {"error": f"not read ({exc})"}
+    call = browser.classify_wav(data, timeout=timeout)
     if call.get("bad"):
         report.fail(f"{wav}: the page called {call['method']} with wrong arguments ({call['bad']})")
     if call["method"] == "reportResult":
-        return {"result": json.loads(call["args"][0])}
+        return _page_result(call["args"], wav)
     return {"error": f"{call['method']}{tuple(call['args'])}"}
+
+
+def _page_result(args: list, wav: Path) -> dict:
+    """``reportResult``'s one argument, JSON text of ``[[label, probability], ...]``, as a page answer."""
+    text = args[0] if args else None
+    try:
+        result = jsonsafe.loads(text, source=f"{wav.name}: reportResult") if isinstance(text, str) else None
+    except PacError as exc:
+        return {"error": f"reportResult with a result that is not readable ({exc})"}
+    pairs = isinstance(result, list) and all(isinstance(p, list) and len(p) == 2 for p in result)
+    if not pairs or not all(isinstance(label, str) and isinstance(prob, (int, float)) and not isinstance(prob, bool)
+                            for label, prob in result):
+        return {"error": f"reportResult{tuple(args)}: not [[label, probability], ...]"}
+    return {"result": result}
 
 
 def python_classifier(page_dir: Path):
@@ -951,6 +1250,10 @@ def compare_results(page_dir: Path, results, report: Report) -> None:
 
 def verify(path, *, clips_dir=None, browser: bool = True, timeout: float = 120) -> Report:
     """Run every check on the .aix at ``path``; never raises for a broken file (see ``Report.failures``).
+
+    Whatever is wrong with the .aix - missing, not a regular file, over a limit, hostile or broken -
+    is a failure line of the report (``pac verify`` exits with code 1); a :class:`PacError` (code 2)
+    is only about the rest: the ``--clips`` folder, no browser.
 
     With ``browser`` (the default), raises :class:`PacError` when no Chrome, Chromium or Edge with its
     driver is installed (:func:`pac.browser.find_browser`), before checking anything.
