@@ -221,7 +221,8 @@ def test_the_page_refuses_speech_fields_python_refuses(page):
 
     for field, value in (("speech_resample_zeros", 0), ("speech_resample_zeros", 65),
                          ("speech_resample_rolloff", 0), ("speech_resample_rolloff", 1.5),
-                         ("speech_hop_frames", 12), ("speech_hop_frames", 0)):
+                         ("speech_hop_frames", 12), ("speech_hop_frames", 0), ("n_frames", 100000000),
+                         ("input_scale", 1e-9), ("f_max", 1e8), ("db_range", 0.5), ("active_db", 1234.5)):
         with pytest.raises(PacError) as refused:
             FeatureConfig.from_dict({field: value}, source="pac.json features")
         message = js(page, """

@@ -64,7 +64,7 @@ from .features import functional as F
 from .features import speech as speech_front_end
 from .features.pipeline import colormap_lut, mpl_colormap_table
 from .fsutil import atomic_dir
-from .limits import LIMITS
+from .limits import CONFIG_BOUNDS, LIMITS
 from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,
                        SPEECH_WEIGHT_TYPES, Manifest, read_manifest)
 
@@ -161,6 +161,9 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
         "defaults": feature_config.FeatureConfig().to_dict(),
         "kinds": dict(feature_config._KINDS),
         "kind_names": dict(feature_config._KIND_NAMES),
+        # [low, high, low as written, high as written], in the order Python checks them.
+        "bounds": {name: [low, high, feature_config._number(low), feature_config._number(high)]
+                   for name, (low, high) in CONFIG_BOUNDS.items()},
         "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()},
         "schema_version": feature_config.SCHEMA_VERSION,
     }

@@ -52,6 +52,43 @@
    * Check a `features` object like FeatureConfig.from_dict + __post_init__: unknown keys and
    * wrong types are refused, missing keys take the defaults.  Returns a new, complete object.
    */
+  /** Python's ``f"{x:g}"``: 6 significant digits, exponent form below 1e-4 or from 1e6. */
+  function formatG(x) {
+    if (x === 0) return '0';
+    const exponent = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(6)))));
+    if (exponent < -4 || exponent >= 6) {
+      const [mantissa, power] = x.toExponential(5).split('e');
+      const digits = mantissa.replace(/\.?0+$/, '');
+      const sign = power[0] === '-' ? '-' : '+';
+      const magnitude = power.replace(/^[+-]/, '');
+      return digits + 'e' + sign + (magnitude.length < 2 ? '0' + magnitude : magnitude);
+    }
+    return x.toPrecision(6).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  }
+
+  /** A value as pac.features.config._number shows it (whole-number fields as integers). */
+  function shownNumber(value, kind) {
+    if (kind.replace('?', '') === 'int') return String(value);
+    const g = formatG(value);
+    return Number(g) === value ? g : String(value);
+  }
+
+  /** Fields outside pac.limits.CONFIG_BOUNDS, in Python's order and words. */
+  function boundProblems(config, schema) {
+    const problems = [];
+    for (const name of Object.keys(schema.bounds)) {
+      const [low, high, lowText, highText] = schema.bounds[name];
+      const value = config[name];
+      if (value === null) {
+        if (!schema.kinds[name].endsWith('?')) problems.push(name + ' must be a number, not null');
+      } else if (!(value >= low && value <= high)) {
+        problems.push(name + ' must be from ' + lowText + ' to ' + highText + ', not ' +
+                      shownNumber(value, schema.kinds[name]));
+      }
+    }
+    return problems;
+  }
+
   function validateConfig(data, source) {
     const schema = C.features.schema;
     const bad = (text) => new PacRuntimeError('MODEL_LOAD_FAILED', source + ': ' + text);
@@ -79,7 +116,11 @@
         throw bad('field ' + key + ' must be ' + schema.kind_names[kind] + ', not ' + JSON.stringify(value));
       }
     }
-    const problems = [];
+    // Bounds first (pac.limits.CONFIG_BOUNDS): the relations below assume numbers within them.
+    const problems = boundProblems(config, schema);
+    if (problems.length) {
+      throw bad('invalid feature configuration: ' + problems.join('; '));
+    }
     if (config.schema_version !== schema.schema_version) {
       problems.push('schema_version ' + config.schema_version + ' is not ' + schema.schema_version);
     }
@@ -94,29 +135,10 @@
     if (config.window_seconds !== null && config.max_window_seconds < config.window_seconds) {
       problems.push('max_window_seconds must be at least window_seconds');
     }
-    if (!(config.active_db > 0)) {
-      problems.push('active_db must be positive');
-    }
     if (!(config.f_min >= 0 && config.f_min < config.f_max)) {
       problems.push('need 0 <= f_min < f_max');
     }
-    for (const key of ['frame_seconds', 'fft_seconds', 'min_duration']) {
-      if (config[key] <= 0) problems.push(key + ' must be positive');
-    }
-    for (const key of ['n_frames', 'n_bands', 'image_size']) {
-      if (config[key] < 2) problems.push(key + ' must be at least 2');
-    }
-    if (config.db_range !== null && config.db_range <= 0) {
-      problems.push('db_range must be positive or null');
-    }
-    // The speech front end's fields (pac.features.config's checks, same words).
-    if (!(config.speech_resample_zeros >= 1 && config.speech_resample_zeros <= 64)) {
-      problems.push('speech_resample_zeros must be from 1 to 64');
-    }
-    if (!(config.speech_resample_rolloff > 0 && config.speech_resample_rolloff <= 1)) {
-      problems.push('speech_resample_rolloff must be in (0, 1]');
-    }
-    if (!(config.speech_hop_frames >= 1 && config.speech_hop_frames % 8 === 0)) {
+    if (config.speech_hop_frames % 8 !== 0) {
       problems.push("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)");
     }
     if (problems.length) {
