@@ -29,7 +29,8 @@ from pac.errors import PacError
 from pac.linear_head import WEIGHTINGS
 from pac.studio.jobs import export_support
 from pac.studio.server import Studio
-from pac.studio.store import MAX_CLIP_BYTES, ProjectStore, StudioError, check_label_name
+from pac.limits import LIMITS
+from pac.studio.store import ProjectStore, StudioError, check_label_name
 
 ARTIFACTS = Path(os.environ.get("PAC_ARTIFACTS_DIR", REPO / "artifacts")) / "studio"
 
@@ -175,7 +176,7 @@ def test_corrupt_uploads_are_refused_without_touching_clips(studio, client):
         assert name in body["error"] and (says is None or says in body["error"]), body
         assert "Traceback" not in body["error"]
     # too large: refused from the Content-Length alone
-    status, body = client.upload("one", b"RIFF" + bytes(MAX_CLIP_BYTES + 10), "huge.wav")
+    status, body = client.upload("one", b"RIFF" + bytes(LIMITS.upload_max_bytes + 10), "huge.wav")
     assert status == 413 and "too large" in body["error"]
     # into a label that does not exist
     assert client.upload("nothere", good, "x.wav")[0] == 404
@@ -338,7 +339,7 @@ def test_training_needs_enough_clips(studio, client):
     assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
     conv = {"head": "conv"}
     for bad, says in [({**conv, "epochs": 0}, "Epochs"), ({**conv, "epochs": "many"}, "Epochs"),
-                      ({**conv, "epochs": float("inf")}, "Epochs"), ({**conv, "learning_rate": -1}, "learning rate"),
+                      ({**conv, "epochs": float("inf")}, "Infinity"), ({**conv, "learning_rate": -1}, "learning rate"),
                       ({**conv, "optimizer": "lbfgs"}, "optimizer"), ({**conv, "batch_fraction": 2}, "fraction"),
                       ({"head": "cnn"}, "model kind"), ({"bases": "wav2vec"}, "networks"), ({"l2": 0}, "L2"),
                       ({"validation_fraction": 0.95}, "validation fraction"), ({"seed": -1}, "seed"),

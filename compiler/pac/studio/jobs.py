@@ -39,6 +39,14 @@ def log_error(what: str) -> None:
     sys.stderr.flush()
 
 
+def _is_folder(name: str) -> bool:
+    """Whether ``name`` (``~`` expanded) is a folder; ``~someone`` of no such user is not."""
+    try:
+        return Path(name).expanduser().is_dir()
+    except RuntimeError:  # expanduser: "Could not determine home directory"
+        return False
+
+
 class Cancelled(Exception):
     """Raised from the features or epoch callback to stop a training run the user cancelled."""
 
@@ -294,7 +302,7 @@ class Jobs:
         if options.noise == "label" and not clips.get(BACKGROUND_LABEL):
             raise StudioError(f"mixing in background noise from the project needs a label named "
                               f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
-        if options.noise == "folder" and not Path(options.noise_folder).expanduser().is_dir():
+        if options.noise == "folder" and not _is_folder(options.noise_folder):
             raise StudioError(f"{options.noise_folder}: no such folder on this computer")
         config = self.store.config
         if options.head == "linear" and config.method == "pac-compat":

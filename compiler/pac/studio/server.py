@@ -9,9 +9,13 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`).  Security rule
   pages cannot send without a CORS preflight this server never grants) and, if the browser sends an
   ``Origin``, it must be this server's own;
 * responses forbid framing and cross-origin embedding, and the page may only load its own files;
-* request bodies are limited in size, and names in URLs are only ever looked up in folder listings
-  (see :mod:`pac.studio.store`); errors are answered as ``{"error": "one readable line"}``, and an
-  unexpected one is logged with its traceback on the terminal, never sent to the page.
+* request bodies are limited in size (:data:`pac.limits.LIMITS`) before a byte is read, a body that
+  stops arriving is dropped after :attr:`StudioHandler.timeout` seconds, JSON bodies are parsed by
+  :func:`pac.jsonsafe.loads` (size, UTF-8, nesting depth) and each field a route reads is
+  type-checked, so a malformed request gets a 4xx (any unknown method a 405), never a 5xx;
+* names in URLs are only ever looked up in folder listings (see :mod:`pac.studio.store`);
+* errors are answered as ``{"error": "one readable line"}``, and an unexpected one is logged with its
+  traceback on the terminal, never sent to the page.
 """
 
 from __future__ import annotations
@@ -35,14 +39,15 @@ from .. import __version__
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..errors import PacError
 from ..features import PROFILES
+from ..jsonsafe import loads as json_loads
+from ..limits import LIMITS
 from ..modeldir import MANIFEST
 from .jobs import EXPORTS, TF_LOCK, Jobs, export_problem, export_support, log_error, tidy
-from .store import LABELS, MAX_CLIP_BYTES, MAX_LABEL_CHARS, MODELS, SOURCES, ProjectStore, StudioError
+from .store import LABELS, MODELS, SOURCES, ProjectStore, StudioError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_PORT = 8765
 DEFAULT_PROJECT = "pac-studio-project"
-MAX_JSON_BYTES = 64 * 1024
 #: Bodies larger than this are not even read: the connection is closed after the error answer.
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -53,6 +58,16 @@ CSP = ("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; 
        "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
        "frame-ancestors 'none'")
 MUTATION_HEADER = "X-Pac-Studio"
+
+#: JSON types a request field may have (``bool`` is not a number here, although Python says it is).
+TEXT = ("text", (str,))
+OPTIONAL_TEXT = ("text or null", (str, type(None)))
+#: The training form sends its numbers as text (the fields' values); both are accepted.
+NUMBER = ("a number, text or null", (int, float, str, type(None)))
+#: The fields each JSON route reads; a field of another type is refused with a 400.
+TRAIN_FIELDS = {"head": OPTIONAL_TEXT, "bases": OPTIONAL_TEXT, "optimizer": OPTIONAL_TEXT, "noise": OPTIONAL_TEXT,
+                "noise_folder": OPTIONAL_TEXT, "l2": NUMBER, "epochs": NUMBER, "learning_rate": NUMBER,
+                "batch_fraction": NUMBER, "validation_fraction": NUMBER, "max_shift": NUMBER, "seed": NUMBER}
 
 
 def is_loopback(host: str) -> bool:
@@ -127,10 +142,61 @@ class StudioServer(ThreadingHTTPServer):
         return classifier
 
 
+def json_type(value) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    names = {bool: "true/false", type(None): "null", str: "text", int: "a number", float: "a number",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def check_fields(value, fields: dict[str, tuple[str, tuple]]) -> dict:
+    """A parsed request body, checked: a JSON object whose ``fields`` (when present) have their types.
+
+    Parameters
+    ----------
+    value : object
+        The parsed body.
+    fields : dict
+        ``{name: (description, types)}``; other fields are ignored.
+
+    Returns
+    -------
+    dict
+        ``value``.
+
+    Raises
+    ------
+    StudioError
+        A 400 naming the field, the type it must have and the type it had.
+    """
+    if not isinstance(value, dict):
+        raise StudioError(f"the request must be a JSON object, not {json_type(value)}")
+    for name, (description, types) in fields.items():
+        if name not in value:
+            continue
+        field = value[name]
+        if isinstance(field, bool) or not isinstance(field, types):
+            raise StudioError(f"the request: {name!r} must be {description}, not {json_type(field)}")
+        if isinstance(field, str) and not field.isascii():
+            try:
+                field.encode("utf-8")
+            except UnicodeEncodeError:
+                raise StudioError(f"the request: {name!r} is not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+def size_text(n: int) -> str:
+    """A byte count for messages: ``"1.2 MB"``, or ``"65.5 KB"`` below 0.1 MB."""
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} KB"
+
+
 class StudioHandler(BaseHTTPRequestHandler):
     server: StudioServer
     server_version = f"pac-studio/{__version__}"
     protocol_version = "HTTP/1.1"
+    #: Seconds a connection may stay silent (idle between requests, or in the middle of a body)
+    #: before the studio drops it: a client that stops sending cannot hold a thread for ever.
+    timeout = 60
 
     # -- plumbing --------------------------------------------------------------------------------
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
@@ -158,6 +224,12 @@ class StudioHandler(BaseHTTPRequestHandler):
 
     do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT  # noqa: N815
 
+    def __getattr__(self, name: str):
+        """Any other method (``PROPFIND``, ``get``, ``BREW``...) gets the same 405, not http.server's 501."""
+        if name.startswith("do_"):
+            return self.do_PUT
+        raise AttributeError(name)
+
     def _dispatch(self, method: str, *, head: bool = False) -> None:
         self._head = head
         self._body_read = False
@@ -182,8 +254,8 @@ class StudioHandler(BaseHTTPRequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST, tidy(str(exc), self.server.store))
         except UnicodeDecodeError:
             self._refuse(HTTPStatus.BAD_REQUEST, "the address is not valid UTF-8")
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # the client went away or stopped sending: no one to answer
         except Exception as exc:  # noqa: BLE001 - log it, answer one line
             log_error(f"{method} {self.path} failed")
             self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -215,7 +287,7 @@ class StudioHandler(BaseHTTPRequestHandler):
 
     def send_bytes(self, data: bytes, content_type: str, *, status: int = 200, cache: bool = False,
                    filename: str | None = None) -> None:
-        if not self._body_read and self.headers.get("Content-Length") not in (None, "0"):
+        if not self._body_read:
             self._drain()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -235,8 +307,11 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def send_json(self, value, *, status: int = 200) -> None:
-        self.send_bytes(json.dumps(value, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
-                        status=status)
+        try:
+            data = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800") echoed in a message: send it escaped
+            data = json.dumps(value).encode("ascii")
+        self.send_bytes(data, "application/json; charset=utf-8", status=status)
 
     def _refuse(self, status, message: str) -> None:
         try:
@@ -247,11 +322,8 @@ class StudioHandler(BaseHTTPRequestHandler):
     def _drain(self) -> None:
         """Read and drop an unread body (so the browser sees the answer), or close if it is huge."""
         self._body_read = True
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_DRAIN_BYTES:
+        length = self.content_length()
+        if self.headers.get("Transfer-Encoding") or length < 0 or length > MAX_DRAIN_BYTES:
             self.close_connection = True
             return
         while length > 0:
@@ -260,24 +332,28 @@ class StudioHandler(BaseHTTPRequestHandler):
                 break
             length -= len(chunk)
 
+    def content_length(self) -> int:
+        """The request's ``Content-Length``: 0 when absent, -1 unless plain digits (not ``-1``, ``+5``, ``1_0``)."""
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0
+        raw = raw.strip()
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else -1
+
     def read_body(self, limit: int, what: str) -> bytes:
+        """The request body, refused (before reading any of it) unless its length is given and within ``limit``."""
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             raise StudioError("send the data with a Content-Length (chunked uploads are not supported)", status=411)
-        length = self.headers.get("Content-Length")
-        if length is None:
+        if self.headers.get("Content-Length") is None:
             self.close_connection = True
             raise StudioError("the request has no Content-Length", status=411)
-        try:
-            size = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise StudioError("bad Content-Length", status=400) from None
+        size = self.content_length()
         if size < 0:  # read(-1) would read until the client stops: refuse before reading anything
             self.close_connection = True
             raise StudioError("bad Content-Length", status=400)
         if size > limit:
-            raise StudioError(f"{what} is too large ({size / 1e6:.1f} MB, at most {limit / 1e6:.0f} MB)", status=413)
+            raise StudioError(f"{what} is too large ({size_text(size)}, at most {size_text(limit)})", status=413)
         data = self.rfile.read(size)
         self._body_read = True
         if len(data) != size:
@@ -285,15 +361,12 @@ class StudioHandler(BaseHTTPRequestHandler):
             raise StudioError(f"{what} arrived incomplete", status=400)
         return data
 
-    def read_json(self) -> dict:
-        data = self.read_body(MAX_JSON_BYTES, "the request")
-        try:
-            value = json.loads(data.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise StudioError("the request is not valid JSON") from None
-        if not isinstance(value, dict):
-            raise StudioError("the request must be a JSON object")
-        return value
+    def read_json(self, fields: dict[str, tuple[str, tuple]]) -> dict:
+        """The request's JSON object (an empty body is ``{}``), ``fields`` type-checked (:func:`check_fields`)."""
+        limit = LIMITS.request_json_max_bytes
+        data = self.read_body(limit, "the request")
+        value = json_loads(data, source="the request", max_bytes=limit) if data.strip() else {}
+        return check_fields(value, fields)
 
     def header_text(self, name: str) -> str | None:
         """A header sent URL-encoded by the page (file names may be any Unicode)."""
@@ -352,15 +425,16 @@ class StudioHandler(BaseHTTPRequestHandler):
             "base": self.server.jobs.base_status,
             "exports": {kind: {k: v for k, v in export_support(kind).items() if k in ("available", "note", "title")}
                         for kind in EXPORTS},
-            "limits": {"max_clip_bytes": MAX_CLIP_BYTES, "min_clips": MIN_CLIPS_PER_LABEL,
-                       "max_label_chars": MAX_LABEL_CHARS},
+            "limits": {"max_clip_bytes": LIMITS.upload_max_bytes, "min_clips": MIN_CLIPS_PER_LABEL,
+                       "max_label_chars": LIMITS.label_max_chars,
+                       "max_request_bytes": LIMITS.request_json_max_bytes},
             "background_label": BACKGROUND_LABEL,
             "remote": not self.server.loopback_only,
         })
 
     @route("POST", "/api/settings")
     def settings(self) -> None:
-        data = self.read_json()
+        data = self.read_json({"profile": TEXT})
         if "profile" in data:
             if self.server.jobs.training is not None and self.server.jobs.training.running:
                 raise StudioError("wait for the training run to finish before changing the feature profile",
@@ -371,12 +445,12 @@ class StudioHandler(BaseHTTPRequestHandler):
     # -- labels and clips --------------------------------------------------------------------------
     @route("POST", "/api/labels")
     def add_label(self) -> None:
-        name = self.server.store.add_label(self.read_json().get("name"))
+        name = self.server.store.add_label(self.read_json({"name": TEXT}).get("name"))
         self.send_json({"name": name}, status=201)
 
     @route("POST", "/api/labels/{label}/rename")
     def rename_label(self, label: str) -> None:
-        name = self.server.store.rename_label(label, self.read_json().get("name"))
+        name = self.server.store.rename_label(label, self.read_json({"name": TEXT}).get("name"))
         self.send_json({"name": name})
 
     @route("DELETE", "/api/labels/{label}")
@@ -388,7 +462,7 @@ class StudioHandler(BaseHTTPRequestHandler):
     def add_clip(self, label: str) -> None:
         store = self.server.store
         store.label_dir(label)  # a clear 404 before reading a body for nothing
-        data = self.read_body(MAX_CLIP_BYTES, "the clip")
+        data = self.read_body(LIMITS.upload_max_bytes, "the clip")
         source = self.headers.get("X-Clip-Source", "uploaded")
         info = store.add_clip(label, data, source=source, original_name=self.header_text("X-Clip-Name"))
         self.send_json(info, status=201)
@@ -412,7 +486,7 @@ class StudioHandler(BaseHTTPRequestHandler):
     # -- training ----------------------------------------------------------------------------------
     @route("POST", "/api/train")
     def train(self) -> None:
-        job = self.server.jobs.start_training(self.read_json())
+        job = self.server.jobs.start_training(self.read_json(TRAIN_FIELDS))
         self.send_json(job.to_json(), status=202)
 
     @route("GET", "/api/train")
@@ -485,7 +559,7 @@ class StudioHandler(BaseHTTPRequestHandler):
 
         store = self.server.store
         store.model_dir(model)
-        data = self.read_body(MAX_CLIP_BYTES, "the clip")
+        data = self.read_body(LIMITS.upload_max_bytes, "the clip")
         source = self.headers.get("X-Clip-Source", "recorded")
         if source not in SOURCES:
             raise StudioError(f"unknown clip source {source!r}")
@@ -510,7 +584,7 @@ class StudioHandler(BaseHTTPRequestHandler):
 
     @route("POST", "/api/models/{model}/tests/{test}")
     def set_test(self, model: str, test: str) -> None:
-        expected = self.read_json().get("expected") or None
+        expected = self.read_json({"expected": OPTIONAL_TEXT}).get("expected") or None
         self.send_json(self.server.store.set_test_expected(model, test, expected))
 
     @route("DELETE", "/api/models/{model}/tests/{test}")

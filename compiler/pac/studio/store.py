@@ -35,11 +35,13 @@ import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 
+from .. import jsonsafe
 from ..audio import check_classifiable, decode_wav, read_wav
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
 from ..fsutil import WINDOWS_DEVICE_NAMES, atomic_path, portable_name_problem, replace
+from ..limits import LIMITS
 from ..modeldir import MANIFEST
 
 FORMAT = "pac-studio-project"
@@ -48,9 +50,6 @@ SETTINGS = "studio.json"
 LABELS, MODELS, TESTS, EXPORTS, TRASH = "labels", "models", "tests", "exports", ".trash"
 RESULTS = "results.json"
 
-#: Largest accepted WAV upload (a 30 s stereo 48 kHz 16-bit clip is 5.8 MB).
-MAX_CLIP_BYTES = 10 * 1024 * 1024
-MAX_LABEL_CHARS = 40
 #: Names Windows cannot use as folder names (a project folder may be copied there).
 _WINDOWS_RESERVED = WINDOWS_DEVICE_NAMES
 _LABEL_PUNCTUATION = " -_"
@@ -88,8 +87,8 @@ def check_label_name(raw) -> str:
         raise StudioError(f"{name!r}: a label name cannot contain '/' or '\\'")
     if name in (".", "..") or "." in name:
         raise StudioError(f"{name!r}: a label name cannot contain '.'")
-    if len(name) > MAX_LABEL_CHARS:
-        raise StudioError(f"a label name can have at most {MAX_LABEL_CHARS} characters")
+    if len(name) > LIMITS.label_max_chars:
+        raise StudioError(f"a label name can have at most {LIMITS.label_max_chars} characters")
     bad = sorted({ch for ch in name if not (ch.isalnum() or ch in _LABEL_PUNCTUATION)})
     if bad:
         shown = " ".join(repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}" for ch in bad)
@@ -201,12 +200,14 @@ class ProjectStore:
     def settings(self) -> dict:
         path = self.root / SETTINGS
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = jsonsafe.loads(path.read_bytes(), source=str(path))
+        except OSError as exc:
             raise PacError(f"{path}: unreadable studio settings ({exc})") from None
+        except PacError as exc:
+            raise PacError(f"unreadable studio settings ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise PacError(f"{path}: not a pac studio project file")
-        if data.get("profile") not in PROFILES:
+        if not isinstance(data.get("profile"), str) or data["profile"] not in PROFILES:
             data["profile"] = "default"
         return data
 
@@ -292,9 +293,9 @@ class ProjectStore:
         Raises a :class:`StudioError` naming the problem (not a WAV file, truncated, too short,
         silent, too large).
         """
-        if len(data) > MAX_CLIP_BYTES:
+        if len(data) > LIMITS.upload_max_bytes:  # a 30 s stereo 48 kHz 16-bit clip is 5.8 MB
             raise StudioError(f"{name}: the file is too large ({len(data) / 1e6:.1f} MB, at most "
-                              f"{MAX_CLIP_BYTES / 1e6:.0f} MB); use a shorter clip", status=413)
+                              f"{LIMITS.upload_max_bytes / 1e6:.0f} MB); use a shorter clip", status=413)
         if not data:
             raise StudioError(f"{name}: the file is empty")
         config = self.config
@@ -467,8 +468,9 @@ class ProjectStore:
             try:
                 manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
                 report = json.loads(report_path.read_text(encoding="utf-8")) if stamp else {}
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 manifest, report = {}, {}
+            manifest, report = (v if isinstance(v, dict) else {} for v in (manifest, report))
             self._report_cache[str(folder)] = (stamp, (report, manifest))
         labels = manifest.get("labels") or report.get("labels") or []
         counts = {label: 0 for label in labels}
@@ -544,9 +546,11 @@ class ProjectStore:
             data = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return []
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return []  # a damaged results file only loses the test table, never clips or models
-        return [e for e in data.get("entries", []) if isinstance(e, dict) and _TEST_ID.match(str(e.get("id")))]
+        entries = data.get("entries") if isinstance(data, dict) else None
+        return [e for e in entries if isinstance(e, dict) and _TEST_ID.match(str(e.get("id")))] \
+            if isinstance(entries, list) else []
 
     def _write_results(self, folder: Path, entries: list[dict]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -628,5 +632,4 @@ class ProjectStore:
         return {"labels": labels, "entries": entries, "summary": summary}
 
 
-__all__ = ["ProjectStore", "StudioError", "check_label_name", "upload_stem", "MAX_CLIP_BYTES",
-           "BACKGROUND_LABEL"]
+__all__ = ["ProjectStore", "StudioError", "check_label_name", "upload_stem", "BACKGROUND_LABEL"]
