@@ -18,8 +18,6 @@ import click
 from . import __version__
 from .errors import EXIT_USER_ERROR, PacError
 
-WAV_SUFFIXES = (".wav", ".wave")
-
 
 def output_file(ctx, param, value):
     """Click callback of a file output option: refuse a path pac must not write, before any work."""
@@ -37,22 +35,6 @@ def output_folder(ctx, param, value):
 
         check_output(value, folder=True, probe=True)
     return value
-
-
-def find_wavs(paths) -> list[Path]:
-    """Expand CLIP arguments: files as given, folders searched recursively for WAV files (sorted)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in WAV_SUFFIXES
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            if not inside:
-                raise PacError(f"{path}: folder holds no .wav files")
-            found.extend(inside)
-        else:
-            found.append(path)
-    return found
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -80,6 +62,7 @@ def spectrogram(clips, output, config_spec) -> None:
 
     With several clips or a folder, writes a contact sheet labelled by file name.
     """
+    from .dataset import find_wavs
     from .features import load_config
     from .features.pipeline import clip_image, load_clip
     from .fsutil import check_output, shown_path
@@ -251,6 +234,7 @@ def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
 
     from .base import print_progress
     from .classifier import Classifier
+    from .dataset import find_wavs
     from .fsutil import shown_path
 
     paths = find_wavs(clips)

@@ -54,10 +54,61 @@ class Dataset:
         return sum(1 for c in self.clips if c.label == label)
 
 
+def is_hidden(name: str) -> bool:
+    """Whether a file or folder named ``name`` is hidden, and so never a clip or a label.
+
+    Hidden names start with ``.``: ``.DS_Store``, ``._clip.wav`` (macOS metadata), editors' and
+    pac's own temporary files, the studio's ``.trash``.
+    """
+    return name.startswith(".")
+
+
+def is_wav_name(name: str) -> bool:
+    """Whether ``name`` is a visible file name with a WAV suffix (:data:`WAV_SUFFIXES`, any case)."""
+    return not is_hidden(name) and Path(name).suffix.lower() in WAV_SUFFIXES
+
+
 def wav_files(folder: Path) -> list[Path]:
-    """The visible ``.wav`` files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in WAV_SUFFIXES)
+    """The visible WAV files directly inside ``folder``, sorted by name (see :func:`is_wav_name`)."""
+    return sorted(p for p in folder.iterdir() if is_wav_name(p.name) and p.is_file())
+
+
+def find_wavs(paths) -> list[Path]:
+    """Expand clip arguments: files as given, folders searched recursively for WAV files.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files (taken as they are, whatever their name) and folders.
+
+    Returns
+    -------
+    list of Path
+        In the order given; each folder's WAV files sorted by path.  Inside a folder, a file is
+        skipped when its name or the name of a folder on the way to it is hidden (:func:`is_hidden`).
+
+    Raises
+    ------
+    PacError
+        A folder holds no WAV file.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            found.append(path)
+            continue
+        inside = sorted(p for p in path.rglob("*") if _visible_wav_below(p, path) and p.is_file())
+        if not inside:
+            raise PacError(f"{path}: folder holds no .wav files")
+        found.extend(inside)
+    return found
+
+
+def _visible_wav_below(path: Path, top: Path) -> bool:
+    """Whether ``path``, found under ``top``, is a WAV name with no hidden folder between them."""
+    *folders, name = path.relative_to(top).parts
+    return is_wav_name(name) and not any(is_hidden(folder) for folder in folders)
 
 
 def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bool = False,
@@ -83,7 +134,7 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
     if not root.is_dir():
         raise PacError(f"{shown_path(root)}: not a folder (expected one sub-folder of WAV clips per label)")
     _check_text(root, "folder path")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_hidden(p.name))
     check_label_folders(root, folders, training=labels is None)
     if labels is None:
         if len(folders) < 2:

@@ -1104,7 +1104,7 @@ def extract_page(assets: dict[str, bytes], rule: AssetPaths, target: Path) -> No
 
 def label_clips(clips_dir: Path) -> list[tuple[str, Path]]:
     """``[(label, wav)]`` from a folder with one sub-folder per label."""
-    from .cli import find_wavs
+    from .dataset import find_wavs
 
     if not clips_dir.is_dir():
         raise PacError(f"{clips_dir}: not a folder")

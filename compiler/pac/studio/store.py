@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .. import jsonsafe
 from ..audio import check_classifiable, decode_wav, read_wav
-from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, wav_files
+from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, is_hidden, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
 from ..fsutil import WINDOWS_DEVICE_NAMES, atomic_path, portable_name_problem, replace
@@ -232,7 +232,7 @@ class ProjectStore:
     # -- labels ------------------------------------------------------------------------------------
     def label_dirs(self) -> list[Path]:
         folder = self.root / LABELS
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p.name))
 
     def labels(self) -> list[str]:
         """Label names in training order (sorted, as ``pac train`` sorts them)."""
