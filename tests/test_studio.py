@@ -782,19 +782,16 @@ def session_a(tmp_path_factory):
             page.wait(lambda: page.finds("#download-zip a"), what="download view")
             page.click("#download-zip a")
             seen["zip"] = page.wait(lambda: [p for p in page.downloads.glob("*.zip")], what="the .zip download")[0]
-            seen["aix_support"] = export_support("aix")
-            seen["mdl_support"] = export_support("mdl")
             seen["mdl_button_disabled"] = page.find("#download-mdl button").get_attribute("disabled") is not None
             seen["mdl_note"] = page.find("#download-mdl .note").text
-            if seen["aix_support"]["available"]:
-                page.click("#download-aix button.build")
-                page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
-                          timeout=900, what="the .aix build")
-                seen["aix_error"] = [e.text for e in page.finds("#download-aix .note.error")]
-                if not seen["aix_error"]:
-                    page.click("#download-aix a")
-                    seen["aix"] = page.wait(lambda: [p for p in page.downloads.glob("*.aix")], timeout=60,
-                                            what="the .aix download")[0]
+            page.click("#download-aix button.build")
+            page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
+                      timeout=900, what="the .aix build")
+            seen["aix_error"] = [e.text for e in page.finds("#download-aix .note.error")]
+            if not seen["aix_error"]:
+                page.click("#download-aix a")
+                seen["aix"] = page.wait(lambda: [p for p in page.downloads.glob("*.aix")], timeout=60,
+                                        what="the .aix download")[0]
             page.screenshot("4-download")
             seen["errors_on_page"] = page.messages("error")
             seen["console"] = [line for line in page.console() if "SEVERE" in line]
@@ -869,20 +866,13 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     assert tested["format_version"] == 2  # the default model is the one tested and downloaded
     # the default model cannot become a .mdl (MIT's extension runs PAC's head on its own spectrogram)
     assert s["mdl_button_disabled"]
-    if s["mdl_support"]["available"]:
-        assert "pac-compat" in s["mdl_note"] and "PAC's original head" in s["mdl_note"], s["mdl_note"]
-    else:
-        assert "not available" in s["mdl_note"]
+    assert "pac-compat" in s["mdl_note"] and "PAC's original head" in s["mdl_note"], s["mdl_note"]
 
 
 @pytest.mark.slow
 def test_browser_download_aix_passes_pac_verify(session_a, tmp_path):
-    if not session_a["aix_support"]["available"]:
-        pytest.skip(f"pac build is not available: {session_a['aix_support']['note']}")
     assert not session_a.get("aix_error"), session_a.get("aix_error")
     from pac.cli import main
-    if "verify" not in __import__("pac.cli", fromlist=["cli"]).cli.commands:
-        pytest.skip("pac verify is not available")
     # the .aix's own page (in Chromium) must classify the clips recorded in the browser as pac does
     clips = tmp_path / "clips"
     for name, data in session_a["files"].items():
@@ -1106,10 +1096,6 @@ def test_warm_up_loads_the_default_models_networks(tmp_path):
 def test_aix_export_gets_the_studios_speech_base(tmp_path):
     """`pac studio --speech-base DIR` reaches `pac build`: a studio pointed at a folder without the speech
     embedding cannot build a model that uses it, and says which option named that folder."""
-    support = export_support("aix")
-    if not support["available"]:
-        pytest.skip(support["note"])
-    assert support["speech_option"] and support["base_option"]
     project = tmp_path / "p"
     with Studio(project, port=0, warm=False, speech_dir=SPEECH_DIR) as studio:
         client = Client(studio)
@@ -1127,6 +1113,35 @@ def test_aix_export_gets_the_studios_speech_base(tmp_path):
     assert job["state"] == "failed", job
     assert "--speech-base" in job["error"] and "embedding_model.onnx" in job["error"], job
     assert not list((project / "exports").rglob("*.aix"))
+
+
+def test_exports_run_in_a_studio_thread_and_show_the_pac_error(studio, client, monkeypatch):
+    """An export calls the library function of its ``pac`` command in a thread of the studio (no child
+    process): its PacError is the job's error (project paths shortened), its progress lines the detail;
+    an unknown kind is a 404 and every known kind is offered."""
+    import pac.aix
+
+    model = studio.store.root / "models" / "m-1"
+    model.mkdir(parents=True)
+    (model / "pac.json").write_text("{}")
+    calls = []
+
+    def failing_build(model_dir, output, *, base_dir=None, speech_dir=None, echo=None):
+        calls.append((Path(model_dir).name, Path(output).suffix, threading.current_thread().name))
+        echo("building the App Inventor component")
+        raise PacError("the head is broken", path=Path(model_dir) / "model.json")
+
+    monkeypatch.setattr(pac.aix, "build_aix", failing_build)
+    assert client.post("/api/models/m-1/export/aix")[0] == 202
+    job = wait_job(client, "/api/models/m-1/export/aix", timeout=60)
+    assert calls == [("m-1", ".aix", "pac-studio-aix")]
+    assert job["state"] == "failed" and job["error"] == "pac build failed: models/m-1/model.json: the head is broken", job
+    assert job["detail"] == "building the App Inventor component"
+    assert not list((studio.store.root / "exports").rglob("*.aix"))
+    assert client.post("/api/models/m-1/export/zip")[0] == 404
+    assert {kind: support["available"] for kind, support in client.project()["exports"].items()} == \
+        {"aix": True, "mdl": True}
+    assert export_support("mdl")["note"] == "made by `pac export-mdl`"
 
 
 @pytest.mark.slow
@@ -1171,9 +1186,6 @@ def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
     """The .mdl download works for a model on MIT's spectrogram (pac-compat), and round-trips."""
     from pac.features import PROFILES
 
-    support = export_support("mdl")
-    if not support["available"]:
-        pytest.skip(support["note"])
     for name in ("one", "two"):
         client.post("/api/labels", {"name": name})
         for i in range(2):

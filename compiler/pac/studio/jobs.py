@@ -1,5 +1,6 @@
-"""Background work of the studio: training (a thread running :func:`pac.train.fit`) and exports
-(``pac build`` / ``pac export-mdl`` run as child processes), with state the page polls.
+"""Background work of the studio, each job in a thread of its own with state the page polls: training
+(:func:`pac.train.fit`) and exports (:func:`write_export`: the library functions ``pac build`` and
+``pac export-mdl`` call, their :class:`~pac.errors.PacError` shown to the user).
 
 TensorFlow and its converters print start-up chatter on the process's file descriptors, which
 :func:`pac.libs.silenced` redirects for a moment; that redirection is process-wide, so every call
@@ -14,9 +15,7 @@ embedding and MobileNet, weighed by cross-validation over the clips), PAC's conv
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -414,8 +413,6 @@ class Jobs:
     # -- exports ---------------------------------------------------------------------------------
     def start_export(self, model_id: str, kind: str) -> Job:
         support = export_support(kind)
-        if not support["available"]:
-            raise StudioError(support["note"], status=409)
         folder = self.store.model_dir(model_id)
         problem = export_problem(kind, folder)
         if problem:
@@ -445,71 +442,82 @@ class Jobs:
         return job
 
     def _export(self, job: Job, folder: Path, target: Path, support: dict) -> None:
-        command = [sys.executable, "-m", "pac.cli", support["command"], str(folder), "-o", str(target)]
-        if self.base_dir and support.get("base_option"):
-            command += ["--base", str(self.base_dir)]
-        if self.speech_dir and support.get("speech_option"):
-            command += ["--speech-base", str(self.speech_dir)]
+        """Write the export in this job's thread, as ``pac build`` / ``pac export-mdl`` would."""
+        log: list[str] = []
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        except subprocess.TimeoutExpired:
-            job.finish("failed", f"pac {support['command']} took more than 30 minutes and was stopped")
+            write_export(support["kind"], folder, target, base_dir=self.base_dir, speech_dir=self.speech_dir,
+                         echo=log.append)
+        except PacError as exc:
+            job.stage = "failed"
+            job.finish("failed", f"pac {support['command']} failed: {tidy(str(exc), self.store)}",
+                       detail="\n".join(log[-30:]) or None)
             return
-        except OSError as exc:
-            job.finish("failed", f"pac {support['command']} could not be started ({exc})")
+        except Exception as exc:  # noqa: BLE001 - the page gets a message, the terminal the traceback
+            log_error(f"pac {support['command']} failed")
+            job.stage = "failed"
+            job.finish("failed", f"pac {support['command']} failed unexpectedly ({type(exc).__name__}: {exc}); "
+                                 "the terminal running pac studio has the details")
             return
-        if done.returncode == 0 and target.is_file():
-            job.file = target.name
-            job.stage = "done"
-            job.finish("done")
-            return
-        lines = [line for line in (done.stderr or "").strip().splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith("error:")]
-        headline = errors[0][len("error:"):].strip() if errors else (lines[-1] if lines else
-                                                                      f"exit code {done.returncode}")
-        job.stage = "failed"
-        job.finish("failed", f"pac {support['command']} failed: {tidy(headline, self.store)}",
-                   detail="\n".join(lines[-30:]) or None)
+        job.file = target.name
+        job.stage = "done"
+        job.finish("done")
 
 
-#: The export kinds, the module that must exist and the ``pac`` command that makes each.
+def write_export(kind: str, model_dir: Path, target: Path, *, base_dir=None, speech_dir=None, echo=None) -> None:
+    """Write ``model_dir`` as a ``kind`` file: what ``pac build`` (``aix``) or ``pac export-mdl`` does.
+
+    Parameters
+    ----------
+    kind : str
+        ``"aix"`` (:func:`pac.aix.build_aix`) or ``"mdl"`` (:func:`pac.mdl.export_mdl`).
+    model_dir, target : Path
+        The model folder and the file to write (checked first as the commands check ``-o``).
+    base_dir, speech_dir : path, optional
+        The networks' folders for the ``.aix`` (``--base``, ``--speech-base``).
+    echo : callable, optional
+        Receives the build's progress lines (a Maven run of the component).
+
+    Raises
+    ------
+    PacError
+        What the command would print after ``error:``.
+    """
+    from ..fsutil import check_output
+
+    check_output(target, probe=True)
+    if kind == "aix":
+        from ..aix import build_aix
+
+        build_aix(model_dir, target, base_dir=base_dir, speech_dir=speech_dir, echo=echo)
+    else:
+        from ..mdl import export_mdl
+
+        with TF_LOCK:  # loads the head with tf_keras, as a classifier does (a moment)
+            export_mdl(model_dir, target)
+
+
+#: The export kinds: the ``pac`` command that makes the same file, the page's title, the job's stage.
 EXPORTS = {
-    "aix": {"module": "pac.aix", "command": "build", "title": "App Inventor extension (.aix)",
+    "aix": {"command": "build", "title": "App Inventor extension (.aix)",
             "stage": "building the App Inventor extension (the first build can take a few minutes)"},
-    "mdl": {"module": "pac.mdl", "command": "export-mdl", "title": "MIT PAC model (.mdl)",
+    "mdl": {"command": "export-mdl", "title": "MIT PAC model (.mdl)",
             "stage": "exporting the .mdl model"},
 }
 
 
 def export_support(kind: str) -> dict:
-    """Whether this pac can make ``kind`` files, checked now (the commands may arrive later).
+    """What the page shows of export kind ``kind``: ``{"kind", "available", "note", "title", "command",
+    "stage"}`` (every kind is available; the page still reads ``available``).
 
-    ``{"available": bool, "note": str, "command": ..., "base_option": bool, "speech_option": bool, ...}``.
+    Raises
+    ------
+    StudioError
+        404 for an unknown kind.
     """
     if kind not in EXPORTS:
         raise StudioError(f"unknown download kind {kind!r}", status=404)
-    spec = dict(EXPORTS[kind])
-    spec["kind"] = kind
-    try:
-        module_found = importlib.util.find_spec(spec["module"]) is not None
-    except (ImportError, ValueError):
-        module_found = False
-    from .. import cli as cli_module
-
-    command = cli_module.cli.commands.get(spec["command"])
-    options = {opt for p in (command.params if command else []) for opt in getattr(p, "opts", [])}
-    if not module_found or command is None:
-        spec.update(available=False, base_option=False, speech_option=False,
-                    note=f"not available yet: this version of pac has no `pac {spec['command']}` "
-                         f"({spec['module'].replace('.', '/')}.py is missing)")
-    elif "-o" not in options:
-        spec.update(available=False, base_option=False, speech_option=False,
-                    note=f"not available: `pac {spec['command']}` has no -o option this page knows how to use")
-    else:
-        spec.update(available=True, base_option="--base" in options, speech_option="--speech-base" in options,
-                    note=f"made by `pac {spec['command']}`")
-    return spec
+    spec = EXPORTS[kind]
+    return {**spec, "kind": kind, "available": True, "note": f"made by `pac {spec['command']}`"}
 
 
 def export_problem(kind: str, model_dir: Path) -> str | None:
@@ -524,10 +532,8 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
     from ..features import PROFILES
     from ..modeldir import read_manifest
 
-    try:
-        from ..mdl import PROFILE
-    except ImportError:
-        return None  # export_support reports the missing command
+    from ..mdl import PROFILE
+
     try:
         manifest = read_manifest(model_dir)
     except PacError as exc:
@@ -545,4 +551,4 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
 
 
 __all__ = ["Jobs", "export_problem", "Job", "StudioTrainOptions", "export_support", "linear_result", "TF_LOCK",
-           "EXPORTS"]
+           "EXPORTS", "write_export"]
