@@ -1,0 +1,127 @@
+"""What models see in the classifier page, pinned: the JS page against the same golden values as Python.
+
+Headless Chromium (pac.browser.Browser) runs the page pac.runtime.write_assets writes for the fixed
+model of each profile (tests/golden.py: a softmax layer on speech + MobileNet for ``default``, PAC's
+conv head for ``paper`` and ``pac-compat``).  For each golden clip the page's own image
+(``debugImage``), MobileNet input and speech frames (``PacRuntime.features`` / ``PacRuntime.speech``
+on the page's decoding of the WAV) and the probabilities it reports (``classifyWav``) must match
+tests/fixtures/golden/features.json within the tolerances of tests/golden.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import golden
+from conftest import BASE_DIR, SPEECH_DIR
+from pac import runtime
+from pac.browser import Browser
+from pac.features import PROFILES
+from pac.features.config import SCHEMA_VERSION
+
+pytestmark = pytest.mark.slow
+
+#: A change of the default profile that a page may be given (what a same-way Python + JS edit does).
+CHANGE = {"f_max": 7600.0, "n_bands": 96}
+
+# In the page: WAV bytes (base64) -> the page's decoding, MobileNet input and, for a model with the
+# speech block, the speech frames of its analysis window, as base64 of float32.
+_STAGES = """
+const [text, config, speech] = arguments;
+const R = window.PacRuntime;
+const bin = atob(text);
+const bytes = new Uint8Array(bin.length);
+for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+const b64 = (typed) => {
+  const raw = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  let s = '';
+  for (let i = 0; i < raw.length; i += 0x8000) s += String.fromCharCode.apply(null, raw.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+try {
+  const clip = R.wav.decodeWav(bytes, 'clip.wav');
+  const window_ = R.features.analysisWindow(clip.samples, clip.rate, config);
+  const image = R.features.spectrogramImage(window_, clip.rate, config);
+  const out = {input: b64(R.features.modelInput(image, config))};
+  if (speech) out.frames = b64(Float32Array.from(R.speech.speechSequence(window_, clip.rate, config)));
+  return out;
+} catch (e) {
+  return {error: String(e && e.message || e)};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def stored() -> dict:
+    return golden.read_golden()
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, bytes]:
+    return golden.load_clips()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One served root with a page per profile of :data:`golden.PROFILE_NAMES`."""
+    root = tmp_path_factory.mktemp("golden-pages")
+    models = tmp_path_factory.mktemp("golden-models")
+    for profile in golden.PROFILE_NAMES:
+        model = golden.write_model(PROFILES[profile], models / profile)
+        runtime.write_assets(model, root / profile, base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
+    changed = golden.write_model(dataclasses.replace(PROFILES["default"], **CHANGE), models / "changed")
+    runtime.write_assets(changed, root / "changed", base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
+    with Browser(root, timeout=120) as b:
+        yield b
+
+
+def page_stages(browser, profile: str, data: bytes) -> dict[str, np.ndarray]:
+    """The page's image, MobileNet input, speech frames and probabilities for one clip."""
+    config = PROFILES[profile]
+    stages = {"image": browser.debug_image(data)}
+    answer = browser.execute(_STAGES, base64.b64encode(data).decode("ascii"), config.to_dict(),
+                             golden.uses_speech(config))
+    assert "error" not in answer, f"{profile}: the page failed: {answer.get('error')}"
+    stages["input"] = np.frombuffer(base64.b64decode(answer["input"]), "<f4").reshape(stages["image"].shape)
+    if "frames" in answer:
+        stages["speech_frames"] = np.frombuffer(base64.b64decode(answer["frames"]), "<f4").reshape(-1, 32)
+    call = browser.classify_wav(data)
+    assert call["method"] == "reportResult", (profile, call)
+    ranked = dict(json.loads(call["args"][0]))
+    stages["probabilities"] = np.array([ranked[label] for label in golden.LABELS], np.float32)
+    return stages
+
+
+@pytest.mark.parametrize("profile", golden.PROFILE_NAMES)
+def test_the_page_sees_the_golden_values(browser, stored, clips, profile):
+    """Images, MobileNet input, speech frames (default) and probabilities of every golden clip; the
+    embeddings are not exposed by the page, the probabilities depend on them."""
+    labels = browser.open(f"{profile}/classifier.html")
+    assert labels == list(golden.LABELS)
+    assert browser.info()["features"] == PROFILES[profile].to_dict()
+    entry = stored["entries"][golden.key(profile, SCHEMA_VERSION)]
+    observed = {name: page_stages(browser, profile, data) for name, data in clips.items()}
+    expected = {"clips": {name: {s: r for s, r in stages.items() if s in observed[name]}
+                          for name, stages in entry["clips"].items()}}
+    assert all(set(stages) >= {"image", "input", "probabilities"} for stages in expected["clips"].values())
+    if golden.uses_speech(PROFILES[profile]):
+        assert all("speech_frames" in stages for stages in expected["clips"].values())
+    changed, close = golden.differences(expected, observed)
+    if close:
+        print(f"\n{profile} in the page: within tolerance but not bit-identical: " + "; ".join(close))
+    assert not changed, "the classifier page: " + golden.changed_message(profile, changed)
+
+
+def test_a_page_with_changed_features_fails_the_comparison(browser, stored, clips):
+    """The default page given ``f_max`` 7600 and 96 mel bands: its images are reported as changed."""
+    browser.open("changed/classifier.html")
+    assert browser.info()["features"]["f_max"] == CHANGE["f_max"]
+    entry = stored["entries"][golden.key("default", SCHEMA_VERSION)]
+    for name in ("fsdd-8k-0.43s", "commands-16k-1s"):
+        found = golden.compare("image", entry["clips"][name]["image"], browser.debug_image(clips[name]))
+        assert found is not None and found[0] == "changed", (name, found)
