@@ -548,6 +548,72 @@ class Browser:
             raise PacError(f"timing failed: {times['error']}; console: {self.console_text()}")
         return times["times"]
 
+    def stream_pcm(self, samples, rate: int, *, threshold: float | None = None,
+                   minimum_interval_ms: float | None = None, chunk_ms: float = 100.0, realtime: bool = True,
+                   timeout: float | None = None) -> dict:
+        """Stream mono samples to the page's continuous listening as the component does.
+
+        ``startStream(rate, threshold, minimumIntervalMs)``, then one ``pushPcm`` of float32 base64
+        per ``chunk_ms`` of audio: with ``realtime``, chunk i is pushed ``(i + 1) * chunk_ms`` after
+        the start (when a microphone would have delivered it); without, each chunk is pushed once the
+        page has finished the windows of the previous ones (nothing is dropped), then ``stopStream``.
+
+        Returns
+        -------
+        dict
+            ``heard``: ``[{"label", "confidence", "t"}]`` (``t``: ms after the start, page clock),
+            ``errors``: the error calls' args, ``pushed``: ms after the start of each push,
+            ``chunk``: samples per chunk, ``stats``: the stream's counters, ``elapsed``: ms.
+        """
+        samples = np.asarray(samples, dtype="<f4")
+        chunk = max(1, int(round(chunk_ms * rate / 1000.0)))
+        chunks = [base64.b64encode(samples[i:i + chunk].tobytes()).decode("ascii")
+                  for i in range(0, len(samples), chunk)]
+        duration = len(samples) / rate
+        limit = (timeout or self.timeout) + (duration if realtime else 4 * duration)
+        self.driver.set_script_timeout(limit + 30)
+        try:
+            answer = self.driver.execute_async_script(
+                """
+                const [chunks, rate, threshold, interval, chunkMs, realtime, done] = arguments;
+                (async () => {
+                  const h = window.__pacHarness;
+                  const first = h.calls.length;
+                  if (!window.pac.startStream(rate, threshold, interval)) {
+                    return {error: JSON.stringify(h.calls.slice(first))};
+                  }
+                  const t0 = performance.now();
+                  const pushed = [];
+                  for (let i = 0; i < chunks.length; i++) {
+                    if (realtime) {
+                      const wait = t0 + (i + 1) * chunkMs - performance.now();
+                      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+                    } else {
+                      await window.pac.streamIdle();
+                    }
+                    pushed.push(performance.now() - t0);
+                    window.pac.pushPcm(chunks[i]);
+                  }
+                  await window.pac.streamIdle();
+                  const stats = window.pac.streamStats();
+                  const elapsed = performance.now() - t0;
+                  window.pac.stopStream();
+                  const calls = h.calls.slice(first);
+                  return {
+                    heard: calls.filter((c) => c.method === 'heard')
+                      .map((c) => ({label: c.args[0], confidence: c.args[1], t: c.t - t0})),
+                    errors: calls.filter((c) => c.method === 'error').map((c) => c.args),
+                    pushed: pushed, stats: stats, elapsed: elapsed,
+                  };
+                })().then(done, (e) => done({error: String(e)}));
+                """, chunks, int(rate), threshold, minimum_interval_ms, float(chunk_ms), bool(realtime))
+        finally:
+            self.driver.set_script_timeout(self.timeout + 30)
+        if "error" in answer:
+            raise PacError(f"streaming failed: {answer['error']}; console: {self.console_text()}")
+        answer["chunk"] = chunk
+        return answer
+
 
 def fake_bridge_script(bridge: dict | None = None) -> str:
     """The JS of the recording fake bridge, generated from ``extension/bridge.json``."""

@@ -410,6 +410,26 @@ def studio(directory, port, host, no_browser, base_dir, speech_dir) -> None:
         echo=lambda m: click.echo(m, err=m.startswith("warning")))
 
 
+@cli.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("recording", type=click.Path(dir_okay=False))
+@click.option("--threshold", type=float, default=None, help="Smallest confidence that counts [0.8, bridge.json].")
+@click.option("--minimum-interval", "minimum_interval_ms", type=float, default=None, metavar="MS",
+              help="No detection for this long after one [1000 ms, bridge.json].")
+@click.option("--hop", "hop_ms", type=float, default=None, metavar="MS", help="Time between windows [250 ms].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (detections, window counts).")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with MobileNet's model.json and shards.")
+@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the speech embedding's two .onnx files.")
+def listen(model_dir, recording, threshold, minimum_interval_ms, hop_ms, as_json, base_dir, speech_dir) -> None:
+    """Listen to a long RECORDING as the extension's continuous listening does: one line per detection."""
+    from .listen import run_cli
+
+    run_cli(model_dir, recording, threshold=threshold, minimum_interval_ms=minimum_interval_ms, hop_ms=hop_ms,
+            as_json=as_json, base=base_dir, speech_base=speech_dir, echo=click.echo)
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code (user errors: one line, code 2)."""
     try:

@@ -64,7 +64,7 @@ TEMPLATES = "templates"
 JS = "js"
 #: pac's runtime scripts, in ``js/`` (and at ``js/`` in the page's asset folder).
 RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "speech.js", "base.js", "speech_net.js",
-                   "classifier.js")
+                   "listen.js", "classifier.js")
 #: The npm pins of TensorFlow.js (checkout: ``extension/package.json``, installed by ``npm ci``).
 NPM_PINS = "package.json"
 NODE_MODULES = "node_modules"

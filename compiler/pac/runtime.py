@@ -16,6 +16,7 @@ run time replaces the three ``model/`` entries)::
     js/speech.js                           the speech front end (16 kHz resampling, log-mel windows)
     js/base.js                             MobileNet cut and compiled into fused kernels
     js/speech_net.js                       the speech embedding network (speech/ below)
+    js/listen.js                           continuous listening: ring buffer, windows, decision rule
     js/classifier.js                       start-up, window.pac entry points
     tfjs/tf.es2017.min.js                  TensorFlow.js (core, layers, CPU and WebGL backends)
     tfjs/tf-backend-wasm.es2017.min.js     its WASM backend, which fetches
@@ -76,7 +77,7 @@ TFJS_FILES = resources.TFJS_FILES
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
 PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
                 "js/wav.js", "js/features.js", "js/pac_compat.js", "js/speech.js", "js/base.js",
-                "js/speech_net.js", "js/classifier.js")
+                "js/speech_net.js", "js/listen.js", "js/classifier.js")
 #: TensorFlow.js backends in order of preference.  WASM first: float32 arithmetic like TensorFlow in
 #: Python on every device (WebGL on many phone GPUs falls back to float16 textures), and the fastest
 #: in headless Chromium (bench/latency.py: WASM ~30 ms per clip end to end, software WebGL ~230 ms,
@@ -91,10 +92,10 @@ NETWORKS = ("mobilenet", "speech")
 _CHOICES = {"freq_scale": "FREQ_SCALES", "window_select": "WINDOW_SELECTS", "colormap": "COLORMAPS",
             "method": "METHODS"}
 # What the JS requires of bridge.json.
-_JS_TO_JAVA = ("ready", "reportResult", "error")
-_JAVA_TO_JS = ("classifyWav", "classifyPcm")
+_JS_TO_JAVA = ("ready", "reportResult", "error", "heard")
+_JAVA_TO_JS = ("classifyWav", "classifyPcm", "startStream", "pushPcm", "stopStream")
 _JS_ERRORS = ("NOT_READY", "MODEL_LOAD_FAILED", "NOT_WAV", "UNSUPPORTED_WAV", "EMPTY_AUDIO",
-              "SILENT_AUDIO", "TOO_SHORT", "CLASSIFICATION_FAILED")
+              "SILENT_AUDIO", "TOO_SHORT", "CLASSIFICATION_FAILED", "NO_BACKGROUND_LABEL")
 
 
 def read_bridge(path: str | os.PathLike | None = None) -> dict:
@@ -120,7 +121,7 @@ def read_bridge(path: str | os.PathLike | None = None) -> dict:
         missing += [m for m in _JAVA_TO_JS if m not in bridge["java_to_js"]]
         names = {e["name"] for e in bridge["errors"]}
         missing += [e for e in _JS_ERRORS if e not in names]
-        bridge["javascript_interface"], bridge["java_to_js"]["object"]
+        bridge["javascript_interface"], bridge["java_to_js"]["object"], bridge["listening"]
     except (KeyError, TypeError) as exc:
         raise PacError(f"not a bridge definition (missing {exc})", path=path) from None
     if missing:
@@ -179,6 +180,8 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
             "java_to_js": {"object": bridge["java_to_js"]["object"], **{name: name for name in _JAVA_TO_JS}},
         },
         "errors": {e["name"]: int(e["code"]) for e in bridge["errors"]},
+        # Continuous listening (js/listen.js), the rule pac.listen follows too.
+        "listening": {k: v for k, v in bridge["listening"].items() if k != "doc"},
         # pac.limits.LIMITS: wav.js refuses what pac.audio refuses, by the same numbers.
         "limits": LIMITS.to_dict(),
         "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,

@@ -108,4 +108,8 @@
   }
   api[B.java_to_js.classifyWav] = notReady;
   api[B.java_to_js.classifyPcm] = notReady;
+  api[B.java_to_js.startStream] = notReady;
+  // Stream chunks and stops before the page is ready are ignored (startStream already answered).
+  api[B.java_to_js.pushPcm] = function () {};
+  api[B.java_to_js.stopStream] = function () {};
 })(window);

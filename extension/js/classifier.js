@@ -33,6 +33,10 @@
  * the last clip's parts: window_ms (analysis window), speech_ms and/or mobilenet_ms (each block
  * from the window to its values, or MobileNet's activations for a conv head), head_ms, total_ms.
  *
+ * Continuous listening (bridge.json "listening", js/listen.js): startStream(sampleRate, threshold,
+ * minimumIntervalMs), pushPcm(base64Float32) per chunk, stopStream(); a detection is a
+ * heard(label, confidence) call.  window.pac.streamStats() / streamIdle() are for tests.
+ *
  * Watchdogs: a start-up that takes over LOAD_TIMEOUT_MS reports MODEL_LOAD_FAILED, a clip that
  * takes over CLIP_TIMEOUT_MS reports CLASSIFICATION_FAILED (and the queue moves on).
  *
@@ -64,6 +68,7 @@
     head: null,
     timings: {},
     queue: Promise.resolve(),
+    stream: null,       // the continuous-listening stream (listen.js), while there is one
   };
 
   function now() {
@@ -455,6 +460,105 @@
     return job;
   }
 
+  // -- continuous listening (js/listen.js) -------------------------------------------------------
+
+  /**
+   * startStream(sampleRate, threshold, minimumIntervalMs): a new stream (any earlier one stops);
+   * pushPcm(base64Float32) feeds it; stopStream() ends it.  Each detection is one heard(label,
+   * confidence) bridge call; failures are error calls (NO_BACKGROUND_LABEL when the model has no
+   * background label, which also refuses the stream).  Windows are classified one at a time on the
+   * same queue as clips.
+   */
+  api[B.java_to_js.startStream] = function (sampleRate, threshold, minimumIntervalMs) {
+    stopStream();
+    if (state.status !== 'ready') {
+      R.reportError('NOT_READY', notReadyMessage());
+      return false;
+    }
+    let settings;
+    try {
+      settings = R.listen.settings(sampleRate, {threshold: threshold, minimumIntervalMs: minimumIntervalMs});
+    } catch (e) {
+      R.reportError('CLASSIFICATION_FAILED', 'startStream: ' + e.message);
+      return false;
+    }
+    if (state.labels.indexOf(settings.background) < 0) {
+      R.reportError('NO_BACKGROUND_LABEL', 'continuous listening needs a model with a ' + settings.background +
+                    ' label (recordings of nothing in particular); this model has ' + state.labels.join(', '));
+      return false;
+    }
+    const stream = new R.listen.Stream({
+      settings: settings,
+      labels: state.labels,
+      classify: streamWindow,
+      onHeard: (found) => R.callJava(B.js_to_java.heard, [found.label, found.confidence]),
+      onError: (err) => {
+        const [kind, message] = R.describe(err);
+        stream.stop();
+        R.reportError(kind, 'continuous listening stopped: ' + message);
+      },
+    });
+    state.stream = stream;
+    return true;
+  };
+
+  api[B.java_to_js.pushPcm] = function (base64Float32) {
+    const stream = state.stream;
+    if (!stream || stream.stopped) {
+      return;  // a chunk still on its way after stopStream
+    }
+    let samples;
+    try {
+      samples = float32Samples(decodeBase64(base64Float32, 'the PCM chunk'), 'the PCM chunk');
+    } catch (err) {
+      const [kind, message] = R.describe(err);
+      R.reportError(kind, message);
+      return;
+    }
+    stream.push(samples);
+  };
+
+  api[B.java_to_js.stopStream] = stopStream;
+
+  function stopStream() {
+    if (state.stream) {
+      state.stream.stop();
+    }
+  }
+
+  /** Debugging / tests: the stream's counters (null without a stream) and its idle promise. */
+  api.streamStats = function () {
+    return state.stream ? state.stream.stats() : null;
+  };
+  api.streamIdle = function () {
+    return state.stream ? state.stream.idle() : Promise.resolve();
+  };
+
+  /** One window of the stream -> probabilities in label order, or null when it is silent. */
+  function streamWindow(samples, rate) {
+    const job = state.queue.then(async () => {
+      const config = state.config;
+      const clip = {samples: samples, rate: rate, channels: 1, source: 'window'};
+      try {
+        R.wav.checkClassifiable(clip, config.min_duration, config.silence_dbfs);
+      } catch (e) {
+        if (e instanceof PacRuntimeError && e.kind === 'SILENT_AUDIO') {
+          return null;
+        }
+        throw e;
+      }
+      const times = {};
+      const t0 = now();
+      const probabilities = await withTimeout(infer(R.features.analysisWindow(samples, rate, config), rate, times),
+                                              CLIP_TIMEOUT_MS, 'CLASSIFICATION_FAILED', 'a window timed out');
+      times.total_ms = now() - t0;
+      state.timings.last_window = times;
+      return probabilities;
+    });
+    state.queue = job.catch(() => undefined);
+    return job;
+  }
+
   /** A decoded clip -> [[label, confidence], ...], most confident first (pac.classifier.ranked). */
   async function classify(clip) {
     const config = state.config;
@@ -571,10 +675,15 @@
       throw new PacRuntimeError('CLASSIFICATION_FAILED',
                                 'sampleRate must be a positive whole number of Hz, not ' + sampleRate);
     }
-    const bytes = decodeBase64(base64Float32, 'the PCM clip');
+    const samples = float32Samples(decodeBase64(base64Float32, 'the PCM clip'), 'the PCM clip');
+    return {samples: samples, rate: rate, channels: 1, source: 'clip'};
+  }
+
+  /** Little-endian float32 bytes -> Float64Array (finite values only). */
+  function float32Samples(bytes, what) {
     if (bytes.length % 4 !== 0) {
       throw new PacRuntimeError('CLASSIFICATION_FAILED',
-                                'the PCM clip has ' + bytes.length + ' bytes, not a whole number of float32 samples');
+                                what + ' has ' + bytes.length + ' bytes, not a whole number of float32 samples');
     }
     const view = new DataView(bytes.buffer);
     const samples = new Float64Array(bytes.length / 4);
@@ -584,7 +693,7 @@
         throw new PacRuntimeError('UNSUPPORTED_WAV', 'clip: contains non-finite float samples (NaN or infinity)');
       }
     }
-    return {samples: samples, rate: rate, channels: 1, source: 'clip'};
+    return samples;
   }
 
   function decodeBase64(text, what) {

@@ -18,6 +18,8 @@ final class JsBridge {
     void onResult(List<ResultParser.Entry> result);
 
     void onError(int code, String message);
+
+    void onHeard(String label, double confidence);
   }
 
   private final Executor ui;
@@ -56,6 +58,21 @@ final class JsBridge {
     } catch (PacException e) {
       fail(e.code, e.getMessage());
     }
+  }
+
+  @JavascriptInterface
+  public void heard(final String label, final double confidence) {
+    if (label == null || !(confidence >= 0 && confidence <= 1)) {
+      fail(BridgeConstants.ERROR_CLASSIFICATION_FAILED,
+          "the page reported a detection without a label or with confidence " + confidence);
+      return;
+    }
+    ui.execute(new Runnable() {
+      @Override
+      public void run() {
+        listener.onHeard(label, confidence);
+      }
+    });
   }
 
   @JavascriptInterface

@@ -294,7 +294,8 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
   @SimpleEvent(description = "Something went wrong. errorCode says what: 1 not ready yet "
       + "(wait for ClassifierReady), 2 the model could not be loaded, 3 not a WAV file, "
       + "4 unsupported or damaged WAV file, 5 the sound holds no samples, 6 the sound is "
-      + "silent, 7 the sound is too short, 8 classification failed, 20 no file at that path, "
+      + "silent, 7 the sound is too short, 8 classification failed, 9 the model has no "
+      + "_background_noise_ label (needed for continuous listening), 20 no file at that path, "
       + "21 the file cannot be read, 22 the phone cannot decode the file, 23 the WebViewer "
       + "property is not set, 24 the Model file is missing or not a model, 25 the user refused "
       + "the microphone, 26 the microphone could not record, 27 already recording. "
@@ -305,6 +306,13 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
       form.dispatchErrorOccurredEvent(this, "Error", ErrorMessages.ERROR_EXTENSION_ERROR,
           errorCode, "PersonalAudioClassifier", errorMessage);
     }
+  }
+
+  @SimpleEvent(description = "Continuous listening heard a label: the most probable label of "
+      + "the last second of sound is not _background_noise_ and its confidence (0 to 1) is at "
+      + "least Threshold. Fires at most once per MinimumInterval.")
+  public void Heard(String label, double confidence) {
+    EventDispatcher.dispatchEvent(this, "Heard", label, confidence);
   }
 
   // ------------------------------------------------------------------------------ bridge
@@ -323,6 +331,11 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
       rows.add(YailList.makeList(new Object[] {e.label, e.confidence}));
     }
     GotClassification(YailList.makeList(rows));
+  }
+
+  @Override
+  public void onHeard(String label, double confidence) {
+    Heard(label, confidence);
   }
 
   @Override

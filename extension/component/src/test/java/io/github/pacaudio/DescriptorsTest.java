@@ -102,6 +102,7 @@ public class DescriptorsTest {
     assertEquals("event ClassifierReady()\n"
         + "event Error(number errorCode, text errorMessage)\n"
         + "event GotClassification(list result)\n"
+        + "event Heard(text label, number confidence)\n"
         + "method ClassifySoundData(text path)\n"
         + "method RecordAndClassify(number milliseconds)\n"
         + "method StartListening()\n"

@@ -1,0 +1,209 @@
+"""Long recordings for continuous listening (``bench/live.py``, ``tests/test_listen.py``), built only
+from the recordings in ``../shared/data``, with the ground-truth time of every word.
+
+A *task* (:func:`make_task`, one per seed) picks 3 command words of Speech Commands v0.01 (10 clips
+each, 10 speakers) and splits each word's clips: 5 to train the model, 5 for the recordings.  The
+model's ``_background_noise_`` label gets 5 one-second noise pieces and 5 clips of other words
+(nothing the recordings use), so "other talk" is background too.
+
+A *recording* (:func:`make_recording`): the held-out noise pieces of both background-noise sources
+(dishes, exercise bike) one after another in a random order and gain, for the whole length; on top,
+at random times with 1.5 to 4 s of noise between them, every held-out clip of the 3 words
+``repeats`` times (trimmed to its sound, 50 ms either side) and ``distractors`` pieces of other speech
+(other Speech Commands words, Arabic command words, RAVDESS sentences), each at a random
+signal-to-noise ratio of 10 to 20 dB (RMS of the word's sound over the noise's RMS).  16 kHz mono.
+Same seed, same recording, bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from pac.audio import read_wav
+from pac.features.functional import active_span
+
+SHARED = Path(os.environ.get("PAC_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+DATA = SHARED / "data"
+RATE = 16000
+BACKGROUND = "_background_noise_"
+#: Words a robot or a game could be told; 3 per task.
+COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+SPEECH_COMMANDS = DATA / "speech_commands_v001"
+NOISE_SOURCES = ("doing_the_dishes", "exercise_bike")
+SHOTS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """Three words, their training and held-out clips, the background class's clips and the
+    distractor clips the recordings may use (disjoint from everything the model saw)."""
+
+    seed: int
+    words: tuple[str, ...]
+    train: dict            # label -> [paths]
+    held_out: dict         # word -> [paths]
+    noise_held_out: tuple  # noise piece paths for the recordings
+    distractors: tuple     # other speech paths for the recordings
+
+    def write_train_dir(self, root: Path) -> Path:
+        """Copy the training clips into ``root/<label>/`` (a ``pac train`` DATA_DIR)."""
+        for label, paths in self.train.items():
+            folder = root / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, path in enumerate(paths):
+                shutil.copy(path, folder / f"{i:02d}_{path.parent.name}_{path.name}")
+        return root
+
+
+def _wavs(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.wav"))
+
+
+def make_task(seed: int) -> Task:
+    """The words and clip split of one seed (see the module docstring)."""
+    rng = np.random.default_rng([17, seed])
+    words = tuple(sorted(rng.choice(COMMAND_WORDS, size=3, replace=False).tolist()))
+    train, held_out = {}, {}
+    for word in words:
+        paths = _wavs(SPEECH_COMMANDS / word)
+        order = rng.permutation(len(paths))
+        train[word] = [paths[i] for i in order[:SHOTS]]
+        held_out[word] = [paths[i] for i in order[SHOTS:]]
+    noise = [p for source in NOISE_SOURCES for p in _wavs(DATA / "background_noise" / source)]
+    order = rng.permutation(len(noise))
+    noise_train = [noise[i] for i in order[:SHOTS]]
+    noise_held_out = tuple(noise[i] for i in order[SHOTS:])
+    others = [p for w in sorted(os.listdir(SPEECH_COMMANDS)) if (SPEECH_COMMANDS / w).is_dir() and w not in words
+              for p in _wavs(SPEECH_COMMANDS / w)]
+    order = rng.permutation(len(others))
+    other_train = [others[i] for i in order[:SHOTS]]
+    other_rest = [others[i] for i in order[SHOTS:]]
+    arabic = sorted((DATA / "arabic_speech_commands").rglob("*.wav"))
+    ravdess = sorted((DATA / "ravdess").rglob("*.wav"))
+    distractors = tuple(other_rest + arabic + ravdess)
+    train[BACKGROUND] = noise_train + other_train
+    return Task(seed, words, train, held_out, noise_held_out, distractors)
+
+
+@dataclasses.dataclass
+class Recording:
+    """A long recording and its ground truth: ``events`` are dicts ``{label, start, end, target}``
+    (seconds; ``target`` false for other speech, whose label is its source)."""
+
+    samples: np.ndarray
+    rate: int
+    events: list
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+    def targets(self) -> list[dict]:
+        return [e for e in self.events if e["target"]]
+
+    def wav_bytes(self) -> bytes:
+        """16-bit PCM WAV of the recording."""
+        body = np.clip(np.round(self.samples * 32767), -32768, 32767).astype("<i2").tobytes()
+        fmt = struct.pack("<HHIIHH", 1, 1, self.rate, 2 * self.rate, 2, 16)
+        chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+        return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def _mono16k(path: Path) -> np.ndarray:
+    audio = read_wav(path)
+    if audio.rate != RATE:
+        from scipy.signal import resample_poly
+
+        g = np.gcd(audio.rate, RATE)
+        return resample_poly(audio.samples, RATE // g, audio.rate // g)
+    return np.asarray(audio.samples, dtype=np.float64)
+
+
+def _sound(path: Path, *, max_seconds: float = 4.0) -> np.ndarray:
+    """The clip's sound (its active span, 25 dB below the peak) with 50 ms either side."""
+    x = _mono16k(path)
+    first, stop = active_span(x, rate=RATE, below_peak_db=25.0)
+    pad = RATE // 20
+    x = x[max(0, first - pad):min(len(x), stop + pad)]
+    return x[:int(max_seconds * RATE)]
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x)) + 1e-20))
+
+
+def make_recording(task: Task, seed: int, *, repeats: int = 2, distractors: int = 20,
+                   noise_dbfs: float = -40.0, snr_db=(10.0, 20.0), gap=(1.5, 4.0)) -> Recording:
+    """One long recording of ``task`` (see the module docstring); about 3 minutes with the defaults."""
+    rng = np.random.default_rng([29, task.seed, seed])
+    pieces = [(word, path, True) for word in task.words for path in task.held_out[word] for _ in range(repeats)]
+    chosen = rng.choice(len(task.distractors), size=min(distractors, len(task.distractors)), replace=False)
+    pieces += [(task.distractors[i].parent.name, task.distractors[i], False) for i in chosen]
+    pieces = [pieces[i] for i in rng.permutation(len(pieces))]
+    sounds = [(label, _sound(path), target) for label, path, target in pieces]
+    gaps = rng.uniform(*gap, size=len(sounds) + 1)
+    total = int(RATE * (sum(gaps) + sum(len(s) for _, s, _ in sounds) / RATE)) + RATE
+    noise_rms = 10.0 ** (noise_dbfs / 20.0)
+    # The noise bed: held-out noise pieces, random order and gain (+-3 dB), 10 ms cross-fades.
+    bed = np.zeros(total)
+    fade = RATE // 100
+    at = 0
+    noise = [_mono16k(p) for p in task.noise_held_out]
+    while at < total:
+        piece = noise[rng.integers(len(noise))]
+        piece = piece * (noise_rms / _rms(piece)) * 10.0 ** (rng.uniform(-3, 3) / 20.0)
+        ramp = np.ones(len(piece))
+        ramp[:fade] = np.linspace(0, 1, fade)
+        ramp[-fade:] = np.linspace(1, 0, fade)
+        n = min(len(piece), total - at)
+        bed[at:at + n] += (piece * ramp)[:n]
+        at += len(piece) - fade
+    events = []
+    at = int(gaps[0] * RATE)
+    for (label, sound, target), g in zip(sounds, gaps[1:]):
+        level = noise_rms * 10.0 ** (rng.uniform(*snr_db) / 20.0)
+        first, stop = active_span(sound, rate=RATE, below_peak_db=25.0)
+        sound = sound * (level / _rms(sound[first:stop]))
+        bed[at:at + len(sound)] += sound
+        events.append({"label": label, "start": (at + first) / RATE, "end": (at + stop) / RATE, "target": target})
+        at += len(sound) + int(g * RATE)
+    bed = bed[:at]
+    peak = float(np.max(np.abs(bed)))
+    if peak > 0.99:
+        bed *= 0.99 / peak
+    return Recording(bed, RATE, events)
+
+
+def score(detections, recording: Recording, *, window_seconds: float = 1.0) -> dict:
+    """Match detections (dicts with ``label`` and ``time``, the end of their window in seconds) to the
+    ground truth: a detection of word W whose window ``(time - window_seconds, time]`` overlaps the
+    sound of a held-out W not yet detected finds it; every other detection is a false alarm.
+
+    Returns
+    -------
+    dict
+        ``detected`` / ``targets``, ``false_alarms``, ``minutes`` and per target the detection
+        that found it (``found``: index into ``detections`` or None).
+    """
+    targets = recording.targets()
+    found = [None] * len(targets)
+    false_alarms = []
+    for i, d in enumerate(detections):
+        match = None
+        for j, e in enumerate(targets):
+            if found[j] is None and e["label"] == d["label"] and e["start"] < d["time"] <= e["end"] + window_seconds:
+                match = j
+                break
+        if match is None:
+            false_alarms.append(i)
+        else:
+            found[match] = i
+    return {"targets": len(targets), "detected": sum(f is not None for f in found), "found": found,
+            "false_alarms": len(false_alarms), "false_alarm_indices": false_alarms,
+            "minutes": recording.duration / 60.0}
