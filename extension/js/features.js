@@ -21,6 +21,8 @@
 
   const POWER_FLOOR = C.features.power_floor;
   const CHUNK_SECONDS = C.features.chunk_seconds;
+  // pac.features.config.PCM_BITS (not in the page constants; the conformance cases pin it).
+  const PCM_BITS = [8, 16];
   const pairwiseSum = R.wav.pairwiseSum;
   // The other feature methods' (FeatureConfig.method) pipelines, registered by their own files
   // (pac_compat.js) through registerMethod(name, {analysisWindow, spectrogramImage}); "pac" is
@@ -48,10 +50,6 @@
 
   // -- configuration ---------------------------------------------------------------------------
 
-  /**
-   * Check a `features` object like FeatureConfig.from_dict + __post_init__: unknown keys and
-   * wrong types are refused, missing keys take the defaults.  Returns a new, complete object.
-   */
   /** Python's ``f"{x:g}"``: 6 significant digits, exponent form below 1e-4 or from 1e6. */
   function formatG(x) {
     if (x === 0) return '0';
@@ -64,6 +62,50 @@
       return digits + 'e' + sign + (magnitude.length < 2 ? '0' + magnitude : magnitude);
     }
     return x.toPrecision(6).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  }
+
+  /** A JSON string as Python's repr shows it (quotes and control characters escaped). */
+  function pythonString(s) {
+    const quote = s.indexOf("'") >= 0 && s.indexOf('"') < 0 ? '"' : "'";
+    const escapes = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'};
+    let out = quote;
+    for (const ch of s) {
+      const code = ch.codePointAt(0);
+      if (ch === quote) out += '\\' + ch;
+      else if (escapes[ch]) out += escapes[ch];
+      else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
+      else out += ch;
+    }
+    return out + quote;
+  }
+
+  /** A JSON number as Python shows it after json.loads: integers as ints, others as repr(float). */
+  function pythonNumber(x) {
+    if (Number.isInteger(x) && Math.abs(x) < 1e16) return String(x);
+    if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+    const [mantissa, power] = x.toExponential().split('e');
+    const exponent = Number(power);
+    if (exponent < -4 || exponent >= 16) {
+      return mantissa + 'e' + (exponent < 0 ? '-' : '+') + String(Math.abs(exponent)).padStart(2, '0');
+    }
+    const text = String(x);
+    return text.indexOf('.') >= 0 ? text : text + '.0';
+  }
+
+  /** A JSON value as Python's repr shows it (null None, true True, 'text', [1, 2], {'a': 1}). */
+  function pythonRepr(value) {
+    if (value === null) return 'None';
+    if (typeof value === 'boolean') return value ? 'True' : 'False';
+    if (typeof value === 'number') return pythonNumber(value);
+    if (typeof value === 'string') return pythonString(value);
+    if (Array.isArray(value)) return '[' + value.map(pythonRepr).join(', ') + ']';
+    return '{' + Object.keys(value).map((k) => pythonString(k) + ': ' + pythonRepr(value[k])).join(', ') + '}';
+  }
+
+  /** A wrong-typed field value as pac.features.config._shown shows it (at most 60 characters). */
+  function shownValue(value) {
+    const text = pythonRepr(value);
+    return text.length <= 60 ? text : text.slice(0, 57) + '...';
   }
 
   /** A value as pac.features.config._number shows it (whole-number fields as integers). */
@@ -89,6 +131,37 @@
     return problems;
   }
 
+  /** Add "<key> must be one of ..." to problems unless value is one of choices. */
+  function oneOf(problems, key, value, choices) {
+    if (choices.indexOf(value) < 0) {
+      problems.push(key + ' must be one of ' + choices.join(', '));
+    }
+  }
+
+  /** pac.features.config._compat_problems: the method and the pac-compat fields, in its order. */
+  function compatProblems(config, schema) {
+    const problems = [];
+    oneOf(problems, 'method', config.method, schema.choices.method);
+    if (config.mpl_nfft < 2 || !(config.mpl_noverlap >= 0 && config.mpl_noverlap < config.mpl_nfft)) {
+      problems.push('need mpl_nfft >= 2 and 0 <= mpl_noverlap < mpl_nfft');
+    }
+    oneOf(problems, 'pcm_bits', config.pcm_bits, PCM_BITS);
+    if (config.mpl_pixels < 1 || config.mpl_pixels % 3 === 0) {
+      problems.push('mpl_pixels must be positive and not a multiple of 3');
+    }
+    if (config.browser_size < 1 || config.mpl_pixels % config.browser_size !== 0 ||
+        Math.floor(config.mpl_pixels / config.browser_size) % 2 === 0) {
+      problems.push('mpl_pixels must be an odd multiple of browser_size');
+    }
+    return problems;
+  }
+
+  /**
+   * Check a `features` object like FeatureConfig.from_dict + __post_init__, with Python's words
+   * in Python's order: unknown keys and wrong types are refused, missing keys take the defaults,
+   * then the bounds, the schema version, the choices, the relations, the pac-compat fields and the
+   * speech hop.  Returns a new, complete object.
+   */
   function validateConfig(data, source) {
     const schema = C.features.schema;
     const bad = (text) => new PacRuntimeError('MODEL_LOAD_FAILED', source + ': ' + text);
@@ -113,7 +186,7 @@
           (kind === 'int' && number && Number.isInteger(value))) {
         config[key] = value;
       } else {
-        throw bad('field ' + key + ' must be ' + schema.kind_names[kind] + ', not ' + JSON.stringify(value));
+        throw bad('field ' + key + ' must be ' + schema.kind_names[kind] + ', not ' + shownValue(value));
       }
     }
     // Bounds first (pac.limits.CONFIG_BOUNDS): the relations below assume numbers within them.
@@ -124,10 +197,8 @@
     if (config.schema_version !== schema.schema_version) {
       problems.push('schema_version ' + config.schema_version + ' is not ' + schema.schema_version);
     }
-    for (const key of Object.keys(schema.choices)) {
-      if (schema.choices[key].indexOf(config[key]) < 0) {
-        problems.push(key + ' must be one of ' + schema.choices[key].join(', '));
-      }
+    for (const key of ['freq_scale', 'window_select', 'colormap']) {
+      oneOf(problems, key, config[key], schema.choices[key]);
     }
     if (config.window_seconds !== null && config.window_seconds <= config.frame_seconds) {
       problems.push('window_seconds must be longer than frame_seconds');
@@ -138,6 +209,7 @@
     if (!(config.f_min >= 0 && config.f_min < config.f_max)) {
       problems.push('need 0 <= f_min < f_max');
     }
+    problems.push(...compatProblems(config, schema));
     if (config.speech_hop_frames % 8 !== 0) {
       problems.push("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)");
     }
