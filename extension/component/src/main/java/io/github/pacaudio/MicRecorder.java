@@ -25,6 +25,38 @@ final class MicRecorder implements Platform.Microphone {
 
   @Override
   public void start(int keepMillis) throws PacException {
+    open();
+    ring = new Pcm.Ring((int) ((long) rate * keepMillis / 1000));
+    final Pcm.Ring target = ring;
+    read(new Consumer() {
+      @Override
+      public void take(short[] buffer, int n) {
+        target.write(buffer, n);
+      }
+    }, null);
+  }
+
+  @Override
+  public void stream(int chunkMillis, final Platform.Sink sink) throws PacException {
+    open();
+    final int sampleRate = rate;
+    final Pcm.Chunker chunker = new Pcm.Chunker((int) ((long) rate * chunkMillis / 1000));
+    read(new Consumer() {
+      @Override
+      public void take(short[] buffer, int n) {
+        for (float[] chunk : chunker.add(buffer, n)) {
+          sink.onChunk(chunk, sampleRate);
+        }
+      }
+    }, sink);
+  }
+
+  private interface Consumer {
+    void take(short[] buffer, int n);
+  }
+
+  /** Opens AudioRecord at the first rate the device accepts and starts it. */
+  private void open() throws PacException {
     int code = BridgeConstants.ERROR_RECORDING_FAILED;
     AudioRecord r = null;
     try {
@@ -58,7 +90,6 @@ final class MicRecorder implements Platform.Microphone {
       throw new PacException(code, "The microphone could not be opened at any sample rate.");
     }
     record = r;
-    ring = new Pcm.Ring((int) ((long) rate * keepMillis / 1000));
     try {
       r.startRecording();
     } catch (IllegalStateException e) {
@@ -69,9 +100,12 @@ final class MicRecorder implements Platform.Microphone {
       release();
       throw new PacException(code, "The microphone is in use by another app.");
     }
+  }
+
+  /** Reads on the recording thread until released; a read error ends it (and tells sink). */
+  private void read(final Consumer consumer, final Platform.Sink sink) {
     running = true;
-    final AudioRecord reading = r;
-    final Pcm.Ring target = ring;
+    final AudioRecord reading = record;
     thread = new Thread(new Runnable() {
       @Override
       public void run() {
@@ -80,9 +114,13 @@ final class MicRecorder implements Platform.Microphone {
           int n = reading.read(buffer, 0, buffer.length);
           if (n < 0) {
             readError = n;
+            if (sink != null && running) {
+              sink.onFailure(new PacException(BridgeConstants.ERROR_RECORDING_FAILED,
+                  "The microphone stopped delivering sound (error " + n + ")."));
+            }
             break;
           }
-          target.write(buffer, n);
+          consumer.take(buffer, n);
         }
       }
     }, "pac-microphone");

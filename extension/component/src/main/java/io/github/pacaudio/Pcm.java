@@ -139,4 +139,27 @@ final class Pcm {
       return out;
     }
   }
+
+  /** Cuts a stream of 16-bit samples into float chunks of a fixed length (continuous listening). */
+  static final class Chunker {
+    private final float[] chunk;
+    private int fill;
+
+    Chunker(int chunkSamples) {
+      chunk = new float[Math.max(1, chunkSamples)];
+    }
+
+    /** Appends count samples; returns the chunks they complete, oldest first (often none). */
+    java.util.List<float[]> add(short[] samples, int count) {
+      java.util.List<float[]> done = new java.util.ArrayList<float[]>(1);
+      for (int i = 0; i < count; i++) {
+        chunk[fill++] = samples[i] / 32768f;
+        if (fill == chunk.length) {
+          done.add(chunk.clone());
+          fill = 0;
+        }
+      }
+      return done;
+    }
+  }
 }

@@ -17,6 +17,8 @@ import com.google.appinventor.components.runtime.Deleteable;
 import com.google.appinventor.components.runtime.EventDispatcher;
 import com.google.appinventor.components.runtime.Form;
 import com.google.appinventor.components.runtime.OnDestroyListener;
+import com.google.appinventor.components.runtime.OnPauseListener;
+import com.google.appinventor.components.runtime.OnResumeListener;
 import com.google.appinventor.components.runtime.PermissionResultHandler;
 import com.google.appinventor.components.runtime.WebViewer;
 import com.google.appinventor.components.runtime.util.ErrorMessages;
@@ -58,12 +60,15 @@ import java.util.concurrent.TimeUnit;
         + "this extension is used. Wait for ClassifierReady, then call ClassifySoundData with a "
         + "sound file (for example SoundRecorder's AfterSoundRecorded sound) or record with "
         + "StartListening / StopListening or RecordAndClassify. Results arrive in "
-        + "GotClassification; problems in Error.")
+        + "GotClassification; problems in Error. StartContinuousListening listens until "
+        + "StopContinuousListening and fires Heard whenever it hears one of the model's labels "
+        + "(the model needs a _background_noise_ label for that).")
 @SimpleObject(external = true)
 @UsesAssets(fileNames = "classifier.html")
 @UsesPermissions(permissionNames = "android.permission.RECORD_AUDIO")
 public class PersonalAudioClassifier extends AndroidNonvisibleComponent
-    implements OnDestroyListener, Deleteable, OnInitializeListener, JsBridge.Listener {
+    implements OnDestroyListener, Deleteable, OnInitializeListener, OnPauseListener,
+    OnResumeListener, JsBridge.Listener {
 
   /** The component's version (the designer's upgrade logic compares it). */
   static final int VERSION = 1;
@@ -74,6 +79,12 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
   static final int MIN_RECORD_MILLIS = 100;
   static final int MAX_RECORD_MILLIS = 10000;
   static final String RECORD_AUDIO = "android.permission.RECORD_AUDIO";
+  /** Continuous listening sends the microphone to the page in chunks of this length. */
+  static final int STREAM_CHUNK_MILLIS = 100;
+  /** Threshold's designer default: bridge.json listening.default_threshold (checked by a test). */
+  static final String DEFAULT_THRESHOLD = "0.8";
+  /** MinimumInterval's designer default: listening.default_minimum_interval_ms (tested). */
+  static final String DEFAULT_MINIMUM_INTERVAL = "1000";
 
   private final Platform platform;
   private final RequestServer server;
@@ -93,6 +104,13 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
   private Platform.Microphone microphone;
   private boolean listening;
   private int recordingId;
+
+  private double threshold = Double.parseDouble(DEFAULT_THRESHOLD);
+  private int minimumInterval = Integer.parseInt(DEFAULT_MINIMUM_INTERVAL);
+  /** Between StartContinuousListening and StopContinuousListening (also while paused). */
+  private boolean continuous;
+  /** The screen is paused: the microphone and the page's stream are stopped until onResume. */
+  private boolean paused;
 
   /** Called by App Inventor. */
   public PersonalAudioClassifier(ComponentContainer container) {
@@ -119,6 +137,8 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
     this.bridge = new JsBridge(ui, this);
     form.registerForOnDestroy(this);
     form.registerForOnInitialize(this);
+    form.registerForOnPause(this);
+    form.registerForOnResume(this);
   }
 
   // ------------------------------------------------------------------------------ properties
@@ -207,10 +227,43 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
   }
 
   @SimpleProperty(category = PropertyCategory.BEHAVIOR,
-      description = "True while the microphone is recording (after StartListening or during "
-          + "RecordAndClassify).")
+      description = "True while the microphone is recording (after StartListening, during "
+          + "RecordAndClassify, and from StartContinuousListening to StopContinuousListening).")
   public boolean Listening() {
     return listening;
+  }
+
+  /** Continuous listening's threshold. */
+  @DesignerProperty(editorType = PropertyTypeConstants.PROPERTY_TYPE_FLOAT,
+      defaultValue = DEFAULT_THRESHOLD)
+  @SimpleProperty(category = PropertyCategory.BEHAVIOR,
+      description = "Continuous listening: the smallest confidence (0.01 to 1; other values are "
+          + "brought into that range) a label needs to fire Heard. Higher: fewer false alarms, "
+          + "more missed words. Takes effect at the next StartContinuousListening.")
+  public void Threshold(double value) {
+    threshold = Double.isNaN(value) ? threshold : Math.max(0.01, Math.min(1.0, value));
+  }
+
+  @SimpleProperty
+  public double Threshold() {
+    return threshold;
+  }
+
+  /** Continuous listening's suppression after a detection, in milliseconds. */
+  @DesignerProperty(editorType = PropertyTypeConstants.PROPERTY_TYPE_NON_NEGATIVE_INTEGER,
+      defaultValue = DEFAULT_MINIMUM_INTERVAL)
+  @SimpleProperty(category = PropertyCategory.BEHAVIOR,
+      description = "Continuous listening: after Heard fires, no other Heard for this many "
+          + "milliseconds (0 to 60000), so one word is heard once. Takes effect at the next "
+          + "StartContinuousListening.")
+  public void MinimumInterval(int milliseconds) {
+    minimumInterval = Math.max(0, Math.min(BridgeConstants.LISTENING_MINIMUM_INTERVAL_MS_MAX,
+        milliseconds));
+  }
+
+  @SimpleProperty
+  public int MinimumInterval() {
+    return minimumInterval;
   }
 
   // ------------------------------------------------------------------------------ methods
@@ -276,6 +329,68 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
     startRecording(ms);
   }
 
+  @SimpleFunction(description = "Listens to the microphone until StopContinuousListening "
+      + "(the first time, the phone asks the user for permission) and fires Heard each time "
+      + "the most probable label of the last second of sound is not _background_noise_ and "
+      + "its confidence is at least Threshold (at most once per MinimumInterval). The model "
+      + "needs a _background_noise_ label (recordings of the room, of nothing in particular, "
+      + "and of other talk): without one this raises Error 9. The microphone pauses while the "
+      + "app is in the background. GotClassification is not fired. Error 27 if the "
+      + "microphone is already recording.")
+  public void StartContinuousListening() {
+    if (listening) {
+      Error(BridgeConstants.ERROR_BUSY, "The microphone is already recording; call "
+          + (continuous ? "StopContinuousListening" : "StopListening") + " first.");
+      return;
+    }
+    if (!checkCanClassify()) {
+      return;
+    }
+    if (!labels.contains(BridgeConstants.LISTENING_BACKGROUND_LABEL)) {
+      Error(BridgeConstants.ERROR_NO_BACKGROUND_LABEL, "Continuous listening needs a model "
+          + "with a " + BridgeConstants.LISTENING_BACKGROUND_LABEL + " label (recordings of "
+          + "nothing in particular); this model has none.");
+      return;
+    }
+    listening = true;  // reserved while the permission is asked
+    continuous = true;
+    final int id = ++recordingId;
+    form.askPermission(RECORD_AUDIO, new PermissionResultHandler() {
+      @Override
+      public void HandlePermissionResponse(String permission, final boolean granted) {
+        ui.execute(new Runnable() {
+          @Override
+          public void run() {
+            if (id != recordingId) {
+              return;
+            }
+            if (!granted) {
+              listening = false;
+              continuous = false;
+              Error(BridgeConstants.ERROR_PERMISSION_DENIED, "The microphone permission was "
+                  + "refused, so nothing can be heard.");
+              return;
+            }
+            if (!paused) {
+              beginStreaming(id);
+            }
+          }
+        });
+      }
+    });
+  }
+
+  @SimpleFunction(description = "Stops continuous listening: the microphone is released and "
+      + "no more Heard events fire. Does nothing if not listening continuously.")
+  public void StopContinuousListening() {
+    if (!continuous) {
+      return;
+    }
+    continuous = false;
+    listening = false;
+    stopStreaming();
+  }
+
   // ------------------------------------------------------------------------------ events
 
   @SimpleEvent(description = "The model is loaded and the classifier is ready: ModelLabels is "
@@ -335,7 +450,9 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
 
   @Override
   public void onHeard(String label, double confidence) {
-    Heard(label, confidence);
+    if (continuous && !paused) {  // a late detection after Stop or a pause is dropped
+      Heard(label, confidence);
+    }
   }
 
   @Override
@@ -359,11 +476,34 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
   }
 
   @Override
+  public void onPause() {
+    paused = true;
+    if (continuous) {
+      stopStreaming();
+    }
+  }
+
+  @Override
+  public void onResume() {
+    if (!paused) {
+      return;
+    }
+    paused = false;
+    if (continuous) {
+      beginStreaming(++recordingId);
+    }
+  }
+
+  @Override
   public void onDelete() {
     shutdown();
   }
 
   private void shutdown() {
+    if (continuous && page != null) {
+      page.evaluate(Scripts.stopStream(), IGNORE);
+    }
+    continuous = false;
     recordingId++;
     listening = false;
     if (microphone != null) {
@@ -471,6 +611,89 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
       }, durationMillis, TimeUnit.MILLISECONDS);
     }
   }
+
+  /**
+   * Opens the microphone in streaming mode: every chunk goes to the page (startStream before the
+   * first one, at the microphone's rate). Chunks of an older id (after Stop, a pause or a
+   * restart) are dropped.
+   */
+  private void beginStreaming(final int id) {
+    Platform.Microphone mic = platform.microphone();
+    microphone = mic;
+    final boolean[] started = {false};
+    try {
+      mic.stream(STREAM_CHUNK_MILLIS, new Platform.Sink() {
+        @Override
+        public void onChunk(float[] samples, final int sampleRate) {
+          final String base64 = new PcmClip(samples, sampleRate).toBase64Float32();
+          ui.execute(new Runnable() {
+            @Override
+            public void run() {
+              if (id != recordingId || page == null) {
+                return;
+              }
+              if (!started[0]) {
+                started[0] = true;
+                page.evaluate(Scripts.startStream(sampleRate, threshold, minimumInterval),
+                    IGNORE);
+              }
+              page.evaluate(Scripts.pushPcm(base64), IGNORE);
+            }
+          });
+        }
+
+        @Override
+        public void onFailure(final PacException e) {
+          ui.execute(new Runnable() {
+            @Override
+            public void run() {
+              if (id != recordingId) {
+                return;
+              }
+              continuous = false;
+              listening = false;
+              stopStreaming();
+              Error(e.code, e.getMessage());
+            }
+          });
+        }
+      });
+    } catch (PacException e) {
+      microphone = null;
+      mic.release();
+      continuous = false;
+      listening = false;
+      Error(e.code, e.getMessage());
+    } catch (RuntimeException e) {
+      microphone = null;
+      mic.release();
+      continuous = false;
+      listening = false;
+      Error(BridgeConstants.ERROR_RECORDING_FAILED, "The microphone could not be opened: " + e);
+    }
+  }
+
+  /** Releases the streaming microphone and stops the page's stream (listening flags unchanged). */
+  private void stopStreaming() {
+    recordingId++;
+    if (microphone != null) {
+      microphone.release();
+      microphone = null;
+    }
+    if (page != null) {
+      page.evaluate(Scripts.stopStream(), IGNORE);
+    }
+  }
+
+  /** Stream scripts answer through the bridge (heard, error); their value is not needed. */
+  private static final Platform.Callback IGNORE = new Platform.Callback() {
+    @Override
+    public void onResult(String value) {
+      if (!"true".equals(value)) {
+        Logs.w("continuous listening: the page answered " + value, null);
+      }
+    }
+  };
 
   private void stopRecordingAndClassify(int id) {
     if (!listening || id != recordingId || microphone == null) {

@@ -40,7 +40,21 @@ interface Platform {
     /** Stops and returns what was recorded. */
     PcmClip stop() throws PacException;
 
+    /**
+     * Starts recording and hands every chunkMillis of sound to sink, on the recording thread, for
+     * as long as the microphone is not released (continuous listening). Needs RECORD_AUDIO.
+     */
+    void stream(int chunkMillis, Sink sink) throws PacException;
+
     /** Stops without returning anything (idempotent). */
     void release();
+  }
+
+  /** Receives the microphone's chunks (mono float samples) on the recording thread. */
+  interface Sink {
+    void onChunk(float[] samples, int sampleRate);
+
+    /** The microphone stopped delivering sound; no chunk follows. */
+    void onFailure(PacException e);
   }
 }

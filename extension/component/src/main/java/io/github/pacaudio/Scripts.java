@@ -19,6 +19,19 @@ final class Scripts {
         "\"" + base64Float32 + "\"," + sampleRate);
   }
 
+  static String startStream(int sampleRate, double threshold, int minimumIntervalMs) {
+    return call(BridgeConstants.JAVA_TO_JS_START_STREAM,
+        sampleRate + "," + threshold + "," + minimumIntervalMs);
+  }
+
+  static String pushPcm(String base64Float32) {
+    return call(BridgeConstants.JAVA_TO_JS_PUSH_PCM, "\"" + base64Float32 + "\"");
+  }
+
+  static String stopStream() {
+    return call(BridgeConstants.JAVA_TO_JS_STOP_STREAM, "");
+  }
+
   private static String call(String function, String args) {
     String o = "window." + BridgeConstants.JS_OBJECT;
     return "(function(){try{if(" + o + "&&typeof " + o + "." + function + "==='function'){"

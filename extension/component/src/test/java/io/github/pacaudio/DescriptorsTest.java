@@ -105,7 +105,9 @@ public class DescriptorsTest {
         + "event Heard(text label, number confidence)\n"
         + "method ClassifySoundData(text path)\n"
         + "method RecordAndClassify(number milliseconds)\n"
+        + "method StartContinuousListening()\n"
         + "method StartListening()\n"
+        + "method StopContinuousListening()\n"
         + "method StopListening()\n", all.toString());
     for (JSONObject b : events.values()) {
       assertFalse(b.getString("description").isEmpty());
@@ -121,7 +123,13 @@ public class DescriptorsTest {
   public void propertiesHaveEditorsCategoriesAndModes() throws Exception {
     JSONObject c = Bridge.component();
     Map<String, JSONObject> designer = byName(c.getJSONArray("properties"));
-    assertEquals("[Model, WebViewer]", designer.keySet().toString());
+    assertEquals("[MinimumInterval, Model, Threshold, WebViewer]", designer.keySet().toString());
+    assertEquals("non_negative_integer", designer.get("MinimumInterval").getString("editorType"));
+    assertEquals(PersonalAudioClassifier.DEFAULT_MINIMUM_INTERVAL,
+        designer.get("MinimumInterval").getString("defaultValue"));
+    assertEquals("float", designer.get("Threshold").getString("editorType"));
+    assertEquals(PersonalAudioClassifier.DEFAULT_THRESHOLD,
+        designer.get("Threshold").getString("defaultValue"));
     assertEquals("asset", designer.get("Model").getString("editorType"));
     assertEquals("", designer.get("Model").getString("defaultValue"));
     assertEquals("component:com.google.appinventor.components.runtime.WebViewer",
@@ -130,9 +138,11 @@ public class DescriptorsTest {
       assertEquals(0, p.getJSONArray("editorArgs").length());
     }
     Map<String, JSONObject> blocks = byName(c.getJSONArray("blockProperties"));
-    assertEquals("[Listening, Model, ModelLabels, WebViewer]", blocks.keySet().toString());
+    assertEquals("[Listening, MinimumInterval, Model, ModelLabels, Threshold, WebViewer]",
+        blocks.keySet().toString());
     String[][] expected = {
-        {"Listening", "boolean", "read-only"}, {"Model", "text", "invisible"},
+        {"Listening", "boolean", "read-only"}, {"MinimumInterval", "number", "read-write"},
+        {"Threshold", "number", "read-write"}, {"Model", "text", "invisible"},
         {"ModelLabels", "list", "read-only"}, {"WebViewer", "component", "invisible"}};
     for (String[] e : expected) {
       JSONObject p = blocks.get(e[0]);

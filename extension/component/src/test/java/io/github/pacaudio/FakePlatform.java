@@ -89,6 +89,25 @@ final class FakePlatform implements Platform {
     volatile int keepMillis = -1;
     volatile boolean started;
     volatile boolean released;
+    volatile int chunkMillis = -1;
+    volatile Sink sink;
+
+    @Override
+    public void stream(int chunkMillis, Sink sink) throws PacException {
+      if (micStartFailure != null) {
+        throw micStartFailure;
+      }
+      this.chunkMillis = chunkMillis;
+      this.sink = sink;
+      started = true;
+    }
+
+    /** What the recording thread does: one chunk of the given samples at 16 kHz. */
+    void deliver(float... samples) throws InterruptedException {
+      Thread t = new Thread(() -> sink.onChunk(samples, 16000), "pac-microphone");
+      t.start();
+      t.join();
+    }
 
     @Override
     public void start(int keepMillis) throws PacException {

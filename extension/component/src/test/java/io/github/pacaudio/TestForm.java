@@ -3,6 +3,8 @@ package io.github.pacaudio;
 import com.google.appinventor.components.runtime.Component;
 import com.google.appinventor.components.runtime.Form;
 import com.google.appinventor.components.runtime.OnDestroyListener;
+import com.google.appinventor.components.runtime.OnPauseListener;
+import com.google.appinventor.components.runtime.OnResumeListener;
 import com.google.appinventor.components.runtime.PermissionResultHandler;
 import com.google.appinventor.components.runtime.util.OnInitializeListener;
 import java.io.ByteArrayInputStream;
@@ -50,6 +52,8 @@ final class TestForm extends Form {
   Map<String, byte[]> projectAssets;
   List<OnDestroyListener> destroyListeners;
   List<OnInitializeListener> initializeListeners;
+  List<OnPauseListener> pauseListeners;
+  List<OnResumeListener> resumeListeners;
   volatile Boolean grantPermission;
   volatile boolean handlesEvents;
   volatile RuntimeException assetFailure;
@@ -68,6 +72,8 @@ final class TestForm extends Form {
       form.projectAssets = new ConcurrentHashMap<String, byte[]>();
       form.destroyListeners = new CopyOnWriteArrayList<OnDestroyListener>();
       form.initializeListeners = new CopyOnWriteArrayList<OnInitializeListener>();
+      form.pauseListeners = new CopyOnWriteArrayList<OnPauseListener>();
+      form.resumeListeners = new CopyOnWriteArrayList<OnResumeListener>();
       form.grantPermission = Boolean.TRUE;
       form.handlesEvents = true;
       form.cacheDir = java.nio.file.Files.createTempDirectory("pac-cache").toFile();
@@ -124,6 +130,30 @@ final class TestForm extends Form {
   @Override
   public void registerForOnInitialize(OnInitializeListener component) {
     initializeListeners.add(component);
+  }
+
+  @Override
+  public void registerForOnPause(OnPauseListener component) {
+    pauseListeners.add(component);
+  }
+
+  @Override
+  public void registerForOnResume(OnResumeListener component) {
+    resumeListeners.add(component);
+  }
+
+  /** What Form.onPause does: tell every registered listener (call it on the UI thread). */
+  void pause() {
+    for (OnPauseListener l : pauseListeners) {
+      l.onPause();
+    }
+  }
+
+  /** What Form.onResume does. */
+  void resume() {
+    for (OnResumeListener l : resumeListeners) {
+      l.onResume();
+    }
   }
 
   @Override

@@ -19,6 +19,13 @@
  *   <li>{@code runtime/}{AndroidNonvisibleComponent, AndroidViewComponent, AppInventorCompatActivity,
  *       Component, ComponentContainer, Deleteable, EventDispatcher, Form, HandlesEventDispatching,
  *       OnDestroyListener, PermissionResultHandler, VisibleComponent, WebViewer}{@code .java};</li>
+ *   <li>added later for continuous listening, read in {@code mit-cml/appinventor-sources}:
+ *       {@code runtime/}{OnPauseListener, OnResumeListener}{@code .java} and
+ *       {@code Form.registerForOnPause(OnPauseListener component)} /
+ *       {@code Form.registerForOnResume(OnResumeListener component)}, and
+ *       {@code PropertyTypeConstants.PROPERTY_TYPE_FLOAT} ({@code "float"}) and
+ *       {@code PROPERTY_TYPE_NON_NEGATIVE_INTEGER} ({@code "non_negative_integer"}) (not yet
+ *       re-run through the surface test below);</li>
  *   <li>{@code runtime/util/}{ErrorMessages, MediaUtil, OnInitializeListener, YailList}{@code .java}.</li>
  * </ul>
  * The surface test {@code UpstreamSignaturesTest} repeats the check mechanically (136

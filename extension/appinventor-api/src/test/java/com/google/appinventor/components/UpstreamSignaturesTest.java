@@ -41,7 +41,8 @@ public class UpstreamSignaturesTest {
       "runtime.AndroidNonvisibleComponent", "runtime.AndroidViewComponent",
       "runtime.AppInventorCompatActivity", "runtime.Component", "runtime.ComponentContainer",
       "runtime.Deleteable", "runtime.EventDispatcher", "runtime.Form",
-      "runtime.HandlesEventDispatching", "runtime.OnDestroyListener",
+      "runtime.HandlesEventDispatching", "runtime.OnDestroyListener", "runtime.OnPauseListener",
+      "runtime.OnResumeListener",
       "runtime.PermissionResultHandler", "runtime.VisibleComponent", "runtime.WebViewer",
       "runtime.util.ErrorMessages", "runtime.util.MediaUtil", "runtime.util.OnInitializeListener",
       "runtime.util.YailList"};

@@ -43,6 +43,25 @@ public final class BridgeConstantsSource {
     stringArray(sb, "ASSET_RESERVED_SUFFIXES",
         (List<Object>) require(assets, "reserved_suffixes"));
 
+    Map<String, Object> listening = (Map<String, Object>) require(bridge, "listening");
+    for (Map.Entry<String, Object> e : listening.entrySet()) {
+      String name = "LISTENING_" + e.getKey().toUpperCase(java.util.Locale.ROOT);
+      Object v = e.getValue();
+      if (e.getKey().equals("doc")) {
+        continue;
+      } else if (v instanceof String) {
+        constant(sb, name, (String) v);
+      } else if (v instanceof Long) {
+        intConstant(sb, name, (Long) v);
+      } else if (v instanceof Number) {
+        sb.append("  static final double ").append(name).append(" = ")
+            .append(((Number) v).doubleValue()).append(";\n");
+      } else {
+        throw new IllegalArgumentException("bridge.json: listening." + e.getKey()
+            + " must be a string or a number");
+      }
+    }
+
     sb.append("\n");
     List<Object> errors = (List<Object>) require(bridge, "errors");
     for (Object o : errors) {

@@ -7,5 +7,7 @@ public class PropertyTypeConstants {
 
   public static final String PROPERTY_TYPE_ASSET = "asset";
   public static final String PROPERTY_TYPE_COMPONENT = "component";
+  public static final String PROPERTY_TYPE_FLOAT = "float";
+  public static final String PROPERTY_TYPE_NON_NEGATIVE_INTEGER = "non_negative_integer";
   public static final String PROPERTY_TYPE_TEXT = "text";
 }

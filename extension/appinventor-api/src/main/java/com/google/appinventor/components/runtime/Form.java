@@ -19,6 +19,12 @@ public class Form extends AppInventorCompatActivity
   public void registerForOnInitialize(OnInitializeListener component) {
   }
 
+  public void registerForOnPause(OnPauseListener component) {
+  }
+
+  public void registerForOnResume(OnResumeListener component) {
+  }
+
   public void askPermission(final String permission,
       final PermissionResultHandler responseRequestor) {
     responseRequestor.HandlePermissionResponse(permission, false);

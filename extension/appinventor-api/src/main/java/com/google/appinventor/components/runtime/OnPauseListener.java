@@ -1,0 +1,6 @@
+package com.google.appinventor.components.runtime;
+
+/** Upstream: runtime/OnPauseListener.java. */
+public interface OnPauseListener {
+  public void onPause();
+}

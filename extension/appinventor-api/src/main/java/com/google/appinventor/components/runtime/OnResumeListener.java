@@ -1,0 +1,6 @@
+package com.google.appinventor.components.runtime;
+
+/** Upstream: runtime/OnResumeListener.java. */
+public interface OnResumeListener {
+  public void onResume();
+}
