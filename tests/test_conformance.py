@@ -5,16 +5,16 @@ Each fixture file is ``{"about": [...], "cases": [{"name", "input", "expect"}, .
 its ``about`` says what each language runs and where a language has no such rule.  Python runs
 every case here; the page gets the fixture file's text as it is and runs the cases itself
 (``_PAGE_RUNNER``), except manifests, which the page only checks while starting (one page load per
-case); the Java component's rules run in ``ConformanceTest.java`` (JUnit, ``mvn test``), started
-from here by :func:`test_java_conformance`.
+case); the Java component's rules run in ``ConformanceTest.java`` (JUnit), started by
+tests/test_conformance_java.py.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import shutil
-import subprocess
+import zipfile
 
 import pytest
 
@@ -25,6 +25,7 @@ from pac.audio import decode_wav
 from pac.browser import Browser
 from pac.errors import PacError
 from pac.features import PROFILES, FeatureConfig
+from pac.mdl import read_mdl
 from pac.modeldir import read_manifest
 
 FIXTURES = REPO / "tests" / "fixtures" / "conformance"
@@ -50,11 +51,27 @@ def outcome(run) -> tuple[str, object]:
         return "error", str(exc)
 
 
+LANGUAGES = ("python", "js", "java")
+
+
+def expectation(case: dict, language: str):
+    """What ``case`` expects of ``language``: its ``expect``, or ``expect[language]`` where the
+    languages' rules differ by design (``{"python": ..., "java": ...}``)."""
+    expect = case["expect"]
+    if isinstance(expect, dict) and set(expect) <= set(LANGUAGES):
+        return expect.get(language)
+    return expect
+
+
+def is_ok(expect) -> bool:
+    return expect == "ok" or "ok" in expect
+
+
 def check(case: dict, result: tuple[str, object], language: str) -> None:
     """Assert that ``result`` (from :func:`outcome`) is what ``case`` expects."""
-    expect, (status, value) = case["expect"], result
+    expect, (status, value) = expectation(case, language.lower()), result
     where = f"{language}, case {case['name']!r}"
-    if expect == "ok" or "ok" in expect:
+    if is_ok(expect):
         assert status == "ok", f"{where}: refused: {value}"
     else:
         assert status == "error", f"{where}: accepted, expected an error containing {expect['error_contains']!r}"
@@ -95,6 +112,26 @@ def test_python_wav(case):
         assert {"rate": clip.rate, "channels": clip.channels, "frames": len(clip.samples)} == case["expect"]["ok"]
 
 
+def archive_bytes(case: dict) -> bytes:
+    """A model archive case's file: its ``bytes_hex``, or its entries zipped in order."""
+    spec = case["input"]
+    if "bytes_hex" in spec:
+        return bytes.fromhex(spec["bytes_hex"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for entry in spec["entries"]:
+            body = entry["text"].encode("utf-8") if "text" in entry else bytes(entry["zeros"])
+            archive.writestr(entry["name"], body)
+    return buffer.getvalue()
+
+
+@by_name("mdl")
+def test_python_mdl(case, tmp_path):
+    path = tmp_path / "m.mdl"
+    path.write_bytes(archive_bytes(case))
+    check(case, outcome(lambda: read_mdl(path)), "Python")
+
+
 def test_the_fixtures_are_well_formed():
     """Unique names, a known expectation in every case, both outcomes present in every file."""
     for path in sorted(FIXTURES.glob("*.json")):
@@ -106,10 +143,13 @@ def test_the_fixtures_are_well_formed():
         for c in data["cases"]:
             assert set(c) <= {"name", "input", "input_json", "expect", "sent_as_wav", "known_difference"}, \
                 (path.name, c["name"])
-            assert set(c.get("known_difference", {})) <= {"python", "js", "java"}, (path.name, c["name"])
-            ok = c["expect"] == "ok" or "ok" in c["expect"]
-            assert ok or isinstance(c["expect"].get("error_contains"), str), (path.name, c["name"])
-            kinds.add(ok)
+            assert set(c.get("known_difference", {})) <= set(LANGUAGES), (path.name, c["name"])
+            for language in LANGUAGES:
+                expect = expectation(c, language)
+                if expect is None:
+                    continue
+                assert is_ok(expect) or isinstance(expect.get("error_contains"), str), (path.name, c["name"])
+                kinds.add(is_ok(expect))
         assert kinds == {True, False}, path.name
 
 
@@ -241,3 +281,4 @@ def test_page_manifests(browser, served):
         failures.append(judged(case, lambda: checks(case, call)))
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
+
