@@ -110,6 +110,7 @@
 
   /** A value as pac.features.config._number shows it (whole-number fields as integers). */
   function shownNumber(value, kind) {
+    if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
     if (kind.replace('?', '') === 'int') return String(value);
     const g = formatG(value);
     return Number(g) === value ? g : String(value);
@@ -181,7 +182,8 @@
         continue;
       }
       kind = kind.replace('?', '');
-      const number = typeof value === 'number' && Number.isFinite(value);
+      // JSON.parse reads 1e400 as Infinity, Python's json as inf: a float then, refused by the bounds.
+      const number = typeof value === 'number' && !Number.isNaN(value);
       if ((kind === 'str' && typeof value === 'string') || (kind === 'float' && number) ||
           (kind === 'int' && number && Number.isInteger(value))) {
         config[key] = value;
