@@ -33,7 +33,7 @@ from .errors import PacError
 from .features import FeatureConfig
 from .fsutil import read_limited
 from .limits import LIMITS
-from .libs import silenced, tensorflow
+from .libs import tensorflow
 from .tfjs_head import WRITER, read_head
 from .tfjs_head import write_head as _write_tfjs_head
 
@@ -195,8 +195,7 @@ def load_head(directory: str | os.PathLike, manifest: Manifest):
     if not path.is_file():
         raise PacError(f"{path}: missing (the model folder is incomplete)")
     try:
-        with silenced():
-            model = read_head(path, input_shape=manifest.head_input_shape)
+        model = read_head(path, input_shape=manifest.head_input_shape)
     except PacError:
         raise
     except Exception as exc:  # tf_keras may still refuse what the parser let through

@@ -2,10 +2,10 @@
 (:func:`pac.train.fit`) and exports (:func:`write_export`: the library functions ``pac build`` and
 ``pac export-mdl`` call, their :class:`~pac.errors.PacError` shown to the user).
 
-TensorFlow and its converters print start-up chatter on the process's file descriptors, which
-:func:`pac.libs.silenced` redirects for a moment; that redirection is process-wide, so every call
-that may do it (first imports, loading MobileNet or the speech embedding, writing or loading a TF.js
-head) runs under :data:`TF_LOCK`, one at a time.
+:data:`TF_LOCK` makes the short TensorFlow work of the jobs and the server run one at a time:
+loading (or downloading) a network, so each loads once, and building Keras models (saving a model,
+loading a head for a classifier or a ``.mdl``), whose ``tf_keras`` state is process-wide and not
+documented as thread-safe.  Training's long fit and ``.aix`` builds (no TensorFlow) do not take it.
 
 Training follows ``pac train``: the default model is the linear head on feature blocks (the speech
 embedding and MobileNet, weighed by cross-validation over the clips), PAC's conv head is the

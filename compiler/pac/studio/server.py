@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
-import os
 import re
 import socket
 import sys
@@ -730,7 +729,14 @@ class Studio:
 
 def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
         base_dir=None, speech_dir=None, echo=print) -> None:
-    """``pac studio``: serve until Ctrl-C."""
+    """``pac studio``: serve until Ctrl-C.
+
+    TensorFlow is imported here, in the main thread before the server's threads start, the one moment
+    :func:`pac.libs.tensorflow` may hide the lines its import writes straight to stderr; the
+    networks then load in the background (:meth:`Jobs.warm_up`).
+    """
+    from ..libs import tensorflow
+
     project = Path(project or DEFAULT_PROJECT)
     if not is_loopback(host):
         echo(f"warning: listening on {host}: anyone who can reach this computer on the network can open the "
@@ -738,8 +744,8 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
              f"you trust (the default, 127.0.0.1, is reachable from this computer only).")
     studio = Studio(project, host=host, port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
                     speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
-    terminal = None
     try:
+        tensorflow()
         studio.start()
         echo(f"pac studio {__version__}: project {studio.store.root}")
         echo(f"open {studio.url} in a browser (Ctrl-C stops the studio; everything is saved as you go)")
@@ -747,12 +753,6 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
             echo("note: browsers only allow the microphone on http://localhost or https pages; "
                  "other computers can upload WAV files but not record")
         sys.stdout.flush()
-        # Loading TensorFlow points fd 1 and 2 at the null device for a while (pac.libs.silenced): keep a
-        # copy of the terminal for the goodbye line, and start that only now.
-        try:
-            terminal = os.dup(sys.stderr.fileno())
-        except (OSError, ValueError):
-            terminal = None
         studio.jobs.warm_up()
         if open_browser:
             import webbrowser
@@ -761,14 +761,11 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
         while studio.thread.is_alive():
             studio.thread.join(0.5)
     except KeyboardInterrupt:
-        if terminal is not None:
-            os.write(terminal, b"\nstopping pac studio (everything is saved)\n")
-        else:
-            echo("\nstopping pac studio (everything is saved)")
+        if sys.stderr is not None:
+            sys.stderr.write("\nstopping pac studio (everything is saved)\n")
+            sys.stderr.flush()
     finally:
         studio.close()
-        if terminal is not None:
-            os.close(terminal)
 
 
 __all__ = ["Studio", "StudioServer", "run", "DEFAULT_PORT", "DEFAULT_PROJECT"]
