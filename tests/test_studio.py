@@ -386,14 +386,17 @@ def test_cli_studio_serves_the_page(tmp_path):
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = None
+        printed = []
         deadline = time.time() + 60
         while time.time() < deadline and url is None:
             line = process.stdout.readline()
             if not line:
                 break
+            printed.append(line)
             if line.startswith("open http://127.0.0.1:"):
                 url = line.split()[1]
         assert url, process.stderr.read() if process.poll() is not None else "no URL printed"
+        assert "starting" in printed[0], printed  # said at once, before TensorFlow's slow import
         port = int(url.rstrip("/").rsplit(":", 1)[1])
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/")

@@ -745,6 +745,8 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
     studio = Studio(project, host=host, port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
                     speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
     try:
+        echo(f"pac studio {__version__}: starting (loading TensorFlow takes a few seconds)")
+        sys.stdout.flush()
         tensorflow()
         studio.start()
         echo(f"pac studio {__version__}: project {studio.store.root}")
