@@ -252,6 +252,7 @@ def observe(config, clips: dict[str, bytes], model_dir: Path) -> dict[str, dict[
     dict
         ``{clip: {stage: array}}`` with the stages of :data:`KINDS` that the model uses.
     """
+    from pac.blocks import SIZES
     from pac.classifier import Classifier
     from pac.features.pipeline import analysis_window, clip_image, model_input
     from pac.features.speech import speech_sequence
@@ -267,8 +268,8 @@ def observe(config, clips: dict[str, bytes], model_dir: Path) -> dict[str, dict[
         stages = {"image": image, "input": model_input(image[None], config)[0]}
         if classifier.manifest.blocks:
             stages["speech_frames"] = speech_sequence(analysis_window(clip, config), rate=clip.rate, config=config)
-            stages["speech_embedding"] = features[i, :192]
-            stages["mobilenet_embedding"] = features[i, 192:]
+            stages["speech_embedding"] = features[i, :SIZES["speech"]]
+            stages["mobilenet_embedding"] = features[i, SIZES["speech"]:]
         else:
             stages["mobilenet_embedding"] = features[i].mean(axis=(0, 1))
         stages["probabilities"] = probabilities[i]

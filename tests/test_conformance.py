@@ -230,7 +230,14 @@ def judged(case: dict, checks) -> str | None:
 
 @pytest.mark.slow
 def test_page_configs(browser):
-    failures = [judged(case, lambda: check(case, page_outcome(answer), "JS"))
+    """Beyond the fixture's words, the page's whole message is Python's (same source name)."""
+    def checks(case, answer):
+        check(case, page_outcome(answer), "JS")
+        python = outcome(lambda: FeatureConfig.from_dict(config_input(case), source="features"))
+        if answer["status"] == "error":
+            assert answer["message"] == python[1], f"JS, case {case['name']!r}: {answer['message']!r} is not {python[1]!r}"
+
+    failures = [judged(case, lambda: checks(case, answer))
                 for case, answer in zip(cases("configs"), page_results(browser, "configs"))]
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
@@ -238,12 +245,15 @@ def test_page_configs(browser):
 
 @pytest.mark.slow
 def test_page_wav(browser):
+    """Beyond the fixture: the page's whole message is Python's."""
     def checks(case, answer):
         check(case, page_outcome(answer), "JS")
         if answer["status"] == "ok":
             assert answer["value"] == case["expect"]["ok"], f"JS, case {case['name']!r}: {answer['value']}"
         else:
             assert answer["kind"] == case["expect"]["kind"], f"JS, case {case['name']!r}: kind {answer['kind']}"
+            python = outcome(lambda: decode_wav(wav_bytes(case), name="clip.wav"))[1]
+            assert answer["message"] == python, f"JS, case {case['name']!r}: {answer['message']!r} is not {python!r}"
 
     failures = [judged(case, lambda: checks(case, answer))
                 for case, answer in zip(cases("wav"), page_results(browser, "wav"))]
