@@ -59,7 +59,13 @@ then with regenerated golden values:
 
 ``--write`` refuses to replace entries that already exist for the current schema version unless
 ``--overwrite`` is given too (entries of other schema versions are kept).  Clips and models come
-from ``../shared`` (``$PAC_SHARED_DIR``), as in the tests.
+from ``../shared`` (``$PAC_SHARED_DIR``), as in the tests.  The script runs the ``pac`` it imports,
+so values can be made from a clean checkout of a commit while the working tree holds other work
+(this is how the schema-1 values were made)::
+
+    git worktree add /tmp/golden-src HEAD
+    PYTHONPATH=/tmp/golden-src/compiler .venv/bin/python tests/golden.py --write
+    git worktree remove /tmp/golden-src
 """
 
 from __future__ import annotations
@@ -416,8 +422,13 @@ def differences(entry: dict, observed: dict[str, dict[str, np.ndarray]]) -> tupl
     return changed, close
 
 
-def write(path: Path, entries: dict, *, overwrite: bool, shared: Path = SHARED) -> None:
+def write(path: Path, entries: dict, *, overwrite: bool, shared: Path = SHARED, check_only: bool = False) -> None:
     """Add ``entries`` to the file at ``path`` (created if missing), keeping other schema versions.
+
+    Parameters
+    ----------
+    check_only : bool
+        Only refuse (below) or return; write nothing.
 
     Raises
     ------
@@ -430,6 +441,8 @@ def write(path: Path, entries: dict, *, overwrite: bool, shared: Path = SHARED) 
         raise SystemExit(f"{path} already has {', '.join(existing)}; golden values of a schema version are "
                          "not rewritten: bump SCHEMA_VERSION if what models see changed on purpose, or pass "
                          "--overwrite to replace them anyway")
+    if check_only:
+        return
     data = {"about": "Golden values of what models see; see tests/golden.py for the format and the "
                      f"tolerances. Regenerate: .venv/bin/python {REGENERATE}",
             "head_seed": HEAD_SEED, "labels": list(LABELS), "clips": clip_identities(shared),
@@ -454,18 +467,18 @@ def main(argv=None) -> int:
     import pac
 
     print(f"pac from {Path(pac.__file__).parent}", file=sys.stderr)
+    if args.write and not args.overwrite:
+        write(args.golden, {key(p, _schema_version()): None for p in PROFILE_NAMES}, overwrite=False, check_only=True)
     observed = observe_profiles()
     if args.write:
         entries = entries_of(observed)
         write(args.golden, entries, overwrite=args.overwrite)
         print(f"wrote {', '.join(entries)} to {args.golden}")
         return 0
-    from pac.features.config import SCHEMA_VERSION
-
     stored = read_golden(args.golden)["entries"]
     status = 0
     for profile, clips in observed.items():
-        name = key(profile, SCHEMA_VERSION)
+        name = key(profile, _schema_version())
         if name not in stored:
             print(f"{name}: no golden entry")
             status = 1
@@ -476,6 +489,12 @@ def main(argv=None) -> int:
             print("  " + line)
         status |= bool(changed)
     return status
+
+
+def _schema_version() -> int:
+    from pac.features.config import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
 
 
 if __name__ == "__main__":
