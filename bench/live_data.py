@@ -65,8 +65,9 @@ def _wavs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.wav"))
 
 
-def make_task(seed: int) -> Task:
-    """The words and clip split of one seed (see the module docstring)."""
+def make_task(seed: int, *, background_words: int = SHOTS) -> Task:
+    """The words and clip split of one seed (see the module docstring); the background label gets
+    ``background_words`` clips of other words besides its 5 noise pieces."""
     rng = np.random.default_rng([17, seed])
     words = tuple(sorted(rng.choice(COMMAND_WORDS, size=3, replace=False).tolist()))
     train, held_out = {}, {}
@@ -82,8 +83,8 @@ def make_task(seed: int) -> Task:
     others = [p for w in sorted(os.listdir(SPEECH_COMMANDS)) if (SPEECH_COMMANDS / w).is_dir() and w not in words
               for p in _wavs(SPEECH_COMMANDS / w)]
     order = rng.permutation(len(others))
-    other_train = [others[i] for i in order[:SHOTS]]
-    other_rest = [others[i] for i in order[SHOTS:]]
+    other_train = [others[i] for i in order[:background_words]]
+    other_rest = [others[i] for i in order[background_words:]]
     arabic = sorted((DATA / "arabic_speech_commands").rglob("*.wav"))
     ravdess = sorted((DATA / "ravdess").rglob("*.wav"))
     distractors = tuple(other_rest + arabic + ravdess)

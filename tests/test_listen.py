@@ -193,6 +193,7 @@ def test_page_gives_the_detections_python_gives(page, recording, python_result):
     python_detections = [(d.label, d.confidence) for d in python_result.detections]
     assert len(python_detections) >= 4
     assert [x[0] for x in page_detections] == [x[0] for x in python_detections]
+    assert [d["endSample"] for d in got["detections"]] == [d.end_sample for d in python_result.detections]
     # Windows are cut where the sound is (as for clips); a 10 ms chunk at the edge of the 25 dB rule
     # can fall the other way in float32 here and float64 there: 1.3e-3 seen, 2e-5 typical.
     difference = np.abs(np.subtract([x[1] for x in page_detections], [x[1] for x in python_detections]))
@@ -200,19 +201,31 @@ def test_page_gives_the_detections_python_gives(page, recording, python_result):
 
 
 def test_page_hears_a_streamed_microphone_at_the_right_times(page, recording, python_result):
-    """A fake microphone: 100 ms chunks pushed in real time.  Each Heard comes soon after the window
-    Python detects ends (same label), and nothing is dropped at this pace."""
+    """A fake microphone: 100 ms chunks pushed in real time, as the component pushes them.  Each
+    Heard is a window Python also finds (same label and confidence, at or above the threshold), it
+    comes after the window's last chunk was pushed and soon after; the windows are where the
+    words are (test_pac_listen_finds_the_words: Python's windows are).  On a loaded machine the page may drop windows (it must not lag): each drop can cost
+    at most one of Python's detections."""
     part = int(25 * recording.rate)  # the first 25 s
     expected = [d for d in python_result.detections if d.end_sample <= part]
     assert len(expected) >= 2
+    window, hop, _ = ListenSettings.defaults(threshold=THRESHOLD).samples(recording.rate)
     got = page.stream_pcm(recording.samples[:part], recording.rate, threshold=THRESHOLD, realtime=True)
-    assert got["errors"] == [] and got["stats"]["dropped"] == 0, got["stats"]
-    assert [h["label"] for h in got["heard"]] == [d.label for d in expected]
-    for heard, d in zip(got["heard"], expected):
-        # the window's last chunk is pushed at ceil(end / chunk) * 100 ms; the answer follows within 600 ms
-        pushed = got["pushed"][-(-d.end_sample // got["chunk"]) - 1]
-        assert pushed <= heard["t"] <= pushed + 600, (heard, d, pushed)
-    assert abs(got["elapsed"] - 25000) < 1500
+    stats = got["stats"]
+    assert got["errors"] == [] and stats["due"] == (part - window) // hop + 1, stats
+    assert len(got["heard"]) == len(got["detections"]) >= len(expected) - stats["dropped"], (got, expected)
+    for heard, d in zip(got["heard"], got["detections"]):
+        assert heard["label"] == d["label"] and heard["confidence"] == d["confidence"]
+        row = python_result.probabilities[(d["endSample"] - window) // hop]
+        assert abs(row[python_result_labels(page).index(d["label"])] - d["confidence"]) < 5e-3
+        assert d["confidence"] >= THRESHOLD
+        pushed = got["pushed"][-(-d["endSample"] // got["chunk"]) - 1]  # the window's last chunk
+        assert pushed <= heard["t"] <= pushed + 1500, (heard, d, pushed)
+    assert abs(got["elapsed"] - 25000) < 3000
+
+
+def python_result_labels(page) -> list:
+    return page.info()["labels"]
 
 
 def test_page_drops_windows_rather_than_queue(page, recording):
@@ -253,3 +266,64 @@ def test_page_refuses_a_model_without_background(browser):
     assert call["method"] == "error" and call["args"][0] == ERRORS["NO_BACKGROUND_LABEL"] == 9
     assert "_background_noise_ label" in call["args"][1]
     assert browser.execute("return window.pac.streamStats();") is None
+
+
+# -- pac verify ------------------------------------------------------------------------------------
+
+def _component_descriptor() -> list:
+    """The descriptor Maven built (what pac build puts into the .aix)."""
+    from pac import resources
+
+    return json.loads(resources.current().component().components_json.read_text(encoding="utf-8"))
+
+
+def test_verify_checks_the_listening_blocks():
+    from pac.listen import check_listen_blocks
+    from pac.verify import Report
+
+    descriptors = _component_descriptor()
+    report = Report(path="x")
+    check_listen_blocks(descriptors, report)
+    assert report.failures == [] and report.warnings == []
+
+    def broken(change):
+        copy = json.loads(json.dumps(descriptors))
+        change(copy[0])
+        report = Report(path="x")
+        check_listen_blocks(copy, report)
+        return report
+
+    def retype(d):
+        [e for e in d["events"] if e["name"] == "Heard"][0]["params"][1]["type"] = "text"
+    assert any("Heard" in f for f in broken(retype).failures)
+
+    def no_stop(d):
+        d["methods"] = [m for m in d["methods"] if m["name"] != "StopContinuousListening"]
+    assert any("StopContinuousListening" in f for f in broken(no_stop).failures)
+
+    def default(d):
+        [p for p in d["properties"] if p["name"] == "Threshold"][0]["defaultValue"] = "0.5"
+    assert any("Threshold" in f and "0.8" in f for f in broken(default).failures)
+
+    def read_only(d):
+        [p for p in d["blockProperties"] if p["name"] == "MinimumInterval"][0]["rw"] = "read-only"
+    assert any("MinimumInterval" in f for f in broken(read_only).failures)
+
+    def old(d):
+        d["events"] = [e for e in d["events"] if e["name"] != "Heard"]
+        d["methods"] = [m for m in d["methods"] if "Continuous" not in m["name"]]
+    report = broken(old)
+    assert report.failures == [] and any("older pac" in w for w in report.warnings)
+
+
+def test_verify_streams_to_the_page(browser):
+    from pac.listen import check_page_stream
+    from pac.verify import Report
+
+    report = Report(path="x")
+    labels = browser.open("model/classifier.html", backend="wasm")
+    assert check_page_stream(browser, labels, report) == "continuous listening: 5 windows of 2 s streamed"
+    assert report.failures == [] and report.warnings == []
+    labels = browser.open("nobg/classifier.html", backend="wasm")
+    assert check_page_stream(browser, labels, report).endswith("(no background label)")
+    assert report.failures == [] and any("_background_noise_ label" in w for w in report.warnings)

@@ -83,7 +83,7 @@ def test_fresh_build_static_checks_all_pass(built_aix):
     report = verify(built_aix, browser=False)
     assert report.ok, report.failures
     assert report.package and report.labels == ["nine", "one", "seven"]
-    assert len(report.passed) == 8
+    assert len(report.passed) == 9
 
 
 def test_java_and_dex_files_parse(built_aix):

@@ -562,6 +562,8 @@ class Browser:
         -------
         dict
             ``heard``: ``[{"label", "confidence", "t"}]`` (``t``: ms after the start, page clock),
+            ``detections``: the same, as the stream logged them (``label``, ``confidence``,
+            ``endSample`` of the window, ``time`` = endSample / rate),
             ``errors``: the error calls' args, ``pushed``: ms after the start of each push,
             ``chunk``: samples per chunk, ``stats``: the stream's counters, ``elapsed``: ms.
         """
@@ -596,6 +598,7 @@ class Browser:
                   }
                   await window.pac.streamIdle();
                   const stats = window.pac.streamStats();
+                  const detections = window.pac.streamDetections();
                   const elapsed = performance.now() - t0;
                   window.pac.stopStream();
                   const calls = h.calls.slice(first);
@@ -603,7 +606,7 @@ class Browser:
                     heard: calls.filter((c) => c.method === 'heard')
                       .map((c) => ({label: c.args[0], confidence: c.args[1], t: c.t - t0})),
                     errors: calls.filter((c) => c.method === 'error').map((c) => c.args),
-                    pushed: pushed, stats: stats, elapsed: elapsed,
+                    detections: detections, pushed: pushed, stats: stats, elapsed: elapsed,
                   };
                 })().then(done, (e) => done({error: String(e)}));
                 """, chunks, int(rate), threshold, minimum_interval_ms, float(chunk_ms), bool(realtime))

@@ -262,3 +262,81 @@ def run_cli(model_dir, recording, *, threshold=None, minimum_interval_ms=None, h
         echo(f"{len(result.detections)} detections in {format_time(result.duration)} "
              f"({result.windows} windows, {result.silent} silent)")
     return result
+
+
+# -- pac verify's checks of continuous listening -----------------------------------------------------
+
+#: The component pac builds (the descriptor's type), and the continuous-listening blocks it declares:
+#: events and methods with their parameters (name, YAIL type), block properties with their types.
+COMPONENT_TYPE = "io.github.pacaudio.PersonalAudioClassifier"
+LISTEN_EVENTS = {"Heard": [("label", "text"), ("confidence", "number")]}
+LISTEN_METHODS = {"StartContinuousListening": [], "StopContinuousListening": []}
+LISTEN_PROPERTIES = {"Threshold": "number", "MinimumInterval": "number"}
+
+
+def check_listen_blocks(descriptors, report) -> None:
+    """``pac verify``: pac's component declares the continuous-listening blocks with the right
+    parameters and designer defaults equal to ``bridge.json``'s (a failure if one is wrong, a warning
+    if the component predates them)."""
+    rules = listening_rules()
+    for d in descriptors:
+        if not isinstance(d, dict) or d.get("type") != COMPONENT_TYPE:
+            continue
+        blocks = {kind: {b.get("name"): b for b in d.get(kind) or [] if isinstance(b, dict)}
+                  for kind in ("events", "methods", "blockProperties", "properties")}
+        wanted = [("events", LISTEN_EVENTS), ("methods", LISTEN_METHODS)]
+        if not any(name in blocks[kind] for kind, table in wanted for name in table):
+            report.warn("the component has no continuous-listening blocks (built by an older pac)")
+            continue
+        for kind, table in wanted:
+            for name, params in table.items():
+                block = blocks[kind].get(name)
+                got = None if block is None else [(p.get("name"), p.get("type")) for p in block.get("params") or []
+                                                  if isinstance(p, dict)]
+                if got != params:
+                    report.fail(f"{kind} {name}: expected parameters {params}, found {got}")
+        for name, yail in LISTEN_PROPERTIES.items():
+            prop = blocks["blockProperties"].get(name)
+            if prop is None or prop.get("type") != yail or prop.get("rw") != "read-write":
+                report.fail(f"block property {name}: expected a read-write {yail}, found {prop}")
+        defaults = {"Threshold": rules["default_threshold"], "MinimumInterval": rules["default_minimum_interval_ms"]}
+        for name, value in defaults.items():
+            prop = blocks["properties"].get(name)
+            try:
+                same = prop is not None and float(prop.get("defaultValue")) == float(value)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
+                report.fail(f"designer property {name}: default must be {value} (bridge.json), found "
+                            f"{None if prop is None else prop.get('defaultValue')!r}")
+
+
+def check_page_stream(browser, labels, report, *, seconds: float = 2.0, rate: int = 16000) -> str:
+    """``pac verify``: stream ``seconds`` of quiet noise to the page's continuous listening as the
+    component does; every window must be classified (or, without a background label, the page must
+    refuse with NO_BACKGROUND_LABEL, reported as a warning).  Returns a short description."""
+    from .runtime import read_bridge
+
+    bridge = read_bridge()
+    codes = {e["name"]: e["code"] for e in bridge["errors"]}
+    settings = ListenSettings.defaults(bridge=bridge)
+    samples = np.random.default_rng(0).normal(0.0, 0.01, int(seconds * rate))
+    if settings.background not in labels:
+        index = len(browser.calls())
+        started = browser.execute("return window.pac.startStream(arguments[0], null, null);", rate)
+        call = browser.wait_call(index, timeout=10)
+        if started is not False or call is None or call["method"] != "error" or \
+                call["args"][0] != codes["NO_BACKGROUND_LABEL"]:
+            report.fail(f"continuous listening: a model without {settings.background} must be refused with error "
+                        f"{codes['NO_BACKGROUND_LABEL']}, the page answered {started!r} / {call}")
+            return "continuous listening: refusal wrong"
+        report.warn(f"continuous listening (StartContinuousListening) will refuse this model: it has no "
+                    f"{settings.background} label")
+        return "continuous listening refused (no background label)"
+    got = browser.stream_pcm(samples, rate, realtime=False)
+    stats = got["stats"]
+    due = len(window_ends(len(samples), rate, settings))
+    if got["errors"] or stats["due"] != due or stats["classified"] != due or stats["dropped"]:
+        report.fail(f"continuous listening: {seconds:g} s streamed, {due} windows expected, the page reports "
+                    f"{stats} and errors {got['errors']}")
+    return f"continuous listening: {stats['classified']} windows of {seconds:g} s streamed"

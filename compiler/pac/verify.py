@@ -890,6 +890,11 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
             if local and f"{top}/{icon}" not in files:
                 report.fail(f"the icon {icon} named by the descriptor is not in the .aix")
 
+    with report.step("continuous-listening blocks (Heard, Start/StopContinuousListening, Threshold, MinimumInterval)"):
+        from .listen import check_listen_blocks
+
+        check_listen_blocks(descriptors, report)
+
     with report.step("extension.properties and build infos (no INTERNET permission)"):
         props = files.get(f"{top}/{PROPERTIES}")
         if props is None:
@@ -1132,10 +1137,13 @@ def check_page(page_dir: Path, clips: list[tuple[str, Path]], report: Report, *,
                     report.fail(f"the page called the bridge with wrong arguments: {bad[0]}")
                 backend = (browser.info() or {}).get("backend")
                 results = [(label, wav, page_answer(browser, wav, report, timeout=timeout)) for label, wav in clips]
+                from .listen import check_page_stream
+
+                streamed = check_page_stream(browser, labels, report)
         except PacError as exc:
             report.fail(f"the .aix's page in headless Chromium: {exc}")
             return
-        step.name += f": ready(labels), TF.js backend {backend}"
+        step.name += f": ready(labels), TF.js backend {backend}; {streamed}"
     if clips:
         compare_results(page_dir, results, report)
 

@@ -35,7 +35,8 @@
  *
  * Continuous listening (bridge.json "listening", js/listen.js): startStream(sampleRate, threshold,
  * minimumIntervalMs), pushPcm(base64Float32) per chunk, stopStream(); a detection is a
- * heard(label, confidence) call.  window.pac.streamStats() / streamIdle() are for tests.
+ * heard(label, confidence) call.  window.pac.streamStats() / streamDetections() / streamIdle() are
+ * for tests.
  *
  * Watchdogs: a start-up that takes over LOAD_TIMEOUT_MS reports MODEL_LOAD_FAILED, a clip that
  * takes over CLIP_TIMEOUT_MS reports CLASSIFICATION_FAILED (and the queue moves on).
@@ -529,6 +530,9 @@
   /** Debugging / tests: the stream's counters (null without a stream) and its idle promise. */
   api.streamStats = function () {
     return state.stream ? state.stream.stats() : null;
+  };
+  api.streamDetections = function () {
+    return state.stream ? state.stream.log.slice() : [];
   };
   api.streamIdle = function () {
     return state.stream ? state.stream.idle() : Promise.resolve();

@@ -17,6 +17,7 @@
  *       .stop()   forgets everything still to do; later pushes are ignored
  *       .idle()   a promise resolved when no window is being classified or waiting
  *       .stats()  {received, due, classified, silent, dropped, detections, busyMs, lastWindowMs}
+ *       .log      the last 1000 detections ({label, confidence, endSample, time}), oldest first
  *
  * Never behind real time: at most one window is being classified and at most one waits (the
  * newest); a window replaced while waiting, or whose samples the ring has already overwritten, is
@@ -100,6 +101,8 @@
     }
   }
 
+  const LOG_MAX = 1000;
+
   function now() {
     return (root.performance && performance.now) ? performance.now() : Date.now();
   }
@@ -121,6 +124,7 @@
       this.running = false;
       this.stopped = false;
       this.idlers = [];
+      this.log = [];              // the last LOG_MAX detections, oldest first (tests, the studio)
       this.counts = {due: 0, classified: 0, silent: 0, dropped: 0, detections: 0, busyMs: 0, lastWindowMs: 0};
     }
 
@@ -179,6 +183,8 @@
         const found = this.decider.step(end, probabilities);
         if (found) {
           this.counts.detections++;
+          this.log.push(found);
+          if (this.log.length > LOG_MAX) this.log.shift();
           this.onHeard(found);
         }
       }, (err) => {

@@ -74,4 +74,18 @@ public class PcmTest {
         .putFloat(-0.5f).array();
     assertEquals(Base64.getEncoder().encodeToString(expected), clip.toBase64Float32());
   }
+
+  @Test
+  public void chunkerCutsTheStreamIntoEqualChunksAcrossReads() {
+    Pcm.Chunker chunker = new Pcm.Chunker(3);
+    assertEquals(0, chunker.add(new short[] {1, 2}, 2).size());
+    java.util.List<float[]> done = chunker.add(new short[] {3, 4, 5, 6, 7, 8, 9, -32768}, 7);
+    assertEquals(3, done.size());
+    assertArrayEquals(new float[] {1 / 32768f, 2 / 32768f, 3 / 32768f}, done.get(0), 0f);
+    assertArrayEquals(new float[] {4 / 32768f, 5 / 32768f, 6 / 32768f}, done.get(1), 0f);
+    assertArrayEquals(new float[] {7 / 32768f, 8 / 32768f, 9 / 32768f}, done.get(2), 0f);
+    done = chunker.add(new short[] {-32768, 10, 11}, 3);  // nothing of the earlier buffer leaks
+    assertEquals(1, done.size());
+    assertArrayEquals(new float[] {-1f, 10 / 32768f, 11 / 32768f}, done.get(0), 0f);
+  }
 }
