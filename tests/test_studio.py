@@ -338,7 +338,8 @@ def test_training_needs_enough_clips(studio, client):
     assert status == 409
     assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
     conv = {"head": "conv"}
-    for bad, says in [({**conv, "epochs": 0}, "Epochs"), ({**conv, "epochs": "many"}, "Epochs"),
+    for bad, says in [({**conv, "epochs": 0}, "epochs must be a whole number from 1 to 1000, not 0"),
+                      ({**conv, "epochs": "many"}, "epochs must be a whole number, not 'many'"),
                       ({**conv, "epochs": float("inf")}, "Infinity"), ({**conv, "learning_rate": -1}, "learning rate"),
                       ({**conv, "optimizer": "lbfgs"}, "optimizer"), ({**conv, "batch_fraction": 2}, "fraction"),
                       ({"head": "cnn"}, "model kind"), ({"bases": "wav2vec"}, "networks"), ({"l2": 0}, "L2"),
@@ -347,6 +348,16 @@ def test_training_needs_enough_clips(studio, client):
         status, body = client.post("/api/train", bad)
         assert status == 400 and says in body["error"], (bad, body)
     assert client.get("/api/train") == (200, None)
+
+
+def test_the_page_gets_the_declared_training_options(client):
+    """Bounds, defaults, choices and presets of the form come from pac.train_options, not the page."""
+    from pac import train_options
+
+    status, declared = client.get("/api/train/options")
+    assert status == 200 and declared == train_options.to_json()
+    epochs = next(o for o in declared["options"] if o["key"] == "epochs")
+    assert (epochs["low"], epochs["high"], epochs["default"], epochs["head"]) == (1, 1000, 50, "conv")
 
 
 def test_training_options_follow_the_model_kind():

@@ -17,6 +17,9 @@ import click
 
 from . import __version__
 from .errors import EXIT_USER_ERROR, PacError
+from .train_options import OPTIONS as TRAIN_OPTIONS
+from .train_options import PRESET_PROFILES
+from .train_options import cli_help as train_option_help
 
 
 def output_file(ctx, param, value):
@@ -113,34 +116,34 @@ def _say_restart(attempt: int) -> None:
                f"again from a new initialisation (attempt {attempt + 1})", err=True)
 
 
+OPTIONS_BY_FLAG = {spec.flag: spec for spec in TRAIN_OPTIONS if spec.cli}
+
+
+def declared_train_options(command):
+    """Decorator: ``pac train``'s flags of the training options, made from their declaration
+    (:data:`pac.train_options.OPTIONS`: flag, help with the defaults, choices; the bounds are checked
+    by :meth:`pac.train.TrainOptions.check`).  Each reaches the command as ``None`` when not given."""
+    for spec in reversed(OPTIONS_BY_FLAG.values()):
+        if spec.words:  # --noise: a word or a folder
+            option = click.option(spec.flag, spec.front_name, metavar="|".join(spec.words) + "|DIR", default=None,
+                                  help=train_option_help(spec))
+        elif spec.choices:
+            option = click.option(spec.flag, spec.name, type=click.Choice(spec.choices), default=None,
+                                  help=train_option_help(spec))
+        else:
+            option = click.option(spec.flag, spec.name, type=spec.kind, default=None, help=train_option_help(spec))
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder,
               help="Model folder to write.")
-@click.option("--preset", type=click.Choice(["product", "paper"]), default="product", show_default=True,
+@click.option("--preset", type=click.Choice(list(PRESET_PROFILES)), default="product", show_default=True,
               help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
                    "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').")
-@click.option("--head", type=click.Choice(["linear", "conv"]), default=None,
-              help="linear: one softmax layer on the speech embedding and MobileNet features (product); "
-                   "conv: PAC's convolutional head on MobileNet (paper, pac-compat) [product linear].")
-@click.option("--bases", type=click.Choice(["speech+mobilenet", "speech", "mobilenet"]), default=None,
-              help="Linear head: the pretrained networks it may use; with both, cross-validation on your "
-                   "clips weighs them [speech+mobilenet].")
-@click.option("--l2", type=float, help="Linear head: L2 penalty of the softmax layer [0.1].")
-@click.option("--epochs", type=int, help="Conv head: training epochs [product 50, paper 20].")
-@click.option("--learning-rate", type=float, help="Conv head: learning rate [product 0.001, paper 0.0001].")
-@click.option("--optimizer", type=click.Choice(["adam", "sgd", "adagrad", "adadelta"]),
-              help="Conv head: optimizer [adam].")
-@click.option("--batch-fraction", type=float,
-              help="Conv head: PAC's training data fraction: batch = floor(fraction x examples) [0.4].")
-@click.option("--validation-fraction", type=float,
-              help="Share of each label's clips held out for the report [linear head 0: every clip trains "
-                   "and cross-validation estimates the accuracy; conv head 0.2; paper 0].")
-@click.option("--seed", type=int, help="Random seed; the same seed gives the same model [0].")
-@click.option("--max-shift", type=float, help="Time-shift augmentation in seconds, 0 = off [product 0.1].")
-@click.option("--noise", "noise_spec", metavar="generated|none|DIR",
-              help="Background noise mixed into training clips at 5-20 dB SNR: generated white/pink/brown "
-                   "noise, none, or a folder of noise WAVs [product generated, paper none].")
+@declared_train_options
 @click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
               help="Feature profile name or JSON file [product: default, paper: paper].")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
@@ -149,9 +152,7 @@ def _say_restart(attempt: int) -> None:
               help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
-def train(data_dir, output, preset, head, bases, l2, epochs, learning_rate, optimizer, batch_fraction,
-          validation_fraction, seed, max_shift, noise_spec, config_spec, base_dir, speech_dir, skip_bad,
-          no_cache) -> None:
+def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad, no_cache, **chosen) -> None:
     """Train a classifier on DATA_DIR (one sub-folder of WAV clips per label).
 
     Unreadable or unusable clips stop training with an error naming the file (or are skipped with
@@ -164,14 +165,13 @@ def train(data_dir, output, preset, head, bases, l2, epochs, learning_rate, opti
     from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, needed_networks, options_with, save
 
     defaults = PAPER if preset == "paper" else TrainOptions()
-    noise_dir = None if noise_spec in (None, "generated", "none") else noise_spec
-    options = options_with(defaults, head=head, bases=bases, l2=l2, epochs=epochs, learning_rate=learning_rate,
-                           optimizer=optimizer,
-                           batch_fraction=batch_fraction, validation_fraction=validation_fraction,
-                           seed=seed, max_shift=max_shift,
-                           generated_noise={"generated": True, "none": False}.get(noise_spec))
-    options.check()
-    config = load_config(config_spec or ("paper" if preset == "paper" else None))
+    noise_option = OPTIONS_BY_FLAG["--noise"]  # a word (generated, none; off for none) or a folder
+    noise_spec = chosen.pop(noise_option.front_name)
+    word = noise_option.aliases.get(noise_spec, noise_spec)
+    noise_dir = None if noise_spec is None or word in noise_option.words else noise_spec
+    options = options_with(defaults, **chosen, **{noise_option.name: noise_option.words.get(word)})
+    options.check(naming=lambda spec: spec.flag or spec.name)
+    config = load_config(config_spec or PRESET_PROFILES[preset])
     dataset = load_dataset(data_dir, config, skip_bad=skip_bad, warn=_echo_warning)
     noise = load_noise(noise_dir)
     networks = needed_networks(options, config)

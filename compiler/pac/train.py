@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import train_options
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
 from .blocks import POOLING, SIZES, Networks, block_features, joined
@@ -31,17 +32,20 @@ from .errors import PacError
 from .features import FeatureConfig
 from .features.pipeline import time_shifts_apply
 from .fsutil import atomic_dir
-from .head import OPTIMIZERS, History, predict_head, train_head
+from .head import History, predict_head, train_head
 from .metrics import scores
-from .modeldir import HEAD_KINDS, MANIFEST, Manifest, base_identity, tool_versions, write_head
+from .modeldir import MANIFEST, Manifest, base_identity, tool_versions, write_head
 
 #: ``--bases`` of the linear head: which feature blocks it may use.
 BASES = {"speech+mobilenet": ("speech", "mobilenet"), "speech": ("speech",), "mobilenet": ("mobilenet",)}
+_DEFAULTS = train_options.defaults()
 
 
 @dataclass(frozen=True)
 class TrainOptions:
     """Hyperparameters of ``pac train`` with the product's defaults.
+
+    The defaults, bounds and choices are declared in :data:`pac.train_options.OPTIONS`.
 
     Parameters
     ----------
@@ -85,54 +89,41 @@ class TrainOptions:
         is trained again from a new seeded initialisation.
     """
 
-    head: str = "linear"
-    bases: str = "speech+mobilenet"
-    l2: float = 0.1
-    cv_folds: int = 5
-    epochs: int = 50
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    batch_fraction: float = 0.4
-    validation_fraction: float | None = None
-    seed: int = 0
-    max_shift: float = 0.1
-    shift_step: float = 0.05
-    generated_noise: bool = True
-    noise_copies: int = 1
-    snr_db: tuple = (5.0, 20.0)
-    restarts: int = 2
+    head: str = _DEFAULTS["head"]
+    bases: str = _DEFAULTS["bases"]
+    l2: float = _DEFAULTS["l2"]
+    cv_folds: int = _DEFAULTS["cv_folds"]
+    epochs: int = _DEFAULTS["epochs"]
+    learning_rate: float = _DEFAULTS["learning_rate"]
+    optimizer: str = _DEFAULTS["optimizer"]
+    batch_fraction: float = _DEFAULTS["batch_fraction"]
+    validation_fraction: float | None = _DEFAULTS["validation_fraction"]
+    seed: int = _DEFAULTS["seed"]
+    max_shift: float = _DEFAULTS["max_shift"]
+    shift_step: float = _DEFAULTS["shift_step"]
+    generated_noise: bool = _DEFAULTS["generated_noise"]
+    noise_copies: int = _DEFAULTS["noise_copies"]
+    snr_db: tuple = _DEFAULTS["snr_db"]
+    restarts: int = _DEFAULTS["restarts"]
 
-    def check(self) -> None:
-        problems = []
-        if self.epochs < 1:
-            problems.append("--epochs must be at least 1")
-        if not self.learning_rate > 0:
-            problems.append("--learning-rate must be positive")
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if not 0 < self.batch_fraction <= 1:
-            problems.append("--batch-fraction must be in (0, 1]")
-        if self.validation_fraction is not None and not 0 <= self.validation_fraction < 1:
-            problems.append("--validation-fraction must be in [0, 1)")
-        if self.head not in HEAD_KINDS:
-            problems.append(f"--head must be one of {', '.join(HEAD_KINDS)}")
-        if self.bases not in BASES:
-            problems.append(f"--bases must be one of {', '.join(BASES)}")
-        if not self.l2 > 0:
-            problems.append("--l2 must be positive")
-        if self.cv_folds < 2:
-            problems.append("cv_folds must be at least 2")
-        if self.restarts < 0:
-            problems.append("restarts must be >= 0")
-        if self.max_shift < 0 or self.shift_step <= 0:
-            problems.append("--max-shift must be >= 0")
-        if problems:
-            raise PacError("; ".join(problems))
+    def check(self, *, naming=None) -> None:
+        """Refuse options outside their bounds or choices (:func:`pac.train_options.check`).
+
+        Parameters
+        ----------
+        naming : callable, optional
+            ``naming(spec)``: how the error names an option (default its name, e.g. ``l2``).
+
+        Raises
+        ------
+        PacError
+            One line: every problem, with the value and what is allowed.
+        """
+        train_options.check(asdict(self), naming=naming)
 
 
 #: The paper's and MIT's trainer's settings (with feature profile ``paper``).
-PAPER = TrainOptions(head="conv", epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0,
-                     generated_noise=False, restarts=0)
+PAPER = TrainOptions(**train_options.paper())
 
 
 def resolved(options: TrainOptions, config: FeatureConfig) -> TrainOptions:

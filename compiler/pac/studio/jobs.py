@@ -23,13 +23,12 @@ import traceback
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .. import train_options
 from ..errors import PacError
 from .store import BACKGROUND_LABEL, LABELS, ProjectStore, StudioError
 from .store import EXPORTS as EXPORTS_DIR  # the folder; EXPORTS below are the export kinds
 
 TF_LOCK = threading.RLock()
-
-NOISE_CHOICES = ("generated", "off", "label", "folder")
 
 
 def log_error(what: str) -> None:
@@ -52,19 +51,19 @@ class Cancelled(Exception):
 
 # -- training options --------------------------------------------------------------------------------
 
-def _number(options: dict, key: str, kind, low, high, default, what: str):
-    value = options.get(key, default)
-    if value is None or value == "":
-        value = default
+#: The background noise the form may choose: the declared words (``generated``, ``none``), the clips of
+#: the ``_background_noise_`` label, or a folder on this computer.
+NOISE_CHOICES = (*train_options.BY_NAME["generated_noise"].words, "label", "folder")
+
+
+def _value(spec, data: dict):
+    """The form's value of ``spec`` (its words for the option, :func:`pac.train_options.parse`), or its
+    default when the form left it empty; a 400 naming the option as the form does."""
     try:
-        number = kind(value)
-        if kind is int and float(value) != number:
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):  # int(inf) overflows; JSON may carry Infinity
-        raise StudioError(f"{what} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
-    if not low <= number <= high:  # also refuses NaN
-        raise StudioError(f"{what} must be between {low:g} and {high:g}")
-    return number
+        value = train_options.parse(spec, data.get(spec.front_name), name=spec.label)
+    except PacError as error:
+        raise StudioError(str(error)) from None
+    return spec.default if value is None else value
 
 
 #: Words the page and its messages use for the model kinds (``pac train --head``) and networks.
@@ -74,13 +73,15 @@ NETWORK_NAMES = {"mobilenet": "MobileNet", "speech": "the speech embedding"}
 
 @dataclass(frozen=True)
 class StudioTrainOptions:
-    """What the page's training form sends, checked.
+    """What the page's training form sends, checked by the options' declaration
+    (:data:`pac.train_options.OPTIONS`, those the studio offers).
 
     ``head`` is ``pac train --head`` (``"linear"``, the default, or ``"conv"``); ``bases`` and ``l2``
     only matter for the linear head, and ``epochs``, ``learning_rate``, ``optimizer`` and
     ``batch_fraction`` only for the conv head: the other head's options are neither checked nor used
     (they are ``None``).  ``validation_fraction`` ``None`` is automatic: 0 for the linear head (every
-    clip trains; cross-validation estimates the accuracy), 0.2 for the conv head.
+    clip trains; cross-validation estimates the accuracy), 0.2 for the conv head.  ``noise`` is one of
+    :data:`NOISE_CHOICES` (``off``, as the page once said, is ``none``).
     """
 
     max_shift: float
@@ -98,19 +99,19 @@ class StudioTrainOptions:
 
     @classmethod
     def from_json(cls, data) -> "StudioTrainOptions":
-        from ..head import OPTIMIZERS
-        from ..modeldir import HEAD_KINDS
-        from ..train import BASES, TrainOptions
-
         if not isinstance(data, dict):
             raise StudioError("training options must be a JSON object")
-        d = TrainOptions()
-        head = data.get("head") or d.head
-        if not isinstance(head, str) or head not in HEAD_KINDS:
-            raise StudioError(f"the model kind (head) must be one of {', '.join(HEAD_KINDS)}")
-        noise = data.get("noise") or "generated"
+        head = _value(train_options.BY_NAME["head"], data)
+        values = {}
+        for spec in train_options.OPTIONS:
+            if spec.studio and not spec.words and spec.name != "head":
+                values[spec.name] = None if spec.head not in (None, head) else _value(spec, data)
+        noise_spec = train_options.BY_NAME["generated_noise"]
+        noise = data.get(noise_spec.front_name) or noise_spec.word(noise_spec.default)
+        noise = noise_spec.aliases.get(noise.strip().lower(), noise.strip().lower())
         if noise not in NOISE_CHOICES:
-            raise StudioError(f"background noise must be one of {', '.join(NOISE_CHOICES)}")
+            raise StudioError(f"{noise_spec.label} must be one of {', '.join(NOISE_CHOICES)}, "
+                              f"not {data.get(noise_spec.front_name)!r}")
         folder = data.get("noise_folder")
         if noise == "folder":
             if not isinstance(folder, str) or not folder.strip():
@@ -118,30 +119,7 @@ class StudioTrainOptions:
             folder = folder.strip()
         else:
             folder = None
-        validation = data.get("validation_fraction")
-        common = dict(
-            head=head,
-            validation_fraction=None if validation is None or validation == "" else
-            _number(data, "validation_fraction", float, 0.0, 0.9, None, "The validation fraction"),
-            max_shift=_number(data, "max_shift", float, 0.0, 0.5, d.max_shift, "The time shift"),
-            seed=_number(data, "seed", int, 0, 2**31 - 1, d.seed, "The seed"),
-            noise=noise, noise_folder=folder)
-        if head == "linear":
-            bases = data.get("bases") or d.bases
-            if not isinstance(bases, str) or bases not in BASES:
-                raise StudioError(f"the networks (bases) must be one of {', '.join(BASES)}")
-            return cls(bases=bases, l2=_number(data, "l2", float, 1e-6, 100.0, d.l2, "The L2 penalty"), **common)
-        optimizer = str(data.get("optimizer") or d.optimizer).lower()
-        if optimizer not in OPTIMIZERS:
-            raise StudioError(f"the optimizer must be one of {', '.join(OPTIMIZERS)}")
-        return cls(
-            bases=None,
-            epochs=_number(data, "epochs", int, 1, 1000, d.epochs, "Epochs"),
-            learning_rate=_number(data, "learning_rate", float, 1e-7, 1.0, d.learning_rate, "The learning rate"),
-            optimizer=optimizer,
-            batch_fraction=_number(data, "batch_fraction", float, 0.01, 1.0, d.batch_fraction,
-                                   "The training data fraction"),
-            **common)
+        return cls(head=head, noise=noise, noise_folder=folder, **values)
 
     def train_options(self):
         from ..train import TrainOptions, options_with

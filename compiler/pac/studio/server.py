@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .. import __version__
+from .. import __version__, train_options
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..errors import PacError
 from ..features import PROFILES
@@ -64,9 +64,10 @@ OPTIONAL_TEXT = ("text or null", (str, type(None)))
 #: The training form sends its numbers as text (the fields' values); both are accepted.
 NUMBER = ("a number, text or null", (int, float, str, type(None)))
 #: The fields each JSON route reads; a field of another type is refused with a 400.
-TRAIN_FIELDS = {"head": OPTIONAL_TEXT, "bases": OPTIONAL_TEXT, "optimizer": OPTIONAL_TEXT, "noise": OPTIONAL_TEXT,
-                "noise_folder": OPTIONAL_TEXT, "l2": NUMBER, "epochs": NUMBER, "learning_rate": NUMBER,
-                "batch_fraction": NUMBER, "validation_fraction": NUMBER, "max_shift": NUMBER, "seed": NUMBER}
+#: The training form's fields: the options the studio offers (:data:`pac.train_options.OPTIONS`) and the folder.
+TRAIN_FIELDS = {**{spec.front_name: OPTIONAL_TEXT if spec.kind in (str, bool) else NUMBER
+                   for spec in train_options.OPTIONS if spec.studio},
+                "noise_folder": OPTIONAL_TEXT}
 
 
 def is_loopback(host: str) -> bool:
@@ -487,6 +488,12 @@ class StudioHandler(BaseHTTPRequestHandler):
     def train(self) -> None:
         job = self.server.jobs.start_training(self.read_json(TRAIN_FIELDS))
         self.send_json(job.to_json(), status=202)
+
+    @route("GET", "/api/train/options")
+    def train_option_declarations(self) -> None:
+        """The training options the form offers: bounds, defaults, choices and presets
+        (:func:`pac.train_options.to_json`), so the page does not repeat them."""
+        self.send_json(train_options.to_json())
 
     @route("GET", "/api/train")
     def train_status(self) -> None:

@@ -387,17 +387,36 @@ async function recordInto(label) {
 
 // -- 2. training -----------------------------------------------------------------------------------
 
-const PRESETS = {
-  product: {head: 'linear', bases: 'speech+mobilenet', learning_rate: 0.001, optimizer: 'adam', epochs: 50,
-    batch_fraction: 0.4, validation_fraction: '', max_shift: 0.1, seed: 0, noise: 'generated', profile: 'default'},
-  paper: {head: 'conv', bases: 'speech+mobilenet', learning_rate: 0.0001, optimizer: 'adam', epochs: 20,
-    batch_fraction: 0.4, validation_fraction: 0, max_shift: 0, seed: 0, noise: 'off', profile: 'paper'},
-  mit: {head: 'conv', bases: 'speech+mobilenet', learning_rate: 0.0001, optimizer: 'adam', epochs: 20,
-    batch_fraction: 0.4, validation_fraction: 0, max_shift: 0, seed: 0, noise: 'off', profile: 'pac-compat'},
-};
-const FIELDS = ['bases', 'learning_rate', 'optimizer', 'epochs', 'batch_fraction', 'validation_fraction', 'max_shift', 'seed'];
-const SELECTS = ['bases', 'optimizer'];
-const CONV_FIELDS = ['learning_rate', 'optimizer', 'epochs', 'batch_fraction'];
+/** The training options as the server declares them (GET /api/train/options, from pac.train_options):
+ * the presets' values, the fields' bounds, which head each belongs to; filled by loadTrainOptions(). */
+const PRESETS = {};
+const FIELDS = [];         // the options' fields other than radio buttons (head, noise)
+const SELECTS = [];        // ... of them, the drop-down lists
+const HEAD_OF = {};        // field -> the one head it matters to ('linear' or 'conv')
+const ALIASES = {};        // radio value -> other spellings saved forms may hold ('off' for 'none')
+
+async function loadTrainOptions() {
+  const declared = await api('GET', '/api/train/options');
+  const form = $('#train-form');
+  Object.assign(PRESETS, declared.presets, {mit: {...declared.presets.paper, profile: 'pac-compat'}});
+  for (const preset of Object.values(PRESETS)) {
+    for (const [key, value] of Object.entries(preset)) if (value === null) preset[key] = '';  // automatic
+  }
+  for (const option of declared.options) {
+    for (const [alias, word] of Object.entries(option.aliases)) ALIASES[alias] = word;
+    const field = form.elements[option.key];
+    if (field instanceof RadioNodeList) continue;
+    FIELDS.push(option.key);
+    if (option.head) HEAD_OF[option.key] = option.head;
+    if (field.tagName === 'SELECT') {
+      SELECTS.push(option.key);
+    } else {
+      if (option.low !== null) field.min = option.low;
+      if (option.high !== null) field.max = option.high;
+    }
+  }
+}
+
 /** The saved form (a new key: forms saved before the speech + sound model hold PAC's head's values). */
 const FORM_PREF = 'train-form-v2';
 const PROFILE_NOTES = {
@@ -415,10 +434,10 @@ function fillForm(values) {
     form.elements[name].value = values[name];
     if (SELECTS.includes(name) && !form.elements[name].value) form.elements[name].value = PRESETS.product[name];
   }
-  if (values.head && ['linear', 'conv'].includes(values.head)) {
-    form.querySelector(`input[name=head][value=${values.head}]`).checked = true;
-  }
-  if (values.noise) form.querySelector(`input[name=noise][value=${values.noise}]`).checked = true;
+  const head = form.querySelector(`input[name=head][value="${CSS.escape(String(values.head))}"]`);
+  if (values.head && head) head.checked = true;
+  const noise = form.querySelector(`input[name=noise][value="${CSS.escape(String(ALIASES[values.noise] || values.noise))}"]`);
+  if (values.noise && noise) noise.checked = true;
   if (values.noise_folder !== undefined) form.elements.noise_folder.value = values.noise_folder || '';
   syncHead();
   if (values.head === 'conv') $('#advanced').open = true;
@@ -430,8 +449,7 @@ const chosenHead = () => $('#train-form').querySelector('input[name=head]:checke
 function syncHead() {
   const form = $('#train-form');
   const conv = chosenHead() === 'conv';
-  for (const name of CONV_FIELDS) form.elements[name].disabled = !conv;
-  form.elements.bases.disabled = conv;
+  for (const [name, head] of Object.entries(HEAD_OF)) form.elements[name].disabled = head !== chosenHead();
   $('#conv-options').classList.toggle('off', !conv);
   $('#linear-options').classList.toggle('off', conv);
   const note = $('#head-note');
@@ -964,7 +982,7 @@ function setUp() {
   const form = $('#train-form');
   let saved = null;
   try { saved = JSON.parse(pref(FORM_PREF, 'null')); } catch (error) { saved = null; }
-  fillForm({...PRESETS.product, ...(saved || {})});
+  fillForm({...(PRESETS.product || {}), ...(saved || {})});
   form.addEventListener('submit', startTraining);
   $$('input[name=head]', form).forEach((radio) => radio.addEventListener('change', syncHead));
   form.addEventListener('change', saveForm);
@@ -1016,6 +1034,11 @@ async function poll() {
 }
 
 async function main() {
+  try {
+    await loadTrainOptions();
+  } catch (error) {
+    showError(error);
+  }
   setUp();
   try {
     await refresh(true);
