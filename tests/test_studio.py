@@ -625,6 +625,7 @@ class Page:
             return {head: f.querySelector('input[name=head]:checked').value, bases: f.elements.bases.value,
                     bases_disabled: f.elements.bases.disabled, epochs: f.elements.epochs.value,
                     epochs_disabled: f.elements.epochs.disabled, validation: f.elements.validation_fraction.value,
+                    epochs_bounds: [f.elements.epochs.min, f.elements.epochs.max], l2: f.elements.l2.value,
                     noise: f.querySelector('input[name=noise]:checked').value,
                     advanced_open: document.querySelector('#advanced').open,
                     profile: document.querySelector('#profile').value};""")
@@ -839,6 +840,7 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     # the form offers the default model first; PAC's head (Advanced) has the epochs
     assert s["form_at_start"] == {"head": "linear", "bases": "speech+mobilenet", "bases_disabled": False, "epochs": "50",
                                   "epochs_disabled": True, "validation": "", "noise": "generated",
+                                  "epochs_bounds": ["1", "1000"], "l2": "0.1",
                                   "advanced_open": False, "profile": "default"}, s["form_at_start"]
     assert s["form_conv"]["head"] == "conv" and not s["form_conv"]["epochs_disabled"] and s["form_conv"]["bases_disabled"]
     assert s["form_default"] == {**s["form_at_start"], "advanced_open": True}, s["form_default"]
