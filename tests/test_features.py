@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from pac.audio import Audio, read_wav
 from pac.errors import PacError
 from pac.features import PROFILES, FeatureConfig, load_config
 from pac.features import functional as F
-from pac.features.pipeline import analysis_window, clip_image, model_input
+from pac.features import methods
+from pac.features.config import METHODS
+from pac.features.pipeline import analysis_window, clip_image, model_input, time_shifts_apply
 
 
 def tone(freq: float, seconds: float, rate: int, *, amplitude: float = 0.5) -> Audio:
@@ -182,6 +185,24 @@ def test_unit_decibels_puts_the_loudest_cell_at_one_and_floors_at_zero():
 
 
 # -- pipeline -------------------------------------------------------------------------------------
+
+def test_every_method_the_configuration_accepts_is_registered():
+    assert sorted(methods.registered_methods()) == sorted(METHODS)
+    with pytest.raises(KeyError, match="not registered"):
+        methods.feature_method(SimpleNamespace(method="no-such-method"))
+
+
+def test_the_pipeline_calls_the_registered_method(monkeypatch):
+    fake = methods.FeatureMethod(
+        analysis_window=lambda clip, config, *, shift_seconds: ("window", shift_seconds),
+        spectrogram_image=lambda window, *, rate, config: ("image", window, rate))
+    monkeypatch.setitem(methods._METHODS, "test-only", fake)
+    config = SimpleNamespace(method="test-only")
+    clip = tone(440.0, 0.1, 8000)
+    assert clip_image(clip, config, shift_seconds=0.25) == ("image", ("window", 0.25), 8000)
+    assert not time_shifts_apply(config)
+    assert [time_shifts_apply(PROFILES[name]) for name in ("default", "paper", "pac-compat")] == [True, False, False]
+
 
 @pytest.mark.parametrize("rate", [8000, 11025, 16000, 22050, 44100, 48000])
 def test_any_rate_gives_a_224_image_with_the_tone_in_the_right_band(rate):

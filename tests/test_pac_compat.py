@@ -20,8 +20,9 @@ from conftest import DATA, fsdd
 from pac.audio import Audio, read_wav
 from pac.errors import PacError
 from pac.features import PROFILES, FeatureConfig, load_config
-from pac.features import functional as F
-from pac.features.pipeline import clip_image, compat_window, model_input, mpl_colormap_table
+from pac.features import compat as C
+from pac.features.compat import compat_window, mpl_colormap_table
+from pac.features.pipeline import clip_image, model_input
 
 COMPAT = PROFILES["pac-compat"]
 
@@ -154,7 +155,7 @@ def test_silence_removal_matches_pydub_on_real_and_synthetic_clips(tmp_path):
         got = compat_window(read_wav(path), COMPAT) * 32768
         if len(expected) == 0:  # MIT's server failed on it; pac keeps the whole clip
             assert path.name == "51055bda_nohash_4.wav"
-            assert np.array_equal(got, F.pcm_integers(read_wav(path).samples, bits=16) * 1.0)
+            assert np.array_equal(got, C.pcm_integers(read_wav(path).samples, bits=16) * 1.0)
             continue
         assert np.array_equal(got, expected), f"{path.name}: {len(got)} vs {len(expected)} samples"
 
@@ -167,10 +168,10 @@ def test_silence_removal_of_8_bit_audio_with_pcm_bits_8(tmp_path):
 
 
 def test_pydub_lengths_round_half_to_even():
-    assert F.pydub_length_ms(441, 44100) == 10                 # 10.0 ms
-    assert F.pydub_length_ms(12, 8000) == 2                    # 1.5 ms -> 2
-    assert F.pydub_length_ms(20, 8000) == 2                    # 2.5 ms -> 2 (half to even)
-    assert F.pydub_frame(-3, rate=8000, length_ms=10) == 56    # 7 ms from the end
+    assert C.pydub_length_ms(441, 44100) == 10                 # 10.0 ms
+    assert C.pydub_length_ms(12, 8000) == 2                    # 1.5 ms -> 2
+    assert C.pydub_length_ms(20, 8000) == 2                    # 2.5 ms -> 2 (half to even)
+    assert C.pydub_frame(-3, rate=8000, length_ms=10) == 56    # 7 ms from the end
 
 
 # -- MIT's server: the matplotlib figure ----------------------------------------------------------
@@ -197,8 +198,8 @@ def real_matplotlib_png(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def emulated_figure(samples: np.ndarray, rate: int, rows, cols) -> np.ndarray:
-    db = F.mpl_specgram_db(samples, rate=rate, nfft=512, noverlap=384)
-    return F.mpl_canvas(db, pixels=1000, rows=rows, cols=cols, lut=mpl_colormap_table("viridis"))
+    db = C.mpl_specgram_db(samples, rate=rate, nfft=512, noverlap=384)
+    return C.mpl_canvas(db, pixels=1000, rows=rows, cols=cols, lut=mpl_colormap_table("viridis"))
 
 
 def test_figure_pixels_equal_real_matplotlib(tmp_path):
@@ -210,7 +211,7 @@ def test_figure_pixels_equal_real_matplotlib(tmp_path):
     clips), the downscaling Hanning path (> 1000 segments) and silent segments (minus infinity,
     drawn white).
     """
-    positions = F.browser_draw_positions(1000, 200)
+    positions = C.browser_draw_positions(1000, 200)
     whole = {"1_george_0.wav", "48k.wav", "16k-long.wav"}
     cases = []
     for path in REAL_CLIPS + synthetic_clips(tmp_path):
@@ -218,10 +219,10 @@ def test_figure_pixels_equal_real_matplotlib(tmp_path):
         cases.append((path.name, compat_window(clip, COMPAT) * 32768, clip.rate, path.name in whole))
     # the RAVDESS clip untrimmed: 480 segments, some silent (Hanning path with "bad" cells), whole
     ravdess = read_wav(REAL_CLIPS[7])
-    cases.append(("untrimmed " + REAL_CLIPS[7].name, F.pcm_integers(ravdess.samples, bits=16), ravdess.rate, True))
+    cases.append(("untrimmed " + REAL_CLIPS[7].name, C.pcm_integers(ravdess.samples, bits=16), ravdess.rate, True))
     # an 8 kHz clip with 70 ms of digital silence, untrimmed: nearest path with "bad" cells, whole
     gap = read_wav(tmp_path / "8k-gap.wav")
-    cases.append(("untrimmed 8k-gap.wav", F.pcm_integers(gap.samples, bits=16), gap.rate, True))
+    cases.append(("untrimmed 8k-gap.wav", C.pcm_integers(gap.samples, bits=16), gap.rate, True))
     for name, samples, rate, full in cases:
         real = real_matplotlib_png(samples, rate)
         rows = np.arange(1000) if full else positions
@@ -234,20 +235,20 @@ def test_paths_of_matplotlib_are_all_exercised(tmp_path):
     columns = {}
     for path in synthetic_clips(tmp_path):
         samples = compat_window(read_wav(path), COMPAT) * 32768
-        columns[path.name] = F.mpl_specgram_db(samples, rate=read_wav(path).rate, nfft=512, noverlap=384).shape[1]
+        columns[path.name] = C.mpl_specgram_db(samples, rate=read_wav(path).rate, nfft=512, noverlap=384).shape[1]
     assert 334 <= columns["48k.wav"] <= 1000          # Hanning, upscaling
     assert columns["16k-long.wav"] > 1000              # Hanning, downscaling
     assert columns["8k-gap.wav"] < 334                 # nearest
 
 
 def test_agg_hanning_table_is_normalised_and_symmetric():
-    lut = F.agg_hanning_lut()
+    lut = C.agg_hanning_lut()
     assert lut.shape == (512,) and lut[255] == 16384 and lut[511] == 0
     assert all(lut[i] + lut[i + 256] == 16384 for i in range(256))
 
 
 def test_agg_dda_reaches_both_ends_evenly():
-    values = F.agg_dda(123, 122770, 999)
+    values = C.agg_dda(123, 122770, 999)
     assert values[0] == 123 and values[-1] == 122770 and len(values) == 1000
     steps = np.diff(values)
     assert steps.max() - steps.min() <= 1
@@ -256,9 +257,9 @@ def test_agg_dda_reaches_both_ends_evenly():
 # -- the browser ---------------------------------------------------------------------------------
 
 def test_browser_steps():
-    assert list(F.browser_draw_positions(1000, 200)[:3]) == [2, 7, 12]
-    assert F.browser_draw_positions(1000, 200)[-1] == 997
-    index = F.nearest_resize_indices(200, 224)
+    assert list(C.browser_draw_positions(1000, 200)[:3]) == [2, 7, 12]
+    assert C.browser_draw_positions(1000, 200)[-1] == 997
+    index = C.nearest_resize_indices(200, 224)
     assert index[0] == 0 and index[-1] == 199 and list(index[27:30]) == [24, 25, 25]
     # TF.js 1.x CPU: floor(o * (200 / 224)) in float64 gives the same indices
     assert list(index) == [int(np.floor(o * (200 / 224))) for o in range(224)]
@@ -273,8 +274,8 @@ def test_compat_image_is_the_real_figure_drawn_by_the_browser():
     image = clip_image(clip, COMPAT)
     assert image.shape == (224, 224, 3) and image.dtype == np.uint8
     figure = real_matplotlib_png(compat_window(clip, COMPAT) * 32768, clip.rate)
-    drawn = figure[F.browser_draw_positions(1000, 200)][:, F.browser_draw_positions(1000, 200)]
-    index = F.nearest_resize_indices(200, 224)
+    drawn = figure[C.browser_draw_positions(1000, 200)][:, C.browser_draw_positions(1000, 200)]
+    index = C.nearest_resize_indices(200, 224)
     assert np.array_equal(image, drawn[index][:, index])
 
 

@@ -18,7 +18,7 @@ from pac import runtime
 from pac.browser import Browser
 from pac.classifier import Classifier
 from pac.features import PROFILES
-from pac.features import functional as F
+from pac.features import compat as C
 from pac.features.pipeline import clip_image, load_clip
 from test_pac_compat import synthetic_clips
 
@@ -53,9 +53,9 @@ def test_the_page_computes_pac_compat(page):
 
 def test_js_building_blocks_equal_pythons(page):
     lut = page.execute("return Array.from(window.PacRuntime.pacCompat.aggHanningLut());")
-    assert lut == F.agg_hanning_lut().tolist()
+    assert lut == C.agg_hanning_lut().tolist()
     dda = page.execute("return window.PacRuntime.pacCompat.aggDda(123, 122770, 999);")
-    assert dda == F.agg_dda(123, 122770, 999).tolist()
+    assert dda == C.agg_dda(123, 122770, 999).tolist()
 
 
 def test_images_and_probabilities_match_python(page, compat_model, digits_test_dir, tmp_path):

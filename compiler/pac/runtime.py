@@ -63,7 +63,8 @@ from .errors import PacError
 from .features import config as feature_config
 from .features import functional as F
 from .features import speech as speech_front_end
-from .features.pipeline import colormap_lut, mpl_colormap_table
+from .features.compat import mpl_colormap_table
+from .features.pipeline import colormap_lut
 from .fsutil import atomic_dir
 from .limits import CONFIG_BOUNDS, LIMITS
 from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,

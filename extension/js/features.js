@@ -26,7 +26,7 @@
   const pairwiseSum = R.wav.pairwiseSum;
   // The other feature methods' (FeatureConfig.method) pipelines, registered by their own files
   // (pac_compat.js) through registerMethod(name, {analysisWindow, spectrogramImage}); "pac" is
-  // this file's.
+  // this file's.  Python's registry is pac.features.methods (compat.py registers "pac-compat").
   const METHOD_IMPLEMENTATIONS = {};
 
   function registerMethod(name, implementation) {

@@ -3,10 +3,11 @@
  * pydub silence removal and matplotlib figure, then the browser's 200x200 drawing and 224x224
  * nearest-neighbour resize).
  *
- * A port of the pac-compat functions of compiler/pac/features/functional.py and
- * pipeline.compat_window / compat_image, operation by operation, in float64, with the same integer
- * steps (pydub's truncations, Agg's subpixel arithmetic).  Registered with features.js, which calls
- * it for a configuration whose method is "pac-compat".
+ * A port of compiler/pac/features/compat.py, operation by operation, in float64, with the same
+ * integer steps (pydub's truncations, Agg's subpixel arithmetic), in the same sections and order;
+ * each function names its Python counterpart (compat.name).  Registered with features.js, which
+ * calls it for a configuration whose method is "pac-compat", as compat.py registers itself with
+ * pac.features.methods.
  *
  * Where the numbers can differ from Python by an ulp: the FFT (radix-2 here, pocketfft in numpy),
  * log10, and the order of the Hanning sums (Agg's order here).  A figure pixel then moves only if a
@@ -25,7 +26,7 @@
 
   // -- samples as pydub sees them -----------------------------------------------------------------
 
-  /** floor(x * 2**(bits-1)) clipped to the integer range (functional.pcm_integers). */
+  /** floor(x * 2**(bits-1)) clipped to the integer range (compat.pcm_integers). */
   function pcmIntegers(x, bits) {
     const top = Math.pow(2, bits - 1);
     const out = new Float64Array(x.length);
@@ -42,12 +43,12 @@
     return f % 2 === 0 ? f : f + 1;
   }
 
-  /** len(AudioSegment) in ms (functional.pydub_length_ms). */
+  /** len(AudioSegment) in ms (compat.pydub_length_ms). */
   function lengthMs(n, rate) {
     return roundHalfEven(1000.0 * (n / rate));
   }
 
-  /** Position in ms -> frame (functional.pydub_frame). */
+  /** Position in ms -> frame (compat.pydub_frame). */
   function frameAt(ms, rate, length) {
     if (ms < 0) ms = length - Math.abs(ms);
     return Math.trunc(ms * (rate / 1000.0));
@@ -63,7 +64,7 @@
     return a.slice(lo, Math.max(lo, hi));
   }
 
-  /** segment[startMs:endMs] with pydub's zero padding (functional.pydub_slice). */
+  /** segment[startMs:endMs] with pydub's zero padding (compat.pydub_slice). */
   function pydubSlice(s, startMs, endMs, rate) {
     const length = lengthMs(s.length, rate);
     const start = frameAt(Math.min(startMs, length), rate, length);
@@ -76,7 +77,7 @@
     return padded;
   }
 
-  /** audioop.rms: int(sqrt(sum / n)); the sums of whole numbers are exact. */
+  /** audioop.rms: int(sqrt(sum / n)); the sums of whole numbers are exact (compat.pydub_rms). */
   function rmsOf(a, lo, hi, n) {
     if (n === 0) return 0;
     let sum = 0.0;
@@ -84,13 +85,13 @@
     return Math.floor(Math.sqrt(sum / n));
   }
 
-  /** AudioSegment.dBFS of an integer RMS (functional.pydub_dbfs). */
+  /** AudioSegment.dBFS of an integer RMS (compat.pydub_dbfs). */
   function dbfs(rms, maxAmplitude) {
     if (rms === 0) return -Infinity;
     return 20.0 * (Math.log(rms / maxAmplitude) / Math.log(10.0));
   }
 
-  /** MIT's detect_leading_silence (functional.pydub_leading_silence_ms). */
+  /** MIT's detect_leading_silence (compat.pydub_leading_silence_ms). */
   function leadingSilenceMs(s, rate, thresholdDbfs, maxAmplitude, chunkMs) {
     const length = lengthMs(s.length, rate);
     let trim = 0;
@@ -103,7 +104,7 @@
     }
   }
 
-  /** pydub.silence.detect_silence with seek_step 1 (functional.pydub_silent_ranges). */
+  /** pydub.silence.detect_silence with seek_step 1 (compat.pydub_silent_ranges). */
   function silentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs) {
     const length = lengthMs(s.length, rate);
     if (length < minSilenceMs) return [];
@@ -132,7 +133,7 @@
     return ranges;
   }
 
-  /** pydub.silence.detect_nonsilent (functional.pydub_nonsilent_ranges). */
+  /** pydub.silence.detect_nonsilent (compat.pydub_nonsilent_ranges). */
   function nonsilentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs) {
     const length = lengthMs(s.length, rate);
     const silent = silentRanges(s, rate, thresholdDbfs, maxAmplitude, minSilenceMs);
@@ -149,7 +150,7 @@
     return ranges;
   }
 
-  /** MIT's server's silence removal; may return no samples (functional.strip_silence_pydub). */
+  /** MIT's server's silence removal; may return no samples (compat.strip_silence_pydub). */
   function stripSilence(s, rate, thresholdDbfs, maxAmplitude) {
     const chunk = 10;
     const head = leadingSilenceMs(s, rate, thresholdDbfs, maxAmplitude, chunk);
@@ -168,7 +169,7 @@
     return out;
   }
 
-  /** What MIT's server analysed, scaled back to [-1, 1] (pipeline.compat_window). */
+  /** What MIT's server analysed, scaled back to [-1, 1] (compat.compat_window). */
   function compatWindow(samples, rate, config) {
     const top = Math.pow(2, config.pcm_bits - 1);
     let s = pcmIntegers(samples, config.pcm_bits);
@@ -223,7 +224,7 @@
   }
 
   /**
-   * specgram(x, Fs=rate, NFFT=nfft, noverlap) in dB (functional.mpl_specgram_db): {db, rows, cols},
+   * specgram(x, Fs=rate, NFFT=nfft, noverlap) in dB (compat.mpl_specgram_db): {db, rows, cols},
    * db row-major with row 0 the highest frequency.  numpy divides the complex spectrum by a real
    * scalar as a multiplication by its reciprocal; so does this.
    */
@@ -257,7 +258,7 @@
 
   // -- Agg drawing the figure -------------------------------------------------------------------------
 
-  /** Normalize + Colormap index (functional.mpl_color_indices) of one value. */
+  /** Normalize + Colormap index (compat.mpl_color_indices) of one value. */
   function colorIndex(v, vmin, vmax) {
     if (vmin === vmax) return 0;
     let u = (v - vmin) / (vmax - vmin) * 256.0;
@@ -265,11 +266,12 @@
     return Math.min(255, Math.max(0, Math.trunc(u)));
   }
 
+  /** matplotlib's 'auto' interpolation allows nearest along this axis (compat.mpl_uses_nearest). */
   function usesNearest(nIn, nOut) {
     return nOut > 3 * nIn || nOut === nIn || nOut === 2 * nIn;
   }
 
-  /** Source index of output pixel p along an axis, nearest neighbour (functional.mpl_nearest_indices). */
+  /** Source index of output pixel p along an axis, nearest neighbour (compat.mpl_nearest_indices). */
   function nearestIndex(nIn, nOut, p) {
     const first = (nIn - 0.5 * nIn / nOut) * 256.0;
     const last = (nIn - (0.5 + nOut - 1) * nIn / nOut) * 256.0;
@@ -277,11 +279,12 @@
     return nIn - 1 - (Math.trunc(sub) >> 8);
   }
 
+  /** Agg's iround (compat.agg_iround). */
   function aggIround(v) {
     return v >= 0 ? Math.trunc(v + 0.5) : Math.trunc(v - 0.5);
   }
 
-  /** agg::dda2_line_interpolator values after 0..count increments (functional.agg_dda). */
+  /** agg::dda2_line_interpolator values after 0..count increments (compat.agg_dda). */
   function aggDda(first, last, count) {
     const cnt = count > 0 ? count : 1;
     const delta = last - first;
@@ -310,7 +313,7 @@
 
   let hanningLut = null;
 
-  /** Agg's normalised Hanning image_filter_lut, 512 weights (functional.agg_hanning_lut). */
+  /** Agg's normalised Hanning image_filter_lut, 512 weights (compat.agg_hanning_lut). */
   function aggHanningLut() {
     if (hanningLut !== null) return hanningLut;
     const scale = 16384;
@@ -349,12 +352,13 @@
     return hanningLut;
   }
 
+  /** Agg's wrap_mode_reflect of one index (compat.agg_reflect). */
   function reflect(i, n) {
     const m = ((i % (2 * n)) + 2 * n) % (2 * n);
     return m >= n ? 2 * n - 1 - m : m;
   }
 
-  /** Taps {index[], weight[]} of one output centre (subpixel coord) (functional.agg_hanning_taps). */
+  /** Taps {index[], weight[]} of one output centre (subpixel coord) (compat.agg_hanning_taps). */
   function hanningTaps(nIn, nOut, coord) {
     const lut = aggHanningLut();
     const factor = Math.max(nIn / nOut, 1.0);
@@ -373,7 +377,7 @@
 
   /**
    * RGB pixels at rows x cols (row 0 = top) of matplotlib's drawing of the dB grid into a
-   * pixels x pixels figure (functional.mpl_canvas).  lut: float RGB table, flat 256*3.
+   * pixels x pixels figure (compat.mpl_canvas).  lut: float RGB table, flat 256*3.
    */
   function mplCanvas(spec, pixels, rows, cols, lut) {
     const nRows = spec.rows;
@@ -451,7 +455,7 @@
         const a = Math.trunc(alpha * 255.0);
         for (let ch = 0; ch < 3; ch++) {
           const color = Math.trunc(fg[ch] * 255.0);
-          // Agg's plain RGBA blend over opaque white (functional.mpl_canvas)
+          // Agg's plain RGBA blend over opaque white (compat.mpl_canvas)
           out[o + ch] = a === 0 ? 255 : a === 255 ? color
             : Math.floor(((color * 256 - 65025) * a + 65025 * 256) / (65280 + a));
         }
@@ -463,7 +467,7 @@
 
   // -- the browser ---------------------------------------------------------------------------------
 
-  /** Source pixel of each output pixel of Chromium's bilinear draw (functional.browser_draw_positions). */
+  /** Source pixel of each output pixel of Chromium's bilinear draw (compat.browser_draw_positions). */
   function browserDrawPositions(pixels, size) {
     const k = Math.floor(pixels / size);
     const out = [];
@@ -471,13 +475,14 @@
     return out;
   }
 
-  /** tf.image nearest-neighbour resize indices (functional.nearest_resize_indices). */
+  /** tf.image nearest-neighbour resize indices (compat.nearest_resize_indices). */
   function nearestResizeIndices(nIn, nOut) {
     const out = [];
     for (let o = 0; o < nOut; o++) out.push(Math.min(Math.floor((o * nIn) / nOut), nIn - 1));
     return out;
   }
 
+  /** matplotlib's float RGB table of a colour map, flat 256*3 (compat.mpl_colormap_table). */
   function colormapTable(name) {
     const tables = C.features.compat_colormaps;
     if (!tables || !Object.prototype.hasOwnProperty.call(tables, name)) {
@@ -486,7 +491,7 @@
     return cached('compat-lut:' + name, () => Float64Array.from([].concat.apply([], tables[name])));
   }
 
-  /** MIT's server figure drawn by the browser at image_size (pipeline.compat_image). */
+  /** MIT's server figure drawn by the browser at image_size (compat.compat_image). */
   function compatImage(window, rate, config) {
     const s = pcmIntegers(window, config.pcm_bits);
     const spec = specgramDb(s, rate, config.mpl_nfft, config.mpl_noverlap);

@@ -32,7 +32,7 @@ The steps, in order (field names in brackets):
 matplotlib's ``specgram`` (``mpl_nfft``, ``mpl_noverlap``) rendered by Agg into an ``mpl_pixels``
 square with the colour map over the image's own min..max, the browser's drawing into a
 ``browser_size`` square, nearest-neighbour resizing to ``image_size`` and ``pixel / 127 - 1``.
-See :func:`pac.features.pipeline.compat_image` for every step and every choice made.
+See :func:`pac.features.compat.compat_image` for every step and every choice made.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Read top-down: :func:`load_clip` (WAV file -> checked :class:`~pac.audio.Audio`),
 :func:`analysis_window` (the fixed-length piece that is analysed), :func:`spectrogram_image`
 (that piece -> uint8 RGB image), :func:`model_input` (image -> float32 tensor for MobileNet).
+
+The middle two are the configuration's feature method's (:mod:`pac.features.methods`, the
+registry).  This module registers the default method, ``"pac"`` (:func:`pac_window`,
+:func:`pac_image`: ``features.js``'s own pipeline); :mod:`pac.features.compat` registers
+``"pac-compat"`` (``pac_compat.js``), and importing this module imports it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import numpy as np
 
 from .. import audio as audio_io
 from . import functional as F
+from .compat import mpl_colormap_table  # also registers method "pac-compat"
 from .config import FeatureConfig
+from .methods import FeatureMethod, feature_method, register_method
 
 
 def load_clip(path: str | os.PathLike, config: FeatureConfig) -> audio_io.Audio:
@@ -25,51 +32,22 @@ def load_clip(path: str | os.PathLike, config: FeatureConfig) -> audio_io.Audio:
 
 
 def analysis_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
-    """The samples that become the image (at the clip's own rate).
+    """The samples that become the image (at the clip's own rate), by ``config.method``.
 
     ``shift_seconds`` moves the chosen window (positive = later), zero-filling outside the clip;
-    the trainer uses it for time-shift augmentation.
+    the trainer uses it for time-shift augmentation (see :func:`time_shifts_apply`).
     """
-    if config.method == "pac-compat":
-        return compat_window(clip, config)
-    x = clip.samples
-    if config.trim_silence_dbfs is not None:
-        x = F.trim_silence(x, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs)
-    if config.window_seconds is None:
-        return x
-    length = F.round_half_up(config.window_seconds * clip.rate)
-    if config.window_select == "active":
-        start, length = F.active_window(x, rate=clip.rate, min_length=length,
-                                        max_length=F.round_half_up(config.max_window_seconds * clip.rate),
-                                        below_peak_db=config.active_db)
-    else:
-        start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
-    return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
+    return feature_method(config).analysis_window(clip, config, shift_seconds=shift_seconds)
 
 
 def time_shifts_apply(config: FeatureConfig) -> bool:
-    """Whether :func:`analysis_window`'s ``shift_seconds`` changes anything (a fixed window only)."""
-    return config.method != "pac-compat" and config.window_seconds is not None
+    """Whether :func:`analysis_window`'s ``shift_seconds`` changes anything under ``config``."""
+    return feature_method(config).time_shifts_apply(config)
 
 
 def spectrogram_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.ndarray:
-    """Samples -> the uint8 RGB image of shape ``(image_size, image_size, 3)``."""
-    if config.method == "pac-compat":
-        return compat_image(window, rate=rate, config=config)
-    frame_length = F.round_half_up(config.frame_seconds * rate)
-    n_fft = F.next_pow2(max(frame_length, F.round_half_up(config.fft_seconds * rate)))
-    power = F.power_spectrogram(window, frame_length=frame_length, n_frames=config.n_frames, n_fft=n_fft)
-    if config.freq_scale == "mel":
-        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands,
-                                f_min=config.f_min, f_max=config.f_max)
-        bands = power @ bank.T
-    else:
-        first, stop = F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max)
-        bands = power[:, first:stop]
-    unit = F.unit_decibels(bands.T[::-1], db_range=config.db_range)  # low frequencies at the bottom
-    size = config.image_size
-    levels = F.quantize(F.resize_bilinear(unit, height=size, width=size))
-    return F.colorize(levels, lut=colormap_lut(config.colormap))
+    """Samples -> the uint8 RGB image of shape ``(image_size, image_size, 3)``, by ``config.method``."""
+    return feature_method(config).spectrogram_image(window, rate=rate, config=config)
 
 
 def clip_image(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
@@ -97,64 +75,48 @@ def colormap_lut(name: str) -> np.ndarray | None:
     return lut
 
 
-# -- method "pac-compat": MIT's Personal Audio Classifier ------------------------------------------
+# -- method "pac" (features.js's analysisWindow and spectrogramImage) ------------------------------
 
-def compat_window(clip: audio_io.Audio, config: FeatureConfig) -> np.ndarray:
-    """What MIT's spectrogram server analysed: the clip without pydub's silence.
-
-    The samples are taken as ``pcm_bits`` integers (:func:`~pac.features.functional.pcm_integers`),
-    MIT's silence removal runs on them (:func:`~pac.features.functional.strip_silence_pydub`,
-    threshold ``trim_silence_dbfs``, dBFS relative to ``2**(pcm_bits-1)``), and the result is
-    returned scaled back to [-1, 1].  Choices: if nothing louder than the threshold is left (MIT's
-    server then failed), the whole clip is kept; time-shift augmentation does not apply (the
-    whole clip is analysed, as with ``window_seconds = None``).
-    """
-    top = float(1 << (config.pcm_bits - 1))
-    s = F.pcm_integers(clip.samples, bits=config.pcm_bits)
+def pac_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
+    """Method ``"pac"``'s analysis window: silence trimmed, then the window ``window_select`` picks."""
+    x = clip.samples
     if config.trim_silence_dbfs is not None:
-        kept = F.strip_silence_pydub(s, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs, max_amplitude=top)
-        if len(kept):
-            s = kept
-    return s / top
+        x = F.trim_silence(x, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs)
+    if config.window_seconds is None:
+        return x
+    length = F.round_half_up(config.window_seconds * clip.rate)
+    if config.window_select == "active":
+        start, length = F.active_window(x, rate=clip.rate, min_length=length,
+                                        max_length=F.round_half_up(config.max_window_seconds * clip.rate),
+                                        below_peak_db=config.active_db)
+    else:
+        start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
+    return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
 
 
-def compat_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.ndarray:
-    """MIT's server spectrogram as the browser turned it into MobileNet's 224x224 image.
-
-    1. ``pcm_integers`` again (noise mixed in by training augmentation is quantised as if recorded);
-    2. ``specgram(x, Fs=rate, NFFT=mpl_nfft, noverlap=mpl_noverlap)`` in dB
-       (:func:`~pac.features.functional.mpl_specgram_db`);
-    3. the figure: ``imshow`` of it filling ``mpl_pixels`` x ``mpl_pixels`` (10 x 10 inches at
-       100 dpi, axes over the whole figure, axis off), colour map ``colormap`` over the image's
-       own min..max, as matplotlib 3.11's Agg draws it (:func:`~pac.features.functional.mpl_canvas`);
-    4. the browser: ``new Image()`` of the PNG with ``width = height = browser_size``, drawn by
-       ``tf.browser.fromPixels`` into a canvas of that size.  Choice: Chromium's default canvas
-       smoothing (bilinear, no mipmaps) is assumed; for 1000 -> 200 it samples exactly the
-       centre pixel of each 5 x 5 block (:func:`~pac.features.functional.browser_draw_positions`),
-       so only those 200 x 200 pixels of the figure are computed.  Other browsers may filter
-       differently, and it matters: a 5 x 5 area average instead moves pixels by 3 levels on
-       average (up to 101), MobileNet's activations by ~30 % (relative L2) and changes the top-1
-       label of a PAC-trained model on 22-33 % of clips (FSDD digits, Speech Commands words);
-    5. ``resizeNearestNeighbor([image_size, image_size])``
-       (:func:`~pac.features.functional.nearest_resize_indices`).
-
-    Step 6, ``x / 127 - 1``, is :func:`model_input` with ``input_scale = 1/127``.  Measured
-    against real matplotlib rendering the figure pixels are identical (tests/test_pac_compat.py).
-    """
-    s = F.pcm_integers(window, bits=config.pcm_bits)
-    db = F.mpl_specgram_db(s, rate=rate, nfft=config.mpl_nfft, noverlap=config.mpl_noverlap)
-    positions = F.browser_draw_positions(config.mpl_pixels, config.browser_size)
-    drawn = F.mpl_canvas(db, pixels=config.mpl_pixels, rows=positions, cols=positions,
-                         lut=mpl_colormap_table(config.colormap))
-    index = F.nearest_resize_indices(config.browser_size, config.image_size)
-    return np.ascontiguousarray(drawn[index][:, index])
+def pac_time_shifts_apply(config: FeatureConfig) -> bool:
+    """Method ``"pac"`` shifts a fixed window only (``window_seconds`` set)."""
+    return config.window_seconds is not None
 
 
-@functools.lru_cache(maxsize=4)
-def mpl_colormap_table(name: str) -> np.ndarray:
-    """matplotlib's float RGB table (256 x 3) of colour map ``name`` (``gray`` included)."""
-    from matplotlib import colormaps
+def pac_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.ndarray:
+    """Method ``"pac"``'s image: power spectrogram, mel or linear bands, decibels, resized,
+    quantised and coloured (steps 4-7 of :mod:`pac.features.config`)."""
+    frame_length = F.round_half_up(config.frame_seconds * rate)
+    n_fft = F.next_pow2(max(frame_length, F.round_half_up(config.fft_seconds * rate)))
+    power = F.power_spectrogram(window, frame_length=frame_length, n_frames=config.n_frames, n_fft=n_fft)
+    if config.freq_scale == "mel":
+        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands,
+                                f_min=config.f_min, f_max=config.f_max)
+        bands = power @ bank.T
+    else:
+        first, stop = F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max)
+        bands = power[:, first:stop]
+    unit = F.unit_decibels(bands.T[::-1], db_range=config.db_range)  # low frequencies at the bottom
+    size = config.image_size
+    levels = F.quantize(F.resize_bilinear(unit, height=size, width=size))
+    return F.colorize(levels, lut=colormap_lut(config.colormap))
 
-    table = np.asarray(colormaps[name](np.arange(256)), dtype=np.float64)[:, :3].copy()
-    table.flags.writeable = False
-    return table
+
+register_method("pac", FeatureMethod(analysis_window=pac_window, spectrogram_image=pac_image,
+                                     time_shifts_apply=pac_time_shifts_apply))
