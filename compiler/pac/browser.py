@@ -35,6 +35,7 @@ import socketserver
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -573,45 +574,52 @@ class Browser:
                   for i in range(0, len(samples), chunk)]
         duration = len(samples) / rate
         limit = (timeout or self.timeout) + (duration if realtime else 4 * duration)
-        self.driver.set_script_timeout(limit + 30)
-        try:
-            answer = self.driver.execute_async_script(
-                """
-                const [chunks, rate, threshold, interval, chunkMs, realtime, done] = arguments;
-                (async () => {
-                  const h = window.__pacHarness;
-                  const first = h.calls.length;
-                  if (!window.pac.startStream(rate, threshold, interval)) {
-                    return {error: JSON.stringify(h.calls.slice(first))};
-                  }
-                  const t0 = performance.now();
-                  const pushed = [];
-                  for (let i = 0; i < chunks.length; i++) {
-                    if (realtime) {
-                      const wait = t0 + (i + 1) * chunkMs - performance.now();
-                      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-                    } else {
-                      await window.pac.streamIdle();
-                    }
-                    pushed.push(performance.now() - t0);
-                    window.pac.pushPcm(chunks[i]);
-                  }
+        # The stream runs in the page on its own; WebDriver only polls (one call may not last
+        # longer than the driver's HTTP timeout).
+        self.execute(
+            """
+            const [chunks, rate, threshold, interval, chunkMs, realtime] = arguments;
+            window.__pacStream = null;
+            (async () => {
+              const h = window.__pacHarness;
+              const first = h.calls.length;
+              if (!window.pac.startStream(rate, threshold, interval)) {
+                return {error: JSON.stringify(h.calls.slice(first))};
+              }
+              const t0 = performance.now();
+              const pushed = [];
+              for (let i = 0; i < chunks.length; i++) {
+                if (realtime) {
+                  const wait = t0 + (i + 1) * chunkMs - performance.now();
+                  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+                } else {
                   await window.pac.streamIdle();
-                  const stats = window.pac.streamStats();
-                  const detections = window.pac.streamDetections();
-                  const elapsed = performance.now() - t0;
-                  window.pac.stopStream();
-                  const calls = h.calls.slice(first);
-                  return {
-                    heard: calls.filter((c) => c.method === 'heard')
-                      .map((c) => ({label: c.args[0], confidence: c.args[1], t: c.t - t0})),
-                    errors: calls.filter((c) => c.method === 'error').map((c) => c.args),
-                    detections: detections, pushed: pushed, stats: stats, elapsed: elapsed,
-                  };
-                })().then(done, (e) => done({error: String(e)}));
-                """, chunks, int(rate), threshold, minimum_interval_ms, float(chunk_ms), bool(realtime))
-        finally:
-            self.driver.set_script_timeout(self.timeout + 30)
+                }
+                pushed.push(performance.now() - t0);
+                window.pac.pushPcm(chunks[i]);
+              }
+              await window.pac.streamIdle();
+              const stats = window.pac.streamStats();
+              const detections = window.pac.streamDetections();
+              const elapsed = performance.now() - t0;
+              window.pac.stopStream();
+              const calls = h.calls.slice(first);
+              return {
+                heard: calls.filter((c) => c.method === 'heard')
+                  .map((c) => ({label: c.args[0], confidence: c.args[1], t: c.t - t0})),
+                errors: calls.filter((c) => c.method === 'error').map((c) => c.args),
+                detections: detections, pushed: pushed, stats: stats, elapsed: elapsed,
+              };
+            })().then((r) => { window.__pacStream = r; }, (e) => { window.__pacStream = {error: String(e)}; });
+            """, chunks, int(rate), threshold, minimum_interval_ms, float(chunk_ms), bool(realtime))
+        deadline = time.monotonic() + limit
+        answer = None
+        while answer is None:
+            if time.monotonic() > deadline:
+                raise PacError(f"streaming {duration:.1f} s did not finish within {limit:.0f} s; "
+                               f"console: {self.console_text()}")
+            time.sleep(0.05 if not realtime else 0.5)
+            answer = self.execute("return window.__pacStream;")
         if "error" in answer:
             raise PacError(f"streaming failed: {answer['error']}; console: {self.console_text()}")
         answer["chunk"] = chunk
