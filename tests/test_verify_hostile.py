@@ -150,6 +150,17 @@ def test_entry_name_that_is_not_utf8(tmp_path):
     assert "not a zip file" in text and "utf-8" in text
 
 
+def test_entry_name_that_starts_with_nul(tmp_path):
+    """A central-directory name whose first byte is NUL is read as an empty name (zipfile cuts names at
+    NUL): reported as unsafe, not an IndexError from ZipInfo.is_dir (found by bench/fuzz.py)."""
+    name = f"{PACKAGE}/ab"
+    data = zip_of({f"{PACKAGE}/components.json": DESCRIPTOR, name: b"x"})
+    bad = patch_entry(data, name, central={46: b"\0"})
+    path = tmp_path / "nul.aix"
+    path.write_bytes(bad)
+    assert "unsafe entry name ''" in failures(path)
+
+
 # -- sizes, ratios and methods of entries ----------------------------------------------------------
 
 

@@ -63,7 +63,7 @@ from .aix import (BUILD_INFOS, DESCRIPTOR, DEX_JAR, LEGACY_DESCRIPTOR, MAX_FILE_
 from .errors import PacError
 from .fsutil import read_limited
 from .limits import LIMITS
-from .zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY
+from .zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY, is_folder
 
 #: The YAIL types App Inventor's annotation processor emits (ComponentProcessor.javaTypeToYailType);
 #: option-list types end in "Enum".
@@ -411,10 +411,10 @@ def _unzip(path: Path, report: Report, budget: Budget) -> dict[str, bytes] | Non
     with archive:
         for info in archive.infolist():
             name = info.filename
-            if name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts:
+            if not name or name.startswith("/") or "\\" in name or ".." in PurePosixPath(name).parts:
                 report.fail(f"unsafe entry name {name!r}")
                 continue
-            if info.is_dir():
+            if is_folder(info):
                 continue
             report.entries.append((name, info.file_size, info.compress_size))
             if info.file_size > MAX_FILE_BYTES:
@@ -705,7 +705,7 @@ def class_file_info(data: bytes) -> tuple[int, str]:
 
 def _class_entry(info: zipfile.ZipInfo, report: Report) -> bool:
     """Whether a jar entry is a class file to check (a non-class file outside META-INF/ is a warning)."""
-    if info.is_dir() or info.filename.startswith("META-INF/"):
+    if is_folder(info) or info.filename.startswith("META-INF/"):
         return False
     if not info.filename.endswith(".class"):
         report.warn(f"{RUNTIME_JAR}: non-class file {info.filename}")
@@ -805,7 +805,7 @@ def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, rep
     ``budget`` is the .aix's running total of uncompressed bytes (a fresh one if None).
     """
     dexes = read_jar(data, DEX_JAR, report, Budget() if budget is None else budget,
-                     select=lambda info: not info.is_dir() and info.filename.endswith(".dex"))
+                     select=lambda info: not is_folder(info) and info.filename.endswith(".dex"))
     if dexes is None:
         return
     if "classes.dex" not in dexes:

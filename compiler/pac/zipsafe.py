@@ -19,3 +19,12 @@ NOT_A_ZIP = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFE
 #: the start of the file is a ValueError from ``seek``, a corrupt deflate stream a zlib.error.
 UNREADABLE_ENTRY = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError,
                     ValueError, struct.error)
+
+
+def is_folder(info: zipfile.ZipInfo) -> bool:
+    """Whether an entry names a folder (ends in ``/``).
+
+    :meth:`zipfile.ZipInfo.is_dir` raises IndexError for an entry whose name is empty (a name that
+    starts with a NUL byte is cut there); this does not.
+    """
+    return info.filename.endswith("/")
