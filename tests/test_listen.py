@@ -315,6 +315,20 @@ def test_verify_checks_the_listening_blocks():
     report = broken(old)
     assert report.failures == [] and any("older pac" in w for w in report.warnings)
 
+    # values of any JSON type where lists are expected: failures, not a TypeError (found by bench/fuzz.py)
+    def events_a_number(d):
+        d["events"] = 3
+    assert any("events Heard" in f for f in broken(events_a_number).failures)
+
+    def params_a_float(d):
+        [e for e in d["events"] if e["name"] == "Heard"][0]["params"] = 2.5
+    assert any("Heard" in f and "found None" not in f for f in broken(params_a_float).failures)
+
+    def name_a_list(d):
+        [m for m in d["methods"] if m["name"] == "StopContinuousListening"][0]["name"] = ["x"] * 2000
+    failures = broken(name_a_list).failures
+    assert any("StopContinuousListening" in f for f in failures) and max(map(len, failures)) < 400
+
 
 def test_verify_streams_to_the_page(browser):
     from pac.listen import check_page_stream

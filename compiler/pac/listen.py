@@ -274,6 +274,17 @@ LISTEN_METHODS = {"StartContinuousListening": [], "StopContinuousListening": []}
 LISTEN_PROPERTIES = {"Threshold": "number", "MinimumInterval": "number"}
 
 
+def _objects(value) -> list[dict]:
+    """The JSON objects in ``value`` when it is a list (a hostile descriptor may hold anything)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _shown(value, limit: int = 120) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages about hostile files."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def check_listen_blocks(descriptors, report) -> None:
     """``pac verify``: pac's component declares the continuous-listening blocks with the right
     parameters and designer defaults equal to ``bridge.json``'s (a failure if one is wrong, a warning
@@ -282,7 +293,7 @@ def check_listen_blocks(descriptors, report) -> None:
     for d in descriptors:
         if not isinstance(d, dict) or d.get("type") != COMPONENT_TYPE:
             continue
-        blocks = {kind: {b.get("name"): b for b in d.get(kind) or [] if isinstance(b, dict)}
+        blocks = {kind: {b["name"]: b for b in _objects(d.get(kind)) if isinstance(b.get("name"), str)}
                   for kind in ("events", "methods", "blockProperties", "properties")}
         wanted = [("events", LISTEN_EVENTS), ("methods", LISTEN_METHODS)]
         if not any(name in blocks[kind] for kind, table in wanted for name in table):
@@ -291,14 +302,13 @@ def check_listen_blocks(descriptors, report) -> None:
         for kind, table in wanted:
             for name, params in table.items():
                 block = blocks[kind].get(name)
-                got = None if block is None else [(p.get("name"), p.get("type")) for p in block.get("params") or []
-                                                  if isinstance(p, dict)]
+                got = None if block is None else [(p.get("name"), p.get("type")) for p in _objects(block.get("params"))]
                 if got != params:
-                    report.fail(f"{kind} {name}: expected parameters {params}, found {got}")
+                    report.fail(f"{kind} {name}: expected parameters {params}, found {_shown(got)}")
         for name, yail in LISTEN_PROPERTIES.items():
             prop = blocks["blockProperties"].get(name)
             if prop is None or prop.get("type") != yail or prop.get("rw") != "read-write":
-                report.fail(f"block property {name}: expected a read-write {yail}, found {prop}")
+                report.fail(f"block property {name}: expected a read-write {yail}, found {_shown(prop)}")
         defaults = {"Threshold": rules["default_threshold"], "MinimumInterval": rules["default_minimum_interval_ms"]}
         for name, value in defaults.items():
             prop = blocks["properties"].get(name)
@@ -308,7 +318,7 @@ def check_listen_blocks(descriptors, report) -> None:
                 same = False
             if not same:
                 report.fail(f"designer property {name}: default must be {value} (bridge.json), found "
-                            f"{None if prop is None else prop.get('defaultValue')!r}")
+                            f"{_shown(None if prop is None else prop.get('defaultValue'))}")
 
 
 def check_page_stream(browser, labels, report, *, seconds: float = 2.0, rate: int = 16000) -> str:
