@@ -798,12 +798,17 @@ def session_a(tmp_path_factory):
             page.wait(lambda: page.finds("#download-zip a"), what="download view")
             page.click("#download-zip a")
             seen["zip"] = page.wait(lambda: [p for p in page.downloads.glob("*.zip")], what="the .zip download")[0]
-            seen["mdl_button_disabled"] = page.find("#download-mdl button").get_attribute("disabled") is not None
-            seen["mdl_note"] = page.find("#download-mdl .note").text
+            # read in one step: the view may redraw between a find and a read (a stale element under load)
+            mdl = page.wait(lambda: page.js("""const b = document.querySelector('#download-mdl button');
+                const n = document.querySelector('#download-mdl .note');
+                return b && n && n.innerText ? {disabled: b.disabled, note: n.innerText} : null;"""),
+                            what="the .mdl export's note")
+            seen["mdl_button_disabled"], seen["mdl_note"] = mdl["disabled"], mdl["note"]
             page.click("#download-aix button.build")
             page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
                       timeout=900, what="the .aix build")
-            seen["aix_error"] = [e.text for e in page.finds("#download-aix .note.error")]
+            seen["aix_error"] = page.js("return Array.from(document.querySelectorAll('#download-aix .note.error'))"
+                                        ".map((e) => e.innerText);")
             if not seen["aix_error"]:
                 page.click("#download-aix a")
                 seen["aix"] = page.wait(lambda: [p for p in page.downloads.glob("*.aix")], timeout=60,
