@@ -355,27 +355,12 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
     listening = true;  // reserved while the permission is asked
     continuous = true;
     final int id = ++recordingId;
-    form.askPermission(RECORD_AUDIO, new PermissionResultHandler() {
+    whenMicrophoneAllowed(id, "heard", new Runnable() {
       @Override
-      public void HandlePermissionResponse(String permission, final boolean granted) {
-        ui.execute(new Runnable() {
-          @Override
-          public void run() {
-            if (id != recordingId) {
-              return;
-            }
-            if (!granted) {
-              listening = false;
-              continuous = false;
-              Error(BridgeConstants.ERROR_PERMISSION_DENIED, "The microphone permission was "
-                  + "refused, so nothing can be heard.");
-              return;
-            }
-            if (!paused) {
-              beginStreaming(id);
-            }
-          }
-        });
+      public void run() {
+        if (!paused) {
+          beginStreaming(id);
+        }
       }
     });
   }
@@ -559,22 +544,37 @@ public class PersonalAudioClassifier extends AndroidNonvisibleComponent
     }
     listening = true;  // reserved while the permission is asked
     final int id = ++recordingId;
+    whenMicrophoneAllowed(id, "recorded", new Runnable() {
+      @Override
+      public void run() {
+        beginRecording(id, durationMillis);
+      }
+    });
+  }
+
+  /**
+   * Asks for the microphone permission and, on the UI thread, runs {@code granted} if it was given
+   * and recording {@code id} is still the current one; a refusal ends listening (one-shot or
+   * continuous) with {@code ERROR_PERMISSION_DENIED}, saying what cannot be {@code done}.
+   */
+  private void whenMicrophoneAllowed(final int id, final String done, final Runnable granted) {
     form.askPermission(RECORD_AUDIO, new PermissionResultHandler() {
       @Override
-      public void HandlePermissionResponse(String permission, final boolean granted) {
+      public void HandlePermissionResponse(String permission, final boolean allowed) {
         ui.execute(new Runnable() {
           @Override
           public void run() {
             if (id != recordingId) {
               return;
             }
-            if (!granted) {
+            if (!allowed) {
               listening = false;
+              continuous = false;
               Error(BridgeConstants.ERROR_PERMISSION_DENIED, "The microphone permission was "
-                  + "refused, so nothing can be recorded.");
+                  + "refused, so nothing can be " + done + ".");
               return;
             }
-            beginRecording(id, durationMillis);
+            granted.run();
           }
         });
       }
