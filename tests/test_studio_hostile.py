@@ -12,7 +12,7 @@ import pytest
 from conftest import fsdd
 from pac.limits import LIMITS
 from pac.studio.server import StudioHandler
-from test_studio import Client, snapshot
+from test_studio import Client, snapshot, studio  # noqa: F401 - studio: the running-studio fixture
 
 #: Bodies that are not a usable JSON object, and what the error must say.
 BAD_BODIES = {
@@ -32,14 +32,6 @@ BAD_BODIES = {
 #: Every route that reads a JSON body, with the field it reads as text.
 JSON_ROUTES = {"/api/labels": "name", "/api/labels/one/rename": "name", "/api/settings": "profile",
                "/api/train": "head", "/api/models/m-nothere/tests/t-nothere": "expected"}
-
-
-@pytest.fixture
-def studio(tmp_path):
-    from pac.studio.server import Studio
-
-    with Studio(tmp_path / "project", port=0, warm=False) as running:
-        yield running
 
 
 @pytest.fixture
