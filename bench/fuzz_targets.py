@@ -387,22 +387,30 @@ _WAV_PAGE = """<!doctype html>
 <script src="js/wav.js"></script>
 """
 
-_WAV_DECODE = """
-const decode = (text, name) => {
-  const bin = atob(text);
-  const data = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
-  try {
-    const clip = window.PacRuntime.wav.decodeWav(data, name);
-    const bytes = new Uint8Array(clip.samples.buffer, clip.samples.byteOffset, clip.samples.byteLength);
+#: ``window.__wavTest``: base64 in and out, and ``decode(bytes, name)`` -> wav.js's clip or error.
+_WAV_HELPERS = """
+window.__wavTest = {
+  bytes(text) {
+    const bin = atob(text);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  },
+  b64(typed) {
+    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
     let s = '';
     for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    return {rate: clip.rate, channels: clip.channels, samples: btoa(s)};
-  } catch (e) {
-    return {kind: (e && e.kind) || null, message: String((e && e.message) || e)};
-  }
+    return btoa(s);
+  },
+  decode(data, name) {
+    try {
+      const clip = window.PacRuntime.wav.decodeWav(data, name);
+      return {rate: clip.rate, channels: clip.channels, samples: this.b64(clip.samples)};
+    } catch (e) {
+      return {kind: (e && e.kind) || null, message: String((e && e.message) || e)};
+    }
+  },
 };
-return arguments[0].map((text) => decode(text, arguments[1]));
 """
 
 
@@ -422,14 +430,23 @@ def wav_page(folder: Path):
     (folder / "wav.html").write_text(_WAV_PAGE.format(constants=constants), encoding="utf-8")
     with Browser(folder, timeout=120) as browser:
         browser.open("wav.html", wait=False)
+        assert browser.execute("return !!(window.PacRuntime && window.PacRuntime.wav);"), browser.console_text()
+        browser.execute(_WAV_HELPERS)
         yield browser
 
 
 def js_decode(page, inputs: list[bytes], name: str = "fuzz.wav") -> list[dict]:
-    """wav.js's outcome for each input, in one round trip."""
+    """wav.js's outcome for each input (all read as file ``name``), in one round trip."""
+    return js_decode_named(page, [(name, data) for data in inputs])
+
+
+def js_decode_named(page, cases: list[tuple[str, bytes]]) -> list[dict]:
+    """wav.js's outcome for each ``(name, bytes)``, in one round trip."""
     import base64
 
-    return page.execute(_WAV_DECODE, [base64.b64encode(bytes(d)).decode("ascii") for d in inputs], name)
+    texts = [[name, base64.b64encode(bytes(data)).decode("ascii")] for name, data in cases]
+    return page.execute("const T = window.__wavTest;"
+                        "return arguments[0].map(([name, text]) => T.decode(T.bytes(text), name));", texts)
 
 
 def decoders_disagree(data: bytes, js: dict, name: str = "fuzz.wav") -> str | None:

@@ -13,7 +13,6 @@ samples as :func:`pac.audio.decode_wav`.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import struct
 import subprocess
@@ -25,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, fsdd
-from pac import resources, runtime
+from conftest import DATA, REPO, fsdd
 from pac.audio import decode_wav, read_wav
 from pac.errors import PacError
 from pac.limits import LIMITS
+
+sys.path.insert(0, str(REPO / "bench"))
+import fuzz_targets as F  # noqa: E402
 
 PCM, FLOAT = 0x0001, 0x0003
 SNAN32 = struct.pack("<I", 0x7F800001)
@@ -240,69 +241,15 @@ def test_studio_upload_of_huge_floats_is_refused_and_not_stored(tmp_path):
 
 # -- Python and wav.js on the same bytes ------------------------------------------------------------
 
-_PAGE = """<!doctype html>
-<meta charset="utf-8">
-<script type="application/json" id="pac-constants">{constants}</script>
-<script src="js/bridge.js"></script>
-<script src="js/wav.js"></script>
-"""
-
-_HELPERS = """
-window.__wavTest = {
-  bytes(text) {
-    const bin = atob(text);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  },
-  b64(typed) {
-    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-    let s = '';
-    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    return btoa(s);
-  },
-  decode(data, name) {
-    try {
-      const clip = window.PacRuntime.wav.decodeWav(data, name);
-      return {rate: clip.rate, channels: clip.channels, samples: this.b64(clip.samples)};
-    } catch (e) {
-      return {kind: e.kind || null, message: String(e && e.message || e)};
-    }
-  },
-};
-"""
-
-
-def _json_in_html(value) -> str:
-    """JSON that cannot end the <script> element it sits in (as the template's ``tojson`` does)."""
-    text = json.dumps(value)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").replace("'", "\\u0027")
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """Headless Chromium on a page with only bridge.js and wav.js and the real page constants."""
-    from pac.browser import Browser
-
-    root = tmp_path_factory.mktemp("wav-page")
-    (root / "js").mkdir()
-    scripts = resources.current().runtime_scripts()
-    for url in ("js/bridge.js", "js/wav.js"):
-        (root / url).write_bytes(scripts[url].read_bytes())
-    constants = runtime.page_constants({"labels": ["a", "b"]})
-    (root / "wav.html").write_text(_PAGE.format(constants=_json_in_html(constants)), encoding="utf-8")
-    with Browser(root, timeout=60) as browser:
-        browser.open("wav.html", wait=False)
-        assert browser.execute("return !!(window.PacRuntime && window.PacRuntime.wav);"), browser.console_text()
-        browser.execute(_HELPERS)
+    """Headless Chromium on a page with only bridge.js and wav.js and the real page constants
+    (the fuzz suite's page, with ``window.__wavTest``)."""
+    with F.wav_page(tmp_path_factory.mktemp("wav-page")) as browser:
         yield browser
 
 
-def js_decode(page, cases: list[tuple[str, bytes]]) -> list[dict]:
-    """wav.js's outcome for each ``(name, bytes)``, in one round trip."""
-    texts = [[name, base64.b64encode(bytes(data)).decode("ascii")] for name, data in cases]
-    return page.execute("const T = window.__wavTest;"
-                        "return arguments[0].map(([name, text]) => T.decode(T.bytes(text), name));", texts)
+js_decode = F.js_decode_named
 
 
 def python_decode(name: str, data: bytes) -> dict:
