@@ -14,8 +14,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.json.JSONArray;
 import org.json.JSONObject;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /**
@@ -24,25 +22,8 @@ import org.junit.Test;
  * heard calls fire Heard, and the microphone and the page's stream stop on Stop, on a screen
  * pause (and start again on resume) and when the component is deleted.
  */
-public class ContinuousListeningTest {
+public class ContinuousListeningTest extends ComponentTestBase {
   private static final String BG = BridgeConstants.LISTENING_BACKGROUND_LABEL;
-
-  private TestForm form;
-  private FakePlatform platform;
-  private PersonalAudioClassifier pac;
-
-  @Before
-  public void setUp() throws Exception {
-    form = TestForm.create();
-    platform = new FakePlatform();
-    platform.onUi(() -> pac = new PersonalAudioClassifier(form, platform));
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    platform.onUi(() -> pac.onDestroy());
-    platform.uiThread.shutdownNow();
-  }
 
   private void ready(String... labels) throws Exception {
     platform.onUi(() -> pac.WebViewer(new WebViewer(null)));

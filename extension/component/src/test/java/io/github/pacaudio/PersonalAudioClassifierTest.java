@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.json.JSONArray;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -29,26 +27,9 @@ import org.junit.rules.TemporaryFolder;
  * The component's behaviour on a plain JVM: a TestForm stands in for App Inventor's screen and a
  * FakePlatform for the WebView, media decoders and microphone.
  */
-public class PersonalAudioClassifierTest {
+public class PersonalAudioClassifierTest extends ComponentTestBase {
   @Rule
   public TemporaryFolder tmp = new TemporaryFolder();
-
-  private TestForm form;
-  private FakePlatform platform;
-  private PersonalAudioClassifier pac;
-
-  @Before
-  public void setUp() throws Exception {
-    form = TestForm.create();
-    platform = new FakePlatform();
-    platform.onUi(() -> pac = new PersonalAudioClassifier(form, platform));
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    platform.onUi(() -> pac.onDestroy());
-    platform.uiThread.shutdownNow();
-  }
 
   private void attach() throws Exception {
     platform.onUi(() -> pac.WebViewer(new WebViewer(null)));
