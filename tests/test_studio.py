@@ -412,7 +412,7 @@ def test_cli_studio_serves_the_page(tmp_path):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/")
         page = connection.getresponse().read().decode()
-        assert "<title>pac studio</title>" in page and "/static/studio.js" in page
+        assert "<title>pac studio</title>" in page and "static/studio.js" in page
         for asset in ("studio.js", "studio.css", "wav.js", "recorder.js", "recorder-worklet.js"):
             connection.request("GET", f"/static/{asset}")
             response = connection.getresponse()

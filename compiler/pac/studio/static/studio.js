@@ -63,9 +63,9 @@ async function api(method, url, body, headers = {}) {
 }
 
 const enc = encodeURIComponent;
-const labelUrl = (label) => `/api/labels/${enc(label)}`;
+const labelUrl = (label) => `api/labels/${enc(label)}`;
 const clipUrl = (label, clip) => `${labelUrl(label)}/clips/${enc(clip)}`;
-const modelUrl = (model) => `/api/models/${enc(model)}`;
+const modelUrl = (model) => `api/models/${enc(model)}`;
 const testUrl = (test) => `${modelUrl(state.modelId)}/tests/${enc(test)}`;
 
 // -- messages --------------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ function setPref(name, value) {
 
 async function refresh(force = false) {
   const since = !force && state.revision ? `?since=${enc(state.revision)}` : '';
-  const data = await api('GET', `/api/project${since}`);
+  const data = await api('GET', `api/project${since}`);
   if (data.unchanged) return false;
   state.project = data;
   state.revision = data.revision;
@@ -281,7 +281,7 @@ function makeDropTarget(element, onFiles) {
 }
 
 async function addLabel(name) {
-  const created = await guarded(() => api('POST', '/api/labels', {name}));
+  const created = await guarded(() => api('POST', 'api/labels', {name}));
   if (created) {
     await guarded(() => refresh(true));
     const card = $$('.label-card').find((c) => c.dataset.label === created.name);
@@ -396,7 +396,7 @@ const HEAD_OF = {};        // field -> the one head it matters to ('linear' or '
 const ALIASES = {};        // radio value -> other spellings saved forms may hold ('off' for 'none')
 
 async function loadTrainOptions() {
-  const declared = await api('GET', '/api/train/options');
+  const declared = await api('GET', 'api/train/options');
   const form = $('#train-form');
   Object.assign(PRESETS, declared.presets, {mit: {...declared.presets.paper, profile: 'pac-compat'}});
   for (const preset of Object.values(PRESETS)) {
@@ -478,7 +478,7 @@ async function applyPreset(name) {
 
 async function setProfile(profile) {
   await guarded(async () => {
-    await api('POST', '/api/settings', {profile});
+    await api('POST', 'api/settings', {profile});
     await refresh(true);
   });
 }
@@ -668,7 +668,7 @@ let trainTimer = null;
 async function pollTraining() {
   clearTimeout(trainTimer);
   trainTimer = 'polling';
-  const job = await guarded(() => api('GET', '/api/train'));
+  const job = await guarded(() => api('GET', 'api/train'));
   if (job !== undefined) {
     const before = state.training;
     state.training = job;
@@ -688,7 +688,7 @@ async function pollTraining() {
 async function startTraining(event) {
   event.preventDefault();
   saveForm();
-  const job = await guarded(() => api('POST', '/api/train', formValues()));
+  const job = await guarded(() => api('POST', 'api/train', formValues()));
   if (job) {
     state.training = job;
     renderTrain();
@@ -989,7 +989,7 @@ function setUp() {
   $$('[data-preset]').forEach((b) => b.addEventListener('click', () => applyPreset(b.dataset.preset)));
   $('#profile').addEventListener('change', (event) => setProfile(event.target.value));
   $('#cancel-train').addEventListener('click', () => guarded(async () => {
-    state.training = await api('POST', '/api/train/cancel');
+    state.training = await api('POST', 'api/train/cancel');
     renderTrain();
   }));
   form.elements.noise_folder.addEventListener('input', () => {
