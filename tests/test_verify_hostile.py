@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from pac import verify as verify_module
 from pac.cli import main
 from pac.limits import LIMITS
 from pac.verify import Report, open_archive, verify
+from pac.verify import archive as verify_archive
+from pac.verify import page as verify_page
 from test_verify import rewrite
 
 PACKAGE = "com.example.hostile"
@@ -75,9 +76,11 @@ def patch_entry(data: bytes, name: str, *, central: dict[int, bytes], local: dic
 
 @pytest.fixture
 def lower_limits(monkeypatch):
-    """Replace ``pac.verify``'s limits by ``LIMITS`` with the given fields changed."""
+    """Replace the limits of ``pac.verify``'s modules by ``LIMITS`` with the given fields changed."""
     def lower(**fields):
-        monkeypatch.setattr(verify_module, "LIMITS", dataclasses.replace(LIMITS, **fields))
+        lowered = dataclasses.replace(LIMITS, **fields)
+        for module in (verify_archive, verify_page):
+            monkeypatch.setattr(module, "LIMITS", lowered)
     return lower
 
 
