@@ -391,23 +391,28 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--port", type=int, default=None, help="Port to listen on [8765, or the next free one; 0 = any].")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but localhost lets other computers in (a warning is printed).")
+@click.option("--host", default=None,
+              help="Address to listen on [127.0.0.1; with --classroom 0.0.0.0]; anything but localhost lets other "
+                   "computers in (without --classroom a warning is printed).")
+@click.option("--classroom", is_flag=True,
+              help="Serve a class on this network over HTTPS: students join with the class code and their name and "
+                   "each gets a project in DIRECTORY/students/ [./pac-classroom]; the teacher's page shows everyone.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
 @click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
               help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
-def studio(directory, port, host, no_browser, base_dir, speech_dir) -> None:
+def studio(directory, port, host, classroom, no_browser, base_dir, speech_dir) -> None:
     """Open the trainer web page for the project in DIRECTORY [./pac-studio-project].
 
     Students add labels, record or upload clips, train, test and download the model (.zip, .aix)
     in the browser; everything is kept in DIRECTORY (labels/<label>/*.wav, models/, tests/).
+    With --classroom, a whole class does this at once from their own computers.
     """
     from .studio.server import run
 
     run(directory, host=host, port=port, open_browser=not no_browser, base_dir=base_dir, speech_dir=speech_dir,
-        echo=lambda m: click.echo(m, err=m.startswith("warning")))
+        classroom=classroom, echo=lambda m: click.echo(m, err=m.startswith("warning")))
 
 
 @cli.command()

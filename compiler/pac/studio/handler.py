@@ -261,9 +261,11 @@ class StudioHandler(BaseHTTPRequestHandler):
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
 
     def send_bytes(self, data: bytes, content_type: str, *, status: int = 200, cache: bool = False,
-                   filename: str | None = None, headers: dict | None = None, csp: str = CSP) -> None:
+                   filename: str | None = None, headers: dict | None = None, cookies: list[str] = (),
+                   csp: str = CSP) -> None:
         """Answer ``data``; ``filename`` (ASCII) makes it a download of that name, ``headers`` are added
-        (e.g. ``Location``, ``Set-Cookie``), ``csp`` is an HTML page's Content-Security-Policy."""
+        (e.g. ``Location``), each of ``cookies`` is a ``Set-Cookie``, ``csp`` is an HTML page's
+        Content-Security-Policy."""
         if not self._body_read:
             self._drain()
         self.send_response(status)
@@ -274,6 +276,8 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        for cookie in cookies:
+            self.send_header("Set-Cookie", cookie)
         if content_type.startswith("text/html"):
             self.send_header("Content-Security-Policy", csp)
         self._security_headers()

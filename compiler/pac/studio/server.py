@@ -160,6 +160,18 @@ class ProjectLock:
         self.lock.release()
 
 
+def listen(make, host: str, port: int, *, port_tries: int = 1):
+    """``make((host, port))``, the server, on ``port`` or one of the ``port_tries - 1`` ports after it
+    (port 0: any free port); a :class:`PacError` when none is free."""
+    last_error = None
+    for offset in range(max(1, port_tries)):
+        try:
+            return make((host, port + offset if port else 0))
+        except OSError as exc:
+            last_error = exc
+    raise PacError(f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); try another --port")
+
+
 class Studio:
     """A running studio: project store, jobs and HTTP server on a background thread.
 
@@ -179,23 +191,17 @@ class Studio:
 
     def __init__(self, project, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, base_dir=None,
                  speech_dir=None, warm: bool = True, quiet: bool = True, port_tries: int = 1):
+        if (Path(project).expanduser() / "classroom.json").is_file():
+            raise PacError(f"{project}: is a classroom folder; open it with pac studio --classroom")
         self.store = ProjectStore(project)
         self.project = Project(self.store, networks=Networks(base_dir=base_dir, speech_dir=speech_dir),
                                queue=TrainingQueue())
         self.jobs = self.project.jobs
+        self.networks = self.jobs.networks
         self.lock = ProjectLock(self.store.root)
-        self.server = None
         self.thread = None
-        last_error = None
-        for offset in range(max(1, port_tries)):
-            try:
-                self.server = StudioServer((host, port + offset if port else 0), self.project, quiet=quiet)
-                break
-            except OSError as exc:
-                last_error = exc
-        if self.server is None:
-            raise PacError(f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); "
-                           "try another --port")
+        self.server = listen(lambda address: StudioServer(address, self.project, quiet=quiet), host, port,
+                             port_tries=port_tries)
         try:
             self.lock.acquire(self.url)
         except BaseException:
@@ -240,9 +246,10 @@ class Studio:
         self.close()
 
 
-def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
-        base_dir=None, speech_dir=None, echo=print) -> None:
-    """``pac studio``: serve until Ctrl-C.
+def run(project=None, *, host: str | None = None, port: int | None = None, open_browser: bool = True,
+        base_dir=None, speech_dir=None, classroom: bool = False, echo=print) -> None:
+    """``pac studio``: serve until Ctrl-C (``classroom``: ``pac studio --classroom``, see
+    :mod:`pac.studio.classroom`).
 
     TensorFlow is imported here, in the main thread before the server's threads start, the one moment
     :func:`pac.libs.tensorflow` may hide the lines its import writes straight to stderr; the
@@ -250,29 +257,44 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
     """
     from ..libs import tensorflow
 
-    project = Path(project or DEFAULT_PROJECT)
-    if not is_loopback(host):
-        echo(f"warning: listening on {host}: anyone who can reach this computer on the network can open the "
-             f"studio and read, change or delete the project's clips and models. Use this only on a network "
-             f"you trust (the default, 127.0.0.1, is reachable from this computer only).")
-    studio = Studio(project, host=host, port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
-                    speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
+    if classroom:
+        from .classroom import DEFAULT_CLASSROOM, ClassroomStudio, startup_lines
+
+        host = host or "0.0.0.0"
+        studio = ClassroomStudio(Path(project or DEFAULT_CLASSROOM), host=host,
+                                 port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
+                                 speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
+    else:
+        host = host or "127.0.0.1"
+        if not is_loopback(host):
+            echo(f"warning: listening on {host}: anyone who can reach this computer on the network can open the "
+                 f"studio and read, change or delete the project's clips and models. Use this only on a network "
+                 f"you trust (the default, 127.0.0.1, is reachable from this computer only; --classroom serves "
+                 f"a class over HTTPS with a project per student).")
+        studio = Studio(Path(project or DEFAULT_PROJECT), host=host, port=DEFAULT_PORT if port is None else port,
+                        base_dir=base_dir, speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
     try:
         echo(f"pac studio {__version__}: starting (loading TensorFlow takes a few seconds)")
         sys.stdout.flush()
         tensorflow()
         studio.start()
-        echo(f"pac studio {__version__}: project {studio.store.root}")
-        echo(f"open {studio.url} in a browser (Ctrl-C stops the studio; everything is saved as you go)")
-        if not is_loopback(host):
-            echo("note: browsers only allow the microphone on http://localhost or https pages; "
-                 "other computers can upload WAV files but not record")
+        if classroom:
+            for line in startup_lines(studio):
+                echo(line)
+            opened = f"{studio.local_url}teacher"
+        else:
+            echo(f"pac studio {__version__}: project {studio.store.root}")
+            echo(f"open {studio.url} in a browser (Ctrl-C stops the studio; everything is saved as you go)")
+            if not is_loopback(host):
+                echo("note: browsers only allow the microphone on http://localhost or https pages; "
+                     "other computers can upload WAV files but not record")
+            opened = studio.url
         sys.stdout.flush()
-        studio.jobs.warm_up()
+        studio.networks.warm_up()
         if open_browser:
             import webbrowser
 
-            threading.Thread(target=webbrowser.open, args=(studio.url,), daemon=True).start()
+            threading.Thread(target=webbrowser.open, args=(opened,), daemon=True).start()
         while studio.thread.is_alive():
             studio.thread.join(0.5)
     except KeyboardInterrupt:
@@ -283,5 +305,5 @@ def run(project=None, *, host: str = "127.0.0.1", port: int | None = None, open_
         studio.close()
 
 
-__all__ = ["Studio", "StudioServer", "StudioHandler", "Project", "ProjectLock", "run", "DEFAULT_PORT",
+__all__ = ["Studio", "StudioServer", "StudioHandler", "Project", "ProjectLock", "listen", "run", "DEFAULT_PORT",
            "DEFAULT_PROJECT"]

@@ -1,0 +1,442 @@
+"""``pac studio --classroom``: one studio for a class on the LAN, over HTTPS, one project per student.
+
+``DIR/`` (the classroom folder)
+    ``classroom.json``         the class code students type, the teacher's code, the cookies' secret
+    ``tls/cert.pem, key.pem``  the self-signed certificate (made once, kept: same fingerprint)
+    ``students/<name>/``       each student's project, a studio project folder (:mod:`pac.studio.store`)
+
+A student opens ``https://<this computer>:<port>/``, types the class code and a name, and gets the
+studio at ``/s/<name>/`` (the page, ``api/...`` and ``static/...`` relative to it).  Joining sets a
+cookie signed with the classroom's secret that names the student; every request under ``/s/<name>/``
+must carry that student's cookie (or the teacher's), so a student reaches only their own project, by
+any path.  Names are checked as label names are (letters, digits, space, ``-``, ``_``) and found in
+the folder listing without regard to case.  The teacher's page (``/teacher``, the teacher's code)
+shows every student's clips per label, models and training, and links to each studio.  Trainings
+wait in one queue (one at a time on this computer).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from .. import jsonsafe
+from ..errors import PacError
+from .layout import StudioError, check_label_name, write_json_durable
+from .networks import Networks
+from .server import Project, ProjectLock, StudioServer
+from .store import ProjectStore
+from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, join_html, teacher_html, teacher_login_html
+from .tls import server_context
+
+CLASSROOM_FILE = "classroom.json"
+CLASSROOM_FORMAT = "pac-studio-classroom"
+STUDENTS, TLS = "students", "tls"
+STUDENT_COOKIE, TEACHER_COOKIE = "pac-student", "pac-teacher"
+#: How long a student stays joined on a computer (a new join replaces it).
+COOKIE_SECONDS = 30 * 24 * 3600
+#: Wrong codes one address may try in :data:`GUESS_WINDOW` seconds before it must wait.
+MAX_GUESSES, GUESS_WINDOW = 20, 600
+
+class Classroom:
+    """The classroom folder: its codes, the students' projects (opened as they are needed) and the
+    networks and training queue they share.
+
+    Parameters
+    ----------
+    root : path
+        The classroom folder (created if missing).
+    networks : Networks
+        The loaded networks, shared by every student's jobs.
+    """
+
+    def __init__(self, root, *, networks: Networks):
+        from .trainqueue import TrainingQueue
+
+        self.root = Path(root).expanduser().resolve()
+        if (self.root / "studio.json").exists():
+            raise PacError(f"{self.root}: is one studio project, not a classroom folder; choose another folder "
+                           f"for --classroom (or open this project without --classroom)")
+        try:
+            (self.root / STUDENTS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PacError(f"{self.root}: cannot create the classroom folder ({exc.strerror or exc})") from None
+        self.settings = self._settings()
+        self.networks = networks
+        self.queue = TrainingQueue()
+        self.projects: dict[str, Project] = {}
+        self.locks: dict[str, ProjectLock] = {}
+        self.lock = threading.Lock()
+        self.url = ""
+        self.guesses: dict[str, list[float]] = {}
+
+    def _settings(self) -> dict:
+        path = self.root / CLASSROOM_FILE
+        if path.exists():
+            try:
+                data = jsonsafe.loads(path.read_bytes(), source=str(path))
+            except (OSError, PacError) as exc:
+                raise PacError(f"{path}: unreadable classroom settings ({exc}); move it away to start afresh") from None
+            keys = ("class_code", "teacher_code", "secret")
+            if isinstance(data, dict) and data.get("format") == CLASSROOM_FORMAT and \
+                    all(isinstance(data.get(k), str) and data[k] for k in keys):
+                return data
+            raise PacError(f"{path}: not a pac classroom file; move it away to start afresh")
+        data = {"format": CLASSROOM_FORMAT, "class_code": f"{secrets.randbelow(10 ** 6):06d}",
+                "teacher_code": "-".join(secrets.token_hex(2) for _ in range(3)), "secret": secrets.token_hex(32)}
+        write_json_durable(path, data)
+        return data
+
+    @property
+    def class_code(self) -> str:
+        return self.settings["class_code"]
+
+    @property
+    def teacher_code(self) -> str:
+        return self.settings["teacher_code"]
+
+    # -- students ------------------------------------------------------------------------------------
+    def students(self) -> list[str]:
+        """Every student's folder name, sorted without regard to case."""
+        folder = self.root / STUDENTS
+        return sorted((p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=str.casefold)
+
+    def find_student(self, name: str) -> str | None:
+        """The folder name of the student called ``name`` (any case), if there is one."""
+        return next((s for s in self.students() if s.casefold() == name.casefold()), None)
+
+    def join(self, raw_name) -> str:
+        """The student's folder name for a typed name, the project made if new."""
+        name = check_label_name(raw_name, what="student name")
+        with self.lock:
+            found = self.find_student(name)
+            if found is None:
+                (self.root / STUDENTS / name).mkdir()
+                found = name
+        self.project(found)
+        return found
+
+    def project(self, student: str) -> Project:
+        """The open project of an existing student (opened, locked and tidied on first use)."""
+        with self.lock:
+            if student in self.projects:
+                return self.projects[student]
+            if student not in self.students():
+                raise StudioError(f"there is no student {student!r} in this class; join again", status=404)
+            store = ProjectStore(self.root / STUDENTS / student)
+            lock = ProjectLock(store.root)
+            lock.acquire(f"{self.url}s/{quote(student)}/")
+            store.sweep_leftovers()
+            self.locks[student] = lock
+            self.projects[student] = Project(store, networks=self.networks, queue=self.queue)
+            return self.projects[student]
+
+    def close(self) -> None:
+        """Stop every student's training and release their projects."""
+        with self.lock:
+            for project in self.projects.values():
+                project.jobs.cancel_training()
+            for lock in self.locks.values():
+                lock.release()
+            self.projects.clear()
+            self.locks.clear()
+
+    # -- cookies and codes -----------------------------------------------------------------------------
+    def _sign(self, what: str) -> str:
+        return hmac.new(bytes.fromhex(self.settings["secret"]), what.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
+
+    def student_cookie(self, student: str) -> str:
+        token = base64.urlsafe_b64encode(student.encode("utf-8")).decode("ascii").rstrip("=")
+        return f"{token}.{self._sign('student:' + student)}"
+
+    def cookie_student(self, value: str | None) -> str | None:
+        """The student a cookie value names, if it is this classroom's."""
+        if not value or value.count(".") != 1:
+            return None
+        token, signature = value.split(".")
+        try:
+            student = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return student if hmac.compare_digest(signature, self._sign("student:" + student)) else None
+
+    def teacher_cookie(self) -> str:
+        return self._sign("teacher")
+
+    def is_teacher(self, value: str | None) -> bool:
+        return bool(value) and hmac.compare_digest(value, self.teacher_cookie())
+
+    def code_matches(self, typed, code: str, client: str) -> bool:
+        """Whether a typed code (spaces and case ignored) is ``code``; wrong guesses are counted per address."""
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self.guesses.get(client, []) if now - t < GUESS_WINDOW]
+            if len(recent) >= MAX_GUESSES:
+                raise StudioError("too many wrong codes from this computer; wait ten minutes", status=429)
+            typed = "".join(str(typed or "").split()).lower()
+            if hmac.compare_digest(typed.encode(), code.lower().encode()):
+                return True
+            self.guesses[client] = [*recent, now]
+            return False
+
+    # -- the teacher's view ------------------------------------------------------------------------------
+    def overview(self) -> list[dict]:
+        """Per student: clips per label (usable ones), models (name, kind, cross-validated accuracy),
+        training (state, stage, place in the queue) and what still stops training."""
+        rows = []
+        for student in self.students():
+            try:
+                project = self.project(student)
+            except (PacError, OSError) as exc:
+                rows.append({"student": student, "error": str(exc)})
+                continue
+            store = project.store
+            clips = store.all_clips()
+            job = project.jobs.training
+            rows.append({
+                "student": student,
+                "labels": [{"name": label, "clips": sum(1 for c in infos if not c["problem"])}
+                           for label, infos in clips.items()],
+                "models": [{"id": m["id"], "name": m["name"], "head": m["head"],
+                            "cv_accuracy": (m["cross_validation"] or {}).get("accuracy"),
+                            "validation_accuracy": (m["validation"] or {}).get("accuracy")
+                            if isinstance(m["validation"], dict) else None} for m in store.models()],
+                "training": None if job is None else {"state": job.state, "stage": job.stage, "queued": job.queued,
+                                                      "position": job.position},
+                "problems": store.training_problems(clips),
+            })
+        return rows
+
+
+class ClassroomServer(StudioServer):
+    """The HTTPS server of a classroom: the join page, the teacher's page, and each student's studio
+    under ``/s/<student>/`` on that student's project."""
+
+    scheme = "https"
+
+    def __init__(self, address, classroom: Classroom, *, cert: Path, key: Path, quiet: bool = True):
+        self.classroom = classroom
+        self.context = server_context(cert, key)
+        super().__init__(address, None, quiet=quiet)
+
+    def get_request(self):
+        sock, address = self.socket.accept()
+        # the handshake happens in the request's own thread (finish_request), not here: a client
+        # that never finishes it holds only its own thread, never the accepting one
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+    def finish_request(self, request, client_address):
+        import ssl
+
+        try:
+            request.settimeout(self.RequestHandlerClass.timeout)
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return  # not TLS (plain http), a certificate refused, or a client gone: nothing to answer
+        super().finish_request(request, client_address)
+
+    # -- choosing the project ----------------------------------------------------------------------------
+    def resolve(self, handler, path: str, method: str) -> str | None:
+        cookies = SimpleCookie()
+        try:
+            cookies.load(handler.headers.get("Cookie", ""))
+        except CookieError:
+            pass
+        cookie = {name: morsel.value for name, morsel in cookies.items()}
+        teacher = self.classroom.is_teacher(cookie.get(TEACHER_COOKIE))
+        if path.startswith("/s/"):
+            segment, slash, rest = path[3:].partition("/")
+            student = unquote(segment, errors="strict")
+            if not slash and method == "GET":  # /s/<name> -> /s/<name>/
+                self.redirect(handler, f"/s/{segment}/")
+                return None
+            if not teacher and self.classroom.cookie_student(cookie.get(STUDENT_COOKIE)) != student:
+                if rest == "" and method == "GET":
+                    self.redirect(handler, f"/?name={quote(student)}")
+                    return None
+                raise StudioError(f"this is {student}'s studio: join the class as {student} on this computer "
+                                  f"first (open / and type the class code)", status=403)
+            handler.project = self.classroom.project(student)
+            return "/" + rest
+        if method != "GET":
+            raise StudioError("method not allowed", status=405)
+        if path == "/":
+            self.join_page(handler, name=handler.query.get("name", [""])[0],
+                           student=self.classroom.cookie_student(cookie.get(STUDENT_COOKIE)))
+        elif path == "/join":
+            self.join(handler)
+        elif path == "/teacher":
+            self.teacher(handler, teacher)
+        elif path == "/teacher/overview":
+            if not teacher:
+                raise StudioError("the teacher's overview needs the teacher's code (open /teacher)", status=401)
+            handler.send_json({"students": self.classroom.overview(), "queue": self.classroom.queue.length})
+        elif path == "/favicon.ico":
+            handler.static("icon.svg")
+        elif path.startswith("/static/") and path.count("/") == 2:
+            handler.static(unquote(path[len("/static/"):], errors="strict"))
+        else:
+            raise StudioError("no such page", status=404)
+        return None
+
+    @staticmethod
+    def redirect(handler, location: str, *, cookies: list[str] = ()) -> None:
+        headers = {"Location": location}
+        handler.send_bytes(b"", "text/plain; charset=utf-8", status=int(HTTPStatus.SEE_OTHER), headers=headers,
+                           cookies=list(cookies))
+
+    # -- the pages -----------------------------------------------------------------------------------------
+    def join_page(self, handler, *, name: str = "", student: str | None = None, error: str | None = None) -> None:
+        handler.send_bytes(join_html(name=name, student=student, error=error), "text/html; charset=utf-8",
+                           status=400 if error else 200, csp=PAGE_CSP)
+
+    def join(self, handler) -> None:
+        query = handler.query
+        code, name = query.get("code", [""])[0], query.get("name", [""])[0]
+        if not self.classroom.code_matches(code, self.classroom.class_code, handler.client_address[0]):
+            self.join_page(handler, name=name, error="That is not the class code; ask your teacher.")
+            return
+        try:
+            student = self.classroom.join(name)
+        except StudioError as exc:
+            self.join_page(handler, name=name, error=str(exc))
+            return
+        cookie = (f"{STUDENT_COOKIE}={self.classroom.student_cookie(student)}; Path=/; Max-Age={COOKIE_SECONDS}; "
+                  "Secure; HttpOnly; SameSite=Strict")
+        self.redirect(handler, f"/s/{quote(student)}/", cookies=[cookie])
+
+    def teacher(self, handler, teacher: bool) -> None:
+        typed = handler.query.get("code", [None])[0]
+        if typed is not None:
+            if self.classroom.code_matches(typed, self.classroom.teacher_code, handler.client_address[0]):
+                cookie = (f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Secure; HttpOnly; "
+                          "SameSite=Strict")
+                self.redirect(handler, "/teacher", cookies=[cookie])
+                return
+            teacher = False
+        if not teacher:
+            handler.send_bytes(teacher_login_html(wrong=typed is not None), "text/html; charset=utf-8",
+                               status=401, csp=PAGE_CSP)
+            return
+        handler.send_bytes(teacher_html(self.classroom), "text/html; charset=utf-8", csp=PAGE_CSP,
+                           headers={"Refresh": str(TEACHER_REFRESH)})
+
+
+__all__ = ["Classroom", "ClassroomServer", "CLASSROOM_FILE"]
+
+
+# -- running a classroom -------------------------------------------------------------------------------
+
+DEFAULT_CLASSROOM = "pac-classroom"
+
+
+class ClassroomStudio:
+    """A running classroom: the classroom folder, its certificate and the HTTPS server on a background
+    thread.
+
+    Parameters
+    ----------
+    folder : path
+        The classroom folder (created if missing).
+    host, port : str, int
+        Where to listen: ``0.0.0.0`` (every network of this computer) by default; port 0 picks a free one.
+    base_dir, speech_dir : path, optional
+        The networks' folders (see :class:`pac.studio.server.Studio`).
+    warm : bool
+        Load TensorFlow and the default model's networks in the background right away.
+    """
+
+    def __init__(self, folder, *, host: str = "0.0.0.0", port: int = 8765, base_dir=None, speech_dir=None,
+                 warm: bool = True, quiet: bool = True, port_tries: int = 1):
+        from .server import listen
+        from .tls import certificate, fingerprint, lan_address
+
+        self.networks = Networks(base_dir=base_dir, speech_dir=speech_dir)
+        self.classroom = Classroom(folder, networks=self.networks)
+        self.lock = ProjectLock(self.classroom.root)
+        self.address = lan_address() if host in ("0.0.0.0", "") else host
+        cert, key, self.new_certificate = certificate(self.classroom.root / TLS, addresses=[self.address])
+        self.fingerprint = fingerprint(cert.read_bytes())
+        self.thread = None
+        self.server = listen(lambda address: ClassroomServer(address, self.classroom, cert=cert, key=key,
+                                                             quiet=quiet), host, port, port_tries=port_tries)
+        self.classroom.url = self.url
+        try:
+            self.lock.acquire(self.url)
+        except BaseException:
+            self.server.server_close()
+            raise
+        if warm:
+            self.networks.warm_up()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The address students type (this computer's LAN address)."""
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"https://{host}:{self.port}/"
+
+    @property
+    def local_url(self) -> str:
+        """The address on this computer itself."""
+        return f"https://127.0.0.1:{self.port}/" if self.server.server_address[0] in ("0.0.0.0", "127.0.0.1") \
+            else self.url
+
+    def start(self) -> "ClassroomStudio":
+        self.thread = threading.Thread(target=self.server.serve_forever, name="pac-classroom-https", daemon=True)
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and release every project (running trainings are told to stop)."""
+        if self.thread is not None:
+            self.server.shutdown()
+            self.thread.join(timeout=10)
+            self.thread = None
+        self.server.server_close()
+        self.classroom.close()
+        self.lock.release()
+
+    def __enter__(self) -> "ClassroomStudio":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def startup_lines(studio: ClassroomStudio) -> list[str]:
+    """What ``pac studio --classroom`` prints once it listens: the address and its QR code, the codes,
+    the certificate's fingerprint."""
+    from .. import __version__
+    from .tls import terminal_qr
+
+    classroom = studio.classroom
+    lines = [f"pac studio {__version__}: classroom {classroom.root} (one project per student in "
+             f"{classroom.root / STUDENTS})",
+             f"students open    {studio.url}",
+             f"class code       {classroom.class_code}",
+             f"teacher's page   {studio.url}teacher    teacher's code: {classroom.teacher_code}",
+             f"certificate      {'made now' if studio.new_certificate else 'the same as before'}, SHA-256 "
+             f"fingerprint {studio.fingerprint}",
+             "Browsers warn about this self-signed certificate: check that the fingerprint they show "
+             "(click the warning sign, then the certificate) is the one above, then choose Advanced > Proceed.",
+             "", *terminal_qr(studio.url), ""]
+    if studio.address.startswith("127."):
+        lines.append("note: no network found; only this computer can reach the classroom")
+    lines.append("Ctrl-C stops the classroom; everything is saved as you go")
+    return lines
+
+
+__all__ += ["ClassroomStudio", "DEFAULT_CLASSROOM", "startup_lines"]

@@ -1,0 +1,105 @@
+"""The classroom's own pages (:mod:`pac.studio.classroom`): joining the class, the teacher's code and the
+teacher's overview.  Plain HTML made on the server, every variable part escaped; no script (the
+overview refreshes itself with a ``Refresh`` header), one inline style allowed by its hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from urllib.parse import quote
+
+from .handler import CSP
+from .tls import qr_svg_uri
+
+#: Seconds between refreshes of the teacher's page.
+TEACHER_REFRESH = 10
+#: Below this many usable clips a label is marked on the teacher's page (5 or more work better).
+FEW_CLIPS = 5
+
+_STYLE = """
+body { font: 16px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d1d1f; }
+h1 { font-size: 1.5rem; } label { display: block; margin: .8rem 0 .2rem; font-weight: 600; }
+input { font: inherit; padding: .45rem .6rem; width: 100%; max-width: 22rem; box-sizing: border-box; }
+button { font: inherit; padding: .5rem 1.2rem; margin-top: 1rem; cursor: pointer; }
+.error { color: #b00020; font-weight: 600; } .note { color: #555; }
+table { border-collapse: collapse; margin: 1rem 0; } th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
+.low { color: #b00020; } .qr { float: right; margin: 0 0 1rem 1rem; }
+"""
+#: The studio's policy, with forms posting to this server and the one style block above.
+PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace(
+    "style-src 'self'", "style-src 'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode() + "'")
+
+
+def page(title: str, body: str) -> bytes:
+    """A classroom page: ``body`` is HTML whose every variable part was escaped."""
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+            ).encode("utf-8")
+
+
+def join_html(*, name: str = "", student: str | None = None, error: str | None = None) -> bytes:
+    """The join page: the class code and a name (``name`` typed before, ``student`` already joined here)."""
+    e = html.escape
+    again = (f"<p>On this computer you are <strong>{e(student)}</strong>: <a href=\"/s/{e(quote(student))}/\">open "
+             f"your studio</a>, or join as someone else below.</p>") if student else ""
+    return page("pac studio: join", f"<h1>pac studio: join the class</h1>{again}"
+                + (f"<p class=\"error\" role=\"alert\">{e(error)}</p>" if error else "")
+                + "<form action=\"/join\" method=\"get\">"
+                "<label for=\"code\">Class code (your teacher shows it)</label>"
+                "<input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"off\" required>"
+                "<label for=\"name\">Your name</label>"
+                f"<input id=\"name\" name=\"name\" maxlength=\"40\" value=\"{e(name)}\" required>"
+                "<p class=\"note\">Letters, digits, spaces, - and _. Your recordings and models are kept under "
+                "this name on the teacher's computer.</p>"
+                "<button type=\"submit\">Join</button></form>")
+
+
+def teacher_login_html(*, wrong: bool) -> bytes:
+    """The form asking for the teacher's code (``wrong``: a wrong one was typed)."""
+    return page("pac studio: teacher", "<h1>pac studio: teacher</h1>"
+                + ("<p class=\"error\" role=\"alert\">That is not the teacher's code.</p>" if wrong else "")
+                + "<form action=\"/teacher\" method=\"get\"><label for=\"code\">Teacher's code (shown where "
+                "pac studio runs)</label><input id=\"code\" name=\"code\" autocomplete=\"off\" required>"
+                "<button type=\"submit\">Open</button></form>")
+
+
+def _accuracy(model: dict) -> str:
+    if model["cv_accuracy"] is not None:
+        return f" ({100 * model['cv_accuracy']:.0f}% cross-validated)"
+    if model["validation_accuracy"] is not None:
+        return f" ({100 * model['validation_accuracy']:.0f}% on validation clips)"
+    return ""
+
+
+def teacher_html(classroom) -> bytes:
+    """The teacher's overview of a :class:`pac.studio.classroom.Classroom`: the address (and its QR code),
+    the class code, and per student the clips per label, the models and the training."""
+    e = html.escape
+    rows = []
+    for row in classroom.overview():
+        link = f"<a href=\"/s/{e(quote(row['student']))}/\">{e(row['student'])}</a>"
+        if "error" in row:
+            rows.append(f"<tr><td>{link}</td><td colspan=\"3\" class=\"error\">{e(row['error'])}</td></tr>")
+            continue
+        labels = ", ".join(f"<span class=\"{'low' if label['clips'] < FEW_CLIPS else 'ok'}\">{e(label['name'])}: "
+                           f"{label['clips']}</span>" for label in row["labels"]) or "no labels yet"
+        models = ", ".join(e(m["name"]) + _accuracy(m) for m in row["models"]) or "none yet"
+        job = row["training"]
+        training = "" if job is None else e(job["stage"] if job["state"] == "running" else job["state"])
+        rows.append(f"<tr data-student=\"{e(row['student'])}\"><td>{link}</td><td>{labels}</td><td>{models}</td>"
+                    f"<td>{training}</td></tr>")
+    return page("pac studio: teacher", (
+        f"<img class=\"qr\" alt=\"QR code of {e(classroom.url)}\" width=\"180\" height=\"180\" "
+        f"src=\"{e(qr_svg_uri(classroom.url))}\">"
+        f"<h1>pac studio: the class</h1><p>Students open <strong>{e(classroom.url)}</strong> and type the "
+        f"class code <strong>{e(classroom.class_code)}</strong> and their name.</p>"
+        f"<p class=\"note\">Refreshed every {TEACHER_REFRESH} s. One model trains at a time; "
+        f"{classroom.queue.length} waiting.</p>"
+        "<table><thead><tr><th>Student</th><th>Clips per label</th><th>Models</th><th>Training</th></tr>"
+        f"</thead><tbody>{''.join(rows) or '<tr><td colspan=4>Nobody has joined yet.</td></tr>'}</tbody></table>"))
+
+
+__all__ = ["PAGE_CSP", "TEACHER_REFRESH", "join_html", "teacher_html", "teacher_login_html"]
