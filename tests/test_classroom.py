@@ -1,0 +1,322 @@
+"""``pac studio --classroom`` over real HTTPS (no browser): joining, one project per student and nothing
+of another student's reachable by any path, the certificate kept across restarts, the teacher's page
+behind its code, the training queue shared by the class, and the command's startup lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from conftest import fsdd
+from pac.errors import PacError
+from pac.studio.classroom import ClassroomStudio
+from pac.studio.tls import qr_lines
+from test_studio import snapshot
+
+UNVERIFIED = ssl._create_unverified_context()  # the classroom's certificate is self-signed
+
+
+class Browserless:
+    """HTTPS requests to a classroom as one browser would make them (its own cookies)."""
+
+    def __init__(self, studio: ClassroomStudio):
+        self.port = studio.port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body=None, *, headers=None, page: bool = True):
+        headers = dict(headers or {})
+        if page and method != "GET":
+            headers.setdefault("X-Pac-Studio", "1")
+            headers.setdefault("Origin", f"https://127.0.0.1:{self.port}")
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        if self.cookies:
+            headers.setdefault("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=60, context=UNVERIFIED)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";")[0]
+        kind = response.getheader("Content-Type", "")
+        self.last = response
+        return response.status, (json.loads(data) if kind.startswith("application/json") else data)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def join(self, studio: ClassroomStudio, name: str) -> str:
+        """Join as ``name``; the studio's address it was sent to."""
+        status, _ = self.get(f"/join?code={studio.classroom.class_code}&name={quote(name)}")
+        assert status == 303, (status, _)
+        return self.last.getheader("Location")
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False) as running:
+        yield running
+
+
+def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom):
+    alice, bob, stranger = Browserless(classroom), Browserless(classroom), Browserless(classroom)
+    assert alice.join(classroom, "Alice") == "/s/Alice/"
+    assert bob.join(classroom, "bob 2") == "/s/bob%202/"
+    # each student's studio page and API, relative to /s/<name>/
+    status, page = alice.get("/s/Alice/")
+    assert status == 200 and b"static/studio.js" in page
+    assert alice.get("/s/Alice/static/studio.js")[0] == 200
+    assert alice.post("/s/Alice/api/labels", {"name": "yes"})[0] == 201
+    status, clip = alice.post("/s/Alice/api/labels/yes/clips", fsdd(1, "george", 0).read_bytes(),
+                              headers={"X-Clip-Source": "uploaded"})
+    assert status == 201
+    assert bob.post("/s/bob%202/api/labels", {"name": "no"})[0] == 201
+    assert [l["name"] for l in alice.get("/s/Alice/api/project")[1]["labels"]] == ["yes"]
+    assert [l["name"] for l in bob.get("/s/bob%202/api/project")[1]["labels"]] == ["no"]
+    root = classroom.classroom.root
+    assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
+    assert (root / "students" / "Alice" / "labels" / "yes" / clip["id"]).is_file()
+    before = snapshot(root / "students")
+    # Bob (and someone who never joined) reaches nothing of Alice's, by any path
+    audio = f"/api/labels/yes/clips/{clip['id']}/audio"
+    for who in (bob, stranger):
+        for method, path in [("GET", "/s/Alice/api/project"), ("GET", "/s/Alice" + audio),
+                             ("DELETE", f"/s/Alice/api/labels/yes/clips/{clip['id']}"), ("DELETE", "/s/Alice/api/labels/yes"),
+                             ("GET", "/s/alice/api/project"), ("GET", "/s/ALICE" + audio),
+                             ("GET", "/s/bob%202/../Alice/api/project"), ("GET", "/s/bob%202/..%2FAlice" + audio),
+                             ("GET", "/s/..%2Fstudents%2FAlice/api/project"), ("GET", "/s/%2E%2E/api/project"),
+                             ("GET", "/s/Alice%00/api/project"), ("GET", "/students/Alice/labels/yes/" + clip["id"]),
+                             ("GET", "/s/" + quote("../Alice") + audio), ("POST", "/s/Alice/api/labels")]:
+            status, answer = who.request(method, path, {"name": "x"} if method == "POST" else None)
+            assert status in (403, 404, 405), (method, path, status, answer)
+            assert clip["id"].encode() not in (answer if isinstance(answer, bytes) else json.dumps(answer).encode())
+    # a cookie made for another name, or a changed one, does not pass
+    forged = Browserless(classroom)
+    forged.cookies = {"pac-student": bob.cookies["pac-student"].replace(bob.cookies["pac-student"].split(".")[0],
+                                                                         "QWxpY2U")}
+    assert forged.get("/s/Alice/api/project")[0] == 403
+    # Bob's studio page asks him to join when he opens Alice's
+    assert bob.get("/s/Alice/")[0] == 303 and bob.last.getheader("Location") == "/?name=Alice"
+    assert snapshot(root / "students") == before
+    # joining again with another case finds the same student; bad names and wrong codes are refused
+    assert Browserless(classroom).join(classroom, "alice") == "/s/Alice/"
+    for name, says in [("../evil", b"cannot contain"), ("a/b", b"cannot contain"), ("", b"type a student name"),
+                       (".", b"cannot contain"), ("CON", b"reserved"), ("x" * 41, b"at most 40")]:
+        status, page = stranger.get(f"/join?code={classroom.classroom.class_code}&name={quote(name)}")
+        assert status == 400 and says in page, (name, page[:300])
+    status, page = stranger.get(f"/join?code=000000x&name=Mallory")
+    assert status == 400 and b"not the class code" in page
+    assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
+    assert sorted(p.name for p in root.iterdir()) == [".studio.lock", "classroom.json", "students", "tls"]
+
+
+def test_wrong_codes_are_limited_per_computer(classroom):
+    guesser = Browserless(classroom)
+    for i in range(20):
+        assert guesser.get(f"/join?code=99999{i}&name=x")[0] == 400
+    status, answer = guesser.get(f"/join?code={classroom.classroom.class_code}&name=x")
+    assert status == 429 and "too many wrong codes" in answer["error"]
+
+
+def test_certificate_is_made_once_and_kept(tmp_path):
+    folder = tmp_path / "class"
+    seen = []
+    for _ in range(2):
+        with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as studio:
+            with ssl.create_connection(("127.0.0.1", studio.port), timeout=10) as raw, \
+                    UNVERIFIED.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                served = hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+            seen.append((studio.new_certificate, studio.fingerprint, served, studio.classroom.class_code,
+                         studio.classroom.teacher_code, studio.url))
+    (made, first, served, code, teacher, url), (made_again, second, served_again, code_again, teacher_again, _) = seen
+    assert made and not made_again and first == second and served == served_again
+    assert first.replace(":", "").lower() == served and len(first) == 95
+    assert (code, teacher) == (code_again, teacher_again) and url.startswith("https://127.0.0.1:")
+    # the key is for this computer's user only; plain http gets no answer
+    if os.name == "posix":
+        assert ((folder / "tls" / "key.pem").stat().st_mode & 0o777) == 0o600
+    # a damaged certificate is made again (a new fingerprint), never a crash
+    (folder / "tls" / "cert.pem").write_text("not a certificate")
+    with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as studio:
+        assert studio.new_certificate and studio.fingerprint != first
+        connection = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=10)
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine)):
+            connection.request("GET", "/")
+            connection.getresponse()
+
+
+def test_teacher_page_needs_the_teachers_code(classroom):
+    student, teacher = Browserless(classroom), Browserless(classroom)
+    student.join(classroom, "Ada")
+    student.post("/s/Ada/api/labels", {"name": "clap"})
+    student.post("/s/Ada/api/labels", {"name": "snap"})
+    for i in range(3):
+        student.post("/s/Ada/api/labels/clap/clips", fsdd(1, "george", i).read_bytes())
+    for who in (student, teacher):
+        status, page = who.get("/teacher")
+        assert status == 401 and b"Teacher's code" in page and b"Ada" not in page
+        assert who.get("/teacher/overview")[0] == 401
+    status, page = teacher.get("/teacher?code=" + classroom.classroom.class_code)  # the class code is not it
+    assert status == 401 and b"not the teacher's code" in page
+    assert teacher.get("/teacher?code=" + quote(classroom.classroom.teacher_code.upper()))[0] == 303
+    status, page = teacher.get("/teacher")
+    assert status == 200 and teacher.last.getheader("Refresh") == "10"
+    assert b'data-student="Ada"' in page and b"clap</span>" not in page and b"clap: 3" in page and b"snap: 0" in page
+    assert classroom.url.encode() in page and classroom.classroom.class_code.encode() in page
+    assert b"data:image/svg+xml" in page  # the address as a QR code
+    status, overview = teacher.get("/teacher/overview")
+    assert status == 200 and overview["queue"] == 0
+    (ada,) = overview["students"]
+    assert ada["student"] == "Ada" and ada["labels"] == [{"name": "clap", "clips": 3}, {"name": "snap", "clips": 0}]
+    assert ada["models"] == [] and ada["training"] is None and ada["problems"]
+    # the teacher may open a student's studio (to help); the student still may not open the overview
+    assert teacher.get("/s/Ada/api/project")[0] == 200
+    assert student.get("/teacher/overview")[0] == 401
+
+
+def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
+    """Two students press Train: the second waits in the queue (state running, queued, its position in
+    the stage text the page shows), can cancel there, and trains when the first is done.  The training
+    itself is held by an event here (the queue is what is tested; real training is in test_studio)."""
+    import pac.studio.jobs as jobs
+
+    release, started = threading.Event(), []
+
+    def held_training(self, job, options):
+        started.append(self.store.root.name)
+        release.wait(30)
+        job.stage = "done"
+        job.finish("done")
+
+    monkeypatch.setattr(jobs.Jobs, "_train_now", held_training)
+    students = {}
+    for name in ("Ann", "Ben", "Cy"):
+        students[name] = Browserless(classroom)
+        students[name].join(classroom, name)
+        for label, digit in (("one", 1), ("two", 2)):
+            assert students[name].post(f"/s/{name}/api/labels", {"name": label})[0] == 201
+            for i in range(2):
+                assert students[name].post(f"/s/{name}/api/labels/{label}/clips",
+                                           fsdd(digit, "george", i).read_bytes())[0] == 201
+    assert students["Ann"].post("/s/Ann/api/train", {})[0] == 202
+    deadline = time.time() + 10
+    while started != ["Ann"] and time.time() < deadline:
+        time.sleep(0.02)
+    status, ben = students["Ben"].post("/s/Ben/api/train", {})
+    assert status == 202
+    status, cy = students["Cy"].post("/s/Cy/api/train", {})
+    time.sleep(0.3)
+    ben, cy = students["Ben"].get("/s/Ben/api/train")[1], students["Cy"].get("/s/Cy/api/train")[1]
+    assert ben["state"] == "running" and ben["queued"] and ben["position"] == 1, ben
+    assert "number 1 in the queue" in ben["stage"] and cy["position"] == 2 and "number 2" in cy["stage"]
+    assert students["Ben"].get("/s/Ben/api/project")[1]["training"]["position"] == 1
+    # a second press while queued is refused; cancelling in the queue moves the next one up
+    assert students["Ben"].post("/s/Ben/api/train", {})[0] == 409
+    assert students["Ben"].post("/s/Ben/api/train/cancel")[1]["state"] in ("running", "cancelled")
+    deadline = time.time() + 5
+    while students["Cy"].get("/s/Cy/api/train")[1]["position"] != 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert students["Ben"].get("/s/Ben/api/train")[1]["state"] == "cancelled"
+    assert students["Cy"].get("/s/Cy/api/train")[1]["position"] == 1
+    teacher = Browserless(classroom)
+    teacher.get("/teacher?code=" + classroom.classroom.teacher_code)
+    assert teacher.get("/teacher/overview")[1]["queue"] == 1
+    release.set()
+    deadline = time.time() + 10
+    while students["Cy"].get("/s/Cy/api/train")[1]["state"] == "running" and time.time() < deadline:
+        time.sleep(0.05)
+    assert started == ["Ann", "Cy"]
+    assert students["Ann"].get("/s/Ann/api/train")[1]["state"] == "done"
+    assert students["Cy"].get("/s/Cy/api/train")[1]["state"] == "done"
+
+
+def test_a_project_folder_is_not_a_classroom_and_back(tmp_path):
+    from pac.studio.server import Studio
+
+    with Studio(tmp_path / "project", port=0, warm=False):
+        pass
+    with pytest.raises(PacError, match="is one studio project, not a classroom folder"):
+        ClassroomStudio(tmp_path / "project", host="127.0.0.1", port=0, warm=False)
+    with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False):
+        with pytest.raises(PacError, match="another pac studio has this project open"):
+            ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False)
+    with pytest.raises(PacError, match="is a classroom folder"):
+        Studio(tmp_path / "class", port=0, warm=False)
+
+
+def test_qr_code_lines_draw_the_code_segno_makes():
+    import segno
+
+    text = "https://192.168.1.23:8765/"
+    matrix = [[bool(m) for m in row] for row in segno.make(text, error="m").matrix_iter(border=2)]
+    lines = qr_lines(text)
+    assert len(lines) == (len(matrix) + 1) // 2 and {len(line) for line in lines} == {len(matrix[0])}
+    shapes = {"█": (False, False), "▀": (False, True), "▄": (True, False), " ": (True, True)}
+    drawn = [[shapes[ch][half] for ch in line] for line in lines for half in (0, 1)][:len(matrix)]
+    assert drawn == matrix
+    ascii_lines = qr_lines(text, encoding="ascii")
+    assert [[ch == " " for ch in line[::2]] for line in ascii_lines] == matrix
+    colored = qr_lines(text, color=True)
+    assert colored[0].startswith("\x1b[97;40m") and colored[0].endswith("\x1b[0m")
+
+
+def test_cli_classroom_prints_address_codes_fingerprint_and_qr(tmp_path):
+    """``pac studio --classroom``: the students' address (https), the class and teacher codes, the
+    certificate's fingerprint, the QR code; serves HTTPS; Ctrl-C stops it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", "--classroom", str(tmp_path / "class"),
+                                "--no-browser", "--port", "0", "--speech-base", str(tmp_path / "none")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, encoding="utf-8",
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        printed = []
+        deadline = time.time() + 90
+        while time.time() < deadline and not any(line.startswith("Ctrl-C") for line in printed):
+            line = process.stdout.readline()
+            if not line:
+                break
+            printed.append(line.rstrip("\n"))
+        text = "\n".join(printed)
+        assert "Ctrl-C stops the classroom" in text, (text, process.stderr.read() if process.poll() else "")
+        url = next(line.split()[2] for line in printed if line.startswith("students open"))
+        assert url.startswith("https://") and url.endswith("/")
+        code = next(line.split()[2] for line in printed if line.startswith("class code"))
+        settings = json.loads((tmp_path / "class" / "classroom.json").read_text())
+        assert code == settings["class_code"] and settings["teacher_code"] in text
+        assert "fingerprint" in text and sum(1 for line in printed if "█" in line) >= 10
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=UNVERIFIED)
+        connection.request("GET", "/")
+        assert b"join the class" in connection.getresponse().read()
+        connection.close()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0 and "stopping pac studio" in err, (out, err)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=20)
