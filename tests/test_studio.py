@@ -558,10 +558,11 @@ class Page:
         Select(self.find(css)).select_by_value(value)
 
     def messages(self, kind: str = "") -> list[str]:
-        return [m.text for m in self.finds(f"#messages .message{'.' + kind if kind else ''}")]
+        beside = ", .field-error" if kind in ("", "error") else ""  # errors shown beside their control
+        return [m.text for m in self.finds(f"#messages .message{'.' + kind if kind else ''}{beside}")]
 
     def clear_messages(self) -> None:
-        self.js("document.querySelector('#messages').replaceChildren();")
+        self.js("document.querySelectorAll('#messages > *, .field-error').forEach((e) => e.remove());")
 
     def console(self) -> list[str]:
         try:
@@ -662,8 +663,7 @@ def session_a(tmp_path_factory):
             alert.send_keys("gone")
             alert.accept()
             page.wait(lambda: page.finds('.label-card[data-label="gone"]'), what="renamed label")
-            page.click('.label-card[data-label="gone"] button.delete-label')
-            page.driver.switch_to.alert.accept()
+            page.click('.label-card[data-label="gone"] button.delete-label')  # with Undo, no confirmation
             page.wait(lambda: not page.finds('.label-card[data-label="gone"]'), what="deleted label")
             for _ in range(3):
                 page.record("one")
