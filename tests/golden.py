@@ -90,8 +90,10 @@ SHARED = Path(os.environ.get("PAC_SHARED_DIR", REPO.parent / "shared"))
 BASE_DIR = SHARED / "models" / "mobilenet_v1_0.25_224"
 SPEECH_DIR = SHARED / "models" / "speech_embedding"
 
-#: Feature profiles whose outputs are pinned.
-PROFILE_NAMES = ("default", "paper", "pac-compat")
+#: Feature profiles whose outputs are pinned, and ``pac-compat-centre``: the ``pac-compat`` profile
+#: with the canvas filter of the models made before ``FeatureConfig.downscale`` existed (their stored
+#: configuration lacks the field, which reads as ``"centre"``), so that those models are pinned too.
+PROFILE_NAMES = ("default", "paper", "pac-compat", "pac-compat-centre")
 #: Seed of the fixed heads' weights.
 HEAD_SEED = 15
 #: Labels of the fixed models.
@@ -354,6 +356,17 @@ def compare(stage: str, expected: dict, array: np.ndarray) -> tuple[str, str] | 
     return ("close" if worst <= tolerance else "changed"), text
 
 
+def config_of(profile: str):
+    """The feature configuration of a name of :data:`PROFILE_NAMES`."""
+    import dataclasses
+
+    from pac.features import PROFILES
+
+    if profile == "pac-compat-centre":
+        return dataclasses.replace(PROFILES["pac-compat"], downscale="centre")
+    return PROFILES[profile]
+
+
 def key(profile: str, schema_version: int) -> str:
     """The file's key of a profile's entry: ``"<profile>@schema<version>"``."""
     return f"{profile}@schema{schema_version}"
@@ -361,21 +374,18 @@ def key(profile: str, schema_version: int) -> str:
 
 def observe_profiles(shared: Path = SHARED) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """:func:`observe` of every profile of :data:`PROFILE_NAMES` with its fixed model."""
-    from pac.features import PROFILES
-
     clips = load_clips(shared)
     with tempfile.TemporaryDirectory(prefix="pac-golden-") as tmp:
-        return {profile: observe(PROFILES[profile], clips, write_model(PROFILES[profile], Path(tmp) / profile))
+        return {profile: observe(config_of(profile), clips, write_model(config_of(profile), Path(tmp) / profile))
                 for profile in PROFILE_NAMES}
 
 
 def entries_of(observed: dict[str, dict[str, dict[str, np.ndarray]]]) -> dict[str, dict]:
     """The file's entries for :func:`observe_profiles`' result, keyed by :func:`key`."""
-    from pac.features import PROFILES
     from pac.features.config import SCHEMA_VERSION
 
     return {key(profile, SCHEMA_VERSION): {
-        "profile": profile, "schema_version": SCHEMA_VERSION, "config": PROFILES[profile].to_dict(),
+        "profile": profile, "schema_version": SCHEMA_VERSION, "config": config_of(profile).to_dict(),
         "clips": {name: {stage: pin(stage, a) for stage, a in stages.items()} for name, stages in clips.items()}}
         for profile, clips in observed.items()}
 

@@ -55,7 +55,7 @@ def test_the_clips_are_the_recorded_ones(stored):
 @pytest.mark.parametrize("profile", golden.PROFILE_NAMES)
 def test_the_profiles_fields_are_those_of_their_schema_version(stored, profile):
     recorded = entry(stored, profile)["config"]
-    now = PROFILES[profile].to_dict()
+    now = golden.config_of(profile).to_dict()
     changed = sorted(k for k in set(now) | set(recorded) if now.get(k, "missing") != recorded.get(k, "missing"))
     assert not changed, golden.changed_message(profile, [f"config field(s) {', '.join(changed)} differ from "
                                                          f"schema version {SCHEMA_VERSION}'s"])
@@ -94,7 +94,7 @@ def _decoded(profile_config, clip: str = "commands-16k-1s"):
     ("pac-compat", {"mpl_noverlap": 256}), ("pac-compat", {"trim_silence_dbfs": -40.0}),
 ])
 def test_a_changed_field_changes_the_image(stored, profile, change):
-    config = dataclasses.replace(PROFILES[profile], **change)
+    config = dataclasses.replace(golden.config_of(profile), **change)
     found = golden.compare("image", _stored_clip(stored, profile)["image"], clip_image(_decoded(config), config))
     assert found is not None and found[0] == "changed", (change, found)
 

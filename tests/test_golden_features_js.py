@@ -72,7 +72,7 @@ def browser(tmp_path_factory):
     root = tmp_path_factory.mktemp("golden-pages")
     models = tmp_path_factory.mktemp("golden-models")
     for profile in golden.PROFILE_NAMES:
-        model = golden.write_model(PROFILES[profile], models / profile)
+        model = golden.write_model(golden.config_of(profile), models / profile)
         runtime.write_assets(model, root / profile, base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
     changed = golden.write_model(dataclasses.replace(PROFILES["default"], **CHANGE), models / "changed")
     runtime.write_assets(changed, root / "changed", base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
@@ -82,7 +82,7 @@ def browser(tmp_path_factory):
 
 def page_stages(browser, profile: str, data: bytes) -> dict[str, np.ndarray]:
     """The page's image, MobileNet input, speech frames and probabilities for one clip."""
-    config = PROFILES[profile]
+    config = golden.config_of(profile)
     stages = {"image": browser.debug_image(data)}
     answer = browser.execute(_STAGES, base64.b64encode(data).decode("ascii"), config.to_dict(),
                              golden.uses_speech(config))
@@ -103,13 +103,13 @@ def test_the_page_sees_the_golden_values(browser, stored, clips, profile):
     embeddings are not exposed by the page, the probabilities depend on them."""
     labels = browser.open(f"{profile}/classifier.html")
     assert labels == list(golden.LABELS)
-    assert browser.info()["features"] == PROFILES[profile].to_dict()
+    assert browser.info()["features"] == golden.config_of(profile).to_dict()
     entry = stored["entries"][golden.key(profile, SCHEMA_VERSION)]
     observed = {name: page_stages(browser, profile, data) for name, data in clips.items()}
     expected = {"clips": {name: {s: r for s, r in stages.items() if s in observed[name]}
                           for name, stages in entry["clips"].items()}}
     assert all(set(stages) >= {"image", "input", "probabilities"} for stages in expected["clips"].values())
-    if golden.uses_speech(PROFILES[profile]):
+    if golden.uses_speech(golden.config_of(profile)):
         assert all("speech_frames" in stages for stages in expected["clips"].values())
     changed, close = golden.differences(expected, observed)
     if close:

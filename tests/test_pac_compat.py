@@ -20,6 +20,7 @@ from conftest import DATA, fsdd
 from pac.audio import Audio, read_wav
 from pac.errors import PacError
 from pac.features import PROFILES, FeatureConfig, load_config
+from pac.features import canvas
 from pac.features import compat as C
 from pac.features.compat import compat_window, mpl_colormap_table
 from pac.features.pipeline import clip_image, model_input
@@ -178,9 +179,15 @@ def test_pydub_lengths_round_half_to_even():
 
 def real_matplotlib_png(samples: np.ndarray, rate: int) -> np.ndarray:
     """The 1000 x 1000 RGB figure as MIT's server saved it, drawn by the installed matplotlib."""
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(real_matplotlib_png_bytes(samples, rate))).convert("RGB"))
+
+
+def real_matplotlib_png_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """The PNG file MIT's server sent (``savefig(dpi=100)`` of its figure), by the installed matplotlib."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from PIL import Image
 
     fig = Figure()
     FigureCanvasAgg(fig)
@@ -194,7 +201,7 @@ def real_matplotlib_png(samples: np.ndarray, rate: int) -> np.ndarray:
     ax.axis("off")
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=100, format="png")
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    return buffer.getvalue()
 
 
 def emulated_figure(samples: np.ndarray, rate: int, rows, cols) -> np.ndarray:
@@ -211,7 +218,7 @@ def test_figure_pixels_equal_real_matplotlib(tmp_path):
     clips), the downscaling Hanning path (> 1000 segments) and silent segments (minus infinity,
     drawn white).
     """
-    positions = C.browser_draw_positions(1000, 200)
+    positions = canvas.centre_positions(1000, 200)
     whole = {"1_george_0.wav", "48k.wav", "16k-long.wav"}
     cases = []
     for path in REAL_CLIPS + synthetic_clips(tmp_path):
@@ -257,8 +264,11 @@ def test_agg_dda_reaches_both_ends_evenly():
 # -- the browser ---------------------------------------------------------------------------------
 
 def test_browser_steps():
-    assert list(C.browser_draw_positions(1000, 200)[:3]) == [2, 7, 12]
-    assert C.browser_draw_positions(1000, 200)[-1] == 997
+    assert list(canvas.centre_positions(1000, 200)[:3]) == [2, 7, 12]
+    assert canvas.centre_positions(1000, 200)[-1] == 997
+    assert canvas.mip_level(1000, 200) == 2 and canvas.mip_level(600, 200) == 1 and canvas.mip_level(200, 200) == 0
+    first, second, weight = canvas.bilinear_taps(250, 200)  # 1.25 o + 0.125: quarters + 1/8
+    assert list(first[:4]) == [0, 1, 2, 3] and list(second[:4]) == [1, 2, 3, 4] and list(weight[:4]) == [2, 6, 10, 14]
     index = C.nearest_resize_indices(200, 224)
     assert index[0] == 0 and index[-1] == 199 and list(index[27:30]) == [24, 25, 25]
     # TF.js 1.x CPU: floor(o * (200 / 224)) in float64 gives the same indices
@@ -274,9 +284,32 @@ def test_compat_image_is_the_real_figure_drawn_by_the_browser():
     image = clip_image(clip, COMPAT)
     assert image.shape == (224, 224, 3) and image.dtype == np.uint8
     figure = real_matplotlib_png(compat_window(clip, COMPAT) * 32768, clip.rate)
-    drawn = figure[C.browser_draw_positions(1000, 200)][:, C.browser_draw_positions(1000, 200)]
     index = C.nearest_resize_indices(200, 224)
+    assert COMPAT.downscale == "mipmap-bilinear"
+    drawn = canvas.draw(figure, 200, downscale="mipmap-bilinear")
     assert np.array_equal(image, drawn[index][:, index])
+    # a model made before the field existed: its stored configuration has no "downscale"
+    stored = {k: v for k, v in COMPAT.to_dict().items() if k != "downscale"}
+    old = FeatureConfig.from_dict(stored)
+    assert old.downscale == "centre" and "downscale" not in old.manifest_dict()
+    centre = canvas.centre_positions(1000, 200)
+    assert np.array_equal(clip_image(clip, old), figure[centre][:, centre][index][:, index])
+    area = FeatureConfig.from_dict({**stored, "downscale": "area"})
+    assert np.array_equal(clip_image(clip, area), canvas.draw(figure, 200, downscale="area")[index][:, index])
+
+
+def test_canvas_filters_by_hand():
+    """halve, bilinear and area on small arrays whose answers are worked out by hand."""
+    a = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]], dtype=np.uint8)[..., None]
+    assert canvas.halve(a)[..., 0].tolist() == [[2, 4], [10, 12]]          # (0+1+4+5)>>2 = 2
+    odd = np.array([[0, 4, 8], [0, 4, 8]], dtype=np.uint8)[..., None]      # 1-2-1 across, box down
+    assert canvas.halve(odd)[..., 0].tolist() == [[4]]
+    assert canvas.area(a, 2)[..., 0].tolist() == [[3, 5], [11, 13]]        # 2.5 -> 3 (half up)
+    ramp = np.array([[0, 160]] * 2, dtype=np.uint8)[..., None]
+    # 2 -> 3: sample points 1/6 - 1/2 (clamped to 0), 1/2, 7/6 -> subpixels 0, 8, (15 clamped pixel)
+    assert canvas.bilinear(ramp, 3)[0, :, 0].tolist() == [0, 80, 160]
+    with pytest.raises(ValueError):
+        canvas.draw(a, 2, downscale="lanczos")
 
 
 def test_a_clip_too_quiet_for_pydub_keeps_all_its_samples():

@@ -148,3 +148,26 @@ def test_a_model_swapped_in_at_run_time_uses_its_own_labels_and_features(compat_
             js_result = json.loads(browser.classify_wav(path.read_bytes())["args"][0])
             assert js_result[0][0] == py_result[0][0]
             assert max(abs(float(p) - dict(py_result)[label]) for label, p in js_result) <= 1e-4
+
+
+@pytest.mark.parametrize("downscale", ["mipmap-bilinear", "centre", "area"])
+def test_js_canvas_filters_equal_pythons(page, downscale):
+    """Each canvas filter of pac_compat.js gives canvas.py's pixels on a real clip's 1000x1000 figure
+    (an FSDD digit: matplotlib's nearest path) and on a 600x600 one (mipmap level 1)."""
+    import base64
+
+    from pac.features import canvas
+
+    clip = load_clip(DATA / "fsdd" / "recordings" / "7_jackson_3.wav", COMPAT)
+    db = C.mpl_specgram_db(C.pcm_integers(C.compat_window(clip, COMPAT), bits=16), rate=clip.rate,
+                           nfft=512, noverlap=384)
+    every = np.arange(1000)
+    figure = C.mpl_canvas(db, pixels=1000, rows=every, cols=every, lut=C.mpl_colormap_table("viridis"))
+    for image in (figure, np.ascontiguousarray(figure[200:800, 300:900])):
+        n = image.shape[0]
+        js = page.execute(
+            "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
+            "const out = window.PacRuntime.pacCompat.drawFigure(bytes, arguments[1], 200, arguments[2]);"
+            "return Array.from(out);", base64.b64encode(image.tobytes()).decode("ascii"), n, downscale)
+        expected = canvas.draw(image, 200, downscale=downscale)
+        assert np.array_equal(np.array(js, dtype=np.uint8).reshape(200, 200, 3), expected)

@@ -91,7 +91,7 @@ NETWORKS = ("mobilenet", "speech")
 
 # Feature-configuration fields restricted to a list of values: field -> list in pac.features.config.
 _CHOICES = {"freq_scale": "FREQ_SCALES", "window_select": "WINDOW_SELECTS", "colormap": "COLORMAPS",
-            "method": "METHODS"}
+            "method": "METHODS", "downscale": "DOWNSCALES"}
 # What the JS requires of bridge.json.
 _JS_TO_JAVA = ("ready", "reportResult", "error", "heard")
 _JAVA_TO_JS = ("classifyWav", "classifyPcm", "startStream", "pushPcm", "stopStream")

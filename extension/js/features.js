@@ -154,6 +154,7 @@
         Math.floor(config.mpl_pixels / config.browser_size) % 2 === 0) {
       problems.push('mpl_pixels must be an odd multiple of browser_size');
     }
+    oneOf(problems, 'downscale', config.downscale, schema.choices.downscale);
     return problems;
   }
 

@@ -1,7 +1,8 @@
 /*
  * Feature method "pac-compat": the image MIT's Personal Audio Classifier computed (its server's
  * pydub silence removal and matplotlib figure, then the browser's 200x200 drawing and 224x224
- * nearest-neighbour resize).
+ * nearest-neighbour resize).  The browser's drawing (the config's `downscale` canvas filter) is
+ * the port of compiler/pac/features/canvas.py, in the section "the browser".
  *
  * A port of compiler/pac/features/compat.py, operation by operation, in float64, with the same
  * integer steps (pydub's truncations, Agg's subpixel arithmetic), in the same sections and order;
@@ -467,12 +468,131 @@
 
   // -- the browser ---------------------------------------------------------------------------------
 
-  /** Source pixel of each output pixel of Chromium's bilinear draw (compat.browser_draw_positions). */
+  // The canvas filters (pac/features/canvas.py, names canvas.*); images are flat RGB Uint8Arrays.
+
+  /** Centre pixel of each block: bilinear without mipmaps at an odd ratio (canvas.centre_positions). */
   function browserDrawPositions(pixels, size) {
     const k = Math.floor(pixels / size);
     const out = [];
     for (let o = 0; o < size; o++) out.push(o * k + Math.floor((k - 1) / 2));
     return out;
+  }
+
+  /** floor(log2(pixels // size)), 0 when not shrinking (canvas.mip_level). */
+  function mipLevel(pixels, size) {
+    let k = Math.floor(pixels / size);
+    let level = 0;
+    while (k >= 2) {
+      k = Math.floor(k / 2);
+      level += 1;
+    }
+    return level;
+  }
+
+  /** One mipmap level down: truncated 2x2 box, 1-2-1 over three pixels on an odd side (canvas.halve). */
+  function halveImage(image, rows, cols) {
+    const taps = (n) => (n % 2 ? [[0, 1], [1, 2], [2, 1]] : [[0, 1], [1, 1]]);
+    const rowTaps = taps(rows);
+    const colTaps = taps(cols);
+    const total = (rows % 2 ? 4 : 2) * (cols % 2 ? 4 : 2);
+    const outRows = Math.floor(rows / 2);
+    const outCols = Math.floor(cols / 2);
+    const out = new Uint8Array(outRows * outCols * 3);
+    for (let r = 0; r < outRows; r++) {
+      for (let c = 0; c < outCols; c++) {
+        for (let ch = 0; ch < 3; ch++) {
+          let sum = 0;
+          for (const [dr, wr] of rowTaps) {
+            for (const [dc, wc] of colTaps) {
+              sum += wr * wc * image[((2 * r + dr) * cols + 2 * c + dc) * 3 + ch];
+            }
+          }
+          out[(r * outCols + c) * 3 + ch] = Math.floor(sum / total);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Skia's legacy bilinear taps along one axis: [first, second, 4-bit weight] (canvas.bilinear_taps). */
+  function bilinearTaps(nIn, nOut) {
+    const first = [];
+    const second = [];
+    const weight = [];
+    for (let o = 0; o < nOut; o++) {
+      // floor(((o + 0.5) * nIn / nOut - 0.5) * 65536), exact in doubles for these sizes
+      const fx = Math.max(Math.floor(((2 * o + 1) * nIn - nOut) * 65536 / (2 * nOut)), 0);
+      const i = Math.min(Math.floor(fx / 65536), nIn - 1);
+      first.push(i);
+      second.push(Math.min(i + 1, nIn - 1));
+      weight.push(Math.floor(fx / 4096) % 16);
+    }
+    return [first, second, weight];
+  }
+
+  /** A square image drawn into size x size by Skia's legacy bilinear filter (canvas.bilinear). */
+  function bilinearImage(image, n, size) {
+    const [i0, i1, w] = bilinearTaps(n, size);
+    const out = new Uint8Array(size * size * 3);
+    for (let r = 0; r < size; r++) {
+      const y = w[r];
+      for (let c = 0; c < size; c++) {
+        const x = w[c];
+        const a00 = (i0[r] * n + i0[c]) * 3;
+        const a01 = (i0[r] * n + i1[c]) * 3;
+        const a10 = (i1[r] * n + i0[c]) * 3;
+        const a11 = (i1[r] * n + i1[c]) * 3;
+        for (let ch = 0; ch < 3; ch++) {
+          const total = image[a00 + ch] * ((16 - y) * (16 - x)) + image[a01 + ch] * ((16 - y) * x) +
+            image[a10 + ch] * (y * (16 - x)) + image[a11 + ch] * (y * x);
+          out[(r * size + c) * 3 + ch] = total >> 8;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Mean of each k x k block, rounded half up (canvas.area). */
+  function areaImage(image, n, size) {
+    const k = Math.floor(n / size);
+    const out = new Uint8Array(size * size * 3);
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        for (let ch = 0; ch < 3; ch++) {
+          let sum = 0;
+          for (let dr = 0; dr < k; dr++) {
+            for (let dc = 0; dc < k; dc++) sum += image[((r * k + dr) * n + c * k + dc) * 3 + ch];
+          }
+          out[(r * size + c) * 3 + ch] = Math.floor((2 * sum + k * k) / (2 * k * k));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The square figure (n x n) drawn into size x size by canvas filter `downscale` (canvas.draw). */
+  function drawFigure(figure, n, size, downscale) {
+    if (downscale === 'area') return areaImage(figure, n, size);
+    if (downscale === 'centre') {
+      const at = browserDrawPositions(n, size);
+      const out = new Uint8Array(size * size * 3);
+      for (let r = 0; r < size; r++) {
+        for (let c = 0; c < size; c++) {
+          for (let ch = 0; ch < 3; ch++) out[(r * size + c) * 3 + ch] = figure[(at[r] * n + at[c]) * 3 + ch];
+        }
+      }
+      return out;
+    }
+    if (downscale !== 'mipmap-bilinear') {
+      throw new PacRuntimeError('MODEL_LOAD_FAILED', 'unknown downscale ' + downscale);
+    }
+    let level = figure;
+    let side = n;
+    for (let i = mipLevel(n, size); i > 0; i--) {
+      level = halveImage(level, side, side);
+      side = Math.floor(side / 2);
+    }
+    return bilinearImage(level, side, size);
   }
 
   /** tf.image nearest-neighbour resize indices (compat.nearest_resize_indices). */
@@ -495,8 +615,17 @@
   function compatImage(window, rate, config) {
     const s = pcmIntegers(window, config.pcm_bits);
     const spec = specgramDb(s, rate, config.mpl_nfft, config.mpl_noverlap);
-    const positions = browserDrawPositions(config.mpl_pixels, config.browser_size);
-    const drawn = mplCanvas(spec, config.mpl_pixels, positions, positions, colormapTable(config.colormap));
+    const lut = colormapTable(config.colormap);
+    const pixels = config.mpl_pixels;
+    let drawn;
+    if (config.downscale === 'centre') {
+      const positions = browserDrawPositions(pixels, config.browser_size);
+      drawn = mplCanvas(spec, pixels, positions, positions, lut);
+    } else {
+      const every = [];
+      for (let i = 0; i < pixels; i++) every.push(i);
+      drawn = drawFigure(mplCanvas(spec, pixels, every, every, lut), pixels, config.browser_size, config.downscale);
+    }
     const size = config.image_size;
     const index = nearestResizeIndices(config.browser_size, size);
     const out = new Uint8Array(size * size * 3);
@@ -523,5 +652,6 @@
     mplCanvas: mplCanvas,
     aggHanningLut: aggHanningLut,
     aggDda: aggDda,
+    drawFigure: drawFigure,
   };
 })(window);

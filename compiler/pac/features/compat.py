@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from .. import audio as audio_io
+from . import canvas
 from .config import FeatureConfig
 from .methods import FeatureMethod, register_method
 
@@ -465,16 +466,6 @@ def mpl_canvas(db: np.ndarray, *, pixels: int, rows: np.ndarray, cols: np.ndarra
 # -- the browser ----------------------------------------------------------------------------------
 
 
-def browser_draw_positions(pixels: int, size: int) -> np.ndarray:
-    """Source pixel of each of ``size`` output pixels when a browser canvas draws a ``pixels``
-    wide image into ``size`` pixels with bilinear filtering (Chromium's default
-    ``imageSmoothingQuality = "low"``): output centre ``o + 0.5`` samples input
-    ``(o + 0.5) * k - 0.5 = o * k + (k - 1) / 2`` for ``k = pixels / size``, which for an odd
-    whole ``k`` is exactly one pixel centre. JS: ``browserDrawPositions``."""
-    k = pixels // size
-    return np.arange(size, dtype=np.int64) * k + (k - 1) // 2
-
-
 def nearest_resize_indices(n_in: int, n_out: int) -> np.ndarray:
     """``tf.image.resizeNearestNeighbor`` (align_corners false, half_pixel_centers false, TF.js 1.x):
     output ``o`` takes input ``min(floor(o * n_in / n_out), n_in - 1)`` (exact integers here).
@@ -506,13 +497,11 @@ def compat_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.
        100 dpi, axes over the whole figure, axis off), colour map ``colormap`` over the image's
        own min..max, as matplotlib 3.11's Agg draws it (:func:`mpl_canvas`);
     4. the browser: ``new Image()`` of the PNG with ``width = height = browser_size``, drawn by
-       ``tf.browser.fromPixels`` into a canvas of that size.  Choice: Chromium's default canvas
-       smoothing (bilinear, no mipmaps) is assumed; for 1000 -> 200 it samples exactly the
-       centre pixel of each 5 x 5 block (:func:`browser_draw_positions`), so only those
-       200 x 200 pixels of the figure are computed.  Other browsers may filter differently, and
-       it matters: a 5 x 5 area average instead moves pixels by 3 levels on average (up to 101),
-       MobileNet's activations by ~30 % (relative L2) and changes the top-1 label of a
-       PAC-trained model on 22-33 % of clips (FSDD digits, Speech Commands words);
+       ``tf.browser.fromPixels`` into a canvas of that size with the canvas filter ``downscale``
+       (:func:`pac.features.canvas.draw`).  ``"mipmap-bilinear"`` is what Chromium's software
+       canvas was measured to do, pixel for pixel; ``"centre"`` (what pac assumed before, and what
+       models without the field keep) needs only the centre pixel of each block, so only those
+       rows and columns of the figure are computed;
     5. ``resizeNearestNeighbor([image_size, image_size])`` (:func:`nearest_resize_indices`).
 
     Step 6, ``x / 127 - 1``, is :func:`pac.features.pipeline.model_input` with
@@ -521,10 +510,16 @@ def compat_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.
     """
     s = pcm_integers(window, bits=config.pcm_bits)
     db = mpl_specgram_db(s, rate=rate, nfft=config.mpl_nfft, noverlap=config.mpl_noverlap)
-    positions = browser_draw_positions(config.mpl_pixels, config.browser_size)
-    drawn = mpl_canvas(db, pixels=config.mpl_pixels, rows=positions, cols=positions,
-                       lut=mpl_colormap_table(config.colormap))
-    index = nearest_resize_indices(config.browser_size, config.image_size)
+    lut = mpl_colormap_table(config.colormap)
+    pixels, size = config.mpl_pixels, config.browser_size
+    if config.downscale == "centre":
+        positions = canvas.centre_positions(pixels, size)
+        drawn = mpl_canvas(db, pixels=pixels, rows=positions, cols=positions, lut=lut)
+    else:
+        every = np.arange(pixels)
+        figure = mpl_canvas(db, pixels=pixels, rows=every, cols=every, lut=lut)
+        drawn = canvas.draw(figure, size, downscale=config.downscale)
+    index = nearest_resize_indices(size, config.image_size)
     return np.ascontiguousarray(drawn[index][:, index])
 
 

@@ -57,6 +57,8 @@ WINDOW_SELECTS = ("active", "energy", "center", "start")
 COLORMAPS = ("gray", "viridis")
 METHODS = ("pac", "pac-compat")
 PCM_BITS = (8, 16)
+#: pac-compat canvas filters (:data:`pac.features.canvas.DOWNSCALES`, the emulations).
+DOWNSCALES = ("centre", "mipmap-bilinear", "area")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,13 @@ class FeatureConfig:
     pcm_bits : {8, 16}
         pac-compat: samples become integers ``floor(x * 2**(pcm_bits - 1))`` (pydub's view of the
         WAV); pydub's dBFS is measured on them.
+    downscale : {"centre", "mipmap-bilinear", "area"}
+        pac-compat: how the browser's canvas draws the ``mpl_pixels`` figure into ``browser_size``
+        (:mod:`pac.features.canvas`).  ``"mipmap-bilinear"``: what Chromium's software canvas was
+        measured to do (the ``pac-compat`` profile's).  ``"centre"``: the centre pixel of each
+        block, what pac assumed before this field existed; the default, so that a model whose
+        stored configuration lacks the field keeps the images it was trained on (and written only
+        when it differs from it, like the ``speech_*`` fields).  ``"area"``: the block's mean.
     speech_resample_zeros : int
         Speech block (models whose manifest uses the speech base): the analysis window is resampled
         to the network's 16 kHz by a windowed-sinc filter reaching this many zero crossings of the
@@ -161,6 +170,7 @@ class FeatureConfig:
     mpl_pixels: int = 1000
     browser_size: int = 200
     pcm_bits: int = 16
+    downscale: str = "centre"
     speech_resample_zeros: int = 16
     speech_resample_rolloff: float = 0.945
     speech_hop_frames: int = 8
@@ -195,13 +205,13 @@ class FeatureConfig:
         return dataclasses.asdict(self)
 
     def manifest_dict(self) -> dict[str, Any]:
-        """:meth:`to_dict` without the ``speech_*`` fields that hold their defaults: what a model's
-        ``pac.json`` stores, so a model that does not change them is written exactly as before they
-        existed (and pages and pac versions of that time read it).  Missing fields take their
-        defaults when read (:meth:`from_dict`), so changing a ``speech_*`` default needs a new
-        :data:`SCHEMA_VERSION`."""
+        """:meth:`to_dict` without the fields of :data:`OPTIONAL_FIELDS` (``speech_*``,
+        ``downscale``) that hold their defaults: what a model's ``pac.json`` stores, so a model that
+        does not change them is written exactly as before they existed (and pages and pac versions
+        of that time read it).  Missing fields take their defaults when read (:meth:`from_dict`),
+        so changing such a default needs a new :data:`SCHEMA_VERSION`."""
         data = self.to_dict()
-        for name in SPEECH_FIELDS:
+        for name in OPTIONAL_FIELDS:
             if data[name] == _DEFAULTS[name]:
                 del data[name]
         return data
@@ -298,11 +308,16 @@ def _compat_problems(config: FeatureConfig) -> list[str]:
     if (config.browser_size < 1 or config.mpl_pixels % config.browser_size
             or (config.mpl_pixels // config.browser_size) % 2 == 0):
         problems.append("mpl_pixels must be an odd multiple of browser_size")
+    if config.downscale not in DOWNSCALES:
+        problems.append(f"downscale must be one of {', '.join(DOWNSCALES)}")
     return problems
 
 
 #: Fields of the speech block's front end (written only when they differ from the defaults).
 SPEECH_FIELDS = tuple(f.name for f in fields(FeatureConfig) if f.name.startswith("speech_"))
+#: Fields a manifest stores only when they differ from their defaults (added after schema 1's first
+#: models; a missing one means its default, which is what those models were made with).
+OPTIONAL_FIELDS = SPEECH_FIELDS + ("downscale",)
 _DEFAULTS = {f.name: f.default for f in fields(FeatureConfig)}
 
 # JSON type of each field ("?" = may be null), from the annotations: one source of truth.
@@ -343,6 +358,7 @@ PROFILES: dict[str, FeatureConfig] = {
         db_range=None,
         colormap="viridis",
         input_scale=1.0 / 127.0,
+        downscale="mipmap-bilinear",  # Chromium's canvas as measured (models before it: "centre")
     ),
 }
 
