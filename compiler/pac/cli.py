@@ -298,11 +298,13 @@ def import_mdl(mdl_file, output) -> None:
     """Turn MIT's Personal Audio Classifier model (MODEL.mdl) into a pac model folder.
 
     The folder uses the feature profile pac-compat (MIT's spectrogram), so pac predict, pac evaluate
-    and pac build work with it. The .mdl is checked completely before anything is written.
+    and pac build work with it. The .mdl is checked completely before anything is written. A .mdl
+    does not say whether it classifies sounds or images (MIT's Personal Image Classifier writes the
+    same format): pac warns so, and names any sign of an image model it finds.
     """
     from .mdl import import_mdl as run
 
-    run(mdl_file, output)
+    run(mdl_file, output, warn=_echo_warning)
     click.echo(f"wrote {output}")
 
 
@@ -318,7 +320,7 @@ def export_mdl(model_dir, output) -> None:
     """
     from .mdl import export_mdl as run
 
-    run(model_dir, output)
+    run(model_dir, output, warn=_echo_warning)
     click.echo(f"wrote {output}")
 
 

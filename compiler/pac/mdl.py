@@ -11,8 +11,11 @@ MIT's App Inventor extension reads from its ``Model`` property: a zip of exactly
 ``model.weights.bin``
     The weights, little-endian float32, in ``weightsManifest`` order.
 ``model_labels.json``
-    ``{"0": "label", "1": "label", ...}``: the label of each output of the head.  PAC sorts the
-    labels as JavaScript's ``Array.prototype.sort`` does (UTF-16 code units).
+    ``{"0": "label", "1": "label", ...}``: the label of each output of the head.  MIT's trainer
+    sorts the labels as JavaScript's ``Array.prototype.sort`` does (UTF-16 code units), but some
+    MIT files are not sorted, and the extension reads the labels by index, so any order works:
+    ``pac export-mdl`` writes a model's labels in its output order (a pac model's are sorted by
+    code point; an imported file's keep the file's order, so import then export changes nothing).
 ``transfer_model.json``
     ``{"name": "mobilenet", "lastLayer": "conv_pw_13_relu", "url": ...}``: the base the head sits on
     (the extension loads its bundled ``<name>_model.json`` and cuts it at ``lastLayer``).
@@ -23,6 +26,11 @@ The zip is STORED with the sizes in the local headers (the extension reads it wi
 MIT's extension computes its own features (the spectrogram from MIT's server, see the
 ``pac-compat`` feature profile), so a ``.mdl`` holds a model of feature profile ``pac-compat``:
 imported models get it, and only models trained with it can be exported.
+
+A ``.mdl`` does not say whether it classifies sounds or images: MIT's Personal Image Classifier
+writes the same four entries, the same MobileNet base and, by default, the same head.  Import says
+so every time, and names the signs of an image model where a file shows them
+(:func:`image_model_signs`); a SqueezeNet base (only the image classifier offers it) is refused.
 """
 
 from __future__ import annotations
@@ -74,6 +82,7 @@ class Mdl:
     layers: list[Layer]
     transfer: dict
     sha256: str
+    keras_version: str | None = None
 
 
 def _refuse(path, text: str):
@@ -165,6 +174,10 @@ def parse_transfer(path, body: bytes) -> dict:
     data = _parse_json(path, "transfer_model.json", body)
     if not isinstance(data, dict):
         _refuse(path, "transfer_model.json must be a JSON object")
+    if isinstance(data.get("name"), str) and data["name"].lower() == "squeezenet":
+        _refuse(path, "transfer_model.json names base \"squeezenet\", which only MIT's Personal Image "
+                      "Classifier offers: this is an image model, not a sound model (MIT's Personal Audio "
+                      "Classifier always uses mobilenet)")
     if data.get("name") != TRANSFER_NAME:
         _refuse(path, f"transfer_model.json names base {json.dumps(data.get('name'))}; pac supports "
                       f'"{TRANSFER_NAME}" (MobileNet v1 0.25 224, the base MIT\'s extension bundles)')
@@ -211,15 +224,49 @@ def read_mdl(path: str | os.PathLike) -> Mdl:
     if layers[-1].units != len(labels):
         _refuse(path, f"the head has {layers[-1].units} outputs but model_labels.json names {len(labels)} labels")
     digest = hashlib.sha256(data).hexdigest()
-    return Mdl(labels=labels, layers=layers, transfer=transfer, sha256=digest)
+    topology = model["modelTopology"]
+    version = topology.get("keras_version") if isinstance(topology, dict) else None
+    return Mdl(labels=labels, layers=layers, transfer=transfer, sha256=digest,
+               keras_version=version if isinstance(version, str) else None)
+
+
+#: What the ``.mdl`` format cannot tell, said at every import.
+NO_KIND_WARNING = ("a .mdl does not record whether it classifies sounds or images (MIT's Personal Image "
+                   "Classifier writes the same format): pac imports it as a sound model, so use only .mdl "
+                   "files from MIT's Personal Audio Classifier")
+
+#: The head MIT's audio trainer always builds (its users cannot change it): (kind, filters or units,
+#: kernel, activation, bias); the last layer's units are the labels.
+PAC_HEAD = (("conv2d", 5, (5, 5), "relu", True), ("flatten", 0, None, "linear", True),
+            ("dense", 100, None, "relu", True), ("dense", None, None, "softmax", False))
+
+
+def image_model_signs(mdl: Mdl) -> list[str]:
+    """Signs in a ``.mdl`` that MIT's Personal Image Classifier made it, each a short sentence.
+
+    A file of the image classifier's current site with its default head shows none (the format,
+    the base and the head are the audio trainer's).  The signs are a head other than the one the
+    audio trainer always builds (:data:`PAC_HEAD`; the image classifier lets its users choose
+    layers), and a model written by TF.js layers 0.x (the image classifier's site of 2018-2019;
+    the audio trainer used 1.x).
+    """
+    signs = []
+    shape = tuple((layer.kind, layer.filters if layer.kind == "conv2d" else (layer.units or 0),
+                   layer.kernel_size if layer.kind == "conv2d" else None, layer.activation, layer.use_bias)
+                  for layer in mdl.layers)
+    expected = PAC_HEAD[:-1] + (("dense", len(mdl.labels), None, "softmax", False),)
+    if shape != expected:
+        described = ", ".join(f"{kind} {size}" if size else kind for kind, size, *_ in shape)
+        signs.append(f"its head ({described}) is not the one MIT's audio trainer always builds (conv2d 5 "
+                     f"5x5 relu, flatten, dense 100 relu, dense softmax without bias); MIT's Personal Image "
+                     f"Classifier lets its users choose layers")
+    if mdl.keras_version and mdl.keras_version.startswith("tfjs-layers 0."):
+        signs.append(f"it was written by {mdl.keras_version}, as MIT's Personal Image Classifier site of "
+                     f"2018-2019 wrote models (MIT's audio trainer used TF.js 1.x)")
+    return signs
 
 
 # -- writing a .mdl ------------------------------------------------------------------------------------
-
-def js_sorted(labels) -> list[str]:
-    """Labels in JavaScript's default ``sort()`` order (UTF-16 code units), as PAC sorts them."""
-    return sorted(labels, key=lambda s: s.encode("utf-16-be", "surrogatepass"))
-
 
 def tfjs_topology(layers: list[Layer]) -> tuple[dict, list[dict]]:
     """``modelTopology`` and weight specs as TF.js layers 1.2.8 (MIT's trainer) writes them."""
@@ -258,18 +305,15 @@ def tfjs_topology(layers: list[Layer]) -> tuple[dict, list[dict]]:
 
 
 def mdl_bytes(labels, layers: list[Layer]) -> bytes:
-    """The ``.mdl`` zip for a head whose outputs are ``labels``: labels in PAC's (JavaScript) order,
-    the last layer's outputs permuted to match, STORED entries, fixed timestamps."""
-    order = [list(labels).index(label) for label in js_sorted(labels)]
-    layers = [dataclasses.replace(layer, weights=list(layer.weights)) for layer in layers]
-    last = layers[-1]
-    last.weights = [last.weights[0][:, order]] + ([last.weights[1][order]] if len(last.weights) > 1 else [])
+    """The ``.mdl`` zip for a head whose outputs are ``labels``, labels in that (output) order,
+    STORED entries, fixed timestamps.  Not re-sorted: the extension reads labels by index, and an
+    imported MIT file whose labels were not sorted must come back as it was."""
     topology, specs = tfjs_topology(layers)
     model_json = json.dumps({"modelTopology": topology,
                              "weightsManifest": [{"paths": [WEIGHTS_PATH], "weights": specs}]},
                             separators=(",", ":"), ensure_ascii=False)
     blob = b"".join(np.ascontiguousarray(w, dtype="<f4").tobytes() for layer in layers for w in layer.weights)
-    labels_json = json.dumps({str(i): labels[k] for i, k in enumerate(order)}, separators=(",", ":"),
+    labels_json = json.dumps({str(i): label for i, label in enumerate(labels)}, separators=(",", ":"),
                              ensure_ascii=False)
     files = {"model.json": model_json.encode("utf-8"), "model.weights.bin": blob,
              "model_labels.json": labels_json.encode("utf-8"), "transfer_model.json": TRANSFER_JSON.encode("utf-8")}
@@ -287,11 +331,30 @@ def mdl_bytes(labels, layers: list[Layer]) -> bytes:
 # -- the commands --------------------------------------------------------------------------------------
 
 def _compatible(features: FeatureConfig) -> bool:
-    return dataclasses.replace(features, name=PROFILE) == PROFILES[PROFILE]
+    """Whether a model of ``features`` sees MIT's images: the ``pac-compat`` profile, with any canvas
+    filter (models made before ``downscale`` existed have ``"centre"``)."""
+    profile = PROFILES[PROFILE]
+    return dataclasses.replace(features, name=PROFILE, downscale=profile.downscale) == profile
 
 
-def export_mdl(model_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
-    """``pac export-mdl``: write ``model_dir`` as a ``.mdl`` MIT's extension can load."""
+def export_mdl(model_dir: str | os.PathLike, output: str | os.PathLike, *, warn=None) -> Path:
+    """``pac export-mdl``: write ``model_dir`` as a ``.mdl`` MIT's extension can load.
+
+    Parameters
+    ----------
+    model_dir : path
+        A pac model folder trained with the ``pac-compat`` profile.
+    output : path
+        The ``.mdl`` to write.
+    warn : callable, optional
+        ``warn(text)`` is told when the model was trained on images drawn with another canvas filter
+        than Chromium's (a model made before pac emulated it).
+
+    Returns
+    -------
+    Path
+        ``output``.
+    """
     from .fsutil import write_bytes_atomic
     from .modeldir import load_head, read_manifest
 
@@ -307,14 +370,33 @@ def export_mdl(model_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
             f"images unlike its training images; train with --config {PROFILE} to export a .mdl")
     if manifest.base.get("sha256") != base_sha256():
         raise PacError(f"{model_dir}: trained on other MobileNet weights than the ones MIT's extension bundles")
+    if warn is not None and manifest.features.downscale != PROFILES[PROFILE].downscale:
+        warn(f"{model_dir}: trained on spectrograms drawn with canvas filter '{manifest.features.downscale}' "
+             f"(pac's assumption before it measured Chromium's, '{PROFILES[PROFILE].downscale}'); MIT's page "
+             f"will feed it other images and may answer differently: train it again with --config {PROFILE}")
     layers = head_layers(load_head(model_dir, manifest), model_dir)
     data = mdl_bytes(manifest.labels, layers)
     write_bytes_atomic(output, data)
     return output
 
 
-def import_mdl(mdl_path: str | os.PathLike, output: str | os.PathLike) -> Path:
-    """``pac import-mdl``: validate a ``.mdl`` completely, then write a pac model folder."""
+def import_mdl(mdl_path: str | os.PathLike, output: str | os.PathLike, *, warn=None) -> Path:
+    """``pac import-mdl``: validate a ``.mdl`` completely, then write a pac model folder.
+
+    Parameters
+    ----------
+    mdl_path : path
+        The ``.mdl`` (MIT's Personal Audio Classifier's, or ``pac export-mdl``'s).
+    output : path
+        The model folder to write (feature profile ``pac-compat``, labels in the file's order).
+    warn : callable, optional
+        ``warn(text)`` is told :data:`NO_KIND_WARNING` and each of :func:`image_model_signs`.
+
+    Returns
+    -------
+    Path
+        ``output``.
+    """
     from .fsutil import atomic_dir
     from .modeldir import MANIFEST, Manifest, base_identity, tool_versions, write_head
 
@@ -322,10 +404,16 @@ def import_mdl(mdl_path: str | os.PathLike, output: str | os.PathLike) -> Path:
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MANIFEST).exists())):
         raise PacError(f"{output}: exists and is not a pac model folder; choose another -o")
     mdl = read_mdl(mdl_path)
+    signs = image_model_signs(mdl)
+    if warn is not None:
+        warn(NO_KIND_WARNING)
+        for sign in signs:
+            warn(f"{mdl_path}: may be an image model: {sign}")
     model = keras_head(mdl.layers)
     manifest = Manifest(labels=mdl.labels, features=PROFILES[PROFILE], base=base_identity(), tools=tool_versions())
     report = {"labels": list(mdl.labels),
-              "imported": {"mdl": Path(mdl_path).name, "sha256": mdl.sha256, "transfer_model": mdl.transfer}}
+              "imported": {"mdl": Path(mdl_path).name, "sha256": mdl.sha256, "transfer_model": mdl.transfer,
+                           "image_model_signs": signs}}
     with atomic_dir(output) as staging:
         try:
             write_head(model, staging)
