@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -128,7 +127,7 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
                        (".", b"cannot contain"), ("CON", b"reserved"), ("x" * 41, b"at most 40")]:
         status, page = stranger.get(f"/join?code={classroom.classroom.class_code}&name={quote(name)}")
         assert status == 400 and says in page, (name, page[:300])
-    status, page = stranger.get(f"/join?code=000000x&name=Mallory")
+    status, page = stranger.get("/join?code=000000x&name=Mallory")
     assert status == 400 and b"not the class code" in page
     assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
     assert sorted(p.name for p in root.iterdir()) == [".studio.lock", "classroom.json", "students", "tls"]
@@ -320,3 +319,59 @@ def test_cli_classroom_prints_address_codes_fingerprint_and_qr(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait(timeout=20)
+
+
+# -- two students' browsers at once, over HTTPS, with microphones --------------------------------------------
+
+@pytest.mark.slow
+def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path):
+    """Two headless Chromiums join the class at this computer's LAN address (not localhost, so the
+    microphone needs the HTTPS page), each records with its fake microphone into its own project, and
+    neither page can read or delete the other's clips."""
+    from pac.studio.tls import lan_address
+    from test_studio import Page, mic_file
+
+    address = lan_address()
+    with ClassroomStudio(tmp_path / "class", host=address, port=0, warm=False) as studio:
+        code = studio.classroom.class_code
+        pages = {}
+        try:
+            for name, digit in (("Alice", 1), ("Bob", 7)):
+                pages[name] = Page(f"{studio.url}join?code={code}&name={name}",
+                                   mic_file(tmp_path, fsdd(digit, "george", 0)), tmp_path / name,
+                                   flags=("--ignore-certificate-errors",))
+            seen = {}
+            for name, label in (("Alice", "one"), ("Bob", "seven")):
+                page = pages[name]
+                assert page.driver.current_url == f"{studio.url}s/{name}/"
+                page.select("#clip-seconds", "1")
+                page.select("#count-in", "0")
+                page.add_label(label)
+                page.record(label)
+                page.record(label)
+            for name, page in pages.items():
+                seen[name] = page.js("""return {secure: window.isSecureContext, origin: location.origin,
+                    labels: Array.from(document.querySelectorAll('.label-card')).map((c) => c.dataset.label),
+                    recorded: document.querySelectorAll('.clip.recorded').length};""")
+                page.screenshot(f"classroom-{name}")
+            alice_clip = next((tmp_path / "class" / "students" / "Alice" / "labels" / "one").glob("rec-*.wav")).name
+            # Bob's page asks the server for Alice's project and clip, and to delete it
+            tried = pages["Bob"].driver.execute_async_script("""const done = arguments[arguments.length - 1];
+                const h = {'X-Pac-Studio': '1'};
+                Promise.all([fetch('/s/Alice/api/project'), fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}/audio`),
+                             fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}`, {method: 'DELETE', headers: h}),
+                             fetch(`/s/Bob/..%2FAlice/api/project`), fetch('/teacher/overview')])
+                  .then((answers) => done(answers.map((a) => a.status)), (e) => done(String(e)));""", alice_clip)
+            errors = {name: page.messages("error") for name, page in pages.items()}
+        finally:
+            for page in pages.values():
+                page.close()
+    for name, label in (("Alice", "one"), ("Bob", "seven")):
+        assert seen[name]["secure"] and seen[name]["origin"] == studio.url.rstrip("/"), seen
+        assert seen[name]["labels"] == [label] and seen[name]["recorded"] == 2, seen
+        clips = list((tmp_path / "class" / "students" / name / "labels" / label).glob("rec-*.wav"))
+        assert len(clips) == 2, clips
+    assert sorted(p.name for p in (tmp_path / "class" / "students").iterdir()) == ["Alice", "Bob"]
+    assert tried == [403, 403, 403, 404, 401], tried
+    assert (tmp_path / "class" / "students" / "Alice" / "labels" / "one" / alice_clip).is_file()
+    assert errors == {"Alice": [], "Bob": []}

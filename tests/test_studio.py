@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import os
 import shutil
@@ -466,7 +467,7 @@ def test_cli_warns_when_listening_beyond_localhost(tmp_path, monkeypatch):
 class Page:
     """Headless Chromium (Selenium) on the studio, with a fake microphone playing ``mic`` in a loop."""
 
-    def __init__(self, url: str, mic: Path | None, workdir: Path):
+    def __init__(self, url: str, mic: Path | None, workdir: Path, *, flags: tuple = ()):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -486,7 +487,7 @@ class Page:
         options.binary_location = found.browser
         for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
-                     "--mute-audio", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+                     "--mute-audio", f"--user-data-dir={profile}", "--window-size=1280,1000", *flags):
             options.add_argument(flag)
         if mic is None:  # a browser whose user says no to the microphone
             options.add_argument("--deny-permission-prompts")
@@ -1168,7 +1169,8 @@ def test_exports_run_in_a_studio_thread_and_show_the_pac_error(studio, client, m
 
 @pytest.mark.slow
 def test_conv_head_still_trains_with_epochs(studio, client):
-    """PAC's head (Advanced): epochs reported one by one, curves, a format-1 model, 0.2 validation by default."""
+    """PAC's head (Advanced): epochs reported one by one, curves, a format-1 model; with 5 clips a label
+    every clip trains (the automatic 0.2 validation only from 10 clips a label), and the job says so."""
     add_digits(client, {"one": 1, "seven": 7}, "jackson", range(10, 15))
     status, job = client.post("/api/train", {"head": "conv", "epochs": 6, "learning_rate": 0.001, "max_shift": 0,
                                              "bases": "ignored for conv"})
@@ -1183,12 +1185,13 @@ def test_conv_head_still_trains_with_epochs(studio, client):
     manifest = json.loads((folder / "pac.json").read_text())
     report = json.loads((folder / "report.json").read_text())
     assert manifest["format_version"] == 1 and "cross_validation" not in report
-    assert report["options"]["head"] == "conv" and report["options"]["validation_fraction"] == 0.2
-    assert len(report["clips"]["validation"]) == 2 and len(report["history"]["loss"]) == 6
-    assert (folder / "curves.png").is_file() and (folder / "confusion.png").is_file()
+    assert report["options"]["head"] == "conv" and report["options"]["validation_fraction"] == 0.0
+    assert report["clips"]["validation"] == [] and len(report["clips"]["training"]) == 10
+    assert len(report["history"]["loss"]) == 6 and "every clip trains" in job["note"], job
+    assert (folder / "curves.png").is_file() and not (folder / "confusion.png").is_file()
     model = client.project()["models"][0]
     assert model["head"] == "conv" and model["blocks"] == [] and model["cross_validation"] is None
-    assert model["files"] == ["curves.png", "confusion.png"]
+    assert model["files"] == ["curves.png"]
     status, entry = client.post(f"/api/models/{job['model_id']}/classify", fsdd(7, "jackson", 19).read_bytes(),
                                 headers={"X-Clip-Source": "uploaded"})
     assert status == 201 and {l for l, _ in entry["result"]} == {"one", "seven"}
@@ -1299,3 +1302,145 @@ def test_other_methods_and_negative_lengths_get_a_clear_4xx(studio):
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert studio.server.request_queue_size >= 128
+
+
+# -- hand-off: label order, model names, download names, project export and import ----------------------
+
+def raw_get(studio, path: str):
+    """``(status, headers, body)`` of a GET (the headers the Client leaves out)."""
+    connection = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def test_labels_keep_the_order_they_were_made_in(tmp_path, studio, client):
+    for name in ("zeta", "alpha", "Mid", "beta"):
+        assert client.post("/api/labels", {"name": name})[0] == 201
+    names = lambda: [label["name"] for label in client.project()["labels"]]  # noqa: E731
+    assert names() == ["zeta", "alpha", "Mid", "beta"]
+    assert client.post("/api/labels/alpha/rename", {"name": "omega"})[0] == 200
+    assert client.delete("/api/labels/Mid")[0] == 200
+    assert names() == ["zeta", "omega", "beta"]
+    (studio.store.root / "labels" / "made by hand").mkdir()  # outside the page: after the others, sorted
+    (studio.store.root / "labels" / "aardvark").mkdir()
+    assert names() == ["zeta", "omega", "beta", "aardvark", "made by hand"]
+    assert studio.store.settings()["labels"] == ["zeta", "omega", "beta"]
+    # a project from before the order was kept: sorted, as pac train sorts them
+    old = tmp_path / "old"
+    for name in ("b", "a", "c"):
+        (old / "labels" / name).mkdir(parents=True)
+    (old / "studio.json").write_text(json.dumps({"format": "pac-studio-project", "format_version": 1,
+                                                 "profile": "default"}))
+    assert ProjectStore(old).labels() == ["a", "b", "c"]
+    ProjectStore(old).add_label("aa")
+    assert ProjectStore(old).labels() == ["a", "b", "c", "aa"]
+
+
+def fake_model(studio, model_id: str = "m-20261202-101010") -> str:
+    """A model folder the listing accepts (its pac.json unread by these routes)."""
+    folder = studio.store.root / "models" / model_id
+    folder.mkdir(parents=True)
+    (folder / "pac.json").write_text("{}")
+    (folder / "model.json").write_text("{}")
+    return model_id
+
+
+def test_models_can_be_renamed_and_downloads_are_named_after_the_project(tmp_path, monkeypatch):
+    import pac.aix
+
+    with Studio(tmp_path / "Cat sounds", port=0, warm=False) as studio:
+        client = Client(studio)
+        first, second = fake_model(studio), fake_model(studio, "m-20261202-101011")
+        assert [m["name"] for m in client.project()["models"]] == ["Model 1", "Model 2"]
+        status, answer = client.post(f"/api/models/{second}/rename", {"name": "  Miaou détecteur 2 "})
+        assert status == 200 and answer == {"id": second, "name": "Miaou détecteur 2"}
+        models = client.project()["models"]
+        assert [(m["id"], m["name"]) for m in models] == [(first, "Model 1"), (second, "Miaou détecteur 2")]
+        for bad, says in [({"name": ""}, "give the model a name"), ({"name": "x" * 61}, "at most 60"),
+                          ({"name": "a\nb"}, "control characters"), ({"name": 3}, "must be text"), ({}, "must be text")]:
+            status, answer = client.post(f"/api/models/{second}/rename", bad)
+            assert status == 400 and says in answer["error"], (bad, answer)
+        assert client.post("/api/models/m-nothere/rename", {"name": "x"})[0] == 404
+        assert client.post(f"/api/models/{second}/rename", {"name": "y"}, page=False)[0] == 403
+        # the model folder's .zip: <project>-<model name>.zip, ASCII
+        status, headers, body = raw_get(studio, f"/api/models/{second}/download/zip")
+        assert status == 200 and headers["content-disposition"] == 'attachment; filename="Cat_sounds-Miaou_d_tecteur_2.zip"'
+        assert zipfile.ZipFile(io.BytesIO(body)).namelist()[0].startswith("Cat_sounds-Miaou_d_tecteur_2/")
+        # the .aix: <project>.aix
+        def build(model_dir, output, *, base_dir=None, speech_dir=None, echo=None):
+            Path(output).write_bytes(b"PK\x05\x06" + bytes(18))
+        monkeypatch.setattr(pac.aix, "build_aix", build)
+        assert client.post(f"/api/models/{first}/export/aix")[0] == 202
+        job = wait_job(client, f"/api/models/{first}/export/aix", timeout=60)
+        assert job["state"] == "done" and job["file"] == "Cat_sounds.aix", job
+        status, headers, body = raw_get(studio, f"/api/models/{first}/download/aix")
+        assert status == 200 and headers["content-disposition"] == 'attachment; filename="Cat_sounds.aix"'
+        # deleting a model forgets its name; the id never changed
+        assert client.delete(f"/api/models/{second}")[0] == 200
+        assert studio.store.model_names() == {} and [m["id"] for m in client.project()["models"]] == [first]
+
+
+def test_project_export_and_import_round_trip(tmp_path, digits_model):
+    """A project exported as <project>.zip and imported into another studio: the same labels in the same
+    order, the same clips, the models with their names; importing again adds nothing."""
+    with Studio(tmp_path / "my class", port=0, warm=False) as studio:
+        client = Client(studio)
+        for label, digit in (("seven", 7), ("one", 1), ("_background_noise_", None)):
+            assert client.post("/api/labels", {"name": label})[0] == 201
+            for i in range(2 if digit else 0):
+                assert client.upload(label, fsdd(digit, "george", i).read_bytes(), f"{digit}-{i}.wav")[0] == 201
+        model_id = "m-20261201-120000"
+        shutil.copytree(digits_model, studio.store.root / "models" / model_id)
+        assert client.post(f"/api/models/{model_id}/rename", {"name": "Digits"})[0] == 200
+        assert client.post("/api/settings", {"profile": "paper"})[0] == 200
+        status, headers, exported = raw_get(studio, "/api/project/export")
+        assert status == 200 and headers["content-disposition"] == 'attachment; filename="my_class.zip"'
+        names = zipfile.ZipFile(io.BytesIO(exported)).namelist()
+        assert "my_class/studio.json" in names and f"my_class/models/{model_id}/pac.json" in names
+        assert sum(n.endswith(".wav") for n in names) == 4
+        before_labels = snapshot(studio.store.root / "labels")
+    with Studio(tmp_path / "at home", port=0, warm=False) as other:
+        client = Client(other)
+        assert client.post("/api/labels", {"name": "one"})[0] == 201  # a label already there: clips added to it
+        status, answer = client.post("/api/project/import", exported, headers={"Content-Type": "application/zip"})
+        assert status == 200, answer
+        assert answer["clips"] == 4 and answer["skipped"] == 0 and answer["models"] == [model_id]
+        project = client.project()
+        assert [label["name"] for label in project["labels"]] == ["one", "seven", "_background_noise_"]
+        assert snapshot(other.store.root / "labels") == before_labels
+        assert [(m["id"], m["name"]) for m in project["models"]] == [(model_id, "Digits")]
+        assert (other.store.root / "models" / model_id / "pac.json").read_bytes() == \
+            (digits_model / "pac.json").read_bytes()
+        assert project["profile"] == "default"  # the project had a label already: its profile stays
+        status, again = client.post("/api/project/import", exported)
+        assert status == 200 and again["clips"] == 0 and again["skipped"] == 4 and again["models"] == []
+        assert not list((other.store.root / ".trash").glob("*"))
+    with Studio(tmp_path / "empty", port=0, warm=False) as empty:
+        status, answer = Client(empty).post("/api/project/import", exported)
+        assert status == 200 and answer["profile"] == "paper"  # an empty project takes the file's profile
+
+
+def test_conv_head_on_small_labels_trains_on_every_clip():
+    """The linear head never holds clips back (cross-validation instead); PAC's conv head with the
+    automatic validation fraction holds none back while a label has fewer than 10 clips."""
+    from pac.features import PROFILES
+    from pac.studio.jobs import StudioTrainOptions
+    from pac.train import resolved
+
+    def clips(n):
+        return {"a": [{"problem": None}] * n, "b": [{"problem": None}] * 12}
+
+    conv = StudioTrainOptions.from_json({"head": "conv"})
+    assert conv.for_clips(clips(3)).validation_fraction == 0.0
+    assert conv.for_clips(clips(9)).validation_fraction == 0.0
+    assert conv.for_clips(clips(10)).validation_fraction is None  # automatic: 0.2
+    assert resolved(conv.for_clips(clips(10)).train_options(), PROFILES["default"]).validation_fraction == 0.2
+    chosen = StudioTrainOptions.from_json({"head": "conv", "validation_fraction": "0.2"})
+    assert chosen.for_clips(clips(3)).validation_fraction == 0.2  # what the student typed is kept
+    linear = StudioTrainOptions.from_json({})
+    assert linear.for_clips(clips(3)) == linear
+    assert resolved(linear.train_options(), PROFILES["default"]).validation_fraction == 0.0

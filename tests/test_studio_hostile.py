@@ -177,3 +177,95 @@ def test_a_hand_edited_studio_json_is_one_clear_error_or_the_default_profile(tmp
     assert "\n" not in str(info.value)
     settings.write_text('{"format": "pac-studio-project", "profile": ["paper"]}')
     assert ProjectStore(project).profile == "default"
+
+
+# -- project files (POST /api/project/import) -----------------------------------------------------------
+
+def project_zip(entries: dict[str, bytes], *, settings: bool = True, top: str = "p/") -> bytes:
+    """A project file with ``entries`` (names under ``top``) and, unless told, a valid studio.json."""
+    import io
+    import json
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if settings:
+            archive.writestr(f"{top}studio.json", json.dumps({"format": "pac-studio-project", "profile": "default"}))
+        for name, data in entries.items():  # "!name": the name as it is, not under ``top``
+            archive.writestr(name[1:] if name.startswith("!") else top + name, data)
+    return buffer.getvalue()
+
+
+def hostile_project_files() -> dict[str, tuple[bytes, str]]:
+    """``{case: (body, what the 400 says)}``."""
+    import io
+    import zipfile
+
+    wav = fsdd(1, "george", 0).read_bytes()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("p/studio.json", '{"format": "pac-studio-project"}')
+        archive.writestr("p/labels/one/big.wav", b"\0" * (8 << 20))  # 8 MB of zeros: about 8 KB compressed
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("p/studio.json", '{"format": "pac-studio-project"}')
+        for i in range(5001):
+            archive.writestr(f"p/labels/one/{i}.wav", b"")
+    return {
+        "not a zip": (b"this is not a zip file at all", "not a zip file"),
+        "empty": (b"", "empty"),
+        "truncated zip": (project_zip({"labels/one/a.wav": wav})[:-30], "not a zip file"),
+        "parent path": (project_zip({"!p/../evil.wav": wav}), "unsafe entry name"),
+        "parent in label": (project_zip({"labels/../../evil.wav": wav}), "unsafe entry name"),
+        "absolute path": (project_zip({"!/etc/evil.wav": wav}), "unsafe entry name"),
+        "backslashes": (project_zip({"labels\\one\\a.wav": wav}), "unsafe entry name"),
+        "drive letter": (project_zip({"!C:/evil.wav": wav}), "unsafe entry name"),
+        "outside the folder": (project_zip({"!other/labels/one/a.wav": wav}), "outside the project's folder"),
+        "a dot in a label": (project_zip({"labels/a.b/a.wav": wav}), "cannot contain '.'"),
+        "a reserved label": (project_zip({"labels/CON/a.wav": wav}), "reserved"),
+        "not a wav": (project_zip({"labels/one/a.wav": b"RIFF....not a wave"}), "a.wav"),
+        "unknown entry": (project_zip({"run-me.sh": b"#!/bin/sh"}), "unexpected entry"),
+        "deeper entry": (project_zip({"labels/one/x/a.wav": wav}), "unexpected entry"),
+        "no settings": (project_zip({"labels/one/a.wav": wav}, settings=False), "studio.json missing"),
+        "settings a list": (project_zip({"!p/studio.json": b"[]"}, settings=False), "not a pac studio project's"),
+        "two settings": (project_zip({"!q/studio.json": b"{}"}), "studio.json missing"),
+        "nested settings": (project_zip({"!a/b/c/studio.json": b"{}"}, settings=False), "studio.json missing"),
+        "other settings": (project_zip({"!studio.json": b'{"format": "pac-other"}'}, settings=False),
+                           "not a pac studio project's settings"),
+        "settings not JSON": (project_zip({"!studio.json": b'{"format": '}, settings=False), "studio.json"),
+        "a broken model": (project_zip({"models/m-20261202-101010/pac.json": b"{}",
+                                        "models/m-20261202-101010/model.json": b"{}"}), "model m-20261202-101010"),
+        "a model file of another kind": (project_zip({"models/m-20261202-101010/run.exe": b"MZ"}), "unexpected entry"),
+        "zip bomb": (bomb.getvalue(), "a zip bomb?"),
+        "a clip too large": (project_zip({"labels/one/big.wav": b"\0" * (11 << 20)}), "is too large"),
+        "too many entries": (many.getvalue(), "5,002 entries (at most 5,000)"),
+    }
+
+
+def test_hostile_project_files_are_refused_whole(studio, client):
+    """Every hostile or broken project file gets one 400 line naming the problem; the project is as it
+    was and nothing is left behind (no file outside the project, no staging folder)."""
+    before = snapshot(studio.store.root)
+    outside = sorted(studio.store.root.parent.iterdir())
+    for case, (body, says) in hostile_project_files().items():
+        status, answer = client.post("/api/project/import", body, headers={"Content-Type": "application/zip"})
+        assert status == 400, (case, status, answer)
+        assert says in answer["error"] and "\n" not in answer["error"] and "Traceback" not in answer["error"], \
+            (case, answer)
+        assert answer["error"].startswith("the project file"), (case, answer)
+    assert snapshot(studio.store.root) == before
+    assert sorted(studio.store.root.parent.iterdir()) == outside
+    assert not list((studio.store.root / ".trash").glob("*")) if (studio.store.root / ".trash").exists() else True
+
+
+def test_a_project_file_over_the_limit_is_refused_from_its_length(studio, client):
+    from pac.studio.transfer import IMPORT_MAX_BYTES
+
+    request = (f"POST /api/project/import HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
+               f"Content-Length: {IMPORT_MAX_BYTES + 1}\r\n\r\n").encode("ascii") + b"PK"
+    answer = raw_exchange(studio.port, request)
+    assert answer.startswith(b"HTTP/1.1 413") and b"the project file is too large" in answer, answer[:300]
+    assert client.project()["limits"]["max_import_bytes"] == IMPORT_MAX_BYTES
+    # and it needs the page's header, like every change
+    status, answer = client.post("/api/project/import", project_zip({}), page=False)
+    assert status == 403

@@ -52,6 +52,7 @@ def export_project(store) -> bytes:
     with store.lock, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{top}/{SETTINGS}", (store.root / SETTINGS).read_bytes())
         for label in store.labels():
+            archive.writestr(f"{top}/{LABELS}/{label}/", b"")  # a label without clips yet is kept too
             for path in wav_files(store.label_dir(label)):
                 archive.write(path, f"{top}/{LABELS}/{label}/{path.name}")
         for folder in store.model_dirs():
@@ -93,6 +94,17 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
     return data
 
 
+def _label(folder: str) -> str:
+    """A label folder's name in a project file, refused unless it is a label name as the studio writes it."""
+    try:
+        label = check_label_name(folder)
+    except StudioError as exc:
+        raise _refuse(f"label folder {folder[:60]!r}: {exc}") from None
+    if label != folder:
+        raise _refuse(f"label folder {folder[:60]!r} is not a label name as the studio writes it")
+    return label
+
+
 def _plan(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
     """``(settings, labels, models)`` of a project file: its ``studio.json``, ``{label: [(name, info)]}`` and
     ``{model id: [(file name, info)]}``, every name checked; nothing is read but ``studio.json``."""
@@ -117,19 +129,17 @@ def _plan(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
         if parts[:len(prefix)] != prefix:
             raise _refuse(f"unexpected entry {info.filename[:80]!r} (outside the project's folder)")
         inner = parts[len(prefix):]
-        if is_folder(info) or inner == (SETTINGS,) or (inner and inner[0] in _IGNORED):
+        if inner == (SETTINGS,) or (inner and inner[0] in _IGNORED):
+            continue
+        if is_folder(info):
+            if len(inner) == 2 and inner[0] == LABELS:
+                labels.setdefault(_label(inner[1]), [])
             continue
         total += info.file_size
         if total > IMPORT_MAX_TOTAL_BYTES:
             raise _refuse(f"its entries add up to more than {IMPORT_MAX_TOTAL_BYTES:,d} bytes")
         if len(inner) == 3 and inner[0] == LABELS and inner[2].lower().endswith(".wav"):
-            try:
-                label = check_label_name(inner[1])
-            except StudioError as exc:
-                raise _refuse(f"label folder {inner[1][:60]!r}: {exc}") from None
-            if label != inner[1]:
-                raise _refuse(f"label folder {inner[1][:60]!r} is not a label name as the studio writes it")
-            labels.setdefault(label, []).append((inner[2], info))
+            labels.setdefault(_label(inner[1]), []).append((inner[2], info))
         elif len(inner) == 3 and inner[0] == MODELS and MODEL_ID.match(inner[1]) and _MODEL_FILE.match(inner[2]):
             models.setdefault(inner[1], []).append((inner[2], info))
         else:
@@ -177,7 +187,7 @@ def import_project(store, data: bytes) -> dict:
         staging = store.root / TRASH / f"import-{secrets.token_hex(6)}"
         staging.mkdir(parents=True)
         try:
-            clips: dict[str, list[tuple[str, Path, str]]] = {}
+            clips: dict[str, list[tuple[str, Path, str]]] = {label: [] for label in labels}
             for label, entries in labels.items():
                 for name, info in entries:
                     content = _read_entry(archive, info, LIMITS.upload_max_bytes)
@@ -187,7 +197,7 @@ def import_project(store, data: bytes) -> dict:
                         raise _refuse(str(exc)) from None
                     path = staging / f"c{sum(map(len, clips.values()))}.wav"
                     path.write_bytes(content)
-                    clips.setdefault(label, []).append((name, path, _digest(content)))
+                    clips[label].append((name, path, _digest(content)))
             staged_models: dict[str, Path] = {}
             for model_id, entries in models.items():
                 folder = staging / model_id
@@ -251,7 +261,8 @@ def _move_in(store, settings: dict, clips: dict, staged_models: dict) -> dict:
             data["model_names"] = {**store.model_names(), **renamed}
         if was_empty and settings.get("profile") in PROFILES:
             data["profile"] = settings["profile"]
-        store.write_settings(data)
+        if data != store.settings():
+            store.write_settings(data)
         if new_models:
             store.model_added()
     return {"labels": _label_order(settings, clips), "clips": added, "skipped": skipped, "models": new_models,
