@@ -318,3 +318,36 @@ def test_a_clip_too_quiet_for_pydub_keeps_all_its_samples():
     clip = Audio(samples=np.floor(x * 32768) / 32768, rate=rate, channels=1, source="quiet")
     assert len(compat_window(clip, COMPAT)) == rate
     assert clip_image(clip, COMPAT).std() > 10
+
+
+def test_pac_compat_training_adds_a_copy_per_other_canvas_filter(tmp_path):
+    """Each training image is also drawn with every other canvas filter (product options; not under
+    --preset paper), and such a copy is the clip drawn with that filter."""
+    from dataclasses import replace
+
+    from pac.activations import Variant, variant_image
+    from pac.dataset import load_dataset
+    from pac.train import PAPER, TrainOptions, _plan
+
+    for label, digit in (("one", 1), ("two", 2)):
+        (tmp_path / label).mkdir()
+        for index in (0, 1):
+            (tmp_path / label / f"{index}.wav").write_bytes(fsdd(digit, "george", index).read_bytes())
+    dataset = load_dataset(tmp_path, COMPAT)
+    options = TrainOptions(head="conv", validation_fraction=0.0)
+    plan = _plan(dataset, config=COMPAT, options=options, noise=None, train_indices=None)
+    assert C.other_downscales(COMPAT) == ("centre", "area")
+    for variants in plan.variants:  # the clean image and a noisy copy, each drawn three ways
+        assert [v.downscale for v in variants] == [None, None, "centre", "centre", "area", "area"]
+        assert variants[2] == replace(variants[0], downscale="centre")
+    paper = _plan(dataset, config=COMPAT, options=replace(PAPER, head="conv"), noise=None, train_indices=None)
+    assert all(v.downscale is None for variants in paper.variants for v in variants)
+    default = _plan(dataset, config=PROFILES["default"], options=options, noise=None, train_indices=None)
+    assert all(v.downscale is None for variants in default.variants for v in variants)
+    clip = dataset.clips[0].audio
+    figure = real_matplotlib_png(compat_window(clip, COMPAT) * 32768, clip.rate)
+    index = C.nearest_resize_indices(200, 224)
+    copy = variant_image(clip, COMPAT, Variant(downscale="area"))
+    assert np.array_equal(copy, canvas.draw(figure, 200, downscale="area")[index][:, index])
+    assert Variant(downscale="area").describe(None) == {"shift": 0.0, "downscale": "area"}
+    assert Variant().describe(None) == {"shift": 0.0}  # cache keys of the other variants unchanged

@@ -8,6 +8,7 @@ hyperparameter sweeps then skip MobileNet entirely.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,19 +30,23 @@ class Variant:
 
     ``noise`` is the index into the noise bank, ``noise_start`` the fraction of the noise clip
     where mixing starts (it wraps around), ``snr_db`` the signal-to-noise ratio of the mix.
+    ``downscale``, if set, draws the image with that pac-compat canvas filter instead of the
+    configuration's (:data:`pac.features.canvas.DOWNSCALES`; the trainer's canvas copies).
     """
 
     shift: float = 0.0
     noise: int | None = None
     noise_start: float = 0.0
     snr_db: float = 0.0
+    downscale: str | None = None
 
     def describe(self, noise_bank: "NoiseBank | None") -> dict:
         """JSON-able identity of the variant (noise named by its content hash)."""
+        canvas = {} if self.downscale is None else {"downscale": self.downscale}
         if self.noise is None:
-            return {"shift": round(self.shift, 6)}
+            return {"shift": round(self.shift, 6), **canvas}
         return {"shift": round(self.shift, 6), "noise": noise_bank.digests[self.noise],
-                "noise_start": round(self.noise_start, 6), "snr_db": round(self.snr_db, 6)}
+                "noise_start": round(self.noise_start, 6), "snr_db": round(self.snr_db, 6), **canvas}
 
 
 CLEAN = Variant()
@@ -99,7 +104,8 @@ def variant_window(clip: Audio, config: FeatureConfig, variant: Variant,
 def variant_image(clip: Audio, config: FeatureConfig, variant: Variant,
                   noise_bank: NoiseBank | None = None) -> np.ndarray:
     """The uint8 spectrogram image of one variant of ``clip``."""
-    return spectrogram_image(variant_window(clip, config, variant, noise_bank), rate=clip.rate, config=config)
+    drawn = config if variant.downscale is None else dataclasses.replace(config, downscale=variant.downscale)
+    return spectrogram_image(variant_window(clip, config, variant, noise_bank), rate=clip.rate, config=drawn)
 
 
 class ActivationCache:

@@ -84,6 +84,9 @@ class TrainOptions:
         Noisy copies per shifted variant (when noise is mixed in).
     snr_db : tuple of float
         Range of signal-to-noise ratios (dB) drawn for the noisy copies.
+    canvas_copies : int
+        pac-compat features: 1 also trains on every training image drawn with each other canvas filter
+        a browser may use (:func:`pac.features.compat.other_downscales`), 0 does not.
     restarts : int
         Times a dead head (the same answer for every training clip; see :func:`pac.head.collapsed`)
         is trained again from a new seeded initialisation.
@@ -104,6 +107,7 @@ class TrainOptions:
     generated_noise: bool = _DEFAULTS["generated_noise"]
     noise_copies: int = _DEFAULTS["noise_copies"]
     snr_db: tuple = _DEFAULTS["snr_db"]
+    canvas_copies: int = _DEFAULTS["canvas_copies"]
     restarts: int = _DEFAULTS["restarts"]
 
     def check(self, *, naming=None) -> None:
@@ -294,6 +298,11 @@ def _plan(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noi
     if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
+    if options.canvas_copies and config.method == "pac-compat":
+        from .features.compat import other_downscales
+
+        others = other_downscales(config)
+        variants = [v + [replace(x, downscale=d) for d in others for x in v] for v in variants]
     return _Plan(options=options, noise=noise, noise_source=noise_source, train_idx=train_idx, val_idx=val_idx,
                  variants=variants)
 

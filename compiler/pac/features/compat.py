@@ -523,4 +523,11 @@ def compat_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.
     return np.ascontiguousarray(drawn[index][:, index])
 
 
+def other_downscales(config: FeatureConfig) -> tuple[str, ...]:
+    """The canvas filters other than ``config.downscale`` that a browser may draw MIT's figure with
+    (:data:`pac.features.canvas.DOWNSCALES`): the trainer adds a copy of each training image drawn
+    with each of them, so that a model also answers well where a phone's canvas draws differently."""
+    return tuple(name for name in canvas.DOWNSCALES if name != config.downscale)
+
+
 register_method("pac-compat", FeatureMethod(analysis_window=compat_window, spectrogram_image=compat_image))
