@@ -94,8 +94,8 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
                               headers={"X-Clip-Source": "uploaded"})
     assert status == 201
     assert bob.post("/s/bob%202/api/labels", {"name": "no"})[0] == 201
-    assert [l["name"] for l in alice.get("/s/Alice/api/project")[1]["labels"]] == ["yes"]
-    assert [l["name"] for l in bob.get("/s/bob%202/api/project")[1]["labels"]] == ["no"]
+    assert [label["name"] for label in alice.get("/s/Alice/api/project")[1]["labels"]] == ["yes"]
+    assert [label["name"] for label in bob.get("/s/bob%202/api/project")[1]["labels"]] == ["no"]
     root = classroom.classroom.root
     assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
     assert (root / "students" / "Alice" / "labels" / "yes" / clip["id"]).is_file()
@@ -104,7 +104,8 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     audio = f"/api/labels/yes/clips/{clip['id']}/audio"
     for who in (bob, stranger):
         for method, path in [("GET", "/s/Alice/api/project"), ("GET", "/s/Alice" + audio),
-                             ("DELETE", f"/s/Alice/api/labels/yes/clips/{clip['id']}"), ("DELETE", "/s/Alice/api/labels/yes"),
+                             ("DELETE", f"/s/Alice/api/labels/yes/clips/{clip['id']}"),
+                             ("DELETE", "/s/Alice/api/labels/yes"),
                              ("GET", "/s/alice/api/project"), ("GET", "/s/ALICE" + audio),
                              ("GET", "/s/bob%202/../Alice/api/project"), ("GET", "/s/bob%202/..%2FAlice" + audio),
                              ("GET", "/s/..%2Fstudents%2FAlice/api/project"), ("GET", "/s/%2E%2E/api/project"),
@@ -358,7 +359,8 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
             # Bob's page asks the server for Alice's project and clip, and to delete it
             tried = pages["Bob"].driver.execute_async_script("""const done = arguments[arguments.length - 1];
                 const h = {'X-Pac-Studio': '1'};
-                Promise.all([fetch('/s/Alice/api/project'), fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}/audio`),
+                Promise.all([fetch('/s/Alice/api/project'),
+                             fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}/audio`),
                              fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}`, {method: 'DELETE', headers: h}),
                              fetch(`/s/Bob/..%2FAlice/api/project`), fetch('/teacher/overview')])
                   .then((answers) => done(answers.map((a) => a.status)), (e) => done(String(e)));""", alice_clip)

@@ -30,11 +30,11 @@ from urllib.parse import quote, unquote
 
 from .. import jsonsafe
 from ..errors import PacError
+from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, join_html, teacher_html, teacher_login_html
 from .layout import StudioError, check_label_name, write_json_durable
 from .networks import Networks
 from .server import Project, ProjectLock, StudioServer
 from .store import ProjectStore
-from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, join_html, teacher_html, teacher_login_html
 from .tls import server_context
 
 CLASSROOM_FILE = "classroom.json"
@@ -394,7 +394,7 @@ class ClassroomStudio:
         return f"https://127.0.0.1:{self.port}/" if self.server.server_address[0] in ("0.0.0.0", "127.0.0.1") \
             else self.url
 
-    def start(self) -> "ClassroomStudio":
+    def start(self) -> ClassroomStudio:
         self.thread = threading.Thread(target=self.server.serve_forever, name="pac-classroom-https", daemon=True)
         self.thread.start()
         return self
@@ -409,7 +409,7 @@ class ClassroomStudio:
         self.classroom.close()
         self.lock.release()
 
-    def __enter__(self) -> "ClassroomStudio":
+    def __enter__(self) -> ClassroomStudio:
         return self.start()
 
     def __exit__(self, *exc) -> None:

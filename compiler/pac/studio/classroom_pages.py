@@ -24,12 +24,14 @@ h1 { font-size: 1.5rem; } label { display: block; margin: .8rem 0 .2rem; font-we
 input { font: inherit; padding: .45rem .6rem; width: 100%; max-width: 22rem; box-sizing: border-box; }
 button { font: inherit; padding: .5rem 1.2rem; margin-top: 1rem; cursor: pointer; }
 .error { color: #b00020; font-weight: 600; } .note { color: #555; }
-table { border-collapse: collapse; margin: 1rem 0; } th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
 .low { color: #b00020; } .qr { float: right; margin: 0 0 1rem 1rem; }
 """
 #: The studio's policy, with forms posting to this server and the one style block above.
-PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace(
-    "style-src 'self'", "style-src 'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode() + "'")
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace("style-src 'self'",
+                                                                           f"style-src 'sha256-{_STYLE_HASH}'")
 
 
 def page(title: str, body: str) -> bytes:
@@ -37,7 +39,7 @@ def page(title: str, body: str) -> bytes:
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
-            ).encode("utf-8")
+            ).encode()
 
 
 def join_html(*, name: str = "", student: str | None = None, error: str | None = None) -> bytes:

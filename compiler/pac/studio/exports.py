@@ -80,9 +80,8 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
     if kind != "mdl":
         return None
     from ..features import PROFILES
-    from ..modeldir import read_manifest
-
     from ..mdl import PROFILE
+    from ..modeldir import read_manifest
 
     try:
         manifest = read_manifest(model_dir)

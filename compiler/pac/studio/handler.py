@@ -148,7 +148,7 @@ class StudioHandler(BaseHTTPRequestHandler):
     in a classroom each student's requests reach only that student's project.
     """
 
-    server: "StudioServer"  # noqa: F821 - pac.studio.server.StudioServer
+    server: StudioServer  # noqa: F821 - pac.studio.server.StudioServer
     project = None
     server_version = f"pac-studio/{__version__}"
     protocol_version = "HTTP/1.1"

@@ -295,7 +295,8 @@ class Jobs:
             out = self.store.root / EXPORTS_DIR / folder.name
             found = sorted(out.glob(f"*.{kind}")) if out.is_dir() else []
             if found:
-                job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done", file=found[-1].name)
+                job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done",
+                          file=found[-1].name)
                 job.finish("done")
         return job
 

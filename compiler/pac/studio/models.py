@@ -14,8 +14,21 @@ import time
 from pathlib import Path
 
 from ..modeldir import MANIFEST
-from .layout import (EXPORTS, MODELS, RESULTS, TEST_ID, TESTS, StudioError, ascii_stem, check_model_name,
-                     plain_name, stamp, upload_stem, write_bytes_durable, write_json_durable)
+from .layout import (
+    EXPORTS,
+    MODELS,
+    RESULTS,
+    TEST_ID,
+    TESTS,
+    StudioError,
+    ascii_stem,
+    check_model_name,
+    plain_name,
+    stamp,
+    upload_stem,
+    write_bytes_durable,
+    write_json_durable,
+)
 
 
 class ModelsMixin:

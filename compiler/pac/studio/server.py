@@ -224,7 +224,7 @@ class Studio:
             host = f"[{host}]"
         return f"http://{host}:{self.port}/"
 
-    def start(self) -> "Studio":
+    def start(self) -> Studio:
         self.thread = threading.Thread(target=self.server.serve_forever, name="pac-studio-http", daemon=True)
         self.thread.start()
         return self
@@ -239,7 +239,7 @@ class Studio:
         self.server.server_close()
         self.lock.release()
 
-    def __enter__(self) -> "Studio":
+    def __enter__(self) -> Studio:
         return self.start()
 
     def __exit__(self, *exc) -> None:

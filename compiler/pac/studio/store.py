@@ -33,9 +33,25 @@ from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
 from ..fsutil import replace
 from ..limits import LIMITS
-from .layout import (EXPORTS, FORMAT, FORMAT_VERSION, LABELS, MODELS, SETTINGS, SOURCE_NAMES, SOURCES, TESTS, TRASH,
-                     StudioError, check_label_name, plain_name, stamp, upload_stem, write_bytes_durable,
-                     write_json_durable)
+from .layout import (
+    EXPORTS,
+    FORMAT,
+    FORMAT_VERSION,
+    LABELS,
+    MODELS,
+    SETTINGS,
+    SOURCE_NAMES,
+    SOURCES,
+    TESTS,
+    TRASH,
+    StudioError,
+    check_label_name,
+    plain_name,
+    stamp,
+    upload_stem,
+    write_bytes_durable,
+    write_json_durable,
+)
 from .models import ModelsMixin
 
 # -- the project -----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def _new_certificate(addresses: list[str]) -> tuple[bytes, bytes]:
         pass
     for address in dict.fromkeys([*addresses, "127.0.0.1"]):
         alternatives.append(x509.IPAddress(ipaddress.ip_address(address)))
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
@@ -93,7 +93,7 @@ def _expired(cert_pem: bytes) -> bool:
     from cryptography import x509
 
     cert = x509.load_pem_x509_certificate(cert_pem)
-    return cert.not_valid_after_utc <= datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    return cert.not_valid_after_utc <= datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
 
 
 def certificate(folder: Path, *, addresses: list[str]) -> tuple[Path, Path, bool]:

@@ -76,7 +76,7 @@ class StudioTrainOptions:
     noise_folder: str | None = None
 
     @classmethod
-    def from_json(cls, data) -> "StudioTrainOptions":
+    def from_json(cls, data) -> StudioTrainOptions:
         if not isinstance(data, dict):
             raise StudioError("training options must be a JSON object")
         head = _value(train_options.BY_NAME["head"], data)
@@ -99,7 +99,7 @@ class StudioTrainOptions:
             folder = None
         return cls(head=head, noise=noise, noise_folder=folder, **values)
 
-    def for_clips(self, clips: dict) -> "StudioTrainOptions":
+    def for_clips(self, clips: dict) -> StudioTrainOptions:
         """These options for a project's clips (``{label: clip infos}``): PAC's conv head with the
         automatic validation fraction keeps every clip for training when a label has fewer than
         :data:`SMALL_LABEL_CLIPS` usable clips (validation fraction 0)."""

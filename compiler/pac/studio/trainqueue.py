@@ -31,7 +31,7 @@ class TrainingQueue:
         with self._condition:
             return len(self._waiting)
 
-    def turn(self, job) -> "_Turn":
+    def turn(self, job) -> _Turn:
         """``with queue.turn(job) as ok:`` waits for the job's turn; ``ok`` is False when it was cancelled
         while waiting (its ``cancel`` event), and then the job never ran."""
         return _Turn(self, job)

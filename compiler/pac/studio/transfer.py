@@ -28,8 +28,18 @@ from ..features import PROFILES
 from ..fsutil import replace
 from ..limits import LIMITS
 from ..zipsafe import NOT_A_ZIP, UNREADABLE_ENTRY, is_folder
-from .layout import (FORMAT, LABELS, MODEL_ID, MODELS, SETTINGS, TRASH, StudioError, check_label_name,
-                     check_model_name, stamp)
+from .layout import (
+    FORMAT,
+    LABELS,
+    MODEL_ID,
+    MODELS,
+    SETTINGS,
+    TRASH,
+    StudioError,
+    check_label_name,
+    check_model_name,
+    stamp,
+)
 
 #: The largest project file an import reads (the request body).
 IMPORT_MAX_BYTES = 100 * 1024 * 1024
