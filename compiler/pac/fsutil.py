@@ -1,3 +1,4 @@
+# One module on purpose (issue 15): small related file services; the tests patch its WINDOWS, os and open in one place.
 """Writing files so that a failure never leaves a half-written result behind, portably.
 
 Every output pac writes (``-o``, ``--json``, ``--plot``, a model folder, an ``.aix``, the studio's
@@ -29,8 +30,8 @@ import tempfile
 import threading
 import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .errors import PacError
 from .limits import LIMITS
@@ -471,7 +472,7 @@ class FileLock:
             self.locked = False
             handle.close()  # fcntl: closing releases the lock
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         self.acquire()
         return self
 

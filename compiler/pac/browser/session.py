@@ -1,38 +1,15 @@
-"""Run the classifier page in headless Chromium, with a recording fake of the App Inventor bridge.
-
-Used by the tests, by benchmarks and by anything that must check that the page on the phone gives
-the answers pac gives.  :class:`Browser` serves a folder (normally one written by
-:func:`pac.runtime.write_assets`, or a folder of several of them) over HTTP on 127.0.0.1, starts
-an installed Chrome, Chromium or Edge (:func:`find_browser`) through Selenium and its WebDriver
-(ChromeDriver, or msedgedriver for Edge), and installs, before any page script runs, a fake
-``window.PersonalAudioClassifier`` whose ``ready``/``reportResult``/``error`` record every call
-(generated from ``extension/bridge.json``)::
-
-    with Browser(asset_dir) as browser:
-        labels = browser.open(backend="wasm")          # waits for ready(labelsJson)
-        call = browser.classify_wav(Path("clip.wav").read_bytes())
-        call["method"], call["args"]                    # "reportResult", [json] / "error", [code, msg]
-
-Nothing goes to the internet: Chromium's background networking is off and the page only loads
-relative URLs from the local server.  Chromium is always quit, also on errors.
-
-Which browser: :func:`find_browser` takes ``$PAC_CHROME`` and ``$PAC_CHROMEDRIVER`` when set, else
-the first Chrome, Chromium or Edge found in the usual places of the operating system and on PATH
-that has its driver beside it or on PATH.  Selenium Manager (which downloads drivers) is never
-used: pac works offline.
-"""
+"""The headless browser session of :class:`pac.browser.Browser`: a local HTTP server for the page's folder,
+Chromium driven through Selenium, and the recording fake of the App Inventor bridge it installs."""
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import functools
 import http.server
 import json
 import os
 import shutil
 import socketserver
-import sys
 import tempfile
 import threading
 import time
@@ -41,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PacError
+from ..errors import PacError
+from .find import find_browser
 
-#: Environment variables naming the browser and its driver (both optional; see :func:`find_browser`).
-ENV_BROWSER = "PAC_CHROME"
-ENV_DRIVER = "PAC_CHROMEDRIVER"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-quic", "--disable-dev-shm-usage", "--mute-audio")
@@ -99,183 +74,6 @@ _FAKE_BRIDGE = r"""
   };
 })();
 """
-
-
-# -- finding a browser ---------------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class BrowserCandidate:
-    """A browser pac may drive: its ``kind`` (``chrome``, ``chromium`` or ``edge``), where it is
-    looked for (absolute paths and PATH names) and the names of its WebDriver."""
-
-    kind: str
-    title: str
-    places: tuple[str, ...]
-    drivers: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class FoundBrowser:
-    """A browser executable and the WebDriver that drives it."""
-
-    kind: str
-    browser: str
-    driver: str
-
-
-_CHROMEDRIVER = ("chromedriver",)
-_EDGEDRIVER = ("msedgedriver",)
-
-
-def _windows_places(environ, *tails: str) -> tuple[str, ...]:
-    roots = [environ.get(k) for k in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
-    roots = [r for r in roots if r] or ["C:\\Program Files", "C:\\Program Files (x86)"]
-    return tuple(f"{root}\\{tail}" for tail in tails for root in roots)
-
-
-def browser_candidates(platform: str | None = None, environ=None) -> list[BrowserCandidate]:
-    """The browsers :func:`find_browser` looks for on ``platform`` (``sys.platform``), in order.
-
-    Linux and others: the PATH names of Debian's/Ubuntu's Chromium (``chromium``,
-    ``chromium-browser``), Google Chrome (``google-chrome-stable``, ``google-chrome``) and Microsoft
-    Edge (``microsoft-edge-stable``, ``microsoft-edge``), and their install folders under ``/opt``
-    and ``/snap``.  macOS: the apps in ``/Applications`` (and ``~/Applications``).  Windows: the
-    installers' folders under Program Files, Program Files (x86) and the user's Local AppData.
-    """
-    platform = platform or sys.platform
-    environ = os.environ if environ is None else environ
-    if platform.startswith("win"):
-        return [
-            BrowserCandidate("chrome", "Google Chrome",
-                             ("chrome.exe", *_windows_places(environ, "Google\\Chrome\\Application\\chrome.exe")),
-                             _CHROMEDRIVER),
-            BrowserCandidate("chromium", "Chromium",
-                             _windows_places(environ, "Chromium\\Application\\chrome.exe"), _CHROMEDRIVER),
-            BrowserCandidate("edge", "Microsoft Edge",
-                             ("msedge.exe", *_windows_places(environ, "Microsoft\\Edge\\Application\\msedge.exe")),
-                             _EDGEDRIVER),
-        ]
-    if platform == "darwin":
-        apps = ["/Applications", str(Path(environ.get("HOME") or "~").expanduser() / "Applications")]
-        return [
-            BrowserCandidate("chrome", "Google Chrome",
-                             tuple(f"{a}/Google Chrome.app/Contents/MacOS/Google Chrome" for a in apps), _CHROMEDRIVER),
-            BrowserCandidate("chromium", "Chromium",
-                             ("chromium", *(f"{a}/Chromium.app/Contents/MacOS/Chromium" for a in apps)), _CHROMEDRIVER),
-            BrowserCandidate("edge", "Microsoft Edge",
-                             tuple(f"{a}/Microsoft Edge.app/Contents/MacOS/Microsoft Edge" for a in apps), _EDGEDRIVER),
-        ]
-    return [
-        BrowserCandidate("chromium", "Chromium",
-                         ("chromium", "chromium-browser", "/snap/bin/chromium"),
-                         (*_CHROMEDRIVER, "chromium.chromedriver", "/usr/lib/chromium/chromedriver",
-                          "/usr/lib/chromium-browser/chromedriver")),
-        BrowserCandidate("chrome", "Google Chrome",
-                         ("google-chrome-stable", "google-chrome", "/opt/google/chrome/chrome"), _CHROMEDRIVER),
-        BrowserCandidate("edge", "Microsoft Edge",
-                         ("microsoft-edge-stable", "microsoft-edge", "/opt/microsoft/msedge/msedge"), _EDGEDRIVER),
-    ]
-
-
-def _executable(place: str, environ) -> str | None:
-    """``place`` (an absolute path, or a name looked up on the ``PATH`` of ``environ``) if it is an
-    executable file."""
-    if os.path.isabs(place) or os.sep in place or (os.altsep and os.altsep in place):
-        return place if os.path.isfile(place) and os.access(place, os.X_OK) else None
-    return shutil.which(place, path=environ.get("PATH", ""))
-
-
-def _kind_of(path: str) -> str:
-    """``edge`` for Microsoft Edge or its driver (by file name), else ``chrome`` (Chrome, Chromium)."""
-    return "edge" if "edge" in Path(path).name.lower() else "chrome"
-
-
-def _same_kind(candidates: list[BrowserCandidate], kind: str) -> list[BrowserCandidate]:
-    return [c for c in candidates if (c.kind == "edge") == (kind == "edge")]
-
-
-def _driver_for(candidate: BrowserCandidate, browser: str, environ) -> str | None:
-    """The candidate's driver: beside the browser (as some installs ship it), on PATH, or at its
-    usual absolute place."""
-    suffix = ".exe" if browser.lower().endswith(".exe") else ""
-    for name in candidate.drivers:
-        if os.path.isabs(name):
-            found = _executable(name, environ)
-        else:
-            found = (_executable(str(Path(browser).parent / (name + suffix)), environ)
-                     or _executable(name, environ))
-        if found:
-            return found
-    return None
-
-
-def browser_help(platform: str | None = None) -> str:
-    """How to get a browser and driver pac can use, for the message when none is found."""
-    platform = platform or sys.platform
-    if platform.startswith("win"):
-        how = ("Microsoft Edge comes with Windows: put msedgedriver.exe of the same version (Microsoft's "
-               "Edge WebDriver download) on PATH; or install Google Chrome and put chromedriver.exe of the same "
-               "version on PATH")
-    elif platform == "darwin":
-        how = ("install Google Chrome and ChromeDriver of the same version (e.g. brew install --cask "
-               "google-chrome chromedriver) so that chromedriver is on PATH")
-    else:
-        how = "install Chromium and its driver (Debian/Ubuntu: sudo apt install chromium chromium-driver)"
-    return (f"{how}, or set {ENV_BROWSER} and {ENV_DRIVER} to the browser and its driver. "
-            f"`pac verify --no-browser` checks everything else")
-
-
-def find_browser(browser: str | None = None, driver: str | None = None, *, platform: str | None = None,
-                 environ=None) -> FoundBrowser:
-    """The Chrome, Chromium or Edge to run pages in, and its WebDriver.
-
-    Looked up in this order: ``browser`` / ``driver`` given here, then ``$PAC_CHROME`` /
-    ``$PAC_CHROMEDRIVER``, then each of :func:`browser_candidates` (the operating system's usual
-    install places and PATH names) that has its driver (ChromeDriver for Chrome and Chromium,
-    msedgedriver for Edge) beside it or on PATH.
-
-    Raises
-    ------
-    PacError
-        One line saying what was looked for and how to get a browser and driver.
-    """
-    environ = os.environ if environ is None else environ
-    browser = browser or environ.get(ENV_BROWSER) or None
-    driver = driver or environ.get(ENV_DRIVER) or None
-    for value, what in ((browser, ENV_BROWSER), (driver, ENV_DRIVER)):
-        if value and not _executable(value, environ):
-            raise PacError(f"{what}={value} is not an executable file (nor a program on PATH); "
-                           f"{browser_help(platform)}")
-    candidates = browser_candidates(platform, environ)
-    if browser:
-        browser = _executable(browser, environ)
-        kind = _kind_of(browser)
-        if driver is None:
-            driver = next(filter(None, (_driver_for(c, browser, environ) for c in _same_kind(candidates, kind))),
-                          None)
-        if driver is None:
-            names = "msedgedriver" if kind == "edge" else "chromedriver"
-            raise PacError(f"found the browser {browser} ({ENV_BROWSER}) but no {names} beside it or on PATH; "
-                           f"{browser_help(platform)}")
-        return FoundBrowser(kind, browser, _executable(driver, environ))
-    if driver:  # only browsers this driver can drive
-        candidates = _same_kind(candidates, _kind_of(driver))
-    without_driver = []
-    for candidate in candidates:
-        for place in candidate.places:
-            found = _executable(place, environ)
-            if not found:
-                continue
-            chosen = _executable(driver, environ) if driver else _driver_for(candidate, found, environ)
-            if chosen:
-                return FoundBrowser(candidate.kind, found, chosen)
-            without_driver.append(f"{candidate.title} at {found} (no {' or '.join(candidate.drivers[:1])})")
-    looked = "; ".join(f"{c.title}: {', '.join(c.places)}" for c in candidates)
-    if without_driver:
-        raise PacError(f"no WebDriver for the browser found: {'; '.join(without_driver)}; "
-                       f"{browser_help(platform)}")
-    raise PacError(f"no Chrome, Chromium or Edge found ({ENV_BROWSER} is not set; looked on PATH and in the usual "
-                   f"places: {looked}); {browser_help(platform)}")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -333,7 +131,7 @@ class Browser:
         self.url = None
 
     # -- life cycle ----------------------------------------------------------------------------
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         try:
             self.start()
         except BaseException:
@@ -628,7 +426,7 @@ class Browser:
 
 def fake_bridge_script(bridge: dict | None = None) -> str:
     """The JS of the recording fake bridge, generated from ``extension/bridge.json``."""
-    from .runtime import read_bridge
+    from ..runtime import read_bridge
 
     bridge = bridge or read_bridge()
     methods = {name: spec.get("params", []) for name, spec in bridge["js_to_java"].items()}
