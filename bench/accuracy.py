@@ -52,9 +52,9 @@ import platform
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -66,12 +66,11 @@ sys.path.insert(0, str(BENCH))
 from pac.activations import CLEAN, ActivationCache, compute_activations  # noqa: E402
 from pac.base import load_base  # noqa: E402
 from pac.blocks import Networks, block_features, joined  # noqa: E402
-from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.features import PROFILES, FeatureConfig  # noqa: E402
 from pac.head import predict_head  # noqa: E402
+from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.train import PAPER, TrainOptions, fit, load_noise  # noqa: E402
-from tasks import (DATA, GROUPS, NOISE_DIR, SHARED, SHOTS, Task, all_tasks, select,  # noqa: E402,F401
-                   speakers_with_several_words, split)
+from tasks import DATA, GROUPS, NOISE_DIR, SHARED, SHOTS, Task, all_tasks, select, speakers_with_several_words, split  # noqa: E402,F401
 
 BASE_DIR = SHARED / "models" / "mobilenet_v1_0.25_224"
 SPEECH_DIR = SHARED / "models" / "speech_embedding"
@@ -240,7 +239,8 @@ def summaries(tasks: list[Task], settings: list[Setting], results: dict) -> dict
 
     return {"overall": mean_of(done),
             "multi_speaker": mean_of([t for t in done if t.multi_speaker]),
-            "groups": {g: mean_of([t for t in done if t.group == g]) for g in GROUPS if any(t.group == g for t in done)}}
+            "groups": {g: mean_of([t for t in done if t.group == g]) for g in GROUPS
+                       if any(t.group == g for t in done)}}
 
 
 def report(tasks, settings, seeds, results, wall, complete: bool) -> dict:

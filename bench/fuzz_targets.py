@@ -25,9 +25,9 @@ import struct
 import sys
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -40,7 +40,7 @@ from pac.errors import PacError  # noqa: E402
 from pac.limits import CONFIG_BOUNDS, LIMITS  # noqa: E402
 
 
-class Broken(AssertionError):
+class Broken(AssertionError):  # noqa: N818 (a broken promise, not an error of the code under test)
     """A promise broken on some input (what the message says)."""
 
 

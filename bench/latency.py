@@ -218,7 +218,7 @@ def main(argv=None) -> int:
             print(f"| {r['backend']} | unavailable | | | | | | |")
             continue
         parts = r["parts_median_ms"]
-        cell = lambda key: f"{parts[key]:.1f}" if key in parts else "-"  # noqa: E731
+        cell = lambda key: f"{parts[key]:.1f}" if key in parts else "-"  # noqa: E731,B023 (used at once)
         print(f"| {r['backend']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | {cell('speech_ms')} "
               f"| {cell('mobilenet_ms')} | {cell('head_ms')} | {r['features_median_ms']:.1f} | {r['ready_ms']:.0f} |")
     best = min(ok, key=lambda r: r["median_ms"]) if ok else None

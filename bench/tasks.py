@@ -90,7 +90,8 @@ def place_in_noise(clip: Audio, noise: Audio, rng: np.random.Generator, *, secon
     background = background / rms(background) * rms(clip.samples) * 10 ** (-below_db / 20)
     start = int(rng.integers(0, n - len(clip.samples)))
     background[start:start + len(clip.samples)] += clip.samples
-    return Audio(samples=background, rate=clip.rate, channels=1, source=f"{clip.source} placed at {start / clip.rate:.2f} s")
+    return Audio(samples=background, rate=clip.rate, channels=1,
+                 source=f"{clip.source} placed at {start / clip.rate:.2f} s")
 
 
 def _fsdd(digit: str, speaker: str) -> tuple[Path, ...]:
@@ -147,8 +148,8 @@ def all_tasks() -> list[Task]:
         _commands_task("numbers-sc-234", "numbers", ("two", "three", "four")),
         _commands_task("numbers-sc-568", "numbers", ("five", "six", "eight")),
         # words, many speakers (no Speech Commands speaker recorded a word twice)
-        Task("words-off-on-stop", "words (Speech Commands off / on / stop, 10 speakers)", "words", ("off", "on", "stop"),
-             tuple(_commands(w) for w in ("off", "on", "stop")), multi_speaker=True),
+        Task("words-off-on-stop", "words (Speech Commands off / on / stop, 10 speakers)", "words",
+             ("off", "on", "stop"), tuple(_commands(w) for w in ("off", "on", "stop")), multi_speaker=True),
         _commands_task("words-yes-no-up", "words", ("yes", "no", "up")),
         _commands_task("words-left-right-go", "words", ("left", "right", "go")),
         _commands_task("words-down-up-go", "words", ("down", "up", "go")),

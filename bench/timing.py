@@ -6,7 +6,8 @@
 - ``pac evaluate`` of that model on 100 clips (FSDD one / seven / nine, all speakers); target <= 10 s.
 
 The networks are passed with ``--base ../shared/models/mobilenet_v1_0.25_224`` and
-``--speech-base ../shared/models/speech_embedding`` (never downloaded).  Runs each command ``--repeat`` times and reports every run.
+``--speech-base ../shared/models/speech_embedding`` (never downloaded).  Runs each command ``--repeat`` times
+and reports every run.
 
     .venv/bin/python bench/timing.py [--repeat 2] [--json out.json]
 """

@@ -5,8 +5,9 @@ For every task of ``bench/tasks.py`` and seed, the training clips' augmented var
 clips are turned into block features exactly as ``pac train`` does (same variants, same on-disk
 cache as ``bench/accuracy.py``), once; then each setting is only a few logistic regressions:
 
-- ``cv``: the product rule (:func:`pac.linear_head.choose_weights`), k-fold cross-validation over the training clips picks the weighting
-  (:data:`pac.linear_head.WEIGHTINGS`): the default one unless another is more accurate on held-out clips;
+- ``cv``: the product rule (:func:`pac.linear_head.choose_weights`), k-fold cross-validation over the training
+  clips picks the weighting (:data:`pac.linear_head.WEIGHTINGS`): the default one unless another is more
+  accurate on held-out clips;
 - ``fixed s:m``: always the weighting (speech s, mobilenet m), e.g. ``1:0`` speech only;
 - ``cv+tta``: ``cv``, with each test clip's probabilities averaged over the training shifts
   (-0.1 .. 0.1 s; test-time augmentation, which costs the page one pass per shift).
@@ -29,8 +30,6 @@ sys.path.insert(0, str(BENCH.parent / "compiler"))
 sys.path.insert(0, str(BENCH))
 
 from accuracy import BASE_DIR, DEFAULT_CACHE, SHARED  # noqa: E402
-from tasks import all_tasks, select, split  # noqa: E402
-
 from pac.activations import CLEAN, ActivationCache, Variant, shift_variants  # noqa: E402
 from pac.base import load_base  # noqa: E402
 from pac.blocks import SIZES, Networks, block_features, joined  # noqa: E402
@@ -39,6 +38,7 @@ from pac.linear_head import WEIGHTINGS, choose_weights, fit_model, select_column
 from pac.noise import generated_bank  # noqa: E402
 from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.train import TrainOptions, training_variants  # noqa: E402
+from tasks import all_tasks, select, split  # noqa: E402
 
 BLOCKS = ("speech", "mobilenet")
 L2S = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)

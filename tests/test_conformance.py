@@ -235,9 +235,10 @@ def test_page_configs(browser):
         check(case, page_outcome(answer), "JS")
         python = outcome(lambda: FeatureConfig.from_dict(config_input(case), source="features"))
         if answer["status"] == "error":
-            assert answer["message"] == python[1], f"JS, case {case['name']!r}: {answer['message']!r} is not {python[1]!r}"
+            assert answer["message"] == python[1], \
+                f"JS, case {case['name']!r}: {answer['message']!r} is not {python[1]!r}"
 
-    failures = [judged(case, lambda: checks(case, answer))
+    failures = [judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
                 for case, answer in zip(cases("configs"), page_results(browser, "configs"))]
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
@@ -255,7 +256,7 @@ def test_page_wav(browser):
             python = outcome(lambda: decode_wav(wav_bytes(case), name="clip.wav"))[1]
             assert answer["message"] == python, f"JS, case {case['name']!r}: {answer['message']!r} is not {python!r}"
 
-    failures = [judged(case, lambda: checks(case, answer))
+    failures = [judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
                 for case, answer in zip(cases("wav"), page_results(browser, "wav"))]
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
@@ -288,7 +289,7 @@ def test_page_manifests(browser, served):
         browser.open(f"{manifest_page(served, case)}/classifier.html", wait=False)
         call = browser.wait_call(0, timeout=90)
         assert call is not None, f"case {case['name']!r}: the page said nothing; {browser.console_text()}"
-        failures.append(judged(case, lambda: checks(case, call)))
+        failures.append(judged(case, lambda: checks(case, call)))  # noqa: B023 (judged calls it at once)
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
 

@@ -12,9 +12,8 @@ import pytest
 from conftest import DATA, fsdd
 from pac.audio import Audio, read_wav
 from pac.errors import PacError
-from pac.features import PROFILES, FeatureConfig, load_config
+from pac.features import PROFILES, FeatureConfig, load_config, methods
 from pac.features import functional as F
-from pac.features import methods
 from pac.features.config import METHODS
 from pac.features.pipeline import analysis_window, clip_image, model_input, time_shifts_apply
 

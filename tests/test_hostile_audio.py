@@ -190,7 +190,8 @@ def test_fifo_named_wav_is_refused_without_waiting(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_dev_zero_is_refused():
-    assert _read_within(Path("/dev/zero")) == "/dev/zero: is not a regular file (a character device); pac reads only files"
+    assert _read_within(Path("/dev/zero")) == \
+        "/dev/zero: is not a regular file (a character device); pac reads only files"
 
 
 @pytest.mark.parametrize("size", [LIMITS.wav_max_bytes + 1, 6 << 30])

@@ -406,7 +406,8 @@ def test_window_rules_match_python(digits_page):
             got = digits_page.execute(
                 "const f = window.PacRuntime.features, x = Float64Array.from(arguments[0]);"
                 "return [arguments[3].map((s) => f.windowStart(x, arguments[1], arguments[2], s)),"
-                "        [10, 30, 60].map((db) => f.activeWindow(x, arguments[1], arguments[2], 2 * arguments[2], db))];",
+                "        [10, 30, 60].map((db) =>"
+                "          f.activeWindow(x, arguments[1], arguments[2], 2 * arguments[2], db))];",
                 x.tolist(), rate, length, fixed)
             assert got[0] == [F.window_start(x, rate=rate, length=length, select=s) for s in fixed], (length, rate)
             assert got[1] == [list(F.active_window(x, rate=rate, min_length=length, max_length=2 * length,

@@ -79,8 +79,8 @@ def test_library_modules_never_import_the_cli_or_the_studio():
     ("pac.train", "import pac.studio.jobs as jobs\n", False),
     ("pac.train", "from pac import studio\n", False),
     ("pac.train", "from pac.cli import main\n", False),
-    ("pac.features.pipeline", "class A:\n    def f(self):\n        if True:\n            from ..studio.store import X\n",
-     False),
+    ("pac.features.pipeline",
+     "class A:\n    def f(self):\n        if True:\n            from ..studio.store import X\n", False),
     ("pac.features", "from ..cli import main\n", True),  # from pac/features/__init__.py, '..' is pac
     ("pac.libs", "import importlib\nimportlib.import_module('pac.cli')\n", False),
     ("pac.libs", "__import__('pac.studio.server')\n", False),

@@ -14,9 +14,9 @@ import pytest
 
 from pac import jsonsafe
 from pac.errors import PacError
+from pac.features.config import FeatureConfig
 from pac.fsutil import read_limited
 from pac.limits import CONFIG_BOUNDS, LIMITS, table
-from pac.features.config import FeatureConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -321,7 +321,8 @@ def test_front_end_constants():
     assert S.FRONT_END == {
         "sample_rate": 16000, "frame_length": 400, "n_fft": 512, "hop": 160, "n_bands": 32, "f_min": 60.0,
         "f_max": 3800.0, "top_db": 80.0, "amin": 1e-10, "int16_scale": 32768.0, "window_frames": 76,
-        "network_stride": 8, "network_divisor": 10.0, "network_offset": 2.0, "kaiser_beta": S.KAISER_BETA, "i0_terms": S.I0_TERMS}
+        "network_stride": 8, "network_divisor": 10.0, "network_offset": 2.0, "kaiser_beta": S.KAISER_BETA,
+        "i0_terms": S.I0_TERMS}
     from pac import runtime
 
     constants = runtime.page_constants({"labels": ["a", "b"]})

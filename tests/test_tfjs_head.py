@@ -24,7 +24,7 @@ from pac.tfjs_head import Layer, keras_head, read_head, write_head
 SHARD = "group1-shard1of1.bin"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tensorflowjs():
     """The ``tensorflowjs`` package: a test-only reference, never imported by pac."""
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")  # its TF Decision Forests banner
@@ -186,7 +186,8 @@ def test_written_heads_read_back_bit_identically_here_and_in_tensorflowjs(which,
         shape = tuple(json.loads((model_dir / "pac.json").read_text())["head"]["input_shape"])
     trained = read_head(model_dir / "model.json", input_shape=shape)
     body, blob = written(trained, tmp_path / "ours")
-    assert (body, blob) == ((model_dir / "model.json").read_bytes(), (model_dir / SHARD).read_bytes())  # pac train wrote it
+    # pac train wrote it
+    assert (body, blob) == ((model_dir / "model.json").read_bytes(), (model_dir / SHARD).read_bytes())
     ours = read_head(tmp_path / "ours" / "model.json", input_shape=shape)
     theirs = tensorflowjs().converters.load_keras_model(str(tmp_path / "ours" / "model.json"))
     assert bits(ours) == bits(trained) == bits(theirs)

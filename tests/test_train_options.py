@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from pac import train_options
 from pac.cli import cli, main
 from pac.errors import PacError

@@ -277,7 +277,8 @@ def test_class_outside_the_package(built_aix, tmp_path):
 
     def edit(files, package):
         name = f"{package}/files/AndroidRuntime.jar"
-        files[name] = edit_jar(files[name], lambda c: c.update({"com/google/appinventor/components/runtime/Form.class": form}))
+        files[name] = edit_jar(files[name],
+                               lambda c: c.update({"com/google/appinventor/components/runtime/Form.class": form}))
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "class com.google.appinventor.components.runtime.Form is not in the package" in text
 

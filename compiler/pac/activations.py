@@ -40,7 +40,7 @@ class Variant:
     snr_db: float = 0.0
     downscale: str | None = None
 
-    def describe(self, noise_bank: "NoiseBank | None") -> dict:
+    def describe(self, noise_bank: NoiseBank | None) -> dict:
         """JSON-able identity of the variant (noise named by its content hash)."""
         canvas = {} if self.downscale is None else {"downscale": self.downscale}
         if self.noise is None:

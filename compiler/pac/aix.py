@@ -75,7 +75,7 @@ class AssetPaths:
     model_prefix: str
 
     @classmethod
-    def load(cls, bridge: str | os.PathLike | None = None) -> "AssetPaths":
+    def load(cls, bridge: str | os.PathLike | None = None) -> AssetPaths:
         path = Path(bridge) if bridge else resources.current().bridge_json
         try:
             rule = json.loads(path.read_text(encoding="utf-8"))["asset_paths"]

@@ -20,8 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import ActivationCache, NoiseBank, Variant, cached_per_variant, compute_activations, \
-    config_digest, variant_window
+from .activations import (
+    ActivationCache,
+    NoiseBank,
+    Variant,
+    cached_per_variant,
+    compute_activations,
+    config_digest,
+    variant_window,
+)
 from .audio import Audio
 from .features import FeatureConfig
 from .features.speech import FRONT_END, speech_sequence

@@ -20,9 +20,9 @@ from pathlib import Path
 from .audio import Audio
 from .errors import PacError
 from .features import FeatureConfig
+from .features.pipeline import load_clip
 from .fsutil import label_problem, shown_path
 from .limits import LIMITS
-from .features.pipeline import load_clip
 
 WAV_SUFFIXES = (".wav", ".wave")
 #: Each label needs at least this many readable clips.

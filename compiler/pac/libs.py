@@ -81,7 +81,7 @@ def _quiet_python_side(tf) -> None:
     absl_logging.set_verbosity(absl_logging.ERROR)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tensorflow():
     """The ``tensorflow`` module, imported quietly (see the module's docstring)."""
     warnings.filterwarnings("ignore", module=QUIET_MODULES)
@@ -92,7 +92,7 @@ def tensorflow():
     return tf
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tf_keras():
     """The ``tf_keras`` module (Keras 2, whose TF.js export ``tf.loadLayersModel`` reads)."""
     tensorflow()

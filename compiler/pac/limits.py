@@ -128,7 +128,7 @@ def _bytes(n: int) -> str:
 
 def table() -> list[tuple[str, str]]:
     """The README's "Limits" table: ``(what, limit)`` rows, in reading order."""
-    L = LIMITS
+    L = LIMITS  # noqa: N806 (short, in a table of L.*)
     return [
         ("WAV file size", _bytes(L.wav_max_bytes)),
         ("clip length", f"{L.clip_max_seconds:g} s"),

@@ -40,7 +40,7 @@ class Standardiser:
     weight: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, sizes, weights) -> "Standardiser":
+    def fit(cls, x: np.ndarray, sizes, weights) -> Standardiser:
         x = np.asarray(x, np.float64)
         scale = x.std(axis=0)
         scale[scale < MIN_SCALE] = 1.0

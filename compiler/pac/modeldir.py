@@ -32,8 +32,8 @@ from .blocks import BLOCKS, SIZES
 from .errors import PacError
 from .features import FeatureConfig
 from .fsutil import read_limited
-from .limits import LIMITS
 from .libs import tensorflow
+from .limits import LIMITS
 from .tfjs_head import WRITER, read_head
 from .tfjs_head import write_head as _write_tfjs_head
 

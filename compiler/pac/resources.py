@@ -40,7 +40,6 @@ building the wheel.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -102,7 +101,7 @@ class JavaOutputs:
     sources: tuple = ()
 
     @classmethod
-    def in_folder(cls, folder: Path, sources: tuple = ()) -> "JavaOutputs":
+    def in_folder(cls, folder: Path, sources: tuple = ()) -> JavaOutputs:
         return cls(**{field: folder / name for field, name in COMPONENT_FILES.items()}, sources=sources)
 
     def files(self) -> list[Path]:
@@ -187,11 +186,11 @@ class Resources:
     root: Path
 
     @classmethod
-    def checkout(cls, extension_dir: str | os.PathLike = CHECKOUT_EXTENSION_DIR) -> "Resources":
+    def checkout(cls, extension_dir: str | os.PathLike = CHECKOUT_EXTENSION_DIR) -> Resources:
         return cls("checkout", Path(extension_dir))
 
     @classmethod
-    def installed(cls, bundle_dir: str | os.PathLike = BUNDLE_DIR) -> "Resources":
+    def installed(cls, bundle_dir: str | os.PathLike = BUNDLE_DIR) -> Resources:
         return cls("installed", Path(bundle_dir))
 
     @property

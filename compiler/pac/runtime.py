@@ -54,9 +54,7 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath
 
-from . import __version__
-from . import resources
-from . import speech_base
+from . import __version__, resources, speech_base
 from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
 from .blocks import BLOCKS, SIZES
 from .errors import PacError
@@ -67,8 +65,17 @@ from .features.compat import mpl_colormap_table
 from .features.pipeline import colormap_lut
 from .fsutil import atomic_dir
 from .limits import CONFIG_BOUNDS, LIMITS
-from .modeldir import (FORMAT, FORMAT_VERSION, FORMAT_VERSION_LINEAR, FORMAT_VERSIONS, HEAD_JSON, MANIFEST,
-                       SPEECH_WEIGHT_TYPES, Manifest, read_manifest)
+from .modeldir import (
+    FORMAT,
+    FORMAT_VERSION,
+    FORMAT_VERSION_LINEAR,
+    FORMAT_VERSIONS,
+    HEAD_JSON,
+    MANIFEST,
+    SPEECH_WEIGHT_TYPES,
+    Manifest,
+    read_manifest,
+)
 
 PAGE = "classifier.html"
 #: pac's runtime scripts (at js/ in the asset folder) and TensorFlow.js (URL path -> file under

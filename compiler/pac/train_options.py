@@ -15,8 +15,8 @@ words of its form).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from .errors import PacError
 

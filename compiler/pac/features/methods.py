@@ -13,12 +13,11 @@ writing its module, registering it in both, and naming it in :data:`pac.features
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from ..audio import Audio
 from .config import FeatureConfig
 
 
