@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -156,17 +157,25 @@ def test_certificate_is_made_once_and_kept(tmp_path):
     assert made and not made_again and first == second and served == served_again
     assert first.replace(":", "").lower() == served and len(first) == 95
     assert (code, teacher) == (code_again, teacher_again) and url.startswith("https://127.0.0.1:")
-    # the key is for this computer's user only; plain http gets no answer
+    # the key is for this computer's user only
     if os.name == "posix":
         assert ((folder / "tls" / "key.pem").stat().st_mode & 0o777) == 0o600
     # a damaged certificate is made again (a new fingerprint), never a crash
     (folder / "tls" / "cert.pem").write_text("not a certificate")
     with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as studio:
         assert studio.new_certificate and studio.fingerprint != first
-        connection = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=10)
-        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine)):
-            connection.request("GET", "/")
-            connection.getresponse()
+        # http:// typed by hand (browsers add it to a bare address) is sent to https://, path kept
+        for host, path, location in [(f"127.0.0.1:{studio.port}", "/s/Ann/", f"https://127.0.0.1:{studio.port}/s/Ann/"),
+                                     ("evil host\r\nX: 1", "/a b", f"https://127.0.0.1:{studio.port}/")]:
+            with socket.create_connection(("127.0.0.1", studio.port), timeout=10) as raw:
+                raw.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                answer = raw.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 301") and f"Location: {location}\r\n".encode() in answer, answer
+        # and the HTTPS server still answers
+        connection = http.client.HTTPSConnection("127.0.0.1", studio.port, timeout=10, context=UNVERIFIED)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 200
+        connection.close()
 
 
 def test_teacher_page_needs_the_teachers_code(classroom):

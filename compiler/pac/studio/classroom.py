@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import socket
 import secrets
 import threading
 import time
@@ -228,21 +230,47 @@ class ClassroomServer(StudioServer):
         self.context = server_context(cert, key)
         super().__init__(address, None, quiet=quiet)
 
-    def get_request(self):
-        sock, address = self.socket.accept()
-        # the handshake happens in the request's own thread (finish_request), not here: a client
-        # that never finishes it holds only its own thread, never the accepting one
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
     def finish_request(self, request, client_address):
+        """TLS in the request's own thread (a client that never finishes the handshake holds only its own
+        thread, never the accepting one); a plain ``http://`` request is sent to the ``https://`` address."""
         import ssl
 
         try:
             request.settimeout(self.RequestHandlerClass.timeout)
-            request.do_handshake()
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != b"\x16":  # not a TLS handshake record: someone typed http://
+                self.to_https(request)
+                return
+            tls = self.context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
-            return  # not TLS (plain http), a certificate refused, or a client gone: nothing to answer
-        super().finish_request(request, client_address)
+            return  # a certificate refused, a client gone: nothing to answer
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+    def to_https(self, request) -> None:
+        """Answer a plain HTTP request on this port with a redirect to the same address over HTTPS."""
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            chunk = request.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ")
+        path = parts[1].decode("ascii", "replace") if len(parts) == 3 else "/"
+        host = next((line.split(b":", 1)[1].strip().decode("ascii", "replace") for line in lines[1:]
+                     if line.lower().startswith(b"host:")), "")
+        if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,100}", host):
+            host = self.classroom.url.split("/")[2]
+        if not re.fullmatch(r"/[\x21-\x7e]{0,2000}", path):
+            path = "/"
+        location = f"https://{host}{path}"
+        body = f"This is pac studio's classroom: open {location}\n".encode("ascii", "replace")
+        request.sendall(b"HTTP/1.1 301 Moved Permanently\r\nLocation: " + location.encode("ascii", "replace")
+                        + b"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                        + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
 
     # -- choosing the project ----------------------------------------------------------------------------
     def resolve(self, handler, path: str, method: str) -> str | None:
