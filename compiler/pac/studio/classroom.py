@@ -21,8 +21,8 @@ import base64
 import hashlib
 import hmac
 import re
-import socket
 import secrets
+import socket
 import threading
 import time
 from http import HTTPStatus
