@@ -120,6 +120,11 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     forged.cookies = {"pac-student": bob.cookies["pac-student"].replace(bob.cookies["pac-student"].split(".")[0],
                                                                          "QWxpY2U")}
     assert forged.get("/s/Alice/api/project")[0] == 403
+    # Alice's own cookie from another site's page (its Origin), or without the page's header: refused
+    assert alice.post("/s/Alice/api/labels", {"name": "forged"}, headers={"Origin": "https://evil.example"})[0] == 403
+    assert alice.post("/s/Alice/api/labels", {"name": "forged"}, page=False)[0] == 403
+    assert alice.post("/s/Alice/api/labels", {"name": "forged"},
+                      headers={"Origin": f"http://127.0.0.1:{classroom.port}"})[0] == 403  # not the https origin
     # Bob's studio page asks him to join when he opens Alice's
     assert bob.get("/s/Alice/")[0] == 303 and bob.last.getheader("Location") == "/?name=Alice"
     assert snapshot(root / "students") == before
