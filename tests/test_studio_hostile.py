@@ -269,3 +269,15 @@ def test_a_project_file_over_the_limit_is_refused_from_its_length(studio, client
     # and it needs the page's header, like every change
     status, answer = client.post("/api/project/import", project_zip({}), page=False)
     assert status == 403
+
+
+def test_a_project_file_with_decomposed_label_names_imports_as_the_studio_names_them(studio, client):
+    """A zip tool may write "été" decomposed (e + U+0301); the label is the composed name, once."""
+    import unicodedata
+
+    wav, other = fsdd(1, "george", 0).read_bytes(), fsdd(1, "george", 1).read_bytes()
+    decomposed = unicodedata.normalize("NFD", "été")
+    body = project_zip({f"labels/{decomposed}/a.wav": wav, "labels/été/b.wav": other})
+    status, answer = client.post("/api/project/import", body)
+    assert status == 200 and answer["clips"] == 2, answer
+    assert [label["name"] for label in client.project()["labels"]] == ["one", "été"]
