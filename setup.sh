@@ -27,7 +27,8 @@ fi
 .venv/bin/python -m pip install -q --no-deps -e .
 
 if [ -f extension/package-lock.json ]; then
-  (cd extension && npm ci --no-audit --no-fund --silent)
+  # TensorFlow.js for the page, and ESLint for tests/test_lint.py (a devDependency: --include=dev).
+  (cd extension && npm ci --include=dev --no-audit --no-fund --silent)
 fi
 if [ -f extension/pom.xml ]; then
   # The Java side of the extension (extension/README-java.md): fetch every plugin and dependency,
