@@ -161,12 +161,12 @@ function renderTestResults() {
 
 function perLabel(labels, s) {
   const pct = (v) => (v === null || v === undefined ? '–' : `${Math.round(100 * v)}%`);
-  return h('table', {class: 'data-table'},
+  return h('div', {class: 'scroll-x'}, h('table', {class: 'data-table'},
     h('tr', {}, h('th', {}, 'label'), h('th', {}, 'clips'), h('th', {}, 'found (recall)'), h('th', {}, 'right when said (precision)')),
     labels.map((label) => {
       const row = s.per_label[label];
       return h('tr', {}, h('td', {}, label), h('td', {}, String(row.clips)), h('td', {}, pct(row.recall)), h('td', {}, pct(row.precision)));
-    }));
+    })));
 }
 
 function matrix(labels, confusion) {
