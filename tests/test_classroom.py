@@ -280,6 +280,10 @@ def test_a_project_folder_is_not_a_classroom_and_back(tmp_path):
             ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False)
     with pytest.raises(PacError, match="is a classroom folder"):
         Studio(tmp_path / "class", port=0, warm=False)
+    for host in ("nonsense.invalid", "999.1.1.1"):  # one line, no traceback, nothing half made
+        with pytest.raises(PacError, match=f"cannot listen on {host}:0 .*check --host"):
+            ClassroomStudio(tmp_path / "class", host=host, port=0, warm=False)
+    assert (tmp_path / "class" / ".studio.lock").read_text() == ""
 
 
 def test_qr_code_lines_draw_the_code_segno_makes():

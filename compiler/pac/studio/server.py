@@ -169,7 +169,8 @@ def listen(make, host: str, port: int, *, port_tries: int = 1):
             return make((host, port + offset if port else 0))
         except OSError as exc:
             last_error = exc
-    raise PacError(f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); try another --port")
+    raise PacError(f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); try another --port "
+                   "(or check --host)")
 
 
 class Studio:

@@ -74,7 +74,11 @@ def _new_certificate(addresses: list[str]) -> tuple[bytes, bytes]:
     except OSError:
         pass
     for address in dict.fromkeys([*addresses, "127.0.0.1"]):
-        alternatives.append(x509.IPAddress(ipaddress.ip_address(address)))
+        try:
+            alternatives.append(x509.IPAddress(ipaddress.ip_address(address.strip("[]"))))
+        except ValueError:  # a host name given as --host
+            if address.isascii() and address.replace("-", "").replace(".", "").isalnum():
+                alternatives.append(x509.DNSName(address))
     now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
