@@ -138,6 +138,9 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     assert status == 400 and b"not the class code" in page
     assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
     assert sorted(p.name for p in root.iterdir()) == [".studio.lock", "classroom.json", "students", "tls"]
+    zoe = Browserless(classroom)  # any script: the address is percent-encoded UTF-8
+    assert zoe.join(classroom, "Zoë 猫") == "/s/Zo%C3%AB%20%E7%8C%AB/"
+    assert zoe.get("/s/Zo%C3%AB%20%E7%8C%AB/api/project")[1]["name"] == "Zoë 猫"
 
 
 def test_wrong_codes_are_limited_per_computer(classroom):
