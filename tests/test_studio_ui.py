@@ -272,6 +272,23 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         page.wait(lambda: page.find("#test-accuracy").get_attribute("data-judged") == "2", what="two judged")
         s["rows_added"] = len(page.finds("#results-table tbody tr")) - rows_before
 
+        # hand-off: rename the model, export the project and import the file again (nothing doubles)
+        page.view("download")
+        field = page.find("#model-rename-name")
+        field.clear()
+        field.send_keys("Robot words", Keys.ENTER)
+        page.wait(lambda: client.project()["models"][-1].get("name") == "Robot words", what="the model renamed")
+        page.wait(lambda: "Robot words" in page.find("#download-model").text, what="the new name shown")
+        page.click("#project-export")
+        exported = page.wait(lambda: list(page.downloads.glob("*.zip")), what="the project download")[0]
+        s["exported"] = exported.name
+        clips_before = sum(len(l["clips"]) for l in client.project()["labels"])
+        page.find("#project-import-file").send_keys(str(exported))
+        page.wait(lambda: page.driver.switch_to.alert, what="the import question").accept()
+        page.wait(lambda: any("Imported" in m for m in page.messages("ok")), what="the import")
+        s["imported"] = [m for m in page.messages("ok") if "Imported" in m]
+        s["clips_added_by_import"] = sum(len(l["clips"]) for l in client.project()["labels"]) - clips_before
+
         # 360 px wide: no view scrolls sideways, the header stays small
         viewport(page, 360, 780, mobile=True)
         s["narrow"] = {}
@@ -384,6 +401,13 @@ def test_phone_layout_and_blocks_picture(classroom):
         assert block in texts and block in loud["blocks"]["label"]
     assert not loud["errors"], loud["errors"]
     assert not loud["console"], loud["console"]
+
+
+@pytest.mark.slow
+def test_rename_export_import(classroom):
+    loud = classroom["loud"]
+    assert loud["exported"] == "project.zip"
+    assert loud["clips_added_by_import"] == 0 and "already here" in loud["imported"][0], loud["imported"]
 
 
 def test_timing(classroom):

@@ -3,7 +3,8 @@
 import {svg} from './core.js';
 
 const FONT = 13;
-const CHAR = 7.1;           // average width of a 13 px sans-serif character
+const CHAR = 7.4;           // average width of a 13 px sans-serif character (a little more than most fonts need)
+const BOLD = 1.12;          // bold text is this much wider
 const PAD = 8;
 const ROW = 26;
 export const BLOCK_COLORS = {event: '#9a6d00', call: '#6a3d8f', set: '#1f6b3a', get: '#b04a00', value: '#3d5a99',
@@ -66,7 +67,7 @@ function statement(color, parts) {
 function event(title, params, body) {
   const head = `when ${title}`;
   const paramParts = params.map((p) => value(p, BLOCK_COLORS.get));
-  const headW = textWidth(head) + PAD * 2 + paramParts.reduce((a, p) => a + p.w + PAD, 0);
+  const headW = textWidth(head) * BOLD + PAD * 2 + paramParts.reduce((a, p) => a + p.w + PAD, 0);
   const bodyW = Math.max(...body.map((b) => b.w));
   const w = Math.max(headW, bodyW + 40);
   const h = ROW + body.length * (ROW + 4) + 14;
@@ -81,7 +82,7 @@ function event(title, params, body) {
       const g = [svg('path', {d: path, fill: BLOCK_COLORS.event}),
         svg('text', {x: x + PAD, y: y + ROW / 2 + FONT / 2 - 1, fill: BLOCK_COLORS.text, 'font-weight': '600'}, head),
         svg('text', {x: x + 2, y: mouthTop + ROW / 2 + FONT / 2 - 2, fill: BLOCK_COLORS.text}, 'do')];
-      let at = x + PAD * 2 + textWidth(head);
+      let at = x + PAD * 2 + textWidth(head) * BOLD;
       for (const p of paramParts) { g.push(...p.draw(at, y + 4, ROW - 8)); at += p.w + PAD; }
       body.forEach((b, i) => g.push(...b.draw(x + 18, mouthTop + 2 + i * (ROW + 4))));
       return g;

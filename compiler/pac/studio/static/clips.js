@@ -31,7 +31,7 @@ function clipTile(label, clip, number) {
   return h('li', {class: `clip ${clip.problem ? 'bad' : ''} ${clip.source}`, dataset: {clip: clip.id}, title},
     picture,
     h('div', {class: 'meta'},
-      h('span', {}, `${number} · ${fmtSeconds(clip.duration)}`),
+      h('span', {}, `${number} · ${clip.duration === null || clip.duration === undefined ? '?' : clip.duration.toFixed(1)} s`),
       h('button', {type: 'button', class: 'icon play', 'aria-label': `Play clip ${number}`, title: 'Play',
         onclick: () => play(url + '/audio')}, '▶'),
       h('button', {type: 'button', class: 'icon delete', 'aria-label': `Delete clip ${number}`, title: 'Delete',
