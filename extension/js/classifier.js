@@ -1,3 +1,4 @@
+// One script on purpose (issue 15): start-up, classification and streaming share the page's one `state`.
 /*
  * pac classifier page: load the model, then classify clips sent by the App Inventor component.
  *

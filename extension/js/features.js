@@ -1,3 +1,4 @@
+// One script on purpose (issue 15): it mirrors pac.features' functional.py and pipeline.py section by section.
 /*
  * Clip -> spectrogram image -> MobileNet input, for ANY feature configuration.
  *

@@ -4,7 +4,7 @@
  * pac.speech_base.export_network writes it as two files in the asset folder: speech/graph.json (the
  * operations in order, NHWC, with their shapes) and speech/weights.bin (ONE little-endian blob that
  * every tensor of the graph points into: {dtype: 'float32' | 'uint8', shape, offset}).  The
- * operations, as in Python (pac/speech_base.py):
+ * operations, as in Python (pac/speech_base/):
  *
  *   conv        zero padding [[top, bottom], [left, right]], VALID convolution (HWIO kernel), + bias
  *   relu        max(x, 0)
