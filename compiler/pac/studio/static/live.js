@@ -12,19 +12,23 @@ import {Microphone} from './recorder.js';
 /** The extension's listening rule (bridge.json "listening"), the numbers the page uses. */
 export const LISTENING = {windowSeconds: 1.0, hopMs: 250, threshold: 0.8, minimumIntervalMs: 1000,
   background: '_background_noise_'};
+/** The hop when the studio serves other computers (a classroom): half the windows, so 30 listening
+ * students do not take the computer that trains everyone's models. */
+export const SHARED_HOP_MS = 500;
 /** A window whose loudest sample is below this is silent (the default feature profile's silence_dbfs). */
 const SILENCE_DBFS = -70;
 
 /**
- * Start listening with `model` (its labels in output order).  onWindow({probabilities (label order) |
+ * Start listening with `model` (its labels in output order), a window ending every `hopMs`.
+ * onWindow({probabilities (label order) |
  * null for silence, endSeconds}), onHeard({label, confidence, time}), onLevel, onError.  Returns
  * {stop(), stats()} once the microphone is open.
  */
-export async function startListening(model, {onWindow, onHeard = () => {}, onLevel, onError}) {
+export async function startListening(model, {hopMs = LISTENING.hopMs, onWindow, onHeard = () => {}, onLevel, onError}) {
   const mic = await Microphone.open({onLevel});
   const rate = mic.rate;
   const window = Math.floor(LISTENING.windowSeconds * rate + 0.5);
-  const hop = Math.max(1, Math.floor(LISTENING.hopMs * rate / 1000 + 0.5));
+  const hop = Math.max(1, Math.floor(hopMs * rate / 1000 + 0.5));
   const minimumInterval = Math.floor(LISTENING.minimumIntervalMs * rate / 1000 + 0.5);
   const capacity = window + Math.ceil(2 * rate);
   const ring = new Float32Array(capacity);

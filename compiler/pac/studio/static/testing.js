@@ -4,7 +4,7 @@ import {$, h, api, state, enc, modelUrl, testUrl, currentModel, modelName, label
 import {fieldError, guarded} from './toasts.js';
 import {recordTakes} from './record.js';
 import {play, makeDropTarget} from './clips.js';
-import {startListening, LISTENING} from './live.js';
+import {startListening, LISTENING, SHARED_HOP_MS} from './live.js';
 import {meterFraction} from './recorder.js';
 
 export function modelOptions(select) {
@@ -290,13 +290,15 @@ async function toggleLive() {
   $('#live-heard').replaceChildren();
   $('#live-status').textContent = 'Opening the microphone…';
   const hasBackground = m.labels.includes(LISTENING.background);
+  const hopMs = state.project.remote ? SHARED_HOP_MS : LISTENING.hopMs;
   $('#live-note').textContent = hasBackground
-    ? `Like the extension's continuous listening: a 1 s window every ${LISTENING.hopMs} ms; “heard” when a label other ` +
+    ? `Like the extension's continuous listening: a 1 s window every ${hopMs} ms; “heard” when a label other ` +
       `than ${LISTENING.background} reaches ${Math.round(100 * LISTENING.threshold)}%.`
-    : `A 1 s window every ${LISTENING.hopMs} ms. Add a ${LISTENING.background} label (step 1) and train again to ` +
+    : `A 1 s window every ${hopMs} ms. Add a ${LISTENING.background} label (step 1) and train again to ` +
       'see what the extension would report as heard.';
   try {
     const handle = await startListening(m, {
+      hopMs,
       onLevel: liveLevel,
       onWindow: ({probabilities, endSeconds, labels}) => {
         if (!live) return;

@@ -19,9 +19,14 @@ export function message(text, kind = 'info', timeout = kind === 'error' ? 12000 
     h('button', {type: 'button', class: 'close', 'aria-label': 'Close message', onclick: () => dismiss(box)}, '×'));
   const shelf = $('#messages');
   shelf.append(box);
+  // over the limit: the oldest plain messages go first; an Undo toast only when nothing else is left
+  // (its delete is then sent at once)
   const live = $$('.message:not(.leaving)', shelf);
-  for (const old of live.slice(0, Math.max(0, live.length - MAX_TOASTS))) {
+  let extra = live.length - MAX_TOASTS;
+  for (const old of [...live.filter((m) => !m.undo && m !== box), ...live.filter((m) => m.undo)]) {
+    if (extra <= 0) break;
     if (old.undo) old.undo.expire(); else dismiss(old);
+    extra -= 1;
   }
   if (timeout) box.timer = setTimeout(() => dismiss(box), timeout);
   return box;
