@@ -180,8 +180,9 @@ export async function recordRoom(seconds, countIn) {
       await mic.wait(countIn, {signal, onTick: (left) => showCount(`Get ready… ${Math.ceil(left)}`, false, 0)});
     }
     say(`Recording the room for ${seconds} s`);
-    samples = await mic.capture(seconds, {signal, onProgress: (fraction) =>
+    samples = await mic.capture(seconds, {signal, keepPartial: true, onProgress: (fraction) =>
       showCount(`● ${Math.max(0, seconds * (1 - fraction)).toFixed(0)} s`, true, fraction)});
+    result.stopped = signal.aborted;  // Stop: the whole seconds recorded so far are kept
   } catch (error) {
     if (error.name !== 'AbortError') { closeDialog(); if (mic) mic.close(); throw error; }
     result.stopped = true;

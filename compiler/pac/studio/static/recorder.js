@@ -139,8 +139,9 @@ export class Microphone {
     }
   }
 
-  /** The next `seconds` of sound: Float32Array.  onProgress(fraction) as it fills. */
-  async capture(seconds, {signal, onProgress = () => {}} = {}) {
+  /** The next `seconds` of sound: Float32Array.  onProgress(fraction) as it fills; with `keepPartial`, a
+   * cancel (signal) resolves with what was captured until then instead of rejecting. */
+  async capture(seconds, {signal, onProgress = () => {}, keepPartial = false} = {}) {
     const wanted = Math.round(seconds * this.rate);
     const samples = new Float32Array(wanted);
     let filled = 0;
@@ -153,7 +154,12 @@ export class Microphone {
       const started = performance.now();
       while (filled < wanted) {
         onProgress(filled / wanted);
-        await sleep(50, signal);
+        try {
+          await sleep(50, signal);
+        } catch (error) {
+          if (keepPartial && error.name === 'AbortError') return samples.slice(0, filled);
+          throw error;
+        }
         if (performance.now() - started > seconds * 1000 + 5000) {
           throw new Error('The microphone delivered no sound data. Check that it is connected and not muted.');
         }

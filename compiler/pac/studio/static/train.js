@@ -213,7 +213,7 @@ function renderProgress() {
     h('div', {class: 'stats'}, stats),
     linear && job.result ? linearResult(job.result) : '',
     job.note ? h('p', {class: 'hint'}, job.note) : '',
-    h('p', {class: 'hint', id: 'train-state-line'}, `${job.elapsed} s`),
+    h('p', {class: 'hint', id: 'train-state-line'}, job.state === 'running' ? `${job.elapsed} s so far` : `took ${job.elapsed} s`),
   ];
   if (job.error) children.push(h('p', {class: 'field-error', role: 'alert'}, job.error));
   box.replaceChildren(...children);
@@ -261,7 +261,8 @@ export async function pollTraining() {
     state.training = job;
     if (job && job.state !== 'running' && before && before.state === 'running') {
       if (job.state === 'done') {
-        message('Training finished: the new model is ready to test (step 3).', 'ok');
+        message('Training finished: the new model is ready to test.', 'ok', 8000,
+          [h('button', {type: 'button', class: 'small', onclick: () => { location.hash = '#test'; }}, 'Test it')]);
         state.modelId = job.model_id;
         if (state.project) setPref(`model:${state.project.path}`, job.model_id);
       }
