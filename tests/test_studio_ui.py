@@ -70,6 +70,44 @@ def watch_meter(page: Page, css: str) -> None:
             Number(m.getAttribute('aria-valuenow'))])).observe(m, {attributes: true});""", css)
 
 
+CONTRAST = r"""
+const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+const lum = (c) => { const [r, g, b] = rgb(c).slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+const alpha = (c) => { const v = rgb(c); return v.length === 4 ? v[3] : 1; };
+/** The colour behind e: its and its ancestors' backgrounds, see-through ones laid over what is under them. */
+const background = (e) => {
+  const layers = [];
+  for (; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    if (alpha(c) > 0) { layers.push(c); if (alpha(c) === 1) break; }
+  }
+  let [r, g, b] = [255, 255, 255];
+  for (const c of layers.reverse()) {
+    const [cr, cg, cb] = rgb(c); const a = alpha(c);
+    [r, g, b] = [cr * a + r * (1 - a), cg * a + g * (1 - a), cb * a + b * (1 - a)];
+  }
+  return `rgb(${r}, ${g}, ${b})`;
+};
+const faded = (e) => { for (; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return true; return false; };
+const shown = (e) => e.getClientRects().length && !e.closest('[hidden], svg') && !e.closest(':disabled') && !faded(e);
+const problems = [];
+for (const e of document.querySelectorAll('body *')) {
+  if (!shown(e)) continue;
+  const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+  const style = getComputedStyle(e);
+  if (text) { const r = ratio(style.color, background(e)); if (r < 4.5) problems.push(`text ${e.tagName}.${e.className} ${r.toFixed(2)}`); }
+  if (e.matches('button, input:not([type=radio]):not([type=checkbox]), select, .panel, .label-card, .clip, .meter, .track, .progress')
+      && parseFloat(style.borderTopWidth) > 0) {
+    const r = ratio(style.borderTopColor, background(e.parentElement));
+    if (r < 3 && !e.matches('button.primary')) problems.push(`border ${e.tagName}.${e.className} ${r.toFixed(2)}`);
+  }
+}
+return problems.slice(0, 20);
+"""
+
+
 def no_horizontal_scroll(page: Page) -> dict:
     """The page's width, the screen's, the header's height and the elements that stick out (if any)."""
     return page.js("""const width = document.documentElement.clientWidth;
@@ -289,6 +327,13 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         s["imported"] = [m for m in page.messages("ok") if "Imported" in m]
         s["clips_added_by_import"] = sum(len(l["clips"]) for l in client.project()["labels"]) - clips_before
 
+        # contrast: text at least 4.5:1, control and panel borders at least 3:1, in every view
+        s["contrast"] = {}
+        for view in ("clips", "train", "test", "download"):
+            page.view(view)
+            s["contrast"][view] = page.js(CONTRAST)
+        s["root_font"] = page.js("return getComputedStyle(document.documentElement).fontSize;")
+
         # 360 px wide: no view scrolls sideways, the header stays small
         viewport(page, 360, 780, mobile=True)
         s["narrow"] = {}
@@ -401,6 +446,13 @@ def test_phone_layout_and_blocks_picture(classroom):
         assert block in texts and block in loud["blocks"]["label"]
     assert not loud["errors"], loud["errors"]
     assert not loud["console"], loud["console"]
+
+
+@pytest.mark.slow
+def test_contrast_and_text_size(classroom):
+    loud = classroom["loud"]
+    assert loud["contrast"] == {view: [] for view in ("clips", "train", "test", "download")}, loud["contrast"]
+    assert loud["root_font"] == "16px"  # the browser's default: the page sets no root size of its own
 
 
 @pytest.mark.slow
