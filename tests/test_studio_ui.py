@@ -317,6 +317,12 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         field.send_keys("Robot words", Keys.ENTER)
         page.wait(lambda: client.project()["models"][-1].get("name") == "Robot words", what="the model renamed")
         page.wait(lambda: "Robot words" in page.find("#download-model").text, what="the new name shown")
+        t0 = time.perf_counter()
+        page.click("#download-aix button.build")  # one click: build, then download
+        aix = page.wait(lambda: list(page.downloads.glob("*.aix")), timeout=300, what="the .aix download")[0]
+        seen["times"][".aix build and download"] = time.perf_counter() - t0
+        s["aix"] = {"name": aix.name, "zip": aix.read_bytes()[:2] == b"PK",
+                    "clicks": 1, "link": page.find("#download-aix a.saved").text}
         page.click("#project-export")
         exported = page.wait(lambda: list(page.downloads.glob("*.zip")), what="the project download")[0]
         s["exported"] = exported.name
@@ -456,8 +462,9 @@ def test_contrast_and_text_size(classroom):
 
 
 @pytest.mark.slow
-def test_rename_export_import(classroom):
+def test_one_click_aix_rename_export_import(classroom):
     loud = classroom["loud"]
+    assert loud["aix"] == {"name": "project.aix", "zip": True, "clicks": 1, "link": "project.aix"}, loud["aix"]
     assert loud["exported"] == "project.zip"
     assert loud["clips_added_by_import"] == 0 and "already here" in loud["imported"][0], loud["imported"]
 

@@ -30,7 +30,11 @@ export function renderDownload() {
     if (again) again.focus({preventScroll: true});
   }
   const name = $('#model-rename-name');
-  if (document.activeElement !== name) name.value = modelName(m);
+  const filled = `${m.id}:${modelName(m)}`;
+  if (name.dataset.filled !== filled) {  // only when the model or its name changed: never over what is typed
+    name.value = modelName(m);
+    name.dataset.filled = filled;
+  }
   for (const kind of ['aix', 'mdl']) {
     const key = `${m.id}:${kind}`;
     if (p.exports[kind].available && !(key in state.exports)) {
