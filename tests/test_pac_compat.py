@@ -321,8 +321,8 @@ def test_a_clip_too_quiet_for_pydub_keeps_all_its_samples():
 
 
 def test_pac_compat_training_adds_a_copy_per_other_canvas_filter(tmp_path):
-    """Each training image is also drawn with every other canvas filter (product options; not under
-    --preset paper), and such a copy is the clip drawn with that filter."""
+    """With canvas_copies (off by default), each training image is also drawn with every other canvas
+    filter, and such a copy is the clip drawn with that filter."""
     from dataclasses import replace
 
     from pac.activations import Variant, variant_image
@@ -334,14 +334,16 @@ def test_pac_compat_training_adds_a_copy_per_other_canvas_filter(tmp_path):
         for index in (0, 1):
             (tmp_path / label / f"{index}.wav").write_bytes(fsdd(digit, "george", index).read_bytes())
     dataset = load_dataset(tmp_path, COMPAT)
-    options = TrainOptions(head="conv", validation_fraction=0.0)
+    assert TrainOptions().canvas_copies == 0 and PAPER.canvas_copies == 0
+    plain = _plan(dataset, config=COMPAT, options=TrainOptions(head="conv", validation_fraction=0.0), noise=None,
+                  train_indices=None)
+    assert all(v.downscale is None for variants in plain.variants for v in variants)
+    options = TrainOptions(head="conv", validation_fraction=0.0, canvas_copies=1)
     plan = _plan(dataset, config=COMPAT, options=options, noise=None, train_indices=None)
     assert C.other_downscales(COMPAT) == ("centre", "area")
     for variants in plan.variants:  # the clean image and a noisy copy, each drawn three ways
         assert [v.downscale for v in variants] == [None, None, "centre", "centre", "area", "area"]
         assert variants[2] == replace(variants[0], downscale="centre")
-    paper = _plan(dataset, config=COMPAT, options=replace(PAPER, head="conv"), noise=None, train_indices=None)
-    assert all(v.downscale is None for variants in paper.variants for v in variants)
     default = _plan(dataset, config=PROFILES["default"], options=options, noise=None, train_indices=None)
     assert all(v.downscale is None for variants in default.variants for v in variants)
     clip = dataset.clips[0].audio

@@ -43,7 +43,7 @@ def test_train_options_take_the_declared_defaults_and_paper_values():
     assert TrainOptions() == TrainOptions(head="linear", bases="speech+mobilenet", l2=0.1, cv_folds=5, epochs=50,
                                           learning_rate=1e-3, optimizer="adam", batch_fraction=0.4,
                                           validation_fraction=None, seed=0, max_shift=0.1, shift_step=0.05,
-                                          generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), canvas_copies=1,
+                                          generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), canvas_copies=0,
                                           restarts=2)
     assert PAPER == TrainOptions(head="conv", epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0,
                                  generated_noise=False, canvas_copies=0, restarts=0)

@@ -86,7 +86,8 @@ class TrainOptions:
         Range of signal-to-noise ratios (dB) drawn for the noisy copies.
     canvas_copies : int
         pac-compat features: 1 also trains on every training image drawn with each other canvas filter
-        a browser may use (:func:`pac.features.compat.other_downscales`), 0 does not.
+        a browser may use (:func:`pac.features.compat.other_downscales`); 0 (the default) does not:
+        measured (bench/compat_filters.py) no closer to the other filters' answers, and less accurate.
     restarts : int
         Times a dead head (the same answer for every training clip; see :func:`pac.head.collapsed`)
         is trained again from a new seeded initialisation.

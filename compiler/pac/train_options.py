@@ -171,9 +171,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                help="noisy copies of every shifted variant (when noise is mixed in)"),
     OptionSpec("snr_db", tuple, (5.0, 20.0), low=-30.0, high=60.0, label="the signal-to-noise ratios",
                help="range of signal-to-noise ratios (dB) of the noisy copies"),
-    OptionSpec("canvas_copies", int, 1, paper=0, low=0, high=1, label="the canvas-filter copies",
+    OptionSpec("canvas_copies", int, 0, low=0, high=1, label="the canvas-filter copies",
                help="pac-compat: also train on a copy of every training image drawn with each other canvas "
-                    "filter a browser may use (1), or not (0)"),
+                    "filter a browser may use (1), or not (0; measured no more robust and less accurate, "
+                    "bench/compat_filters.py)"),
     OptionSpec("restarts", int, 2, paper=0, low=0, high=10, label="the restarts",
                help="conv head: times a dead head (the same answer for every clip) is trained again"),
 )
