@@ -203,8 +203,7 @@ function renderProgress() {
       'aria-valuemax': '100', 'aria-valuenow': String(Math.round(100 * (fraction || 0)))},
     h('div', {style: {width: `${Math.round(100 * (fraction || 0))}%`}}));
   const children = [
-    h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''},
-      role: 'status'}, stateText),
+    h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''}}, stateText),
     job.queued ? h('p', {class: 'queued', id: 'train-queued'}, job.position > 1
       ? `Waiting: ${job.position - 1} other training run${job.position === 2 ? '' : 's'} go first (the studio trains one at a time).`
       : 'Waiting: this run is next (the studio trains one at a time).') : '',
@@ -217,6 +216,10 @@ function renderProgress() {
   ];
   if (job.error) children.push(h('p', {class: 'field-error', role: 'alert'}, job.error));
   box.replaceChildren(...children);
+  // screen readers hear each step once and the end, not every clip (the box is redrawn every 0.6 s)
+  const said = job.state !== 'running' ? stateText
+    : job.queued ? 'Waiting for another training run' : (STEPS[linear ? 'linear' : 'conv'][step] || '');
+  if ($('#train-announce').textContent !== said) $('#train-announce').textContent = said;
   $('#live-chart').replaceChildren(!linear && history.loss && history.loss.length ? chart(history, job.epochs) : '');
 }
 
