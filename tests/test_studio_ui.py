@@ -26,11 +26,12 @@ QUIET_PEAK_DBFS = -55  # the whisper: under the page's QUIET_PEAK_DBFS (-40), ab
 
 
 def quiet_room(target: Path) -> Path:
-    """The room recording at a peak of QUIET_PEAK_DBFS (a microphone that hears almost nothing)."""
+    """The room recording (1 s; the fake microphone plays it in a loop) at a peak of QUIET_PEAK_DBFS:
+    a microphone that hears almost nothing."""
     audio = read_wav(ROOM)
     samples = np.asarray(audio.samples, dtype=np.float64)
     samples = samples.mean(axis=1) if samples.ndim == 2 else samples
-    samples = samples[: audio.rate * 3] * (10 ** (QUIET_PEAK_DBFS / 20) / np.abs(samples).max())
+    samples = samples * (10 ** (QUIET_PEAK_DBFS / 20) / np.abs(samples).max())
     target.write_bytes(wav_bytes(samples, audio.rate))
     return target
 
