@@ -27,6 +27,23 @@ def test_logistic_regression_reaches_the_optimum():
     assert (p.argmax(axis=1) == y).mean() > 0.95
 
 
+def test_every_label_weighs_the_same_whatever_its_number_of_clips():
+    """Class-balanced loss (issue 17): at the optimum the weighted gradient vanishes, and a label with
+    five times the clips of the others (a _background_noise_ label beside 5-clip words) gets no prior
+    of its own: on uninformative inputs every label comes out equally probable."""
+    x, y = blobs(n=10)
+    x, y = np.concatenate([x, x[y == 0], x[y == 0], x[y == 0], x[y == 0]]), np.concatenate([y] + [y[y == 0]] * 4)
+    kernel, bias = L.fit_logistic(x, y, n_labels=3, l2=0.01)
+    weight = len(y) / (3 * np.bincount(y)[y])
+    g = (L.softmax(x @ kernel + bias) - np.eye(3)[y]) * weight[:, None]
+    assert np.abs(x.T @ g / len(x) + 0.01 * kernel).max() < 1e-5
+    assert np.abs(g.sum(axis=0)).max() < 1e-5 * len(x)
+    noise = np.random.default_rng(1).normal(size=(60, 4))
+    labels = np.repeat([0, 1, 2], [40, 10, 10])
+    kernel, bias = L.fit_logistic(noise, labels, n_labels=3, l2=1.0)
+    assert np.abs(L.softmax(np.zeros((1, 4)) @ kernel + bias) - 1 / 3).max() < 0.02
+
+
 def test_stronger_penalty_gives_smaller_weights():
     x, y = blobs()
     small, _ = L.fit_logistic(x, y, n_labels=3, l2=0.001)

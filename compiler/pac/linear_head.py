@@ -3,7 +3,8 @@
 1. Each block (:mod:`pac.blocks`) is standardised with the mean and standard deviation of its
    values over the training examples, and multiplied by the block's weight.
 2. A multinomial logistic regression with an L2 penalty on its weights is fitted to the
-   standardised values by L-BFGS (deterministic: it starts from zeros).
+   standardised values by L-BFGS (deterministic: it starts from zeros); every label weighs the
+   same in the loss, whatever its number of clips (:func:`fit_logistic`).
 3. The block weights are chosen by the model's own training clips: k-fold cross-validation over
    clips (all augmented copies of a clip stay on the same side) scores each candidate weighting on
    the held-out clips (:func:`choose_weights`): :data:`DEFAULT_WEIGHTING` is kept unless another
@@ -59,7 +60,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
                  max_iterations: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression: minimise mean cross-entropy + ``l2 / 2 * |W|^2``.
+    """Multinomial logistic regression: minimise the class-balanced mean cross-entropy +
+    ``l2 / 2 * |W|^2``.
+
+    Each example's cross-entropy is weighted by ``n / (labels present * examples of its label)``, so
+    every label weighs the same whatever its number of clips: a ``_background_noise_`` label with 25
+    clips next to words of 5 would otherwise win on its prior alone (continuous listening, issue 17).
+    With the same number of examples per label every weight is exactly 1 (the plain mean).
 
     Parameters
     ----------
@@ -81,7 +88,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
 
     x = np.asarray(x, np.float64)
     n, d = x.shape
-    onehot = np.eye(n_labels)[np.asarray(y)]
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_labels)
+    weight = n / (np.count_nonzero(counts) * counts[y])  # [n]; exactly 1.0 when the labels are balanced
+    onehot = np.eye(n_labels)[y] * weight[:, None]
 
     def loss(theta):
         w, b = theta[:d * n_labels].reshape(d, n_labels), theta[d * n_labels:]
@@ -89,7 +99,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
         z = logits - logits.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         value = -(onehot * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
-        g = (np.exp(log_p) - onehot) / n
+        g = (weight[:, None] * np.exp(log_p) - onehot) / n
         grad = np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(axis=0)])
         return value, grad
 
