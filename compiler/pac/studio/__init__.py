@@ -9,7 +9,8 @@
   (training waits in a queue, one at a time), the shared pretrained networks, ``.aix`` / ``.mdl``;
 * :mod:`pac.studio.handler` - HTTP plumbing and checks; :mod:`pac.studio.api_project`,
   :mod:`pac.studio.api_models` - the JSON API; :mod:`pac.studio.server` - a running studio;
-* :mod:`pac.studio.classroom`, :mod:`pac.studio.tls` - a class on the LAN over HTTPS;
+* :mod:`pac.studio.classroom`, :mod:`pac.studio.classroom_pages`, :mod:`pac.studio.tls` - a class on the LAN
+  over HTTPS (joining, the teacher's page, the certificate, the QR code);
 * ``static/`` - the page itself (HTML, CSS, JS; no CDN, no network).
 """
 
