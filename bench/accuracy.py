@@ -32,6 +32,11 @@ Settings (``--settings``):
   prints a message and skips it);
 - ``old-default+noise``: ``old-default`` with ``--noise ../shared/data/background_noise`` (real
   background recordings instead of generated noise); ``--noise`` adds it.
+- ``default+conv-switch`` (a candidate rule for instrument notes, issue 11; not the product): the
+  default, but when cross-validation finds the sounds not speech-like (:func:`speech_outweighed`)
+  PAC's conv head is trained on the same clips and variants instead (``old-default``'s options);
+  ``default+conv-switch-weight-only`` without the log-loss check.  The JSON lists the task-seeds
+  that switched (``switched_to_conv``).
 
 MobileNet activations are cached under ``/tmp/pac-bench-activations`` (``--cache``), so seeds and
 reruns skip MobileNet.  Uses the library (``pac.train.fit``), not the ``pac`` command.  ``--json``
@@ -96,6 +101,9 @@ class Setting:
     predict: Callable | None = None
     #: Linear head: run the speech network with its 8-bit kernels (what models ship) or float32 ones.
     speech_quantized: bool = True
+    #: Linear head: ``switch(result)`` true -> train PAC's conv head (:func:`old_default_options`) on
+    #: the same clips and variants instead (see :func:`speech_outweighed`).
+    switch: Callable | None = None
 
 
 def paper_setting() -> Setting:
@@ -108,7 +116,8 @@ def paper_setting() -> Setting:
 OLD_DEFAULT_OPTIONS = dict(head="conv", bases="speech+mobilenet", l2=0.01, cv_folds=5,
                            epochs=50, learning_rate=1e-3, optimizer="adam", batch_fraction=0.4,
                            validation_fraction=0.0, seed=0, max_shift=0.1, shift_step=0.05,
-                           generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), restarts=2)
+                           generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), restarts=2,
+                           canvas_copies=0)
 
 
 def old_default_options() -> TrainOptions:
@@ -149,12 +158,41 @@ def new_default_setting(*, quantized: bool = True) -> Setting:
                    predict=linear_head_probabilities, speech_quantized=quantized)
 
 
+#: :func:`speech_outweighed`: the largest speech weight (relative to MobileNet's) that can send a
+#: model to PAC's conv head.  Chosen on tuning seeds 100-104 (issue 11; README, Accuracy).
+CONV_SWITCH_SPEECH_WEIGHT = 0.5
+
+
+def speech_outweighed(result, *, loss_check: bool = True) -> bool:
+    """True when the sounds look not speech-like to cross-validation: it gave the speech block at
+    most :data:`CONV_SWITCH_SPEECH_WEIGHT` of the MobileNet block's weight (or dropped it), and
+    (``loss_check``) MobileNet alone had a lower held-out log-loss than speech alone.  PAC's conv
+    head, which keeps where in the picture (in frequency) a sound is, is then trained instead."""
+    weights = {b["name"]: b["weight"] for b in result.linear["blocks"]}
+    mobilenet = weights.get("mobilenet", 0.0)
+    if not (mobilenet > 0 and weights.get("speech", 0.0) <= CONV_SWITCH_SPEECH_WEIGHT * mobilenet):
+        return False
+    if not loss_check:
+        return True
+    loss = {(c["weights"].get("speech", 0.0), c["weights"].get("mobilenet", 0.0)): c["cv_log_loss"]
+            for c in result.report["head"]["candidates"]}
+    return (0.0, 1.0) in loss and (1.0, 0.0) in loss and loss[0.0, 1.0] < loss[1.0, 0.0]
+
+
+def conv_switch_setting(*, loss_check: bool = True) -> Setting:
+    """``default``, but PAC's conv head when :func:`speech_outweighed` (a candidate rule, bench only)."""
+    return replace(new_default_setting(), name="default+conv-switch" + ("" if loss_check else "-weight-only"),
+                   switch=lambda result: speech_outweighed(result, loss_check=loss_check))
+
+
 SETTINGS: dict[str, Callable[[], Setting]] = {
     "paper": paper_setting,
     "old-default": old_default_setting,
     "default": new_default_setting,
     "old-default+noise": lambda: old_default_setting(noise=True),
     "default-float32": lambda: new_default_setting(quantized=False),
+    "default+conv-switch": conv_switch_setting,
+    "default+conv-switch-weight-only": lambda: conv_switch_setting(loss_check=False),
 }
 
 
@@ -181,6 +219,10 @@ def mobilenet_head_probabilities(setting: Setting, result, audios, *, base, cach
     return predict_head(result.model, np.concatenate(acts))
 
 
+#: Per setting with a ``switch``: the task-seeds that trained PAC's conv head instead.
+SWITCHED: dict[str, list[str]] = {}
+
+
 def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCache, noise_bank=None,
              dataset=None, speech=None) -> list[float]:
     """Test accuracy of ``setting`` on ``task`` for each seed."""
@@ -196,10 +238,17 @@ def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCach
         result = fit(train_set, config=setting.config, options=options, base=base, speech=speech,
                      noise=noise_bank if setting.noise else None, cache=cache,
                      train_indices=range(len(train_idx)))
+        predict_this = predict
+        if setting.switch is not None and setting.switch(result):
+            SWITCHED.setdefault(setting.name, []).append(f"{task.key}-{seed}")
+            result = fit(train_set, config=setting.config, options=replace(old_default_options(), seed=seed),
+                         base=base, noise=noise_bank if setting.noise else None, cache=cache,
+                         train_indices=range(len(train_idx)))
+            predict_this = mobilenet_head_probabilities
         chosen = set(train_idx)
         test_idx = [i for i in range(len(dataset.clips)) if i not in chosen]
-        probs = predict(setting, result, [dataset.clips[i].audio for i in test_idx], base=base, cache=cache,
-                        speech=speech)
+        probs = predict_this(setting, result, [dataset.clips[i].audio for i in test_idx], base=base,
+                             cache=cache, speech=speech)
         truth = np.array([dataset.clips[i].label for i in test_idx])
         accuracies.append(float(np.mean(np.asarray(probs).argmax(axis=1) == truth)))
     return accuracies
@@ -262,6 +311,7 @@ def report(tasks, settings, seeds, results, wall, complete: bool) -> dict:
                                              "accuracy": a} for name, a in results.get(t.key, {}).items()}}
                   for t in tasks},
         "summary": summaries(tasks, settings, results),
+        "switched_to_conv": {name: list(keys) for name, keys in SWITCHED.items()},
     }
 
 

@@ -13,6 +13,15 @@ cache as ``bench/accuracy.py``), once; then each setting is only a few logistic 
   (-0.1 .. 0.1 s; test-time augmentation, which costs the page one pass per shift).
 
     .venv/bin/python bench/tune_linear.py [--seeds 5] [--seed-offset 100] [--json out.json]
+
+``--experiment frequency-rows`` (issue 11, instrument notes) instead compares the MobileNet block
+``mean`` (the 7 x 7 positions averaged, 256 values, the product's) with ``rows``: averaged over time
+only, so each of the 7 frequency rows keeps its 256 channels (1,792 values).  Both come from the
+same cached activations.  Rules scored (L2 0.1, 5 folds): ``R0`` the product's (the 7 weightings
+of speech and ``mean``, the default kept unless another is more accurate held out); ``R1`` the same
+plus the 6 weightings of speech and ``rows``; ``R3`` only speech and ``rows`` (default speech 1,
+rows 0.5); ``fixed`` weightings.  The fits are exact L2 logistic regressions solved in the span of
+the training examples (:func:`kernel_fit`), so a 1,792-value block costs no more than a 256-value one.
 """
 
 from __future__ import annotations
@@ -79,18 +88,166 @@ def score(train, clean, labels, test_x, test_y, n_labels, *, l2, weights=None, s
     return float(np.mean(probs.argmax(axis=1) == test_y)), weights
 
 
+# ---------------------------------------------------------------------------------------------
+# --experiment frequency-rows
+
+ROW_WEIGHTINGS = WEIGHTINGS  # (speech, second block) pairs, the product's list
+ROW_FIXED = (("mean", (1.0, 0.5)), ("rows", (1.0, 0.5)), ("rows", (1.0, 0.25)), ("rows", (1.0, 1.0)),
+             ("rows", (0.0, 1.0)))
+
+
+def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
+    """``speech [..., 192]`` and activations ``[..., 7, 7, 256]`` -> ``{"sp", "mean", "rows"}``."""
+    lead = speech.shape[:-1]
+    return {"sp": speech.astype(np.float64), "mean": acts.mean(axis=(-3, -2)).astype(np.float64),
+            "rows": acts.mean(axis=-2).reshape(*lead, 7 * 256).astype(np.float64)}
+
+
+def standardised_grams(train: dict, test: dict) -> dict:
+    """Per block, ``(K_train, K_test)`` of the block standardised by the training rows."""
+    out = {}
+    for name, a in train.items():
+        mean, scale = a.mean(axis=0), a.std(axis=0)
+        scale[scale < 1e-6] = 1.0
+        a, t = (a - mean) / scale, (test[name] - mean) / scale
+        out[name] = (a @ a.T, t @ a.T)
+    return out
+
+
+def kernel_fit(grams: dict, weights: dict, y, n_labels: int, l2: float) -> np.ndarray:
+    """Test probabilities of :func:`pac.linear_head.fit_model`'s model (same objective, same optimum):
+    with ``X = U S V^T`` the weighted standardised training values, the L2-penalised weights lie in the
+    span of ``V``, so the regression is fitted on ``U S`` (at most one column per example)."""
+    from pac.linear_head import fit_logistic, softmax
+
+    k_train = sum(w * w * grams[b][0] for b, w in weights.items() if w > 0)
+    k_test = sum(w * w * grams[b][1] for b, w in weights.items() if w > 0)
+    values, vectors = np.linalg.eigh(k_train)
+    keep = values > values.max() * 1e-10
+    u, s = vectors[:, keep], np.sqrt(values[keep])
+    kernel, bias = fit_logistic(u * s, y, n_labels=n_labels, l2=l2)
+    return softmax(k_test @ (u / s) @ kernel + bias)
+
+
+def row_features(task, seed, *, networks, cache, noise, options):
+    """Per training clip its variants' blocks (first row the clean clip), test blocks and labels."""
+    from pac.activations import compute_activations
+    from pac.blocks import speech_features
+
+    config = PROFILES["default"]
+    dataset = task.dataset(config)
+    train_idx = split(task, seed)
+    rng = np.random.default_rng(seed)
+    variants = [[CLEAN, *training_variants(options, noise, rng)] for _ in train_idx]
+    clips = [dataset.clips[i].audio for i in train_idx]
+    train = row_blocks(np.stack(speech_features(clips, variants, config=config, speech=networks.speech,
+                                                cache=cache, noise_bank=noise)),
+                       np.stack(compute_activations(clips, variants, config=config, base=networks.mobilenet,
+                                                    cache=cache, noise_bank=noise)))
+    test_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
+    tests = [dataset.clips[i].audio for i in test_idx]
+    test = row_blocks(np.concatenate(speech_features(tests, [[CLEAN]] * len(tests), config=config,
+                                                     speech=networks.speech, cache=cache)),
+                      np.concatenate(compute_activations(tests, [[CLEAN]] * len(tests), config=config,
+                                                         base=networks.mobilenet, cache=cache)))
+    return (train, test, np.array([dataset.clips[i].label for i in train_idx]),
+            np.array([dataset.clips[i].label for i in test_idx]), len(task.labels))
+
+
+def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) -> dict:
+    """Test accuracy and cross-validated (accuracy, log-loss) of every (speech, mean|rows) weighting."""
+    from pac.linear_head import folds
+
+    n_variants = train["sp"].shape[1] - 1
+    flat = {b: v[:, 1:].reshape(-1, v.shape[-1]) for b, v in train.items()}
+    y = np.repeat(labels, n_variants)
+    full = standardised_grams(flat, test)
+    fold_of = folds(labels, min(k, int(np.bincount(labels).min())), np.random.default_rng(seed))
+    fold_grams = []
+    for f in range(int(fold_of.max()) + 1):
+        inside, held = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        fold_grams.append((held, np.repeat(labels[inside], n_variants), standardised_grams(
+            {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items()},
+            {b: v[held, 0] for b, v in train.items()})))
+    out = {}
+    for second in ("mean", "rows"):
+        for w in ROW_WEIGHTINGS:
+            if second == "rows" and w[1] == 0:
+                continue  # speech alone is the same model either way
+            weights = {"sp": w[0], second: w[1]}
+            probs = np.zeros((len(labels), n_labels))
+            for held, fold_y, grams in fold_grams:
+                probs[held] = kernel_fit(grams, weights, fold_y, n_labels, l2)
+            picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
+            test_p = kernel_fit(full, weights, y, n_labels, l2)
+            out[f"{w[0]:g}:{second}{w[1]:g}"] = {
+                "test": float((test_p.argmax(axis=1) == test_y).mean()),
+                "cv": (float((probs.argmax(axis=1) == labels).mean()), float(-np.log(picked).mean()))}
+    return out
+
+
+def product_rule(cands: dict, names, default: str) -> str:
+    """The product's rule: ``default`` unless another is more accurate held out (then lowest log-loss)."""
+    best = min(names, key=lambda n: (-cands[n]["cv"][0], cands[n]["cv"][1]))
+    return default if cands[default]["cv"][0] >= cands[best]["cv"][0] else best
+
+
+def row_rules() -> dict:
+    mean = [f"{w[0]:g}:mean{w[1]:g}" for w in ROW_WEIGHTINGS]
+    rows = [f"{w[0]:g}:rows{w[1]:g}" for w in ROW_WEIGHTINGS if w[1] > 0]
+    rules = {"R0 product (speech, mean)": lambda c: product_rule(c, mean, "1:mean0.5"),
+             "R1 R0 + (speech, rows) candidates": lambda c: product_rule(c, mean + rows, "1:mean0.5"),
+             "R3 (speech, rows) only, default 1:rows0.5": lambda c: product_rule(c, ["1:mean0", *rows], "1:rows0.5")}
+    for second, w in ROW_FIXED:
+        name = f"{w[0]:g}:{second}{w[1]:g}"
+        rules[f"fixed {name}"] = lambda c, name=name: name
+    return rules
+
+
+def frequency_rows(args, tasks, networks, cache, noise, options) -> int:
+    rules = row_rules()
+    results = {r: {} for r in rules}
+    seeds = range(args.seed_offset, args.seed_offset + args.seeds)
+    started = time.time()
+    for task in tasks:
+        for seed in seeds:
+            cands = row_candidates(*row_features(task, seed, networks=networks, cache=cache, noise=noise,
+                                                 options=options), seed=seed)
+            for rule, pick in rules.items():
+                results[rule].setdefault(task.key, []).append(cands[pick(cands)]["test"])
+        print(f"{task.key:<24} " + "  ".join(f"{r.split()[-1] if r.startswith('fixed') else r.split()[0]} "
+                                             f"{np.mean(v[task.key]):.3f}" for r, v in results.items())
+              + f"  ({time.time() - started:.0f} s)", flush=True)
+    print("\nmean over tasks; multi-speaker mean; instruments mean ± std:")
+    multi = {t.key for t in tasks if t.multi_speaker}
+    for rule, per_task in results.items():
+        line = f"  {np.mean([np.mean(v) for v in per_task.values()]):.4f}"
+        if multi:
+            line += f"  {np.mean([np.mean(v) for k, v in per_task.items() if k in multi]):.4f}"
+        if "instruments" in per_task:
+            line += f"  {np.mean(per_task['instruments']):.3f} ± {np.std(per_task['instruments']):.3f}"
+        print(f"{line}  {rule}")
+    if args.json:
+        args.json.write_text(json.dumps({"seeds": list(seeds), "results": results}, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed-offset", type=int, default=100)
     parser.add_argument("--tasks", default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--experiment", choices=("frequency-rows",), default=None,
+                        help="instead of the grid: the frequency-row MobileNet block (see above)")
     args = parser.parse_args(argv)
     networks = Networks(mobilenet=load_base(BASE_DIR), speech=load_speech_embedding(SHARED / "models" /
                                                                                     "speech_embedding"))
     cache = ActivationCache(DEFAULT_CACHE)
     options = TrainOptions()
     noise = generated_bank()
+    if args.experiment == "frequency-rows":
+        return frequency_rows(args, select(all_tasks(), args.tasks), networks, cache, noise, options)
     settings = ([f"cv l2={l2}" for l2 in L2S] + [f"cv+tta l2={l2}" for l2 in L2S]
                 + [f"fixed {w[0]:g}:{w[1]:g} l2={l2}" for w in FIXED for l2 in L2S])
     results = {s: {} for s in settings}
