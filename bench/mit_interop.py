@@ -26,7 +26,9 @@ files are found by name below it) and ``--tfjs`` at the npm package ``@tensorflo
         --mit-python ~/mit-venv/bin/python --json artifacts/mit_interop.json
 
 Reports, per task and in all: top-1 agreement (same most probable label) and the largest
-difference of a label's probability between the page and ``pac predict``.
+difference of a label's probability between the page and ``pac predict``.  ``--gpu`` runs the page
+on Chromium's GPU canvas (SwiftShader) instead, which draws the figure differently (see
+``pac.features.canvas``): what a phone's WebView, which draws on its GPU, may do.
 """
 
 from __future__ import annotations
@@ -167,14 +169,32 @@ def serve_folder(root: Path, assets: Path, tfjs: Path, mdl: Path) -> None:
         archive.extractall(root / "personal")
 
 
-def page_answers(root: Path, backend: str, clips: list[Path], *, timeout: float) -> list[list]:
-    """MIT's page's ``reportResult`` for each clip (``[[label, probability], ...]``)."""
+#: Chromium drawing canvases on its GPU path with SwiftShader (software GL) instead of the software canvas.
+GPU_FLAGS = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+             "--enable-gpu-rasterization", "--enable-accelerated-2d-canvas")
+
+
+def page_answers(root: Path, backend: str, clips: list[Path], *, timeout: float, gpu: bool = False) -> list[list]:
+    """MIT's page's ``reportResult`` for each clip (``[[label, probability], ...]``); ``gpu``: Chromium's
+    GPU canvas (SwiftShader) instead of the software canvas of pac's ``--disable-gpu``."""
     from pac.browser import Browser
 
+    session = sys.modules[Browser.__module__]
+    flags = session.CHROMIUM_FLAGS
+    if gpu:  # pac's browser always disables the GPU; this measurement is about what happens without
+        session.CHROMIUM_FLAGS = tuple(f for f in flags if f != "--disable-gpu")
+    try:
+        return _answers(Browser(root, timeout=timeout, extra_args=GPU_FLAGS if gpu else ()), backend, clips,
+                        timeout=timeout)
+    finally:
+        session.CHROMIUM_FLAGS = flags
+
+
+def _answers(browser, backend: str, clips: list[Path], *, timeout: float) -> list[list]:
     rewrite = REWRITE % {"transfer": json.dumps(TRANSFER_URL), "personal": json.dumps(PERSONAL_URL),
                          "spectrogram": json.dumps(SPECTROGRAM_URL), "backend": json.dumps(backend + "/spectrogram")}
     answers = []
-    with Browser(root, timeout=timeout) as browser:
+    with browser:
         browser.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": rewrite})
         browser.open(PAGE, wait=False)  # MIT's page calls ready() without the labels pac's bridge passes
         ready = browser.wait_call(0, timeout=timeout)
@@ -242,6 +262,8 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default=None, help="pac train --preset (default: product settings)")
     parser.add_argument("--downscale", default=None,
                         help="train with this canvas filter instead of the profile's (e.g. centre: pac before issue 13)")
+    parser.add_argument("--gpu", action="store_true",
+                        help="Chromium's GPU canvas (SwiftShader) instead of the software canvas")
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -253,7 +275,7 @@ def main(argv=None) -> int:
     tfjs = tfjs_script(args.tfjs)
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_average": os.getloadavg(),
                "page": str(assets / PAGE), "server": str(app), "tfjs": TFJS_VERSION, "downscale": args.downscale,
-               "preset": args.preset, "seed": args.seed, "tasks": {}}
+               "preset": args.preset, "seed": args.seed, "canvas": "gpu" if args.gpu else "software", "tasks": {}}
     with tempfile.TemporaryDirectory(prefix="pac-mit-interop-") as tmp:
         server, backend = start_server(app, args.mit_python, Path(tmp))
         try:
@@ -268,7 +290,7 @@ def main(argv=None) -> int:
                 root = work / "served"
                 root.mkdir()
                 serve_folder(root, assets, tfjs, mdl)
-                page = page_answers(root, backend, clips, timeout=args.timeout)
+                page = page_answers(root, backend, clips, timeout=args.timeout, gpu=args.gpu)
                 row = compare(ours, page)
                 row["accuracy_pac"] = float(np.mean([o[0][0] == label for o, (label, _) in zip(ours, test)]))
                 row["accuracy_page"] = float(np.mean([p[0][0] == label for p, (label, _) in zip(page, test)]))
