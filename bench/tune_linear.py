@@ -16,12 +16,13 @@ cache as ``bench/accuracy.py``), once; then each setting is only a few logistic 
 
 ``--experiment frequency-rows`` (issue 11, instrument notes) instead compares the MobileNet block
 ``mean`` (the 7 x 7 positions averaged, 256 values, the product's) with ``rows``: averaged over time
-only, so each of the 7 frequency rows keeps its 256 channels (1,792 values).  Both come from the
-same cached activations.  Rules scored (L2 0.1, 5 folds): ``R0`` the product's (the 7 weightings
-of speech and ``mean``, the default kept unless another is more accurate held out); ``R1`` the same
-plus the 6 weightings of speech and ``rows``; ``R3`` only speech and ``rows`` (default speech 1,
-rows 0.5); ``fixed`` weightings.  The fits are exact L2 logistic regressions solved in the span of
-the training examples (:func:`kernel_fit`), so a 1,792-value block costs no more than a 256-value one.
+only, so each of the 7 frequency rows keeps its 256 channels (1,792 values); and, fixed only,
+``full`` (all 12,544 activations). All come from the same cached activations. Rules scored (L2 0.1,
+5 folds): ``R0`` the product's (the 7 weightings of speech and ``mean``, the default kept unless
+another is more accurate held out); ``R1`` the same plus the 6 weightings of speech and ``rows``;
+``R3`` only speech and ``rows`` (default speech 1, rows 0.5); ``fixed`` weightings. The fits are
+exact L2 logistic regressions solved in the span of the training examples (:func:`kernel_fit`), so a
+1,792-value block costs no more than a 256-value one.
 """
 
 from __future__ import annotations
@@ -93,14 +94,16 @@ def score(train, clean, labels, test_x, test_y, n_labels, *, l2, weights=None, s
 
 ROW_WEIGHTINGS = WEIGHTINGS  # (speech, second block) pairs, the product's list
 ROW_FIXED = (("mean", (1.0, 0.5)), ("rows", (1.0, 0.5)), ("rows", (1.0, 0.25)), ("rows", (1.0, 1.0)),
-             ("rows", (0.0, 1.0)))
+             ("rows", (0.0, 1.0)), ("full", (1.0, 0.5)), ("full", (1.0, 0.25)))
 
 
 def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
-    """``speech [..., 192]`` and activations ``[..., 7, 7, 256]`` -> ``{"sp", "mean", "rows"}``."""
+    """``speech [..., 192]`` and activations ``[..., 7, 7, 256]`` -> ``{"sp", "mean", "rows", "full"}``
+    (``full``: all 12,544 activations)."""
     lead = speech.shape[:-1]
     return {"sp": speech.astype(np.float64), "mean": acts.mean(axis=(-3, -2)).astype(np.float64),
-            "rows": acts.mean(axis=-2).reshape(*lead, 7 * 256).astype(np.float64)}
+            "rows": acts.mean(axis=-2).reshape(*lead, 7 * 256).astype(np.float64),
+            "full": acts.reshape(*lead, 49 * 256).astype(np.float64)}
 
 
 def standardised_grams(train: dict, test: dict) -> dict:
@@ -155,7 +158,8 @@ def row_features(task, seed, *, networks, cache, noise, options):
 
 
 def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) -> dict:
-    """Test accuracy and cross-validated (accuracy, log-loss) of every (speech, mean|rows) weighting."""
+    """Test accuracy and cross-validated (accuracy, log-loss) of every (speech, mean|rows) weighting,
+    and the test accuracy of :data:`ROW_FIXED`'s other weightings."""
     from pac.linear_head import folds
 
     n_variants = train["sp"].shape[1] - 1
@@ -167,8 +171,8 @@ def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) 
     for f in range(int(fold_of.max()) + 1):
         inside, held = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
         fold_grams.append((held, np.repeat(labels[inside], n_variants), standardised_grams(
-            {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items()},
-            {b: v[held, 0] for b, v in train.items()})))
+            {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items() if b != "full"},
+            {b: v[held, 0] for b, v in train.items() if b != "full"})))
     out = {}
     for second in ("mean", "rows"):
         for w in ROW_WEIGHTINGS:
@@ -183,6 +187,11 @@ def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) 
             out[f"{w[0]:g}:{second}{w[1]:g}"] = {
                 "test": float((test_p.argmax(axis=1) == test_y).mean()),
                 "cv": (float((probs.argmax(axis=1) == labels).mean()), float(-np.log(picked).mean()))}
+    for second, w in ROW_FIXED:
+        name = f"{w[0]:g}:{second}{w[1]:g}"
+        if name not in out:  # test accuracy only (not a cross-validation candidate)
+            test_p = kernel_fit(full, {"sp": w[0], second: w[1]}, y, n_labels, l2)
+            out[name] = {"test": float((test_p.argmax(axis=1) == test_y).mean()), "cv": None}
     return out
 
 
