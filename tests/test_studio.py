@@ -679,6 +679,12 @@ def session_a(tmp_path_factory):
                 .map((c) => c.dataset.clip).find((id) => id.endsWith('7_george_9.wav'));""")
             page.click(f'.label-card[data-label="seven"] .clip[data-clip="{extra}"] button.delete')
             page.wait(lambda: page.clip_count("seven") == before + 1, what="the deleted clip to go")
+            # the page sends deletes when their Undo time ends, and then redraws (moving what is below the
+            # labels): wait for that, so it cannot move the Train button from under a click later
+            server_labels = lambda: {l["name"]: len(l["clips"]) for l in Client(studio).project()["labels"]}  # noqa: E731
+            page.wait(lambda: server_labels() == {"one": 5, "seven": before + 1}, timeout=30,
+                      what="the deletes to reach the server")
+            time.sleep(1)
             # a bad upload: a readable message, nothing added
             bad = work / "not-audio.wav"
             bad.write_bytes(b"definitely not a wav file")
