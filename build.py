@@ -30,17 +30,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 WORDS = ("one", "seven", "eleven")
 #: (espeak-ng voice, variant) pairs; every pair speaks every word at every (speed, pitch).
-TRAIN_VOICES = [("en-us", "m1"), ("en-us", "f2"), ("en-gb", "m3"), ("en-gb", "f4"), ("en-gb-scotland", "m2"),
-                ("en-029", "f1"), ("en-gb-x-rp", "m7"), ("en-us-nyc", "f3")]
+TRAIN_VOICES = [
+    ("en-us", "m1"),
+    ("en-us", "f2"),
+    ("en-gb", "m3"),
+    ("en-gb", "f4"),
+    ("en-gb-scotland", "m2"),
+    ("en-029", "f1"),
+    ("en-gb-x-rp", "m7"),
+    ("en-us-nyc", "f3"),
+]
 TEST_VOICES = [("en-gb-x-gbclan", "m4"), ("en-us", "f5"), ("en-gb-x-gbcwmd", "m6")]
-TRAIN_STYLES = [(130, 40), (175, 60)]          # (words per minute, pitch 0-99)
+TRAIN_STYLES = [(130, 40), (175, 60)]  # (words per minute, pitch 0-99)
 TEST_STYLES = [(150, 50), (190, 35)]
 
 
 def say(text: str, voice: str, variant: str, speed: int, pitch: int, target: Path) -> None:
     """One clip from espeak-ng (22,050 Hz mono 16-bit WAV)."""
-    subprocess.run(["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(speed), "-p", str(pitch), "-w", str(target),
-                    text], check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(speed), "-p", str(pitch), "-w", str(target), text],
+        check=True,
+        capture_output=True,
+    )
 
 
 def make_clips(root: Path, voices, styles) -> int:
@@ -89,8 +100,9 @@ def step(message: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="folder with MobileNet's model.json and its 55 shards")
-    parser.add_argument("--speech-base", help="folder with the speech embedding's embedding_model.onnx and "
-                                              "melspectrogram.onnx")
+    parser.add_argument(
+        "--speech-base", help="folder with the speech embedding's embedding_model.onnx and melspectrogram.onnx"
+    )
     parser.add_argument("--out", default=str(REPO / "build"), help="output folder [build/]")
     args = parser.parse_args(argv)
 
@@ -99,8 +111,10 @@ def main(argv=None) -> int:
         from pac.cli import main as pac
         from pac.errors import PacError
     except ImportError:
-        print("error: the pac package is not importable; run ./setup.sh and use .venv/bin/python build.py",
-              file=sys.stderr)
+        print(
+            "error: the pac package is not importable; run ./setup.sh and use .venv/bin/python build.py",
+            file=sys.stderr,
+        )
         return 2
     if shutil.which("espeak-ng") is None:
         print("error: espeak-ng is not installed; run ./setup.sh", file=sys.stderr)
@@ -144,8 +158,10 @@ def main(argv=None) -> int:
 
     elapsed = time.monotonic() - started
     size = target.stat().st_size
-    print(f"\n{'ready' if code == 0 else 'FAILED VERIFICATION'}: {target} ({size:,d} bytes, {size / 2**20:.2f} MiB) "
-          f"in {elapsed:.0f} s")
+    print(
+        f"\n{'ready' if code == 0 else 'FAILED VERIFICATION'}: {target} ({size:,d} bytes, {size / 2**20:.2f} MiB) "
+        f"in {elapsed:.0f} s"
+    )
     if code == 0:
         print("Import it in App Inventor: Designer -> Palette -> Extension -> Import extension (see README.md).")
     return code

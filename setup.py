@@ -50,15 +50,19 @@ class BuildPyWithBundle(build_py):
         if getattr(self, "editable_mode", False):
             return
         if not resources.CHECKOUT_EXTENSION_DIR.is_dir():
-            raise SystemExit(f"error: the pac-audio wheel is built from a checkout of pac's repository "
-                             f"(pip wheel .): {resources.CHECKOUT_EXTENSION_DIR} is missing")
+            raise SystemExit(
+                f"error: the pac-audio wheel is built from a checkout of pac's repository "
+                f"(pip wheel .): {resources.CHECKOUT_EXTENSION_DIR} is missing"
+            )
         try:
             manifest = resources.write_bundle(self.bundle_dir(), echo=lambda m: print(m, file=sys.stderr))
         except PacError as exc:
             raise SystemExit(f"error: cannot bundle the page and component files into the wheel: {exc}") from None
-        print(f"pac: bundled {len(manifest['files'])} files (TensorFlow.js "
-              f"{', '.join(f'{k} {v}' for k, v in manifest['tfjs'].items())}) into {self.bundle_dir()}",
-              file=sys.stderr)
+        print(
+            f"pac: bundled {len(manifest['files'])} files (TensorFlow.js "
+            f"{', '.join(f'{k} {v}' for k, v in manifest['tfjs'].items())}) into {self.bundle_dir()}",
+            file=sys.stderr,
+        )
 
     def get_outputs(self, include_bytecode=1):
         outputs = list(super().get_outputs(include_bytecode))

@@ -113,11 +113,25 @@ def paper_setting() -> Setting:
 #: ``TrainOptions()`` as it was while the spectrogram image + 5-filter conv head was the default,
 #: pinned here so that ``old-default`` keeps meaning that setting after the defaults change.
 #: (``bases``, ``l2`` and ``cv_folds`` only concern the linear head; pinned so the check below passes.)
-OLD_DEFAULT_OPTIONS = dict(head="conv", bases="speech+mobilenet", l2=0.01, cv_folds=5,
-                           epochs=50, learning_rate=1e-3, optimizer="adam", batch_fraction=0.4,
-                           validation_fraction=0.0, seed=0, max_shift=0.1, shift_step=0.05,
-                           generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), restarts=2,
-                           canvas_copies=0)
+OLD_DEFAULT_OPTIONS = dict(
+    head="conv",
+    bases="speech+mobilenet",
+    l2=0.01,
+    cv_folds=5,
+    epochs=50,
+    learning_rate=1e-3,
+    optimizer="adam",
+    batch_fraction=0.4,
+    validation_fraction=0.0,
+    seed=0,
+    max_shift=0.1,
+    shift_step=0.05,
+    generated_noise=True,
+    noise_copies=1,
+    snr_db=(5.0, 20.0),
+    restarts=2,
+    canvas_copies=0,
+)
 
 
 def old_default_options() -> TrainOptions:
@@ -129,8 +143,10 @@ def old_default_options() -> TrainOptions:
     """
     new = sorted({f.name for f in fields(TrainOptions)} - set(OLD_DEFAULT_OPTIONS))
     if new:
-        raise NotImplementedError(f"old-default: TrainOptions has new field(s) {', '.join(new)}; pin their "
-                                  "old-default values (e.g. the conv head) in bench/accuracy.py OLD_DEFAULT_OPTIONS")
+        raise NotImplementedError(
+            f"old-default: TrainOptions has new field(s) {', '.join(new)}; pin their "
+            "old-default values (e.g. the conv head) in bench/accuracy.py OLD_DEFAULT_OPTIONS"
+        )
     return TrainOptions(**OLD_DEFAULT_OPTIONS)
 
 
@@ -144,18 +160,30 @@ def new_default_options() -> TrainOptions:
     return replace(TrainOptions(), validation_fraction=0.0)
 
 
-def linear_head_probabilities(setting: Setting, result, audios, *, base, cache: ActivationCache,
-                              speech=None) -> np.ndarray:
+def linear_head_probabilities(
+    setting: Setting, result, audios, *, base, cache: ActivationCache, speech=None
+) -> np.ndarray:
     """Test-clip probabilities of a linear-head result: its blocks, joined, through its softmax layer."""
     blocks = [b["name"] for b in result.linear["blocks"]]
-    feats = block_features(audios, [[CLEAN]] * len(audios), config=setting.config, blocks=blocks,
-                           networks=Networks(mobilenet=base, speech=speech), cache=cache)
+    feats = block_features(
+        audios,
+        [[CLEAN]] * len(audios),
+        config=setting.config,
+        blocks=blocks,
+        networks=Networks(mobilenet=base, speech=speech),
+        cache=cache,
+    )
     return predict_head(result.model, np.concatenate(joined(feats, blocks)))
 
 
 def new_default_setting(*, quantized: bool = True) -> Setting:
-    return Setting("default" + ("" if quantized else "-float32"), PROFILES["default"], new_default_options(),
-                   predict=linear_head_probabilities, speech_quantized=quantized)
+    return Setting(
+        "default" + ("" if quantized else "-float32"),
+        PROFILES["default"],
+        new_default_options(),
+        predict=linear_head_probabilities,
+        speech_quantized=quantized,
+    )
 
 
 #: :func:`speech_outweighed`: the largest speech weight (relative to MobileNet's) that can send a
@@ -174,15 +202,20 @@ def speech_outweighed(result, *, loss_check: bool = True) -> bool:
         return False
     if not loss_check:
         return True
-    loss = {(c["weights"].get("speech", 0.0), c["weights"].get("mobilenet", 0.0)): c["cv_log_loss"]
-            for c in result.report["head"]["candidates"]}
+    loss = {
+        (c["weights"].get("speech", 0.0), c["weights"].get("mobilenet", 0.0)): c["cv_log_loss"]
+        for c in result.report["head"]["candidates"]
+    }
     return (0.0, 1.0) in loss and (1.0, 0.0) in loss and loss[0.0, 1.0] < loss[1.0, 0.0]
 
 
 def conv_switch_setting(*, loss_check: bool = True) -> Setting:
     """``default``, but PAC's conv head when :func:`speech_outweighed` (a candidate rule, bench only)."""
-    return replace(new_default_setting(), name="default+conv-switch" + ("" if loss_check else "-weight-only"),
-                   switch=lambda result: speech_outweighed(result, loss_check=loss_check))
+    return replace(
+        new_default_setting(),
+        name="default+conv-switch" + ("" if loss_check else "-weight-only"),
+        switch=lambda result: speech_outweighed(result, loss_check=loss_check),
+    )
 
 
 SETTINGS: dict[str, Callable[[], Setting]] = {
@@ -213,8 +246,9 @@ def make_settings(names: list[str]) -> list[Setting]:
 # Running
 
 
-def mobilenet_head_probabilities(setting: Setting, result, audios, *, base, cache: ActivationCache,
-                                 speech=None) -> np.ndarray:
+def mobilenet_head_probabilities(
+    setting: Setting, result, audios, *, base, cache: ActivationCache, speech=None
+) -> np.ndarray:
     acts = compute_activations(audios, [[CLEAN]] * len(audios), config=setting.config, base=base, cache=cache)
     return predict_head(result.model, np.concatenate(acts))
 
@@ -223,8 +257,9 @@ def mobilenet_head_probabilities(setting: Setting, result, audios, *, base, cach
 SWITCHED: dict[str, list[str]] = {}
 
 
-def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCache, noise_bank=None,
-             dataset=None, speech=None) -> list[float]:
+def run_task(
+    task: Task, setting: Setting, seeds, *, base, cache: ActivationCache, noise_bank=None, dataset=None, speech=None
+) -> list[float]:
     """Test accuracy of ``setting`` on ``task`` for each seed."""
     dataset = dataset or task.dataset(setting.config)
     predict = setting.predict or mobilenet_head_probabilities
@@ -235,20 +270,34 @@ def run_task(task: Task, setting: Setting, seeds, *, base, cache: ActivationCach
         # Train on a dataset of only the training clips: fit() would otherwise score every other
         # clip after each epoch (as validation), which costs time and changes nothing.
         train_set = replace(dataset, clips=tuple(dataset.clips[i] for i in train_idx))
-        result = fit(train_set, config=setting.config, options=options, base=base, speech=speech,
-                     noise=noise_bank if setting.noise else None, cache=cache,
-                     train_indices=range(len(train_idx)))
+        result = fit(
+            train_set,
+            config=setting.config,
+            options=options,
+            base=base,
+            speech=speech,
+            noise=noise_bank if setting.noise else None,
+            cache=cache,
+            train_indices=range(len(train_idx)),
+        )
         predict_this = predict
         if setting.switch is not None and setting.switch(result):
             SWITCHED.setdefault(setting.name, []).append(f"{task.key}-{seed}")
-            result = fit(train_set, config=setting.config, options=replace(old_default_options(), seed=seed),
-                         base=base, noise=noise_bank if setting.noise else None, cache=cache,
-                         train_indices=range(len(train_idx)))
+            result = fit(
+                train_set,
+                config=setting.config,
+                options=replace(old_default_options(), seed=seed),
+                base=base,
+                noise=noise_bank if setting.noise else None,
+                cache=cache,
+                train_indices=range(len(train_idx)),
+            )
             predict_this = mobilenet_head_probabilities
         chosen = set(train_idx)
         test_idx = [i for i in range(len(dataset.clips)) if i not in chosen]
-        probs = predict_this(setting, result, [dataset.clips[i].audio for i in test_idx], base=base,
-                             cache=cache, speech=speech)
+        probs = predict_this(
+            setting, result, [dataset.clips[i].audio for i in test_idx], base=base, cache=cache, speech=speech
+        )
         truth = np.array([dataset.clips[i].label for i in test_idx])
         accuracies.append(float(np.mean(np.asarray(probs).argmax(axis=1) == truth)))
     return accuracies
@@ -282,14 +331,21 @@ def summaries(tasks: list[Task], settings: list[Setting], results: dict) -> dict
     done = [t for t in tasks if all(s.name in results.get(t.key, {}) for s in settings)]
 
     def mean_of(members: list[Task]) -> dict:
-        return {"tasks": [t.key for t in members],
-                **{s.name: (round(float(np.mean([np.mean(results[t.key][s.name]) for t in members])), 4)
-                            if members else None) for s in settings}}
+        return {
+            "tasks": [t.key for t in members],
+            **{
+                s.name: (
+                    round(float(np.mean([np.mean(results[t.key][s.name]) for t in members])), 4) if members else None
+                )
+                for s in settings
+            },
+        }
 
-    return {"overall": mean_of(done),
-            "multi_speaker": mean_of([t for t in done if t.multi_speaker]),
-            "groups": {g: mean_of([t for t in done if t.group == g]) for g in GROUPS
-                       if any(t.group == g for t in done)}}
+    return {
+        "overall": mean_of(done),
+        "multi_speaker": mean_of([t for t in done if t.multi_speaker]),
+        "groups": {g: mean_of([t for t in done if t.group == g]) for g in GROUPS if any(t.group == g for t in done)},
+    }
 
 
 def report(tasks, settings, seeds, results, wall, complete: bool) -> dict:
@@ -301,15 +357,29 @@ def report(tasks, settings, seeds, results, wall, complete: bool) -> dict:
         "shots": SHOTS,
         "wall_seconds": round(wall, 1),
         "data": str(DATA),
-        "settings": {s.name: {"features": s.config.to_dict(),
-                              "options": {**asdict(s.options), "snr_db": list(s.options.snr_db)},
-                              "noise": str(NOISE_DIR) if s.noise else None} for s in settings},
-        "tasks": {t.key: {"name": t.name, "group": t.group, "multi_speaker": t.multi_speaker,
-                          "labels": list(t.labels), "clips_per_label": list(t.clips_per_label),
-                          "test_clips": t.test_clips,
-                          "results": {name: {"mean": round(float(np.mean(a)), 4), "std": round(float(np.std(a)), 4),
-                                             "accuracy": a} for name, a in results.get(t.key, {}).items()}}
-                  for t in tasks},
+        "settings": {
+            s.name: {
+                "features": s.config.to_dict(),
+                "options": {**asdict(s.options), "snr_db": list(s.options.snr_db)},
+                "noise": str(NOISE_DIR) if s.noise else None,
+            }
+            for s in settings
+        },
+        "tasks": {
+            t.key: {
+                "name": t.name,
+                "group": t.group,
+                "multi_speaker": t.multi_speaker,
+                "labels": list(t.labels),
+                "clips_per_label": list(t.clips_per_label),
+                "test_clips": t.test_clips,
+                "results": {
+                    name: {"mean": round(float(np.mean(a)), 4), "std": round(float(np.std(a)), 4), "accuracy": a}
+                    for name, a in results.get(t.key, {}).items()
+                },
+            }
+            for t in tasks
+        },
         "summary": summaries(tasks, settings, results),
         "switched_to_conv": {name: list(keys) for name, keys in SWITCHED.items()},
     }
@@ -320,11 +390,14 @@ def markdown(data: dict) -> str:
     names = list(data["settings"])
     seeds = data["seeds"]
     seed_text = f"seeds {seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
-    lines = [f"5-shot accuracy, mean ± std over {len(seeds)} seeds ({seed_text}); {data['date']}; "
-             f"{data['machine']}; total wall time {data['wall_seconds']:.0f} s"
-             + ("" if data["complete"] else " (INCOMPLETE run)"), "",
-             "| task | group | test clips | " + " | ".join(names) + " |",
-             "|---|---|---:|" + "---|" * len(names)]
+    lines = [
+        f"5-shot accuracy, mean ± std over {len(seeds)} seeds ({seed_text}); {data['date']}; "
+        f"{data['machine']}; total wall time {data['wall_seconds']:.0f} s"
+        + ("" if data["complete"] else " (INCOMPLETE run)"),
+        "",
+        "| task | group | test clips | " + " | ".join(names) + " |",
+        "|---|---|---:|" + "---|" * len(names),
+    ]
     for task in data["tasks"].values():
         res = task["results"]
         cells = " | ".join(f"{res[n]['mean']:.2f} ± {res[n]['std']:.2f}" if n in res else "" for n in names)
@@ -341,27 +414,45 @@ def markdown(data: dict) -> str:
         lines.append(row("mean, multi-speaker words/digits", summary["multi_speaker"]))
     lines += ["", "| group | tasks | " + " | ".join(names) + " |", "|---|---:|" + "---|" * len(names)]
     for group, entry in summary["groups"].items():
-        lines.append(f"| {group} | {len(entry['tasks'])} | "
-                     + " | ".join("" if entry[n] is None else f"{entry[n]:.2f}" for n in names) + " |")
+        lines.append(
+            f"| {group} | {len(entry['tasks'])} | "
+            + " | ".join("" if entry[n] is None else f"{entry[n]:.2f}" for n in names)
+            + " |"
+        )
     if summary["multi_speaker"]["tasks"]:
         entry = summary["multi_speaker"]
-        lines.append(f"| multi-speaker words/digits | {len(entry['tasks'])} | "
-                     + " | ".join(f"{entry[n]:.2f}" for n in names) + " |")
+        lines.append(
+            f"| multi-speaker words/digits | {len(entry['tasks'])} | "
+            + " | ".join(f"{entry[n]:.2f}" for n in names)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds [10]")
-    parser.add_argument("--seed-offset", type=int, default=0,
-                        help="first seed [0]; the README reports 0-9, tuning runs use 100 and up")
-    parser.add_argument("--settings", default="paper,old-default,default",
-                        help=f"comma-separated, from {', '.join(SETTINGS)} [paper,old-default,default]")
-    parser.add_argument("--noise", action="store_true", help="also run old-default+noise (real background "
-                        "recordings from shared/data/background_noise instead of generated noise)")
-    parser.add_argument("--tasks", help="comma-separated task keys, groups (" + ", ".join(GROUPS)
-                        + "), 'multi' (multi-speaker words/digits) or 'all'; keys: "
-                        + ", ".join(t.key for t in all_tasks()))
+    parser.add_argument(
+        "--seed-offset", type=int, default=0, help="first seed [0]; the README reports 0-9, tuning runs use 100 and up"
+    )
+    parser.add_argument(
+        "--settings",
+        default="paper,old-default,default",
+        help=f"comma-separated, from {', '.join(SETTINGS)} [paper,old-default,default]",
+    )
+    parser.add_argument(
+        "--noise",
+        action="store_true",
+        help="also run old-default+noise (real background "
+        "recordings from shared/data/background_noise instead of generated noise)",
+    )
+    parser.add_argument(
+        "--tasks",
+        help="comma-separated task keys, groups ("
+        + ", ".join(GROUPS)
+        + "), 'multi' (multi-speaker words/digits) or 'all'; keys: "
+        + ", ".join(t.key for t in all_tasks()),
+    )
     parser.add_argument("--json", type=Path, help="write results, summaries, settings, machine, seeds here")
     parser.add_argument("--markdown", type=Path, help="write the README-style table here")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"activation cache [{DEFAULT_CACHE}]")
@@ -380,8 +471,11 @@ def main(argv=None) -> int:
         print("nothing to run", file=sys.stderr)
         return 2
     base = load_base(BASE_DIR)
-    speech = {q: load_speech_embedding(SPEECH_DIR, quantized=q) for q in (True, False)
-              if any(s.options.head == "linear" and s.speech_quantized == q for s in settings)}
+    speech = {
+        q: load_speech_embedding(SPEECH_DIR, quantized=q)
+        for q in (True, False)
+        if any(s.options.head == "linear" and s.speech_quantized == q for s in settings)
+    }
     cache = ActivationCache(args.cache)
     noise_bank = load_noise(NOISE_DIR) if any(s.noise for s in settings) else None
 
@@ -398,18 +492,30 @@ def main(argv=None) -> int:
         results[task.key] = {}
         for setting in settings:
             t0 = time.perf_counter()
-            accs = run_task(task, setting, seeds, base=base, cache=cache, noise_bank=noise_bank,
-                            speech=speech.get(setting.speech_quantized))
+            accs = run_task(
+                task,
+                setting,
+                seeds,
+                base=base,
+                cache=cache,
+                noise_bank=noise_bank,
+                speech=speech.get(setting.speech_quantized),
+            )
             results[task.key][setting.name] = accs
-            print(f"  {task.name}: {setting.name} {fmt(accs)} ({time.perf_counter() - t0:.0f} s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {task.name}: {setting.name} {fmt(accs)} ({time.perf_counter() - t0:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         write(complete=False)
     data = write(complete=True)
 
     table = markdown(data)
     if not speakers_with_several_words():
-        table += ("\nwords: no Speech Commands speaker recorded any of on / off / stop more than once, so a "
-                  "one-speaker English words task cannot be formed; the words rows are multi-speaker tasks.\n")
+        table += (
+            "\nwords: no Speech Commands speaker recorded any of on / off / stop more than once, so a "
+            "one-speaker English words task cannot be formed; the words rows are multi-speaker tasks.\n"
+        )
     print(table)
     if args.markdown:
         args.markdown.write_text(table, encoding="utf-8")

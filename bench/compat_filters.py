@@ -79,10 +79,14 @@ def main(argv=None) -> int:
                         (model / "pac.json").write_text(json.dumps(manifest))
                         answers[drawn] = [a[0][0] for a in Classifier(model, base=args.base).classify_files(clips)]
                     own = answers[downscale]
-                    row = {"seed": seed, "task": name, "setting": setting, "clips": len(clips),
-                           "accuracy": {d: float(np.mean([a == t for a, t in zip(answers[d], truth)]))
-                                        for d in answers},
-                           "agree_with_own": {d: int(sum(a == b for a, b in zip(answers[d], own))) for d in answers}}
+                    row = {
+                        "seed": seed,
+                        "task": name,
+                        "setting": setting,
+                        "clips": len(clips),
+                        "accuracy": {d: float(np.mean([a == t for a, t in zip(answers[d], truth)])) for d in answers},
+                        "agree_with_own": {d: int(sum(a == b for a, b in zip(answers[d], own))) for d in answers},
+                    }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     summary = {}
@@ -92,12 +96,22 @@ def main(argv=None) -> int:
         summary[setting] = {  # over all test clips of all tasks and seeds
             "clips": n,
             "accuracy": {d: sum(r["accuracy"][d] * r["clips"] for r in mine) / n for d in canvas.DOWNSCALES},
-            "agreement": {d: sum(r["agree_with_own"][d] for r in mine) / n for d in canvas.DOWNSCALES}}
-        print(f"{setting}: " + "; ".join(
-            f"{d}: accuracy {summary[setting]['accuracy'][d]:.3f}, agreement {summary[setting]['agreement'][d]:.3f}"
-            for d in canvas.DOWNSCALES))
-    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_average": os.getloadavg(),
-              "seconds": round(time.time() - started), "rows": rows, "summary": summary}
+            "agreement": {d: sum(r["agree_with_own"][d] for r in mine) / n for d in canvas.DOWNSCALES},
+        }
+        print(
+            f"{setting}: "
+            + "; ".join(
+                f"{d}: accuracy {summary[setting]['accuracy'][d]:.3f}, agreement {summary[setting]['agreement'][d]:.3f}"
+                for d in canvas.DOWNSCALES
+            )
+        )
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": os.getloadavg(),
+        "seconds": round(time.time() - started),
+        "rows": rows,
+        "summary": summary,
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -55,6 +55,7 @@ EXAMPLES_KEPT = 3
 
 # -- the worker: one target, one seed ------------------------------------------------------------------
 
+
 def peak_rss_mb() -> float:
     import resource
 
@@ -74,8 +75,17 @@ class Tally:
 
     def __init__(self, path: Path, target: str, seed: int):
         self.path = path
-        self.data = {"target": target, "seed": seed, "tried": 0, "outcomes": Counter(), "failures": Counter(),
-                     "examples": {}, "slowest": [0.0, None], "seconds": 0.0, "peak_rss_mb": 0.0}
+        self.data = {
+            "target": target,
+            "seed": seed,
+            "tried": 0,
+            "outcomes": Counter(),
+            "failures": Counter(),
+            "examples": {},
+            "slowest": [0.0, None],
+            "seconds": 0.0,
+            "peak_rss_mb": 0.0,
+        }
         self.lock = threading.Lock()
 
     def fail(self, kind: str, shown: str, detail: str = "") -> None:
@@ -139,8 +149,12 @@ def run_worker(args) -> None:
     with contextlib.ExitStack() as stack:
         target = make_target(args.worker, scratch, stack)
         state: dict = {}
-        threading.Thread(target=watchdog, args=(tally, state, target), daemon=True,
-                         kwargs=dict(hang=args.hang, memory_mb=args.memory)).start()
+        threading.Thread(
+            target=watchdog,
+            args=(tally, state, target),
+            daemon=True,
+            kwargs=dict(hang=args.hang, memory_mb=args.memory),
+        ).start()
         draw = F.RandomDraw(random.Random(args.seed))
         started = time.perf_counter()
         last_save = started
@@ -177,7 +191,7 @@ def compare_with_js(inputs: list[bytes], scratch: Path, tally: Tally) -> None:
     """Every input through wav.js too (batches of 500); a disagreement is a failure."""
     with F.wav_page(scratch / "wav-page") as page:
         for start in range(0, len(inputs), 500):
-            batch = inputs[start:start + 500]
+            batch = inputs[start : start + 500]
             for data, js in zip(batch, F.js_decode(page, batch)):
                 problem = F.decoders_disagree(data, js)
                 if problem:
@@ -187,18 +201,45 @@ def compare_with_js(inputs: list[bytes], scratch: Path, tally: Tally) -> None:
 
 # -- the parent: shares, workers, restarts, the table ---------------------------------------------------------
 
+
 def run_target(name: str, count: int, args, scratch_root: Path) -> dict:
     """Run ``count`` inputs of one target, in as many workers as hangs or crashes need."""
-    total = {"target": name, "tried": 0, "outcomes": Counter(), "failures": Counter(), "examples": {},
-             "seconds": 0.0, "peak_rss_mb": 0.0, "workers": 0, "slowest": [0.0, None]}
+    total = {
+        "target": name,
+        "tried": 0,
+        "outcomes": Counter(),
+        "failures": Counter(),
+        "examples": {},
+        "seconds": 0.0,
+        "peak_rss_mb": 0.0,
+        "workers": 0,
+        "slowest": [0.0, None],
+    }
     seed = args.seed
     js_left = args.js if name == "wav" else 0
     while total["tried"] < count:
         scratch = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=scratch_root))
         report = scratch / "report.json"
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--count",
-                   str(count - total["tried"]), "--seed", str(seed), "--scratch", str(scratch), "--report", str(report),
-                   "--hang", str(args.hang), "--memory", str(args.memory), "--js", str(js_left)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            name,
+            "--count",
+            str(count - total["tried"]),
+            "--seed",
+            str(seed),
+            "--scratch",
+            str(scratch),
+            "--report",
+            str(report),
+            "--hang",
+            str(args.hang),
+            "--memory",
+            str(args.memory),
+            "--js",
+            str(js_left),
+        ]
         done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         part = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {"tried": 0}
         if done.returncode not in (0, 3):
@@ -221,7 +262,7 @@ def merge(total: dict, part: dict) -> None:
     total["outcomes"].update(part.get("outcomes", {}))
     total["failures"].update(part.get("failures", {}))
     for kind, kept in part.get("examples", {}).items():
-        total["examples"].setdefault(kind, []).extend(kept[:EXAMPLES_KEPT - len(total["examples"].get(kind, []))])
+        total["examples"].setdefault(kind, []).extend(kept[: EXAMPLES_KEPT - len(total["examples"].get(kind, []))])
     total["seconds"] += part.get("seconds", 0.0)
     total["peak_rss_mb"] = max(total["peak_rss_mb"], part.get("peak_rss_mb", 0.0))
     if part.get("slowest") and part["slowest"][0] > total["slowest"][0]:
@@ -244,8 +285,10 @@ def print_table(results: list[dict], seconds: float) -> None:
         print(f"{r['target']:8} {r['tried']:>9,d} {r['seconds']:>7.0f} {r['peak_rss_mb']:>8.0f}  {outcomes}")
         for kind, n in sorted(r["failures"].items()):
             print(f"{'':36}FAIL {kind}: {n}")
-        print(f"{'':36}slowest input {r['slowest'][0]:.2f} s" +
-              (f"; {r['js_compared']} compared with wav.js" if r.get("js_compared") else ""))
+        print(
+            f"{'':36}slowest input {r['slowest'][0]:.2f} s"
+            + (f"; {r['js_compared']} compared with wav.js" if r.get("js_compared") else "")
+        )
     tried = sum(r["tried"] for r in results)
     failed = sum(sum(r["failures"].values()) for r in results)
     print(f"{tried:,d} inputs in {seconds:.0f} s wall time; {failed} failures")
@@ -254,8 +297,11 @@ def print_table(results: list[dict], seconds: float) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--inputs", type=int, default=1_000_000, help="inputs in all (default 10^6)")
-    parser.add_argument("--share", help="how the inputs are shared, e.g. wav=0.75,config=0.12,mdl=0.08,aix=0.03,"
-                                        "studio=0.02 (a target left out is not run)")
+    parser.add_argument(
+        "--share",
+        help="how the inputs are shared, e.g. wav=0.75,config=0.12,mdl=0.08,aix=0.03,"
+        "studio=0.02 (a target left out is not run)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="targets run at once (default 1)")
     parser.add_argument("--js", type=int, default=2000, help="WAV inputs also decoded by wav.js (0: none)")
@@ -281,8 +327,14 @@ def main(argv=None) -> int:
     print_table(results, seconds)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"inputs": args.inputs, "seed": args.seed, "seconds": round(seconds, 1),
-                                               "targets": results}, indent=2, default=str), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {"inputs": args.inputs, "seed": args.seed, "seconds": round(seconds, 1), "targets": results},
+                indent=2,
+                default=str,
+            ),
+            encoding="utf-8",
+        )
     return 1 if any(r["failures"] for r in results) else 0
 
 

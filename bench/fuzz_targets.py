@@ -118,9 +118,14 @@ class RandomDraw(Draw):
 
     def text(self, max_size, min_size=0):
         size = self.rng.randint(min_size, max_size)
-        return "".join(chr(self.rng.choice((self.rng.randint(32, 126), self.rng.randint(0, 0xD7FF),
-                                            self.rng.randint(0xE000, 0x10FFFF))))
-                       for _ in range(size))
+        return "".join(
+            chr(
+                self.rng.choice(
+                    (self.rng.randint(32, 126), self.rng.randint(0, 0xD7FF), self.rng.randint(0xE000, 0x10FFFF))
+                )
+            )
+            for _ in range(size)
+        )
 
 
 @dataclass
@@ -156,8 +161,7 @@ class ShortBytes(bytes):
     def __repr__(self) -> str:
         import hashlib
 
-        return (f"<{len(self)} bytes, sha256 {hashlib.sha256(self).hexdigest()[:16]}, "
-                f"starting {bytes(self[:600])!r}>")
+        return f"<{len(self)} bytes, sha256 {hashlib.sha256(self).hexdigest()[:16]}, starting {bytes(self[:600])!r}>"
 
 
 def shown_short(value):
@@ -186,8 +190,33 @@ def hex_of(data: bytes, limit: int = 4096) -> str:
 # -- mutations shared by the byte-level targets -------------------------------------------------------
 
 #: Values that break size, count and rate fields.
-INTERESTING_U32 = [0, 1, 2, 3, 4, 7, 8, 16, 255, 256, 3999, 4000, 4001, 8000, 16000, 44100, 65535, 65536,
-                   383999, 384000, 384001, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF]
+INTERESTING_U32 = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    16,
+    255,
+    256,
+    3999,
+    4000,
+    4001,
+    8000,
+    16000,
+    44100,
+    65535,
+    65536,
+    383999,
+    384000,
+    384001,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFE,
+    0xFFFFFFFF,
+]
 INTERESTING_U16 = [0, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 64, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF]
 
 
@@ -205,16 +234,16 @@ def mutated(d: Draw, seed: bytes, *, hot: int = 64, max_mutations: int = 6) -> b
             pool = INTERESTING_U16 if width == 2 else INTERESTING_U32
             value = d.choice(pool) if d.boolean() else d.integer(0, (1 << (8 * width)) - 1)
             at = min(at, max(0, size - width))
-            data[at:at + width] = value.to_bytes(width, "little")[:size - at]
+            data[at : at + width] = value.to_bytes(width, "little")[: size - at]
         elif kind == "truncate":
             del data[at:]
         elif kind == "insert":
             data[at:at] = d.binary(16, min_size=1)
         elif kind == "delete":
-            del data[at:at + d.integer(1, 16)]
+            del data[at : at + d.integer(1, 16)]
         elif kind == "copy" and size:
             start = d.integer(0, size - 1)
-            data[at:at] = data[start:start + d.integer(1, 64)]
+            data[at:at] = data[start : start + d.integer(1, 64)]
         elif kind == "append":
             data += d.binary(64)
     return bytes(data)
@@ -223,7 +252,7 @@ def mutated(d: Draw, seed: bytes, *, hot: int = 64, max_mutations: int = 6) -> b
 # -- WAV: pac.audio.decode_wav (and wav.js) -----------------------------------------------------------
 
 PCM, FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
-_GUID_TAIL = bytes.fromhex("000010008000" "00aa00389b71")
+_GUID_TAIL = bytes.fromhex("00001000800000aa00389b71")
 
 
 def riff(chunks: bytes) -> bytes:
@@ -265,31 +294,52 @@ def wav_seeds(count: int = 6, frames: int = 400) -> list[bytes]:
     """Valid short WAV files: the first ``frames`` samples of real recordings, in every encoding
     pac decodes, mono and stereo, plain and WAVE_FORMAT_EXTENSIBLE, with and without extra chunks."""
     data = shared_dir() / "data"
-    paths = [data / "fsdd" / "recordings" / "0_george_0.wav",
-             *sorted((data / "speech_commands_v001" / "on").glob("*.wav"))[:1],
-             *sorted((data / "instruments").glob("*/*.wav"))[:1],
-             *sorted((data / "ravdess").glob("*/*.wav"))[:1]]
+    paths = [
+        data / "fsdd" / "recordings" / "0_george_0.wav",
+        *sorted((data / "speech_commands_v001" / "on").glob("*.wav"))[:1],
+        *sorted((data / "instruments").glob("*/*.wav"))[:1],
+        *sorted((data / "ravdess").glob("*/*.wav"))[:1],
+    ]
     from pac.audio import read_wav
 
     seeds = []
     for n, path in enumerate(paths[:count]):
         clip = read_wav(path)
-        samples = clip.samples[len(clip.samples) // 3:][:frames]
+        samples = clip.samples[len(clip.samples) // 3 :][:frames]
         for k, kind in enumerate(ENCODINGS):
             channels = 1 + (n + k) % 2
             interleaved = np.repeat(samples, channels) * (0.5 if channels == 2 else 1.0)
             tag, bits, body = encode(interleaved, kind)
             extensible = (n + k) % 3 == 0
-            fmt = fmt_body(EXTENSIBLE if extensible else tag, channels, clip.rate, bits,
-                           extensible_tag=tag if extensible else None)
+            fmt = fmt_body(
+                EXTENSIBLE if extensible else tag, channels, clip.rate, bits, extensible_tag=tag if extensible else None
+            )
             extra = chunk(b"LIST", b"INFOpac") if (n + k) % 2 else b""
             seeds.append(riff(chunk(b"fmt ", fmt) + extra + chunk(b"data", body)))
     return seeds
 
 
 #: Float sample values that are not audio (or barely are).
-FLOAT_SPECIALS = [0.0, -0.0, 1.0, -1.0, 999.9999, 1000.0, -1000.0, 1000.0001, 1e4, 1e30, -1e38,
-                  3.4028235e38, 1e300, 1.7976931348623157e308, 5e-324, math.inf, -math.inf, math.nan]
+FLOAT_SPECIALS = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    999.9999,
+    1000.0,
+    -1000.0,
+    1000.0001,
+    1e4,
+    1e30,
+    -1e38,
+    3.4028235e38,
+    1e300,
+    1.7976931348623157e308,
+    5e-324,
+    math.inf,
+    -math.inf,
+    math.nan,
+]
 SNAN = {32: struct.pack("<I", 0x7F800001), 64: struct.pack("<Q", 0x7FF0000000000001)}
 
 
@@ -304,7 +354,7 @@ def built_wav(d: Draw, *, max_body: int = 512) -> bytes:
     sub = d.choice([PCM, FLOAT, 0x0055]) if tag == EXTENSIBLE else None
     fmt = fmt_body(tag, channels, rate, bits, extensible_tag=sub)
     if d.integer(0, 3) == 0:
-        fmt = fmt[:d.integer(0, len(fmt))]
+        fmt = fmt[: d.integer(0, len(fmt))]
     if (sub or tag) == FLOAT and bits in (32, 64):
         body = b"".join(float_sample(d, bits) for _ in range(d.integer(0, max_body * 8 // bits)))
     else:
@@ -318,7 +368,9 @@ def built_wav(d: Draw, *, max_body: int = 512) -> bytes:
     if d.integer(0, 3) == 0:  # a data size that lies (streaming writers write 0 or 0xFFFFFFFF)
         at = data.find(b"data")
         if at >= 0:
-            data[at + 4:at + 8] = struct.pack("<I", d.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, len(body) + 1, len(body) + 2]))
+            data[at + 4 : at + 8] = struct.pack(
+                "<I", d.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, len(body) + 1, len(body) + 2])
+            )
     return bytes(data)
 
 
@@ -445,8 +497,9 @@ def js_decode_named(page, cases: list[tuple[str, bytes]]) -> list[dict]:
     import base64
 
     texts = [[name, base64.b64encode(bytes(data)).decode("ascii")] for name, data in cases]
-    return page.execute("const T = window.__wavTest;"
-                        "return arguments[0].map(([name, text]) => T.decode(T.bytes(text), name));", texts)
+    return page.execute(
+        "const T = window.__wavTest;return arguments[0].map(([name, text]) => T.decode(T.bytes(text), name));", texts
+    )
 
 
 def decoders_disagree(data: bytes, js: dict, name: str = "fuzz.wav") -> str | None:
@@ -473,9 +526,38 @@ def decoders_disagree(data: bytes, js: dict, name: str = "fuzz.wav") -> str | No
 
 # -- feature configuration files: pac.features.load_config ---------------------------------------------
 
-HOSTILE_VALUES = [None, True, False, 0, -1, 1, 2, 3, 7, 10 ** 6, 10 ** 400, -(10 ** 400), 0.5, -0.5, 1e-300, 5e-324,
-                  1e308, -1e308, math.nan, math.inf, -math.inf, "", "NaN", "1e9", "mel", "pac-compat", [], {},
-                  [1, 2], {"a": 1}]
+HOSTILE_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    10**6,
+    10**400,
+    -(10**400),
+    0.5,
+    -0.5,
+    1e-300,
+    5e-324,
+    1e308,
+    -1e308,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "NaN",
+    "1e9",
+    "mel",
+    "pac-compat",
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+]
 
 
 def config_input(d: Draw) -> bytes:
@@ -496,8 +578,7 @@ def config_input(d: Draw) -> bytes:
             factor = d.choice([-1, 0, 2, 10, 1000, 1e6, 0.001])
             base[name] = base[name] * factor if abs(base[name]) < 1e300 else factor
         else:
-            base[name] = d.choice([lambda: d.integer(-(1 << 70), 1 << 70), lambda: d.floating(64),
-                                   lambda: d.text(8)])()
+            base[name] = d.choice([lambda: d.integer(-(1 << 70), 1 << 70), lambda: d.floating(64), lambda: d.text(8)])()
     text = json.dumps(base, allow_nan=True).encode("utf-8")
     form = d.choice(["plain"] * 5 + ["nested", "corrupt", "bytes", "bom"])
     if form == "nested":
@@ -538,8 +619,10 @@ class ConfigCheck:
                 return "refused"
         for name, (low, high) in CONFIG_BOUNDS.items():
             value = getattr(config, name)
-            expect(value is None or (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high),
-                   f"{name} = {value!r} accepted (bounds {low:g} to {high:g})")
+            expect(
+                value is None or (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high),
+                f"{name} = {value!r} accepted (bounds {low:g} to {high:g})",
+            )
         self.accepted += 1
         if self.render_every and self.accepted % self.render_every == 0:
             with quiet_numpy():
@@ -553,8 +636,12 @@ class ConfigCheck:
 
 
 def config_target(folder: Path, *, render_every: int = 25) -> Target:
-    return Target("config", config_input, ConfigCheck(folder, render_every=render_every),
-                  lambda data: data.decode("utf-8", "backslashreplace")[:4096])
+    return Target(
+        "config",
+        config_input,
+        ConfigCheck(folder, render_every=render_every),
+        lambda data: data.decode("utf-8", "backslashreplace")[:4096],
+    )
 
 
 # -- .mdl import: pac.mdl.read_mdl ---------------------------------------------------------------------
@@ -570,10 +657,11 @@ def mdl_seed() -> bytes:
 
     rng = np.random.default_rng(0)
     weights = lambda *shape: (rng.standard_normal(shape) * 0.05).astype(np.float32)  # noqa: E731
-    layers = [Layer("conv2d", activation="relu", filters=1, kernel_size=(5, 5), weights=[weights(5, 5, 256, 1),
-                                                                                         weights(1)]),
-              Layer("flatten"),
-              Layer("dense", activation="softmax", units=len(MDL_LABELS), weights=[weights(9, 3), weights(3)])]
+    layers = [
+        Layer("conv2d", activation="relu", filters=1, kernel_size=(5, 5), weights=[weights(5, 5, 256, 1), weights(1)]),
+        Layer("flatten"),
+        Layer("dense", activation="softmax", units=len(MDL_LABELS), weights=[weights(9, 3), weights(3)]),
+    ]
     return mdl_bytes(list(MDL_LABELS), layers)
 
 
@@ -602,14 +690,21 @@ def json_edit(d: Draw, body: bytes) -> bytes:
         return mutated(d, body, hot=len(body), max_mutations=3)
     node = value
     for _ in range(d.integer(0, 6)):
-        children = (list(node.items()) if isinstance(node, dict) else
-                    list(enumerate(node)) if isinstance(node, list) else [])
+        children = (
+            list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+        )
         if not children:
             break
         key, child = d.choice(children)
         if not isinstance(child, (dict, list)) or d.boolean():
-            node[key] = d.choice([lambda: d.choice(HOSTILE_VALUES), lambda: d.text(6), lambda: ["x"] * 2000,
-                                  lambda: [[[[[[[[[[[]]]]]]]]]]]])()
+            node[key] = d.choice(
+                [
+                    lambda: d.choice(HOSTILE_VALUES),
+                    lambda: d.text(6),
+                    lambda: ["x"] * 2000,
+                    lambda: [[[[[[[[[[[]]]]]]]]]]],
+                ]
+            )()
             break
         node = child
     return json.dumps(value, allow_nan=True).encode("utf-8")
@@ -629,7 +724,7 @@ def mdl_input(d: Draw, seed: bytes, entries: dict[str, bytes]) -> bytes:
         if action == "json" and name.endswith(".json"):
             items[k] = (name, json_edit(d, body))
         elif action in ("json", "weights"):
-            items = [(n, b[:d.integer(0, len(b))] + d.binary(8) if n == "model.weights.bin" else b) for n, b in items]
+            items = [(n, b[: d.integer(0, len(b))] + d.binary(8) if n == "model.weights.bin" else b) for n, b in items]
         elif action == "drop" and len(items) > 1:
             items.pop(k)
         elif action == "double":
@@ -679,6 +774,7 @@ def mdl_target(folder: Path) -> Target:
 
 # -- .aix: pac.verify.verify without the browser ------------------------------------------------------------
 
+
 def aix_seed() -> tuple[str, dict[str, bytes]]:
     """The top folder and entries of a small .aix: the component's real descriptors, build infos,
     classes.jar and AndroidRuntime.jar (no model assets)."""
@@ -718,8 +814,12 @@ def aix_input(d: Draw, top: str, entries: dict[str, bytes], whole: bytes) -> byt
         elif action == "many":
             items += [(f"{top}/assets/x{i}", b"") for i in range(d.choice([100, LIMITS.aix_max_entries + 1]))]
         elif action == "rename":
-            items[k] = (d.choice([f"../{name}", f"/{name}", name.replace("/", "\\"), f"other/{name}", name + "/",
-                                  name.upper()]), body)
+            items[k] = (
+                d.choice(
+                    [f"../{name}", f"/{name}", name.replace("/", "\\"), f"other/{name}", name + "/", name.upper()]
+                ),
+                body,
+            )
         elif action == "drop":
             items.pop(k)
     return rezip(items, method=d.choice([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
@@ -759,19 +859,75 @@ def aix_target(folder: Path) -> Target:
 
 METHODS = ["GET", "HEAD", "POST", "DELETE"]
 OTHER_METHODS = ["PUT", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "BREW", "get"]
-ROUTE_PATHS = ["/", "/favicon.ico", "/static/{x}", "/api/project", "/api/settings", "/api/labels",
-               "/api/labels/{label}/rename", "/api/labels/{label}", "/api/labels/{label}/clips",
-               "/api/labels/{label}/clips/{x}/audio", "/api/labels/{label}/clips/{x}/spectrogram",
-               "/api/labels/{label}/clips/{x}", "/api/train", "/api/train/cancel", "/api/models/{x}/files/{x}",
-               "/api/models/{x}", "/api/models/{x}/download/zip", "/api/models/{x}/export/{x}",
-               "/api/models/{x}/download/{x}", "/api/models/{x}/classify", "/api/models/{x}/tests",
-               "/api/models/{x}/tests/{x}", "/api/models/{x}/tests/{x}/audio", "/api/models/{x}/tests/{x}/spectrogram"]
-SEGMENTS = ["fuzz", "other", "..", ".", "%2e%2e", "..%2F..%2Fstudio.json", "%ff", "%00", "%c3%a9", "a%2Fb", "studio.js",
-            "index.html", "aix", "mdl", "curves.png", "x" * 300, "%", "%zz", "CON", "_background_noise_"]
-JSON_BODIES = [b"", b"{}", b"null", b"[]", b"42", b'"x"', b'{"name": "fuzz2"}', b'{"name": "fuzz"}',
-               b'{"name": ["x"]}', b'{"profile": "paper"}', b'{"profile": {}}', b'{"expected": 3}',
-               b'{"head": "conv", "epochs": "many"}', b'{"seed": NaN}', b'{"noise": "folder", "noise_folder": "~x"}',
-               b"[" * 10000 + b"]" * 10000, b'{"name": "\\ud800"}', b"\xff\xfe", b"{" * 40]
+ROUTE_PATHS = [
+    "/",
+    "/favicon.ico",
+    "/static/{x}",
+    "/api/project",
+    "/api/settings",
+    "/api/labels",
+    "/api/labels/{label}/rename",
+    "/api/labels/{label}",
+    "/api/labels/{label}/clips",
+    "/api/labels/{label}/clips/{x}/audio",
+    "/api/labels/{label}/clips/{x}/spectrogram",
+    "/api/labels/{label}/clips/{x}",
+    "/api/train",
+    "/api/train/cancel",
+    "/api/models/{x}/files/{x}",
+    "/api/models/{x}",
+    "/api/models/{x}/download/zip",
+    "/api/models/{x}/export/{x}",
+    "/api/models/{x}/download/{x}",
+    "/api/models/{x}/classify",
+    "/api/models/{x}/tests",
+    "/api/models/{x}/tests/{x}",
+    "/api/models/{x}/tests/{x}/audio",
+    "/api/models/{x}/tests/{x}/spectrogram",
+]
+SEGMENTS = [
+    "fuzz",
+    "other",
+    "..",
+    ".",
+    "%2e%2e",
+    "..%2F..%2Fstudio.json",
+    "%ff",
+    "%00",
+    "%c3%a9",
+    "a%2Fb",
+    "studio.js",
+    "index.html",
+    "aix",
+    "mdl",
+    "curves.png",
+    "x" * 300,
+    "%",
+    "%zz",
+    "CON",
+    "_background_noise_",
+]
+JSON_BODIES = [
+    b"",
+    b"{}",
+    b"null",
+    b"[]",
+    b"42",
+    b'"x"',
+    b'{"name": "fuzz2"}',
+    b'{"name": "fuzz"}',
+    b'{"name": ["x"]}',
+    b'{"profile": "paper"}',
+    b'{"profile": {}}',
+    b'{"expected": 3}',
+    b'{"head": "conv", "epochs": "many"}',
+    b'{"seed": NaN}',
+    b'{"noise": "folder", "noise_folder": "~x"}',
+    b"[" * 10000 + b"]" * 10000,
+    b'{"name": "\\ud800"}',
+    b"\xff\xfe",
+    b"{" * 40,
+]
 
 
 @dataclass(frozen=True)
@@ -810,19 +966,35 @@ def studio_request(d: Draw, seeds: list[bytes], segments: list[str]) -> Request:
         body = d.binary(256) if kind == "binary" else b""
     headers = [("X-Pac-Studio", "1")] if d.integer(0, 5) else []
     length = d.choice(["exact"] * 6 + ["none", "more", "less", "-1", "junk", "huge", "over-limit"])
-    lengths = {"exact": str(len(body)), "more": str(len(body) + 10), "less": str(max(0, len(body) - 1)), "-1": "-1",
-               "junk": "12abc", "huge": "9" * 30, "over-limit": str(LIMITS.upload_max_bytes + 1)}
+    lengths = {
+        "exact": str(len(body)),
+        "more": str(len(body) + 10),
+        "less": str(max(0, len(body) - 1)),
+        "-1": "-1",
+        "junk": "12abc",
+        "huge": "9" * 30,
+        "over-limit": str(LIMITS.upload_max_bytes + 1),
+    }
     if length in lengths:
         headers.append(("Content-Length", lengths[length]))
     headers += [d.choice(EXTRA_HEADERS) for _ in range(d.integer(0, 3))]
     return Request(method, path, tuple(headers), body)
 
 
-EXTRA_HEADERS = [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"),
-                 ("Origin", "http://evil.example"), ("X-Clip-Source", "uploaded"), ("X-Clip-Source", "recorded"),
-                 ("X-Clip-Source", "other"),
-                 ("X-Clip-Name", "%ff%fe..%2F"), ("X-Clip-Name", "\u00e9t\u00e9.wav"), ("Expect", "100-continue"),
-                 ("Connection", "close"), ("Host", "evil.example"), ("Range", "bytes=0-1")]
+EXTRA_HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Transfer-Encoding", "chunked"),
+    ("Origin", "http://evil.example"),
+    ("X-Clip-Source", "uploaded"),
+    ("X-Clip-Source", "recorded"),
+    ("X-Clip-Source", "other"),
+    ("X-Clip-Name", "%ff%fe..%2F"),
+    ("X-Clip-Name", "\u00e9t\u00e9.wav"),
+    ("Expect", "100-continue"),
+    ("Connection", "close"),
+    ("Host", "evil.example"),
+    ("Range", "bytes=0-1"),
+]
 
 
 def exchange(port: int, request: Request, *, timeout: float = 30) -> bytes:

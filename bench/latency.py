@@ -76,17 +76,28 @@ def random_model(directory: Path, head: str = "both") -> Path:
     if blocks:
         d = sum(SIZES[b] for b in blocks)
         rng = np.random.default_rng(0)
-        layer = Layer("dense", activation="softmax", use_bias=True, units=3,
-                      weights=[(0.05 * rng.standard_normal((d, 3))).astype(np.float32), np.zeros(3, np.float32)])
+        layer = Layer(
+            "dense",
+            activation="softmax",
+            use_bias=True,
+            units=3,
+            weights=[(0.05 * rng.standard_normal((d, 3))).astype(np.float32), np.zeros(3, np.float32)],
+        )
         write_head(keras_head([layer], input_shape=(d,)), directory)
-        linear = {"kind": "linear", "blocks": [{"name": b, "size": SIZES[b], "weight": 1.0, "pooling": POOLING[b]}
-                                               for b in blocks]}
+        linear = {
+            "kind": "linear",
+            "blocks": [{"name": b, "size": SIZES[b], "weight": 1.0, "pooling": POOLING[b]} for b in blocks],
+        }
     else:
         write_head(build_head(3, seed=0), directory)
-    manifest = Manifest(labels=("a", "b", "c"), features=FeatureConfig(),
-                        base=base_identity() if not blocks or "mobilenet" in blocks else None,
-                        tools=tool_versions(), linear=linear,
-                        speech_base=speech_identity(quantized=True) if "speech" in blocks else None)
+    manifest = Manifest(
+        labels=("a", "b", "c"),
+        features=FeatureConfig(),
+        base=base_identity() if not blocks or "mobilenet" in blocks else None,
+        tools=tool_versions(),
+        linear=linear,
+        speech_base=speech_identity(quantized=True) if "speech" in blocks else None,
+    )
     (directory / "pac.json").write_text(manifest.to_json(), encoding="utf-8")
     return directory
 
@@ -158,8 +169,11 @@ def measure(browser, backend: str, data: bytes, *, repeat: int, loads: int) -> d
     answer = browser.driver.execute_async_script(PARTS_JS, text, repeat)
     if "error" in answer:
         raise PacError(f"per-part timing failed: {answer['error']}")
-    parts = {key: statistics.median(p[key] for p in answer["parts"])
-             for key in answer["parts"][0]} if answer["parts"] else {}
+    parts = (
+        {key: statistics.median(p[key] for p in answer["parts"]) for key in answer["parts"][0]}
+        if answer["parts"]
+        else {}
+    )
     return {
         "backend": info["backend"],
         "ready_ms": statistics.median(ready),
@@ -179,8 +193,12 @@ def measure(browser, backend: str, data: bytes, *, repeat: int, loads: int) -> d
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="a trained model folder (default: a random 3-label head)")
-    parser.add_argument("--head", choices=sorted(HEADS), default="both",
-                        help="the random model's head: linear on both blocks (default), on one, or conv")
+    parser.add_argument(
+        "--head",
+        choices=sorted(HEADS),
+        default="both",
+        help="the random model's head: linear on both blocks (default), on one, or conv",
+    )
     parser.add_argument("--clip", type=Path, help="the WAV clip (default: a 1 s Speech Commands clip)")
     parser.add_argument("--repeat", type=int, default=50, help="classifications per backend (default 50)")
     parser.add_argument("--loads", type=int, default=3, help="page loads per backend (default 3)")
@@ -200,18 +218,25 @@ def main(argv=None) -> int:
             browser.open(backend="cpu")
             renderer = browser.execute(RENDERER_JS)
             version = browser.driver.capabilities.get("browserVersion")
-            results = [measure(browser, b, data, repeat=args.repeat, loads=args.loads)
-                       for b in args.backends.split(",")]
+            results = [
+                measure(browser, b, data, repeat=args.repeat, loads=args.loads) for b in args.backends.split(",")
+            ]
 
-    print(f"Classifier page latency, headless Chromium {version} (--disable-gpu; WebGL renderer: "
-          f"{renderer or 'none'}), {machine()}")
-    print(f"clip: {clip.name} (1 s); {args.repeat} classifications per backend after 5 warm-up; "
-          f"load -> ready: median of {args.loads} page loads\n")
+    print(
+        f"Classifier page latency, headless Chromium {version} (--disable-gpu; WebGL renderer: "
+        f"{renderer or 'none'}), {machine()}"
+    )
+    print(
+        f"clip: {clip.name} (1 s); {args.repeat} classifications per backend after 5 warm-up; "
+        f"load -> ready: median of {args.loads} page loads\n"
+    )
     ok = [r for r in results if "error" not in r]
     if ok:
         print(f"model: {ok[0]['head']} head" + (f" on {' + '.join(ok[0]['blocks'])}" if ok[0]["blocks"] else ""))
-    print("| backend | classify median (ms) | classify p90 (ms) | speech block (ms) | mobilenet (ms) | head (ms) "
-          "| JS image features alone (ms) | page load -> ready (ms) |")
+    print(
+        "| backend | classify median (ms) | classify p90 (ms) | speech block (ms) | mobilenet (ms) | head (ms) "
+        "| JS image features alone (ms) | page load -> ready (ms) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         if "error" in r:
@@ -219,16 +244,29 @@ def main(argv=None) -> int:
             continue
         parts = r["parts_median_ms"]
         cell = lambda key: f"{parts[key]:.1f}" if key in parts else "-"  # noqa: E731,B023 (used at once)
-        print(f"| {r['backend']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | {cell('speech_ms')} "
-              f"| {cell('mobilenet_ms')} | {cell('head_ms')} | {r['features_median_ms']:.1f} | {r['ready_ms']:.0f} |")
+        print(
+            f"| {r['backend']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | {cell('speech_ms')} "
+            f"| {cell('mobilenet_ms')} | {cell('head_ms')} | {r['features_median_ms']:.1f} | {r['ready_ms']:.0f} |"
+        )
     best = min(ok, key=lambda r: r["median_ms"]) if ok else None
     if best:
         verdict = "meets" if best["median_ms"] <= TARGET_MS else "MISSES"
         print(f"\nbest: {best['backend']} {best['median_ms']:.1f} ms median ({verdict} the {TARGET_MS:.0f} ms target)")
     if args.json:
-        args.json.write_text(json.dumps({"date": datetime.datetime.now().isoformat(timespec="seconds"),
-                                         "machine": machine(), "chromium": version, "webgl_renderer": renderer,
-                                         "clip": clip.name, "results": results}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                    "machine": machine(),
+                    "chromium": version,
+                    "webgl_renderer": renderer,
+                    "clip": clip.name,
+                    "results": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

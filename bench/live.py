@@ -5,7 +5,8 @@
 
 For each task seed (``bench/live_data.py``): a 3-word model (5 Speech Commands clips per word, a
 ``_background_noise_`` label of 5 noise pieces and ``--background-words`` (20) clips of other words,
-none of them in the recordings) is trained with the product defaults, packaged as the page's asset folder, and each long recording (about 2.7 minutes: the 5
+none of them in the recordings) is trained with the product defaults, packaged as the page's asset
+folder, and each long recording (about 2.7 minutes: the 5
 held-out clips of each word twice, 20 pieces of other speech, in real kitchen / exercise-bike noise
 at 10-20 dB SNR) is streamed to the page in headless Chromium (wasm) as the component streams the
 microphone: ``startStream``, then one ``pushPcm`` of 100 ms every 100 ms of wall time.
@@ -40,14 +41,12 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import live_data  # noqa: E402
-
 from pac.listen import ListenSettings  # noqa: E402
 
 
@@ -90,8 +89,9 @@ def _load() -> str:
 
 def run(args) -> dict:
     seeds = [int(s) for s in args.seeds.split(",")]
-    settings = ListenSettings.defaults(threshold=args.threshold, minimum_interval_ms=args.minimum_interval,
-                                       hop_ms=args.hop)
+    settings = ListenSettings.defaults(
+        threshold=args.threshold, minimum_interval_ms=args.minimum_interval, hop_ms=args.hop
+    )
     work = Path(args.work or tempfile.mkdtemp(prefix="pac-live-"))
     rows = []
     loads = [_load()]
@@ -110,14 +110,23 @@ def run(args) -> dict:
             row.update(targets=found["targets"], detected=found["detected"], false_alarms=found["false_alarms"])
             if "heard_t" in row:
                 ends = [e["end"] for e in recording.targets()]
-                row["latencies_ms"] = [row["heard_t"][i] - 1000.0 * ends[j]
-                                       for j, i in enumerate(found["found"]) if i is not None]
+                row["latencies_ms"] = [
+                    row["heard_t"][i] - 1000.0 * ends[j] for j, i in enumerate(found["found"]) if i is not None
+                ]
             rows.append(row)
             loads.append(_load())
-            print(f"task {seed} {task.words} recording {index}: {row['detected']}/{row['targets']} found, "
-                  f"{row['false_alarms']} false alarms in {row['minutes']:.2f} min"
-                  + (f", cpu {row['cpu_s'] / row['audio_s']:.3f} s/s, page busy {row['busy_ms'] / row['audio_s'] / 1000:.3f}"
-                     f", dropped {row['dropped']}/{row['due']}" if "cpu_s" in row else ""), flush=True)
+            print(
+                f"task {seed} {task.words} recording {index}: {row['detected']}/{row['targets']} found, "
+                f"{row['false_alarms']} false alarms in {row['minutes']:.2f} min"
+                + (
+                    f", cpu {row['cpu_s'] / row['audio_s']:.3f} s/s"
+                    f", page busy {row['busy_ms'] / row['audio_s'] / 1000:.3f}"
+                    f", dropped {row['dropped']}/{row['due']}"
+                    if "cpu_s" in row
+                    else ""
+                ),
+                flush=True,
+            )
     targets = sum(r["targets"] for r in rows)
     minutes = sum(r["minutes"] for r in rows)
     latencies = [x for r in rows for x in r.get("latencies_ms", [])]
@@ -125,24 +134,38 @@ def run(args) -> dict:
         "detection_rate": sum(r["detected"] for r in rows) / targets,
         "false_alarms_per_minute": sum(r["false_alarms"] for r in rows) / minutes,
         "median_latency_ms": statistics.median(latencies) if latencies else None,
-        "realtime_factor": (sum(r["cpu_s"] for r in rows) / sum(r["audio_s"] for r in rows)
-                            if not args.python else None),
-        "page_busy_per_second": (sum(r["busy_ms"] for r in rows) / 1000.0 / sum(r["audio_s"] for r in rows)
-                                 if not args.python else None),
+        "realtime_factor": (
+            sum(r["cpu_s"] for r in rows) / sum(r["audio_s"] for r in rows) if not args.python else None
+        ),
+        "page_busy_per_second": (
+            sum(r["busy_ms"] for r in rows) / 1000.0 / sum(r["audio_s"] for r in rows) if not args.python else None
+        ),
         "dropped_windows": sum(r.get("dropped", 0) for r in rows),
         # --python: per word, its label's best window (the detector's ceiling at any threshold)
-        "word_best_probability_median": (statistics.median(w["best"] for r in rows for w in r["word_windows"])
-                                         if args.python else None),
+        "word_best_probability_median": (
+            statistics.median(w["best"] for r in rows for w in r["word_windows"]) if args.python else None
+        ),
         "words_best_window_topped_by_background": (
-            sum(w["top"] == settings.background for r in rows for w in r["word_windows"]) / targets if args.python else None),
+            sum(w["top"] == settings.background for r in rows for w in r["word_windows"]) / targets
+            if args.python
+            else None
+        ),
         "windows": sum(r.get("due", 0) for r in rows),
-        "targets": targets, "minutes": minutes,
-        "settings": {"threshold": settings.threshold, "minimum_interval_ms": settings.minimum_interval_ms,
-                     "hop_ms": settings.hop_ms, "window_seconds": settings.window_seconds,
-                     "background_words": args.background_words, "mode": "python" if args.python else "page"},
-        "seeds": seeds, "recordings_per_task": args.recordings,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "load_average": loads, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "targets": targets,
+        "minutes": minutes,
+        "settings": {
+            "threshold": settings.threshold,
+            "minimum_interval_ms": settings.minimum_interval_ms,
+            "hop_ms": settings.hop_ms,
+            "window_seconds": settings.window_seconds,
+            "background_words": args.background_words,
+            "mode": "python" if args.python else "page",
+        },
+        "seeds": seeds,
+        "recordings_per_task": args.recordings,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "load_average": loads,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "rows": [{k: v for k, v in r.items() if k not in ("heard_t",)} for r in rows],
     }
     return result
@@ -155,9 +178,11 @@ def _python(model, recording, settings) -> dict:
 
     classifier = Classifier(model)
     result = listen(classifier, Audio(recording.samples, recording.rate, 1, "recording"), settings=settings)
-    return {"detections": [{"label": d.label, "time": d.time, "confidence": d.confidence}
-                           for d in result.detections], "due": result.windows,
-            "word_windows": word_windows(result, classifier.labels, recording, settings)}
+    return {
+        "detections": [{"label": d.label, "time": d.time, "confidence": d.confidence} for d in result.detections],
+        "due": result.windows,
+        "word_windows": word_windows(result, classifier.labels, recording, settings),
+    }
 
 
 def word_windows(result, labels, recording, settings) -> list[dict]:
@@ -173,8 +198,14 @@ def word_windows(result, labels, recording, settings) -> list[dict]:
             rows.append({"label": e["label"], "start": e["start"], "best": 0.0, "top": settings.background})
             continue
         best = int(np.argmax(p[:, labels.index(e["label"])]))
-        rows.append({"label": e["label"], "start": e["start"], "best": float(p[best, labels.index(e["label"])]),
-                     "top": labels[int(np.argmax(p[best]))]})
+        rows.append(
+            {
+                "label": e["label"],
+                "start": e["start"],
+                "best": float(p[best, labels.index(e["label"])]),
+                "top": labels[int(np.argmax(p[best]))],
+            }
+        )
     return rows
 
 
@@ -188,8 +219,13 @@ def _page(model, root, recording, settings, args) -> dict:
     with Browser(pages, timeout=120) as browser:
         browser.open(backend="wasm")
         cpu0 = _chromium_cpu_seconds(browser)
-        got = browser.stream_pcm(recording.samples, recording.rate, threshold=settings.threshold,
-                                 minimum_interval_ms=settings.minimum_interval_ms, realtime=True)
+        got = browser.stream_pcm(
+            recording.samples,
+            recording.rate,
+            threshold=settings.threshold,
+            minimum_interval_ms=settings.minimum_interval_ms,
+            realtime=True,
+        )
         cpu1 = _chromium_cpu_seconds(browser)
     if got["errors"]:
         raise SystemExit(f"the page reported errors: {got['errors']}")
@@ -197,9 +233,17 @@ def _page(model, root, recording, settings, args) -> dict:
     # Scored by where the window ends in the stream; latency by when heard was called.
     detections = [{"label": d["label"], "time": d["time"], "confidence": d["confidence"]} for d in got["detections"]]
     assert [d["label"] for d in detections] == [h["label"] for h in got["heard"]]
-    return {"detections": detections, "heard_t": [h["t"] for h in got["heard"]], "cpu_s": cpu1 - cpu0,
-            "audio_s": recording.duration, "busy_ms": stats["busyMs"], "dropped": stats["dropped"],
-            "due": stats["due"], "classified": stats["classified"], "elapsed_ms": got["elapsed"]}
+    return {
+        "detections": detections,
+        "heard_t": [h["t"] for h in got["heard"]],
+        "cpu_s": cpu1 - cpu0,
+        "audio_s": recording.duration,
+        "busy_ms": stats["busyMs"],
+        "dropped": stats["dropped"],
+        "due": stats["due"],
+        "classified": stats["classified"],
+        "elapsed_ms": got["elapsed"],
+    }
 
 
 def main(argv=None) -> int:
@@ -209,18 +253,36 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--minimum-interval", type=float, default=None)
     parser.add_argument("--hop", type=float, default=None)
-    parser.add_argument("--background-words", type=int, default=20,
-                        help="other words in the _background_noise_ label (besides 5 noise pieces)")
+    parser.add_argument(
+        "--background-words",
+        type=int,
+        default=20,
+        help="other words in the _background_noise_ label (besides 5 noise pieces)",
+    )
     parser.add_argument("--python", action="store_true", help="the rule in Python, no browser (for tuning)")
     parser.add_argument("--work", default=None, help="folder for models and pages (kept; default: a new temp folder)")
     parser.add_argument("--base", default=None, help="MobileNet folder for the page (default: pac's lookup)")
     parser.add_argument("--json", dest="json_path", default=None, help="write the results here")
     args = parser.parse_args(argv)
     result = run(args)
-    summary = {k: result[k] for k in ("detection_rate", "false_alarms_per_minute", "median_latency_ms",
-                                      "realtime_factor", "page_busy_per_second", "dropped_windows", "windows",
-                                      "targets", "minutes", "word_best_probability_median",
-                                      "words_best_window_topped_by_background", "date", "load_average")}
+    summary = {
+        k: result[k]
+        for k in (
+            "detection_rate",
+            "false_alarms_per_minute",
+            "median_latency_ms",
+            "realtime_factor",
+            "page_busy_per_second",
+            "dropped_windows",
+            "windows",
+            "targets",
+            "minutes",
+            "word_best_probability_median",
+            "words_best_window_topped_by_background",
+            "date",
+            "load_average",
+        )
+    }
     print(json.dumps(summary, indent=2))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -46,10 +46,10 @@ class Task:
 
     seed: int
     words: tuple[str, ...]
-    train: dict            # label -> [paths]
-    held_out: dict         # word -> [paths]
+    train: dict  # label -> [paths]
+    held_out: dict  # word -> [paths]
     noise_held_out: tuple  # noise piece paths for the recordings
-    distractors: tuple     # other speech paths for the recordings
+    distractors: tuple  # other speech paths for the recordings
 
     def write_train_dir(self, root: Path) -> Path:
         """Copy the training clips into ``root/<label>/`` (a ``pac train`` DATA_DIR)."""
@@ -80,8 +80,12 @@ def make_task(seed: int, *, background_words: int = SHOTS) -> Task:
     order = rng.permutation(len(noise))
     noise_train = [noise[i] for i in order[:SHOTS]]
     noise_held_out = tuple(noise[i] for i in order[SHOTS:])
-    others = [p for w in sorted(os.listdir(SPEECH_COMMANDS)) if (SPEECH_COMMANDS / w).is_dir() and w not in words
-              for p in _wavs(SPEECH_COMMANDS / w)]
+    others = [
+        p
+        for w in sorted(os.listdir(SPEECH_COMMANDS))
+        if (SPEECH_COMMANDS / w).is_dir() and w not in words
+        for p in _wavs(SPEECH_COMMANDS / w)
+    ]
     order = rng.permutation(len(others))
     other_train = [others[i] for i in order[:background_words]]
     other_rest = [others[i] for i in order[background_words:]]
@@ -131,16 +135,24 @@ def _sound(path: Path, *, max_seconds: float = 4.0) -> np.ndarray:
     x = _mono16k(path)
     first, stop = active_span(x, rate=RATE, below_peak_db=25.0)
     pad = RATE // 20
-    x = x[max(0, first - pad):min(len(x), stop + pad)]
-    return x[:int(max_seconds * RATE)]
+    x = x[max(0, first - pad) : min(len(x), stop + pad)]
+    return x[: int(max_seconds * RATE)]
 
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x)) + 1e-20))
 
 
-def make_recording(task: Task, seed: int, *, repeats: int = 2, distractors: int = 20,
-                   noise_dbfs: float = -40.0, snr_db=(10.0, 20.0), gap=(1.5, 4.0)) -> Recording:
+def make_recording(
+    task: Task,
+    seed: int,
+    *,
+    repeats: int = 2,
+    distractors: int = 20,
+    noise_dbfs: float = -40.0,
+    snr_db=(10.0, 20.0),
+    gap=(1.5, 4.0),
+) -> Recording:
     """One long recording of ``task`` (see the module docstring); about 3 minutes with the defaults."""
     rng = np.random.default_rng([29, task.seed, seed])
     pieces = [(word, path, True) for word in task.words for path in task.held_out[word] for _ in range(repeats)]
@@ -163,7 +175,7 @@ def make_recording(task: Task, seed: int, *, repeats: int = 2, distractors: int 
         ramp[:fade] = np.linspace(0, 1, fade)
         ramp[-fade:] = np.linspace(1, 0, fade)
         n = min(len(piece), total - at)
-        bed[at:at + n] += (piece * ramp)[:n]
+        bed[at : at + n] += (piece * ramp)[:n]
         at += len(piece) - fade
     events = []
     at = int(gaps[0] * RATE)
@@ -171,7 +183,7 @@ def make_recording(task: Task, seed: int, *, repeats: int = 2, distractors: int 
         level = noise_rms * 10.0 ** (rng.uniform(*snr_db) / 20.0)
         first, stop = active_span(sound, rate=RATE, below_peak_db=25.0)
         sound = sound * (level / _rms(sound[first:stop]))
-        bed[at:at + len(sound)] += sound
+        bed[at : at + len(sound)] += sound
         events.append({"label": label, "start": (at + first) / RATE, "end": (at + stop) / RATE, "target": target})
         at += len(sound) + int(g * RATE)
     bed = bed[:at]
@@ -205,6 +217,11 @@ def score(detections, recording: Recording, *, window_seconds: float = 1.0) -> d
             false_alarms.append(i)
         else:
             found[match] = i
-    return {"targets": len(targets), "detected": sum(f is not None for f in found), "found": found,
-            "false_alarms": len(false_alarms), "false_alarm_indices": false_alarms,
-            "minutes": recording.duration / 60.0}
+    return {
+        "targets": len(targets),
+        "detected": sum(f is not None for f in found),
+        "found": found,
+        "false_alarms": len(false_alarms),
+        "false_alarm_indices": false_alarms,
+        "minutes": recording.duration / 60.0,
+    }

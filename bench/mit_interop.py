@@ -54,13 +54,19 @@ from tasks import DATA  # noqa: E402  (bench/ is not a package)
 
 #: Tasks: name -> {label: clips}; 5 clips per label train (seeded), the others are compared.
 TASKS = {
-    "fsdd-digits": {d: sorted((DATA / "fsdd" / "recordings").glob(f"{n}_george_*.wav"))
-                    for d, n in (("one", 1), ("seven", 7), ("nine", 9))},
+    "fsdd-digits": {
+        d: sorted((DATA / "fsdd" / "recordings").glob(f"{n}_george_*.wav"))
+        for d, n in (("one", 1), ("seven", 7), ("nine", 9))
+    },
     "commands-words": {w: sorted((DATA / "speech_commands_v001" / w).glob("*.wav")) for w in ("on", "off", "stop")},
-    "arabic-words": {w: sorted((DATA / "arabic_speech_commands" / "personal_00000001" / w).glob("*.wav"))
-                     for w in ("yes", "no", "stop")},
-    "ravdess-emotion": {e: sorted((DATA / "ravdess" / "Actor_01").glob(f"03-01-{c}-*.wav"))
-                        for e, c in (("angry", "05"), ("happy", "03"), ("sad", "04"))},
+    "arabic-words": {
+        w: sorted((DATA / "arabic_speech_commands" / "personal_00000001" / w).glob("*.wav"))
+        for w in ("yes", "no", "stop")
+    },
+    "ravdess-emotion": {
+        e: sorted((DATA / "ravdess" / "Actor_01").glob(f"03-01-{c}-*.wav"))
+        for e, c in (("angry", "05"), ("happy", "03"), ("sad", "04"))
+    },
 }
 SHOTS = 5
 PAGE = "personal_audio_classifier.html"
@@ -152,8 +158,10 @@ def start_server(app: Path, python: str, workdir: Path) -> tuple[subprocess.Pope
         if proc.poll() is not None:
             break
     proc.kill()
-    raise SystemExit(f"MIT's spectrogram server did not start; see {workdir / 'server.log'}:\n"
-                     + (workdir / "server.log").read_text(errors="replace")[-2000:])
+    raise SystemExit(
+        f"MIT's spectrogram server did not start; see {workdir / 'server.log'}:\n"
+        + (workdir / "server.log").read_text(errors="replace")[-2000:]
+    )
 
 
 def serve_folder(root: Path, assets: Path, tfjs: Path, mdl: Path) -> None:
@@ -170,8 +178,13 @@ def serve_folder(root: Path, assets: Path, tfjs: Path, mdl: Path) -> None:
 
 
 #: Chromium drawing canvases on its GPU path with SwiftShader (software GL) instead of the software canvas.
-GPU_FLAGS = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
-             "--enable-gpu-rasterization", "--enable-accelerated-2d-canvas")
+GPU_FLAGS = (
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--enable-gpu-rasterization",
+    "--enable-accelerated-2d-canvas",
+)
 
 
 def page_answers(root: Path, backend: str, clips: list[Path], *, timeout: float, gpu: bool = False) -> list[list]:
@@ -184,15 +197,20 @@ def page_answers(root: Path, backend: str, clips: list[Path], *, timeout: float,
     if gpu:  # pac's browser always disables the GPU; this measurement is about what happens without
         session.CHROMIUM_FLAGS = tuple(f for f in flags if f != "--disable-gpu")
     try:
-        return _answers(Browser(root, timeout=timeout, extra_args=GPU_FLAGS if gpu else ()), backend, clips,
-                        timeout=timeout)
+        return _answers(
+            Browser(root, timeout=timeout, extra_args=GPU_FLAGS if gpu else ()), backend, clips, timeout=timeout
+        )
     finally:
         session.CHROMIUM_FLAGS = flags
 
 
 def _answers(browser, backend: str, clips: list[Path], *, timeout: float) -> list[list]:
-    rewrite = REWRITE % {"transfer": json.dumps(TRANSFER_URL), "personal": json.dumps(PERSONAL_URL),
-                         "spectrogram": json.dumps(SPECTROGRAM_URL), "backend": json.dumps(backend + "/spectrogram")}
+    rewrite = REWRITE % {
+        "transfer": json.dumps(TRANSFER_URL),
+        "personal": json.dumps(PERSONAL_URL),
+        "spectrogram": json.dumps(SPECTROGRAM_URL),
+        "backend": json.dumps(backend + "/spectrogram"),
+    }
     answers = []
     with browser:
         browser.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": rewrite})
@@ -210,8 +228,9 @@ def _answers(browser, backend: str, clips: list[Path], *, timeout: float) -> lis
     return answers
 
 
-def train_and_export(train: dict, workdir: Path, *, base: str | None, seed: int, preset: str | None,
-                     downscale: str | None = None) -> tuple[Path, Path]:
+def train_and_export(
+    train: dict, workdir: Path, *, base: str | None, seed: int, preset: str | None, downscale: str | None = None
+) -> tuple[Path, Path]:
     """``pac train --config pac-compat`` on ``train`` and ``pac export-mdl``: (model folder, .mdl)."""
     from pac.cli import main
 
@@ -229,8 +248,11 @@ def train_and_export(train: dict, workdir: Path, *, base: str | None, seed: int,
 
         config = str(workdir / "config.json")
         Path(config).write_text(dataclasses.replace(PROFILES["pac-compat"], downscale=downscale).to_json())
-    options = ["--config", config, "--seed", str(seed)] + (["--preset", preset] if preset else []) + \
-        (["--base", base] if base else [])
+    options = (
+        ["--config", config, "--seed", str(seed)]
+        + (["--preset", preset] if preset else [])
+        + (["--base", base] if base else [])
+    )
     if main(["train", str(data), "-o", str(model), *options]) != 0:
         raise SystemExit("pac train failed")
     if main(["export-mdl", str(model), "-o", str(mdl)]) != 0:
@@ -250,20 +272,33 @@ def compare(pac_answers: list, page: list) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mit-sources", type=Path, required=True,
-                        help="folder with checkouts of mit-cml/appinventor-extensions (branch "
-                             "extension/personal-audio-classifier) and mit-cml/image-classification-explorer")
-    parser.add_argument("--tfjs", type=Path, required=True, help="the npm package @tensorflow/tfjs@1.5.2 (or its tf.min.js)")
-    parser.add_argument("--mit-python", default=sys.executable,
-                        help="Python with flask, flask-cors, pydub, scipy, matplotlib, requests (MIT's server)")
+    parser.add_argument(
+        "--mit-sources",
+        type=Path,
+        required=True,
+        help="folder with checkouts of mit-cml/appinventor-extensions (branch "
+        "extension/personal-audio-classifier) and mit-cml/image-classification-explorer",
+    )
+    parser.add_argument(
+        "--tfjs", type=Path, required=True, help="the npm package @tensorflow/tfjs@1.5.2 (or its tf.min.js)"
+    )
+    parser.add_argument(
+        "--mit-python",
+        default=sys.executable,
+        help="Python with flask, flask-cors, pydub, scipy, matplotlib, requests (MIT's server)",
+    )
     parser.add_argument("--base", default=None, help="MobileNet folder for pac (as pac train --base)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default=None, help="pac train --preset (default: product settings)")
-    parser.add_argument("--downscale", default=None,
-                        help="train with this canvas filter instead of the profile's (e.g. centre: pac before issue 13)")
-    parser.add_argument("--gpu", action="store_true",
-                        help="Chromium's GPU canvas (SwiftShader) instead of the software canvas")
+    parser.add_argument(
+        "--downscale",
+        default=None,
+        help="train with this canvas filter instead of the profile's (e.g. centre: pac before issue 13)",
+    )
+    parser.add_argument(
+        "--gpu", action="store_true", help="Chromium's GPU canvas (SwiftShader) instead of the software canvas"
+    )
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -273,9 +308,18 @@ def main(argv=None) -> int:
     assets = find_one(args.mit_sources, PAGE, "personalaudioclassifier/assets").parent
     app = find_one(args.mit_sources, "app.py", "backend")
     tfjs = tfjs_script(args.tfjs)
-    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_average": os.getloadavg(),
-               "page": str(assets / PAGE), "server": str(app), "tfjs": TFJS_VERSION, "downscale": args.downscale,
-               "preset": args.preset, "seed": args.seed, "canvas": "gpu" if args.gpu else "software", "tasks": {}}
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": os.getloadavg(),
+        "page": str(assets / PAGE),
+        "server": str(app),
+        "tfjs": TFJS_VERSION,
+        "downscale": args.downscale,
+        "preset": args.preset,
+        "seed": args.seed,
+        "canvas": "gpu" if args.gpu else "software",
+        "tasks": {},
+    }
     with tempfile.TemporaryDirectory(prefix="pac-mit-interop-") as tmp:
         server, backend = start_server(app, args.mit_python, Path(tmp))
         try:
@@ -283,8 +327,9 @@ def main(argv=None) -> int:
                 work = Path(tmp) / name
                 work.mkdir()
                 train, test = split(TASKS[name], seed=args.seed)
-                model, mdl = train_and_export(train, work, base=args.base, seed=args.seed, preset=args.preset,
-                                              downscale=args.downscale)
+                model, mdl = train_and_export(
+                    train, work, base=args.base, seed=args.seed, preset=args.preset, downscale=args.downscale
+                )
                 clips = [path for _, path in test]
                 ours = Classifier(model, base=args.base).classify_files(clips)
                 root = work / "served"
@@ -294,20 +339,31 @@ def main(argv=None) -> int:
                 row = compare(ours, page)
                 row["accuracy_pac"] = float(np.mean([o[0][0] == label for o, (label, _) in zip(ours, test)]))
                 row["accuracy_page"] = float(np.mean([p[0][0] == label for p, (label, _) in zip(page, test)]))
-                row["disagreements"] = [{"clip": path.name, "pac": o[0], "page": p[0]}
-                                        for o, p, (_, path) in zip(ours, page, test) if o[0][0] != p[0][0]]
+                row["disagreements"] = [
+                    {"clip": path.name, "pac": o[0], "page": p[0]}
+                    for o, p, (_, path) in zip(ours, page, test)
+                    if o[0][0] != p[0][0]
+                ]
                 results["tasks"][name] = row
-                print(f"{name}: top-1 agreement {row['top1_agree']}/{row['clips']}, max |dP| {row['max_abs_dp']:.2e}, "
-                      f"accuracy pac {row['accuracy_pac']:.3f} page {row['accuracy_page']:.3f}", flush=True)
+                print(
+                    f"{name}: top-1 agreement {row['top1_agree']}/{row['clips']}, max |dP| {row['max_abs_dp']:.2e}, "
+                    f"accuracy pac {row['accuracy_pac']:.3f} page {row['accuracy_page']:.3f}",
+                    flush=True,
+                )
         finally:
             server.terminate()
             server.wait(timeout=10)
     rows = results["tasks"].values()
-    total = {"clips": sum(r["clips"] for r in rows), "top1_agree": sum(r["top1_agree"] for r in rows),
-             "max_abs_dp": max(r["max_abs_dp"] for r in rows)}
+    total = {
+        "clips": sum(r["clips"] for r in rows),
+        "top1_agree": sum(r["top1_agree"] for r in rows),
+        "max_abs_dp": max(r["max_abs_dp"] for r in rows),
+    }
     results["total"] = total
-    print(f"all: top-1 agreement {total['top1_agree']}/{total['clips']} "
-          f"({total['top1_agree'] / total['clips']:.3f}), max |dP| {total['max_abs_dp']:.2e}")
+    print(
+        f"all: top-1 agreement {total['top1_agree']}/{total['clips']} "
+        f"({total['top1_agree'] / total['clips']:.3f}), max |dP| {total['max_abs_dp']:.2e}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -80,8 +80,9 @@ class Ledger:
         self.deleted: set[str] = set()
         self.names: dict[str, str] = {}  # label identity -> current name
 
-    def call(self, port: int, method: str, path: str, body: bytes | None = None,
-             headers: dict | None = None) -> tuple[int, object]:
+    def call(
+        self, port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, object]:
         """One request on a fresh connection; ``(-1, error)`` when the connection fails."""
         headers = dict(headers or {})
         if method != "GET":
@@ -106,8 +107,13 @@ class Ledger:
     def upload(self, port: int, identity: str, data: bytes, name: str) -> str | None:
         """Upload a clip to a label by its current name; the new clip's id if it was stored."""
         label = self.names[identity]
-        status, info = self.call(port, "POST", f"/api/labels/{quote(label)}/clips", data,
-                                 {"X-Clip-Source": "uploaded", "X-Clip-Name": quote(name)})
+        status, info = self.call(
+            port,
+            "POST",
+            f"/api/labels/{quote(label)}/clips",
+            data,
+            {"X-Clip-Source": "uploaded", "X-Clip-Name": quote(name)},
+        )
         if status != 201:
             return None
         with self.lock:
@@ -121,15 +127,21 @@ class Ledger:
                 self.deleted.add(clip)
 
     def rename(self, port: int, identity: str, new: str) -> None:
-        status, _ = self.call(port, "POST", f"/api/labels/{quote(self.names[identity])}/rename",
-                              json.dumps({"name": new}).encode(), {"Content-Type": "application/json"})
+        status, _ = self.call(
+            port,
+            "POST",
+            f"/api/labels/{quote(self.names[identity])}/rename",
+            json.dumps({"name": new}).encode(),
+            {"Content-Type": "application/json"},
+        )
         if status == 200:
             with self.lock:
                 self.names[identity] = new
 
 
-def client_rounds(ledger: Ledger, port: int, number: int, *, owners: int, rounds: int, clips: list[bytes],
-                  start: threading.Barrier) -> None:
+def client_rounds(
+    ledger: Ledger, port: int, number: int, *, owners: int, rounds: int, clips: list[bytes], start: threading.Barrier
+) -> None:
     """What one client does: poll, upload, delete one of its own clips, and rename its own label."""
     owned = f"r{number}" if number < owners else None
     targets = [*STABLE, *(f"r{k}" for k in range(owners))]
@@ -151,8 +163,9 @@ def setup_project(ledger: Ledger, port: int, clips: list[bytes], owners: int) ->
     """The labels (two stable ones, one per renaming client), each with two clips nobody deletes."""
     for i, identity in enumerate([*STABLE, *(f"r{k}" for k in range(owners))]):
         ledger.names[identity] = identity
-        status, answer = ledger.call(port, "POST", "/api/labels", json.dumps({"name": identity}).encode(),
-                                     {"Content-Type": "application/json"})
+        status, answer = ledger.call(
+            port, "POST", "/api/labels", json.dumps({"name": identity}).encode(), {"Content-Type": "application/json"}
+        )
         if status != 201:
             raise RuntimeError(f"cannot create label {identity}: {status} {answer}")
         for j in range(2):
@@ -207,8 +220,17 @@ def audit_model(root: Path, job: dict | None) -> list[str]:
     return []
 
 
-def run_load(project: Path, clips: list[bytes], *, clients: int = 50, rounds: int = 4, train: dict | None = None,
-             base_dir=None, speech_dir=None, train_timeout: float = 600) -> LoadReport:
+def run_load(
+    project: Path,
+    clips: list[bytes],
+    *,
+    clients: int = 50,
+    rounds: int = 4,
+    train: dict | None = None,
+    base_dir=None,
+    speech_dir=None,
+    train_timeout: float = 600,
+) -> LoadReport:
     """Run the load test on a new project folder.
 
     Parameters
@@ -239,16 +261,22 @@ def run_load(project: Path, clips: list[bytes], *, clients: int = 50, rounds: in
         port = studio.port
         setup_project(ledger, port, clips, owners)
         start = threading.Barrier(clients + 1)
-        threads = [threading.Thread(target=client_rounds, args=(ledger, port, n),
-                                    kwargs=dict(owners=owners, rounds=rounds, clips=clips, start=start))
-                   for n in range(clients)]
+        threads = [
+            threading.Thread(
+                target=client_rounds,
+                args=(ledger, port, n),
+                kwargs=dict(owners=owners, rounds=rounds, clips=clips, start=start),
+            )
+            for n in range(clients)
+        ]
         for thread in threads:
             thread.start()
         started = time.perf_counter()
         start.wait()
         if train is not None:
-            status, job = ledger.call(port, "POST", "/api/train", json.dumps(train).encode(),
-                                      {"Content-Type": "application/json"})
+            status, job = ledger.call(
+                port, "POST", "/api/train", json.dumps(train).encode(), {"Content-Type": "application/json"}
+            )
             if status != 202:
                 report.problems.append(f"the training run did not start: {status} {job}")
         for thread in threads:
@@ -284,18 +312,42 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--no-train", action="store_true", help="no training run meanwhile")
-    parser.add_argument("--base", default=shared_dir() / "models" / "mobilenet_v1_0.25_224",
-                        help="MobileNet folder (default: ../shared/models/mobilenet_v1_0.25_224)")
-    parser.add_argument("--speech-base", default=shared_dir() / "models" / "speech_embedding",
-                        help="speech embedding folder (default: ../shared/models/speech_embedding)")
+    parser.add_argument(
+        "--base",
+        default=shared_dir() / "models" / "mobilenet_v1_0.25_224",
+        help="MobileNet folder (default: ../shared/models/mobilenet_v1_0.25_224)",
+    )
+    parser.add_argument(
+        "--speech-base",
+        default=shared_dir() / "models" / "speech_embedding",
+        help="speech embedding folder (default: ../shared/models/speech_embedding)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pac-studio-load-") as tmp:
-        report = run_load(Path(tmp) / "project", shared_clips(), clients=args.clients, rounds=args.rounds,
-                          train=None if args.no_train else {}, base_dir=args.base, speech_dir=args.speech_base)
-    print(json.dumps({"clients": args.clients, "rounds": args.rounds, "requests": report.requests,
-                      "statuses": {str(k): v for k, v in sorted(report.statuses.items())},
-                      "clips_at_end": report.clips, "seconds": round(report.seconds, 1),
-                      "training": (report.training or {}).get("state"), "problems": report.problems[:50]}, indent=2))
+        report = run_load(
+            Path(tmp) / "project",
+            shared_clips(),
+            clients=args.clients,
+            rounds=args.rounds,
+            train=None if args.no_train else {},
+            base_dir=args.base,
+            speech_dir=args.speech_base,
+        )
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "rounds": args.rounds,
+                "requests": report.requests,
+                "statuses": {str(k): v for k, v in sorted(report.statuses.items())},
+                "clips_at_end": report.clips,
+                "seconds": round(report.seconds, 1),
+                "training": (report.training or {}).get("state"),
+                "problems": report.problems[:50],
+            },
+            indent=2,
+        )
+    )
     return 1 if report.problems else 0
 
 

@@ -24,8 +24,8 @@ import os
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -46,8 +46,9 @@ class Api:
         self.url = url
 
     def call(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        request = urllib.request.Request(self.url + path, data=body, method=method,
-                                         headers={"X-Pac-Studio": "1", **(headers or {})})
+        request = urllib.request.Request(
+            self.url + path, data=body, method=method, headers={"X-Pac-Studio": "1", **(headers or {})}
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return response.read()
@@ -58,8 +59,12 @@ class Api:
         self.call("POST", "api/labels", f'{{"name": "{name}"}}'.encode(), {"Content-Type": "application/json"})
 
     def clip(self, label: str, data: bytes, name: str) -> None:
-        self.call("POST", f"api/labels/{urllib.parse.quote(label)}/clips", data,
-                  {"Content-Type": "audio/wav", "X-Clip-Source": "uploaded", "X-Clip-Name": urllib.parse.quote(name)})
+        self.call(
+            "POST",
+            f"api/labels/{urllib.parse.quote(label)}/clips",
+            data,
+            {"Content-Type": "audio/wav", "X-Clip-Source": "uploaded", "X-Clip-Name": urllib.parse.quote(name)},
+        )
 
 
 class Shooter:
@@ -72,9 +77,14 @@ class Shooter:
         found = find_browser()
         options = webdriver.ChromeOptions()
         options.binary_location = found.browser
-        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1366,900",
-                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                     f"--use-file-for-fake-audio-capture={mic}"):
+        for flag in (
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--window-size=1366,900",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}",
+        ):
             options.add_argument(flag)
         self.driver = webdriver.Chrome(options=options, service=Service(executable_path=found.driver))
         self.out, self.small = out, small
@@ -98,8 +108,10 @@ class Shooter:
 
     def size(self, name: str) -> None:
         width, height, mobile = SIZES[name]
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
 
     def shot(self, step: str, sizes=tuple(SIZES), before=None) -> None:
         for name in sizes:
@@ -111,6 +123,7 @@ class Shooter:
             path = self.out / f"{step}-{name}.png"
             if self.small:
                 from PIL import Image
+
                 image = Image.open(io.BytesIO(data)).convert("RGB").quantize(64)
                 image.save(path, optimize=True)
             else:
@@ -143,13 +156,17 @@ def main(argv=None) -> int:
     data = shared_dir() / "data"
     fsdd = data / "fsdd" / "recordings"
     kitchen = data / "background_noise" / "doing_the_dishes"
-    base = args.base or (str(shared_dir() / "models" / "mobilenet_v1_0.25_224")
-                         if (shared_dir() / "models").is_dir() else None)
-    speech = args.speech_base or (str(shared_dir() / "models" / "speech_embedding")
-                                  if (shared_dir() / "models").is_dir() else None)
+    base = args.base or (
+        str(shared_dir() / "models" / "mobilenet_v1_0.25_224") if (shared_dir() / "models").is_dir() else None
+    )
+    speech = args.speech_base or (
+        str(shared_dir() / "models" / "speech_embedding") if (shared_dir() / "models").is_dir() else None
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, \
-            Studio(Path(tmp) / "my-class", port=0, base_dir=base, speech_dir=speech) as studio:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Studio(Path(tmp) / "my-class", port=0, base_dir=base, speech_dir=speech) as studio,
+    ):
         shooter = Shooter(studio.url, fsdd / "1_george_0.wav", Path(tmp) / "chromium", args.out, args.small)
         try:
             shooter.js("localStorage.setItem('pac-studio:count-in', '1');")
@@ -164,20 +181,29 @@ def main(argv=None) -> int:
                 api.clip("_background_noise_", path.read_bytes(), path.name)
             shooter.driver.refresh()
             shooter.wait(lambda: shooter.js("return document.querySelectorAll('.label-card').length === 3"), "labels")
-            shooter.wait(lambda: shooter.js("return Array.from(document.querySelectorAll('.clip img'))"
-                                            ".every((i) => i.complete && i.naturalWidth)"), "spectrograms")
+            shooter.wait(
+                lambda: shooter.js(
+                    "return Array.from(document.querySelectorAll('.clip img'))"
+                    ".every((i) => i.complete && i.naturalWidth)"
+                ),
+                "spectrograms",
+            )
             shooter.shot("2-clips")
 
             def recording():
                 shooter.wait(lambda: shooter.js("return document.querySelector('#rec-overlay').hidden"), "no recording")
                 shooter.click('.label-card[data-label="one"] button.record')
-                shooter.wait(lambda: shooter.js("return document.querySelector('#rec-count').textContent"
-                                                ".startsWith('●')"), "recording")
+                shooter.wait(
+                    lambda: shooter.js("return document.querySelector('#rec-count').textContent.startsWith('●')"),
+                    "recording",
+                )
+
             shooter.shot("3-recording", before=recording)
             shooter.wait(lambda: shooter.js("return document.querySelector('#rec-overlay').hidden"), "recordings saved")
 
             def undo():
                 shooter.click('.label-card[data-label="seven"] .clip button.delete')
+
             shooter.shot("4-undo", sizes=("laptop",), before=undo)
             shooter.click("#messages .undo")
 
@@ -185,14 +211,23 @@ def main(argv=None) -> int:
             shooter.click("#train-button")
             shooter.wait(lambda: shooter.js("return !!document.querySelector('.stepper li.now')"), "training steps")
             shooter.shot("5-training", sizes=("laptop",))
-            shooter.wait(lambda: shooter.js("const s = document.querySelector('#train-state');"
-                                            "return s && s.dataset.state !== 'running'"), "training", timeout=600)
+            shooter.wait(
+                lambda: shooter.js(
+                    "const s = document.querySelector('#train-state');return s && s.dataset.state !== 'running'"
+                ),
+                "training",
+                timeout=600,
+            )
             shooter.shot("6-trained")
 
             shooter.view("test")
             shooter.click("#live-toggle")
-            shooter.wait(lambda: shooter.js("return /windows classified/.test("
-                                            "document.querySelector('#live-status').textContent)"), "live bars")
+            shooter.wait(
+                lambda: shooter.js(
+                    "return /windows classified/.test(document.querySelector('#live-status').textContent)"
+                ),
+                "live bars",
+            )
             time.sleep(2)
             shooter.shot("7-test-live")
             shooter.click("#live-toggle")

@@ -54,8 +54,11 @@ class Task:
     placed: bool = False
 
     def dataset(self, config: FeatureConfig) -> Dataset:
-        clips = [LabelledClip(path=p, label=i, audio=load_clip(p, config))
-                 for i, group in enumerate(self.paths) for p in group]
+        clips = [
+            LabelledClip(path=p, label=i, audio=load_clip(p, config))
+            for i, group in enumerate(self.paths)
+            for p in group
+        ]
         if self.placed:
             rng = np.random.default_rng(7)
             noise = [read_wav(p) for p in sorted(NOISE_DIR.rglob("*.wav"))]
@@ -75,23 +78,27 @@ class Task:
         for label, group in zip(self.labels, self.paths):
             missing = [p for p in group if not p.is_file()]
             if missing or len(group) <= SHOTS:
-                raise FileNotFoundError(f"{self.key}: label {label!r} has {len(group) - len(missing)} clips"
-                                        + (f" (missing {missing[0]})" if missing else "")
-                                        + f"; needs more than {SHOTS} (data in {DATA})")
+                raise FileNotFoundError(
+                    f"{self.key}: label {label!r} has {len(group) - len(missing)} clips"
+                    + (f" (missing {missing[0]})" if missing else "")
+                    + f"; needs more than {SHOTS} (data in {DATA})"
+                )
 
 
-def place_in_noise(clip: Audio, noise: Audio, rng: np.random.Generator, *, seconds: float = 3.0,
-                   below_db: float = 30.0) -> Audio:
+def place_in_noise(
+    clip: Audio, noise: Audio, rng: np.random.Generator, *, seconds: float = 3.0, below_db: float = 30.0
+) -> Audio:
     """``clip`` at a random place in ``seconds`` of ``noise`` (looped, resampled) ``below_db`` under its RMS."""
     n = int(seconds * clip.rate)
     g = np.gcd(noise.rate, clip.rate)
     background = np.resize(resample_poly(noise.samples, clip.rate // g, noise.rate // g), n)
-    rms = lambda x: np.sqrt(np.mean(x ** 2))  # noqa: E731
+    rms = lambda x: np.sqrt(np.mean(x**2))  # noqa: E731
     background = background / rms(background) * rms(clip.samples) * 10 ** (-below_db / 20)
     start = int(rng.integers(0, n - len(clip.samples)))
-    background[start:start + len(clip.samples)] += clip.samples
-    return Audio(samples=background, rate=clip.rate, channels=1,
-                 source=f"{clip.source} placed at {start / clip.rate:.2f} s")
+    background[start : start + len(clip.samples)] += clip.samples
+    return Audio(
+        samples=background, rate=clip.rate, channels=1, source=f"{clip.source} placed at {start / clip.rate:.2f} s"
+    )
 
 
 def _fsdd(digit: str, speaker: str) -> tuple[Path, ...]:
@@ -111,23 +118,46 @@ def _ravdess(actor: int, code: str) -> tuple[Path, ...]:
 
 
 def _fsdd_numbers(key: str, speaker: str, digits: tuple[str, ...], **kw) -> Task:
-    return Task(key, f"numbers (FSDD {speaker}: {' / '.join(digits)})", "numbers", digits,
-                tuple(_fsdd(d, speaker) for d in digits), **kw)
+    return Task(
+        key,
+        f"numbers (FSDD {speaker}: {' / '.join(digits)})",
+        "numbers",
+        digits,
+        tuple(_fsdd(d, speaker) for d in digits),
+        **kw,
+    )
 
 
 def _commands_task(key: str, group: str, words: tuple[str, ...]) -> Task:
-    return Task(key, f"{group} (Speech Commands {' / '.join(words)}, 10 speakers)", group, words,
-                tuple(_commands(w) for w in words), multi_speaker=True)
+    return Task(
+        key,
+        f"{group} (Speech Commands {' / '.join(words)}, 10 speakers)",
+        group,
+        words,
+        tuple(_commands(w) for w in words),
+        multi_speaker=True,
+    )
 
 
 def _voices(key: str, speakers: tuple[str, ...], digit: str) -> Task:
-    return Task(key, f"voices (FSDD {' vs '.join(speakers)}, \"{digit}\")", "voices", speakers,
-                tuple(_fsdd(digit, s) for s in speakers))
+    return Task(
+        key,
+        f'voices (FSDD {" vs ".join(speakers)}, "{digit}")',
+        "voices",
+        speakers,
+        tuple(_fsdd(digit, s) for s in speakers),
+    )
 
 
 def _arabic(key: str, speaker: str, words: tuple[str, ...], name: str, multi: bool = False) -> Task:
-    return Task(key, name, "arabic", words, tuple(_folder("arabic_speech_commands", speaker, w) for w in words),
-                multi_speaker=multi)
+    return Task(
+        key,
+        name,
+        "arabic",
+        words,
+        tuple(_folder("arabic_speech_commands", speaker, w) for w in words),
+        multi_speaker=multi,
+    )
 
 
 def all_tasks() -> list[Task]:
@@ -138,8 +168,14 @@ def all_tasks() -> list[Task]:
     return [
         # numbers, one speaker's own clips (FSDD, 20 per digit)
         _fsdd_numbers("numbers-george", "george", one_seven_nine),
-        Task("numbers-george-placed", "numbers (FSDD george: one / seven / nine, in 3 s room-noise recordings)",
-             "numbers", one_seven_nine, tuple(_fsdd(d, "george") for d in one_seven_nine), placed=True),
+        Task(
+            "numbers-george-placed",
+            "numbers (FSDD george: one / seven / nine, in 3 s room-noise recordings)",
+            "numbers",
+            one_seven_nine,
+            tuple(_fsdd(d, "george") for d in one_seven_nine),
+            placed=True,
+        ),
         _fsdd_numbers("numbers-jackson", "jackson", one_seven_nine),
         _fsdd_numbers("numbers-lucas", "lucas", ("two", "five", "eight")),
         _fsdd_numbers("numbers-nicolas", "nicolas", ("zero", "three", "six")),
@@ -148,8 +184,14 @@ def all_tasks() -> list[Task]:
         _commands_task("numbers-sc-234", "numbers", ("two", "three", "four")),
         _commands_task("numbers-sc-568", "numbers", ("five", "six", "eight")),
         # words, many speakers (no Speech Commands speaker recorded a word twice)
-        Task("words-off-on-stop", "words (Speech Commands off / on / stop, 10 speakers)", "words",
-             ("off", "on", "stop"), tuple(_commands(w) for w in ("off", "on", "stop")), multi_speaker=True),
+        Task(
+            "words-off-on-stop",
+            "words (Speech Commands off / on / stop, 10 speakers)",
+            "words",
+            ("off", "on", "stop"),
+            tuple(_commands(w) for w in ("off", "on", "stop")),
+            multi_speaker=True,
+        ),
         _commands_task("words-yes-no-up", "words", ("yes", "no", "up")),
         _commands_task("words-left-right-go", "words", ("left", "right", "go")),
         _commands_task("words-down-up-go", "words", ("down", "up", "go")),
@@ -158,19 +200,47 @@ def all_tasks() -> list[Task]:
         _voices("voices-lucas-nicolas", ("lucas", "nicolas"), "seven"),
         _voices("voices-jackson-nicolas", ("jackson", "nicolas"), "three"),
         # emotion: one actor, 8 clips per emotion
-        Task("emotion-01", "emotion (RAVDESS actor 01: angry / happy / sad)", "emotion", emotions,
-             tuple(_ravdess(1, c) for c in RAVDESS_EMOTIONS.values())),
-        Task("emotion-02", "emotion (RAVDESS actor 02: angry / happy / sad)", "emotion", emotions,
-             tuple(_ravdess(2, c) for c in RAVDESS_EMOTIONS.values())),
+        Task(
+            "emotion-01",
+            "emotion (RAVDESS actor 01: angry / happy / sad)",
+            "emotion",
+            emotions,
+            tuple(_ravdess(1, c) for c in RAVDESS_EMOTIONS.values()),
+        ),
+        Task(
+            "emotion-02",
+            "emotion (RAVDESS actor 02: angry / happy / sad)",
+            "emotion",
+            emotions,
+            tuple(_ravdess(2, c) for c in RAVDESS_EMOTIONS.values()),
+        ),
         # beyond the paper: non-English words, non-speech sounds
-        _arabic("arabic-01", "personal_00000001", ("yes", "no", "stop"),
-                "arabic (speaker 00000001: yes / no / stop, 10 each)"),
-        _arabic("arabic-20", "personal_00000020", ("left", "right", "up", "down"),
-                "arabic (speaker 00000020: left / right / up / down, 10 each)"),
-        _arabic("arabic-multi", "multi_speaker", ("open", "close", "enter"),
-                "arabic (open / close / enter, 18 speakers)", multi=True),
-        Task("instruments", "instruments (piano / guitar_acoustic / cello notes)", "instruments", instruments,
-             tuple(_folder("instruments", i) for i in instruments)),
+        _arabic(
+            "arabic-01",
+            "personal_00000001",
+            ("yes", "no", "stop"),
+            "arabic (speaker 00000001: yes / no / stop, 10 each)",
+        ),
+        _arabic(
+            "arabic-20",
+            "personal_00000020",
+            ("left", "right", "up", "down"),
+            "arabic (speaker 00000020: left / right / up / down, 10 each)",
+        ),
+        _arabic(
+            "arabic-multi",
+            "multi_speaker",
+            ("open", "close", "enter"),
+            "arabic (open / close / enter, 18 speakers)",
+            multi=True,
+        ),
+        Task(
+            "instruments",
+            "instruments (piano / guitar_acoustic / cello notes)",
+            "instruments",
+            instruments,
+            tuple(_folder("instruments", i) for i in instruments),
+        ),
     ]
 
 
@@ -184,8 +254,11 @@ def select(tasks: list[Task], spec: str | None) -> list[Task]:
     unknown = sorted(wanted - known)
     if unknown:
         raise SystemExit(f"--tasks: unknown {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
-    return [t for t in tasks if "all" in wanted or t.key in wanted or t.group in wanted
-            or ("multi" in wanted and t.multi_speaker)]
+    return [
+        t
+        for t in tasks
+        if "all" in wanted or t.key in wanted or t.group in wanted or ("multi" in wanted and t.multi_speaker)
+    ]
 
 
 def speakers_with_several_words(words=("on", "off", "stop")) -> dict[str, dict[str, int]]:

@@ -46,8 +46,12 @@ def make_train_dir(root: Path) -> Path:
 
 def make_eval_dir(root: Path, total: int = 100) -> Path:
     """``total`` clips of the same labels from all four FSDD speakers (not the training clips)."""
-    pool = [(label, DATA / "fsdd" / "recordings" / f"{digit}_{speaker}_{i}.wav")
-            for i in range(5, 20) for speaker in SPEAKERS for label, digit in DIGITS.items()]
+    pool = [
+        (label, DATA / "fsdd" / "recordings" / f"{digit}_{speaker}_{i}.wav")
+        for i in range(5, 20)
+        for speaker in SPEAKERS
+        for label, digit in DIGITS.items()
+    ]
     for label, path in pool[:total]:
         (root / label).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, root / label)
@@ -89,21 +93,38 @@ def main(argv=None) -> int:
             warm = run(["train", str(train_dir), "-o", str(model), *base], env_k)
             evaluate = run(["evaluate", str(model), str(eval_dir), *base], env_k)
             rows.append({"train_cold": cold, "train_warm": warm, "evaluate": evaluate})
-            print(f"  run {k + 1}: train cold {cold:.1f} s, warm {warm:.1f} s, evaluate {evaluate:.1f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  run {k + 1}: train cold {cold:.1f} s, warm {warm:.1f} s, evaluate {evaluate:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"pac wall time incl. start-up; {datetime.date.today().isoformat()}; {machine()}; "
-          f"load average {load:.1f} at the end\n")
+    print(
+        f"pac wall time incl. start-up; {datetime.date.today().isoformat()}; {machine()}; "
+        f"load average {load:.1f} at the end\n"
+    )
     print("| command | target | " + " | ".join(f"run {k + 1}" for k in range(len(rows))) + " |")
     print("|---|---|" + "---:|" * len(rows))
-    for key, what, target in (("train_cold", "`pac train` 3 labels x 5 clips, cold activation cache", "<= 15 s"),
-                              ("train_warm", "`pac train` 3 labels x 5 clips, warm activation cache", "<= 15 s"),
-                              ("evaluate", f"`pac evaluate` {n_eval} clips", "<= 10 s")):
+    for key, what, target in (
+        ("train_cold", "`pac train` 3 labels x 5 clips, cold activation cache", "<= 15 s"),
+        ("train_warm", "`pac train` 3 labels x 5 clips, warm activation cache", "<= 15 s"),
+        ("evaluate", f"`pac evaluate` {n_eval} clips", "<= 10 s"),
+    ):
         print(f"| {what} | {target} | " + " | ".join(f"{r[key]:.1f} s" for r in rows) + " |")
     if args.json:
-        args.json.write_text(json.dumps({"date": datetime.date.today().isoformat(), "machine": machine(),
-                                         "runs": rows, "evaluate_clips": n_eval}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": datetime.date.today().isoformat(),
+                    "machine": machine(),
+                    "runs": rows,
+                    "evaluate_clips": n_eval,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

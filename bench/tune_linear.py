@@ -63,22 +63,57 @@ def task_features(task, seed, *, networks, cache, noise, options):
     rng = np.random.default_rng(seed)  # as pac.train.fit draws the variants (train_indices given)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
     clips = [dataset.clips[i].audio for i in train_idx]
-    feats = joined(block_features(clips, [[CLEAN, *v] for v in variants], config=config, blocks=BLOCKS,
-                                  networks=networks, cache=cache, noise_bank=noise), BLOCKS)
+    feats = joined(
+        block_features(
+            clips,
+            [[CLEAN, *v] for v in variants],
+            config=config,
+            blocks=BLOCKS,
+            networks=networks,
+            cache=cache,
+            noise_bank=noise,
+        ),
+        BLOCKS,
+    )
     test_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
     shifts = [Variant(shift=s) for s in shift_variants(options.max_shift, options.shift_step)]
-    test = joined(block_features([dataset.clips[i].audio for i in test_idx], [shifts] * len(test_idx),
-                                 config=config, blocks=BLOCKS, networks=networks, cache=cache), BLOCKS)
-    return ([f[1:] for f in feats], [f[:1] for f in feats], np.array([dataset.clips[i].label for i in train_idx]),
-            np.stack(test), np.array([dataset.clips[i].label for i in test_idx]), len(task.labels))
+    test = joined(
+        block_features(
+            [dataset.clips[i].audio for i in test_idx],
+            [shifts] * len(test_idx),
+            config=config,
+            blocks=BLOCKS,
+            networks=networks,
+            cache=cache,
+        ),
+        BLOCKS,
+    )
+    return (
+        [f[1:] for f in feats],
+        [f[:1] for f in feats],
+        np.array([dataset.clips[i].label for i in train_idx]),
+        np.stack(test),
+        np.array([dataset.clips[i].label for i in test_idx]),
+        len(task.labels),
+    )
 
 
 def score(train, clean, labels, test_x, test_y, n_labels, *, l2, weights=None, seed=0, tta=False):
     """Test accuracy; ``test_x`` is ``[clips, shifts, d]`` (the middle shift is the clean clip)."""
     sizes = [SIZES[b] for b in BLOCKS]
     if weights is None:
-        weights = choose_weights(train, clean, labels, n_labels=n_labels, blocks=BLOCKS, sizes=sizes,
-                                 candidates=WEIGHTINGS, l2=l2, k=5, seed=seed).best.weights
+        weights = choose_weights(
+            train,
+            clean,
+            labels,
+            n_labels=n_labels,
+            blocks=BLOCKS,
+            sizes=sizes,
+            candidates=WEIGHTINGS,
+            l2=l2,
+            k=5,
+            seed=seed,
+        ).best.weights
     x = np.concatenate(train)
     y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train)])
     model = fit_model(x, y, n_labels=n_labels, blocks=BLOCKS, sizes=sizes, weights=weights, l2=l2)
@@ -93,17 +128,27 @@ def score(train, clean, labels, test_x, test_y, n_labels, *, l2, weights=None, s
 # --experiment frequency-rows
 
 ROW_WEIGHTINGS = WEIGHTINGS  # (speech, second block) pairs, the product's list
-ROW_FIXED = (("mean", (1.0, 0.5)), ("rows", (1.0, 0.5)), ("rows", (1.0, 0.25)), ("rows", (1.0, 1.0)),
-             ("rows", (0.0, 1.0)), ("full", (1.0, 0.5)), ("full", (1.0, 0.25)))
+ROW_FIXED = (
+    ("mean", (1.0, 0.5)),
+    ("rows", (1.0, 0.5)),
+    ("rows", (1.0, 0.25)),
+    ("rows", (1.0, 1.0)),
+    ("rows", (0.0, 1.0)),
+    ("full", (1.0, 0.5)),
+    ("full", (1.0, 0.25)),
+)
 
 
 def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
     """``speech [..., 192]`` and activations ``[..., 7, 7, 256]`` -> ``{"sp", "mean", "rows", "full"}``
     (``full``: all 12,544 activations)."""
     lead = speech.shape[:-1]
-    return {"sp": speech.astype(np.float64), "mean": acts.mean(axis=(-3, -2)).astype(np.float64),
-            "rows": acts.mean(axis=-2).reshape(*lead, 7 * 256).astype(np.float64),
-            "full": acts.reshape(*lead, 49 * 256).astype(np.float64)}
+    return {
+        "sp": speech.astype(np.float64),
+        "mean": acts.mean(axis=(-3, -2)).astype(np.float64),
+        "rows": acts.mean(axis=-2).reshape(*lead, 7 * 256).astype(np.float64),
+        "full": acts.reshape(*lead, 49 * 256).astype(np.float64),
+    }
 
 
 def standardised_grams(train: dict, test: dict) -> dict:
@@ -143,18 +188,31 @@ def row_features(task, seed, *, networks, cache, noise, options):
     rng = np.random.default_rng(seed)
     variants = [[CLEAN, *training_variants(options, noise, rng)] for _ in train_idx]
     clips = [dataset.clips[i].audio for i in train_idx]
-    train = row_blocks(np.stack(speech_features(clips, variants, config=config, speech=networks.speech,
-                                                cache=cache, noise_bank=noise)),
-                       np.stack(compute_activations(clips, variants, config=config, base=networks.mobilenet,
-                                                    cache=cache, noise_bank=noise)))
+    train = row_blocks(
+        np.stack(
+            speech_features(clips, variants, config=config, speech=networks.speech, cache=cache, noise_bank=noise)
+        ),
+        np.stack(
+            compute_activations(clips, variants, config=config, base=networks.mobilenet, cache=cache, noise_bank=noise)
+        ),
+    )
     test_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
     tests = [dataset.clips[i].audio for i in test_idx]
-    test = row_blocks(np.concatenate(speech_features(tests, [[CLEAN]] * len(tests), config=config,
-                                                     speech=networks.speech, cache=cache)),
-                      np.concatenate(compute_activations(tests, [[CLEAN]] * len(tests), config=config,
-                                                         base=networks.mobilenet, cache=cache)))
-    return (train, test, np.array([dataset.clips[i].label for i in train_idx]),
-            np.array([dataset.clips[i].label for i in test_idx]), len(task.labels))
+    test = row_blocks(
+        np.concatenate(
+            speech_features(tests, [[CLEAN]] * len(tests), config=config, speech=networks.speech, cache=cache)
+        ),
+        np.concatenate(
+            compute_activations(tests, [[CLEAN]] * len(tests), config=config, base=networks.mobilenet, cache=cache)
+        ),
+    )
+    return (
+        train,
+        test,
+        np.array([dataset.clips[i].label for i in train_idx]),
+        np.array([dataset.clips[i].label for i in test_idx]),
+        len(task.labels),
+    )
 
 
 def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) -> dict:
@@ -170,9 +228,16 @@ def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) 
     fold_grams = []
     for f in range(int(fold_of.max()) + 1):
         inside, held = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        fold_grams.append((held, np.repeat(labels[inside], n_variants), standardised_grams(
-            {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items() if b != "full"},
-            {b: v[held, 0] for b, v in train.items() if b != "full"})))
+        fold_grams.append(
+            (
+                held,
+                np.repeat(labels[inside], n_variants),
+                standardised_grams(
+                    {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items() if b != "full"},
+                    {b: v[held, 0] for b, v in train.items() if b != "full"},
+                ),
+            )
+        )
     out = {}
     for second in ("mean", "rows"):
         for w in ROW_WEIGHTINGS:
@@ -186,7 +251,8 @@ def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) 
             test_p = kernel_fit(full, weights, y, n_labels, l2)
             out[f"{w[0]:g}:{second}{w[1]:g}"] = {
                 "test": float((test_p.argmax(axis=1) == test_y).mean()),
-                "cv": (float((probs.argmax(axis=1) == labels).mean()), float(-np.log(picked).mean()))}
+                "cv": (float((probs.argmax(axis=1) == labels).mean()), float(-np.log(picked).mean())),
+            }
     for second, w in ROW_FIXED:
         name = f"{w[0]:g}:{second}{w[1]:g}"
         if name not in out:  # test accuracy only (not a cross-validation candidate)
@@ -204,9 +270,11 @@ def product_rule(cands: dict, names, default: str) -> str:
 def row_rules() -> dict:
     mean = [f"{w[0]:g}:mean{w[1]:g}" for w in ROW_WEIGHTINGS]
     rows = [f"{w[0]:g}:rows{w[1]:g}" for w in ROW_WEIGHTINGS if w[1] > 0]
-    rules = {"R0 product (speech, mean)": lambda c: product_rule(c, mean, "1:mean0.5"),
-             "R1 R0 + (speech, rows) candidates": lambda c: product_rule(c, mean + rows, "1:mean0.5"),
-             "R3 (speech, rows) only, default 1:rows0.5": lambda c: product_rule(c, ["1:mean0", *rows], "1:rows0.5")}
+    rules = {
+        "R0 product (speech, mean)": lambda c: product_rule(c, mean, "1:mean0.5"),
+        "R1 R0 + (speech, rows) candidates": lambda c: product_rule(c, mean + rows, "1:mean0.5"),
+        "R3 (speech, rows) only, default 1:rows0.5": lambda c: product_rule(c, ["1:mean0", *rows], "1:rows0.5"),
+    }
     for second, w in ROW_FIXED:
         name = f"{w[0]:g}:{second}{w[1]:g}"
         rules[f"fixed {name}"] = lambda c, name=name: name
@@ -220,13 +288,20 @@ def frequency_rows(args, tasks, networks, cache, noise, options) -> int:
     started = time.time()
     for task in tasks:
         for seed in seeds:
-            cands = row_candidates(*row_features(task, seed, networks=networks, cache=cache, noise=noise,
-                                                 options=options), seed=seed)
+            cands = row_candidates(
+                *row_features(task, seed, networks=networks, cache=cache, noise=noise, options=options), seed=seed
+            )
             for rule, pick in rules.items():
                 results[rule].setdefault(task.key, []).append(cands[pick(cands)]["test"])
-        print(f"{task.key:<24} " + "  ".join(f"{r.split()[-1] if r.startswith('fixed') else r.split()[0]} "
-                                             f"{np.mean(v[task.key]):.3f}" for r, v in results.items())
-              + f"  ({time.time() - started:.0f} s)", flush=True)
+        print(
+            f"{task.key:<24} "
+            + "  ".join(
+                f"{r.split()[-1] if r.startswith('fixed') else r.split()[0]} {np.mean(v[task.key]):.3f}"
+                for r, v in results.items()
+            )
+            + f"  ({time.time() - started:.0f} s)",
+            flush=True,
+        )
     print("\nmean over tasks; multi-speaker mean; instruments mean ± std:")
     multi = {t.key for t in tasks if t.multi_speaker}
     for rule, per_task in results.items():
@@ -247,18 +322,26 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-offset", type=int, default=100)
     parser.add_argument("--tasks", default=None)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--experiment", choices=("frequency-rows",), default=None,
-                        help="instead of the grid: the frequency-row MobileNet block (see above)")
+    parser.add_argument(
+        "--experiment",
+        choices=("frequency-rows",),
+        default=None,
+        help="instead of the grid: the frequency-row MobileNet block (see above)",
+    )
     args = parser.parse_args(argv)
-    networks = Networks(mobilenet=load_base(BASE_DIR), speech=load_speech_embedding(SHARED / "models" /
-                                                                                    "speech_embedding"))
+    networks = Networks(
+        mobilenet=load_base(BASE_DIR), speech=load_speech_embedding(SHARED / "models" / "speech_embedding")
+    )
     cache = ActivationCache(DEFAULT_CACHE)
     options = TrainOptions()
     noise = generated_bank()
     if args.experiment == "frequency-rows":
         return frequency_rows(args, select(all_tasks(), args.tasks), networks, cache, noise, options)
-    settings = ([f"cv l2={l2}" for l2 in L2S] + [f"cv+tta l2={l2}" for l2 in L2S]
-                + [f"fixed {w[0]:g}:{w[1]:g} l2={l2}" for w in FIXED for l2 in L2S])
+    settings = (
+        [f"cv l2={l2}" for l2 in L2S]
+        + [f"cv+tta l2={l2}" for l2 in L2S]
+        + [f"fixed {w[0]:g}:{w[1]:g} l2={l2}" for w in FIXED for l2 in L2S]
+    )
     results = {s: {} for s in settings}
     chosen = {l2: {} for l2 in L2S}
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
@@ -275,8 +358,9 @@ def main(argv=None) -> int:
                 for fixed in FIXED:
                     acc, _ = score(*data, l2=l2, weights=fixed)
                     results[f"fixed {fixed[0]:g}:{fixed[1]:g} l2={l2}"].setdefault(task.key, []).append(acc)
-        line = "  ".join(f"{s.replace(' l2=', '@')} {np.mean(results[s][task.key]):.3f}"
-                         for s in settings if s.endswith("l2=0.01"))
+        line = "  ".join(
+            f"{s.replace(' l2=', '@')} {np.mean(results[s][task.key]):.3f}" for s in settings if s.endswith("l2=0.01")
+        )
         print(f"{task.key:<24} {line}  ({time.time() - started:.0f} s)", flush=True)
     print("\nmean over tasks (tuning seeds):")
     summary = {}
@@ -286,8 +370,17 @@ def main(argv=None) -> int:
     for s, v in sorted(summary.items(), key=lambda kv: -kv[1]):
         print(f"  {v:.4f}  {s}")
     if args.json:
-        args.json.write_text(json.dumps({"seeds": list(seeds), "results": results, "summary": summary,
-                                         "chosen": {str(k): v for k, v in chosen.items()}}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "seeds": list(seeds),
+                    "results": results,
+                    "summary": summary,
+                    "chosen": {str(k): v for k, v in chosen.items()},
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

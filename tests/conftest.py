@@ -18,8 +18,9 @@ SPEECH_DIR = SHARED / "models" / "speech_embedding"
 
 def pytest_configure(config):
     if not BASE_DIR.is_dir() or not SPEECH_DIR.is_dir() or not DATA.is_dir():
-        raise pytest.UsageError(f"the shared data folder is missing: expected {SHARED} beside the repository "
-                                f"(or set PAC_SHARED_DIR)")
+        raise pytest.UsageError(
+            f"the shared data folder is missing: expected {SHARED} beside the repository (or set PAC_SHARED_DIR)"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -97,8 +98,23 @@ def compat_model(digits_train_dir, tmp_path_factory) -> Path:
     from pac.cli import main
 
     out = tmp_path_factory.mktemp("models") / "digits-pac-compat"
-    assert main(["train", str(digits_train_dir), "-o", str(out), "--preset", "paper",
-                 "--config", "pac-compat", "--seed", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(digits_train_dir),
+                "-o",
+                str(out),
+                "--preset",
+                "paper",
+                "--config",
+                "pac-compat",
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     return out
 
 

@@ -111,9 +111,12 @@ CLIPS = {
     "commands-16k-1s": {"file": "data/speech_commands_v001/stop/1eddce1d_nohash_3.wav"},
     "ravdess-16k-3.8s": {"file": "data/ravdess/Actor_02/03-01-05-01-02-01-02.wav"},
     "cello-44k-1.5s": {"file": "data/instruments/cello/tonejs_cello_A2.wav"},
-    "arabic-16k-stereo": {"stereo": [
-        "data/arabic_speech_commands/personal_00000001/yes/asc_00000001_00000001_NO_01.wav",
-        "data/arabic_speech_commands/personal_00000001/no/asc_00000001_00000001_NO_01.wav"]},
+    "arabic-16k-stereo": {
+        "stereo": [
+            "data/arabic_speech_commands/personal_00000001/yes/asc_00000001_00000001_NO_01.wav",
+            "data/arabic_speech_commands/personal_00000001/no/asc_00000001_00000001_NO_01.wav",
+        ]
+    },
 }
 
 
@@ -138,6 +141,7 @@ KINDS = {
 
 # -- clips --------------------------------------------------------------------------------------
 
+
 def stereo_wav(left: bytes, right: bytes) -> bytes:
     """A 16-bit two-channel WAV whose channels are two mono 16-bit WAV files of one rate and length.
 
@@ -157,8 +161,22 @@ def stereo_wav(left: bytes, right: bytes) -> bytes:
     if a.rate != b.rate or len(a.samples) != len(b.samples):
         raise ValueError("the two channels need the same rate and length")
     pcm = np.round(np.stack([a.samples, b.samples], axis=1) * 32768.0).astype("<i2").tobytes()
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, 1, 2, a.rate,
-                         a.rate * 4, 4, 16, b"data", len(pcm))
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(pcm),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        2,
+        a.rate,
+        a.rate * 4,
+        4,
+        16,
+        b"data",
+        len(pcm),
+    )
     return header + pcm
 
 
@@ -187,6 +205,7 @@ def decoded(data: bytes, name: str, config):
 
 # -- the fixed models ----------------------------------------------------------------------------
 
+
 def _dense(rng, shape, fan_in: float) -> np.ndarray:
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
 
@@ -210,16 +229,28 @@ def fixed_head(kind: str):
     n = len(LABELS)
     if kind == "linear":
         scales = np.concatenate([np.full(SIZES[b], LINEAR_SCALES[b]) for b in ("speech", "mobilenet")])
-        layer = Layer("dense", activation="softmax", units=n,
-                      weights=[(rng.standard_normal((len(scales), n)) * scales[:, None]).astype(np.float32),
-                               (rng.standard_normal(n) * 0.1).astype(np.float32)])
+        layer = Layer(
+            "dense",
+            activation="softmax",
+            units=n,
+            weights=[
+                (rng.standard_normal((len(scales), n)) * scales[:, None]).astype(np.float32),
+                (rng.standard_normal(n) * 0.1).astype(np.float32),
+            ],
+        )
         return keras_head([layer], input_shape=(len(scales),))
     layers = [
-        Layer("conv2d", activation="relu", filters=5, kernel_size=(5, 5),
-              weights=[_dense(rng, (5, 5, 256, 5), 25 * 256), np.full(5, 0.1, np.float32)]),
+        Layer(
+            "conv2d",
+            activation="relu",
+            filters=5,
+            kernel_size=(5, 5),
+            weights=[_dense(rng, (5, 5, 256, 5), 25 * 256), np.full(5, 0.1, np.float32)],
+        ),
         Layer("flatten"),
-        Layer("dense", activation="relu", units=100,
-              weights=[_dense(rng, (45, 100), 45), np.full(100, 0.1, np.float32)]),
+        Layer(
+            "dense", activation="relu", units=100, weights=[_dense(rng, (45, 100), 45), np.full(100, 0.1, np.float32)]
+        ),
         Layer("dense", activation="softmax", units=n, use_bias=False, weights=[_dense(rng, (100, n), 100)]),
     ]
     return keras_head(layers)
@@ -235,8 +266,14 @@ def write_model(config, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if uses_speech(config):
         blocks = [{"name": b, "size": SIZES[b], "weight": 1.0, "pooling": POOLING[b]} for b in ("speech", "mobilenet")]
-        manifest = Manifest(labels=LABELS, features=config, base=base_identity(), tools=tool_versions(),
-                            linear={"kind": "linear", "blocks": blocks}, speech_base=speech_identity(quantized=True))
+        manifest = Manifest(
+            labels=LABELS,
+            features=config,
+            base=base_identity(),
+            tools=tool_versions(),
+            linear={"kind": "linear", "blocks": blocks},
+            speech_base=speech_identity(quantized=True),
+        )
         write_head(fixed_head("linear"), out)
     else:
         manifest = Manifest(labels=LABELS, features=config, base=base_identity(), tools=tool_versions())
@@ -251,6 +288,7 @@ def uses_speech(config) -> bool:
 
 
 # -- observing and pinning -----------------------------------------------------------------------
+
 
 def observe(config, clips: dict[str, bytes], model_dir: Path) -> dict[str, dict[str, np.ndarray]]:
     """Every pinned stage of every clip under ``config``, run through the model in ``model_dir``.
@@ -276,8 +314,8 @@ def observe(config, clips: dict[str, bytes], model_dir: Path) -> dict[str, dict[
         stages = {"image": image, "input": model_input(image[None], config)[0]}
         if classifier.manifest.blocks:
             stages["speech_frames"] = speech_sequence(analysis_window(clip, config), rate=clip.rate, config=config)
-            stages["speech_embedding"] = features[i, :SIZES["speech"]]
-            stages["mobilenet_embedding"] = features[i, SIZES["speech"]:]
+            stages["speech_embedding"] = features[i, : SIZES["speech"]]
+            stages["mobilenet_embedding"] = features[i, SIZES["speech"] :]
         else:
             stages["mobilenet_embedding"] = features[i].mean(axis=(0, 1))
         stages["probabilities"] = probabilities[i]
@@ -327,8 +365,11 @@ def _rounded(values, decimals: int) -> list[float]:
 def pin(stage: str, array: np.ndarray) -> dict:
     """The stored record of one stage: shape, digest, summary."""
     array = np.asarray(array)
-    return {"shape": list(array.shape), "sha256": digest(array, KINDS[stage].decimals),
-            "summary": summary(stage, array)}
+    return {
+        "shape": list(array.shape),
+        "sha256": digest(array, KINDS[stage].decimals),
+        "summary": summary(stage, array),
+    }
 
 
 def compare(stage: str, expected: dict, array: np.ndarray) -> tuple[str, str] | None:
@@ -351,8 +392,11 @@ def compare(stage: str, expected: dict, array: np.ndarray) -> tuple[str, str] | 
         if diff.size and diff.max() > worst:
             worst, where = float(diff.max()), f"{key}[{int(diff.argmax())}]"
     tolerance = KINDS[stage].tolerance
-    text = (f"digest differs; largest summary difference {worst:.3g} at {where} (tolerance {tolerance:g})" if where
-            else "digest differs, summary equal (a value next to a rounding boundary of the digest)")
+    text = (
+        f"digest differs; largest summary difference {worst:.3g} at {where} (tolerance {tolerance:g})"
+        if where
+        else "digest differs, summary equal (a value next to a rounding boundary of the digest)"
+    )
     return ("close" if worst <= tolerance else "changed"), text
 
 
@@ -376,18 +420,25 @@ def observe_profiles(shared: Path = SHARED) -> dict[str, dict[str, dict[str, np.
     """:func:`observe` of every profile of :data:`PROFILE_NAMES` with its fixed model."""
     clips = load_clips(shared)
     with tempfile.TemporaryDirectory(prefix="pac-golden-") as tmp:
-        return {profile: observe(config_of(profile), clips, write_model(config_of(profile), Path(tmp) / profile))
-                for profile in PROFILE_NAMES}
+        return {
+            profile: observe(config_of(profile), clips, write_model(config_of(profile), Path(tmp) / profile))
+            for profile in PROFILE_NAMES
+        }
 
 
 def entries_of(observed: dict[str, dict[str, dict[str, np.ndarray]]]) -> dict[str, dict]:
     """The file's entries for :func:`observe_profiles`' result, keyed by :func:`key`."""
     from pac.features.config import SCHEMA_VERSION
 
-    return {key(profile, SCHEMA_VERSION): {
-        "profile": profile, "schema_version": SCHEMA_VERSION, "config": config_of(profile).to_dict(),
-        "clips": {name: {stage: pin(stage, a) for stage, a in stages.items()} for name, stages in clips.items()}}
-        for profile, clips in observed.items()}
+    return {
+        key(profile, SCHEMA_VERSION): {
+            "profile": profile,
+            "schema_version": SCHEMA_VERSION,
+            "config": config_of(profile).to_dict(),
+            "clips": {name: {stage: pin(stage, a) for stage, a in stages.items()} for name, stages in clips.items()},
+        }
+        for profile, clips in observed.items()
+    }
 
 
 def clip_identities(shared: Path = SHARED) -> dict[str, dict]:
@@ -397,8 +448,13 @@ def clip_identities(shared: Path = SHARED) -> dict[str, dict]:
     out = {}
     for name, data in load_clips(shared).items():
         clip = decode_wav(data, name=name)
-        out[name] = {**CLIPS[name], "sha256": hashlib.sha256(data).hexdigest(), "rate": clip.rate,
-                     "channels": clip.channels, "frames": len(clip.samples)}
+        out[name] = {
+            **CLIPS[name],
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "rate": clip.rate,
+            "channels": clip.channels,
+            "frames": len(clip.samples),
+        }
     return out
 
 
@@ -409,10 +465,13 @@ def read_golden(path: Path = GOLDEN) -> dict:
 
 def changed_message(profile: str, problems: list[str]) -> str:
     """The failure text: what changed, and what to do if it was meant."""
-    return (f"what models see has changed for feature profile {profile!r}:\n  " + "\n  ".join(problems) +
-            "\nEvery deployed model of this profile would now be fed other values than it was trained "
-            "on. If this is not intended, undo it. If it is, bump SCHEMA_VERSION in "
-            f"compiler/pac/features/config.py and regenerate the golden values: .venv/bin/python {REGENERATE}")
+    return (
+        f"what models see has changed for feature profile {profile!r}:\n  "
+        + "\n  ".join(problems)
+        + "\nEvery deployed model of this profile would now be fed other values than it was trained "
+        "on. If this is not intended, undo it. If it is, bump SCHEMA_VERSION in "
+        f"compiler/pac/features/config.py and regenerate the golden values: .venv/bin/python {REGENERATE}"
+    )
 
 
 def differences(entry: dict, observed: dict[str, dict[str, np.ndarray]]) -> tuple[list[str], list[str]]:
@@ -448,15 +507,21 @@ def write(path: Path, entries: dict, *, overwrite: bool, shared: Path = SHARED, 
     old = read_golden(path) if path.exists() else {"entries": {}}
     existing = sorted(set(old["entries"]) & set(entries))
     if existing and not overwrite:
-        raise SystemExit(f"{path} already has {', '.join(existing)}; golden values of a schema version are "
-                         "not rewritten: bump SCHEMA_VERSION if what models see changed on purpose, or pass "
-                         "--overwrite to replace them anyway")
+        raise SystemExit(
+            f"{path} already has {', '.join(existing)}; golden values of a schema version are "
+            "not rewritten: bump SCHEMA_VERSION if what models see changed on purpose, or pass "
+            "--overwrite to replace them anyway"
+        )
     if check_only:
         return
-    data = {"about": "Golden values of what models see; see tests/golden.py for the format and the "
-                     f"tolerances. Regenerate: .venv/bin/python {REGENERATE}",
-            "head_seed": HEAD_SEED, "labels": list(LABELS), "clips": clip_identities(shared),
-            "entries": {**old["entries"], **entries}}
+    data = {
+        "about": "Golden values of what models see; see tests/golden.py for the format and the "
+        f"tolerances. Regenerate: .venv/bin/python {REGENERATE}",
+        "head_seed": HEAD_SEED,
+        "labels": list(LABELS),
+        "clips": clip_identities(shared),
+        "entries": {**old["entries"], **entries},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dumps(data), encoding="utf-8")
 

@@ -87,8 +87,10 @@ def test_every_model_kind_builds_with_only_its_networks(model, request, tmp_path
     speech block), within the size target, and the same inputs give the same bytes."""
     model_dir = request.getfixturevalue(model)
     first, second = tmp_path / "first.aix", tmp_path / "second.aix"
-    assert main(["build", str(model_dir), "-o", str(first), "--base", str(BASE_DIR),
-                 "--speech-base", str(SPEECH_DIR)]) == 0
+    assert (
+        main(["build", str(model_dir), "-o", str(first), "--base", str(BASE_DIR), "--speech-base", str(SPEECH_DIR)])
+        == 0
+    )
     aix.build_aix(model_dir, second, base_dir=BASE_DIR, speech_dir=SPEECH_DIR)
     assert first.read_bytes() == second.read_bytes()
     files = entries(first)
@@ -108,13 +110,16 @@ def test_zip_bytes_is_deterministic_and_sorted():
         assert archive.namelist() == ["p/", "p/a/", "p/a/x", "p/b.txt"]
 
 
-@pytest.mark.parametrize("url, name", [
-    ("classifier.html", "classifier.html"),
-    ("mobilenet/model.json", "mobilenet__model.json"),
-    ("mobilenet/group1-shard1of1", "mobilenet__group1-shard1of1"),
-    ("model/group1-shard1of1.bin", "model__group1-shard1of1.bin"),
-    ("tfjs/tfjs-backend-wasm-simd.wasm", "tfjs__tfjs-backend-wasm-simd.wasm"),
-])
+@pytest.mark.parametrize(
+    "url, name",
+    [
+        ("classifier.html", "classifier.html"),
+        ("mobilenet/model.json", "mobilenet__model.json"),
+        ("mobilenet/group1-shard1of1", "mobilenet__group1-shard1of1"),
+        ("model/group1-shard1of1.bin", "model__group1-shard1of1.bin"),
+        ("tfjs/tfjs-backend-wasm-simd.wasm", "tfjs__tfjs-backend-wasm-simd.wasm"),
+    ],
+)
 def test_asset_names_round_trip(url, name):
     rule = aix.AssetPaths.load()
     assert rule.asset_name(url) == name
@@ -128,8 +133,9 @@ def test_bridge_examples_follow_the_rule():
         assert rule.asset_name(url) == name
 
 
-@pytest.mark.parametrize("url", ["components.json", "classes.jar", "COMPONENT.JSON", "a__b/c", "dir/_x",
-                                 "backup~", "x/.hidden", "a/../b"])
+@pytest.mark.parametrize(
+    "url", ["components.json", "classes.jar", "COMPONENT.JSON", "a__b/c", "dir/_x", "backup~", "x/.hidden", "a/../b"]
+)
 def test_asset_names_refused(url):
     with pytest.raises(PacError):
         aix.AssetPaths.load().asset_name(url)

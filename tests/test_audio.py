@@ -101,8 +101,7 @@ def test_pcm16_ramp(tmp_path):
 
 def test_pcm24_ramp_and_extremes(tmp_path):
     ints = np.concatenate(
-        [[-8388608, -8388607, -65536, -256, -1, 0, 1, 255, 256, 65535, 8388607],
-         np.arange(-8388608, 8388608, 99991)]
+        [[-8388608, -8388607, -65536, -256, -1, 0, 1, 255, 256, 65535, 8388607], np.arange(-8388608, 8388608, 99991)]
     )
     audio = load(tmp_path, wav(int24(ints), bits=24, rate=48000))
     np.testing.assert_array_equal(audio.samples, ints / 8388608)
@@ -386,17 +385,25 @@ def test_inconsistent_or_unsupported_fmt(tmp_path, fmt, words):
 
 def test_extensible_unsupported_subformat(tmp_path):
     data = wav(b"\x00" * 8, tag=EXTENSIBLE, sub=0x0007, bits=8)
-    failure(tmp_path, data, "WAVE_FORMAT_EXTENSIBLE sub-format", "mu-law",
-            "00000007-0000-0010-8000-00aa00389b71")
+    failure(tmp_path, data, "WAVE_FORMAT_EXTENSIBLE sub-format", "mu-law", "00000007-0000-0010-8000-00aa00389b71")
     body = fmt_body(tag=EXTENSIBLE)[:24] + bytes(range(16))  # a GUID that is not a WAVE subtype
-    failure(tmp_path, riff(chunk(b"fmt ", body), chunk(b"data", b"\x00\x00")), "sub-format",
-            "03020100-0504-0706-0809-0a0b0c0d0e0f", name="guid.wav")
+    failure(
+        tmp_path,
+        riff(chunk(b"fmt ", body), chunk(b"data", b"\x00\x00")),
+        "sub-format",
+        "03020100-0504-0706-0809-0a0b0c0d0e0f",
+        name="guid.wav",
+    )
 
 
 def test_extensible_fmt_too_short(tmp_path):
     body = fmt_body(tag=EXTENSIBLE)[:26]
-    failure(tmp_path, riff(chunk(b"fmt ", body), chunk(b"data", b"\x00\x00")),
-            "WAVE_FORMAT_EXTENSIBLE fmt chunk is too short", "26 bytes")
+    failure(
+        tmp_path,
+        riff(chunk(b"fmt ", body), chunk(b"data", b"\x00\x00")),
+        "WAVE_FORMAT_EXTENSIBLE fmt chunk is too short",
+        "26 bytes",
+    )
 
 
 def test_non_finite_float_samples(tmp_path):

@@ -24,8 +24,10 @@ def test_kernel_fit_equals_the_linear_head_when_blocks_are_wider_than_the_exampl
     n, labels = 24, 3
     y = np.repeat(np.arange(labels), n // labels)
     train = {"sp": rng.normal(size=(n, 10)) + y[:, None], "rows": rng.normal(size=(n, 60)) * 3 + 5}
-    test = {"sp": rng.normal(size=(9, 10)) + np.repeat(np.arange(labels), 3)[:, None],
-            "rows": rng.normal(size=(9, 60)) * 3 + 5}
+    test = {
+        "sp": rng.normal(size=(9, 10)) + np.repeat(np.arange(labels), 3)[:, None],
+        "rows": rng.normal(size=(9, 60)) * 3 + 5,
+    }
     weights = {"sp": 1.0, "rows": 0.5}
     got = tune_linear.kernel_fit(tune_linear.standardised_grams(train, test), weights, y, labels, 0.1)
     x = np.concatenate([train["sp"], train["rows"]], axis=1)
@@ -49,19 +51,23 @@ def test_row_blocks_average_over_time_and_keep_each_frequency_row():
 def result(weights: dict, losses: dict | None = None):
     """A linear-head training result as pac.train.fit makes it (the fields the rule reads)."""
     blocks = [{"name": name, "weight": w} for name, w in weights.items() if w > 0]
-    candidates = [{"weights": {"speech": s, "mobilenet": m}, "cv_log_loss": loss}
-                  for (s, m), loss in (losses or {}).items()]
+    candidates = [
+        {"weights": {"speech": s, "mobilenet": m}, "cv_log_loss": loss} for (s, m), loss in (losses or {}).items()
+    ]
     return SimpleNamespace(linear={"blocks": blocks}, report={"head": {"candidates": candidates}})
 
 
-@pytest.mark.parametrize("weights, loss_check, switches", [
-    ({"speech": 1.0, "mobilenet": 0.5}, False, False),
-    ({"speech": 1.0, "mobilenet": 1.0}, False, False),
-    ({"speech": 0.5, "mobilenet": 1.0}, False, True),
-    ({"speech": 0.0, "mobilenet": 1.0}, False, True),
-    ({"speech": 1.0, "mobilenet": 0.0}, False, False),
-    ({"speech": 0.5, "mobilenet": 1.0}, True, True),
-])
+@pytest.mark.parametrize(
+    "weights, loss_check, switches",
+    [
+        ({"speech": 1.0, "mobilenet": 0.5}, False, False),
+        ({"speech": 1.0, "mobilenet": 1.0}, False, False),
+        ({"speech": 0.5, "mobilenet": 1.0}, False, True),
+        ({"speech": 0.0, "mobilenet": 1.0}, False, True),
+        ({"speech": 1.0, "mobilenet": 0.0}, False, False),
+        ({"speech": 0.5, "mobilenet": 1.0}, True, True),
+    ],
+)
 def test_conv_switch_follows_the_chosen_weights(weights, loss_check, switches):
     losses = {(1.0, 0.0): 0.9, (0.0, 1.0): 0.3}
     assert accuracy.speech_outweighed(result(weights, losses), loss_check=loss_check) is switches

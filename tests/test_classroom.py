@@ -91,8 +91,9 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     assert status == 200 and b"static/studio.js" in page
     assert alice.get("/s/Alice/static/studio.js")[0] == 200
     assert alice.post("/s/Alice/api/labels", {"name": "yes"})[0] == 201
-    status, clip = alice.post("/s/Alice/api/labels/yes/clips", fsdd(1, "george", 0).read_bytes(),
-                              headers={"X-Clip-Source": "uploaded"})
+    status, clip = alice.post(
+        "/s/Alice/api/labels/yes/clips", fsdd(1, "george", 0).read_bytes(), headers={"X-Clip-Source": "uploaded"}
+    )
     assert status == 201
     assert bob.post("/s/bob%202/api/labels", {"name": "no"})[0] == 201
     assert [label["name"] for label in alice.get("/s/Alice/api/project")[1]["labels"]] == ["yes"]
@@ -104,34 +105,53 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     # Bob (and someone who never joined) reaches nothing of Alice's, by any path
     audio = f"/api/labels/yes/clips/{clip['id']}/audio"
     for who in (bob, stranger):
-        for method, path in [("GET", "/s/Alice/api/project"), ("GET", "/s/Alice" + audio),
-                             ("DELETE", f"/s/Alice/api/labels/yes/clips/{clip['id']}"),
-                             ("DELETE", "/s/Alice/api/labels/yes"),
-                             ("GET", "/s/alice/api/project"), ("GET", "/s/ALICE" + audio),
-                             ("GET", "/s/bob%202/../Alice/api/project"), ("GET", "/s/bob%202/..%2FAlice" + audio),
-                             ("GET", "/s/..%2Fstudents%2FAlice/api/project"), ("GET", "/s/%2E%2E/api/project"),
-                             ("GET", "/s/Alice%00/api/project"), ("GET", "/students/Alice/labels/yes/" + clip["id"]),
-                             ("GET", "/s/" + quote("../Alice") + audio), ("POST", "/s/Alice/api/labels")]:
+        for method, path in [
+            ("GET", "/s/Alice/api/project"),
+            ("GET", "/s/Alice" + audio),
+            ("DELETE", f"/s/Alice/api/labels/yes/clips/{clip['id']}"),
+            ("DELETE", "/s/Alice/api/labels/yes"),
+            ("GET", "/s/alice/api/project"),
+            ("GET", "/s/ALICE" + audio),
+            ("GET", "/s/bob%202/../Alice/api/project"),
+            ("GET", "/s/bob%202/..%2FAlice" + audio),
+            ("GET", "/s/..%2Fstudents%2FAlice/api/project"),
+            ("GET", "/s/%2E%2E/api/project"),
+            ("GET", "/s/Alice%00/api/project"),
+            ("GET", "/students/Alice/labels/yes/" + clip["id"]),
+            ("GET", "/s/" + quote("../Alice") + audio),
+            ("POST", "/s/Alice/api/labels"),
+        ]:
             status, answer = who.request(method, path, {"name": "x"} if method == "POST" else None)
             assert status in (403, 404, 405), (method, path, status, answer)
             assert clip["id"].encode() not in (answer if isinstance(answer, bytes) else json.dumps(answer).encode())
     # a cookie made for another name, or a changed one, does not pass
     forged = Browserless(classroom)
-    forged.cookies = {"pac-student": bob.cookies["pac-student"].replace(bob.cookies["pac-student"].split(".")[0],
-                                                                         "QWxpY2U")}
+    forged.cookies = {
+        "pac-student": bob.cookies["pac-student"].replace(bob.cookies["pac-student"].split(".")[0], "QWxpY2U")
+    }
     assert forged.get("/s/Alice/api/project")[0] == 403
     # Alice's own cookie from another site's page (its Origin), or without the page's header: refused
     assert alice.post("/s/Alice/api/labels", {"name": "forged"}, headers={"Origin": "https://evil.example"})[0] == 403
     assert alice.post("/s/Alice/api/labels", {"name": "forged"}, page=False)[0] == 403
-    assert alice.post("/s/Alice/api/labels", {"name": "forged"},
-                      headers={"Origin": f"http://127.0.0.1:{classroom.port}"})[0] == 403  # not the https origin
+    assert (
+        alice.post("/s/Alice/api/labels", {"name": "forged"}, headers={"Origin": f"http://127.0.0.1:{classroom.port}"})[
+            0
+        ]
+        == 403
+    )  # not the https origin
     # Bob's studio page asks him to join when he opens Alice's
     assert bob.get("/s/Alice/")[0] == 303 and bob.last.getheader("Location") == "/?name=Alice"
     assert snapshot(root / "students") == before
     # joining again with another case finds the same student; bad names and wrong codes are refused
     assert Browserless(classroom).join(classroom, "alice") == "/s/Alice/"
-    for name, says in [("../evil", b"cannot contain"), ("a/b", b"cannot contain"), ("", b"type a student name"),
-                       (".", b"cannot contain"), ("CON", b"reserved"), ("x" * 41, b"at most 40")]:
+    for name, says in [
+        ("../evil", b"cannot contain"),
+        ("a/b", b"cannot contain"),
+        ("", b"type a student name"),
+        (".", b"cannot contain"),
+        ("CON", b"reserved"),
+        ("x" * 41, b"at most 40"),
+    ]:
         status, page = stranger.get(f"/join?code={classroom.classroom.class_code}&name={quote(name)}")
         assert status == 400 and says in page, (name, page[:300])
     status, page = stranger.get("/join?code=000000x&name=Mallory")
@@ -156,11 +176,21 @@ def test_certificate_is_made_once_and_kept(tmp_path):
     seen = []
     for _ in range(2):
         with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as studio:
-            with ssl.create_connection(("127.0.0.1", studio.port), timeout=10) as raw, \
-                    UNVERIFIED.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            with (
+                ssl.create_connection(("127.0.0.1", studio.port), timeout=10) as raw,
+                UNVERIFIED.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+            ):
                 served = hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
-            seen.append((studio.new_certificate, studio.fingerprint, served, studio.classroom.class_code,
-                         studio.classroom.teacher_code, studio.url))
+            seen.append(
+                (
+                    studio.new_certificate,
+                    studio.fingerprint,
+                    served,
+                    studio.classroom.class_code,
+                    studio.classroom.teacher_code,
+                    studio.url,
+                )
+            )
     (made, first, served, code, teacher, url), (made_again, second, served_again, code_again, teacher_again, _) = seen
     assert made and not made_again and first == second and served == served_again
     assert first.replace(":", "").lower() == served and len(first) == 95
@@ -173,8 +203,10 @@ def test_certificate_is_made_once_and_kept(tmp_path):
     with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as studio:
         assert studio.new_certificate and studio.fingerprint != first
         # http:// typed by hand (browsers add it to a bare address) is sent to https://, path kept
-        for host, path, location in [(f"127.0.0.1:{studio.port}", "/s/Ann/", f"https://127.0.0.1:{studio.port}/s/Ann/"),
-                                     ("evil host\r\nX: 1", "/a b", f"https://127.0.0.1:{studio.port}/")]:
+        for host, path, location in [
+            (f"127.0.0.1:{studio.port}", "/s/Ann/", f"https://127.0.0.1:{studio.port}/s/Ann/"),
+            ("evil host\r\nX: 1", "/a b", f"https://127.0.0.1:{studio.port}/"),
+        ]:
             with socket.create_connection(("127.0.0.1", studio.port), timeout=10) as raw:
                 raw.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
                 answer = raw.recv(4096)
@@ -237,8 +269,10 @@ def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
         for label, digit in (("one", 1), ("two", 2)):
             assert students[name].post(f"/s/{name}/api/labels", {"name": label})[0] == 201
             for i in range(2):
-                assert students[name].post(f"/s/{name}/api/labels/{label}/clips",
-                                           fsdd(digit, "george", i).read_bytes())[0] == 201
+                assert (
+                    students[name].post(f"/s/{name}/api/labels/{label}/clips", fsdd(digit, "george", i).read_bytes())[0]
+                    == 201
+                )
     assert students["Ann"].post("/s/Ann/api/train", {})[0] == 202
     deadline = time.time() + 10
     while started != ["Ann"] and time.time() < deadline:
@@ -297,7 +331,7 @@ def test_qr_code_lines_draw_the_code_segno_makes():
     lines = qr_lines(text)
     assert len(lines) == (len(matrix) + 1) // 2 and {len(line) for line in lines} == {len(matrix[0])}
     shapes = {"█": (False, False), "▀": (False, True), "▄": (True, False), " ": (True, True)}
-    drawn = [[shapes[ch][half] for ch in line] for line in lines for half in (0, 1)][:len(matrix)]
+    drawn = [[shapes[ch][half] for ch in line] for line in lines for half in (0, 1)][: len(matrix)]
     assert drawn == matrix
     ascii_lines = qr_lines(text, encoding="ascii")
     assert [[ch == " " for ch in line[::2]] for line in ascii_lines] == matrix
@@ -309,10 +343,27 @@ def test_cli_classroom_prints_address_codes_fingerprint_and_qr(tmp_path):
     """``pac studio --classroom``: the students' address (https), the class and teacher codes, the
     certificate's fingerprint, the QR code; serves HTTPS; Ctrl-C stops it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-    process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", "--classroom", str(tmp_path / "class"),
-                                "--no-browser", "--port", "0", "--speech-base", str(tmp_path / "none")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, encoding="utf-8",
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pac.cli",
+            "studio",
+            "--classroom",
+            str(tmp_path / "class"),
+            "--no-browser",
+            "--port",
+            "0",
+            "--speech-base",
+            str(tmp_path / "none"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        encoding="utf-8",
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         printed = []
         deadline = time.time() + 90
@@ -345,6 +396,7 @@ def test_cli_classroom_prints_address_codes_fingerprint_and_qr(tmp_path):
 
 # -- two students' browsers at once, over HTTPS, with microphones --------------------------------------------
 
+
 @pytest.mark.slow
 def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path):
     """Two headless Chromiums join the class at this computer's LAN address (not localhost, so the
@@ -359,9 +411,12 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
         pages = {}
         try:
             for name, digit in (("Alice", 1), ("Bob", 7)):
-                pages[name] = Page(f"{studio.url}join?code={code}&name={name}",
-                                   mic_file(tmp_path, fsdd(digit, "george", 0)), tmp_path / name,
-                                   flags=("--ignore-certificate-errors",))
+                pages[name] = Page(
+                    f"{studio.url}join?code={code}&name={name}",
+                    mic_file(tmp_path, fsdd(digit, "george", 0)),
+                    tmp_path / name,
+                    flags=("--ignore-certificate-errors",),
+                )
             seen = {}
             for name, label in (("Alice", "one"), ("Bob", "seven")):
                 page = pages[name]
@@ -378,13 +433,16 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
                 page.screenshot(f"classroom-{name}")
             alice_clip = next((tmp_path / "class" / "students" / "Alice" / "labels" / "one").glob("rec-*.wav")).name
             # Bob's page asks the server for Alice's project and clip, and to delete it
-            tried = pages["Bob"].driver.execute_async_script("""const done = arguments[arguments.length - 1];
+            tried = pages["Bob"].driver.execute_async_script(
+                """const done = arguments[arguments.length - 1];
                 const h = {'X-Pac-Studio': '1'};
                 Promise.all([fetch('/s/Alice/api/project'),
                              fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}/audio`),
                              fetch(`/s/Alice/api/labels/one/clips/${arguments[0]}`, {method: 'DELETE', headers: h}),
                              fetch(`/s/Bob/..%2FAlice/api/project`), fetch('/teacher/overview')])
-                  .then((answers) => done(answers.map((a) => a.status)), (e) => done(String(e)));""", alice_clip)
+                  .then((answers) => done(answers.map((a) => a.status)), (e) => done(String(e)));""",
+                alice_clip,
+            )
             errors = {name: page.messages("error") for name, page in pages.items()}
         finally:
             for page in pages.values():

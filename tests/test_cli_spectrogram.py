@@ -90,15 +90,25 @@ def _wav16(samples: np.ndarray, rate: int) -> bytes:
     import struct
 
     data = (samples * 32767).astype("<i2").tobytes()
-    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
-            struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(data)) + data)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
 
 
-@pytest.mark.parametrize("samples, word", [
-    (np.zeros(16000), "silent"),
-    (0.5 * np.ones(400), "too short"),
-    (np.zeros(0), "no audio samples"),
-])
+@pytest.mark.parametrize(
+    "samples, word",
+    [
+        (np.zeros(16000), "silent"),
+        (0.5 * np.ones(400), "too short"),
+        (np.zeros(0), "no audio samples"),
+    ],
+)
 def test_unusable_clips_are_refused(tmp_path, samples, word):
     clip = tmp_path / "clip.wav"
     clip.write_bytes(_wav16(samples, 16000))

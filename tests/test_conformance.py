@@ -85,6 +85,7 @@ def wav_bytes(case: dict) -> bytes:
 
 # -- Python ------------------------------------------------------------------------------------
 
+
 def config_input(case: dict):
     """A config case's value: ``input``, or ``input_json`` parsed as pac parses JSON files."""
     if "input_json" in case:
@@ -141,8 +142,10 @@ def test_the_fixtures_are_well_formed():
         assert len(set(names)) == len(names), path.name
         kinds = set()
         for c in data["cases"]:
-            assert set(c) <= {"name", "input", "input_json", "expect", "sent_as_wav", "known_difference"}, \
-                (path.name, c["name"])
+            assert set(c) <= {"name", "input", "input_json", "expect", "sent_as_wav", "known_difference"}, (
+                path.name,
+                c["name"],
+            )
             assert set(c.get("known_difference", {})) <= set(LANGUAGES), (path.name, c["name"])
             for language in LANGUAGES:
                 expect = expectation(c, language)
@@ -231,15 +234,19 @@ def judged(case: dict, checks) -> str | None:
 @pytest.mark.slow
 def test_page_configs(browser):
     """Beyond the fixture's words, the page's whole message is Python's (same source name)."""
+
     def checks(case, answer):
         check(case, page_outcome(answer), "JS")
         python = outcome(lambda: FeatureConfig.from_dict(config_input(case), source="features"))
         if answer["status"] == "error":
-            assert answer["message"] == python[1], \
+            assert answer["message"] == python[1], (
                 f"JS, case {case['name']!r}: {answer['message']!r} is not {python[1]!r}"
+            )
 
-    failures = [judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
-                for case, answer in zip(cases("configs"), page_results(browser, "configs"))]
+    failures = [
+        judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
+        for case, answer in zip(cases("configs"), page_results(browser, "configs"))
+    ]
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
 
@@ -247,6 +254,7 @@ def test_page_configs(browser):
 @pytest.mark.slow
 def test_page_wav(browser):
     """Beyond the fixture: the page's whole message is Python's."""
+
     def checks(case, answer):
         check(case, page_outcome(answer), "JS")
         if answer["status"] == "ok":
@@ -256,8 +264,10 @@ def test_page_wav(browser):
             python = outcome(lambda: decode_wav(wav_bytes(case), name="clip.wav"))[1]
             assert answer["message"] == python, f"JS, case {case['name']!r}: {answer['message']!r} is not {python!r}"
 
-    failures = [judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
-                for case, answer in zip(cases("wav"), page_results(browser, "wav"))]
+    failures = [
+        judged(case, lambda: checks(case, answer))  # noqa: B023 (judged calls it at once)
+        for case, answer in zip(cases("wav"), page_results(browser, "wav"))
+    ]
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
 
@@ -278,6 +288,7 @@ def manifest_page(served, case: dict) -> str:
 def test_page_manifests(browser, served):
     """Each case is the page's model/pac.json at start-up: refused with error 2 and pac's words, or
     passed (ready, or a later error that does not name model/pac.json)."""
+
     def checks(case, call):
         refused = call["method"] == "error" and call["args"][1].startswith("model/pac.json")
         check(case, ("error", call["args"][1]) if refused else ("ok", call), "JS")
@@ -292,4 +303,3 @@ def test_page_manifests(browser, served):
         failures.append(judged(case, lambda: checks(case, call)))  # noqa: B023 (judged calls it at once)
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
-

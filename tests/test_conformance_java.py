@@ -31,9 +31,25 @@ def test_java_conformance():
     (extension / "target").mkdir(parents=True, exist_ok=True)
     with FileLock(extension / "target" / ".pac-maven.lock"):
         report.unlink(missing_ok=True)
-        done = subprocess.run([mvn, "-B", "-q", "-o", "-Dstyle.color=never", "test", "-pl", "component", "-am",
-                               f"-Dtest={JAVA_TEST}", "-Dsurefire.failIfNoSpecifiedTests=false"],
-                              cwd=extension, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-o",
+                "-Dstyle.color=never",
+                "test",
+                "-pl",
+                "component",
+                "-am",
+                f"-Dtest={JAVA_TEST}",
+                "-Dsurefire.failIfNoSpecifiedTests=false",
+            ],
+            cwd=extension,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
     assert done.returncode == 0, f"mvn test -Dtest={JAVA_TEST} failed:\n{tail}"
     summary = report.read_text(encoding="utf-8")[:600]

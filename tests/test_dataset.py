@@ -24,8 +24,7 @@ def test_wav_files_lists_visible_wavs_of_one_folder_sorted(tmp_path):
 
 
 def test_find_wavs_searches_folders_recursively_and_skips_hidden_names(tmp_path):
-    for rel in ("x/b.wav", "x/a/c.wav", "x/.git/d.wav", "x/.hidden.wav", "x/a/.trash/e.wav", "x/f.txt",
-                "x/g.Wave"):
+    for rel in ("x/b.wav", "x/a/c.wav", "x/.git/d.wav", "x/.hidden.wav", "x/a/.trash/e.wav", "x/f.txt", "x/g.Wave"):
         touch(tmp_path / rel)
     found = find_wavs([tmp_path / "x"])
     assert [p.relative_to(tmp_path / "x").as_posix() for p in found] == ["a/c.wav", "b.wav", "g.Wave"]
@@ -50,7 +49,9 @@ def test_the_folder_above_a_search_may_be_hidden(tmp_path):
     assert [p.name for p in find_wavs([tmp_path / ".local" / "clips"])] == ["a.wav"]
 
 
-@pytest.mark.parametrize("name, hidden", [(".DS_Store", True), ("._x.wav", True), (".trash", True),
-                                          ("x.wav", False), ("_background_noise_", False)])
+@pytest.mark.parametrize(
+    "name, hidden",
+    [(".DS_Store", True), ("._x.wav", True), (".trash", True), ("x.wav", False), ("_background_noise_", False)],
+)
 def test_is_hidden(name, hidden):
     assert is_hidden(name) is hidden

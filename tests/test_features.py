@@ -25,6 +25,7 @@ def tone(freq: float, seconds: float, rate: int, *, amplitude: float = 0.5) -> A
 
 # -- configuration -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_profiles_round_trip_through_json(name):
     config = PROFILES[name]
@@ -40,19 +41,22 @@ def test_config_file_may_hold_only_changes(tmp_path):
     assert (config.n_bands, config.colormap, config.n_frames) == (64, "viridis", FeatureConfig().n_frames)
 
 
-@pytest.mark.parametrize("body, words", [
-    ('{"n_bands": "x"}', ["n_bands", "whole number"]),
-    ('{"bogus": 1}', ["unknown field", "bogus"]),
-    ('{"freq_scale": "bark"}', ["freq_scale"]),
-    ('{"f_min": 9000}', ["f_min < f_max"]),
-    ("[1, 2]", ["JSON object"]),
-    ("{nope", ["not valid JSON"]),
-    ('{"n_frames": 100000000}', ["n_frames must be from 2 to 1024, not 100000000"]),
-    ('{"image_size": 50000}', ["image_size must be from 2 to 1024, not 50000"]),
-    ('{"active_db": NaN}', ["NaN is not valid JSON"]),
-    ('{"f_min": -Infinity}', ["-Infinity is not valid JSON"]),
-    pytest.param('{"name": ' + "[" * 5000 + "]" * 5000 + "}", ["JSON nested 5001 levels deep"], id="deep nesting"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ('{"n_bands": "x"}', ["n_bands", "whole number"]),
+        ('{"bogus": 1}', ["unknown field", "bogus"]),
+        ('{"freq_scale": "bark"}', ["freq_scale"]),
+        ('{"f_min": 9000}', ["f_min < f_max"]),
+        ("[1, 2]", ["JSON object"]),
+        ("{nope", ["not valid JSON"]),
+        ('{"n_frames": 100000000}', ["n_frames must be from 2 to 1024, not 100000000"]),
+        ('{"image_size": 50000}', ["image_size must be from 2 to 1024, not 50000"]),
+        ('{"active_db": NaN}', ["NaN is not valid JSON"]),
+        ('{"f_min": -Infinity}', ["-Infinity is not valid JSON"]),
+        pytest.param('{"name": ' + "[" * 5000 + "]" * 5000 + "}", ["JSON nested 5001 levels deep"], id="deep nesting"),
+    ],
+)
 def test_bad_config_files_are_refused_naming_the_file(tmp_path, body, words):
     path = tmp_path / "bad.json"
     path.write_text(body)
@@ -65,8 +69,9 @@ def test_bad_config_files_are_refused_naming_the_file(tmp_path, body, words):
     assert "\n" not in message
 
 
-def test_every_profile_and_the_config_of_every_kind_of_stored_model_still_loads(digits_model, compat_model,
-                                                                                 legacy_model):
+def test_every_profile_and_the_config_of_every_kind_of_stored_model_still_loads(
+    digits_model, compat_model, legacy_model
+):
     from pac.modeldir import read_manifest
 
     for name, config in PROFILES.items():
@@ -82,6 +87,7 @@ def test_unknown_profile_name_lists_the_profiles():
 
 
 # -- pure functions -------------------------------------------------------------------------------
+
 
 def test_round_half_up_matches_javascript_math_round():
     assert [F.round_half_up(v) for v in (0.5, 1.5, 2.5, -0.5, 2.4999)] == [1, 2, 3, 0, 2]
@@ -108,8 +114,7 @@ def test_resize_rows_sum_to_one_and_interpolate_linearly():
 @pytest.mark.parametrize("rate, n_fft", [(8000, 512), (16000, 1024), (44100, 4096)])
 def test_mel_filterbank_has_no_empty_band_below_nyquist_and_none_above(rate, n_fft):
     config = PROFILES["default"]
-    bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands, f_min=config.f_min,
-                            f_max=config.f_max)
+    bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands, f_min=config.f_min, f_max=config.f_max)
     assert bank.shape == (config.n_bands, n_fft // 2 + 1)
     assert bank.max() <= 1.0 and bank.min() >= 0.0
     j = np.arange(config.n_bands + 2)
@@ -156,7 +161,7 @@ def test_active_window_profile_shows_the_sound_wherever_it_is_in_the_recording()
     images = []
     for offset in (0.75, 1.5, 2.0):
         samples = np.zeros(3 * 16000)
-        samples[int(offset * 16000):int(offset * 16000) + len(word.samples)] = word.samples
+        samples[int(offset * 16000) : int(offset * 16000) + len(word.samples)] = word.samples
         images.append(clip_image(Audio(samples=samples, rate=16000, channels=1, source="placed"), config))
     assert np.array_equal(images[0], images[1]) and np.array_equal(images[1], images[2])
 
@@ -185,6 +190,7 @@ def test_unit_decibels_puts_the_loudest_cell_at_one_and_floors_at_zero():
 
 # -- pipeline -------------------------------------------------------------------------------------
 
+
 def test_every_method_the_configuration_accepts_is_registered():
     assert sorted(methods.registered_methods()) == sorted(METHODS)
     with pytest.raises(KeyError, match="not registered"):
@@ -194,7 +200,8 @@ def test_every_method_the_configuration_accepts_is_registered():
 def test_the_pipeline_calls_the_registered_method(monkeypatch):
     fake = methods.FeatureMethod(
         analysis_window=lambda clip, config, *, shift_seconds: ("window", shift_seconds),
-        spectrogram_image=lambda window, *, rate, config: ("image", window, rate))
+        spectrogram_image=lambda window, *, rate, config: ("image", window, rate),
+    )
     monkeypatch.setitem(methods._METHODS, "test-only", fake)
     config = SimpleNamespace(method="test-only")
     clip = tone(440.0, 0.1, 8000)
@@ -223,11 +230,14 @@ def test_same_tone_at_different_rates_gives_nearly_the_same_image():
     assert np.abs(a[lower] - b[lower]).mean() < 6
 
 
-@pytest.mark.parametrize("path", [
-    fsdd(1, "george", 0),                                               # 0.3 s at 8 kHz
-    DATA / "speech_commands_v001" / "on" / "2f813234_nohash_1.wav",      # 1 s at 16 kHz
-    DATA / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.wav",          # ~4 s at 16 kHz
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        fsdd(1, "george", 0),  # 0.3 s at 8 kHz
+        DATA / "speech_commands_v001" / "on" / "2f813234_nohash_1.wav",  # 1 s at 16 kHz
+        DATA / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.wav",  # ~4 s at 16 kHz
+    ],
+)
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_real_clips_of_every_length_become_images(path, profile):
     config = PROFILES[profile]
@@ -244,9 +254,9 @@ def test_long_clip_window_is_the_loudest_second_under_energy():
     config = dataclasses.replace(PROFILES["default"], window_select="energy")
     window = analysis_window(clip, config)
     assert len(window) == clip.rate
-    energies = [np.sum(clip.samples[s:s + clip.rate] ** 2) for s in range(0, len(clip.samples) - clip.rate, 160)]
-    assert np.sum(window ** 2) >= max(energies) * (1 - 1e-12)
-    assert np.sum(window ** 2) > 0.5 * np.sum(clip.samples ** 2)
+    energies = [np.sum(clip.samples[s : s + clip.rate] ** 2) for s in range(0, len(clip.samples) - clip.rate, 160)]
+    assert np.sum(window**2) >= max(energies) * (1 - 1e-12)
+    assert np.sum(window**2) > 0.5 * np.sum(clip.samples**2)
 
 
 def test_long_sentence_is_shown_whole_without_the_silence_around_it():
@@ -254,7 +264,7 @@ def test_long_sentence_is_shown_whole_without_the_silence_around_it():
     config = PROFILES["default"]
     window = analysis_window(clip, config)
     assert config.window_seconds * clip.rate < len(window) < 0.6 * len(clip.samples)
-    assert np.sum(window ** 2) > 0.99 * np.sum(clip.samples ** 2)
+    assert np.sum(window**2) > 0.99 * np.sum(clip.samples**2)
 
 
 def test_features_are_deterministic_bit_for_bit():

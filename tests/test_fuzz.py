@@ -28,9 +28,13 @@ sys.path.insert(0, str(REPO / "bench"))
 import fuzz_targets as F  # noqa: E402
 
 #: Same inputs on every run; nothing stored between runs; no time limit per input (speed is bench's).
-FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.large_base_example])
+FUZZ = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 
 
 def fuzz(target: F.Target, examples: int) -> list:
@@ -54,8 +58,11 @@ def test_wav_decoder_gives_audio_within_the_limits_or_one_error_and_wav_js_agree
     unique = list(dict.fromkeys(inputs))[:400]
     with F.wav_page(tmp_path / "page") as page:
         outcomes = F.js_decode(page, unique)
-    problems = [(F.hex_of(data, 200), problem) for data, js in zip(unique, outcomes)
-                if (problem := F.decoders_disagree(data, js))]
+    problems = [
+        (F.hex_of(data, 200), problem)
+        for data, js in zip(unique, outcomes)
+        if (problem := F.decoders_disagree(data, js))
+    ]
     assert problems == []
     refused = sum(isinstance(F.python_decode(data), F.PacError) for data in unique)
     assert 0 < refused < len(unique)  # both outcomes are exercised

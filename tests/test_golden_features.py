@@ -39,15 +39,18 @@ def entry(stored: dict, profile: str) -> dict:
     """The stored entry of ``profile`` for the current schema version, or a failure saying what to do."""
     name = golden.key(profile, SCHEMA_VERSION)
     if name not in stored["entries"]:
-        pytest.fail(f"no golden values for {name} (SCHEMA_VERSION is {SCHEMA_VERSION}): generate them with "
-                    f".venv/bin/python {golden.REGENERATE}")
+        pytest.fail(
+            f"no golden values for {name} (SCHEMA_VERSION is {SCHEMA_VERSION}): generate them with "
+            f".venv/bin/python {golden.REGENERATE}"
+        )
     return stored["entries"][name]
 
 
 def test_the_clips_are_the_recorded_ones(stored):
     """The clips (and the stereo clip built from two of them) are byte for byte those of the file."""
-    assert golden.clip_identities() == stored["clips"], \
+    assert golden.clip_identities() == stored["clips"], (
         "the golden clips under ../shared (or tests/golden.py's stereo builder) changed"
+    )
     rates = {c["rate"] for c in stored["clips"].values()}
     assert rates == {8000, 16000, 44100} and {c["channels"] for c in stored["clips"].values()} == {1, 2}
 
@@ -57,8 +60,9 @@ def test_the_profiles_fields_are_those_of_their_schema_version(stored, profile):
     recorded = entry(stored, profile)["config"]
     now = golden.config_of(profile).to_dict()
     changed = sorted(k for k in set(now) | set(recorded) if now.get(k, "missing") != recorded.get(k, "missing"))
-    assert not changed, golden.changed_message(profile, [f"config field(s) {', '.join(changed)} differ from "
-                                                         f"schema version {SCHEMA_VERSION}'s"])
+    assert not changed, golden.changed_message(
+        profile, [f"config field(s) {', '.join(changed)} differ from schema version {SCHEMA_VERSION}'s"]
+    )
 
 
 @pytest.mark.parametrize("profile", golden.PROFILE_NAMES)
@@ -80,6 +84,7 @@ def test_every_stage_is_pinned(stored):
 
 # -- the comparison can fail --------------------------------------------------------------------
 
+
 def _stored_clip(stored, profile: str, clip: str = "commands-16k-1s") -> dict:
     return entry(stored, profile)["clips"][clip]
 
@@ -88,11 +93,19 @@ def _decoded(profile_config, clip: str = "commands-16k-1s"):
     return golden.decoded(golden.clip_bytes(clip), clip, profile_config)
 
 
-@pytest.mark.parametrize("profile, change", [
-    ("default", {"f_max": 7600.0}), ("default", {"n_bands": 64}), ("default", {"db_range": 70.0}),
-    ("default", {"window_seconds": 0.9}), ("paper", {"f_max": 6000.0}), ("paper", {"frame_seconds": 0.03}),
-    ("pac-compat", {"mpl_noverlap": 256}), ("pac-compat", {"trim_silence_dbfs": -40.0}),
-])
+@pytest.mark.parametrize(
+    "profile, change",
+    [
+        ("default", {"f_max": 7600.0}),
+        ("default", {"n_bands": 64}),
+        ("default", {"db_range": 70.0}),
+        ("default", {"window_seconds": 0.9}),
+        ("paper", {"f_max": 6000.0}),
+        ("paper", {"frame_seconds": 0.03}),
+        ("pac-compat", {"mpl_noverlap": 256}),
+        ("pac-compat", {"trim_silence_dbfs": -40.0}),
+    ],
+)
 def test_a_changed_field_changes_the_image(stored, profile, change):
     config = dataclasses.replace(golden.config_of(profile), **change)
     found = golden.compare("image", _stored_clip(stored, profile)["image"], clip_image(_decoded(config), config))
@@ -104,8 +117,12 @@ def test_a_changed_speech_field_or_input_scale_is_reported(stored):
     lies inside the front end's 60-3800 Hz); even 16 -> 15 zero crossings is seen."""
     default = PROFILES["default"]
     fsdd = _stored_clip(stored, "default", "fsdd-8k-0.43s")
-    for change in ({"speech_resample_rolloff": 0.9}, {"speech_resample_zeros": 8}, {"speech_resample_zeros": 15},
-                   {"speech_resample_rolloff": 0.94}):
+    for change in (
+        {"speech_resample_rolloff": 0.9},
+        {"speech_resample_zeros": 8},
+        {"speech_resample_zeros": 15},
+        {"speech_resample_rolloff": 0.94},
+    ):
         config = dataclasses.replace(default, **change)
         clip = _decoded(config, "fsdd-8k-0.43s")
         frames = speech_sequence(analysis_window(clip, config), rate=clip.rate, config=config)

@@ -84,8 +84,9 @@ def page_stages(browser, profile: str, data: bytes) -> dict[str, np.ndarray]:
     """The page's image, MobileNet input, speech frames and probabilities for one clip."""
     config = golden.config_of(profile)
     stages = {"image": browser.debug_image(data)}
-    answer = browser.execute(_STAGES, base64.b64encode(data).decode("ascii"), config.to_dict(),
-                             golden.uses_speech(config))
+    answer = browser.execute(
+        _STAGES, base64.b64encode(data).decode("ascii"), config.to_dict(), golden.uses_speech(config)
+    )
     assert "error" not in answer, f"{profile}: the page failed: {answer.get('error')}"
     stages["input"] = np.frombuffer(base64.b64decode(answer["input"]), "<f4").reshape(stages["image"].shape)
     if "frames" in answer:
@@ -106,8 +107,11 @@ def test_the_page_sees_the_golden_values(browser, stored, clips, profile):
     assert browser.info()["features"] == golden.config_of(profile).to_dict()
     entry = stored["entries"][golden.key(profile, SCHEMA_VERSION)]
     observed = {name: page_stages(browser, profile, data) for name, data in clips.items()}
-    expected = {"clips": {name: {s: r for s, r in stages.items() if s in observed[name]}
-                          for name, stages in entry["clips"].items()}}
+    expected = {
+        "clips": {
+            name: {s: r for s, r in stages.items() if s in observed[name]} for name, stages in entry["clips"].items()
+        }
+    }
     assert all(set(stages) >= {"image", "input", "probabilities"} for stages in expected["clips"].values())
     if golden.uses_speech(golden.config_of(profile)):
         assert all("speech_frames" in stages for stages in expected["clips"].values())

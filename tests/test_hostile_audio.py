@@ -39,6 +39,7 @@ SNAN64 = struct.pack("<Q", 0x7FF0000000000001)
 
 # -- builders -----------------------------------------------------------------------------------
 
+
 def wav(samples: bytes, *, tag: int = PCM, channels: int = 1, rate: int = 16000, bits: int = 16) -> bytes:
     """A RIFF/WAVE file with one fmt chunk and one data chunk (pad byte added when odd)."""
     align = channels * bits // 8
@@ -85,6 +86,7 @@ NON_FINITE = "contains non-finite float samples (NaN or infinity)"
 
 # -- sample rates ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("rate", [1, 100, LIMITS.rate_min - 1, LIMITS.rate_max + 1, 0, 0xFFFFFFFF])
 def test_sample_rate_outside_the_range_is_refused(rate):
     assert refusal(pcm16(rate=rate)) == f"x.wav: sample rate {rate:,d} Hz {OUTSIDE}"
@@ -97,13 +99,15 @@ def test_sample_rate_limits_themselves_are_accepted(rate):
 
 # -- clip length ----------------------------------------------------------------------------------
 
+
 def test_clip_longer_than_the_limit_is_refused_from_its_header():
     rate = LIMITS.rate_min
     frames = SECONDS_LIMIT * rate
     longest = wav(bytes(frames), bits=8, rate=rate)
     assert decode_wav(longest, name="x.wav").duration == LIMITS.clip_max_seconds
     assert refusal(wav(bytes(frames + 1), bits=8, rate=rate)) == (
-        f"x.wav: is {SECONDS_LIMIT}.1 s long, more than the {LIMITS.clip_max_seconds:g} s limit for a clip")
+        f"x.wav: is {SECONDS_LIMIT}.1 s long, more than the {LIMITS.clip_max_seconds:g} s limit for a clip"
+    )
     # 1,000 s of 16-bit stereo at 4 kHz (16 MB): the length is known from the data size and block align.
     data = wav(bytes(1000 * LIMITS.rate_min * 4), channels=2, rate=LIMITS.rate_min)
     assert refusal(data) == f"x.wav: is 1,000.0 s long, more than the {LIMITS.clip_max_seconds:g} s limit for a clip"
@@ -111,12 +115,16 @@ def test_clip_longer_than_the_limit_is_refused_from_its_header():
 
 # -- float samples that are not audio --------------------------------------------------------------
 
-@pytest.mark.parametrize(("values", "bits"), [
-    ([0.0, 1e30, 0.5], 32),                        # huge but finite
-    ([np.finfo(np.float32).max], 32),
-    ([-1e300], 64),
-    ([LIMITS.float_max_abs * (1 + 2 ** -52)], 64),  # the next float64 above the limit
-])
+
+@pytest.mark.parametrize(
+    ("values", "bits"),
+    [
+        ([0.0, 1e30, 0.5], 32),  # huge but finite
+        ([np.finfo(np.float32).max], 32),
+        ([-1e300], 64),
+        ([LIMITS.float_max_abs * (1 + 2**-52)], 64),  # the next float64 above the limit
+    ],
+)
 def test_huge_float_samples_are_refused(values, bits):
     assert refusal(floats(values, bits)) == f"x.wav: {TOO_BIG}; it is not a usable recording"
 
@@ -133,9 +141,10 @@ def test_float_samples_at_the_limit_are_kept():
     np.testing.assert_array_equal(audio.samples, [0.0, 0.125])
 
 
-@pytest.mark.parametrize(("raw", "bits"), [(SNAN32, 32), (SNAN64, 64),
-                                           (struct.pack("<f", float("nan")), 32),
-                                           (struct.pack("<d", float("-inf")), 64)])
+@pytest.mark.parametrize(
+    ("raw", "bits"),
+    [(SNAN32, 32), (SNAN64, 64), (struct.pack("<f", float("nan")), 32), (struct.pack("<d", float("-inf")), 64)],
+)
 def test_nan_and_signalling_nan_are_refused_without_a_numpy_warning(raw, bits, capfd):
     data = wav(struct.pack("<f" if bits == 32 else "<d", 0.5) + raw, tag=FLOAT, bits=bits)
     assert quietly_refused(data) == f"x.wav: {NON_FINITE}"
@@ -148,14 +157,18 @@ def test_nan_and_signalling_nan_are_refused_without_a_numpy_warning(raw, bits, c
 
 # -- size -------------------------------------------------------------------------------------------
 
+
 def test_bytes_larger_than_the_limit_are_refused_before_decoding():
     data = bytearray(LIMITS.wav_max_bytes + 1)
     data[:12] = b"RIFF\x00\x00\x00\x00WAVE"
-    assert refusal(data) == (f"x.wav: is {LIMITS.wav_max_bytes + 1:,d} bytes, larger than the "
-                             f"{LIMITS.wav_max_bytes:,d}-byte limit for a WAV file")
+    assert refusal(data) == (
+        f"x.wav: is {LIMITS.wav_max_bytes + 1:,d} bytes, larger than the "
+        f"{LIMITS.wav_max_bytes:,d}-byte limit for a WAV file"
+    )
 
 
 # -- paths that are not regular files ---------------------------------------------------------------
+
 
 def _read_within(path: Path, seconds: float = 20) -> str:
     """read_wav's PacError message for ``path``; fails (after unblocking a waiting reader) if it hangs."""
@@ -190,8 +203,9 @@ def test_fifo_named_wav_is_refused_without_waiting(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_dev_zero_is_refused():
-    assert _read_within(Path("/dev/zero")) == \
-        "/dev/zero: is not a regular file (a character device); pac reads only files"
+    assert (
+        _read_within(Path("/dev/zero")) == "/dev/zero: is not a regular file (a character device); pac reads only files"
+    )
 
 
 @pytest.mark.parametrize("size", [LIMITS.wav_max_bytes + 1, 6 << 30])
@@ -201,8 +215,9 @@ def test_sparse_file_larger_than_the_limit_is_refused_unread(tmp_path, size):
     with open(path, "wb") as handle:
         handle.write(head)
         handle.truncate(size)  # holes: nothing to read, but reading it all would need `size` bytes
-    assert _read_within(path) == (f"{path}: is {size:,d} bytes, larger than the {LIMITS.wav_max_bytes:,d}-byte "
-                                  f"limit for a WAV file")
+    assert _read_within(path) == (
+        f"{path}: is {size:,d} bytes, larger than the {LIMITS.wav_max_bytes:,d}-byte limit for a WAV file"
+    )
 
 
 def test_folder_is_refused(tmp_path):
@@ -217,8 +232,13 @@ def test_cli_spectrogram_of_a_fifo_exits_2_at_once(tmp_path):
     os.mkfifo(fifo)
     code = "import sys; from pac.cli import main; sys.exit(main(sys.argv[1:]))"
     try:
-        done = subprocess.run([sys.executable, "-c", code, "spectrogram", str(fifo)], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", code, "spectrogram", str(fifo)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except subprocess.TimeoutExpired:
         with open(fifo, "wb"):
             pass
@@ -241,6 +261,7 @@ def test_studio_upload_of_huge_floats_is_refused_and_not_stored(tmp_path):
 
 
 # -- Python and wav.js on the same bytes ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
@@ -292,15 +313,15 @@ def hostile_cases() -> list[tuple[str, bytes]]:
         ("huge-f32.wav", floats([0.0, 1e30, 0.5])),
         ("f32-max.wav", floats([np.finfo(np.float32).max])),
         ("huge-f64.wav", floats([-1e300], 64)),
-        ("above-limit.wav", floats([limit * (1 + 2 ** -52)], 64)),
+        ("above-limit.wav", floats([limit * (1 + 2**-52)], 64)),
         ("at-limit.wav", floats([limit, -limit, 0.25, -0.0], 64, channels=2)),
         ("mean-overflow.wav", floats([1e308, 1e308, -1e308, -1e308], 64, channels=2)),
         ("snan32.wav", wav(b"\x00" * 4 + SNAN32, tag=FLOAT, bits=32)),
         ("snan64.wav", wav(SNAN64 + b"\x00" * 8, tag=FLOAT, bits=64)),
         ("nan-and-huge.wav", floats([1e30, float("nan")])),  # non-finite is reported first
-        ("low-rate-and-huge.wav", floats([1e30], rate=1)),   # the rate is reported before the samples
+        ("low-rate-and-huge.wav", floats([1e30], rate=1)),  # the rate is reported before the samples
         ("low-rate-too-long.wav", wav(bytes(frames + 1), bits=8, rate=1)),
-        ("truncated-huge.wav", floats([1e30] * 4)[:-2]),     # truncated is reported before the samples
+        ("truncated-huge.wav", floats([1e30] * 4)[:-2]),  # truncated is reported before the samples
         ("denormal.wav", floats([5e-324, -5e-324, 1e-310], 64)),
     ]
 
@@ -309,8 +330,28 @@ def mutated_cases(count: int = 300) -> list[tuple[str, bytes]]:
     """Valid float and PCM clips with their rate, channels and samples replaced by edge values (seeded)."""
     rng = np.random.default_rng(12)
     rates = [0, 1, 2, 3999, 4000, 4001, 8000, 44100, 383999, 384000, 384001, 1 << 31, 0xFFFFFFFF]
-    specials = np.array([0.0, -0.0, 1.0, -1.0, 999.9999, 1000.0, -1000.0, 1000.0001, 1e4, 1e30, -1e38,
-                         3.4028235e38, 1e300, 1.7976931348623157e308, 5e-324, np.inf, -np.inf, np.nan])
+    specials = np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            999.9999,
+            1000.0,
+            -1000.0,
+            1000.0001,
+            1e4,
+            1e30,
+            -1e38,
+            3.4028235e38,
+            1e300,
+            1.7976931348623157e308,
+            5e-324,
+            np.inf,
+            -np.inf,
+            np.nan,
+        ]
+    )
     cases = []
     for i in range(count):
         rate = int(rng.choice(rates))
@@ -324,7 +365,7 @@ def mutated_cases(count: int = 300) -> list[tuple[str, bytes]]:
             if rng.random() < 0.3 and frames:  # a signalling NaN somewhere
                 snan, width = (SNAN32, 4) if bits == 32 else (SNAN64, 8)
                 at = len(data) - width * int(rng.integers(1, frames * channels + 1))
-                data = data[:at] + snan + data[at + width:]
+                data = data[:at] + snan + data[at + width :]
         else:
             bits = 8 if kind == 2 else 24
             raw = rng.integers(0, 256, frames * channels * bits // 8, dtype=np.uint8).tobytes()
@@ -354,26 +395,37 @@ def test_wav_js_refuses_more_bytes_than_the_limit_with_pythons_words(page):
     size = LIMITS.wav_max_bytes + 1
     data = bytearray(size)
     data[:12] = b"RIFF\x00\x00\x00\x00WAVE"
-    js = page.execute("const data = new Uint8Array(arguments[0]);"
-                      "data.set([82, 73, 70, 70, 0, 0, 0, 0, 87, 65, 86, 69]);"
-                      "return window.__wavTest.decode(data, 'big.wav');", size)
+    js = page.execute(
+        "const data = new Uint8Array(arguments[0]);"
+        "data.set([82, 73, 70, 70, 0, 0, 0, 0, 87, 65, 86, 69]);"
+        "return window.__wavTest.decode(data, 'big.wav');",
+        size,
+    )
     assert js == {"kind": "UNSUPPORTED_WAV", "message": refusal(data, "big.wav")}
 
 
 def test_wav_js_reads_its_limits_from_the_page_constants(page):
     assert page.execute("return window.PacRuntime.constants.limits;") == LIMITS.to_dict()
     text = base64.b64encode(pcm16(rate=16000)).decode("ascii")
-    js = page.execute("const T = window.__wavTest, L = window.PacRuntime.constants.limits, old = L.rate_max;"
-                      "L.rate_max = 8000;"
-                      "try { return T.decode(T.bytes(arguments[0]), 'x.wav'); } finally { L.rate_max = old; }", text)
-    assert js == {"kind": "UNSUPPORTED_WAV",
-                  "message": f"x.wav: sample rate 16,000 Hz is outside the supported {LIMITS.rate_min:,d} to 8,000 Hz"}
+    js = page.execute(
+        "const T = window.__wavTest, L = window.PacRuntime.constants.limits, old = L.rate_max;"
+        "L.rate_max = 8000;"
+        "try { return T.decode(T.bytes(arguments[0]), 'x.wav'); } finally { L.rate_max = old; }",
+        text,
+    )
+    assert js == {
+        "kind": "UNSUPPORTED_WAV",
+        "message": f"x.wav: sample rate 16,000 Hz is outside the supported {LIMITS.rate_min:,d} to 8,000 Hz",
+    }
 
 
 def test_real_clips_decode_identically(page):
-    clips = [fsdd(1, "george", 5), fsdd(7, "jackson", 3),
-             *sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[:1],
-             *sorted((DATA / "speech_commands_v001" / "stop").glob("*.wav"))[:1]]
+    clips = [
+        fsdd(1, "george", 5),
+        fsdd(7, "jackson", 3),
+        *sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[:1],
+        *sorted((DATA / "speech_commands_v001" / "stop").glob("*.wav"))[:1],
+    ]
     assert len(clips) == 4 and all(p.is_file() for p in clips)
     cases = [(p.name, p.read_bytes()) for p in clips]
     for (name, data), js in zip(cases, js_decode(page, cases)):

@@ -34,6 +34,7 @@ def one_line_error(result) -> str:
 
 # -- --config FILE ------------------------------------------------------------------------------------
 
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -44,23 +45,33 @@ def deep(levels: int) -> bytes:
 
 
 BAD_CONFIGS = {
-    "huge frame count": (lambda p: write(p, b'{"n_frames": 100000000}'),
-                         "n_frames must be from 2 to 1024, not 100000000"),
+    "huge frame count": (
+        lambda p: write(p, b'{"n_frames": 100000000}'),
+        "n_frames must be from 2 to 1024, not 100000000",
+    ),
     "huge image": (lambda p: write(p, b'{"image_size": 1e6}'), "image_size must be from 2 to 1024, not 1000000"),
     "huge mel bank": (lambda p: write(p, b'{"n_bands": 50000000}'), "n_bands must be from 2 to 1024"),
     "huge FFT": (lambda p: write(p, b'{"fft_seconds": 100000}'), "fft_seconds must be from 0.001 to 1, not 100000"),
-    "huge specgram": (lambda p: write(p, b'{"method": "pac-compat", "mpl_nfft": 4294967296}'),
-                      "mpl_nfft must be from 2 to 65536"),
-    "huge figure": (lambda p: write(p, b'{"method": "pac-compat", "mpl_pixels": 1000000001}'),
-                    "mpl_pixels must be from 1 to 4000"),
+    "huge specgram": (
+        lambda p: write(p, b'{"method": "pac-compat", "mpl_nfft": 4294967296}'),
+        "mpl_nfft must be from 2 to 65536",
+    ),
+    "huge figure": (
+        lambda p: write(p, b'{"method": "pac-compat", "mpl_pixels": 1000000001}'),
+        "mpl_pixels must be from 1 to 4000",
+    ),
     "overflowing number": (lambda p: write(p, b'{"f_max": 1e400}'), "f_max must be from 1 to 192000, not inf"),
-    "400-digit integer": (lambda p: write(p, b'{"n_frames": 1' + b"0" * 400 + b"}"),
-                          "n_frames must be from 2 to 1024, not a 401-digit number"),
+    "400-digit integer": (
+        lambda p: write(p, b'{"n_frames": 1' + b"0" * 400 + b"}"),
+        "n_frames must be from 2 to 1024, not a 401-digit number",
+    ),
     "NaN": (lambda p: write(p, b'{"window_seconds": NaN}'), "NaN is not valid JSON"),
     "Infinity": (lambda p: write(p, b'{"db_range": Infinity}'), "Infinity is not valid JSON"),
     "deep nesting": (lambda p: write(p, deep(100000)), "JSON nested 100001 levels deep, more than the limit of 32"),
-    "too big": (lambda p: write(p, b'{"name": "' + b"x" * (2 << 20) + b'"}'),
-                "larger than the 1,048,576-byte limit for a feature configuration"),
+    "too big": (
+        lambda p: write(p, b'{"name": "' + b"x" * (2 << 20) + b'"}'),
+        "larger than the 1,048,576-byte limit for a feature configuration",
+    ),
     "not UTF-8": (lambda p: write(p, b'{"name": "\xff"}'), "is not UTF-8 text"),
     "FIFO": (lambda p: os.mkfifo(p), "is not a regular file (a FIFO/pipe)"),
 }
@@ -99,11 +110,15 @@ def test_a_config_at_every_bound_is_accepted(tmp_path):
 
 # -- pac.json of a model folder ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("case, words", [
-    ("deep nesting", "JSON nested 100001 levels deep"),
-    ("too big", "larger than the 1,048,576-byte limit for a model manifest"),
-    ("FIFO", "is not a regular file (a FIFO/pipe)"),
-])
+
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("deep nesting", "JSON nested 100001 levels deep"),
+        ("too big", "larger than the 1,048,576-byte limit for a model manifest"),
+        ("FIFO", "is not a regular file (a FIFO/pipe)"),
+    ],
+)
 def test_hostile_model_manifests_are_refused_in_one_line(case, words, tmp_path):
     model = tmp_path / "model"
     model.mkdir()
@@ -120,10 +135,12 @@ def test_hostile_model_manifests_are_refused_in_one_line(case, words, tmp_path):
 
 # -- label names ------------------------------------------------------------------------------------
 
+
 def dataset(root: Path, *extra: bytes, clip_name: bytes | None = None) -> Path:
     """Labels one and seven (2 FSDD clips each) plus folders named by the raw bytes ``extra``."""
-    make_label_dir(root, {"one": [fsdd(1, "george", i) for i in range(2)],
-                          "seven": [fsdd(7, "george", i) for i in range(2)]})
+    make_label_dir(
+        root, {"one": [fsdd(1, "george", i) for i in range(2)], "seven": [fsdd(7, "george", i) for i in range(2)]}
+    )
     for name in extra:
         folder = os.path.join(os.fsencode(root), name)
         os.mkdir(folder)
@@ -152,12 +169,15 @@ def test_a_clip_name_that_is_not_utf8_stops_pac_train_at_the_start(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
-@pytest.mark.parametrize("name, words", [
-    (b"tab\tlabel", "contains the control character(s) U+0009"),
-    (b"line\nbreak", "contains the control character(s) U+000A"),
-    (b"x" * 41, "has 41 characters, more than the limit of 40"),
-    (b" ", "is empty"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        (b"tab\tlabel", "contains the control character(s) U+0009"),
+        (b"line\nbreak", "contains the control character(s) U+000A"),
+        (b"x" * 41, "has 41 characters, more than the limit of 40"),
+        (b" ", "is empty"),
+    ],
+)
 def test_label_folders_that_cannot_be_labels_are_refused(name, words, tmp_path):
     data = dataset(tmp_path / "data", name)
     with pytest.raises(PacError) as info:
@@ -182,4 +202,3 @@ def test_evaluation_data_with_a_folder_that_is_not_utf8_is_refused_by_name(tmp_p
     data = dataset(tmp_path / "data", b"\xff")
     with pytest.raises(PacError, match=r"\\xff: label folder name is not valid UTF-8 text"):
         load_dataset(data, PROFILES["default"], labels=("one", "seven"), min_clips=0)
-

@@ -44,6 +44,7 @@ HOSTILE_LABELS = [
 
 # -- clips ---------------------------------------------------------------------------------------
 
+
 def wav_bytes(samples: np.ndarray, rate: int, *, encoding: str, extra_chunk: bool = False) -> bytes:
     """A WAV file: samples (frames, channels) in [-1, 1] as 'pcm8', 'pcm16', 'pcm24' or 'float32ext'."""
     samples = np.atleast_2d(np.asarray(samples, dtype=np.float64).T).T
@@ -83,8 +84,12 @@ def generated_dir(tmp_path_factory) -> Path:
     from scipy.signal import resample_poly
 
     out = tmp_path_factory.mktemp("generated")
-    x, rate = read_samples(DATA / "speech_commands_v001" / "stop" / sorted(
-        p.name for p in (DATA / "speech_commands_v001" / "stop").glob("*.wav"))[0])
+    x, rate = read_samples(
+        DATA
+        / "speech_commands_v001"
+        / "stop"
+        / sorted(p.name for p in (DATA / "speech_commands_v001" / "stop").glob("*.wav"))[0]
+    )
     assert rate == 16000
     hi = resample_poly(x, 441, 160)
     stereo = np.stack([0.8 * hi, 0.5 * np.roll(hi, 30)], axis=1)
@@ -96,7 +101,7 @@ def generated_dir(tmp_path_factory) -> Path:
     # 0.25 s of a word at 22.05 kHz: shorter than one speech window (0.78 s) and than the 1 s image window
     w, _ = read_samples(fsdd(9, "jackson", 1))
     loudest = int(np.argmax(np.abs(w)))
-    piece = resample_poly(w[max(0, loudest - 1000):loudest + 1000], 441, 160)
+    piece = resample_poly(w[max(0, loudest - 1000) : loudest + 1000], 441, 160)
     (out / "nine_22k_short.wav").write_bytes(wav_bytes(piece, 22050, encoding="pcm16"))
     return out
 
@@ -116,6 +121,7 @@ def parity_clips(digits_test_dir, generated_dir) -> list[Path]:
 
 # -- models and asset folders ---------------------------------------------------------------------
 
+
 def random_head(manifest, n_labels: int, seed: int):
     """An untrained head of the manifest's kind: PAC's conv head, or one softmax layer on its blocks."""
     from pac.head import build_head
@@ -125,9 +131,16 @@ def random_head(manifest, n_labels: int, seed: int):
         return build_head(n_labels, seed=seed)
     (d,) = manifest.head_input_shape
     rng = np.random.default_rng(seed)
-    layer = Layer("dense", activation="softmax", use_bias=True, units=n_labels,
-                  weights=[(rng.standard_normal((d, n_labels)) * 0.05).astype(np.float32),
-                           rng.standard_normal(n_labels).astype(np.float32)])
+    layer = Layer(
+        "dense",
+        activation="softmax",
+        use_bias=True,
+        units=n_labels,
+        weights=[
+            (rng.standard_normal((d, n_labels)) * 0.05).astype(np.float32),
+            rng.standard_normal(n_labels).astype(np.float32),
+        ],
+    )
     return keras_head([layer], input_shape=(d,))
 
 
@@ -167,13 +180,20 @@ def swap_model(page: Path, model: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def models(digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model, legacy_model,
-           tmp_path_factory) -> dict[str, Path]:
+def models(
+    digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model, legacy_model, tmp_path_factory
+) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("js-models")
-    return {"digits": digits_model, "both": both_blocks_model, "conv": conv_model, "speech": speech_model,
-            "legacy": legacy_model,
-            "mobilenet": mobilenet_linear_model, "hostile": hostile_model(digits_model, root / "hostile"),
-            "paper": paper_model(digits_model, root / "paper")}
+    return {
+        "digits": digits_model,
+        "both": both_blocks_model,
+        "conv": conv_model,
+        "speech": speech_model,
+        "legacy": legacy_model,
+        "mobilenet": mobilenet_linear_model,
+        "hostile": hostile_model(digits_model, root / "hostile"),
+        "paper": paper_model(digits_model, root / "paper"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +241,7 @@ def python_classifiers(models):
         if page not in built:
             built[page] = Classifier(models[page], base=BASE_DIR)
         return built[page]
+
     return get
 
 
@@ -268,6 +289,7 @@ def max_diff(js_result, py_result) -> float:
 
 # -- start-up ---------------------------------------------------------------------------------------
 
+
 def test_classify_before_ready_reports_not_ready_then_ready_fires_once(browser, models):
     open_page(browser, "digits", wait=False)
     data = fsdd(1, "george", 7).read_bytes()
@@ -296,7 +318,7 @@ def test_page_requests_only_documented_relative_paths(browser, served, models, p
     open_page(browser, page)
     written = {p.relative_to(served / page).as_posix() for p in (served / page).rglob("*") if p.is_file()}
     asked = {re.sub(r"\?.*$", "", p).lstrip("/") for p in browser.requested() if p.startswith(f"/{page}/")}
-    asked = {p[len(page) + 1:] for p in asked}
+    asked = {p[len(page) + 1 :] for p in asked}
     assert asked <= written, asked - written
     networks = runtime.networks_of(read_manifest(models[page]))
     assert sorted(browser.info()["networks"]) == sorted(networks)
@@ -312,6 +334,7 @@ def test_page_requests_only_documented_relative_paths(browser, served, models, p
 
 
 # -- parity with Python ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", ["digits", "both", "conv"])
 def test_parity_with_python_on_real_clips(browser, models, python_classifiers, parity_clips, page):
@@ -348,9 +371,11 @@ def test_parity_with_python_on_real_clips(browser, models, python_classifiers, p
         differing_pixels += int(np.count_nonzero(diff.max(axis=2)))
         worst_pixel = max(worst_pixel, int(diff.max()))
     by_rate = ", ".join(f"{rate} Hz{' (< 1 s)' if short else ''} {d:.1e}" for (rate, short), d in sorted(worst.items()))
-    print(f"\n{page} ({'+'.join(manifest.blocks) or 'conv'}): JS vs Python on {len(parity_clips)} clips, "
-          f"max |prob diff| {max(worst.values()):.2e} ({by_rate}); {differing_pixels} image pixels differ "
-          f"(max {worst_pixel} level)")
+    print(
+        f"\n{page} ({'+'.join(manifest.blocks) or 'conv'}): JS vs Python on {len(parity_clips)} clips, "
+        f"max |prob diff| {max(worst.values()):.2e} ({by_rate}); {differing_pixels} image pixels differ "
+        f"(max {worst_pixel} level)"
+    )
     assert len(parity_clips) >= 60
     assert {8000, 16000, 44100, 48000} <= {rate for rate, _ in worst}
     assert any(short for _, short in worst)
@@ -375,8 +400,10 @@ def test_a_model_made_before_the_speech_block_runs_the_same(browser, digits_test
 def test_classify_pcm_matches_python(digits_page, python_classifier):
     from pac.audio import Audio
 
-    for path in (fsdd(9, "george", 12), DATA / "ravdess" / "Actor_01" / sorted(
-            p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[-1]):
+    for path in (
+        fsdd(9, "george", 12),
+        DATA / "ravdess" / "Actor_01" / sorted(p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[-1],
+    ):
         samples, rate = read_samples(path)
         as_float32 = samples.astype(np.float32).astype(np.float64)
         clip = Audio(samples=as_float32, rate=rate, channels=1, source=str(path))
@@ -394,12 +421,20 @@ def test_window_rules_match_python(digits_page):
     from pac.features.config import WINDOW_SELECTS
 
     rng = np.random.default_rng(3)
-    long_clip, rate = read_samples(DATA / "ravdess" / "Actor_01" / sorted(
-        p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[0])
+    long_clip, rate = read_samples(
+        DATA / "ravdess" / "Actor_01" / sorted(p.name for p in (DATA / "ravdess" / "Actor_01").glob("*.wav"))[0]
+    )
     burst = np.full(30000, 1e-4)
     burst[21000:23000] = rng.standard_normal(2000)
-    signals = [(long_clip, rate), (burst, 16000), (np.zeros(20000), 16000), (burst[:9000] + 1e-3, 8000),
-               (rng.standard_normal(16001), 16000), (rng.standard_normal(4000), 16000), (burst, 11025)]
+    signals = [
+        (long_clip, rate),
+        (burst, 16000),
+        (np.zeros(20000), 16000),
+        (burst[:9000] + 1e-3, 8000),
+        (rng.standard_normal(16001), 16000),
+        (rng.standard_normal(4000), 16000),
+        (burst, 11025),
+    ]
     fixed = [s for s in WINDOW_SELECTS if s != "active"]
     for x, rate in signals:
         for length in (rate, int(1.5 * rate), len(x), len(x) + 1):
@@ -408,10 +443,16 @@ def test_window_rules_match_python(digits_page):
                 "return [arguments[3].map((s) => f.windowStart(x, arguments[1], arguments[2], s)),"
                 "        [10, 30, 60].map((db) =>"
                 "          f.activeWindow(x, arguments[1], arguments[2], 2 * arguments[2], db))];",
-                x.tolist(), rate, length, fixed)
+                x.tolist(),
+                rate,
+                length,
+                fixed,
+            )
             assert got[0] == [F.window_start(x, rate=rate, length=length, select=s) for s in fixed], (length, rate)
-            assert got[1] == [list(F.active_window(x, rate=rate, min_length=length, max_length=2 * length,
-                                                   below_peak_db=db)) for db in (10, 30, 60)], (length, rate)
+            assert got[1] == [
+                list(F.active_window(x, rate=rate, min_length=length, max_length=2 * length, below_peak_db=db))
+                for db in (10, 30, 60)
+            ], (length, rate)
 
 
 @pytest.mark.parametrize(("backend", "base"), [("cpu", None), ("webgl", None), ("wasm", "layers")])
@@ -441,8 +482,12 @@ def test_features_come_from_the_run_time_manifest(browser, models, generated_dir
     open_page(browser, "swapped")
     assert browser.info()["features"] == PROFILES["paper"].to_dict()
     classifier = Classifier(models["paper"], base=BASE_DIR)
-    clips = [fsdd(1, "george", 8), fsdd(9, "jackson", 4), DATA / "ravdess" / "Actor_02" / sorted(
-        p.name for p in (DATA / "ravdess" / "Actor_02").glob("*.wav"))[0], *sorted(generated_dir.glob("*.wav"))]
+    clips = [
+        fsdd(1, "george", 8),
+        fsdd(9, "jackson", 4),
+        DATA / "ravdess" / "Actor_02" / sorted(p.name for p in (DATA / "ravdess" / "Actor_02").glob("*.wav"))[0],
+        *sorted(generated_dir.glob("*.wav")),
+    ]
     for path, py_result in zip(clips, classifier.classify_files(clips)):
         data = path.read_bytes()
         js_result = result_of(browser.classify_wav(data))
@@ -454,12 +499,14 @@ def test_features_come_from_the_run_time_manifest(browser, models, generated_dir
 
 # -- bad input ---------------------------------------------------------------------------------------
 
+
 def _python_message(data: bytes) -> str:
     """What pac says about the same bytes, named 'clip' like the page names them."""
     config = PROFILES["default"]
     try:
-        check_classifiable(decode_wav(data, name="clip"), min_duration=config.min_duration,
-                           silence_dbfs=config.silence_dbfs)
+        check_classifiable(
+            decode_wav(data, name="clip"), min_duration=config.min_duration, silence_dbfs=config.silence_dbfs
+        )
     except PacError as exc:
         return str(exc)
     raise AssertionError("Python accepted the clip")
@@ -515,24 +562,33 @@ def test_malformed_calls_and_uncaught_errors_report_code_8(digits_page):
     call = digits_page.classify_pcm(np.zeros(0), 16000)
     assert call["args"][0] == ERRORS["EMPTY_AUDIO"]
     # An error thrown by page code (an inline script, so that the browser does not mute its message).
-    call = digits_page._submit("const s = document.createElement('script');"
-                               "s.textContent = 'setTimeout(function () { throw new Error(\"boom\"); }, 0);';"
-                               "document.body.appendChild(s);")
+    call = digits_page._submit(
+        "const s = document.createElement('script');"
+        "s.textContent = 'setTimeout(function () { throw new Error(\"boom\"); }, 0);';"
+        "document.body.appendChild(s);"
+    )
     assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "boom" in call["args"][1]
-    call = digits_page._submit("const s = document.createElement('script');"
-                               "s.textContent = 'Promise.reject(new Error(\"lost promise\"));';"
-                               "document.body.appendChild(s);")
+    call = digits_page._submit(
+        "const s = document.createElement('script');"
+        "s.textContent = 'Promise.reject(new Error(\"lost promise\"));';"
+        "document.body.appendChild(s);"
+    )
     assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "lost promise" in call["args"][1]
     check_format(result_of(digits_page.classify_wav(fsdd(9, "george", 6).read_bytes())), ["nine", "one", "seven"])
 
 
-@pytest.mark.parametrize(("page", "says"), [
-    ("broken", "model/model.json"),
-    ("unsupported", "method"),
-    ("conv-given-speech", "needs the speech embedding network (speech/graph.json), which this extension does not "
-                          "include"),
-    ("speech-given-conv", "needs the MobileNet base (mobilenet/model.json), which this extension does not include"),
-])
+@pytest.mark.parametrize(
+    ("page", "says"),
+    [
+        ("broken", "model/model.json"),
+        ("unsupported", "method"),
+        (
+            "conv-given-speech",
+            "needs the speech embedding network (speech/graph.json), which this extension does not include",
+        ),
+        ("speech-given-conv", "needs the MobileNet base (mobilenet/model.json), which this extension does not include"),
+    ],
+)
 def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser, page, says):
     open_page(browser, page, wait=False)
     call = browser.wait_call(0, timeout=60)
@@ -545,6 +601,7 @@ def test_model_that_fails_to_load_reports_code_2_then_not_ready(browser, page, s
 
 def _bad_linear_manifests(both: dict, speech: dict) -> dict[str, dict]:
     """Format-2 manifests pac.modeldir.read_manifest refuses, by what is wrong."""
+
     def changed(manifest, change):
         manifest = json.loads(json.dumps(manifest))
         change(manifest)
@@ -597,6 +654,7 @@ def test_manifest_checks_match_python(browser, served, models, tmp_path):
 
 # -- labels ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("page", ["hostile", "hostile-fallback"])
 def test_hostile_labels_round_trip_and_never_run(browser, served, models, page):
     from pac.classifier import Classifier
@@ -619,6 +677,7 @@ def test_hostile_labels_round_trip_and_never_run(browser, served, models, page):
 
 # -- write_assets without a browser ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("page", MODEL_PAGES)
 def test_write_assets_ships_the_networks_the_model_runs(models, page, tmp_path):
     """mobilenet/ (55 shards) only for a model that runs MobileNet, speech/ only for the speech block;
@@ -634,10 +693,18 @@ def test_write_assets_ships_the_networks_the_model_runs(models, page, tmp_path):
     assert networks == {"conv": ("mobilenet",)}.get(page, tuple(n for n in runtime.NETWORKS if n in manifest.blocks))
     assert len([p for p in paths if p.startswith("mobilenet/")]) == (56 if "mobilenet" in networks else 0)
     assert [p for p in paths if p.startswith("speech/")] == (
-        sorted([speech_base.GRAPH_FILE, speech_base.NOTICE_FILE, speech_base.WEIGHTS_FILE]) if "speech" in networks
-        else [])
-    assert {"classifier.html", "model/pac.json", "model/model.json", "model/group1-shard1of1.bin",
-            *runtime.TFJS_FILES, *runtime.PAGE_SCRIPTS} <= set(paths)
+        sorted([speech_base.GRAPH_FILE, speech_base.NOTICE_FILE, speech_base.WEIGHTS_FILE])
+        if "speech" in networks
+        else []
+    )
+    assert {
+        "classifier.html",
+        "model/pac.json",
+        "model/model.json",
+        "model/group1-shard1of1.bin",
+        *runtime.TFJS_FILES,
+        *runtime.PAGE_SCRIPTS,
+    } <= set(paths)
     if "speech" in networks:
         network = speech_base.read_speech_network(SPEECH_DIR).quantized()
         shipped = {p: (out / p).read_bytes() for p in paths if p.startswith("speech/")}
@@ -662,7 +729,9 @@ def test_page_constants_carry_the_manifest_rules():
     assert rules["speech_weights"] == list(modeldir.SPEECH_WEIGHT_TYPES)
     assert constants["networks"] == {"mobilenet": False, "speech": True}
     assert (constants["paths"]["speech_graph"], constants["paths"]["speech_weights"]) == (
-        speech_base.GRAPH_FILE, speech_base.WEIGHTS_FILE)
+        speech_base.GRAPH_FILE,
+        speech_base.WEIGHTS_FILE,
+    )
 
 
 def test_write_assets_layout_and_refusals(models, tmp_path, monkeypatch):

@@ -30,8 +30,13 @@ print(seen)
 
 
 def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO / "compiler")})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO / "compiler")},
+    )
 
 
 def test_only_a_lone_main_thread_redirects_and_only_for_the_import():
@@ -52,8 +57,12 @@ def test_alone_in_main_thread():
 
 
 def test_pac_predict_prints_no_tensorflow_chatter(digits_model):
-    done = subprocess.run([sys.executable, "-m", "pac.cli", "predict", str(digits_model), str(fsdd(1, "george", 12))],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO / "compiler")})
+    done = subprocess.run(
+        [sys.executable, "-m", "pac.cli", "predict", str(digits_model), str(fsdd(1, "george", 12))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO / "compiler")},
+    )
     assert done.returncode == 0 and done.stdout.count("\t") == 1, done.stderr
     assert done.stderr == ""

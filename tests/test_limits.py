@@ -43,6 +43,7 @@ def test_limits_reach_json_unchanged():
 
 # -- jsonsafe ---------------------------------------------------------------------------------------
 
+
 def test_depth_ignores_brackets_inside_strings():
     assert jsonsafe.nesting_depth(b'{"a": "[[[[{{{{\\"[[", "b": [1, [2]]}') == 3
     assert jsonsafe.nesting_depth("7") == 0
@@ -56,11 +57,14 @@ def test_deep_nesting_is_one_line_error_not_recursion():
     assert jsonsafe.loads(ok, source="x") is not None
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('{"a": NaN}', "NaN is not valid JSON"),
-    ('{"a": -Infinity}', "-Infinity is not valid JSON"),
-    ('{"a": ', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"a": NaN}', "NaN is not valid JSON"),
+        ('{"a": -Infinity}', "-Infinity is not valid JSON"),
+        ('{"a": ', "not valid JSON"),
+    ],
+)
 def test_not_json_is_refused(text, problem):
     with pytest.raises(PacError, match=re.escape(problem)):
         jsonsafe.loads(text, source="x")
@@ -75,6 +79,7 @@ def test_not_utf8_and_too_big_are_refused():
 
 
 # -- read_limited -----------------------------------------------------------------------------------
+
 
 def test_reads_a_regular_file(tmp_path):
     path = tmp_path / "a.wav"

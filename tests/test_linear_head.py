@@ -94,8 +94,18 @@ def clips_with_one_informative_block(seed=3, noise_dims=40):
 
 def test_cross_validation_moves_off_the_default_only_for_more_right_answers():
     train, clean, labels, sizes = clips_with_one_informative_block()
-    selection = L.choose_weights(train, clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=sizes,
-                                 candidates=L.WEIGHTINGS, l2=0.1, k=5, seed=0)
+    selection = L.choose_weights(
+        train,
+        clean,
+        labels,
+        n_labels=3,
+        blocks=("speech", "mobilenet"),
+        sizes=sizes,
+        candidates=L.WEIGHTINGS,
+        l2=0.1,
+        k=5,
+        seed=0,
+    )
     by_weights = {c.weights: c for c in selection.candidates}
     assert selection.best.folds == 5 and len(selection.candidates) == len(L.WEIGHTINGS)
     assert by_weights[(0.0, 1.0)].accuracy == 1.0 > by_weights[L.DEFAULT_WEIGHTING].accuracy
@@ -104,8 +114,18 @@ def test_cross_validation_moves_off_the_default_only_for_more_right_answers():
     # When the default is as accurate as the best, it is kept even if another has a lower log-loss.
     easy = [np.concatenate([c[:, :40] * 0, c[:, 40:]], axis=1) for c in train]
     easy_clean = [np.concatenate([c[:, :40] * 0, c[:, 40:]], axis=1) for c in clean]
-    kept = L.choose_weights(easy, easy_clean, labels, n_labels=3, blocks=("speech", "mobilenet"), sizes=sizes,
-                            candidates=L.WEIGHTINGS, l2=0.1, k=5, seed=0)
+    kept = L.choose_weights(
+        easy,
+        easy_clean,
+        labels,
+        n_labels=3,
+        blocks=("speech", "mobilenet"),
+        sizes=sizes,
+        candidates=L.WEIGHTINGS,
+        l2=0.1,
+        k=5,
+        seed=0,
+    )
     assert kept.best.weights == L.DEFAULT_WEIGHTING and kept.best.accuracy == 1.0
     assert min(c.log_loss for c in kept.candidates) < kept.best.log_loss
 
@@ -113,13 +133,18 @@ def test_cross_validation_moves_off_the_default_only_for_more_right_answers():
 def test_folds_are_capped_by_the_smallest_label():
     labels = np.array([0, 0, 1, 1, 1, 1, 1])
     x = [np.eye(2)[[lab]] for lab in labels]
-    selection = L.choose_weights(x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)],
-                                 l2=0.01, k=5, seed=0)
+    selection = L.choose_weights(
+        x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)], l2=0.01, k=5, seed=0
+    )
     assert selection.best.folds == 2
 
 
 def test_no_cross_validation_with_a_single_clip_of_a_label():
     labels = np.array([0, 1, 1, 1])
     x = [np.eye(2)[[lab]] for lab in labels]
-    assert L.choose_weights(x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)],
-                            l2=0.01, k=5, seed=0) is None
+    assert (
+        L.choose_weights(
+            x, x, labels, n_labels=2, blocks=("speech",), sizes=(2,), candidates=[(1.0,)], l2=0.01, k=5, seed=0
+        )
+        is None
+    )

@@ -1,5 +1,6 @@
-"""The linters, in the default test run: ruff on the Python code (settings in pyproject.toml) and ESLint on
-the JavaScript (extension/eslint.config.mjs: the classifier page's runtime scripts and the studio page).
+"""The linters, in the default test run: ruff (lint and format) on the Python code (settings in
+pyproject.toml) and ESLint on the JavaScript (extension/eslint.config.mjs: the classifier page's
+runtime scripts and the studio page).
 
 Both are development dependencies that ``./setup.sh`` installs: ruff from requirements.lock into
 ``.venv``, ESLint from extension/package.json's devDependencies (``npm ci``).  A finding fails the test
@@ -34,6 +35,14 @@ def test_ruff():
         pytest.fail("ruff is not installed in this environment; run ./setup.sh (requirements.lock pins it)")
     done = run([sys.executable, "-m", "ruff", "check", "--no-cache", *PYTHON_PATHS])
     assert done.returncode == 0, f"ruff check found problems:\n{done.stdout}{done.stderr}"
+
+
+def test_ruff_format():
+    """The Python code is as ``ruff format`` writes it (settings in pyproject.toml); run it to fix."""
+    if importlib.util.find_spec("ruff") is None:
+        pytest.fail("ruff is not installed in this environment; run ./setup.sh (requirements.lock pins it)")
+    done = run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", *PYTHON_PATHS])
+    assert done.returncode == 0, f"ruff format would change these files:\n{done.stdout}{done.stderr}"
 
 
 def test_eslint():

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import BASE_DIR, REPO
 from pac import runtime
-from pac.audio import Audio
 from pac.browser import Browser
 from pac.cli import main
 from pac.errors import PacError
@@ -42,8 +41,12 @@ LABELS = ["_background_noise_", "go", "stop"]
 def test_rule_defaults_come_from_bridge_json():
     s = ListenSettings.defaults()
     assert (s.threshold, s.minimum_interval_ms, s.hop_ms, s.window_seconds, s.background) == (
-        RULES["default_threshold"], RULES["default_minimum_interval_ms"], RULES["hop_ms"], RULES["window_seconds"],
-        RULES["background_label"])
+        RULES["default_threshold"],
+        RULES["default_minimum_interval_ms"],
+        RULES["hop_ms"],
+        RULES["window_seconds"],
+        RULES["background_label"],
+    )
     assert s.samples(16000) == (16000, 4000, 16000)
     assert s.samples(44100)[1] == 11025
     assert window_ends(16000 + 3 * 4000 + 10, 16000, s) == [16000, 20000, 24000, 28000]
@@ -52,29 +55,36 @@ def test_rule_defaults_come_from_bridge_json():
 def test_rule_threshold_background_interval_and_ties():
     s = ListenSettings.defaults(threshold=0.7, minimum_interval_ms=1000)
     d = Decider(LABELS, s, 16000)
-    assert d.step(16000, [0.9, 0.05, 0.05]) is None            # background wins
-    assert d.step(20000, [0.25, 0.69, 0.06]) is None           # below the threshold
-    assert d.step(24000, None) is None                         # a silent window
-    hit = d.step(28000, [0.1, 0.7, 0.2])                       # exactly the threshold counts
+    assert d.step(16000, [0.9, 0.05, 0.05]) is None  # background wins
+    assert d.step(20000, [0.25, 0.69, 0.06]) is None  # below the threshold
+    assert d.step(24000, None) is None  # a silent window
+    hit = d.step(28000, [0.1, 0.7, 0.2])  # exactly the threshold counts
     assert (hit.label, hit.confidence, hit.end_sample, hit.time) == ("go", 0.7, 28000, 1.75)
-    assert d.step(43999, [0.0, 0.0, 1.0]) is None              # 15999 samples later: suppressed
-    assert d.step(44000, [0.0, 0.0, 1.0]).label == "stop"      # 16000 samples later
+    assert d.step(43999, [0.0, 0.0, 1.0]) is None  # 15999 samples later: suppressed
+    assert d.step(44000, [0.0, 0.0, 1.0]).label == "stop"  # 16000 samples later
     tie = Decider(LABELS, s, 16000).step(16000, [0.0, 0.5, 0.5])
-    assert tie is None                                         # 0.5 < 0.7; and with a lower threshold:
+    assert tie is None  # 0.5 < 0.7; and with a lower threshold:
     tie = Decider(LABELS, ListenSettings.defaults(threshold=0.5), 16000).step(16000, [0.0, 0.5, 0.5])
-    assert tie.label == "go"                                   # ties: the first in label order
+    assert tie.label == "go"  # ties: the first in label order
 
 
 def test_rule_refusals():
     with pytest.raises(PacError, match="_background_noise_ label"):
         Decider(["go", "stop"], ListenSettings.defaults(), 16000)
-    for kwargs in ({"threshold": 0}, {"threshold": 1.5}, {"minimum_interval_ms": -1},
-                   {"minimum_interval_ms": RULES["minimum_interval_ms_max"] + 1}, {"hop_ms": 5}, {"hop_ms": 1001}):
+    for kwargs in (
+        {"threshold": 0},
+        {"threshold": 1.5},
+        {"minimum_interval_ms": -1},
+        {"minimum_interval_ms": RULES["minimum_interval_ms_max"] + 1},
+        {"hop_ms": 5},
+        {"hop_ms": 1001},
+    ):
         with pytest.raises(PacError):
             ListenSettings.defaults(**kwargs)
 
 
 # -- a model and a recording -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def task():
@@ -124,6 +134,7 @@ def python_result(model, recording_wav):
 
 # -- pac listen ------------------------------------------------------------------------------------
 
+
 def test_pac_listen_prints_each_detection_with_its_time(model, recording, python_result, tmp_path, capsys):
     """The first 20 s: one line per detection (m:ss.sss, label, confidence), then a summary; --json."""
     part = 20 * recording.rate
@@ -166,6 +177,7 @@ def test_pac_listen_refusals(model, no_background_model, recording_wav, tmp_path
 
 
 # -- the page, streamed ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def browser(model, no_background_model, tmp_path_factory):
@@ -217,7 +229,7 @@ def test_page_hears_a_streamed_microphone_at_the_right_times(page, recording, py
     first = python_result.detections[0].end_sample - window  # a whole number of hops
     expected = [d for d in python_result.detections if d.end_sample <= first + part]
     assert first % hop == 0 and len(expected) >= 2, expected
-    got = page.stream_pcm(recording.samples[first:first + part], recording.rate, threshold=THRESHOLD, realtime=True)
+    got = page.stream_pcm(recording.samples[first : first + part], recording.rate, threshold=THRESHOLD, realtime=True)
     stats = got["stats"]
     assert got["errors"] == [] and stats["due"] == (part - window) // hop + 1, stats
     assert len(got["heard"]) == len(got["detections"]) >= len(expected) - stats["dropped"], (got, expected)
@@ -237,7 +249,7 @@ def python_result_labels(page) -> list:
 
 def test_page_drops_windows_rather_than_queue(page, recording):
     """10 s pushed at once: 37 windows are due, at most two are classified, the rest dropped."""
-    got = page.stream_pcm(recording.samples[:10 * recording.rate], recording.rate, chunk_ms=10000, realtime=False)
+    got = page.stream_pcm(recording.samples[: 10 * recording.rate], recording.rate, chunk_ms=10000, realtime=False)
     stats = got["stats"]
     assert stats["due"] == 37 and stats["classified"] <= 2 and stats["dropped"] == 37 - stats["classified"], stats
 
@@ -245,7 +257,7 @@ def test_page_drops_windows_rather_than_queue(page, recording):
 def test_page_stream_lifecycle(page, recording):
     """Stopped: later chunks are ignored.  Restarted: a fresh stream.  Before ready / bad arguments:
     errors, not exceptions."""
-    chunk = live_data.Recording(recording.samples[:16000 * 3], 16000, []).samples.astype("<f4").tobytes()
+    chunk = live_data.Recording(recording.samples[: 16000 * 3], 16000, []).samples.astype("<f4").tobytes()
     import base64
 
     text = base64.b64encode(chunk).decode("ascii")
@@ -277,6 +289,7 @@ def test_page_refuses_a_model_without_background(browser):
 
 # -- pac verify ------------------------------------------------------------------------------------
 
+
 def _component_descriptor() -> list:
     """The descriptor Maven built (what pac build puts into the .aix)."""
     from pac import resources
@@ -302,37 +315,45 @@ def test_verify_checks_the_listening_blocks():
 
     def retype(d):
         [e for e in d["events"] if e["name"] == "Heard"][0]["params"][1]["type"] = "text"
+
     assert any("Heard" in f for f in broken(retype).failures)
 
     def no_stop(d):
         d["methods"] = [m for m in d["methods"] if m["name"] != "StopContinuousListening"]
+
     assert any("StopContinuousListening" in f for f in broken(no_stop).failures)
 
     def default(d):
         [p for p in d["properties"] if p["name"] == "Threshold"][0]["defaultValue"] = "0.5"
+
     assert any("Threshold" in f and "0.8" in f for f in broken(default).failures)
 
     def read_only(d):
         [p for p in d["blockProperties"] if p["name"] == "MinimumInterval"][0]["rw"] = "read-only"
+
     assert any("MinimumInterval" in f for f in broken(read_only).failures)
 
     def old(d):
         d["events"] = [e for e in d["events"] if e["name"] != "Heard"]
         d["methods"] = [m for m in d["methods"] if "Continuous" not in m["name"]]
+
     report = broken(old)
     assert report.failures == [] and any("older pac" in w for w in report.warnings)
 
     # values of any JSON type where lists are expected: failures, not a TypeError (found by bench/fuzz.py)
     def events_a_number(d):
         d["events"] = 3
+
     assert any("events Heard" in f for f in broken(events_a_number).failures)
 
     def params_a_float(d):
         [e for e in d["events"] if e["name"] == "Heard"][0]["params"] = 2.5
+
     assert any("Heard" in f and "found None" not in f for f in broken(params_a_float).failures)
 
     def name_a_list(d):
         [m for m in d["methods"] if m["name"] == "StopContinuousListening"][0]["name"] = ["x"] * 2000
+
     failures = broken(name_a_list).failures
     assert any("StopContinuousListening" in f for f in failures) and max(map(len, failures)) < 400
 

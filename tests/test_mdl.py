@@ -22,8 +22,10 @@ from pac.features.pipeline import load_clip
 
 ENTRIES = ["model.json", "model.weights.bin", "model_labels.json", "transfer_model.json"]
 LABELS = sorted(DIGITS)  # nine, one, seven
-TRANSFER = ('{"name":"mobilenet","lastLayer":"conv_pw_13_relu","url":'
-            '"https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json"}')
+TRANSFER = (
+    '{"name":"mobilenet","lastLayer":"conv_pw_13_relu","url":'
+    '"https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json"}'
+)
 
 
 def probabilities(model_dir: Path, clips) -> dict:
@@ -39,13 +41,19 @@ def clips_in(folder: Path) -> list[Path]:
 
 # -- pac train --config pac-compat ---------------------------------------------------------------
 
+
 def test_training_with_pac_compat_is_pac_equivalent(compat_model, digits_test_dir, tmp_path):
     manifest = json.loads((compat_model / "pac.json").read_text())
     assert manifest["features"] == PROFILES["pac-compat"].manifest_dict()
     assert manifest["labels"] == LABELS
     options = json.loads((compat_model / "report.json").read_text())["options"]
-    assert (options["epochs"], options["learning_rate"], options["batch_fraction"],
-            options["validation_fraction"], options["max_shift"]) == (20, 1e-4, 0.4, 0.0, 0.0)
+    assert (
+        options["epochs"],
+        options["learning_rate"],
+        options["batch_fraction"],
+        options["validation_fraction"],
+        options["max_shift"],
+    ) == (20, 1e-4, 0.4, 0.0, 0.0)
     assert main(["evaluate", str(compat_model), str(digits_test_dir), "--json", str(tmp_path / "r.json")]) == 0
     accuracy = json.loads((tmp_path / "r.json").read_text())["accuracy"]
     assert accuracy >= 0.6  # REFERENCE.md: PAC as shipped scores 0.88 +- 0.07 on this kind of task
@@ -53,13 +61,15 @@ def test_training_with_pac_compat_is_pac_equivalent(compat_model, digits_test_di
 
 # -- export, import, round trip ------------------------------------------------------------------
 
+
 def local_headers(data: bytes) -> list[dict]:
     """The local file headers of a zip, in file order."""
     headers, offset = [], 0
-    while data[offset:offset + 4] == b"PK\x03\x04":
+    while data[offset : offset + 4] == b"PK\x03\x04":
         flags, method, _, _, crc, packed, size, name_len, extra_len = struct.unpack(
-            "<HHHHIIIHH", data[offset + 6:offset + 30])
-        name = data[offset + 30:offset + 30 + name_len].decode()
+            "<HHHHIIIHH", data[offset + 6 : offset + 30]
+        )
+        name = data[offset + 30 : offset + 30 + name_len].decode()
         headers.append({"name": name, "flags": flags, "method": method, "packed": packed, "size": size})
         offset += 30 + name_len + extra_len + packed
     return headers
@@ -70,8 +80,12 @@ def test_round_trip_gives_identical_predictions(compat_model, digits_test_dir, t
     assert main(["export-mdl", str(compat_model), "-o", str(mdl)]) == 0
     imported = tmp_path / "imported"
     assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
-    assert sorted(p.name for p in imported.iterdir()) == ["group1-shard1of1.bin", "model.json", "pac.json",
-                                                          "report.json"]
+    assert sorted(p.name for p in imported.iterdir()) == [
+        "group1-shard1of1.bin",
+        "model.json",
+        "pac.json",
+        "report.json",
+    ]
     manifest = json.loads((imported / "pac.json").read_text())
     assert manifest["features"] == PROFILES["pac-compat"].manifest_dict() and manifest["labels"] == LABELS
     clips = clips_in(digits_test_dir)
@@ -110,8 +124,12 @@ def test_export_writes_what_mits_extension_reads(compat_model, tmp_path):
     manifest = model["weightsManifest"]
     assert manifest[0]["paths"] == ["./model.weights.bin"]
     assert [w["name"] for w in manifest[0]["weights"]] == [
-        "conv2d_Conv2D1/kernel", "conv2d_Conv2D1/bias", "dense_Dense1/kernel", "dense_Dense1/bias",
-        "dense_Dense2/kernel"]
+        "conv2d_Conv2D1/kernel",
+        "conv2d_Conv2D1/bias",
+        "dense_Dense1/kernel",
+        "dense_Dense1/bias",
+        "dense_Dense2/kernel",
+    ]
     assert len(files["model.weights.bin"]) == 4 * sum(int(np.prod(w["shape"])) for w in manifest[0]["weights"])
     # the weights are the model's own, byte for byte (same order, float32 little-endian)
     assert files["model.weights.bin"] == (compat_model / "group1-shard1of1.bin").read_bytes()
@@ -125,16 +143,15 @@ def edit_manifest(src: Path, dst: Path, **changes) -> Path:
     return dst
 
 
-def test_labels_keep_the_models_order_and_the_outputs_follow_the_labels(compat_model, digits_test_dir,
-                                                                         tmp_path):
+def test_labels_keep_the_models_order_and_the_outputs_follow_the_labels(compat_model, digits_test_dir, tmp_path):
     """Export writes the labels in the model's output order (MIT's extension reads them by index), so
     an order JavaScript's sort would change (U+1F600 before U+FF48 in UTF-16 units) stays."""
-    labels = ["a", "\uff48", "\U0001F600"]
+    labels = ["a", "\uff48", "\U0001f600"]
     model = edit_manifest(compat_model, tmp_path / "emoji", labels=labels)
     mdl = tmp_path / "emoji.mdl"
     assert main(["export-mdl", str(model), "-o", str(mdl)]) == 0
     with zipfile.ZipFile(mdl) as archive:
-        assert json.loads(archive.read("model_labels.json")) == {"0": "a", "1": "\uff48", "2": "\U0001F600"}
+        assert json.loads(archive.read("model_labels.json")) == {"0": "a", "1": "\uff48", "2": "\U0001f600"}
     imported = tmp_path / "imported"
     assert main(["import-mdl", str(mdl), "-o", str(imported)]) == 0
     assert json.loads((imported / "pac.json").read_text())["labels"] == labels
@@ -144,15 +161,26 @@ def test_labels_keep_the_models_order_and_the_outputs_follow_the_labels(compat_m
 
 # -- .mdl files as MIT's web app writes them ------------------------------------------------------
 
+
 def tfjs_layer(class_name: str, name: str, extra: dict, *, first: bool = False) -> dict:
     """One layer config as TF.js layers 1.2.8 serialises it (MIT's trainer)."""
-    init = {"class_name": "VarianceScaling",
-            "config": {"scale": 1, "mode": "fan_in", "distribution": "normal", "seed": None}}
+    init = {
+        "class_name": "VarianceScaling",
+        "config": {"scale": 1, "mode": "fan_in", "distribution": "normal", "seed": None},
+    }
     config = dict(extra)
     if class_name in ("Conv2D", "Dense"):
-        config.update({"kernel_initializer": init, "bias_initializer": {"class_name": "Zeros", "config": {}},
-                       "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                       "kernel_constraint": None, "bias_constraint": None})
+        config.update(
+            {
+                "kernel_initializer": init,
+                "bias_initializer": {"class_name": "Zeros", "config": {}},
+                "kernel_regularizer": None,
+                "bias_regularizer": None,
+                "activity_regularizer": None,
+                "kernel_constraint": None,
+                "bias_constraint": None,
+            }
+        )
     config.update({"name": name, "trainable": True})
     if first:
         config.update({"batch_input_shape": [None, 7, 7, 256], "dtype": "float32"})
@@ -161,21 +189,46 @@ def tfjs_layer(class_name: str, name: str, extra: dict, *, first: bool = False) 
 
 def mit_model_json(n_labels: int = 3) -> dict:
     layers = [
-        tfjs_layer("Conv2D", "conv2d_Conv2D1", {"filters": 5, "kernel_size": [5, 5], "strides": [1, 1],
-                                                 "padding": "valid", "data_format": "channels_last",
-                                                 "dilation_rate": [1, 1], "activation": "relu",
-                                                 "use_bias": True}, first=True),
+        tfjs_layer(
+            "Conv2D",
+            "conv2d_Conv2D1",
+            {
+                "filters": 5,
+                "kernel_size": [5, 5],
+                "strides": [1, 1],
+                "padding": "valid",
+                "data_format": "channels_last",
+                "dilation_rate": [1, 1],
+                "activation": "relu",
+                "use_bias": True,
+            },
+            first=True,
+        ),
         tfjs_layer("Flatten", "flatten_Flatten1", {}),
         tfjs_layer("Dense", "dense_Dense1", {"units": 100, "activation": "relu", "use_bias": True}),
         tfjs_layer("Dense", "dense_Dense2", {"units": n_labels, "activation": "softmax", "use_bias": False}),
     ]
-    weights = [("conv2d_Conv2D1/kernel", [5, 5, 256, 5]), ("conv2d_Conv2D1/bias", [5]),
-               ("dense_Dense1/kernel", [45, 100]), ("dense_Dense1/bias", [100]),
-               ("dense_Dense2/kernel", [100, n_labels])]
-    return {"modelTopology": {"class_name": "Sequential", "config": layers, "keras_version": "tfjs-layers 1.2.8",
-                              "backend": "tensor_flow.js"},
-            "weightsManifest": [{"paths": ["./model.weights.bin"],
-                                 "weights": [{"name": n, "shape": s, "dtype": "float32"} for n, s in weights]}]}
+    weights = [
+        ("conv2d_Conv2D1/kernel", [5, 5, 256, 5]),
+        ("conv2d_Conv2D1/bias", [5]),
+        ("dense_Dense1/kernel", [45, 100]),
+        ("dense_Dense1/bias", [100]),
+        ("dense_Dense2/kernel", [100, n_labels]),
+    ]
+    return {
+        "modelTopology": {
+            "class_name": "Sequential",
+            "config": layers,
+            "keras_version": "tfjs-layers 1.2.8",
+            "backend": "tensor_flow.js",
+        },
+        "weightsManifest": [
+            {
+                "paths": ["./model.weights.bin"],
+                "weights": [{"name": n, "shape": s, "dtype": "float32"} for n, s in weights],
+            }
+        ],
+    }
 
 
 def random_weights(n_labels: int = 3, seed: int = 0) -> bytes:
@@ -186,11 +239,12 @@ def random_weights(n_labels: int = 3, seed: int = 0) -> bytes:
 
 def mit_entries(blob: bytes | None = None, labels=LABELS, model=None) -> dict:
     model = mit_model_json(len(labels)) if model is None else model
-    return {"model.json": json.dumps(model, separators=(",", ":")).encode(),
-            "model.weights.bin": random_weights(len(labels)) if blob is None else blob,
-            "model_labels.json": json.dumps({str(i): x for i, x in enumerate(labels)},
-                                            separators=(",", ":")).encode(),
-            "transfer_model.json": TRANSFER.encode()}
+    return {
+        "model.json": json.dumps(model, separators=(",", ":")).encode(),
+        "model.weights.bin": random_weights(len(labels)) if blob is None else blob,
+        "model_labels.json": json.dumps({str(i): x for i, x in enumerate(labels)}, separators=(",", ":")).encode(),
+        "transfer_model.json": TRANSFER.encode(),
+    }
 
 
 def write_zip(path: Path, entries, *, compress=zipfile.ZIP_STORED) -> Path:
@@ -238,8 +292,9 @@ def test_import_names_the_signs_of_an_image_model(tmp_path, capsys):
     model = mit_model_json()
     image_classifier_head(model)
     rng = np.random.default_rng(1)
-    blob = b"".join((rng.standard_normal(n) * 0.05).astype("<f4").tobytes()
-                    for n in (5 * 5 * 256 * 5, 5, 45 * 50, 50, 50 * 3))
+    blob = b"".join(
+        (rng.standard_normal(n) * 0.05).astype("<f4").tobytes() for n in (5 * 5 * 256 * 5, 5, 45 * 50, 50, 50 * 3)
+    )
     mdl = write_zip(tmp_path / "pic.mdl", mit_entries(blob, model=model))
     capsys.readouterr()
     assert main(["import-mdl", str(mdl), "-o", str(tmp_path / "imported")]) == 0
@@ -276,7 +331,9 @@ def test_a_model_made_before_pac_measured_the_canvas_exports_with_a_warning(comp
     assert "warning" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("layout", ["tfjs-layers >= 1.3 {name, layers}", "tf_keras model_config (a pac model folder's)"])
+@pytest.mark.parametrize(
+    "layout", ["tfjs-layers >= 1.3 {name, layers}", "tf_keras model_config (a pac model folder's)"]
+)
 def test_other_writers_of_the_head_import_too(layout, compat_model, digits_test_dir, tmp_path):
     blob = (compat_model / "group1-shard1of1.bin").read_bytes()
     if layout.startswith("tfjs"):
@@ -294,11 +351,13 @@ def test_other_writers_of_the_head_import_too(layout, compat_model, digits_test_
 
 # -- refusals ------------------------------------------------------------------------------------
 
+
 def with_model(mutate):
     def entries():
         model = mit_model_json()
         mutate(model)
         return mit_entries(model=model)
+
     return entries
 
 
@@ -307,6 +366,7 @@ def with_labels(text: bytes):
         e = mit_entries()
         e["model_labels.json"] = text
         return e
+
     return entries
 
 
@@ -315,6 +375,7 @@ def with_entry(name, data):
         e = mit_entries()
         e[name] = data
         return e
+
     return entries
 
 
@@ -323,6 +384,7 @@ def without(name):
         e = mit_entries()
         del e[name]
         return e
+
     return entries
 
 
@@ -355,12 +417,14 @@ def nan_weights():
 def set_layer(index, **changes):
     def mutate(model):
         model["modelTopology"]["config"][index]["config"].update(changes)
+
     return mutate
 
 
 def set_spec(index, **changes):
     def mutate(model):
         model["weightsManifest"][0]["weights"][index].update(changes)
+
     return mutate
 
 
@@ -372,8 +436,10 @@ BAD = {
     "path traversal": (with_entry("../model.json", b"{}"), ["unexpected entry", "../model.json"]),
     "absolute path": (with_entry("/tmp/evil.json", b"{}"), ["unexpected entry"]),
     "duplicate entry": (lambda: list(mit_entries().items()) + [("model.json", b"{}")], ["model.json appears 2 times"]),
-    "zip bomb": (lambda: (with_entry("model.weights.bin", bytes(20 << 20))(), zipfile.ZIP_DEFLATED),
-                 ["expands", "zip bomb"]),
+    "zip bomb": (
+        lambda: (with_entry("model.weights.bin", bytes(20 << 20))(), zipfile.ZIP_DEFLATED),
+        ["expands", "zip bomb"],
+    ),
     "entry too big": (with_entry("model_labels.json", b" " * (2 << 20)), ["model_labels.json is", "more than"]),
     "corrupted data": (lambda: ("raw", corrupted), ["cannot be read"]),
     "encrypted": (lambda: ("raw", lambda d: flagged(d, 0x1)), ["encrypted"]),
@@ -388,17 +454,26 @@ BAD = {
     "labels repeated key": (with_labels(b'{"0":"nine","0":"x","1":"one","2":"seven"}'), ["'0' appears twice"]),
     "one label": (with_labels(b'{"0":"nine"}'), ["needs 2 to"]),
     "label not a string": (with_labels(b'{"0":"nine","1":1,"2":"seven"}'), ["label 1 must be a non-empty string"]),
-    "label not UTF-8 text": (with_labels(b'{"0":"nine","1":"o\\udcffne","2":"seven"}'),
-                             ["label 1 is not valid UTF-8 text"]),
-    "label with a control character": (with_labels(b'{"0":"nine","1":"o\\nne","2":"seven"}'),
-                                       ["label 1 contains the control character(s) U+000A"]),
-    "label too long": (with_labels(b'{"0":"nine","1":"' + b"x" * 41 + b'","2":"seven"}'),
-                       ["label 1 has 41 characters, more than the limit of 40"]),
-    "model.json nested deeply": (with_entry("model.json", b'{"modelTopology": ' + b"[" * 100 + b"]" * 100
-                                            + b', "weightsManifest": []}'),
-                                 ["model.json: JSON nested 101 levels deep"]),
-    "model.json with NaN": (with_entry("model.json", b'{"modelTopology": NaN, "weightsManifest": []}'),
-                            ["model.json: not valid JSON (NaN is not valid JSON)"]),
+    "label not UTF-8 text": (
+        with_labels(b'{"0":"nine","1":"o\\udcffne","2":"seven"}'),
+        ["label 1 is not valid UTF-8 text"],
+    ),
+    "label with a control character": (
+        with_labels(b'{"0":"nine","1":"o\\nne","2":"seven"}'),
+        ["label 1 contains the control character(s) U+000A"],
+    ),
+    "label too long": (
+        with_labels(b'{"0":"nine","1":"' + b"x" * 41 + b'","2":"seven"}'),
+        ["label 1 has 41 characters, more than the limit of 40"],
+    ),
+    "model.json nested deeply": (
+        with_entry("model.json", b'{"modelTopology": ' + b"[" * 100 + b"]" * 100 + b', "weightsManifest": []}'),
+        ["model.json: JSON nested 101 levels deep"],
+    ),
+    "model.json with NaN": (
+        with_entry("model.json", b'{"modelTopology": NaN, "weightsManifest": []}'),
+        ["model.json: not valid JSON (NaN is not valid JSON)"],
+    ),
     "labels vs outputs": (with_labels(b'{"0":"a","1":"b","2":"c","3":"d"}'), ["3 outputs", "4 labels"]),
     "weights truncated": (lambda: mit_entries(random_weights()[:-4]), ["model.weights.bin has", "describes"]),
     "weights too long": (lambda: mit_entries(random_weights() + bytes(4)), ["model.weights.bin has", "describes"]),
@@ -406,25 +481,44 @@ BAD = {
     "weight unknown": (with_model(set_spec(1, name="conv2d_Conv2D9/bias")), ["belongs to no layer"]),
     "weight quantized": (with_model(set_spec(2, quantization={"dtype": "uint8"})), ["not plain float32"]),
     "weight NaN": (nan_weights, ["NaN"]),
-    "weights elsewhere": (with_model(lambda m: m["weightsManifest"][0].update(paths=["../../x.bin"])),
-                          ["paths must be"]),
+    "weights elsewhere": (
+        with_model(lambda m: m["weightsManifest"][0].update(paths=["../../x.bin"])),
+        ["paths must be"],
+    ),
     "no weightsManifest": (with_model(lambda m: m.pop("weightsManifest")), ["not a TF.js layers model"]),
     "functional model": (with_model(lambda m: m["modelTopology"].update(class_name="Model")), ["Sequential"]),
     "input shape": (with_model(set_layer(0, batch_input_shape=[None, 7, 7, 512])), ["the head's input is"]),
     "kernel too big": (with_model(set_layer(0, kernel_size=[9, 9])), ["does not fit"]),
-    "unsupported layer": (with_model(lambda m: m["modelTopology"]["config"].insert(
-        1, {"class_name": "BatchNormalization", "config": {"name": "bn"}})), ['layer type "BatchNormalization"']),
+    "unsupported layer": (
+        with_model(
+            lambda m: m["modelTopology"]["config"].insert(
+                1, {"class_name": "BatchNormalization", "config": {"name": "bn"}}
+            )
+        ),
+        ['layer type "BatchNormalization"'],
+    ),
     "not softmax": (with_model(set_layer(3, activation="linear")), ["must end with a softmax"]),
-    "base not mobilenet": (with_entry("transfer_model.json", b'{"name":"mobilenet_v2","lastLayer":"conv_pw_13_relu"}'),
-                           ['names base "mobilenet_v2"']),
-    "image classifier's squeezenet": (with_entry("transfer_model.json",
-                                                 b'{"name":"squeezenet","lastLayer":"max_pooling2d_1"}'),
-                                      ['names base "squeezenet"', "Personal Image Classifier", "image model"]),
-    "other cut layer": (with_entry("transfer_model.json", b'{"name":"mobilenet","lastLayer":"conv_pw_12_relu"}'),
-                        ['cuts MobileNet at "conv_pw_12_relu"']),
-    "other mobilenet": (with_entry("transfer_model.json", json.dumps(
-        {"name": "mobilenet", "lastLayer": "conv_pw_13_relu",
-         "url": OFFICIAL_URL.replace("0.25", "1.0")}).encode()), ["is not mobilenet_v1_0.25_224"]),
+    "base not mobilenet": (
+        with_entry("transfer_model.json", b'{"name":"mobilenet_v2","lastLayer":"conv_pw_13_relu"}'),
+        ['names base "mobilenet_v2"'],
+    ),
+    "image classifier's squeezenet": (
+        with_entry("transfer_model.json", b'{"name":"squeezenet","lastLayer":"max_pooling2d_1"}'),
+        ['names base "squeezenet"', "Personal Image Classifier", "image model"],
+    ),
+    "other cut layer": (
+        with_entry("transfer_model.json", b'{"name":"mobilenet","lastLayer":"conv_pw_12_relu"}'),
+        ['cuts MobileNet at "conv_pw_12_relu"'],
+    ),
+    "other mobilenet": (
+        with_entry(
+            "transfer_model.json",
+            json.dumps(
+                {"name": "mobilenet", "lastLayer": "conv_pw_13_relu", "url": OFFICIAL_URL.replace("0.25", "1.0")}
+            ).encode(),
+        ),
+        ["is not mobilenet_v1_0.25_224"],
+    ),
 }
 
 
@@ -488,10 +582,13 @@ def test_an_mdl_that_is_a_fifo_or_too_big_is_refused_without_reading_it(tmp_path
     with open(big, "wb") as handle:
         handle.truncate(LIMITS.model_max_bytes + 1)  # sparse: nothing to read, but too big
     exe = shutil.which("pac") or str(Path(sys.executable).with_name("pac"))
-    for path, words in ((fifo, "is not a regular file (a FIFO/pipe)"),
-                        (big, f"larger than the {LIMITS.model_max_bytes:,d}-byte limit for a model file")):
-        result = subprocess.run([exe, "import-mdl", str(path), "-o", str(tmp_path / "out")], capture_output=True,
-                                text=True, timeout=60)
+    for path, words in (
+        (fifo, "is not a regular file (a FIFO/pipe)"),
+        (big, f"larger than the {LIMITS.model_max_bytes:,d}-byte limit for a model file"),
+    ):
+        result = subprocess.run(
+            [exe, "import-mdl", str(path), "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=60
+        )
         err = result.stderr.strip()
         assert result.returncode == 2 and len(err.splitlines()) == 1, err
         assert err.startswith(f"error: {path}: ") and words in err, err

@@ -126,9 +126,14 @@ BAD_FOLDER_TARGETS = {
     "no temporary folder possible": make_too_long_for_a_temp_file,
 }
 WORDS = {
-    "fifo": "FIFO", "symlink to a file": "symbolic link", "dangling symlink": "symbolic link",
-    "symlink to a folder": "symbolic link", "folder": "is a folder", "regular file": "not a folder",
-    "inside a file": "is a file, not a folder", "no temporary file possible": "cannot create files",
+    "fifo": "FIFO",
+    "symlink to a file": "symbolic link",
+    "dangling symlink": "symbolic link",
+    "symlink to a folder": "symbolic link",
+    "folder": "is a folder",
+    "regular file": "not a folder",
+    "inside a file": "is a file, not a folder",
+    "no temporary file possible": "cannot create files",
     "no temporary folder possible": "cannot create files",
 }
 
@@ -180,6 +185,7 @@ def test_a_regular_file_is_replaced_whole_and_nothing_is_left_beside_it(tmp_path
 
 
 # -- the same rule where the file is written (the last line of defence) ------------------------------
+
 
 def test_write_time_check_refuses_special_files_and_links(tmp_path):
     os.mkfifo(tmp_path / "fifo.json")

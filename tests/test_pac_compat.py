@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import wave
 import warnings
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,7 @@ import pytest
 from conftest import DATA, fsdd
 from pac.audio import Audio, read_wav
 from pac.errors import PacError
-from pac.features import PROFILES, FeatureConfig, load_config
-from pac.features import canvas
+from pac.features import PROFILES, FeatureConfig, canvas, load_config
 from pac.features import compat as C
 from pac.features.compat import compat_window, mpl_colormap_table
 from pac.features.pipeline import clip_image, model_input
@@ -30,7 +29,10 @@ COMPAT = PROFILES["pac-compat"]
 # Real clips of every kind: 8 kHz digits, 16 kHz words (one entirely below -50 dBFS), 16 kHz
 # emotional sentences with silence at both ends, 16 kHz noise.
 REAL_CLIPS = [
-    fsdd(1, "george", 0), fsdd(7, "jackson", 3), fsdd(9, "lucas", 11), fsdd(0, "nicolas", 5),
+    fsdd(1, "george", 0),
+    fsdd(7, "jackson", 3),
+    fsdd(9, "lucas", 11),
+    fsdd(0, "nicolas", 5),
     DATA / "speech_commands_v001" / "on" / "2f813234_nohash_1.wav",
     DATA / "speech_commands_v001" / "two" / "51055bda_nohash_4.wav",
     DATA / "speech_commands_v001" / "stop" / "1eddce1d_nohash_3.wav",
@@ -60,34 +62,47 @@ def speechlike(rate: int, seconds: float, *, gaps=(), seed: int = 0, level: floa
     """Noise-modulated tones with digital-silence gaps ``[(start, end), ...]`` in seconds."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
-    x = level * (np.sin(2 * np.pi * 440 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-                 + 0.3 * rng.standard_normal(len(t)))
+    x = level * (
+        np.sin(2 * np.pi * 440 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.3 * rng.standard_normal(len(t))
+    )
     x *= np.clip(np.minimum(t, seconds - t) * 20, 0, 1)  # fade in and out
     for a, b in gaps:
-        x[int(a * rate):int(b * rate)] = 0.0
+        x[int(a * rate) : int(b * rate)] = 0.0
     return np.clip(x, -1, 1)
 
 
 def synthetic_clips(folder: Path) -> list[Path]:
     """Rates and shapes the real clips lack: 44.1/48 kHz (Hanning path), long (downscaling), gaps."""
     return [
-        write_wav(folder / "48k.wav", speechlike(48000, 1.2, gaps=[(0.5, 0.53)]), 48000),     # 1.2 s: Hanning
-        write_wav(folder / "44k1.wav", speechlike(44100, 1.0, seed=1), 44100),                 # fractional ms
+        write_wav(folder / "48k.wav", speechlike(48000, 1.2, gaps=[(0.5, 0.53)]), 48000),  # 1.2 s: Hanning
+        write_wav(folder / "44k1.wav", speechlike(44100, 1.0, seed=1), 44100),  # fractional ms
         write_wav(folder / "22k05.wav", speechlike(22050, 0.8, gaps=[(0.3, 0.31)], seed=2), 22050),
-        write_wav(folder / "16k-long.wav", speechlike(16000, 9.0, seed=3), 16000),             # > 1000 columns
+        write_wav(folder / "16k-long.wav", speechlike(16000, 9.0, seed=3), 16000),  # > 1000 columns
         write_wav(folder / "8k-gap.wav", speechlike(8000, 0.9, gaps=[(0.4, 0.47)], seed=4), 8000),
-        write_wav(folder / "stereo.wav", np.stack([speechlike(16000, 0.7, seed=5),
-                                                   speechlike(16000, 0.7, seed=6)], axis=1), 16000),
+        write_wav(
+            folder / "stereo.wav",
+            np.stack([speechlike(16000, 0.7, seed=5), speechlike(16000, 0.7, seed=6)], axis=1),
+            16000,
+        ),
     ]
 
 
 # -- configuration -------------------------------------------------------------------------------
 
+
 def test_profile_is_registered_and_round_trips():
     assert load_config("pac-compat") is COMPAT
-    assert (COMPAT.method, COMPAT.mpl_nfft, COMPAT.mpl_noverlap, COMPAT.mpl_pixels, COMPAT.browser_size,
-            COMPAT.pcm_bits, COMPAT.trim_silence_dbfs, COMPAT.colormap, COMPAT.image_size) == \
-        ("pac-compat", 512, 384, 1000, 200, 16, -50.0, "viridis", 224)
+    assert (
+        COMPAT.method,
+        COMPAT.mpl_nfft,
+        COMPAT.mpl_noverlap,
+        COMPAT.mpl_pixels,
+        COMPAT.browser_size,
+        COMPAT.pcm_bits,
+        COMPAT.trim_silence_dbfs,
+        COMPAT.colormap,
+        COMPAT.image_size,
+    ) == ("pac-compat", 512, 384, 1000, 200, 16, -50.0, "viridis", 224)
     assert COMPAT.input_scale == 1 / 127 and COMPAT.input_offset == -1.0
     assert FeatureConfig.from_json(COMPAT.to_json()) == COMPAT
 
@@ -103,13 +118,16 @@ def test_configurations_without_the_new_fields_keep_their_meaning(name):
     assert np.array_equal(clip_image(clip, config), clip_image(clip, PROFILES[name]))
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"method": "mit"}, ["method must be one of pac, pac-compat"]),
-    ({"pcm_bits": 24}, ["pcm_bits"]),
-    ({"mpl_pixels": 999}, ["multiple of 3"]),
-    ({"browser_size": 250}, ["odd multiple"]),
-    ({"mpl_noverlap": 512}, ["mpl_noverlap"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"method": "mit"}, ["method must be one of pac, pac-compat"]),
+        ({"pcm_bits": 24}, ["pcm_bits"]),
+        ({"mpl_pixels": 999}, ["multiple of 3"]),
+        ({"browser_size": 250}, ["odd multiple"]),
+        ({"mpl_noverlap": 512}, ["mpl_noverlap"]),
+    ],
+)
 def test_bad_compat_fields_are_refused(change, words):
     with pytest.raises(PacError) as info:
         FeatureConfig.from_dict({**json.loads(COMPAT.to_json()), **change}, source="x.json")
@@ -118,6 +136,7 @@ def test_bad_compat_fields_are_refused(change, words):
 
 
 # -- MIT's server: silence removal ---------------------------------------------------------------
+
 
 def mit_silence_removal(path: Path, threshold: float = -50.0) -> np.ndarray:
     """MIT's server's procedure, written with pydub's public API (our reference)."""
@@ -130,12 +149,12 @@ def mit_silence_removal(path: Path, threshold: float = -50.0) -> np.ndarray:
 
     def leading(segment):
         position = 0
-        while segment[position:position + 10].dBFS < threshold and position < len(segment):
+        while segment[position : position + 10].dBFS < threshold and position < len(segment):
             position += 10
         return position
 
     start, end = leading(sound), leading(sound.reverse())
-    sound = sound[start:len(sound) - end]
+    sound = sound[start : len(sound) - end]
     pieces = split_on_silence(sound, min_silence_len=10, silence_thresh=threshold, keep_silence=0)
     if pieces:
         sound = sum(pieces[1:], pieces[0])
@@ -169,13 +188,14 @@ def test_silence_removal_of_8_bit_audio_with_pcm_bits_8(tmp_path):
 
 
 def test_pydub_lengths_round_half_to_even():
-    assert C.pydub_length_ms(441, 44100) == 10                 # 10.0 ms
-    assert C.pydub_length_ms(12, 8000) == 2                    # 1.5 ms -> 2
-    assert C.pydub_length_ms(20, 8000) == 2                    # 2.5 ms -> 2 (half to even)
-    assert C.pydub_frame(-3, rate=8000, length_ms=10) == 56    # 7 ms from the end
+    assert C.pydub_length_ms(441, 44100) == 10  # 10.0 ms
+    assert C.pydub_length_ms(12, 8000) == 2  # 1.5 ms -> 2
+    assert C.pydub_length_ms(20, 8000) == 2  # 2.5 ms -> 2 (half to even)
+    assert C.pydub_frame(-3, rate=8000, length_ms=10) == 56  # 7 ms from the end
 
 
 # -- MIT's server: the matplotlib figure ----------------------------------------------------------
+
 
 def real_matplotlib_png(samples: np.ndarray, rate: int) -> np.ndarray:
     """The 1000 x 1000 RGB figure as MIT's server saved it, drawn by the installed matplotlib."""
@@ -243,9 +263,9 @@ def test_paths_of_matplotlib_are_all_exercised(tmp_path):
     for path in synthetic_clips(tmp_path):
         samples = compat_window(read_wav(path), COMPAT) * 32768
         columns[path.name] = C.mpl_specgram_db(samples, rate=read_wav(path).rate, nfft=512, noverlap=384).shape[1]
-    assert 334 <= columns["48k.wav"] <= 1000          # Hanning, upscaling
-    assert columns["16k-long.wav"] > 1000              # Hanning, downscaling
-    assert columns["8k-gap.wav"] < 334                 # nearest
+    assert 334 <= columns["48k.wav"] <= 1000  # Hanning, upscaling
+    assert columns["16k-long.wav"] > 1000  # Hanning, downscaling
+    assert columns["8k-gap.wav"] < 334  # nearest
 
 
 def test_agg_hanning_table_is_normalised_and_symmetric():
@@ -262,6 +282,7 @@ def test_agg_dda_reaches_both_ends_evenly():
 
 
 # -- the browser ---------------------------------------------------------------------------------
+
 
 def test_browser_steps():
     assert list(canvas.centre_positions(1000, 200)[:3]) == [2, 7, 12]
@@ -301,10 +322,10 @@ def test_compat_image_is_the_real_figure_drawn_by_the_browser():
 def test_canvas_filters_by_hand():
     """halve, bilinear and area on small arrays whose answers are worked out by hand."""
     a = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]], dtype=np.uint8)[..., None]
-    assert canvas.halve(a)[..., 0].tolist() == [[2, 4], [10, 12]]          # (0+1+4+5)>>2 = 2
-    odd = np.array([[0, 4, 8], [0, 4, 8]], dtype=np.uint8)[..., None]      # 1-2-1 across, box down
+    assert canvas.halve(a)[..., 0].tolist() == [[2, 4], [10, 12]]  # (0+1+4+5)>>2 = 2
+    odd = np.array([[0, 4, 8], [0, 4, 8]], dtype=np.uint8)[..., None]  # 1-2-1 across, box down
     assert canvas.halve(odd)[..., 0].tolist() == [[4]]
-    assert canvas.area(a, 2)[..., 0].tolist() == [[3, 5], [11, 13]]        # 2.5 -> 3 (half up)
+    assert canvas.area(a, 2)[..., 0].tolist() == [[3, 5], [11, 13]]  # 2.5 -> 3 (half up)
     ramp = np.array([[0, 160]] * 2, dtype=np.uint8)[..., None]
     # 2 -> 3: sample points 1/6 - 1/2 (clamped to 0), 1/2, 7/6 -> subpixels 0, 8, (15 clamped pixel)
     assert canvas.bilinear(ramp, 3)[0, :, 0].tolist() == [0, 80, 160]
@@ -335,8 +356,13 @@ def test_pac_compat_training_adds_a_copy_per_other_canvas_filter(tmp_path):
             (tmp_path / label / f"{index}.wav").write_bytes(fsdd(digit, "george", index).read_bytes())
     dataset = load_dataset(tmp_path, COMPAT)
     assert TrainOptions().canvas_copies == 0 and PAPER.canvas_copies == 0
-    plain = _plan(dataset, config=COMPAT, options=TrainOptions(head="conv", validation_fraction=0.0), noise=None,
-                  train_indices=None)
+    plain = _plan(
+        dataset,
+        config=COMPAT,
+        options=TrainOptions(head="conv", validation_fraction=0.0),
+        noise=None,
+        train_indices=None,
+    )
     assert all(v.downscale is None for variants in plain.variants for v in variants)
     options = TrainOptions(head="conv", validation_fraction=0.0, canvas_copies=1)
     plan = _plan(dataset, config=COMPAT, options=options, noise=None, train_indices=None)

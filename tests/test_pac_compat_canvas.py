@@ -44,9 +44,15 @@ return new Promise((resolve, reject) => {
 
 # An 8 kHz digit (matplotlib's nearest path), a 16 kHz word, a 16 kHz sentence (Hanning path) and a
 # 44.1 kHz cello note (Hanning path, more segments than pixels).
-CLIPS = [fsdd(3, "nicolas", 7), DATA / "speech_commands_v001" / "left" / sorted(
-    p.name for p in (DATA / "speech_commands_v001" / "left").glob("*.wav"))[0],
-    DATA / "ravdess" / "Actor_02" / "03-01-03-01-01-01-02.wav", DATA / "instruments" / "cello" / "tonejs_cello_A2.wav"]
+CLIPS = [
+    fsdd(3, "nicolas", 7),
+    DATA
+    / "speech_commands_v001"
+    / "left"
+    / sorted(p.name for p in (DATA / "speech_commands_v001" / "left").glob("*.wav"))[0],
+    DATA / "ravdess" / "Actor_02" / "03-01-03-01-01-01-02.wav",
+    DATA / "instruments" / "cello" / "tonejs_cello_A2.wav",
+]
 
 
 def test_chromium_software_canvas_draws_as_mipmap_bilinear(tmp_path):
@@ -59,8 +65,9 @@ def test_chromium_software_canvas_draws_as_mipmap_bilinear(tmp_path):
     (tmp_path / "blank.html").write_text("<!doctype html><title>canvas</title>")
     with Browser(tmp_path, timeout=60) as browser:
         browser.open("blank.html", wait=False)
-        drawn = {i: np.array(browser.execute(FROM_PIXELS, f"{i}.png"), dtype=np.uint8).reshape(200, 200, 4)
-                 for i in figures}
+        drawn = {
+            i: np.array(browser.execute(FROM_PIXELS, f"{i}.png"), dtype=np.uint8).reshape(200, 200, 4) for i in figures
+        }
     for i, figure in figures.items():
         chromium = drawn[i][..., :3]
         assert (drawn[i][..., 3] == 255).all()

@@ -31,8 +31,10 @@ def parity_clips(digits_test_dir: Path, synthetic: list[Path]) -> list[Path]:
     """45 FSDD digits, 30 Speech Commands words, 24 RAVDESS sentences, 4 noises, 6 synthetic clips."""
     words = [p for w in ("on", "off", "stop") for p in sorted((DATA / "speech_commands_v001" / w).glob("*.wav"))]
     ravdess = sorted((DATA / "ravdess" / "Actor_01").glob("03-01-0[345]-*.wav"))
-    noise = sorted((DATA / "background_noise" / "doing_the_dishes").glob("*.wav"))[:2] + \
-        sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))[:2]
+    noise = (
+        sorted((DATA / "background_noise" / "doing_the_dishes").glob("*.wav"))[:2]
+        + sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))[:2]
+    )
     return sorted(digits_test_dir.rglob("*.wav")) + words + ravdess + noise + synthetic
 
 
@@ -76,8 +78,10 @@ def test_images_and_probabilities_match_python(page, compat_model, digits_test_d
         diff = np.abs(page.debug_image(data).astype(int) - clip_image(load_clip(path, COMPAT), COMPAT).astype(int))
         differing += int(np.count_nonzero(diff.max(axis=2)))
         worst_pixel = max(worst_pixel, int(diff.max()))
-    print(f"\npac-compat JS vs Python on {len(clips)} clips: top-1 agreement {agree}/{len(clips)}, "
-          f"max |prob diff| {worst:.2e}, {differing} image pixels differ (max {worst_pixel} levels)")
+    print(
+        f"\npac-compat JS vs Python on {len(clips)} clips: top-1 agreement {agree}/{len(clips)}, "
+        f"max |prob diff| {worst:.2e}, {differing} image pixels differ (max {worst_pixel} levels)"
+    )
     assert len(clips) >= 100
     assert agree == len(clips)
     assert worst <= 1e-4
@@ -133,8 +137,7 @@ def page_swapped_to_mdl(compat_model: Path, tmp_path: Path, *, raw: bool) -> tup
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["pac-model-zip", "raw-mit-mdl"])
-def test_a_model_swapped_in_at_run_time_uses_its_own_labels_and_features(compat_model, digits_test_dir,
-                                                                          tmp_path, raw):
+def test_a_model_swapped_in_at_run_time_uses_its_own_labels_and_features(compat_model, digits_test_dir, tmp_path, raw):
     """The extension's Model property: the page must take the swapped-in model's labels (from
     pac.json, or model_labels.json for an MIT .mdl) and run its pac-compat features."""
     page_dir, imported = page_swapped_to_mdl(compat_model, tmp_path, raw=raw)
@@ -159,8 +162,9 @@ def test_js_canvas_filters_equal_pythons(page, downscale):
     from pac.features import canvas
 
     clip = load_clip(DATA / "fsdd" / "recordings" / "7_jackson_3.wav", COMPAT)
-    db = C.mpl_specgram_db(C.pcm_integers(C.compat_window(clip, COMPAT), bits=16), rate=clip.rate,
-                           nfft=512, noverlap=384)
+    db = C.mpl_specgram_db(
+        C.pcm_integers(C.compat_window(clip, COMPAT), bits=16), rate=clip.rate, nfft=512, noverlap=384
+    )
     every = np.arange(1000)
     figure = C.mpl_canvas(db, pixels=1000, rows=every, cols=every, lut=C.mpl_colormap_table("viridis"))
     for image in (figure, np.ascontiguousarray(figure[200:800, 300:900])):
@@ -168,6 +172,10 @@ def test_js_canvas_filters_equal_pythons(page, downscale):
         js = page.execute(
             "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
             "const out = window.PacRuntime.pacCompat.drawFigure(bytes, arguments[1], 200, arguments[2]);"
-            "return Array.from(out);", base64.b64encode(image.tobytes()).decode("ascii"), n, downscale)
+            "return Array.from(out);",
+            base64.b64encode(image.tobytes()).decode("ascii"),
+            n,
+            downscale,
+        )
         expected = canvas.draw(image, 200, downscale=downscale)
         assert np.array_equal(np.array(js, dtype=np.uint8).reshape(200, 200, 3), expected)

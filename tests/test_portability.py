@@ -52,6 +52,7 @@ def fixed_places_here() -> list[str]:
 
 # -- finding a browser -----------------------------------------------------------------------------------
 
+
 def test_a_browser_on_a_fake_path_is_found_with_its_driver(tmp_path):
     chromium, chromedriver = real("chromium"), real("chromedriver")
     bin_dir = tmp_path / "bin"
@@ -59,7 +60,10 @@ def test_a_browser_on_a_fake_path_is_found_with_its_driver(tmp_path):
     executable(bin_dir / "chromedriver", chromedriver)
     found = find_browser(environ={"PATH": str(bin_dir)}, platform="linux")
     assert (found.kind, found.browser, found.driver) == (
-        "chromium", str(bin_dir / "chromium-browser"), str(bin_dir / "chromedriver"))
+        "chromium",
+        str(bin_dir / "chromium-browser"),
+        str(bin_dir / "chromedriver"),
+    )
     # Chromium comes before Chrome and Edge; a browser without its driver is skipped for one with it.
     executable(bin_dir / "google-chrome")
     executable(bin_dir / "microsoft-edge")
@@ -70,7 +74,10 @@ def test_a_browser_on_a_fake_path_is_found_with_its_driver(tmp_path):
     executable(bin_dir / "msedgedriver")
     found = find_browser(environ={"PATH": str(bin_dir)}, platform="linux")
     assert (found.kind, found.browser, found.driver) == (
-        "edge", str(bin_dir / "microsoft-edge"), str(bin_dir / "msedgedriver"))
+        "edge",
+        str(bin_dir / "microsoft-edge"),
+        str(bin_dir / "msedgedriver"),
+    )
 
 
 def test_the_environment_variables_come_first(tmp_path):
@@ -135,8 +142,10 @@ def test_windows_and_macos_install_places(tmp_path):
     assert "C:\\Program Files\\Microsoft\\Edge\\Application\\msedge.exe" in places
 
 
-@pytest.mark.parametrize("platform, advice", [("linux", "sudo apt install chromium chromium-driver"),
-                                              ("darwin", "brew install"), ("win32", "msedgedriver.exe")])
+@pytest.mark.parametrize(
+    "platform, advice",
+    [("linux", "sudo apt install chromium chromium-driver"), ("darwin", "brew install"), ("win32", "msedgedriver.exe")],
+)
 def test_no_browser_is_one_clear_error(platform, advice):
     if fixed_places_here():
         pytest.skip(f"a browser is installed at a fixed place here: {fixed_places_here()}")
@@ -149,8 +158,9 @@ def test_no_browser_is_one_clear_error(platform, advice):
 
 
 def pac(*args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pac.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pac.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+    )
 
 
 def test_pac_verify_without_a_browser_exits_2_and_no_browser_checks_the_rest(built_aix):
@@ -170,6 +180,7 @@ def test_pac_verify_without_a_browser_exits_2_and_no_browser_checks_the_rest(bui
 
 
 # -- locks -----------------------------------------------------------------------------------------------
+
 
 class FakeMsvcrt:
     """``msvcrt.locking`` as Windows does it: byte ranges locked per open handle (so two handles of one
@@ -232,11 +243,21 @@ def test_file_lock_excludes_a_second_holder(backend, tmp_path, request):
 
 def test_fcntl_lock_excludes_another_process(tmp_path):
     path = tmp_path / "x.lock"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pac.fsutil import FileLock; lock = FileLock(sys.argv[1]); "
-        "assert lock.acquire(); print('held', flush=True); sys.stdin.read()"), str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "compiler")})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pac.fsutil import FileLock; lock = FileLock(sys.argv[1]); "
+                "assert lock.acquire(); print('held', flush=True); sys.stdin.read()"
+            ),
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "compiler")},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert fsutil.FileLock(path).acquire(blocking=False) is False
@@ -282,6 +303,7 @@ def test_one_studio_per_project_on_each_lock(backend, tmp_path, request):
 
 
 # -- renames, permissions, the null device ------------------------------------------------------------
+
 
 def test_replace_retries_on_windows_only(tmp_path, monkeypatch):
     src, dst = tmp_path / "a", tmp_path / "b"
@@ -345,26 +367,55 @@ out.close()
 
 def test_stderr_to_null_works_without_stdout_and_stderr(tmp_path):
     """As under pythonw on Windows: no fd 2 to point at the null device while TensorFlow is imported."""
-    done = subprocess.run([sys.executable, "-c", STDERR_TO_NULL_WITHOUT_FDS, str(tmp_path / "out")],
-                          env={**os.environ, "PYTHONPATH": str(REPO / "compiler")}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", STDERR_TO_NULL_WITHOUT_FDS, str(tmp_path / "out")],
+        env={**os.environ, "PYTHONPATH": str(REPO / "compiler")},
+        timeout=60,
+    )
     assert done.returncode == 0 and (tmp_path / "out").read_text() == "ok"
 
 
 # -- file names ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, problem", [
-    ("a:b", "':'"), ("x<y", "'<'"), ("q?", "'?'"), ("tab\there", "U+0009"), ("back\\slash", "'\\\\'"),
-    ("CON", "device name CON"), ("aux.json", "device name AUX"), ("Nul .txt", "device name NUL"),
-    ("com\u00b9", "device name COM\u00b9"), ("LPT0", "device name LPT0"), ("conin$", "device name CONIN$"),
-    ("name.", "ends with a dot"), ("name ", "ends with a dot or a space"), ("", "empty"), ("..", "folder"),
-    ("\u00e9" * 128, "longer than 255 bytes"),
-])
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("a:b", "':'"),
+        ("x<y", "'<'"),
+        ("q?", "'?'"),
+        ("tab\there", "U+0009"),
+        ("back\\slash", "'\\\\'"),
+        ("CON", "device name CON"),
+        ("aux.json", "device name AUX"),
+        ("Nul .txt", "device name NUL"),
+        ("com\u00b9", "device name COM\u00b9"),
+        ("LPT0", "device name LPT0"),
+        ("conin$", "device name CONIN$"),
+        ("name.", "ends with a dot"),
+        ("name ", "ends with a dot or a space"),
+        ("", "empty"),
+        ("..", "folder"),
+        ("\u00e9" * 128, "longer than 255 bytes"),
+    ],
+)
 def test_names_windows_cannot_hold_are_named(name, problem):
     assert problem in (fsutil.portable_name_problem(name) or "")
 
 
-@pytest.mark.parametrize("name", ["model.json", "group1-shard1of1.bin", "rec-20250101-120000-0a1b2c3d-x.wav",
-                                  "console", "auxiliary.json", "com10", "日本語", ".studio.lock"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "model.json",
+        "group1-shard1of1.bin",
+        "rec-20250101-120000-0a1b2c3d-x.wav",
+        "console",
+        "auxiliary.json",
+        "com10",
+        "日本語",
+        ".studio.lock",
+    ],
+)
 def test_ordinary_names_pass(name):
     assert fsutil.portable_name_problem(name) is None
 

@@ -35,11 +35,17 @@ HOP = 8
 
 # -- real frames -----------------------------------------------------------------------------------
 
+
 def clips() -> list[Path]:
-    words = [sorted((DATA / "speech_commands_v001" / w).glob("*.wav"))[i]
-             for w in ("yes", "no", "seven", "stop", "left", "off") for i in (0, 5)]
-    sentences = sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[::12] + \
-        sorted((DATA / "ravdess" / "Actor_02").glob("*.wav"))[5::12]
+    words = [
+        sorted((DATA / "speech_commands_v001" / w).glob("*.wav"))[i]
+        for w in ("yes", "no", "seven", "stop", "left", "off")
+        for i in (0, 5)
+    ]
+    sentences = (
+        sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[::12]
+        + sorted((DATA / "ravdess" / "Actor_02").glob("*.wav"))[5::12]
+    )
     return words + sentences
 
 
@@ -52,6 +58,7 @@ def ort_sessions():
 
     def session(name):
         return ort.InferenceSession(str(SPEECH_DIR / name), options, providers=["CPUExecutionProvider"])
+
     return session("melspectrogram.onnx"), session("embedding_model.onnx")
 
 
@@ -66,7 +73,7 @@ def frames(ort_sessions) -> np.ndarray:
         x = audio.samples if audio.samples.ndim == 1 else audio.samples.mean(axis=1)
         x = np.pad(x, (0, max(0, 16000 - len(x)))) * 32767
         spec = np.squeeze(mel.run(None, {"input": x.astype(np.float32)[None]})[0]) / 10 + 2
-        windows += [spec[i:i + S.INPUT_FRAMES] for i in range(0, len(spec) - S.INPUT_FRAMES + 1, HOP)]
+        windows += [spec[i : i + S.INPUT_FRAMES] for i in range(0, len(spec) - S.INPUT_FRAMES + 1, HOP)]
     out = np.stack(windows).astype(np.float32)
     assert out.shape[1:] == (S.INPUT_FRAMES, S.INPUT_BANDS) and len(out) > 100
     return out
@@ -83,13 +90,16 @@ def relative(a, b) -> float:
 
 # -- the network -------------------------------------------------------------------------------------
 
+
 def test_rebuilt_network_matches_onnxruntime(network, frames, ort_sessions):
     _, embedding = ort_sessions
     expected = embedding.run(None, {"input_1": frames[..., None]})[0].reshape(-1, S.EMBEDDING_SIZE)
     got = S.SpeechEmbedding(network)(frames)
     assert got.shape == (len(frames), S.EMBEDDING_SIZE) and got.dtype == np.float32
-    print(f"\nfloat network vs onnxruntime on {len(frames)} windows: relative {relative(got, expected):.2e}, "
-          f"max |diff| {np.abs(got - expected).max():.2e} (max |embedding| {np.abs(expected).max():.1f})")
+    print(
+        f"\nfloat network vs onnxruntime on {len(frames)} windows: relative {relative(got, expected):.2e}, "
+        f"max |diff| {np.abs(got - expected).max():.2e} (max |embedding| {np.abs(expected).max():.1f})"
+    )
     assert relative(got, expected) <= 1e-5
     # [n, 76, 32, 1] and [n, 76, 32] are the same input; the batch size only changes float32 rounding.
     assert relative(S.SpeechEmbedding(network)(frames[:5, ..., None], batch_size=2), got[:5]) <= 1e-6
@@ -116,8 +126,10 @@ def test_8bit_network_is_close_and_deterministic(network, frames):
     eight = S.SpeechEmbedding(quantized)(frames)
     rel, worst = relative(eight, floats), float(np.abs(eight - floats).max())
     cosine = np.sum(eight * floats, axis=1) / np.linalg.norm(eight, axis=1) / np.linalg.norm(floats, axis=1)
-    print(f"\n8-bit vs float on {len(frames)} windows: relative L2 {rel:.2e}, max |diff| {worst:.2f} "
-          f"(max |embedding| {np.abs(floats).max():.1f}), min cosine {cosine.min():.5f}")
+    print(
+        f"\n8-bit vs float on {len(frames)} windows: relative L2 {rel:.2e}, max |diff| {worst:.2f} "
+        f"(max |embedding| {np.abs(floats).max():.1f}), min cosine {cosine.min():.5f}"
+    )
     assert 1e-4 < rel <= 0.03  # measured 1.4e-2 (the weights did change, but little)
     assert cosine.min() >= 0.999  # measured 0.99973
 
@@ -169,17 +181,21 @@ def test_parse_refuses_other_graphs():
     def op_type(index, new):
         return lambda g: setattr(g.node[index], "op_type", new)
 
-    refused(op_type(5, "Sigmoid"))                       # a LeakyRelu becomes something else
-    refused(lambda g: g.node.remove(g.node[9]))         # a link of the chain is missing
+    refused(op_type(5, "Sigmoid"))  # a LeakyRelu becomes something else
+    refused(lambda g: g.node.remove(g.node[9]))  # a link of the chain is missing
     refused(lambda g: g.node[7].attribute.append(onnx.helper.make_attribute("group", 2)))
-    refused(lambda g: g.initializer[[t.name for t in g.initializer].index("new_shape__315")].CopyFrom(
-        onnx.numpy_helper.from_array(np.array([-1, 76, 34, 1], np.int64), "new_shape__315")))
+    refused(
+        lambda g: g.initializer[[t.name for t in g.initializer].index("new_shape__315")].CopyFrom(
+            onnx.numpy_helper.from_array(np.array([-1, 76, 34, 1], np.int64), "new_shape__315")
+        )
+    )
     refused(lambda g: g.node[-1].input.__setitem__(0, g.node[-3].output[0]))  # skips the last Conv
     with pytest.raises(PacError, match="not a readable ONNX file"):
         S.parse_onnx(b"\x08\x07garbage" * 10, path="x.onnx")
 
 
 # -- resolution and download -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cache_root(tmp_path, monkeypatch) -> Path:
@@ -194,8 +210,10 @@ def cache_root(tmp_path, monkeypatch) -> Path:
 def make_wheel(path: Path) -> str:
     """A wheel holding the two real ONNX files (not the published wheel); returns its sha256."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+
         def add(name, data):
             archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
+
         add("openwakeword/__init__.py", "")
         for name in S.FILES:
             add(S.WHEEL_MODELS + name, (SPEECH_DIR / name).read_bytes())
@@ -288,8 +306,10 @@ def test_download_installs_the_verified_files(cache_root, served_wheel, monkeypa
     assert sorted(p.name for p in target.iterdir()) == sorted(S.FILES)
     for name in S.FILES:
         assert (target / name).read_bytes() == (SPEECH_DIR / name).read_bytes()
-    assert calls[0] == (0, S.WHEEL_BYTES) and calls[-1][0] == calls[-1][1] == (cache_root.parent / "served" /
-                                                                                 S.WHEEL_NAME).stat().st_size
+    assert (
+        calls[0] == (0, S.WHEEL_BYTES)
+        and calls[-1][0] == calls[-1][1] == (cache_root.parent / "served" / S.WHEEL_NAME).stat().st_size
+    )
     assert sorted(p.name for p in cache_root.iterdir()) == ["speech_embedding"]  # no staging left
     assert S.resolve_speech_dir(download=False) == target
     assert S.read_speech_network(target).sha256 == S.network_sha256()
@@ -316,14 +336,22 @@ def test_wheel_contents_are_checked(tmp_path, monkeypatch, cache_root):
         archive.writestr(S.WHEEL_MODELS + "embedding_model.onnx", b"not the network")
         archive.writestr(S.WHEEL_MODELS + "melspectrogram.onnx", (SPEECH_DIR / "melspectrogram.onnx").read_bytes())
     with pytest.raises(PacError, match="sha256 of openwakeword/resources/models/embedding_model.onnx in the wheel"):
-        S.download_speech(S.cache_dir(), url=wrong.as_uri(),
-                          wheel_sha256=hashlib.sha256(wrong.read_bytes()).hexdigest(), progress=lambda *a: None)
+        S.download_speech(
+            S.cache_dir(),
+            url=wrong.as_uri(),
+            wheel_sha256=hashlib.sha256(wrong.read_bytes()).hexdigest(),
+            progress=lambda *a: None,
+        )
     missing = tmp_path / "missing.whl"
     with zipfile.ZipFile(missing, "w") as archive:
         archive.writestr("openwakeword/__init__.py", "")
     with pytest.raises(PacError, match="the wheel has no openwakeword/resources/models/embedding_model.onnx"):
-        S.download_speech(S.cache_dir(), url=missing.as_uri(),
-                          wheel_sha256=hashlib.sha256(missing.read_bytes()).hexdigest(), progress=lambda *a: None)
+        S.download_speech(
+            S.cache_dir(),
+            url=missing.as_uri(),
+            wheel_sha256=hashlib.sha256(missing.read_bytes()).hexdigest(),
+            progress=lambda *a: None,
+        )
     huge = tmp_path / "huge.whl"
     with open(huge, "wb") as handle:
         handle.truncate(S.MAX_DOWNLOAD_BYTES + 1)  # sparse: costs no disk
@@ -352,17 +380,23 @@ def test_load_is_memoised(monkeypatch):
     eight = S.load_speech_embedding()
     assert S.load_speech_embedding(SPEECH_DIR) is eight and eight.network.weights == "uint8"
     assert S.load_speech_embedding(quantized=False).network.weights == "float32"
-    assert S.speech_identity(quantized=False) == {"name": "speech_embedding", "sha256": S.network_sha256(),
-                                                  "weights": "float32"}
+    assert S.speech_identity(quantized=False) == {
+        "name": "speech_embedding",
+        "sha256": S.network_sha256(),
+        "weights": "float32",
+    }
 
 
 # -- export and the page -----------------------------------------------------------------------------
 
+
 def python_decode(graph: dict, blob: bytes) -> list[np.ndarray]:
     """The kernels an export holds, dequantised as the page does (to check the format itself)."""
+
     def read(ref):
         dtype = "<f4" if ref["dtype"] == "float32" else np.uint8
         return np.frombuffer(blob, dtype, count=int(np.prod(ref["shape"])), offset=ref["offset"]).reshape(ref["shape"])
+
     kernels = []
     for op in graph["ops"]:
         if op["op"] == "conv":
@@ -392,7 +426,7 @@ def test_export_is_deterministic_and_compact(network):
 
 
 BAD_GRAPHS = {
-    "unknown-op": (lambda g: g["ops"][1].update(op="sigmoid"), "unknown op \"sigmoid\""),
+    "unknown-op": (lambda g: g["ops"][1].update(op="sigmoid"), 'unknown op "sigmoid"'),
     "extra-key": (lambda g: g["ops"][0].update(dilation=[2, 2]), "has keys"),
     "offset": (lambda g: g["ops"][5]["kernel"].update(offset=g["weights_bytes"] - 8), "outside the weights"),
     "shape": (lambda g: g["ops"][5].update(output_shape=[74, 32, 25]), "output_shape"),
@@ -507,14 +541,17 @@ def test_js_embeddings_match_python(speech_page, network, frames, backend, windo
     expected = S.SpeechEmbedding(network.quantized())(chosen)
     text = base64.b64encode(chosen.astype("<f4").tobytes()).decode("ascii")
     open_page(speech_page, backend)
-    answer = speech_page.driver.execute_async_script(EMBED_JS, "speech/graph.json", "speech/weights.bin", text,
-                                                     len(chosen))
+    answer = speech_page.driver.execute_async_script(
+        EMBED_JS, "speech/graph.json", "speech/weights.bin", text, len(chosen)
+    )
     assert "error" not in answer, (answer, speech_page.console_text())
     assert answer["backend"] == backend
     got = np.frombuffer(base64.b64decode(answer["embeddings"]), "<f4").reshape(expected.shape)
     worst = float(np.abs(got - expected).max())
-    print(f"\nJS ({backend}) vs Python, 8-bit network, {len(chosen)} windows: max |diff| {worst:.2e}, relative "
-          f"{relative(got, expected):.2e}; {answer['ms']:.0f} ms for the batch")
+    print(
+        f"\nJS ({backend}) vs Python, 8-bit network, {len(chosen)} windows: max |diff| {worst:.2e}, relative "
+        f"{relative(got, expected):.2e}; {answer['ms']:.0f} ms for the batch"
+    )
     assert relative(got, expected) <= 1e-5
     assert worst <= 1e-4 * max(1.0, float(np.abs(expected).max()))
     assert answer["same"] and answer["leaked"] == 0
@@ -597,8 +634,12 @@ def test_js_one_pass_over_a_sequence_matches_python(speech_page, network):
     python = S.SpeechEmbedding(network.quantized())
     open_page(speech_page, "wasm")
     answer = speech_page.driver.execute_async_script(
-        SEQUENCE_JS, "speech/graph.json", "speech/weights.bin",
-        base64.b64encode(sequence.astype("<f4").tobytes()).decode("ascii"), len(sequence))
+        SEQUENCE_JS,
+        "speech/graph.json",
+        "speech/weights.bin",
+        base64.b64encode(sequence.astype("<f4").tobytes()).decode("ascii"),
+        len(sequence),
+    )
     assert "error" not in answer, answer
     for hop in (8, 16):
         got = np.frombuffer(base64.b64decode(answer[str(hop)]), "<f4").reshape(-1, S.EMBEDDING_SIZE)

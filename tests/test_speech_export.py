@@ -58,14 +58,17 @@ def _change(graph, blob, what):
     return graph, blob
 
 
-@pytest.mark.parametrize(("what", "says"), [
-    ("format", "format 'something-else'"),
-    ("blob", "does not match the graph's weights_bytes and weights_sha256"),
-    ("op", "unknown op 'softmax'"),
-    ("shape", "do not follow the chain"),
-    ("offset", "outside the weights"),
-    ("quantization", "is not per output channel of a uint8 export"),
-])
+@pytest.mark.parametrize(
+    ("what", "says"),
+    [
+        ("format", "format 'something-else'"),
+        ("blob", "does not match the graph's weights_bytes and weights_sha256"),
+        ("op", "unknown op 'softmax'"),
+        ("shape", "do not follow the chain"),
+        ("offset", "outside the weights"),
+        ("quantization", "is not per output channel of a uint8 export"),
+    ],
+)
 def test_a_broken_export_is_refused(network, what, says):
     graph, blob = exported(network.quantized())
     with pytest.raises(PacError, match="not a pac-speech-net version 1 export") as caught:

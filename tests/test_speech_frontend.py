@@ -62,6 +62,7 @@ def real_clips() -> list:
 
 # -- log-mel against melspectrogram.onnx ----------------------------------------------------------
 
+
 def test_mel_filterbank_is_the_onnx_matrix():
     """The formula (Slaney mel, slaney norm, 60-3800 Hz) gives the float32 matrix in the file."""
     import onnx
@@ -89,8 +90,10 @@ def test_log_mel_matches_melspectrogram_onnx_on_real_clips(onnx_front_end):
         diff = np.abs(ours - reference)
         worst, total, count = max(worst, float(diff.max())), total + float(diff.sum()), count + diff.size
         assert ours.max() - ours.min() <= S.TOP_DB
-    print(f"\nlog_mel vs melspectrogram.onnx on {len(real_clips())} clips at {sorted(rates)} Hz: "
-          f"max |diff| {worst:.2e} dB, mean {total / count:.1e} dB")
+    print(
+        f"\nlog_mel vs melspectrogram.onnx on {len(real_clips())} clips at {sorted(rates)} Hz: "
+        f"max |diff| {worst:.2e} dB, mean {total / count:.1e} dB"
+    )
     assert rates == {8000, 16000, 44100}
     assert worst <= 1e-3
 
@@ -130,7 +133,7 @@ def test_speech_frames_are_openwakewords_windows(onnx_front_end):
     assert clip.rate == 16000
     ours = S.speech_frames(clip.samples, rate=clip.rate, config=DEFAULT)
     spec = (onnx_front_end(clip.samples).astype(np.float32) / 10 + 2).astype(np.float32)
-    theirs = np.stack([spec[i:i + 76] for i in range(0, len(spec), 8) if len(spec[i:i + 76]) == 76])
+    theirs = np.stack([spec[i : i + 76] for i in range(0, len(spec), 8) if len(spec[i : i + 76]) == 76])
     assert ours.dtype == np.float32 and ours.shape == theirs.shape and ours.shape[1:] == (76, 32)
     assert np.abs(ours - theirs).max() <= 1e-4
     sequence = S.speech_sequence(clip.samples, rate=clip.rate, config=DEFAULT)
@@ -170,7 +173,7 @@ def test_resampling_rejects_tones_above_the_target_nyquist(rate):
         assert level <= -80.0, (rate, freq, level)
     # Without the filter the tone would be there at full level: the measure can fail.
     naive = sine(12000.0, rate, 0.5)[np.floor(np.arange(8000) * rate / 16000).astype(int)]
-    assert 20 * np.log10(np.sqrt(np.mean(naive ** 2)) / reference) > -1.0
+    assert 20 * np.log10(np.sqrt(np.mean(naive**2)) / reference) > -1.0
 
 
 def reference_resample(x, rate, target, zeros, rolloff):
@@ -197,8 +200,9 @@ def reference_resample(x, rate, target, zeros, rolloff):
     return out
 
 
-@pytest.mark.parametrize("rate,zeros,rolloff", [(44100, 16, 0.945), (8000, 16, 0.945), (48000, 8, 0.9),
-                                                (11111, 16, 0.945), (22050, 4, 1.0)])
+@pytest.mark.parametrize(
+    "rate,zeros,rolloff", [(44100, 16, 0.945), (8000, 16, 0.945), (48000, 8, 0.9), (11111, 16, 0.945), (22050, 4, 1.0)]
+)
 def test_resampling_is_the_documented_kernel(rate, zeros, rolloff):
     """Both loop orders (phase by phase; tap by tap for 11111 Hz, whose phase period is 16000)."""
     x = np.random.default_rng(rate).uniform(-1, 1, 700)
@@ -228,7 +232,7 @@ def test_resampling_at_the_target_rate_is_a_copy():
 def test_resampling_a_4_second_44k_clip_is_fast():
     """Runs on every training clip and its augmented copies; measured ~5 ms (kernel table cached)."""
     x = read_wav(sorted((DATA / "instruments" / "piano").glob("*.wav"))[0]).samples
-    x = np.tile(x, 3)[:4 * 44100]
+    x = np.tile(x, 3)[: 4 * 44100]
     resample_default(x, 44100)
     best = min(_timed(lambda: resample_default(x, 44100)) for _ in range(5))
     print(f"\nresample 4 s at 44.1 kHz -> 16 kHz: {best * 1000:.1f} ms")
@@ -243,14 +247,15 @@ def _timed(fn) -> float:
 
 # -- padding and windows ---------------------------------------------------------------------------
 
+
 def test_short_windows_are_centred_in_zeros_before_the_log_mel():
     assert S.WINDOW_SAMPLES == 12512
     x = np.random.default_rng(2).uniform(-0.5, 0.5, 8001)
     padded = S.pad_to_window(x)
     left = (12512 - 8001) // 2
     assert len(padded) == 12512 and left == 2255
-    assert np.array_equal(padded[left:left + 8001], x)
-    assert not padded[:left].any() and not padded[left + 8001:].any()
+    assert np.array_equal(padded[left : left + 8001], x)
+    assert not padded[:left].any() and not padded[left + 8001 :].any()
     assert S.pad_to_window(np.zeros(12512)).shape == (12512,)
     assert S.pad_to_window(np.zeros(20000)).shape == (20000,)
     assert S.log_mel(padded).shape == (S.WINDOW_FRAMES, S.N_BANDS)
@@ -279,7 +284,7 @@ def test_window_placement():
     windows = S.embedding_windows(frames, hop_frames=8)
     assert windows.dtype == np.float32 and windows.shape == (4, 76, 32)
     for window, start in zip(windows, (0, 8, 16, 24)):
-        assert np.array_equal(window, frames[start:start + 76])
+        assert np.array_equal(window, frames[start : start + 76])
 
 
 def test_the_hop_is_a_multiple_of_the_networks_stride_in_every_configuration():
@@ -312,17 +317,31 @@ def test_speech_frames_of_real_windows_follow_the_configuration():
     assert hop16.shape == (2, 76, 32) and np.array_equal(hop16[1], frames[2])
     note = read_wav(sorted((DATA / "instruments" / "cello").glob("*.wav"))[0])
     a = S.speech_frames(note.samples, rate=note.rate, config=DEFAULT)
-    b = S.speech_frames(note.samples, rate=note.rate, config=FeatureConfig(speech_resample_zeros=4,
-                                                                           speech_resample_rolloff=0.8))
+    b = S.speech_frames(
+        note.samples, rate=note.rate, config=FeatureConfig(speech_resample_zeros=4, speech_resample_rolloff=0.8)
+    )
     assert a.shape == b.shape and not np.array_equal(a, b)
 
 
 def test_front_end_constants():
     assert S.FRONT_END == {
-        "sample_rate": 16000, "frame_length": 400, "n_fft": 512, "hop": 160, "n_bands": 32, "f_min": 60.0,
-        "f_max": 3800.0, "top_db": 80.0, "amin": 1e-10, "int16_scale": 32768.0, "window_frames": 76,
-        "network_stride": 8, "network_divisor": 10.0, "network_offset": 2.0, "kaiser_beta": S.KAISER_BETA,
-        "i0_terms": S.I0_TERMS}
+        "sample_rate": 16000,
+        "frame_length": 400,
+        "n_fft": 512,
+        "hop": 160,
+        "n_bands": 32,
+        "f_min": 60.0,
+        "f_max": 3800.0,
+        "top_db": 80.0,
+        "amin": 1e-10,
+        "int16_scale": 32768.0,
+        "window_frames": 76,
+        "network_stride": 8,
+        "network_divisor": 10.0,
+        "network_offset": 2.0,
+        "kaiser_beta": S.KAISER_BETA,
+        "i0_terms": S.I0_TERMS,
+    }
     from pac import runtime
 
     constants = runtime.page_constants({"labels": ["a", "b"]})

@@ -60,17 +60,21 @@ def page(digits_model, tmp_path_factory):
         # has finished (ready or error, so that it does not compete with the timings) and speech.js is in.
         browser.open("digits/classifier.html", wait=False)
         browser.wait_call(0, timeout=90)
-        assert browser.execute("return !!(window.PacRuntime && window.PacRuntime.speech);"), \
+        assert browser.execute("return !!(window.PacRuntime && window.PacRuntime.speech);"), (
             f"speech.js did not load; console: {browser.console_text()}"
+        )
         browser.execute(_HELPERS)
         yield browser
 
 
 def js(page, body: str, *args):
     """Run ``body`` with ``S = PacRuntime.speech`` and ``T`` = the helpers; errors come back as text."""
-    answer = page.execute("const S = window.PacRuntime.speech, T = window.__speechTest;"
-                          "try { return {value: (() => {" + body + "})()}; } "
-                          "catch (e) { return {error: String(e && e.message || e)}; }", *args)
+    answer = page.execute(
+        "const S = window.PacRuntime.speech, T = window.__speechTest;"
+        "try { return {value: (() => {" + body + "})()}; } "
+        "catch (e) { return {error: String(e && e.message || e)}; }",
+        *args,
+    )
     if "error" in answer:
         raise AssertionError("page: " + answer["error"])
     return answer["value"]
@@ -85,11 +89,13 @@ def windows_at_every_rate() -> list[tuple[str, np.ndarray, int]]:
     for path in (fsdd(3, "jackson", 7), fsdd(8, "lucas", 2)):
         clip = read_wav(path)
         out.append((path.name, clip.samples, clip.rate))
-    for path in (sorted((DATA / "speech_commands_v001" / "stop").glob("*.wav"))[0],
-                 sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[0],
-                 sorted((DATA / "arabic_speech_commands").rglob("*.wav"))[0],
-                 sorted((DATA / "instruments" / "guitar_acoustic").glob("*.wav"))[0],
-                 sorted((DATA / "instruments" / "piano").glob("*.wav"))[5]):
+    for path in (
+        sorted((DATA / "speech_commands_v001" / "stop").glob("*.wav"))[0],
+        sorted((DATA / "ravdess" / "Actor_01").glob("*.wav"))[0],
+        sorted((DATA / "arabic_speech_commands").rglob("*.wav"))[0],
+        sorted((DATA / "instruments" / "guitar_acoustic").glob("*.wav"))[0],
+        sorted((DATA / "instruments" / "piano").glob("*.wav"))[5],
+    ):
         clip = read_wav(path)
         out.append((path.name, clip.samples, clip.rate))
     word = read_wav(sorted((DATA / "speech_commands_v001" / "seven").glob("*.wav"))[1]).samples
@@ -102,7 +108,12 @@ def windows_at_every_rate() -> list[tuple[str, np.ndarray, int]]:
 def test_the_page_has_the_front_end_constants(page):
     assert page.execute("return window.PacRuntime.constants.features.speech_front_end;") == S.FRONT_END
     assert set(page.execute("return Object.keys(window.PacRuntime.speech);")) >= {
-        "resample", "logMel", "networkInput", "embeddingWindows", "speechFrames"}
+        "resample",
+        "logMel",
+        "networkInput",
+        "embeddingWindows",
+        "speechFrames",
+    }
 
 
 def test_building_blocks_equal_pythons(page):
@@ -112,20 +123,23 @@ def test_building_blocks_equal_pythons(page):
     bank = js(page, "return S.melFilterbank().map((b) => ({first: b.first, weights: Array.from(b.weights)}));")
     dense = np.zeros((S.N_FFT // 2 + 1, S.N_BANDS))
     for band, entry in enumerate(bank):
-        dense[entry["first"]:entry["first"] + len(entry["weights"]), band] = entry["weights"]
+        dense[entry["first"] : entry["first"] + len(entry["weights"]), band] = entry["weights"]
     assert np.array_equal(dense != 0, S.mel_filterbank() != 0)
     assert np.abs(dense - S.mel_filterbank()).max() <= 1e-16
     for n in (76, 97, 100, 101, 400):
         for hop in (8, 16, 104):
-            assert js(page, "return S.windowStarts(arguments[0], arguments[1]);", n, hop) == \
-                S.window_starts(n, hop_frames=hop).tolist()
+            assert (
+                js(page, "return S.windowStarts(arguments[0], arguments[1]);", n, hop)
+                == S.window_starts(n, hop_frames=hop).tolist()
+            )
     with pytest.raises(AssertionError, match="fewer than one window"):
         js(page, "return S.windowStarts(75, 8);")
     with pytest.raises(AssertionError, match="multiple of 8"):
         js(page, "return S.windowStarts(100, 12);")
     for n, rate in ((0, 8000), (3, 32000), (12345, 44100), (44100, 11025), (999, 11111)):
-        assert js(page, "return S.resampledLength(arguments[0], arguments[1], 16000);", n, rate) == \
-            S.resampled_length(n, rate=rate, target=16000)
+        assert js(page, "return S.resampledLength(arguments[0], arguments[1], 16000);", n, rate) == S.resampled_length(
+            n, rate=rate, target=16000
+        )
 
 
 def test_resampling_and_frames_equal_pythons_on_real_clips(page, windows_at_every_rate):
@@ -133,13 +147,21 @@ def test_resampling_and_frames_equal_pythons_on_real_clips(page, windows_at_ever
     (or one float32 ulp where a value lies on a rounding boundary)."""
     worst_resample, worst_db, worst_frames, frames_differing, total = 0.0, 0.0, 0.0, 0, 0
     for name, x, rate in windows_at_every_rate:
-        answer = js(page, """
+        answer = js(
+            page,
+            """
             const x = T.f64(arguments[0]);
             const y = S.resample(x, arguments[1], 16000, arguments[2], arguments[3]);
             const db = S.logMel(S.padToWindow(y));
             const frames = S.speechFrames(x, arguments[1], arguments[4]);
             return {y: T.b64(y), db: T.b64(db), frames: T.b64(frames)};
-        """, encode(x), rate, DEFAULT.speech_resample_zeros, DEFAULT.speech_resample_rolloff, DEFAULT.to_dict())
+        """,
+            encode(x),
+            rate,
+            DEFAULT.speech_resample_zeros,
+            DEFAULT.speech_resample_rolloff,
+            DEFAULT.to_dict(),
+        )
         y = resample_default(x, rate)
         js_y = decode(answer["y"], "<f8")
         assert js_y.shape == y.shape, name
@@ -154,9 +176,11 @@ def test_resampling_and_frames_equal_pythons_on_real_clips(page, windows_at_ever
         worst_frames = max(worst_frames, float(np.abs(js_frames - frames).max()))
         frames_differing += int(np.count_nonzero(js_frames != frames))
         total += frames.size
-    print(f"\nJS vs Python on {len(windows_at_every_rate)} clips: resample max |diff| {worst_resample:.1e}, "
-          f"log-mel max |diff| {worst_db:.1e} dB, float32 frames max |diff| {worst_frames:.1e} "
-          f"({frames_differing} of {total} values differ)")
+    print(
+        f"\nJS vs Python on {len(windows_at_every_rate)} clips: resample max |diff| {worst_resample:.1e}, "
+        f"log-mel max |diff| {worst_db:.1e} dB, float32 frames max |diff| {worst_frames:.1e} "
+        f"({frames_differing} of {total} values differ)"
+    )
     assert worst_resample <= 1e-12
     assert worst_db <= 1e-9
     assert worst_frames <= 5e-7  # one float32 ulp at |value| < 4
@@ -172,22 +196,39 @@ def test_short_and_configured_windows_equal_pythons(page):
     speech_* fields."""
     x = read_wav(fsdd(0, "george", 0)).samples[:2400]
     config = FeatureConfig(speech_resample_zeros=6, speech_resample_rolloff=0.9, speech_hop_frames=16)
-    for samples, rate, cfg in ((x, 8000, DEFAULT), (x, 8000, config), (np.zeros(0), 44100, DEFAULT),
-                               (np.array([0.25]), 16000, DEFAULT)):
-        text = js(page, "return T.b64(S.speechFrames(T.f64(arguments[0]), arguments[1], arguments[2]));",
-                  encode(samples), rate, cfg.to_dict())
+    for samples, rate, cfg in (
+        (x, 8000, DEFAULT),
+        (x, 8000, config),
+        (np.zeros(0), 44100, DEFAULT),
+        (np.array([0.25]), 16000, DEFAULT),
+    ):
+        text = js(
+            page,
+            "return T.b64(S.speechFrames(T.f64(arguments[0]), arguments[1], arguments[2]));",
+            encode(samples),
+            rate,
+            cfg.to_dict(),
+        )
         js_frames = decode(text, "<f4").reshape(-1, S.WINDOW_FRAMES, S.N_BANDS)
         frames = S.speech_frames(samples, rate=rate, config=cfg)
         assert js_frames.shape == frames.shape
         assert np.abs(js_frames - frames).max() <= 5e-7
-        text = js(page, "return T.b64(S.speechSequence(T.f64(arguments[0]), arguments[1], arguments[2]));",
-                  encode(samples), rate, cfg.to_dict())
+        text = js(
+            page,
+            "return T.b64(S.speechSequence(T.f64(arguments[0]), arguments[1], arguments[2]));",
+            encode(samples),
+            rate,
+            cfg.to_dict(),
+        )
         js_sequence = decode(text, "<f4").reshape(-1, S.N_BANDS)
         assert np.abs(js_sequence - S.speech_sequence(samples, rate=rate, config=cfg)).max() <= 5e-7
     text = js(page, "return T.b64(S.logMel(T.f64(arguments[0])));", encode(x[:300]))
     assert np.abs(decode(text, "<f8") - S.log_mel(x[:300]).ravel()).max() <= 1e-9
-    windows = js(page, "return Array.from(S.embeddingWindows(Float32Array.from({length: 101 * 32}, (_, i) => i), 8)"
-                       ".filter((_, i) => i % (76 * 32) === 0));")
+    windows = js(
+        page,
+        "return Array.from(S.embeddingWindows(Float32Array.from({length: 101 * 32}, (_, i) => i), 8)"
+        ".filter((_, i) => i % (76 * 32) === 0));",
+    )
     assert windows == [0, 8 * 32, 16 * 32, 24 * 32]
 
 
@@ -195,9 +236,14 @@ def test_speed_in_chromium(page):
     """speechFrames of a 1 s window (kernel tables already built): measured ~2-4 ms at 44.1 kHz."""
     note = read_wav(sorted((DATA / "instruments" / "cello").glob("*.wav"))[0])
     timings = {}
-    for rate, x in ((44100, note.samples[:44100]), (16000, np.zeros(16000) + note.samples[:16000]),
-                    (8000, read_wav(fsdd(2, "nicolas", 4)).samples)):
-        ms = js(page, """
+    for rate, x in (
+        (44100, note.samples[:44100]),
+        (16000, np.zeros(16000) + note.samples[:16000]),
+        (8000, read_wav(fsdd(2, "nicolas", 4)).samples),
+    ):
+        ms = js(
+            page,
+            """
             const x = T.f64(arguments[0]);
             S.speechFrames(x, arguments[1], arguments[2]);
             const times = [];
@@ -208,10 +254,16 @@ def test_speed_in_chromium(page):
             }
             times.sort((a, b) => a - b);
             return times[3];
-        """, encode(x), rate, DEFAULT.to_dict())
+        """,
+            encode(x),
+            rate,
+            DEFAULT.to_dict(),
+        )
         timings[rate] = (ms, len(x) / rate)
-    print("\nspeechFrames in Chromium (median of 7): " +
-          ", ".join(f"{rate} Hz {seconds:.2f} s: {ms:.1f} ms" for rate, (ms, seconds) in timings.items()))
+    print(
+        "\nspeechFrames in Chromium (median of 7): "
+        + ", ".join(f"{rate} Hz {seconds:.2f} s: {ms:.1f} ms" for rate, (ms, seconds) in timings.items())
+    )
     assert timings[44100][0] < 50
 
 
@@ -219,14 +271,27 @@ def test_the_page_refuses_speech_fields_python_refuses(page):
     """validateConfig checks the speech_* fields with pac.features.config's words."""
     from pac.errors import PacError
 
-    for field, value in (("speech_resample_zeros", 0), ("speech_resample_zeros", 65),
-                         ("speech_resample_rolloff", 0), ("speech_resample_rolloff", 1.5),
-                         ("speech_hop_frames", 12), ("speech_hop_frames", 0), ("n_frames", 100000000),
-                         ("input_scale", 1e-9), ("f_max", 1e8), ("db_range", 0.5), ("active_db", 1234.5)):
+    for field, value in (
+        ("speech_resample_zeros", 0),
+        ("speech_resample_zeros", 65),
+        ("speech_resample_rolloff", 0),
+        ("speech_resample_rolloff", 1.5),
+        ("speech_hop_frames", 12),
+        ("speech_hop_frames", 0),
+        ("n_frames", 100000000),
+        ("input_scale", 1e-9),
+        ("f_max", 1e8),
+        ("db_range", 0.5),
+        ("active_db", 1234.5),
+    ):
         with pytest.raises(PacError) as refused:
             FeatureConfig.from_dict({field: value}, source="pac.json features")
-        message = js(page, """
+        message = js(
+            page,
+            """
             try { PacRuntime.features.validateConfig(arguments[0], 'pac.json features'); return null; }
-            catch (e) { return e.message; }""", {field: value})
+            catch (e) { return e.message; }""",
+            {field: value},
+        )
         assert message == str(refused.value), (field, value, message)
     assert js(page, "return PacRuntime.features.validateConfig({speech_hop_frames: 16}, 'x').speech_hop_frames;") == 16

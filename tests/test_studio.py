@@ -27,16 +27,17 @@ import pytest
 
 from conftest import BASE_DIR, DATA, REPO, SPEECH_DIR, fsdd
 from pac.errors import PacError
+from pac.limits import LIMITS
 from pac.linear_head import WEIGHTINGS
 from pac.studio.jobs import export_support
 from pac.studio.server import Studio
-from pac.limits import LIMITS
 from pac.studio.store import ProjectStore, StudioError, check_label_name
 
 ARTIFACTS = Path(os.environ.get("PAC_ARTIFACTS_DIR", REPO / "artifacts")) / "studio"
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
 
 class Client:
     """Plain HTTP requests to a studio (control over every header)."""
@@ -74,6 +75,7 @@ class Client:
         headers = {"X-Clip-Source": source}
         if name is not None:
             from urllib.parse import quote
+
             headers["X-Clip-Name"] = quote(name)
         return self.post(f"/api/labels/{label}/clips", data, headers=headers)
 
@@ -85,8 +87,14 @@ class Client:
 
 def wav_bytes(samples, rate: int = 16000) -> bytes:
     pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1, 1) * 32767).astype("<i2").tobytes()
-    header = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack(
-        "<IHHIIHH", 16, 1, 1, rate, 2 * rate, 2, 16) + b"data" + struct.pack("<I", len(pcm))
+    header = (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(pcm))
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, 2 * rate, 2, 16)
+        + b"data"
+        + struct.pack("<I", len(pcm))
+    )
     return header + pcm
 
 
@@ -108,16 +116,31 @@ def client(studio):
 
 # -- names and paths ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["yes", "_background_noise_", "été 2", "Mixed-Case_9", "猫"])
 def test_good_label_names(name):
     assert check_label_name(f"  {name} ") == name
 
 
-@pytest.mark.parametrize("name, says", [
-    ("..", "'.'"), (".hidden", "'.'"), ("a.b", "'.'"), ("a/b", "'/'"), ("../../etc", "'/'"), ("a\\b", "'/'"),
-    ("a\x00b", "NUL"), ("", "name"), ("   ", "name"), ("x" * 41, "40"), ("CON", "reserved"), ("a:b", "':'"),
-    ("a\tb", "U+0009"), (None, "text"),
-])
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("..", "'.'"),
+        (".hidden", "'.'"),
+        ("a.b", "'.'"),
+        ("a/b", "'/'"),
+        ("../../etc", "'/'"),
+        ("a\\b", "'/'"),
+        ("a\x00b", "NUL"),
+        ("", "name"),
+        ("   ", "name"),
+        ("x" * 41, "40"),
+        ("CON", "reserved"),
+        ("a:b", "':'"),
+        ("a\tb", "U+0009"),
+        (None, "text"),
+    ],
+)
 def test_bad_label_names_are_refused(name, says):
     with pytest.raises(StudioError) as info:
         check_label_name(name)
@@ -141,13 +164,18 @@ def test_uploads_cannot_escape_the_project(tmp_path, studio, client):
     assert len(files) == 5 and all(p.parts[:2] == ("labels", "one") for p in files)
     assert set(os.listdir(tmp_path)) == outside  # nothing written beside the project folder
     # names in URLs are looked up, never joined onto a path
-    for path in ("/api/labels/..%2F..%2Fproject/clips/x.wav/audio",
-                 "/api/labels/one/clips/..%2F..%2Fstudio.json/audio",
-                 "/api/labels/one/clips/..%2F..%2F..%2Fstudio.json/spectrogram",
-                 "/api/labels/..%2Fmodels/clips/x/audio",
-                 "/api/models/..%2Flabels/files/curves.png",
-                 "/api/models/..%2F..%2F/download/zip",
-                 "/static/..%2Fserver.py", "/static/../server.py", "/static/%2e%2e%2fstore.py", "/../studio.json"):
+    for path in (
+        "/api/labels/..%2F..%2Fproject/clips/x.wav/audio",
+        "/api/labels/one/clips/..%2F..%2Fstudio.json/audio",
+        "/api/labels/one/clips/..%2F..%2F..%2Fstudio.json/spectrogram",
+        "/api/labels/..%2Fmodels/clips/x/audio",
+        "/api/models/..%2Flabels/files/curves.png",
+        "/api/models/..%2F..%2F/download/zip",
+        "/static/..%2Fserver.py",
+        "/static/../server.py",
+        "/static/%2e%2e%2fstore.py",
+        "/../studio.json",
+    ):
         status, body = client.get(path)
         assert status == 404, path
         assert b"studio.json" not in json.dumps(body).encode() or "error" in body
@@ -186,10 +214,12 @@ def test_corrupt_uploads_are_refused_without_touching_clips(studio, client):
 
 
 def test_clips_play_back_as_uploaded_and_show_the_model_input_image(studio, client):
+    import io
+
+    from PIL import Image
+
     from pac.features import PROFILES
     from pac.features.pipeline import clip_image, load_clip
-    from PIL import Image
-    import io
 
     client.post("/api/labels", {"name": "voice"})
     source = DATA / "speech_commands_v001" / "on"
@@ -214,12 +244,14 @@ def test_leftovers_of_a_crash_are_cleaned_but_never_shown(tmp_path):
     project = tmp_path / "p"
     ProjectStore(project).add_label("a")
     (project / "labels" / "a" / ".rec-x.wav.123abc.tmp").write_bytes(b"half")
-    (project / "models" / ".m-20250101-000000.k2j3").mkdir()       # pac.fsutil.atomic_dir staging
+    (project / "models" / ".m-20250101-000000.k2j3").mkdir()  # pac.fsutil.atomic_dir staging
     (project / "models" / ".m-20250101-000000.k2j3" / "pac.json").write_text("{}")
     (project / ".trash" / "b-1234").mkdir(parents=True)
     with Studio(project, port=0, warm=False) as studio:
         data = Client(studio).project()
-        assert [l["name"] for l in data["labels"]] == ["a"] and data["labels"][0]["clips"] == [] and not data["models"]
+        assert (
+            [lab["name"] for lab in data["labels"]] == ["a"] and data["labels"][0]["clips"] == [] and not data["models"]
+        )
     assert not (project / ".trash").exists() and not list(project.rglob(".*.tmp"))
     assert not list((project / "models").iterdir())
 
@@ -279,7 +311,7 @@ def test_concurrent_edits_do_not_corrupt_the_project(studio, client):
     results = []
 
     def upload(i):
-        results.append(client.upload("one", clips[i], f"same-name.wav")[0])
+        results.append(client.upload("one", clips[i], "same-name.wav")[0])
 
     threads = [threading.Thread(target=upload, args=(i,)) for i in range(8)]
     for t in threads:
@@ -287,7 +319,7 @@ def test_concurrent_edits_do_not_corrupt_the_project(studio, client):
     for t in threads:
         t.join()
     assert results == [201] * 8
-    names = [c["id"] for c in next(l for l in client.project()["labels"] if l["name"] == "one")["clips"]]
+    names = [c["id"] for c in next(lab for lab in client.project()["labels"] if lab["name"] == "one")["clips"]]
     assert len(set(names)) == 8  # unique names for the same uploaded name
     # a rename racing with uploads: every upload lands in a label folder, whole, or is refused cleanly
     statuses = []
@@ -339,13 +371,20 @@ def test_training_needs_enough_clips(studio, client):
     assert status == 409
     assert "label 'one' has 1 usable clip" in body["error"] and "label 'two' has 0 usable clips" in body["error"]
     conv = {"head": "conv"}
-    for bad, says in [({**conv, "epochs": 0}, "epochs must be a whole number from 1 to 1000, not 0"),
-                      ({**conv, "epochs": "many"}, "epochs must be a whole number, not 'many'"),
-                      ({**conv, "epochs": float("inf")}, "Infinity"), ({**conv, "learning_rate": -1}, "learning rate"),
-                      ({**conv, "optimizer": "lbfgs"}, "optimizer"), ({**conv, "batch_fraction": 2}, "fraction"),
-                      ({"head": "cnn"}, "model kind"), ({"bases": "wav2vec"}, "networks"), ({"l2": 0}, "L2"),
-                      ({"validation_fraction": 0.95}, "validation fraction"), ({"seed": -1}, "seed"),
-                      ({"noise": "folder"}, "folder")]:
+    for bad, says in [
+        ({**conv, "epochs": 0}, "epochs must be a whole number from 1 to 1000, not 0"),
+        ({**conv, "epochs": "many"}, "epochs must be a whole number, not 'many'"),
+        ({**conv, "epochs": float("inf")}, "Infinity"),
+        ({**conv, "learning_rate": -1}, "learning rate"),
+        ({**conv, "optimizer": "lbfgs"}, "optimizer"),
+        ({**conv, "batch_fraction": 2}, "fraction"),
+        ({"head": "cnn"}, "model kind"),
+        ({"bases": "wav2vec"}, "networks"),
+        ({"l2": 0}, "L2"),
+        ({"validation_fraction": 0.95}, "validation fraction"),
+        ({"seed": -1}, "seed"),
+        ({"noise": "folder"}, "folder"),
+    ]:
         status, body = client.post("/api/train", bad)
         assert status == 400 and says in body["error"], (bad, body)
     assert client.get("/api/train") == (200, None)
@@ -364,24 +403,47 @@ def test_the_page_gets_the_declared_training_options(client):
 def test_training_options_follow_the_model_kind():
     """The form's options as ``pac train`` takes them: the linear head by default (the conv head's options
     are neither checked nor used), PAC's conv head with its epochs, the validation fraction automatic."""
+    from pac.features import PROFILES
     from pac.studio.jobs import StudioTrainOptions
     from pac.train import TrainOptions, resolved
-    from pac.features import PROFILES
 
     default = StudioTrainOptions.from_json({})
-    assert (default.head, default.bases, default.validation_fraction, default.epochs) == \
-        ("linear", "speech+mobilenet", None, None)
+    assert (default.head, default.bases, default.validation_fraction, default.epochs) == (
+        "linear",
+        "speech+mobilenet",
+        None,
+        None,
+    )
     assert default.train_options() == TrainOptions()
     assert resolved(default.train_options(), PROFILES["default"]).validation_fraction == 0.0
     # what the page sends for the default model: the conv fields' values are ignored, however odd
-    page = StudioTrainOptions.from_json({"head": "linear", "bases": "speech", "epochs": "0", "learning_rate": "",
-                                         "optimizer": "lbfgs", "batch_fraction": "7", "validation_fraction": "",
-                                         "max_shift": "0.05", "seed": "3"})
+    page = StudioTrainOptions.from_json(
+        {
+            "head": "linear",
+            "bases": "speech",
+            "epochs": "0",
+            "learning_rate": "",
+            "optimizer": "lbfgs",
+            "batch_fraction": "7",
+            "validation_fraction": "",
+            "max_shift": "0.05",
+            "seed": "3",
+        }
+    )
     assert page.train_options() == TrainOptions(bases="speech", max_shift=0.05, seed=3)
-    conv = StudioTrainOptions.from_json({"head": "conv", "epochs": "12", "learning_rate": "0.0001",
-                                         "optimizer": "SGD", "batch_fraction": "0.5", "bases": "nonsense"})
-    assert conv.train_options() == TrainOptions(head="conv", epochs=12, learning_rate=1e-4, optimizer="sgd",
-                                                batch_fraction=0.5)
+    conv = StudioTrainOptions.from_json(
+        {
+            "head": "conv",
+            "epochs": "12",
+            "learning_rate": "0.0001",
+            "optimizer": "SGD",
+            "batch_fraction": "0.5",
+            "bases": "nonsense",
+        }
+    )
+    assert conv.train_options() == TrainOptions(
+        head="conv", epochs=12, learning_rate=1e-4, optimizer="sgd", batch_fraction=0.5
+    )
     assert resolved(conv.train_options(), PROFILES["default"]).validation_fraction == 0.2
     held = StudioTrainOptions.from_json({"validation_fraction": 0.25, "noise": "off", "l2": 0.1})
     assert held.train_options() == TrainOptions(validation_fraction=0.25, generated_noise=False, l2=0.1)
@@ -392,10 +454,25 @@ def test_cli_studio_serves_the_page(tmp_path):
     import signal
 
     # --speech-base reaches the studio: the warm-up looks for the speech embedding there (and says so)
-    process = subprocess.Popen([sys.executable, "-m", "pac.cli", "studio", str(tmp_path / "proj"), "--no-browser",
-                                "--port", "0", "--speech-base", str(tmp_path / "no-speech-here")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pac.cli",
+            "studio",
+            str(tmp_path / "proj"),
+            "--no-browser",
+            "--port",
+            "0",
+            "--speech-base",
+            str(tmp_path / "no-speech-here"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         url = None
         printed = []
@@ -464,6 +541,7 @@ def test_cli_warns_when_listening_beyond_localhost(tmp_path, monkeypatch):
 
 # -- the page in headless Chromium ---------------------------------------------------------------------
 
+
 class Page:
     """Headless Chromium (Selenium) on the studio, with a fake microphone playing ``mic`` in a loop."""
 
@@ -485,23 +563,40 @@ class Page:
         profile = workdir / "chromium-profile"
         options = webdriver.ChromeOptions()
         options.binary_location = found.browser
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
-                     "--mute-audio", f"--user-data-dir={profile}", "--window-size=1280,1000", *flags):
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--mute-audio",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,1000",
+            *flags,
+        ):
             options.add_argument(flag)
         if mic is None:  # a browser whose user says no to the microphone
             options.add_argument("--deny-permission-prompts")
             options.add_argument("--use-fake-device-for-media-stream")
         else:
-            for flag in ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                         f"--use-file-for-fake-audio-capture={mic}"):
+            for flag in (
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={mic}",
+            ):
                 options.add_argument(flag)
-        options.add_experimental_option("prefs", {"download.default_directory": str(self.downloads),
-                                                  "download.prompt_for_download": False})
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(self.downloads), "download.prompt_for_download": False}
+        )
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(executable_path=found.driver))
-        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                                    {"behavior": "allow", "downloadPath": str(self.downloads)})
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(self.downloads)}
+        )
         self.driver.get(url)
         self.wait_loaded("page load")
 
@@ -526,18 +621,21 @@ class Page:
             except Exception as exc:  # noqa: BLE001 - stale elements while the page re-renders
                 last = exc
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what} ({last!r}); messages: {self.messages()}; "
-                             f"console: {self.console()}")
+        raise AssertionError(
+            f"timed out waiting for {what} ({last!r}); messages: {self.messages()}; console: {self.console()}"
+        )
 
     def wait_loaded(self, what: str) -> None:
         self.wait(lambda: self.js("return !!(window.pacStudio && window.pacStudio.state.project)"), what=what)
 
     def find(self, css):
         from selenium.webdriver.common.by import By
+
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def finds(self, css):
         from selenium.webdriver.common.by import By
+
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def click(self, css):
@@ -556,6 +654,7 @@ class Page:
 
     def select(self, css, value):
         from selenium.webdriver.support.ui import Select
+
         Select(self.find(css)).select_by_value(value)
 
     def messages(self, kind: str = "") -> list[str]:
@@ -580,9 +679,14 @@ class Page:
         path = ARTIFACTS / f"{name}.png"
         self.js("window.scrollTo(0, 0);")
         height = self.js("return Math.min(4000, document.documentElement.scrollHeight)")
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}})
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1},
+            },
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
@@ -612,14 +716,19 @@ class Page:
 
     def drop(self, css: str, name: str, data: bytes) -> None:
         """Drop a file on an element the way a file manager does (DataTransfer with a File)."""
-        self.js("""
+        self.js(
+            """
             const target = document.querySelector(arguments[0]);
             const bytes = Uint8Array.from(atob(arguments[2]), (c) => c.charCodeAt(0));
             const transfer = new DataTransfer();
             transfer.items.add(new File([bytes], arguments[1], {type: 'audio/wav'}));
             for (const type of ['dragenter', 'dragover', 'drop']) {
               target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
-            }""", css, name, base64.b64encode(data).decode())
+            }""",
+            css,
+            name,
+            base64.b64encode(data).decode(),
+        )
 
     def form_state(self) -> dict:
         """The training form as the user sees it: the model kind and which fields can be edited."""
@@ -633,8 +742,11 @@ class Page:
                     profile: document.querySelector('#profile').value};""")
 
     def images_loaded(self, label: str) -> bool:
-        return self.js("""return Array.from(document.querySelectorAll(`.label-card[data-label="${arguments[0]}"] .clip img`))
-                          .every((img) => img.complete && img.naturalWidth === 224);""", label)
+        return self.js(
+            """return Array.from(document.querySelectorAll(`.label-card[data-label="${arguments[0]}"] .clip img`))
+                          .every((img) => img.complete && img.naturalWidth === 224);""",
+            label,
+        )
 
 
 def mic_file(tmp_path: Path, source: Path) -> Path:
@@ -681,9 +793,12 @@ def session_a(tmp_path_factory):
             page.wait(lambda: page.clip_count("seven") == before + 1, what="the deleted clip to go")
             # the page sends deletes when their Undo time ends, and then redraws (moving what is below the
             # labels): wait for that, so it cannot move the Train button from under a click later
-            server_labels = lambda: {l["name"]: len(l["clips"]) for l in Client(studio).project()["labels"]}  # noqa: E731
-            page.wait(lambda: server_labels() == {"one": 5, "seven": before + 1}, timeout=30,
-                      what="the deletes to reach the server")
+            server_labels = lambda: {lab["name"]: len(lab["clips"]) for lab in Client(studio).project()["labels"]}  # noqa: E731
+            page.wait(
+                lambda: server_labels() == {"one": 5, "seven": before + 1},
+                timeout=30,
+                what="the deletes to reach the server",
+            )
             time.sleep(1)
             # a bad upload: a readable message, nothing added
             bad = work / "not-audio.wav"
@@ -705,8 +820,14 @@ def session_a(tmp_path_factory):
             page.click("#advanced summary")
             page.click("input[name=head][value=conv]")
             seen["form_conv"] = page.form_state()
-            form = {"f-epochs": "12", "f-learning_rate": "0.001", "f-batch_fraction": "0.4",
-                    "f-validation_fraction": "0.2", "f-max_shift": "0.1", "f-seed": "0"}
+            form = {
+                "f-epochs": "12",
+                "f-learning_rate": "0.001",
+                "f-batch_fraction": "0.4",
+                "f-validation_fraction": "0.2",
+                "f-max_shift": "0.1",
+                "f-seed": "0",
+            }
             for field, value in form.items():
                 element = page.find(f"#{field}")
                 element.clear()
@@ -720,7 +841,7 @@ def session_a(tmp_path_factory):
                 }).observe(document.querySelector('#train-progress'), {childList: true, subtree: true});""")
             reported, stop = [], threading.Event()
 
-            def watch(client=Client(studio)):
+            def watch(client=Client(studio)):  # noqa: B008 - one client for the watcher's thread
                 while not stop.is_set():
                     job = client.get("/api/train")[1]
                     if job and (not reported or reported[-1] != job["epoch"]):
@@ -731,8 +852,11 @@ def session_a(tmp_path_factory):
             watcher.start()
             page.click("#train-button")
             try:
-                page.wait(lambda: page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
-                          timeout=300, what="training end")
+                page.wait(
+                    lambda: page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
+                    timeout=300,
+                    what="training end",
+                )
             finally:
                 stop.set()
                 watcher.join()
@@ -740,10 +864,14 @@ def session_a(tmp_path_factory):
             seen["shown_epochs"] = page.js("return window.__epochs;")
             seen["train_state"] = page.find("#train-state").get_attribute("data-state")
             seen["train_text"] = page.find("#train-progress").text
-            page.wait(lambda: page.js("return Array.from(document.querySelectorAll('#model-detail img'))"
-                                      ".every((i) => i.complete && i.naturalWidth > 0) && "
-                                      "document.querySelectorAll('#model-detail img').length === 2"),
-                      what="training charts")
+            page.wait(
+                lambda: page.js(
+                    "return Array.from(document.querySelectorAll('#model-detail img'))"
+                    ".every((i) => i.complete && i.naturalWidth > 0) && "
+                    "document.querySelectorAll('#model-detail img').length === 2"
+                ),
+                what="training charts",
+            )
             seen["stats"] = {k: page.find(f"#stat-{k}").text for k in ("epoch", "loss", "accuracy")}
             seen["conv_chart"] = len(page.finds("#live-chart svg.chart"))
             page.screenshot("2a-train-conv")
@@ -757,9 +885,14 @@ def session_a(tmp_path_factory):
                   if (e && window.__stages[window.__stages.length - 1] !== e.textContent) window.__stages.push(e.textContent);
                 }).observe(document.querySelector('#train-progress'), {childList: true, subtree: true, characterData: true});""")
             page.click("#train-button")
-            page.wait(lambda: page.find("#train-state").get_attribute("data-head") == "linear"
-                      and page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
-                      timeout=300, what="the default model's training end")
+            page.wait(
+                lambda: (
+                    page.find("#train-state").get_attribute("data-head") == "linear"
+                    and page.find("#train-state").get_attribute("data-state") in ("done", "failed")
+                ),
+                timeout=300,
+                what="the default model's training end",
+            )
             seen["linear_state"] = page.find("#train-state").get_attribute("data-state")
             seen["linear_text"] = page.find("#train-progress").text
             seen["linear_stages"] = page.js("return window.__stages;")
@@ -768,10 +901,15 @@ def session_a(tmp_path_factory):
             seen["linear_stat"] = page.find("#stat-cv-accuracy").text
             seen["linear_chart"] = len(page.finds("#live-chart svg.chart"))
             seen["linear_job"] = Client(studio).get("/api/train")[1]
-            page.wait(lambda: page.js("return Array.from(document.querySelectorAll('#model-detail img'))"
-                                      ".every((i) => i.complete && i.naturalWidth > 0) && "
-                                      "document.querySelectorAll('#model-detail img').length === 1"),
-                      timeout=120, what="the cross-validation confusion matrix")  # slow under load
+            page.wait(
+                lambda: page.js(
+                    "return Array.from(document.querySelectorAll('#model-detail img'))"
+                    ".every((i) => i.complete && i.naturalWidth > 0) && "
+                    "document.querySelectorAll('#model-detail img').length === 1"
+                ),
+                timeout=120,
+                what="the cross-validation confusion matrix",
+            )  # slow under load
             seen["linear_detail"] = page.find("#model-detail").text
             seen["linear_row"] = page.find(f'.model-row[data-model="{seen["linear_job"]["model_id"]}"]').text
             page.screenshot("2-train")
@@ -782,9 +920,12 @@ def session_a(tmp_path_factory):
             page.click("#test-record")
             page.wait(lambda: page.finds("#latest-result"), timeout=120, what="the first classification")
             seen["recorded_prediction"] = page.find("#latest-result").get_attribute("data-predicted")
-            seen["test_image"] = page.wait(lambda: page.js(
-                "const i = document.querySelector('#latest-result img.seen'); return i && i.complete && i.naturalWidth;"),
-                what="the test clip's spectrogram")
+            seen["test_image"] = page.wait(
+                lambda: page.js(
+                    "const i = document.querySelector('#latest-result img.seen'); return i && i.complete && i.naturalWidth;"
+                ),
+                what="the test clip's spectrogram",
+            )
             page.wait(lambda: len(page.finds("#results-table tbody tr")) == 1, what="results row")
             page.select("#test-expected", "seven")
             page.find("#test-upload").send_keys(str(fsdd(7, "george", 10)))
@@ -806,20 +947,27 @@ def session_a(tmp_path_factory):
             page.click("#download-zip a")
             seen["zip"] = page.wait(lambda: [p for p in page.downloads.glob("*.zip")], what="the .zip download")[0]
             # read in one step: the view may redraw between a find and a read (a stale element under load)
-            mdl = page.wait(lambda: page.js("""const b = document.querySelector('#download-mdl button');
+            mdl = page.wait(
+                lambda: page.js("""const b = document.querySelector('#download-mdl button');
                 const n = document.querySelector('#download-mdl .note');
                 return b && n && n.innerText ? {disabled: b.disabled, note: n.innerText} : null;"""),
-                            what="the .mdl export's note")
+                what="the .mdl export's note",
+            )
             seen["mdl_button_disabled"], seen["mdl_note"] = mdl["disabled"], mdl["note"]
             page.click("#download-aix button.build")
-            page.wait(lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
-                      timeout=900, what="the .aix build")
-            seen["aix_error"] = page.js("return Array.from(document.querySelectorAll('#download-aix .note.error'))"
-                                        ".map((e) => e.innerText);")
+            page.wait(
+                lambda: page.finds("#download-aix a") or page.finds("#download-aix .note.error"),
+                timeout=900,
+                what="the .aix build",
+            )
+            seen["aix_error"] = page.js(
+                "return Array.from(document.querySelectorAll('#download-aix .note.error')).map((e) => e.innerText);"
+            )
             if not seen["aix_error"]:
                 page.click("#download-aix a")
-                seen["aix"] = page.wait(lambda: [p for p in page.downloads.glob("*.aix")], timeout=60,
-                                        what="the .aix download")[0]
+                seen["aix"] = page.wait(
+                    lambda: [p for p in page.downloads.glob("*.aix")], timeout=60, what="the .aix download"
+                )[0]
             page.screenshot("4-download")
             seen["errors_on_page"] = page.messages("error")
             seen["console"] = [line for line in page.console() if "SEVERE" in line]
@@ -841,20 +989,32 @@ def session_a(tmp_path_factory):
 def test_browser_labels_recording_uploads_training_testing(session_a):
     s = session_a
     assert s["clips"] == {"one": 5, "seven": 5} and s["recorded"] == 3
-    assert [l["name"] for l in s["project_json"]["labels"]] == ["one", "seven"]
+    assert [lab["name"] for lab in s["project_json"]["labels"]] == ["one", "seven"]
     assert any("not-audio.wav" in m and "not a WAV file" in m for m in s["upload_error"])
     recorded = [f for f in s["files"] if f.startswith("one/rec-")]
     assert len(recorded) == 3
     from pac.audio import decode_wav
+
     for name in recorded:
         audio = decode_wav(s["files"][name], name=name)
         assert audio.channels == 1 and 0.95 < audio.duration < 1.05 and np.abs(audio.samples).max() > 0.05
     # the form offers the default model first; PAC's head (Advanced) has the epochs
-    assert s["form_at_start"] == {"head": "linear", "bases": "speech+mobilenet", "bases_disabled": False, "epochs": "50",
-                                  "epochs_disabled": True, "validation": "", "noise": "generated",
-                                  "epochs_bounds": ["1", "1000"], "l2": "0.1",
-                                  "advanced_open": False, "profile": "default"}, s["form_at_start"]
-    assert s["form_conv"]["head"] == "conv" and not s["form_conv"]["epochs_disabled"] and s["form_conv"]["bases_disabled"]
+    assert s["form_at_start"] == {
+        "head": "linear",
+        "bases": "speech+mobilenet",
+        "bases_disabled": False,
+        "epochs": "50",
+        "epochs_disabled": True,
+        "validation": "",
+        "noise": "generated",
+        "epochs_bounds": ["1", "1000"],
+        "l2": "0.1",
+        "advanced_open": False,
+        "profile": "default",
+    }, s["form_at_start"]
+    assert (
+        s["form_conv"]["head"] == "conv" and not s["form_conv"]["epochs_disabled"] and s["form_conv"]["bases_disabled"]
+    )
     assert s["form_default"] == {**s["form_at_start"], "advanced_open": True}, s["form_default"]
     # PAC's head: epochs as they pass, curves
     assert s["reported_epochs"][-1] == 12 and any(0 < e < 12 for e in s["reported_epochs"]), s["reported_epochs"]
@@ -873,8 +1033,9 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     accuracy = f"{round(100 * report['cross_validation']['accuracy'])}%"
     assert s["linear_cv"] == s["linear_stat"] == accuracy, (s["linear_cv"], accuracy)
     names = {"speech": "speech embedding", "mobilenet": "MobileNet"}
-    assert s["linear_blocks"] == " + ".join(f"{names[b['name']]} (weight {b['weight']:g})"
-                                            for b in manifest["head"]["blocks"]), s["linear_blocks"]
+    assert s["linear_blocks"] == " + ".join(
+        f"{names[b['name']]} (weight {b['weight']:g})" for b in manifest["head"]["blocks"]
+    ), s["linear_blocks"]
     assert manifest["format_version"] == 2 and report["validation"] is None and len(report["clips"]["training"]) == 10
     assert s["linear_chart"] == 0  # no epochs, no curves
     assert "Cross-validation: each of its 10 training clips" in s["linear_detail"], s["linear_detail"]
@@ -902,6 +1063,7 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
 def test_browser_download_aix_passes_pac_verify(session_a, tmp_path):
     assert not session_a.get("aix_error"), session_a.get("aix_error")
     from pac.cli import main
+
     # the .aix's own page (in Chromium) must classify the clips recorded in the browser as pac does
     clips = tmp_path / "clips"
     for name, data in session_a["files"].items():
@@ -920,7 +1082,9 @@ def test_browser_server_restart_keeps_everything(session_a, tmp_path):
         page = Page(studio.url, mic_file(tmp_path, fsdd(7, "george", 5)), tmp_path / "b")
         try:
             data = Client(studio).project()
-            assert [l["clips"] for l in data["labels"]] == [l["clips"] for l in session_a["project_json"]["labels"]]
+            assert [lab["clips"] for lab in data["labels"]] == [
+                lab["clips"] for lab in session_a["project_json"]["labels"]
+            ]
             assert [m["id"] for m in data["models"]] == session_a["models"]
             assert page.clip_count("one") == 5 and page.clip_count("seven") == 5
             page.select("#clip-seconds", "2")
@@ -988,8 +1152,12 @@ def test_training_with_background_noise_options(studio, client):
         client.upload("_background_noise_", path.read_bytes(), path.name)
     base = {"epochs": 1, "validation_fraction": 0, "max_shift": 0}
     reports = {}
-    for noise_option in ({}, {"noise": "off"}, {"noise": "label"},
-                         {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")}):
+    for noise_option in (
+        {},
+        {"noise": "off"},
+        {"noise": "label"},
+        {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")},
+    ):
         status, job = client.post("/api/train", {**base, **noise_option})
         assert status == 202, job
         job = wait_job(client, "/api/train", timeout=300)
@@ -1013,8 +1181,9 @@ def watch_job(client, url: str = "/api/train", timeout: float = 600) -> tuple[di
     seen: list[dict] = []
     job = client.get(url)[1]
     while True:
-        if not seen or [seen[-1][k] for k in ("stage", "epoch", "features_done")] != \
-                [job[k] for k in ("stage", "epoch", "features_done")]:
+        if not seen or [seen[-1][k] for k in ("stage", "epoch", "features_done")] != [
+            job[k] for k in ("stage", "epoch", "features_done")
+        ]:
             seen.append(job)
         if job["state"] != "running" or time.time() > deadline:
             return job, seen
@@ -1057,7 +1226,9 @@ def test_default_training_is_the_linear_head_with_cross_validation(studio, clien
     assert manifest["format_version"] == 2 and manifest["head"]["kind"] == "linear"
     cv = report["cross_validation"]
     assert cv["folds"] == 4 and len(cv["clips"]) == 12 and sum(map(sum, cv["confusion"])) == 12
-    assert len(report["clips"]["training"]) == 12 and report["clips"]["validation"] == [] and report["validation"] is None
+    assert (
+        len(report["clips"]["training"]) == 12 and report["clips"]["validation"] == [] and report["validation"] is None
+    )
     assert not (folder / "curves.png").exists() and (folder / "confusion.png").is_file()
     # what the job and the model list show: the cross-validated accuracy and the blocks chosen
     used = [{"name": b["name"], "weight": b["weight"]} for b in manifest["head"]["blocks"]]
@@ -1073,11 +1244,14 @@ def test_default_training_is_the_linear_head_with_cross_validation(studio, clien
     expected = Classifier(folder)
     for digit, label in ((1, "one"), (7, "seven"), (9, "nine")):
         path = fsdd(digit, "lucas", 19)
-        status, entry = client.post(f"/api/models/{job['model_id']}/classify?expected={label}", path.read_bytes(),
-                                    headers={"X-Clip-Source": "uploaded"})
+        status, entry = client.post(
+            f"/api/models/{job['model_id']}/classify?expected={label}",
+            path.read_bytes(),
+            headers={"X-Clip-Source": "uploaded"},
+        )
         assert status == 201, entry
         want = expected.classify_files([path])[0]
-        assert [l for l, _ in entry["result"]] == [l for l, _ in want]
+        assert [lab for lab, _ in entry["result"]] == [lab for lab, _ in want]
         assert np.allclose([p for _, p in entry["result"]], [p for _, p in want], atol=1e-5)
     summary = client.get(f"/api/models/{job['model_id']}/tests")[1]["summary"]
     assert summary["judged"] == 3 and summary["correct"] >= 2, summary
@@ -1085,15 +1259,17 @@ def test_default_training_is_the_linear_head_with_cross_validation(studio, clien
 
 @pytest.mark.slow
 def test_linear_head_on_one_network_and_with_validation_clips(studio, client):
-    """"Which networks": one network only loads and uses only it; a validation fraction holds clips out."""
+    """ "Which networks": one network only loads and uses only it; a validation fraction holds clips out."""
     add_digits(client, {"one": 1, "two": 2}, "nicolas", range(10, 15))
-    status, job = client.post("/api/train", {"bases": "speech", "validation_fraction": 0.2, "max_shift": 0,
-                                             "noise": "off"})
+    status, job = client.post(
+        "/api/train", {"bases": "speech", "validation_fraction": 0.2, "max_shift": 0, "noise": "off"}
+    )
     assert status == 202, job
     job, seen = watch_job(client)
     assert job["state"] == "done", job
-    assert any(s["stage"] == "loading the speech embedding" for s in seen) or \
-        not any(s["stage"].startswith("loading") for s in seen), [s["stage"] for s in seen]
+    assert any(s["stage"] == "loading the speech embedding" for s in seen) or not any(
+        s["stage"].startswith("loading") for s in seen
+    ), [s["stage"] for s in seen]
     assert job["result"]["blocks"] == [{"name": "speech", "weight": 1.0}] and len(job["result"]["candidates"]) == 1
     folder = studio.store.root / "models" / job["model_id"]
     manifest = json.loads((folder / "pac.json").read_text())
@@ -1102,7 +1278,10 @@ def test_linear_head_on_one_network_and_with_validation_clips(studio, client):
     assert len(report["clips"]["validation"]) == 2 and len(report["cross_validation"]["clips"]) == 8
     assert report["validation"]["accuracy"] is not None
     model = client.project()["models"][0]
-    assert model["validation"]["accuracy"] == report["validation"]["accuracy"] and model["clips"] == {"one": 5, "two": 5}
+    assert model["validation"]["accuracy"] == report["validation"]["accuracy"] and model["clips"] == {
+        "one": 5,
+        "two": 5,
+    }
     # cross-validation needs 2 training clips per label: a fraction leaving 1 is refused before training
     status, body = client.post("/api/train", {"validation_fraction": 0.9})
     assert status == 409 and "cross-validation needs 2" in body["error"], body
@@ -1164,12 +1343,16 @@ def test_exports_run_in_a_studio_thread_and_show_the_pac_error(studio, client, m
     assert client.post("/api/models/m-1/export/aix")[0] == 202
     job = wait_job(client, "/api/models/m-1/export/aix", timeout=60)
     assert calls == [("m-1", ".aix", "pac-studio-aix")]
-    assert job["state"] == "failed" and job["error"] == "pac build failed: models/m-1/model.json: the head is broken", job
+    assert job["state"] == "failed" and job["error"] == "pac build failed: models/m-1/model.json: the head is broken", (
+        job
+    )
     assert job["detail"] == "building the App Inventor component"
     assert not list((studio.store.root / "exports").rglob("*.aix"))
     assert client.post("/api/models/m-1/export/zip")[0] == 404
-    assert {kind: support["available"] for kind, support in client.project()["exports"].items()} == \
-        {"aix": True, "mdl": True}
+    assert {kind: support["available"] for kind, support in client.project()["exports"].items()} == {
+        "aix": True,
+        "mdl": True,
+    }
     assert export_support("mdl")["note"] == "made by `pac export-mdl`"
 
 
@@ -1178,8 +1361,9 @@ def test_conv_head_still_trains_with_epochs(studio, client):
     """PAC's head (Advanced): epochs reported one by one, curves, a format-1 model; with 5 clips a label
     every clip trains (the automatic 0.2 validation only from 10 clips a label), and the job says so."""
     add_digits(client, {"one": 1, "seven": 7}, "jackson", range(10, 15))
-    status, job = client.post("/api/train", {"head": "conv", "epochs": 6, "learning_rate": 0.001, "max_shift": 0,
-                                             "bases": "ignored for conv"})
+    status, job = client.post(
+        "/api/train", {"head": "conv", "epochs": 6, "learning_rate": 0.001, "max_shift": 0, "bases": "ignored for conv"}
+    )
     assert status == 202 and job["head"] == "conv" and job["epochs"] == 6, job
     job, seen = watch_job(client)
     assert job["state"] == "done", job
@@ -1198,9 +1382,12 @@ def test_conv_head_still_trains_with_epochs(studio, client):
     model = client.project()["models"][0]
     assert model["head"] == "conv" and model["blocks"] == [] and model["cross_validation"] is None
     assert model["files"] == ["curves.png"]
-    status, entry = client.post(f"/api/models/{job['model_id']}/classify", fsdd(7, "jackson", 19).read_bytes(),
-                                headers={"X-Clip-Source": "uploaded"})
-    assert status == 201 and {l for l, _ in entry["result"]} == {"one", "seven"}
+    status, entry = client.post(
+        f"/api/models/{job['model_id']}/classify",
+        fsdd(7, "jackson", 19).read_bytes(),
+        headers={"X-Clip-Source": "uploaded"},
+    )
+    assert status == 201 and {lab for lab, _ in entry["result"]} == {"one", "seven"}
 
 
 def wait_job(client, url: str, timeout: float = 600) -> dict:
@@ -1225,8 +1412,9 @@ def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
     # MIT's spectrogram only goes with PAC's conv head: the default model is refused with the way out
     status, body = client.post("/api/train", {})
     assert status == 409 and "PAC's original head (paper)" in body["error"] and "Advanced" in body["error"], body
-    status, job = client.post("/api/train", {"head": "conv", "epochs": 2, "learning_rate": 0.0001,
-                                             "validation_fraction": 0})
+    status, job = client.post(
+        "/api/train", {"head": "conv", "epochs": 2, "learning_rate": 0.0001, "validation_fraction": 0}
+    )
     assert status == 202
     job = wait_job(client, "/api/train")
     assert job["state"] == "done", job
@@ -1240,6 +1428,7 @@ def test_mdl_export_of_a_pac_compat_model(studio, client, tmp_path):
     assert status == 200 and data[:2] == b"PK"
     (tmp_path / "m.mdl").write_bytes(data)
     from pac.cli import main
+
     assert main(["import-mdl", str(tmp_path / "m.mdl"), "-o", str(tmp_path / "back")]) == 0
     assert json.loads((tmp_path / "back" / "pac.json").read_text())["labels"] == ["one", "two"]
     # a model on another profile is refused with the reason, before anything runs
@@ -1298,8 +1487,10 @@ def test_other_methods_and_negative_lengths_get_a_clear_4xx(studio):
         assert "method not allowed" in body["error"]
         connection.close()
     with socket.create_connection(("127.0.0.1", studio.port), timeout=10) as raw:
-        raw.sendall(f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\n".encode("ascii")
-                    + b"X-Pac-Studio: 1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{\"name\": \"x\"}")
+        raw.sendall(
+            f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\n".encode("ascii")
+            + b'X-Pac-Studio: 1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{"name": "x"}'
+        )
         answer = b""
         while b"\r\n\r\n" not in answer:
             chunk = raw.recv(4096)
@@ -1311,6 +1502,7 @@ def test_other_methods_and_negative_lengths_get_a_clear_4xx(studio):
 
 
 # -- hand-off: label order, model names, download names, project export and import ----------------------
+
 
 def raw_get(studio, path: str):
     """``(status, headers, body)`` of a GET (the headers the Client leaves out)."""
@@ -1339,8 +1531,9 @@ def test_labels_keep_the_order_they_were_made_in(tmp_path, studio, client):
     old = tmp_path / "old"
     for name in ("b", "a", "c"):
         (old / "labels" / name).mkdir(parents=True)
-    (old / "studio.json").write_text(json.dumps({"format": "pac-studio-project", "format_version": 1,
-                                                 "profile": "default"}))
+    (old / "studio.json").write_text(
+        json.dumps({"format": "pac-studio-project", "format_version": 1, "profile": "default"})
+    )
     assert ProjectStore(old).labels() == ["a", "b", "c"]
     ProjectStore(old).add_label("aa")
     assert ProjectStore(old).labels() == ["a", "b", "c", "aa"]
@@ -1366,19 +1559,29 @@ def test_models_can_be_renamed_and_downloads_are_named_after_the_project(tmp_pat
         assert status == 200 and answer == {"id": second, "name": "Miaou détecteur 2"}
         models = client.project()["models"]
         assert [(m["id"], m["name"]) for m in models] == [(first, "Model 1"), (second, "Miaou détecteur 2")]
-        for bad, says in [({"name": ""}, "give the model a name"), ({"name": "x" * 61}, "at most 60"),
-                          ({"name": "a\nb"}, "control characters"), ({"name": 3}, "must be text"), ({}, "must be text")]:
+        for bad, says in [
+            ({"name": ""}, "give the model a name"),
+            ({"name": "x" * 61}, "at most 60"),
+            ({"name": "a\nb"}, "control characters"),
+            ({"name": 3}, "must be text"),
+            ({}, "must be text"),
+        ]:
             status, answer = client.post(f"/api/models/{second}/rename", bad)
             assert status == 400 and says in answer["error"], (bad, answer)
         assert client.post("/api/models/m-nothere/rename", {"name": "x"})[0] == 404
         assert client.post(f"/api/models/{second}/rename", {"name": "y"}, page=False)[0] == 403
         # the model folder's .zip: <project>-<model name>.zip, ASCII
         status, headers, body = raw_get(studio, f"/api/models/{second}/download/zip")
-        assert status == 200 and headers["content-disposition"] == 'attachment; filename="Cat_sounds-Miaou_d_tecteur_2.zip"'
+        assert (
+            status == 200
+            and headers["content-disposition"] == 'attachment; filename="Cat_sounds-Miaou_d_tecteur_2.zip"'
+        )
         assert zipfile.ZipFile(io.BytesIO(body)).namelist()[0].startswith("Cat_sounds-Miaou_d_tecteur_2/")
+
         # the .aix: <project>.aix
         def build(model_dir, output, *, base_dir=None, speech_dir=None, echo=None):
             Path(output).write_bytes(b"PK\x05\x06" + bytes(18))
+
         monkeypatch.setattr(pac.aix, "build_aix", build)
         assert client.post(f"/api/models/{first}/export/aix")[0] == 202
         job = wait_job(client, f"/api/models/{first}/export/aix", timeout=60)
@@ -1419,8 +1622,9 @@ def test_project_export_and_import_round_trip(tmp_path, digits_model):
         assert [label["name"] for label in project["labels"]] == ["one", "seven", "_background_noise_"]
         assert snapshot(other.store.root / "labels") == before_labels
         assert [(m["id"], m["name"]) for m in project["models"]] == [(model_id, "Digits")]
-        assert (other.store.root / "models" / model_id / "pac.json").read_bytes() == \
-            (digits_model / "pac.json").read_bytes()
+        assert (other.store.root / "models" / model_id / "pac.json").read_bytes() == (
+            digits_model / "pac.json"
+        ).read_bytes()
         assert project["profile"] == "default"  # the project had a label already: its profile stays
         status, again = client.post("/api/project/import", exported)
         assert status == 200 and again["clips"] == 0 and again["skipped"] == 4 and again["models"] == []

@@ -30,8 +30,13 @@ BAD_BODIES = {
 }
 
 #: Every route that reads a JSON body, with the field it reads as text.
-JSON_ROUTES = {"/api/labels": "name", "/api/labels/one/rename": "name", "/api/settings": "profile",
-               "/api/train": "head", "/api/models/m-nothere/tests/t-nothere": "expected"}
+JSON_ROUTES = {
+    "/api/labels": "name",
+    "/api/labels/one/rename": "name",
+    "/api/settings": "profile",
+    "/api/train": "head",
+    "/api/models/m-nothere/tests/t-nothere": "expected",
+}
 
 
 @pytest.fixture
@@ -64,8 +69,9 @@ def test_malformed_json_bodies_get_a_400_on_every_json_route(studio, client):
     assert client.get("/api/train")[1] is None
 
 
-@pytest.mark.parametrize("value, kind", [([1], "a list"), ({"a": 1}, "an object"), (7, "a number"),
-                                         (True, "true/false")])
+@pytest.mark.parametrize(
+    "value, kind", [([1], "a list"), ({"a": 1}, "an object"), (7, "a number"), (True, "true/false")]
+)
 def test_fields_of_the_wrong_type_get_a_400(studio, client, value, kind):
     """A list or object where text is expected gave a 500 (unhashable type) in /api/settings before."""
     before = snapshot(studio.store.root)
@@ -83,14 +89,17 @@ def ready_to_train(client) -> None:
             assert client.upload(label, fsdd(digit, "jackson", 10 + i).read_bytes(), f"{digit}_{i}.wav")[0] == 201
 
 
-@pytest.mark.parametrize("options, says", [
-    ({"seed": True}, "'seed' must be"),                    # was taken as seed 1
-    ({"l2": [0.1]}, "'l2' must be"),
-    ({"epochs": {"n": 5}, "head": "conv"}, "'epochs' must be"),
-    ({"noise": "folder", "noise_folder": "~no-such-user-of-pac/noise"}, "no such folder"),  # was a 500
-    ({"noise": "folder", "noise_folder": "\ud800"}, "'noise_folder' is not valid Unicode"),
-    ({"bases": 3}, "'bases' must be"),
-])
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        ({"seed": True}, "'seed' must be"),  # was taken as seed 1
+        ({"l2": [0.1]}, "'l2' must be"),
+        ({"epochs": {"n": 5}, "head": "conv"}, "'epochs' must be"),
+        ({"noise": "folder", "noise_folder": "~no-such-user-of-pac/noise"}, "no such folder"),  # was a 500
+        ({"noise": "folder", "noise_folder": "\ud800"}, "'noise_folder' is not valid Unicode"),
+        ({"bases": 3}, "'bases' must be"),
+    ],
+)
 def test_training_options_of_the_wrong_type_start_nothing(studio, client, options, says):
     ready_to_train(client)
     status, answer = client.post("/api/train", options)
@@ -101,8 +110,10 @@ def test_training_options_of_the_wrong_type_start_nothing(studio, client, option
 @pytest.mark.parametrize("length", ["-1", "+12", " 1_2", "0x0c", "12.0", "9" * 5000, "١٢"])
 def test_content_lengths_that_are_not_plain_digits_are_refused_before_reading(studio, client, length):
     body = b'{"name": "x"}'
-    request = (f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode("utf-8") + body
+    request = (
+        f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode() + body
     answer = raw_exchange(studio.port, request)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"Content-Length" in answer.split(b"\r\n\r\n", 1)[1]
@@ -110,8 +121,9 @@ def test_content_lengths_that_are_not_plain_digits_are_refused_before_reading(st
 
 
 def test_a_large_json_body_is_refused_from_its_length_with_a_readable_size(studio, client):
-    status, answer = client.post("/api/labels", b" " * (LIMITS.request_json_max_bytes + 1),
-                                 headers={"Content-Type": "application/json"})
+    status, answer = client.post(
+        "/api/labels", b" " * (LIMITS.request_json_max_bytes + 1), headers={"Content-Type": "application/json"}
+    )
     assert status == 413 and "65.5 KB" in answer["error"], answer  # said "at most 0 MB" before
 
 
@@ -120,8 +132,10 @@ def test_a_body_that_stops_arriving_frees_the_connection(studio, client, monkeyp
     now the connection is dropped after ``StudioHandler.timeout`` seconds (1 s here), without a 500."""
     assert 0 < StudioHandler.timeout <= 300
     monkeypatch.setattr(StudioHandler, "timeout", 1)
-    request = (f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
-               f"Content-Length: 100\r\n\r\n" + '{"name": "').encode("ascii")
+    request = (
+        f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
+        f"Content-Length: 100\r\n\r\n" + '{"name": "'
+    ).encode("ascii")
     with socket.create_connection(("127.0.0.1", studio.port), timeout=30) as connection:
         connection.sendall(request)
         assert connection.recv(65536) == b""  # closed by the server, without an answer nobody reads
@@ -132,8 +146,9 @@ def test_a_body_that_stops_arriving_frees_the_connection(studio, client, monkeyp
 def test_a_chunked_body_on_a_get_does_not_leak_into_the_next_request(studio, client):
     """The body of a chunked GET was read as the next request on the same connection before."""
     smuggled = f"GET /api/project HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\n\r\n"
-    request = (f"GET /api/project HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nTransfer-Encoding: chunked\r\n\r\n"
-               + smuggled).encode("ascii")
+    request = (
+        f"GET /api/project HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nTransfer-Encoding: chunked\r\n\r\n" + smuggled
+    ).encode("ascii")
     answer = raw_exchange(studio.port, request)
     assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1 ") == 1, answer[:300]
 
@@ -180,6 +195,7 @@ def test_a_hand_edited_studio_json_is_one_clear_error_or_the_default_profile(tmp
 
 
 # -- project files (POST /api/project/import) -----------------------------------------------------------
+
 
 def project_zip(entries: dict[str, bytes], *, settings: bool = True, top: str = "p/") -> bytes:
     """A project file with ``entries`` (names under ``top``) and, unless told, a valid studio.json."""
@@ -230,11 +246,15 @@ def hostile_project_files() -> dict[str, tuple[bytes, str]]:
         "settings a list": (project_zip({"!p/studio.json": b"[]"}, settings=False), "not a pac studio project's"),
         "two settings": (project_zip({"!q/studio.json": b"{}"}), "studio.json missing"),
         "nested settings": (project_zip({"!a/b/c/studio.json": b"{}"}, settings=False), "studio.json missing"),
-        "other settings": (project_zip({"!studio.json": b'{"format": "pac-other"}'}, settings=False),
-                           "not a pac studio project's settings"),
+        "other settings": (
+            project_zip({"!studio.json": b'{"format": "pac-other"}'}, settings=False),
+            "not a pac studio project's settings",
+        ),
         "settings not JSON": (project_zip({"!studio.json": b'{"format": '}, settings=False), "studio.json"),
-        "a broken model": (project_zip({"models/m-20261202-101010/pac.json": b"{}",
-                                        "models/m-20261202-101010/model.json": b"{}"}), "model m-20261202-101010"),
+        "a broken model": (
+            project_zip({"models/m-20261202-101010/pac.json": b"{}", "models/m-20261202-101010/model.json": b"{}"}),
+            "model m-20261202-101010",
+        ),
         "a model file of another kind": (project_zip({"models/m-20261202-101010/run.exe": b"MZ"}), "unexpected entry"),
         "zip bomb": (bomb.getvalue(), "a zip bomb?"),
         "a clip too large": (project_zip({"labels/one/big.wav": b"\0" * (11 << 20)}), "is too large"),
@@ -250,8 +270,10 @@ def test_hostile_project_files_are_refused_whole(studio, client):
     for case, (body, says) in hostile_project_files().items():
         status, answer = client.post("/api/project/import", body, headers={"Content-Type": "application/zip"})
         assert status == 400, (case, status, answer)
-        assert says in answer["error"] and "\n" not in answer["error"] and "Traceback" not in answer["error"], \
-            (case, answer)
+        assert says in answer["error"] and "\n" not in answer["error"] and "Traceback" not in answer["error"], (
+            case,
+            answer,
+        )
         assert answer["error"].startswith("the project file"), (case, answer)
     assert snapshot(studio.store.root) == before
     assert sorted(studio.store.root.parent.iterdir()) == outside
@@ -261,8 +283,10 @@ def test_hostile_project_files_are_refused_whole(studio, client):
 def test_a_project_file_over_the_limit_is_refused_from_its_length(studio, client):
     from pac.studio.transfer import IMPORT_MAX_BYTES
 
-    request = (f"POST /api/project/import HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
-               f"Content-Length: {IMPORT_MAX_BYTES + 1}\r\n\r\n").encode("ascii") + b"PK"
+    request = (
+        f"POST /api/project/import HTTP/1.1\r\nHost: 127.0.0.1:{studio.port}\r\nX-Pac-Studio: 1\r\n"
+        f"Content-Length: {IMPORT_MAX_BYTES + 1}\r\n\r\n"
+    ).encode("ascii") + b"PK"
     answer = raw_exchange(studio.port, request)
     assert answer.startswith(b"HTTP/1.1 413") and b"the project file is too large" in answer, answer[:300]
     assert client.project()["limits"]["max_import_bytes"] == IMPORT_MAX_BYTES

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import BASE_DIR, DATA, SPEECH_DIR, fsdd
-from test_studio import Client, Page, mic_file, wav_bytes
 from pac.audio import read_wav
 from pac.studio.server import Studio
+from test_studio import Client, Page, mic_file, wav_bytes
 
 ROOM = DATA / "background_noise" / "doing_the_dishes" / "doing_the_dishes_t000s.wav"
 QUIET_PEAK_DBFS = -55  # the whisper: under the page's QUIET_PEAK_DBFS (-40), above the server's silence (-70)
@@ -37,12 +37,15 @@ def quiet_room(target: Path) -> Path:
 
 
 def viewport(page: Page, width: int, height: int, mobile: bool = False) -> None:
-    page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+    page.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
 
 
 def keys(page: Page, *sequence) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
+
     ActionChains(page.driver).send_keys(*sequence).perform()
 
 
@@ -56,6 +59,7 @@ def active(page: Page) -> dict:
 def tab_to(page: Page, matches, limit: int = 40) -> int:
     """Press Tab until matches(active(page)); the number of presses."""
     from selenium.webdriver.common.keys import Keys
+
     for n in range(1, limit + 1):
         keys(page, Keys.TAB)
         if matches(active(page)):
@@ -65,10 +69,13 @@ def tab_to(page: Page, matches, limit: int = 40) -> int:
 
 def watch_meter(page: Page, css: str) -> None:
     """Record every value the level meter shows (window.__meter) and the recording's phase."""
-    page.js("""window.__meter = [];
+    page.js(
+        """window.__meter = [];
         const m = document.querySelector(arguments[0]);
         new MutationObserver(() => window.__meter.push([document.querySelector('#rec-count').textContent,
-            Number(m.getAttribute('aria-valuenow'))])).observe(m, {attributes: true});""", css)
+            Number(m.getAttribute('aria-valuenow'))])).observe(m, {attributes: true});""",
+        css,
+    )
 
 
 CONTRAST = r"""
@@ -158,8 +165,14 @@ def quiet_session(studio, client, work: Path, seen: dict) -> dict:
         page.click("#room-start")
         page.wait(lambda: page.find("#rec-overlay").is_displayed(), what="the recording dialog")
         s["room_focus"] = active(page)["id"]
-        page.wait(lambda: page.finds('.label-card[data-label="_background_noise_"]')
-                  and page.clip_count("_background_noise_") == 10, timeout=60, what="10 room clips")
+        page.wait(
+            lambda: (
+                page.finds('.label-card[data-label="_background_noise_"]')
+                and page.clip_count("_background_noise_") == 10
+            ),
+            timeout=60,
+            what="10 room clips",
+        )
         s["room_meter"] = page.js("return window.__meter.map((m) => m[1]);")
         s["room_step_after"] = page.find("#room-step").is_displayed()
         # a whisper: the page asks before keeping it; Discard keeps nothing, Keep stores it
@@ -172,7 +185,7 @@ def quiet_session(studio, client, work: Path, seen: dict) -> dict:
             s["question_focus"] = active(page)["text"]
             page.click(f'#rec-answers button[data-answer="{answer}"]')
             page.wait(lambda: not page.find("#rec-overlay").is_displayed(), what="the dialog closes")
-            page.wait(lambda: page.clip_count("one") == before + (answer == "keep"), what=f"{answer}: the clips")
+            page.wait(lambda: page.clip_count("one") == before + (answer == "keep"), what=f"{answer}: the clips")  # noqa: B023 - called at once
             s[f"after_{answer}"] = page.clip_count("one") - before
             s[f"focus_after_{answer}"] = active(page)
         s["quiet_meter"] = page.js("return window.__meter.map((m) => m[1]);")
@@ -220,8 +233,10 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         page.wait(lambda: page.clip_count("one") == 3, what="the file chosen")
         page.wait(lambda: "upload" in active(page)["cls"], what="focus back on Upload")
         s["focus_after_upload"] = active(page)
-        s["clip_names"] = page.js("""return Array.from(document.querySelectorAll('.label-card[data-label="one"] .clip button'))
+        s["clip_names"] = (
+            page.js("""return Array.from(document.querySelectorAll('.label-card[data-label="one"] .clip button'))
             .map((b) => b.getAttribute('aria-label'));""")
+        )
         # three in a row, the level meter moving during the count-in and the takes
         page.select("#count-in", "1")
         page.find("#takes").clear()
@@ -276,27 +291,36 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
                     progress: r('#train-progress .progress').bottom, steps: r('.stepper').bottom,
                     advanced_open: document.querySelector('#advanced').open};""")
         t0 = time.perf_counter()
-        page.wait(lambda: page.find("#train-state").get_attribute("data-state") in ("done", "failed"), timeout=300,
-                  what="training")
+        page.wait(
+            lambda: page.find("#train-state").get_attribute("data-state") in ("done", "failed"),
+            timeout=300,
+            what="training",
+        )
         seen["times"]["training"] = time.perf_counter() - t0
         s["train_state"] = page.find("#train-state").get_attribute("data-state")
         s["train_text"] = page.find("#train-progress").text
         s["steps"] = page.js("return window.__steps;")
-        s["server_after_train"] = {l["name"]: [c["id"] for c in l["clips"]] for l in client.project()["labels"]}
+        s["server_after_train"] = {lab["name"]: [c["id"] for c in lab["clips"]] for lab in client.project()["labels"]}
 
         # listening continuously: bars in the model's label order, one colour each; no test results made
         page.view("test")
         rows_before = len(page.finds("#results-table tbody tr"))
         page.click("#live-toggle")
-        page.wait(lambda: page.js("""return Array.from(document.querySelectorAll('#live-bars .track'))
-            .some((t) => Number(t.getAttribute('aria-valuenow')) > 0);"""), timeout=60, what="live bars")
+        page.wait(
+            lambda: page.js("""return Array.from(document.querySelectorAll('#live-bars .track'))
+            .some((t) => Number(t.getAttribute('aria-valuenow')) > 0);"""),
+            timeout=60,
+            what="live bars",
+        )
         page.wait(lambda: "windows classified" in page.find("#live-status").text, what="a live window")
         time.sleep(1.5)
-        s["live"] = page.js("""return {labels: Array.from(document.querySelectorAll('#live-bars .bar-row')).map((r) => r.dataset.label),
+        s["live"] = (
+            page.js("""return {labels: Array.from(document.querySelectorAll('#live-bars .bar-row')).map((r) => r.dataset.label),
             colors: Array.from(document.querySelectorAll('#live-bars .fill')).map((f) => f.style.background),
             status: document.querySelector('#live-status').textContent,
             pressed: document.querySelector('#live-toggle').getAttribute('aria-pressed'),
             heard: Array.from(document.querySelectorAll('#live-heard li')).map((li) => li.textContent)};""")
+        )
         page.click("#live-toggle")
         s["model_labels"] = client.project()["models"][-1]["labels"]
         # the meant label starts over after each recording; the page asks "was it ...?" when it was not given
@@ -322,17 +346,21 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         page.click("#download-aix button.build")  # one click: build, then download
         aix = page.wait(lambda: list(page.downloads.glob("*.aix")), timeout=300, what="the .aix download")[0]
         seen["times"][".aix build and download"] = time.perf_counter() - t0
-        s["aix"] = {"name": aix.name, "zip": aix.read_bytes()[:2] == b"PK",
-                    "clicks": 1, "link": page.find("#download-aix a.saved").text}
+        s["aix"] = {
+            "name": aix.name,
+            "zip": aix.read_bytes()[:2] == b"PK",
+            "clicks": 1,
+            "link": page.find("#download-aix a.saved").text,
+        }
         page.click("#project-export")
         exported = page.wait(lambda: list(page.downloads.glob("*.zip")), what="the project download")[0]
         s["exported"] = exported.name
-        clips_before = sum(len(l["clips"]) for l in client.project()["labels"])
+        clips_before = sum(len(lab["clips"]) for lab in client.project()["labels"])
         page.find("#project-import-file").send_keys(str(exported))
         page.wait(lambda: page.driver.switch_to.alert, what="the import question").accept()
         page.wait(lambda: any("Imported" in m for m in page.messages("ok")), what="the import")
         s["imported"] = [m for m in page.messages("ok") if "Imported" in m]
-        s["clips_added_by_import"] = sum(len(l["clips"]) for l in client.project()["labels"]) - clips_before
+        s["clips_added_by_import"] = sum(len(lab["clips"]) for lab in client.project()["labels"]) - clips_before
 
         # contrast: text at least 4.5:1, control and panel borders at least 3:1, in every view
         s["contrast"] = {}
@@ -388,10 +416,11 @@ def test_room_noise_stored_as_one_second_clips(classroom):
     quiet, project = classroom["quiet"], classroom["project"]
     assert quiet["room_step_shown"] and not quiet["room_step_after"]
     assert quiet["focus_after_escape"] == "room-open" and quiet["room_focus"] == "rec-stop"
-    background = next(l for l in project["labels"] if l["name"] == "_background_noise_")
+    background = next(lab for lab in project["labels"] if lab["name"] == "_background_noise_")
     assert len(background["clips"]) == 10
-    assert all(c["source"] == "recorded" and abs(c["duration"] - 1.0) < 0.01 and not c["problem"]
-               for c in background["clips"]), background["clips"]
+    assert all(
+        c["source"] == "recorded" and abs(c["duration"] - 1.0) < 0.01 and not c["problem"] for c in background["clips"]
+    ), background["clips"]
     assert not quiet["errors"], quiet["errors"]
 
 
@@ -417,8 +446,14 @@ def test_keyboard_only_labels_recording_upload(classroom):
     assert loud["upload_name"]["tag"] == "BUTTON" and loud["upload_name"]["text"] == "Upload WAV…"
     assert loud["picker_opened"] == 1
     assert loud["focus_after_upload"]["card"] == "one"
-    assert loud["clip_names"][:6] == ["Play clip 1", "Delete clip 1", "Play clip 2", "Delete clip 2",
-                                      "Play clip 3", "Delete clip 3"], loud["clip_names"]
+    assert loud["clip_names"][:6] == [
+        "Play clip 1",
+        "Delete clip 1",
+        "Play clip 2",
+        "Delete clip 2",
+        "Play clip 3",
+        "Delete clip 3",
+    ], loud["clip_names"]
 
 
 @pytest.mark.slow

@@ -62,6 +62,7 @@ def refusal(model_dir: Path, capsys) -> str:
 
 # -- the same head as tensorflowjs ----------------------------------------------------------------
 
+
 def test_head_is_bit_identical_to_what_tensorflowjs_loads(conv_model):
     ours = read_head(conv_model / "model.json")
     theirs = tensorflowjs().converters.load_keras_model(str(conv_model / "model.json"))
@@ -83,15 +84,18 @@ def test_weights_split_over_several_shards_are_read_in_order(conv_model, tmp_pat
     cut = len(blob) // 3
     (model_dir / "group1-shard1of2.bin").write_bytes(blob[:cut])
     (model_dir / "group1-shard2of2.bin").write_bytes(blob[cut:])
-    edit_model_json(model_dir, lambda m: m["weightsManifest"][0].update(
-        paths=["group1-shard1of2.bin", "group1-shard2of2.bin"]))
+    edit_model_json(
+        model_dir, lambda m: m["weightsManifest"][0].update(paths=["group1-shard1of2.bin", "group1-shard2of2.bin"])
+    )
     assert bits(read_head(model_dir / "model.json")) == bits(read_head(conv_model / "model.json"))
 
 
 # -- broken model folders ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shard_path", [f"../{SHARD}", f"sub/{SHARD}", f"..\\{SHARD}", "absolute", "..", "",
-                                        f"C:{SHARD}", f"{SHARD}:stream"])  # Windows: a drive, a data stream
+
+@pytest.mark.parametrize(
+    "shard_path", [f"../{SHARD}", f"sub/{SHARD}", f"..\\{SHARD}", "absolute", "..", "", f"C:{SHARD}", f"{SHARD}:stream"]
+)  # Windows: a drive, a data stream
 def test_weight_files_outside_the_model_folder_are_refused(shard_path, conv_model, tmp_path, capsys):
     model_dir = copy_model(conv_model, tmp_path)
     shutil.copy(model_dir / SHARD, tmp_path / SHARD)  # readable there: the path alone must refuse it
@@ -122,11 +126,14 @@ def test_missing_shard_is_refused_naming_it(conv_model, tmp_path, capsys):
     assert f"cannot read weight file {SHARD}" in err, err
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda m: m.pop("weightsManifest"), "not a TF.js layers model"),
-    (lambda m: m["weightsManifest"][0]["weights"][0].update(shape=[5, 5, 256, 4]), "has shape"),
-    (lambda m: m["weightsManifest"].append(m["weightsManifest"][0]), "one group"),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda m: m.pop("weightsManifest"), "not a TF.js layers model"),
+        (lambda m: m["weightsManifest"][0]["weights"][0].update(shape=[5, 5, 256, 4]), "has shape"),
+        (lambda m: m["weightsManifest"].append(m["weightsManifest"][0]), "one group"),
+    ],
+)
 def test_malformed_model_json_is_refused_with_one_line(mutate, words, conv_model, tmp_path, capsys):
     model_dir = copy_model(conv_model, tmp_path)
     edit_model_json(model_dir, mutate)
@@ -152,8 +159,9 @@ print(classifier.head.output_shape[-1], "tensorflowjs" in sys.modules, "tf_keras
 @pytest.mark.parametrize("which", ["conv_model", "digits_model"])
 def test_loading_a_model_does_not_import_tensorflowjs(which, request):
     model = request.getfixturevalue(which)
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_REPORT, str(model), str(BASE_DIR)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_REPORT, str(model), str(BASE_DIR)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     outputs, tfjs_loaded, keras_loaded = done.stdout.split()[-3:]
     assert (outputs, tfjs_loaded, keras_loaded) == ("3", "False", "True"), done.stdout
@@ -171,6 +179,7 @@ def test_a_linear_head_is_bit_identical_to_what_tensorflowjs_loads(digits_model)
 
 
 # -- writing heads (pac's own writer, tensorflowjs as the reference) -------------------------------------
+
 
 def written(model, directory: Path, **options) -> tuple[bytes, bytes]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -192,8 +201,9 @@ def test_written_heads_read_back_bit_identically_here_and_in_tensorflowjs(which,
     theirs = tensorflowjs().converters.load_keras_model(str(tmp_path / "ours" / "model.json"))
     assert bits(ours) == bits(trained) == bits(theirs)
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
-    assert [layer.get_config()["activation"] for layer in ours.layers if "activation" in layer.get_config()] \
-        == [layer.get_config()["activation"] for layer in theirs.layers if "activation" in layer.get_config()]
+    assert [layer.get_config()["activation"] for layer in ours.layers if "activation" in layer.get_config()] == [
+        layer.get_config()["activation"] for layer in theirs.layers if "activation" in layer.get_config()
+    ]
     assert ours.input_shape == theirs.input_shape == (None, *shape)
     # What tensorflowjs' converter writes for the same head: the same weight file and manifest.
     with warnings.catch_warnings():
@@ -207,17 +217,26 @@ def test_written_heads_read_back_bit_identically_here_and_in_tensorflowjs(which,
     assert reference["format"] == json.loads(body)["format"] == "layers-model"
     ours_cfg = json.loads(body)["modelTopology"]["model_config"]
     their_cfg = reference["modelTopology"]["model_config"]
-    assert [item["class_name"] for item in ours_cfg["config"]["layers"]] == \
-        [item["class_name"] for item in their_cfg["config"]["layers"]]
-    assert ours_cfg["config"]["layers"][0]["config"]["batch_input_shape"] == \
-        their_cfg["config"]["layers"][0]["config"]["batch_input_shape"] == [None, *shape]
+    assert [item["class_name"] for item in ours_cfg["config"]["layers"]] == [
+        item["class_name"] for item in their_cfg["config"]["layers"]
+    ]
+    assert (
+        ours_cfg["config"]["layers"][0]["config"]["batch_input_shape"]
+        == their_cfg["config"]["layers"][0]["config"]["batch_input_shape"]
+        == [None, *shape]
+    )
 
 
 def test_writing_is_deterministic_and_layers_write_as_their_keras_head(tmp_path):
     rng = np.random.default_rng(5)
-    layers = [Layer("dense", activation="softmax", units=4,
-                    weights=[rng.standard_normal((448, 4)).astype(np.float32),
-                             rng.standard_normal(4).astype(np.float32)])]
+    layers = [
+        Layer(
+            "dense",
+            activation="softmax",
+            units=4,
+            weights=[rng.standard_normal((448, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)],
+        )
+    ]
     first = written(layers, tmp_path / "a")
     assert written(layers, tmp_path / "b") == first
     assert written(keras_head(layers, input_shape=(448,)), tmp_path / "c") == first
@@ -231,17 +250,49 @@ def test_writing_is_deterministic_and_layers_write_as_their_keras_head(tmp_path)
     assert b"input_1" not in conv[0][0] and b"input_2" not in conv[1][0]
 
 
-@pytest.mark.parametrize("head, words", [
-    (lambda keras: keras.Sequential([keras.layers.InputLayer(input_shape=(8,)), keras.layers.Dropout(0.5),
-                                     keras.layers.Dense(2, activation="softmax")]),
-     r"\(Dropout\) cannot be written to a TF.js head"),
-    (lambda keras: keras.Sequential([keras.layers.InputLayer(input_shape=(8,)),
-                                     keras.layers.Dense(2, activation="relu")]), "must end with a softmax"),
-    (lambda keras: [Layer("dense", activation="softmax", units=2,
-                          weights=[np.zeros((8, 2), np.float64), np.zeros(2, np.float32)])], "not float32"),
-    (lambda keras: [Layer("dense", activation="softmax", units=2,
-                          weights=[np.zeros((8, 3), np.float32), np.zeros(2, np.float32)])], "has shape"),
-])
+@pytest.mark.parametrize(
+    "head, words",
+    [
+        (
+            lambda keras: keras.Sequential(
+                [
+                    keras.layers.InputLayer(input_shape=(8,)),
+                    keras.layers.Dropout(0.5),
+                    keras.layers.Dense(2, activation="softmax"),
+                ]
+            ),
+            r"\(Dropout\) cannot be written to a TF.js head",
+        ),
+        (
+            lambda keras: keras.Sequential(
+                [keras.layers.InputLayer(input_shape=(8,)), keras.layers.Dense(2, activation="relu")]
+            ),
+            "must end with a softmax",
+        ),
+        (
+            lambda keras: [
+                Layer(
+                    "dense",
+                    activation="softmax",
+                    units=2,
+                    weights=[np.zeros((8, 2), np.float64), np.zeros(2, np.float32)],
+                )
+            ],
+            "not float32",
+        ),
+        (
+            lambda keras: [
+                Layer(
+                    "dense",
+                    activation="softmax",
+                    units=2,
+                    weights=[np.zeros((8, 3), np.float32), np.zeros(2, np.float32)],
+                )
+            ],
+            "has shape",
+        ),
+    ],
+)
 def test_a_head_pac_could_not_read_back_is_not_written(head, words, tmp_path):
     from pac.libs import tf_keras
 
@@ -264,11 +315,19 @@ def test_pac_train_never_imports_tensorflowjs(tmp_path):
     from conftest import make_label_dir
 
     clips = DATA / "fsdd" / "recordings"
-    data = make_label_dir(tmp_path / "clips", {
-        word: [clips / f"{digit}_jackson_{i}.wav" for i in range(3)] for word, digit in
-        (("zero", 0), ("four", 4), ("eight", 8))})
-    done = subprocess.run([sys.executable, "-c", TRAIN_AND_REPORT, str(data), str(tmp_path / "model")],
-                          capture_output=True, text=True, timeout=600)
+    data = make_label_dir(
+        tmp_path / "clips",
+        {
+            word: [clips / f"{digit}_jackson_{i}.wav" for i in range(3)]
+            for word, digit in (("zero", 0), ("four", 4), ("eight", 8))
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN_AND_REPORT, str(data), str(tmp_path / "model")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "[]", done.stdout
     for name in ("model0", "model4"):

@@ -36,6 +36,7 @@ def manifest(model_dir: Path) -> dict:
 
 # -- the model folder ------------------------------------------------------------------------------
 
+
 def test_identical_variants_run_the_networks_once(digits_train_dir):
     """CLEAN and an unshifted noise-free copy are the same variant: computed once, cached once."""
     from pac.activations import CLEAN, ActivationCache, Variant, compute_activations
@@ -54,8 +55,13 @@ def test_identical_variants_run_the_networks_once(digits_train_dir):
             seen.append(len(x))
             return base(x)
 
-    acts = compute_activations([clip], [[CLEAN, Variant(shift=0.0), Variant(shift=0.05)]], config=PROFILES["default"],
-                               base=Counting(), cache=ActivationCache(None))
+    acts = compute_activations(
+        [clip],
+        [[CLEAN, Variant(shift=0.0), Variant(shift=0.05)]],
+        config=PROFILES["default"],
+        base=Counting(),
+        cache=ActivationCache(None),
+    )
     assert seen == [2] and np.array_equal(acts[0][0], acts[0][1]) and not np.array_equal(acts[0][0], acts[0][2])
 
 
@@ -68,7 +74,8 @@ def test_model_dir_holds_head_manifest_and_report(digits_model):
     assert "batch_input_shape" in topology and '"batch_shape"' not in topology  # tf.loadLayersModel-safe
     shard = head["weightsManifest"][0]["paths"][0]
     assert (digits_model / shard).stat().st_size == 4 * sum(
-        int(np.prod(w["shape"])) for w in head["weightsManifest"][0]["weights"])
+        int(np.prod(w["shape"])) for w in head["weightsManifest"][0]["weights"]
+    )
     m = manifest(digits_model)
     assert m["labels"] == sorted(DIGITS)
     assert m["format_version"] == 2 and m["head"]["kind"] == "linear"
@@ -99,8 +106,11 @@ def test_conv_head_model_dir_is_the_format_1_model(conv_model):
     m = manifest(conv_model)
     assert m["format_version"] == 1 and "kind" not in m["head"] and "speech_base" not in m
     assert m["head"]["input_shape"] == [7, 7, 256]
-    assert m["base"] == {"name": "mobilenet_v1_0.25_224", "cut_layer": "conv_pw_13_relu",
-                         "sha256": base_mod.base_sha256()}
+    assert m["base"] == {
+        "name": "mobilenet_v1_0.25_224",
+        "cut_layer": "conv_pw_13_relu",
+        "sha256": base_mod.base_sha256(),
+    }
     r = report(conv_model)
     assert len(r["history"]["loss"]) == r["options"]["epochs"]
     assert r["validation"]["labels"] == sorted(DIGITS)
@@ -128,14 +138,17 @@ def weights(model_dir: Path) -> bytes:
     return (model_dir / "group1-shard1of1.bin").read_bytes()
 
 
-@pytest.mark.parametrize("option, value, check", [
-    ("--epochs", "5", lambda r: len(r["history"]["loss"]) == 5),
-    ("--learning-rate", "0.05", lambda r: r["options"]["learning_rate"] == 0.05),
-    ("--optimizer", "sgd", lambda r: r["options"]["optimizer"] == "sgd"),
-    ("--batch-fraction", "0.1", lambda r: r["batch_size"] == int(0.1 * r["examples"])),
-    ("--validation-fraction", "0.4", lambda r: len(r["clips"]["validation"]) == 6),
-    ("--max-shift", "0", lambda r: r["examples"] == 2 * 12),  # each clip, clean and with generated noise
-])
+@pytest.mark.parametrize(
+    "option, value, check",
+    [
+        ("--epochs", "5", lambda r: len(r["history"]["loss"]) == 5),
+        ("--learning-rate", "0.05", lambda r: r["options"]["learning_rate"] == 0.05),
+        ("--optimizer", "sgd", lambda r: r["options"]["optimizer"] == "sgd"),
+        ("--batch-fraction", "0.1", lambda r: r["batch_size"] == int(0.1 * r["examples"])),
+        ("--validation-fraction", "0.4", lambda r: len(r["clips"]["validation"]) == 6),
+        ("--max-shift", "0", lambda r: r["examples"] == 2 * 12),  # each clip, clean and with generated noise
+    ],
+)
 def test_every_option_changes_what_it_should(digits_train_dir, short_run, tmp_path, option, value, check):
     out = tmp_path / "m"
     args = ["--head", "conv", *(["--epochs", "3"] if option != "--epochs" else []), option, value]
@@ -203,15 +216,30 @@ def test_a_model_of_another_speech_network_is_refused(speech_model, tmp_path, ca
     capsys.readouterr()
     assert main(["predict", str(model), str(fsdd(1, "george", 0))]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: {model / 'pac.json'}: the model was trained on the speech network with sha256 "
-                          "000000000000...") and len(err.splitlines()) == 1, err
+    assert (
+        err.startswith(
+            f"error: {model / 'pac.json'}: the model was trained on the speech network with sha256 000000000000..."
+        )
+        and len(err.splitlines()) == 1
+    ), err
 
 
 def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits_train_dir, short_run, tmp_path):
     assert report(short_run)["noise"] == "generated"
     folder = tmp_path / "folder"
-    assert train(digits_train_dir, folder, "--head", "conv", "--epochs", "3", "--noise",
-                 DATA / "background_noise" / "exercise_bike") == 0
+    assert (
+        train(
+            digits_train_dir,
+            folder,
+            "--head",
+            "conv",
+            "--epochs",
+            "3",
+            "--noise",
+            DATA / "background_noise" / "exercise_bike",
+        )
+        == 0
+    )
     assert report(folder)["noise"] == "folder" and report(folder)["examples"] == report(short_run)["examples"]
     assert weights(folder) != weights(short_run)
     off = tmp_path / "off"
@@ -267,15 +295,36 @@ def test_a_dead_head_is_detected_and_trained_again():
     assert not collapsed(build_head(3, seed=0), x, y)
     # A learning rate this large kills every attempt's filters (NaN or dead ReLUs), so all restarts run.
     attempts = []
-    model, history = train_head(x, y, n_labels=3, epochs=2, learning_rate=1e6, optimizer="sgd", batch_size=4,
-                                seed=0, restarts=2, on_restart=attempts.append)
+    model, history = train_head(
+        x,
+        y,
+        n_labels=3,
+        epochs=2,
+        learning_rate=1e6,
+        optimizer="sgd",
+        batch_size=4,
+        seed=0,
+        restarts=2,
+        on_restart=attempts.append,
+    )
     assert attempts == [1, 2] and history.restarts == 2 and collapsed(model, x, y)
-    model, history = train_head(x, y, n_labels=3, epochs=2, learning_rate=1e-3, optimizer="adam", batch_size=4,
-                                seed=0, restarts=2, on_restart=attempts.append)
+    model, history = train_head(
+        x,
+        y,
+        n_labels=3,
+        epochs=2,
+        learning_rate=1e-3,
+        optimizer="adam",
+        batch_size=4,
+        seed=0,
+        restarts=2,
+        on_restart=attempts.append,
+    )
     assert attempts == [1, 2] and history.restarts == 0 and not collapsed(model, x, y)
 
 
 # -- bad training data -------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def data_with_bad_clip(digits_train_dir, tmp_path):
@@ -302,8 +351,9 @@ def test_skip_bad_skips_the_clip_with_a_warning(data_with_bad_clip, tmp_path, ca
 
 
 def test_label_with_too_few_clips_is_refused(tmp_path, capsys):
-    data = make_label_dir(tmp_path / "d", {"one": [fsdd(1, "george", 0)],
-                                           "seven": [fsdd(7, "george", i) for i in range(3)]})
+    data = make_label_dir(
+        tmp_path / "d", {"one": [fsdd(1, "george", 0)], "seven": [fsdd(7, "george", i) for i in range(3)]}
+    )
     assert train(data, tmp_path / "m") == 2
     err = capsys.readouterr().err
     assert "one" in err and "needs at least 2" in err
@@ -326,6 +376,7 @@ def test_existing_non_model_output_is_not_overwritten(digits_train_dir, tmp_path
 
 # -- predict and evaluate ----------------------------------------------------------------------------
 
+
 def test_predict_prints_sorted_label_confidence_pairs(digits_model, capsys):
     clips = [fsdd(1, "george", 7), fsdd(9, "george", 8)]
     assert main(["predict", str(digits_model), *map(str, clips)]) == 0
@@ -345,8 +396,9 @@ def test_the_pac_command_ends_promptly_with_all_its_output_and_exit_code(digits_
     """The console script skips TensorFlow's slow teardown (os._exit): nothing may be lost."""
     exe = shutil.which("pac") or str(Path(sys.executable).with_name("pac"))
     clips = [fsdd(d, "george", i) for d in DIGITS.values() for i in range(12, 20)]
-    done = subprocess.run([exe, "predict", "--json", str(digits_model), *map(str, clips)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [exe, "predict", "--json", str(digits_model), *map(str, clips)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert list(json.loads(done.stdout)) == [str(c) for c in clips]  # 24 results, the JSON complete
     bad = tmp_path / "bad.wav"
@@ -368,8 +420,10 @@ def test_predict_json_and_accuracy_on_held_out_clips(digits_model, capsys):
 
 def test_evaluate_json_plot_and_table(digits_model, digits_test_dir, tmp_path, capsys):
     out_json, out_png = tmp_path / "eval.json", tmp_path / "eval.png"
-    assert main(["evaluate", str(digits_model), str(digits_test_dir), "--json", str(out_json),
-                 "--plot", str(out_png)]) == 0
+    assert (
+        main(["evaluate", str(digits_model), str(digits_test_dir), "--json", str(out_json), "--plot", str(out_png)])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "accuracy" in text and "precision" in text
     result = json.loads(out_json.read_text())
@@ -394,6 +448,7 @@ def test_predict_on_a_folder_that_is_not_a_model(tmp_path, capsys):
 
 
 # -- the MobileNet base -------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def no_local_base(tmp_path, monkeypatch):

@@ -23,15 +23,17 @@ STATIC = REPO / "compiler" / "pac" / "studio" / "static"
 def test_readme_training_table_is_the_declared_one():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     section = text.split("\n### Training\n", 1)[1].split("\n#", 1)[0]
-    rows = [tuple(cell.strip() for cell in line.strip("|").split(" | "))
-            for line in re.findall(r"^\|.*\|$", section, flags=re.M)]
+    rows = [
+        tuple(cell.strip() for cell in line.strip("|").split(" | "))
+        for line in re.findall(r"^\|.*\|$", section, flags=re.M)
+    ]
     table = [r for r in rows if r[0].startswith("`--")]
     assert rows[0] == ("option", "meaning", "allowed", "product default", "`--preset paper`")
     declared = train_options.table()
-    assert table[:len(declared)] == declared
+    assert table[: len(declared)] == declared
     # the other rows are pac train's other flags
     others = {p.opts[-1] for p in cli.commands["train"].params} - {s.flag for s in OPTIONS if s.cli}
-    for row in table[len(declared):]:
+    for row in table[len(declared) :]:
         assert row[0].strip("`").split()[0] in others, row
 
 
@@ -40,13 +42,35 @@ def test_train_options_take_the_declared_defaults_and_paper_values():
     assert asdict(TrainOptions()) == train_options.defaults()
     assert asdict(PAPER) == train_options.paper()
     # the values they have had since the paper preset existed (same defaults, same models)
-    assert TrainOptions() == TrainOptions(head="linear", bases="speech+mobilenet", l2=0.1, cv_folds=5, epochs=50,
-                                          learning_rate=1e-3, optimizer="adam", batch_fraction=0.4,
-                                          validation_fraction=None, seed=0, max_shift=0.1, shift_step=0.05,
-                                          generated_noise=True, noise_copies=1, snr_db=(5.0, 20.0), canvas_copies=0,
-                                          restarts=2)
-    assert PAPER == TrainOptions(head="conv", epochs=20, learning_rate=1e-4, validation_fraction=0.0, max_shift=0.0,
-                                 generated_noise=False, canvas_copies=0, restarts=0)
+    assert TrainOptions() == TrainOptions(
+        head="linear",
+        bases="speech+mobilenet",
+        l2=0.1,
+        cv_folds=5,
+        epochs=50,
+        learning_rate=1e-3,
+        optimizer="adam",
+        batch_fraction=0.4,
+        validation_fraction=None,
+        seed=0,
+        max_shift=0.1,
+        shift_step=0.05,
+        generated_noise=True,
+        noise_copies=1,
+        snr_db=(5.0, 20.0),
+        canvas_copies=0,
+        restarts=2,
+    )
+    assert PAPER == TrainOptions(
+        head="conv",
+        epochs=20,
+        learning_rate=1e-4,
+        validation_fraction=0.0,
+        max_shift=0.0,
+        generated_noise=False,
+        canvas_copies=0,
+        restarts=0,
+    )
     TrainOptions().check()
     PAPER.check()
 
@@ -64,17 +88,20 @@ def test_choices_are_those_the_library_knows():
         assert train_options.problem(spec, spec.paper_value) is None, spec.name
 
 
-@pytest.mark.parametrize("changes, says", [
-    ({"l2": 0.0}, "l2 must be more than 0 and at most 100, not 0"),
-    ({"epochs": 0}, "epochs must be a whole number from 1 to 1000, not 0"),
-    ({"epochs": 2.5}, "epochs must be a whole number from 1 to 1000, not 2.5"),
-    ({"learning_rate": float("nan")}, "learning_rate must be more than 0 and at most 1, not nan"),
-    ({"validation_fraction": 1.0}, "validation_fraction must be from 0 to 0.9, not 1"),
-    ({"optimizer": "lbfgs"}, "optimizer must be one of adam, sgd, adagrad, adadelta, not 'lbfgs'"),
-    ({"seed": -1}, "seed must be a whole number from 0 to 2147483647, not -1"),
-    ({"snr_db": (20.0, 5.0)}, "snr_db must be two numbers from -30 to 60, the lower first, not (20.0, 5.0)"),
-    ({"generated_noise": "yes"}, "generated_noise must be one of generated, none, not 'yes'"),
-])
+@pytest.mark.parametrize(
+    "changes, says",
+    [
+        ({"l2": 0.0}, "l2 must be more than 0 and at most 100, not 0"),
+        ({"epochs": 0}, "epochs must be a whole number from 1 to 1000, not 0"),
+        ({"epochs": 2.5}, "epochs must be a whole number from 1 to 1000, not 2.5"),
+        ({"learning_rate": float("nan")}, "learning_rate must be more than 0 and at most 1, not nan"),
+        ({"validation_fraction": 1.0}, "validation_fraction must be from 0 to 0.9, not 1"),
+        ({"optimizer": "lbfgs"}, "optimizer must be one of adam, sgd, adagrad, adadelta, not 'lbfgs'"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 2147483647, not -1"),
+        ({"snr_db": (20.0, 5.0)}, "snr_db must be two numbers from -30 to 60, the lower first, not (20.0, 5.0)"),
+        ({"generated_noise": "yes"}, "generated_noise must be one of generated, none, not 'yes'"),
+    ],
+)
 def test_check_names_the_option_its_value_and_the_range(changes, says):
     with pytest.raises(PacError) as caught:
         TrainOptions(**changes).check()
@@ -90,9 +117,11 @@ def test_parse_reads_form_text():
     assert train_options.parse(BY_NAME["optimizer"], " SGD ") == "sgd"
     assert train_options.parse(BY_NAME["generated_noise"], "off") is False
     assert train_options.parse(BY_NAME["seed"], "") is None
-    for spec, value, says in [("epochs", "many", "epochs must be a whole number, not 'many'"),
-                              ("epochs", "inf", "epochs must be a whole number, not 'inf'"),
-                              ("l2", "1e400", "l2 must be more than 0 and at most 100, not inf")]:
+    for spec, value, says in [
+        ("epochs", "many", "epochs must be a whole number, not 'many'"),
+        ("epochs", "inf", "epochs must be a whole number, not 'inf'"),
+        ("l2", "1e400", "l2 must be more than 0 and at most 100, not inf"),
+    ]:
         with pytest.raises(PacError) as caught:
             train_options.parse(BY_NAME[spec], value)
         assert str(caught.value) == says
@@ -111,19 +140,32 @@ def test_pac_train_flags_are_made_from_the_declaration():
     assert "[product 50, paper 20]" in params["--epochs"].help
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--epochs", "0", "--head", "conv"], "error: --epochs must be a whole number from 1 to 1000, not 0\n"),
-    (["--l2", "-1", "--seed", "-2"], "error: --l2 must be more than 0 and at most 100, not -1; "
-                                     "--seed must be a whole number from 0 to 2147483647, not -2\n"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--epochs", "0", "--head", "conv"], "error: --epochs must be a whole number from 1 to 1000, not 0\n"),
+        (
+            ["--l2", "-1", "--seed", "-2"],
+            "error: --l2 must be more than 0 and at most 100, not -1; "
+            "--seed must be a whole number from 0 to 2147483647, not -2\n",
+        ),
+    ],
+)
 def test_pac_train_refuses_values_out_of_bounds_in_one_line(tmp_path, capsys, args, says):
     assert main(["train", str(tmp_path / "clips"), "-o", str(tmp_path / "m"), *args]) == 2
     assert capsys.readouterr().err == says
 
 
-@pytest.mark.parametrize("word, generated, folder", [("none", False, None), ("off", False, None),
-                                                     ("generated", True, None), (None, True, None),
-                                                     ("my-noise", None, "my-noise")])
+@pytest.mark.parametrize(
+    "word, generated, folder",
+    [
+        ("none", False, None),
+        ("off", False, None),
+        ("generated", True, None),
+        (None, True, None),
+        ("my-noise", None, "my-noise"),
+    ],
+)
 def test_pac_train_noise_words_and_folder(tmp_path, monkeypatch, capsys, word, generated, folder):
     """``--noise none`` (``off`` is taken for it), ``generated`` or a folder reach training as they should."""
     import pac.train as train
@@ -135,6 +177,7 @@ def test_pac_train_noise_words_and_folder(tmp_path, monkeypatch, capsys, word, g
     def stop(options, config):
         seen["options"] = options
         raise PacError("stop here")
+
     monkeypatch.setattr(train, "needed_networks", stop)
     args = ["train", str(tmp_path / "clips"), "-o", str(tmp_path / "m")] + (["--noise", word] if word else [])
     assert main(args) == 2

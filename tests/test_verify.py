@@ -102,13 +102,18 @@ def test_java_and_dex_files_parse(built_aix):
 def both_aix(both_blocks_model, tmp_path_factory) -> Path:
     """``pac build`` of a linear head on both blocks: ships MobileNet and the speech network."""
     out = tmp_path_factory.mktemp("aix") / "both.aix"
-    assert main(["build", str(both_blocks_model), "-o", str(out), "--base", str(BASE_DIR),
-                 "--speech-base", str(SPEECH_DIR)]) == 0
+    assert (
+        main(
+            ["build", str(both_blocks_model), "-o", str(out), "--base", str(BASE_DIR), "--speech-base", str(SPEECH_DIR)]
+        )
+        == 0
+    )
     return out
 
 
-@pytest.mark.parametrize(("model", "networks"), [("both_blocks_model", "mobilenet, speech"),
-                                                 ("conv_model", "mobilenet")])
+@pytest.mark.parametrize(
+    ("model", "networks"), [("both_blocks_model", "mobilenet, speech"), ("conv_model", "mobilenet")]
+)
 def test_other_model_kinds_pass_with_clips(model, networks, request, digits_test_dir, tmp_path):
     """A linear head on both blocks (Python runs the .aix's own MobileNet and speech network) and PAC's
     conv head (format 1): every check passes, the page's answers equal Python's."""
@@ -136,8 +141,9 @@ def test_python_side_runs_the_speech_network_of_the_aix(both_aix, tmp_path):
     rule = aix.AssetPaths.load()
     files = unpack(both_aix)
     package = package_of(files)
-    extract_page({n.split("/assets/", 1)[1]: d for n, d in files.items() if n.startswith(f"{package}/assets/")},
-                 rule, page)
+    extract_page(
+        {n.split("/assets/", 1)[1]: d for n, d in files.items() if n.startswith(f"{package}/assets/")}, rule, page
+    )
     network = speech_network(page, read_manifest(page / "model"))
     resolved = speech_base.read_speech_network(SPEECH_DIR).quantized()
     assert speech_base.export_files(network) == speech_base.export_files(resolved)
@@ -148,6 +154,7 @@ def test_python_side_runs_the_speech_network_of_the_aix(both_aix, tmp_path):
 
 def _edit_manifest(change):
     """Change the built-in model's pac.json and the copy rendered into the page alike."""
+
     def edit(files, package):
         name = f"{package}/assets/model__pac.json"
         manifest = json.loads(files[name])
@@ -159,6 +166,7 @@ def _edit_manifest(change):
         constants = json.loads(html[start:end])
         constants["builtin_manifest"] = manifest
         files[f"{package}/assets/classifier.html"] = (html[:start] + json.dumps(constants) + html[end:]).encode()
+
     return edit
 
 
@@ -176,17 +184,23 @@ def _other_network(files, package):
     files[name] = json.dumps(graph).encode()
 
 
-@pytest.mark.parametrize(("edit", "says"), [
-    (lambda f, p: f.pop(f"{p}/assets/speech__weights.bin"), "speech/weights.bin is missing"),
-    (_flip_weights, "does not match the graph's weights_bytes and weights_sha256"),
-    (_other_network, "is the network with sha256 000000000000..."),
-    (_edit_manifest(lambda m: m["speech_base"].update(weights="float32")),
-     "has uint8 weights, the model runs float32"),
-    (lambda f, p: f.pop(f"{p}/assets/mobilenet__group7-shard1of1"),
-     "MobileNet weights named by mobilenet__model.json are missing: mobilenet__group7-shard1of1"),
-    (lambda f, p: f.pop(f"{p}/assets/mobilenet__model.json"),
-     "the model runs MobileNet but mobilenet__model.json"),
-])
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda f, p: f.pop(f"{p}/assets/speech__weights.bin"), "speech/weights.bin is missing"),
+        (_flip_weights, "does not match the graph's weights_bytes and weights_sha256"),
+        (_other_network, "is the network with sha256 000000000000..."),
+        (
+            _edit_manifest(lambda m: m["speech_base"].update(weights="float32")),
+            "has uint8 weights, the model runs float32",
+        ),
+        (
+            lambda f, p: f.pop(f"{p}/assets/mobilenet__group7-shard1of1"),
+            "MobileNet weights named by mobilenet__model.json are missing: mobilenet__group7-shard1of1",
+        ),
+        (lambda f, p: f.pop(f"{p}/assets/mobilenet__model.json"), "the model runs MobileNet but mobilenet__model.json"),
+    ],
+)
 def test_missing_or_wrong_network_files(both_aix, tmp_path, edit, says):
     text = failures(rewrite(both_aix, tmp_path / "x.aix", edit))
     assert says in text, text
@@ -215,12 +229,14 @@ def test_missing_descriptor(built_aix, tmp_path):
 def test_empty_descriptor_array(built_aix, tmp_path):
     def edit(files, package):
         files[f"{package}/components.json"] = b"[]"
+
     assert "No valid component descriptors" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
 def test_non_string_scalar(built_aix, tmp_path):
     def edit(files, package):
         edit_json(files, f"{package}/components.json", lambda d: d[0].update(version=20200904))
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "components.json[0].version is 20200904 (int)" in text
     assert "as a string" in text
@@ -229,6 +245,7 @@ def test_non_string_scalar(built_aix, tmp_path):
 def test_boolean_instead_of_string(built_aix, tmp_path):
     def edit(files, package):
         edit_json(files, f"{package}/components.json", lambda d: d[0]["events"][0].update(deprecated=False))
+
     assert "events[0].deprecated is false (bool)" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
@@ -240,6 +257,7 @@ def test_event_without_params_and_designer_property_without_category(built_aix, 
 
     def edit(files, package):
         edit_json(files, f"{package}/components.json", change)
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "events[0]: missing params" in text
     assert "has no category" in text
@@ -247,8 +265,8 @@ def test_event_without_params_and_designer_property_without_category(built_aix, 
 
 def test_bad_yail_type(built_aix, tmp_path):
     def edit(files, package):
-        edit_json(files, f"{package}/components.json",
-                  lambda d: d[0]["methods"][0]["params"][0].update(type="String"))
+        edit_json(files, f"{package}/components.json", lambda d: d[0]["methods"][0]["params"][0].update(type="String"))
+
     assert "'String' is not a YAIL type" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
@@ -262,6 +280,7 @@ def test_java_11_class_file(built_aix, tmp_path):
     def edit(files, package):
         name = f"{package}/files/AndroidRuntime.jar"
         files[name] = edit_jar(files[name], bump)
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "is Java 11 bytecode (class file major 55)" in text
 
@@ -277,8 +296,10 @@ def test_class_outside_the_package(built_aix, tmp_path):
 
     def edit(files, package):
         name = f"{package}/files/AndroidRuntime.jar"
-        files[name] = edit_jar(files[name],
-                               lambda c: c.update({"com/google/appinventor/components/runtime/Form.class": form}))
+        files[name] = edit_jar(
+            files[name], lambda c: c.update({"com/google/appinventor/components/runtime/Form.class": form})
+        )
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "class com.google.appinventor.components.runtime.Form is not in the package" in text
 
@@ -291,6 +312,7 @@ def test_corrupt_dex(built_aix, tmp_path):
 
     def edit(files, package):
         files[f"{package}/classes.jar"] = edit_jar(files[f"{package}/classes.jar"], flip)
+
     assert "adler32 checksum does not match" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
@@ -303,6 +325,7 @@ def test_dex_with_fixed_checksum_but_wrong_signature(built_aix, tmp_path):
 
     def edit(files, package):
         files[f"{package}/classes.jar"] = edit_jar(files[f"{package}/classes.jar"], flip)
+
     assert "sha1 signature does not match" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
@@ -314,6 +337,7 @@ def test_missing_asset(built_aix, tmp_path):
 def test_undeclared_asset(built_aix, tmp_path):
     def edit(files, package):
         files[f"{package}/assets/extra.txt"] = b"x"
+
     assert "shipped but not declared: extra.txt" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
@@ -323,6 +347,7 @@ def test_asset_with_a_reserved_name(built_aix, tmp_path, name):
         files[f"{package}/assets/{name}"] = b"[]"
         for key in (f"{package}/components.json", f"{package}/files/component_build_infos.json"):
             edit_json(files, key, lambda d: d[0]["assets"].append(name))
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert f"2 files named {name}" in text
     assert f"asset name {name!r} is reserved" in text
@@ -331,7 +356,8 @@ def test_asset_with_a_reserved_name(built_aix, tmp_path, name):
 def test_wrong_top_level_folder(built_aix, tmp_path):
     def edit(files, package):
         for name in list(files):
-            files["com.example.other" + name[len(package):]] = files.pop(name)
+            files["com.example.other" + name[len(package) :]] = files.pop(name)
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "top-level folder 'com.example.other' is not the components' Java package" in text
 
@@ -339,34 +365,43 @@ def test_wrong_top_level_folder(built_aix, tmp_path):
 def test_two_top_level_folders(built_aix, tmp_path):
     def edit(files, package):
         files["other/readme.txt"] = b"x"
+
     assert "2 top-level folders" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
 def test_file_over_the_limit(built_aix, tmp_path):
     def edit(files, package):
         files[f"{package}/assets/model__group1-shard1of1.bin"] = bytes(aix.MAX_FILE_BYTES + 1)
+
     text = failures(rewrite(built_aix, tmp_path / "x.aix", edit))
     assert "over App Inventor's 15,728,640 byte limit per file" in text
 
 
 def test_internet_permission(built_aix, tmp_path):
     def edit(files, package):
-        edit_json(files, f"{package}/files/component_build_infos.json",
-                  lambda d: d[0]["permissions"].append("android.permission.INTERNET"))
+        edit_json(
+            files,
+            f"{package}/files/component_build_infos.json",
+            lambda d: d[0]["permissions"].append("android.permission.INTERNET"),
+        )
+
     assert "requests android.permission.INTERNET" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
 def test_model_manifest_version_the_page_cannot_read(built_aix, tmp_path):
     def edit(files, package):
         edit_json(files, f"{package}/assets/model__pac.json", lambda m: m.update(format_version=99))
+
     assert "manifest version 99 is not supported" in failures(rewrite(built_aix, tmp_path / "x.aix", edit))
 
 
 def test_page_that_never_gets_ready(built_aix, tmp_path):
     """The browser stage catches a page that breaks (here: a network's model.json or graph is not JSON)."""
+
     def edit(files, package):
         broken = [f"{package}/assets/{name}" for name in ("speech__graph.json", "mobilenet__model.json")]
         files[next(name for name in broken if name in files)] = b"{not json"
+
     report = verify(rewrite(built_aix, tmp_path / "x.aix", edit), timeout=60)
     assert not report.ok
     assert any("headless Chromium" in f for f in report.failures), report.failures

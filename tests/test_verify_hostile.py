@@ -47,8 +47,12 @@ def zip_of(entries: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> 
 def aix_of(tmp_path: Path, extra: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> Path:
     """An .aix with a one-component descriptor and ``extra`` entries (names under the package folder)."""
     path = tmp_path / "hostile.aix"
-    path.write_bytes(zip_of({f"{PACKAGE}/components.json": DESCRIPTOR,
-                             **{f"{PACKAGE}/{name}": data for name, data in extra.items()}}, method=method))
+    path.write_bytes(
+        zip_of(
+            {f"{PACKAGE}/components.json": DESCRIPTOR, **{f"{PACKAGE}/{name}": data for name, data in extra.items()}},
+            method=method,
+        )
+    )
     return path
 
 
@@ -65,22 +69,24 @@ def patch_entry(data: bytes, name: str, *, central: dict[int, bytes], local: dic
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo(name)
     record = data.index(b"PK\x01\x02")
-    while data[record + 46:record + 46 + len(name)] != name.encode():
+    while data[record + 46 : record + 46 + len(name)] != name.encode():
         record = data.index(b"PK\x01\x02", record + 4)
     for offset, value in central.items():
-        out[record + offset:record + offset + len(value)] = value
+        out[record + offset : record + offset + len(value)] = value
     for offset, value in (local or {}).items():
-        out[info.header_offset + offset:info.header_offset + offset + len(value)] = value
+        out[info.header_offset + offset : info.header_offset + offset + len(value)] = value
     return bytes(out)
 
 
 @pytest.fixture
 def lower_limits(monkeypatch):
     """Replace the limits of ``pac.verify``'s modules by ``LIMITS`` with the given fields changed."""
+
     def lower(**fields):
         lowered = dataclasses.replace(LIMITS, **fields)
         for module in (verify_archive, verify_page):
             monkeypatch.setattr(module, "LIMITS", lowered)
+
     return lower
 
 
@@ -112,8 +118,9 @@ def test_aix_over_the_upload_limit_is_not_read(tmp_path):
     with open(huge, "wb") as f:
         f.truncate(10 << 30)
     report = verify(huge, browser=False)
-    assert report.failures == ["the .aix is 10,737,418,240 bytes; App Inventor refuses uploads over 15,728,640 "
-                               "bytes (not read)"]
+    assert report.failures == [
+        "the .aix is 10,737,418,240 bytes; App Inventor refuses uploads over 15,728,640 bytes (not read)"
+    ]
     assert report.size == 10 << 30
 
 
@@ -137,7 +144,8 @@ def test_duplicate_names_are_found_in_one_pass(tmp_path):
     found = [f for f in failures(path) if "duplicate zip entries" in f]
     assert len(found) == 1
     assert found[0].startswith(f"the .aix: duplicate zip entries: {PACKAGE}/assets/0, ") and found[0].endswith(
-        "(+3992 more)")
+        "(+3992 more)"
+    )
 
 
 def test_entry_name_that_is_not_utf8(tmp_path):
@@ -170,8 +178,10 @@ def test_entry_name_that_starts_with_nul(tmp_path):
 def test_entry_over_the_size_limit_is_not_decompressed(tmp_path):
     size = LIMITS.aix_max_entry_bytes + 1
     text = "\n".join(failures(aix_of(tmp_path, {"assets/big.bin": bytes(size)})))
-    assert (f"{PACKAGE}/assets/big.bin: {size:,d} bytes uncompressed, more than the 67,108,864-byte limit per "
-            f"entry; not decompressed") in text
+    assert (
+        f"{PACKAGE}/assets/big.bin: {size:,d} bytes uncompressed, more than the 67,108,864-byte limit per "
+        f"entry; not decompressed"
+    ) in text
     assert "FILE_TOO_LARGE" in text  # App Inventor's own limit is still reported
 
 
@@ -200,8 +210,10 @@ def test_header_that_understates_the_size_is_caught_by_the_bounded_read(tmp_path
 
 def test_compression_method_app_inventor_cannot_read(tmp_path):
     text = "\n".join(failures(aix_of(tmp_path, {"assets/a.txt": b"hello" * 100}, method=zipfile.ZIP_BZIP2)))
-    assert "components.json: uses compression method 12; App Inventor (java.util.zip) reads only stored and " \
-           "deflated entries" in text
+    assert (
+        "components.json: uses compression method 12; App Inventor (java.util.zip) reads only stored and "
+        "deflated entries" in text
+    )
 
 
 def test_encrypted_entry(tmp_path):
@@ -217,8 +229,10 @@ def test_total_size_limit_stops_reading(tmp_path, lower_limits):
     lower_limits(aix_max_total_bytes=MIB)
     path = aix_of(tmp_path, {f"assets/{i}.bin": os.urandom(400_000) for i in range(3)})
     report = verify(path, browser=False)
-    assert report.failures == ["the .aix: reading it would pass the limit of 1,048,576 bytes uncompressed in "
-                               "total (nested archives included); stopped there"]
+    assert report.failures == [
+        "the .aix: reading it would pass the limit of 1,048,576 bytes uncompressed in "
+        "total (nested archives included); stopped there"
+    ]
 
 
 # -- archives nested in the .aix -------------------------------------------------------------------
@@ -234,7 +248,8 @@ def test_zip_bomb_inside_classes_jar(tmp_path):
 def test_too_many_entries_inside_classes_jar(tmp_path):
     jar = zip_of({f"{i:x}.dex": b"" for i in range(LIMITS.aix_max_entries + 1)}, method=zipfile.ZIP_STORED)
     assert "classes.jar: 10,001 entries, more than the limit of 10,000 per archive; not read" in failures(
-        aix_of(tmp_path, {"classes.jar": jar}, method=zipfile.ZIP_STORED))
+        aix_of(tmp_path, {"classes.jar": jar}, method=zipfile.ZIP_STORED)
+    )
 
 
 def test_runtime_jar_entries_count_towards_the_total(tmp_path, lower_limits):
@@ -242,8 +257,10 @@ def test_runtime_jar_entries_count_towards_the_total(tmp_path, lower_limits):
     lower_limits(aix_max_total_bytes=MIB)
     jar = zip_of({f"{PACKAGE.replace('.', '/')}/Thing.class": os.urandom(700_000)}, method=zipfile.ZIP_STORED)
     text = "\n".join(failures(aix_of(tmp_path, {"files/AndroidRuntime.jar": jar}, method=zipfile.ZIP_STORED)))
-    assert ("files/AndroidRuntime.jar: reading it would pass the limit of 1,048,576 bytes uncompressed in total "
-            "(nested archives included); stopped there") in text
+    assert (
+        "files/AndroidRuntime.jar: reading it would pass the limit of 1,048,576 bytes uncompressed in total "
+        "(nested archives included); stopped there"
+    ) in text
 
 
 def test_archives_nested_deeper_than_the_limit_are_not_opened():
@@ -276,21 +293,36 @@ def test_deeply_nested_descriptor_or_build_infos(tmp_path, entry):
 
 def test_values_of_the_wrong_type_in_descriptor_and_build_infos(tmp_path):
     """Lists and objects where App Inventor's schema has strings: failure lines (were TypeErrors)."""
-    descriptor = [{"type": f"{PACKAGE}.Thing", "name": "Thing", "assets": [["a"], {"b": 1}],
-                   "blockProperties": [{"name": ["p"], "rw": ["x"], "deprecated": {}}],
-                   "properties": [{"name": ["p"], "editorType": "x", "defaultValue": "y"}],
-                   "events": [{"name": ["e"], "description": "", "deprecated": "false", "params": []}] * 2}]
+    descriptor = [
+        {
+            "type": f"{PACKAGE}.Thing",
+            "name": "Thing",
+            "assets": [["a"], {"b": 1}],
+            "blockProperties": [{"name": ["p"], "rw": ["x"], "deprecated": {}}],
+            "properties": [{"name": ["p"], "editorType": "x", "defaultValue": "y"}],
+            "events": [{"name": ["e"], "description": "", "deprecated": "false", "params": []}] * 2,
+        }
+    ]
     infos = [{"type": None, "permissions": 5, "assets": [{}]}, {"type": 3, "permissions": [], "assets": []}]
     path = tmp_path / "types.aix"
-    path.write_bytes(zip_of({f"{PACKAGE}/components.json": json.dumps(descriptor).encode(),
-                             f"{PACKAGE}/files/component_build_infos.json": json.dumps(infos).encode()}))
+    path.write_bytes(
+        zip_of(
+            {
+                f"{PACKAGE}/components.json": json.dumps(descriptor).encode(),
+                f"{PACKAGE}/files/component_build_infos.json": json.dumps(infos).encode(),
+            }
+        )
+    )
     text = "\n".join(failures(path))
-    for says in ("components.json[0].assets must be an array of file names",
-                 "blockProperties[0].rw: ['x'] is not one of", "blockProperties[0].deprecated: {} is not",
-                 "designer property ['p'] has no blockProperties entry",
-                 "component_build_infos.json[0].permissions must be an array",
-                 "component_build_infos.json[0].assets must be an array of strings",
-                 "build infos for [None, 3]"):
+    for says in (
+        "components.json[0].assets must be an array of file names",
+        "blockProperties[0].rw: ['x'] is not one of",
+        "blockProperties[0].deprecated: {} is not",
+        "designer property ['p'] has no blockProperties entry",
+        "component_build_infos.json[0].permissions must be an array",
+        "component_build_infos.json[0].assets must be an array of strings",
+        "build infos for [None, 3]",
+    ):
         assert says in text, says
 
 
@@ -299,6 +331,7 @@ def test_values_of_the_wrong_type_in_descriptor_and_build_infos(tmp_path):
 def test_deeply_nested_model_json(built_aix, tmp_path, asset):
     def edit(files, package):
         files[f"{package}/assets/{asset}"] = DEEP
+
     text = "\n".join(failures(rewrite(built_aix, tmp_path / "x.aix", edit)))
     assert f"{asset}: JSON nested 100000 levels deep, more than the limit of 32" in text
 
@@ -325,6 +358,12 @@ def test_asset_that_is_both_a_file_and_a_folder(tmp_path, order):
     names = list(order)
     descriptor = [{"type": f"{PACKAGE}.Thing", "assets": names}]
     path = tmp_path / "paths.aix"
-    path.write_bytes(zip_of({f"{PACKAGE}/components.json": json.dumps(descriptor).encode(),
-                             **{f"{PACKAGE}/assets/{name}": b"x" for name in names}}))
+    path.write_bytes(
+        zip_of(
+            {
+                f"{PACKAGE}/components.json": json.dumps(descriptor).encode(),
+                **{f"{PACKAGE}/assets/{name}": b"x" for name in names},
+            }
+        )
+    )
     assert any(f.startswith("assets: asset ") and "as a file and as a folder" in f for f in failures(path))

@@ -36,10 +36,10 @@ LABELS = {"one": 1, "seven": 7, "nine": 9}
 
 def run(command, *, cwd, env=None, timeout=900) -> subprocess.CompletedProcess:
     """Run ``command``; on failure, fail the test with its output."""
-    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, (f"{' '.join(map(str, command))} exited {done.returncode}:\n"
-                                  f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
     return done
 
 
@@ -78,8 +78,11 @@ class Installed:
         return done
 
     def site_packages(self) -> Path:
-        out = run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=self.work,
-                  env=self.env)
+        out = run(
+            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            cwd=self.work,
+            env=self.env,
+        )
         return Path(out.stdout.strip())
 
 
@@ -90,14 +93,23 @@ def installed(tmp_path_factory):
     inst = Installed(root)
     inst.work.mkdir()
     dist = root / "dist"
-    inst.timed("wheel", [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", REPO, "-w", dist],
-               cwd=inst.work, env=inst.env)
+    inst.timed(
+        "wheel",
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", REPO, "-w", dist],
+        cwd=inst.work,
+        env=inst.env,
+    )
     wheels = sorted(dist.glob("pac_audio-*.whl"))
     assert len(wheels) == 1, wheels
     inst.wheel = wheels[0]
     inst.timed("venv", [sys.executable, "-m", "venv", inst.venv], cwd=inst.work, env=inst.env)
-    inst.timed("install", [inst.python, "-m", "pip", "install", "--quiet", inst.wheel,
-                           "-c", REPO / "requirements.lock"], cwd=inst.work, env=inst.env, timeout=1800)
+    inst.timed(
+        "install",
+        [inst.python, "-m", "pip", "install", "--quiet", inst.wheel, "-c", REPO / "requirements.lock"],
+        cwd=inst.work,
+        env=inst.env,
+        timeout=1800,
+    )
     yield inst
     shutil.rmtree(root, ignore_errors=True)  # 2.5 GB
 
@@ -115,12 +127,15 @@ def test_bundle_builds_the_checkouts_aix(digits_model, tmp_path, monkeypatch):
     monkeypatch.setattr(resources, "run_maven", lambda *a, **k: pytest.fail("an installed pac ran Maven"))
     installed = build_aix(digits_model, tmp_path / "installed.aix")
     assert installed.path.read_bytes() == checkout.path.read_bytes()
-    assert set(manifest["files"]) == {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} \
-        - {resources.BUNDLE_MANIFEST}
+    assert set(manifest["files"]) == {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {
+        resources.BUNDLE_MANIFEST
+    }
     (bundle / "js" / "wav.js").write_text("changed")
     (bundle / "extra.txt").write_text("x")
-    assert resources.check_bundle(bundle) == ["js/wav.js: sha256 differs from BUNDLE.json",
-                                              "extra.txt: not listed in BUNDLE.json"]
+    assert resources.check_bundle(bundle) == [
+        "js/wav.js: sha256 differs from BUNDLE.json",
+        "extra.txt: not listed in BUNDLE.json",
+    ]
 
 
 def test_incomplete_installs_and_checkouts_say_what_to_do(tmp_path):
@@ -139,8 +154,12 @@ def test_incomplete_installs_and_checkouts_say_what_to_do(tmp_path):
         installed.tfjs_files()
     extension = tmp_path / "extension"
     extension.mkdir()
-    for name in (resources.BRIDGE, resources.NPM_PINS, f"{resources.TEMPLATES}/classifier.html",
-                 *(f"{resources.JS}/{s}" for s in resources.RUNTIME_SCRIPTS)):
+    for name in (
+        resources.BRIDGE,
+        resources.NPM_PINS,
+        f"{resources.TEMPLATES}/classifier.html",
+        *(f"{resources.JS}/{s}" for s in resources.RUNTIME_SCRIPTS),
+    ):
         (extension / name).parent.mkdir(parents=True, exist_ok=True)
         (extension / name).write_bytes((resources.CHECKOUT_EXTENSION_DIR / name).read_bytes())
     with pytest.raises(PacError, match=r"TensorFlow\.js is not installed.*setup\.sh"):
@@ -152,30 +171,43 @@ def test_wheel_holds_the_package_and_its_bundle_only(installed):
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = [n for n in wheel.namelist() if not n.endswith("/")]
         contents = {n: wheel.read(n) for n in names}
-    assert names and all(n.startswith(("pac/", DIST_INFO)) for n in names), \
-        sorted(n for n in names if not n.startswith(("pac/", DIST_INFO)))
+    assert names and all(n.startswith(("pac/", DIST_INFO)) for n in names), sorted(
+        n for n in names if not n.startswith(("pac/", DIST_INFO))
+    )
     for fragment in ("extension/", "node_modules", "target/", "compiler/", "tests/", "__pycache__"):
         assert not [n for n in names if fragment in n], fragment
     checkout = str(REPO).encode()
     assert not [n for n, data in contents.items() if checkout in data], "a file of the wheel names the checkout"
     bundle = json.loads(contents["pac/_bundle/BUNDLE.json"])
-    shipped = {n[len("pac/_bundle/"):]: data for n, data in contents.items() if n.startswith("pac/_bundle/")}
+    shipped = {n[len("pac/_bundle/") :]: data for n, data in contents.items() if n.startswith("pac/_bundle/")}
     assert set(shipped) - {"BUNDLE.json"} == set(bundle["files"])
     assert all(hashlib.sha256(shipped[rel]).hexdigest() == digest for rel, digest in bundle["files"].items())
     assert bundle["tfjs"] == resources.Resources.checkout().tfjs_pins()
     # What pac build and pac verify read: bridge.json, the template, the scripts, TF.js, the component.
-    expected = {"bridge.json", "templates/classifier.html", *(f"js/{s}" for s in resources.RUNTIME_SCRIPTS),
-                *resources.TFJS_FILES, *(f"component/{n}" for n in resources.COMPONENT_FILES.values())}
+    expected = {
+        "bridge.json",
+        "templates/classifier.html",
+        *(f"js/{s}" for s in resources.RUNTIME_SCRIPTS),
+        *resources.TFJS_FILES,
+        *(f"component/{n}" for n in resources.COMPONENT_FILES.values()),
+    }
     assert expected <= set(bundle["files"]), expected - set(bundle["files"])
     assert "component/aiwebres/pac.png" in bundle["files"]
 
 
 def test_installed_pac_is_the_virtualenvs(installed):
     """``import pac`` resolves inside the virtualenv, to the installed layout, whose bundle is intact."""
-    out = run([installed.python, "-c",
-               "import json, pac, pac.resources as r; c = r.current(); "
-               "print(json.dumps({'file': pac.__file__, 'kind': c.kind, 'root': str(c.root), "
-               "'problems': r.check_bundle()}))"], cwd=installed.work, env=installed.env)
+    out = run(
+        [
+            installed.python,
+            "-c",
+            "import json, pac, pac.resources as r; c = r.current(); "
+            "print(json.dumps({'file': pac.__file__, 'kind': c.kind, 'root': str(c.root), "
+            "'problems': r.check_bundle()}))",
+        ],
+        cwd=installed.work,
+        env=installed.env,
+    )
     found = json.loads(out.stdout)
     venv = installed.venv.resolve()
     assert venv in Path(found["file"]).resolve().parents, found
@@ -187,26 +219,33 @@ def test_train_build_verify_outside_the_checkout(installed, tmp_path, capsys):
     """pac train -> pac build (PATH without Maven or npm) -> pac verify --clips, in the virtualenv;
     the .aix is byte-identical to the checkout's ``pac build`` of the same model."""
     work = installed.work
-    train = make_label_dir(work / "train", {label: [fsdd(d, "george", i) for i in range(5)]
-                                            for label, d in LABELS.items()})
-    clips = make_label_dir(work / "clips", {label: [fsdd(d, "george", i) for i in range(5, 10)]
-                                            for label, d in LABELS.items()})
+    train = make_label_dir(
+        work / "train", {label: [fsdd(d, "george", i) for i in range(5)] for label, d in LABELS.items()}
+    )
+    clips = make_label_dir(
+        work / "clips", {label: [fsdd(d, "george", i) for i in range(5, 10)] for label, d in LABELS.items()}
+    )
     env = installed.env  # PAC_BASE_DIR, PAC_SPEECH_DIR and PAC_CACHE_DIR point at ../shared (conftest)
     assert env["PAC_BASE_DIR"] and env["PAC_SPEECH_DIR"]
     installed.timed("train", [installed.pac, "train", train, "-o", work / "model", "--seed", "0"], cwd=work, env=env)
     # Nothing but the virtualenv on PATH: pac build must not need Maven, npm or any other program.
     bare = {**env, "PATH": str(installed.bin)}
     installed.timed("build", [installed.pac, "build", work / "model", "-o", work / "wheel.aix"], cwd=work, env=bare)
-    done = installed.timed("verify", [installed.pac, "verify", work / "wheel.aix", "--clips", clips,
-                                      "--json", work / "verify.json"], cwd=work, env=env)
+    done = installed.timed(
+        "verify",
+        [installed.pac, "verify", work / "wheel.aix", "--clips", clips, "--json", work / "verify.json"],
+        cwd=work,
+        env=env,
+    )
     report = json.loads((work / "verify.json").read_text(encoding="utf-8"))
     assert report["ok"] and report["clips"] == 15, done.stdout
     assert report["labels"] == sorted(LABELS)
 
     checkout_aix = tmp_path / "checkout.aix"
     assert main(["build", str(work / "model"), "-o", str(checkout_aix)]) == 0
-    assert (work / "wheel.aix").read_bytes() == checkout_aix.read_bytes(), \
+    assert (work / "wheel.aix").read_bytes() == checkout_aix.read_bytes(), (
         "the wheel's pac build differs from the checkout's (rebuild after changing extension/?)"
+    )
 
     wheel_bytes = installed.wheel.stat().st_size
     with zipfile.ZipFile(installed.wheel) as wheel:
@@ -215,11 +254,17 @@ def test_train_build_verify_outside_the_checkout(installed, tmp_path, capsys):
     venv_bytes, _ = folder_size(installed.venv)
     t = installed.timings
     with capsys.disabled():
-        print(f"\n[wheel] {installed.wheel.name}: {wheel_bytes / 1e6:.2f} MB, {wheel_files} files "
-              f"(built in {t['wheel']:.0f} s)")
-        print(f"[wheel] fresh venv: created in {t['venv']:.0f} s, pip install of the wheel and its dependencies "
-              f"{t['install']:.0f} s; site-packages {site_bytes / 1e9:.2f} GB in {site_files} files, "
-              f"venv {venv_bytes / 1e9:.2f} GB")
-        print(f"[wheel] pac train {t['train']:.0f} s, pac build {t['build']:.1f} s, pac verify --clips "
-              f"{t['verify']:.0f} s; accuracy {report['accuracy']:.3f}, .aix {report['size']:,d} bytes, "
-              f"identical to the checkout's")
+        print(
+            f"\n[wheel] {installed.wheel.name}: {wheel_bytes / 1e6:.2f} MB, {wheel_files} files "
+            f"(built in {t['wheel']:.0f} s)"
+        )
+        print(
+            f"[wheel] fresh venv: created in {t['venv']:.0f} s, pip install of the wheel and its dependencies "
+            f"{t['install']:.0f} s; site-packages {site_bytes / 1e9:.2f} GB in {site_files} files, "
+            f"venv {venv_bytes / 1e9:.2f} GB"
+        )
+        print(
+            f"[wheel] pac train {t['train']:.0f} s, pac build {t['build']:.1f} s, pac verify --clips "
+            f"{t['verify']:.0f} s; accuracy {report['accuracy']:.3f}, .aix {report['size']:,d} bytes, "
+            f"identical to the checkout's"
+        )

@@ -45,8 +45,13 @@ class Variant:
         canvas = {} if self.downscale is None else {"downscale": self.downscale}
         if self.noise is None:
             return {"shift": round(self.shift, 6), **canvas}
-        return {"shift": round(self.shift, 6), "noise": noise_bank.digests[self.noise],
-                "noise_start": round(self.noise_start, 6), "snr_db": round(self.snr_db, 6), **canvas}
+        return {
+            "shift": round(self.shift, 6),
+            "noise": noise_bank.digests[self.noise],
+            "noise_start": round(self.noise_start, 6),
+            "snr_db": round(self.snr_db, 6),
+            **canvas,
+        }
 
 
 CLEAN = Variant()
@@ -77,8 +82,8 @@ class NoiseBank:
         noise = self.samples(variant.noise, rate)
         start = int(variant.noise_start * len(noise))
         piece = np.resize(np.roll(noise, -start), len(window))
-        signal_rms = np.sqrt(np.mean(window ** 2))
-        noise_rms = np.sqrt(np.mean(piece ** 2))
+        signal_rms = np.sqrt(np.mean(window**2))
+        noise_rms = np.sqrt(np.mean(piece**2))
         if signal_rms == 0 or noise_rms == 0:
             return window
         gain = signal_rms / (noise_rms * 10.0 ** (variant.snr_db / 20.0))
@@ -92,8 +97,9 @@ def audio_digest(clip: Audio) -> str:
     return h.hexdigest()
 
 
-def variant_window(clip: Audio, config: FeatureConfig, variant: Variant,
-                   noise_bank: NoiseBank | None = None) -> np.ndarray:
+def variant_window(
+    clip: Audio, config: FeatureConfig, variant: Variant, noise_bank: NoiseBank | None = None
+) -> np.ndarray:
     """The analysis window of one variant of ``clip`` (shifted, noise mixed in), at the clip's rate."""
     window = analysis_window(clip, config, shift_seconds=variant.shift)
     if variant.noise is not None:
@@ -101,8 +107,9 @@ def variant_window(clip: Audio, config: FeatureConfig, variant: Variant,
     return window
 
 
-def variant_image(clip: Audio, config: FeatureConfig, variant: Variant,
-                  noise_bank: NoiseBank | None = None) -> np.ndarray:
+def variant_image(
+    clip: Audio, config: FeatureConfig, variant: Variant, noise_bank: NoiseBank | None = None
+) -> np.ndarray:
     """The uint8 spectrogram image of one variant of ``clip``."""
     drawn = config if variant.downscale is None else dataclasses.replace(config, downscale=variant.downscale)
     return spectrogram_image(variant_window(clip, config, variant, noise_bank), rate=clip.rate, config=drawn)
@@ -149,8 +156,15 @@ def default_cache_dir() -> Path:
     return cache_dir().parent / "activations"
 
 
-def cached_per_variant(clips: list[Audio], variants: list[list[Variant]], *, identity: list, cache: ActivationCache,
-                       noise_bank: NoiseBank | None, compute) -> list[np.ndarray]:
+def cached_per_variant(
+    clips: list[Audio],
+    variants: list[list[Variant]],
+    *,
+    identity: list,
+    cache: ActivationCache,
+    noise_bank: NoiseBank | None,
+    compute,
+) -> list[np.ndarray]:
     """One array per variant of each clip, from ``cache`` where possible.
 
     Parameters
@@ -196,15 +210,29 @@ def config_digest(config: FeatureConfig) -> str:
     return hashlib.sha256(config.to_json().encode("utf-8")).hexdigest()
 
 
-def compute_activations(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig,
-                        base, cache: ActivationCache, noise_bank: NoiseBank | None = None) -> list[np.ndarray]:
+def compute_activations(
+    clips: list[Audio],
+    variants: list[list[Variant]],
+    *,
+    config: FeatureConfig,
+    base,
+    cache: ActivationCache,
+    noise_bank: NoiseBank | None = None,
+) -> list[np.ndarray]:
     """Activations ``[len(variants[i]), 7, 7, 256]`` for each clip ``i``, from cache where possible."""
+
     def compute(pairs):
         images = np.stack([variant_image(clips[i], config, variants[i][j], noise_bank) for i, j in pairs])
         return base(model_input(images, config))
 
-    return cached_per_variant(clips, variants, identity=[config_digest(config), base.weights.sha256],
-                              cache=cache, noise_bank=noise_bank, compute=compute)
+    return cached_per_variant(
+        clips,
+        variants,
+        identity=[config_digest(config), base.weights.sha256],
+        cache=cache,
+        noise_bank=noise_bank,
+        compute=compute,
+    )
 
 
 def shift_variants(max_shift: float, step: float) -> list[float]:

@@ -79,9 +79,13 @@ class AssetPaths:
         path = Path(bridge) if bridge else resources.current().bridge_json
         try:
             rule = json.loads(path.read_text(encoding="utf-8"))["asset_paths"]
-            return cls(separator=rule["separator"], segment_pattern=rule["segment_pattern"],
-                       reserved_names=frozenset(n.lower() for n in rule["reserved_names"]),
-                       reserved_suffixes=tuple(rule["reserved_suffixes"]), model_prefix=rule["model_prefix"])
+            return cls(
+                separator=rule["separator"],
+                segment_pattern=rule["segment_pattern"],
+                reserved_names=frozenset(n.lower() for n in rule["reserved_names"]),
+                reserved_suffixes=tuple(rule["reserved_suffixes"]),
+                model_prefix=rule["model_prefix"],
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise PacError(f"{path}: cannot read the asset_paths rule ({exc})") from None
 
@@ -102,8 +106,10 @@ class AssetPaths:
         segments = url_path.split("/")
         for segment in segments:
             if not re.match(self.segment_pattern, segment):
-                raise PacError(f"page file {url_path!r}: path segment {segment!r} cannot be an asset name "
-                               f"(must match {self.segment_pattern})")
+                raise PacError(
+                    f"page file {url_path!r}: path segment {segment!r} cannot be an asset name "
+                    f"(must match {self.segment_pattern})"
+                )
         name = self.separator.join(segments)
         problem = self.name_problem(name)
         if problem:
@@ -242,8 +248,9 @@ def aix_entries(java: JavaOutputs, assets: dict[str, bytes]) -> tuple[str, dict[
     return package, files
 
 
-def build_aix(model_dir, output, *, base_dir=None, speech_dir=None, java: JavaOutputs | None = None,
-              echo=None) -> BuildResult:
+def build_aix(
+    model_dir, output, *, base_dir=None, speech_dir=None, java: JavaOutputs | None = None, echo=None
+) -> BuildResult:
     """Render the page for ``model_dir``, package it with the component, write ``output`` atomically.
 
     ``base_dir`` and ``speech_dir`` locate MobileNet and the speech embedding (see
@@ -275,7 +282,7 @@ def size_report(entries, total: int) -> str:
     for name, raw, packed in entries:
         rel = name.split("/", 1)[1] if "/" in name else name
         if rel.startswith("assets/"):
-            asset = rel[len("assets/"):]
+            asset = rel[len("assets/") :]
             head = asset.split("__", 1)[0] if "__" in asset else asset
             key = f"assets/{head}" + ("/*" if "__" in asset else "")
         else:

@@ -195,9 +195,7 @@ def _guid(raw: bytes) -> str:
 def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
     """Validate a fmt chunk body; return ``(code, channels, rate, bits)``, code 1 or 3."""
     if len(body) < _FMT_MIN:
-        raise PacError(
-            f"the fmt chunk is too short ({len(body)} bytes, needs at least {_FMT_MIN})", path=name
-        )
+        raise PacError(f"the fmt chunk is too short ({len(body)} bytes, needs at least {_FMT_MIN})", path=name)
     tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", body, 0)
     code = tag
     if tag == _TAG_EXTENSIBLE:
@@ -213,8 +211,7 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
             what = _TAG_NAMES.get(sub) if guid[4:] == _GUID_TAIL else None
             label = f"{what} " if what else ""
             raise PacError(
-                f"uses unsupported WAVE_FORMAT_EXTENSIBLE sub-format {label}({_guid(guid)}); "
-                f"{_SUPPORTED}",
+                f"uses unsupported WAVE_FORMAT_EXTENSIBLE sub-format {label}({_guid(guid)}); {_SUPPORTED}",
                 path=name,
             )
         code = sub
@@ -229,8 +226,7 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
         raise PacError("the fmt chunk declares 0 channels", path=name)
     if not LIMITS.rate_min <= rate <= LIMITS.rate_max:
         raise PacError(
-            f"sample rate {rate:,d} Hz is outside the supported {LIMITS.rate_min:,d} to "
-            f"{LIMITS.rate_max:,d} Hz",
+            f"sample rate {rate:,d} Hz is outside the supported {LIMITS.rate_min:,d} to {LIMITS.rate_max:,d} Hz",
             path=name,
         )
     table = _PCM if code == _TAG_PCM else _FLOAT
@@ -253,8 +249,7 @@ def _check_length(frames: int, rate: int, name: str) -> None:
         return
     tenths = -(-frames * 10 // rate)  # rounded up, in integers, so both decoders print the same
     raise PacError(
-        f"is {tenths // 10:,d}.{tenths % 10} s long, more than the {LIMITS.clip_max_seconds:g} s "
-        "limit for a clip",
+        f"is {tenths // 10:,d}.{tenths % 10} s long, more than the {LIMITS.clip_max_seconds:g} s limit for a clip",
         path=name,
     )
 
@@ -338,8 +333,7 @@ def decode_wav(data: bytes, *, name: str) -> Audio:
             break
         if pos + _CHUNK_HEADER > n:
             raise PacError(
-                f"truncated: the chunk header at byte {pos} is cut off "
-                f"({n - pos} of {_CHUNK_HEADER} bytes present)",
+                f"truncated: the chunk header at byte {pos} is cut off ({n - pos} of {_CHUNK_HEADER} bytes present)",
                 path=name,
             )
         cid = data[pos : pos + 4]
@@ -348,16 +342,13 @@ def decode_wav(data: bytes, *, name: str) -> Audio:
         present = n - body_start
         if cid == b"data":
             if fmt is None:
-                raise PacError(
-                    f"the data chunk at byte {pos} comes before any fmt chunk", path=name
-                )
+                raise PacError(f"the data chunk at byte {pos} comes before any fmt chunk", path=name)
             if size > present:
                 if size in _STREAMING_SIZES:
                     size = present
                 else:
                     raise PacError(
-                        f"truncated: the data chunk declares {size} bytes but only {present} "
-                        "are present",
+                        f"truncated: the data chunk declares {size} bytes but only {present} are present",
                         path=name,
                     )
             elif size == 0 and present > 0:
@@ -374,8 +365,7 @@ def decode_wav(data: bytes, *, name: str) -> Audio:
             return Audio(samples=samples, rate=int(rate), channels=int(channels), source=name)
         if size > present:
             raise PacError(
-                f"truncated: the {_fourcc(cid)} chunk declares {size} bytes but only {present} "
-                "are present",
+                f"truncated: the {_fourcc(cid)} chunk declares {size} bytes but only {present} are present",
                 path=name,
             )
         if cid == b"fmt " and fmt is None:
@@ -446,13 +436,9 @@ def check_classifiable(audio: Audio, *, min_duration: float, silence_dbfs: float
     duration = audio.duration
     if duration < min_duration:
         got, need = _seconds(duration, min_duration)
-        raise PacError(
-            f"is too short to classify: {got} s, needs at least {need} s", path=audio.source
-        )
+        raise PacError(f"is too short to classify: {got} s, needs at least {need} s", path=audio.source)
     peak = float(np.max(np.abs(samples)))
     threshold = 10.0 ** (silence_dbfs / 20.0)
     if peak < threshold:
         peak_db = "-inf" if peak == 0.0 else f"{20.0 * math.log10(peak):.1f}"
-        raise PacError(
-            f"is silent (peak {peak_db} dBFS, below {silence_dbfs:g} dBFS)", path=audio.source
-        )
+        raise PacError(f"is silent (peak {peak_db} dBFS, below {silence_dbfs:g} dBFS)", path=audio.source)

@@ -73,8 +73,10 @@ def resolve_base_dir(base: str | os.PathLike | None = None, *, download: bool = 
         if candidate:
             path = Path(candidate)
             if not (path / "model.json").is_file():
-                raise PacError(f"{path}: no model.json here (given by {origin}); point it at the "
-                               f"folder holding MobileNet's model.json and its shards")
+                raise PacError(
+                    f"{path}: no model.json here (given by {origin}); point it at the "
+                    f"folder holding MobileNet's model.json and its shards"
+                )
             return path
     cached = cache_dir()
     if (cached / "model.json").is_file():
@@ -114,8 +116,10 @@ def download_base(target: Path, *, progress=None) -> Path:
         raise
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise PacError(f"cannot download MobileNet from {url} ({reason}); without internet, pass "
-                       f"--base DIR or set {ENV_DIR} to a folder holding model.json and its shards") from None
+        raise PacError(
+            f"cannot download MobileNet from {url} ({reason}); without internet, pass "
+            f"--base DIR or set {ENV_DIR} to a folder holding model.json and its shards"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -203,7 +207,7 @@ class Base:
 
     def __call__(self, inputs: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
         """Activations for a batch of MobileNet inputs, as float32 numpy."""
-        out = [self._forward(inputs[i:i + batch_size]).numpy() for i in range(0, len(inputs), batch_size)]
+        out = [self._forward(inputs[i : i + batch_size]).numpy() for i in range(0, len(inputs), batch_size)]
         if not out:
             return np.zeros((0, *ACTIVATION_SHAPE), np.float32)
         return np.concatenate(out)

@@ -63,32 +63,63 @@ def pool_embeddings(embeddings: np.ndarray) -> np.ndarray:
     return np.concatenate([embeddings.mean(axis=0), embeddings.max(axis=0)]).astype(np.float32)
 
 
-def speech_features(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig, speech,
-                    cache: ActivationCache, noise_bank: NoiseBank | None = None) -> list[np.ndarray]:
+def speech_features(
+    clips: list[Audio],
+    variants: list[list[Variant]],
+    *,
+    config: FeatureConfig,
+    speech,
+    cache: ActivationCache,
+    noise_bank: NoiseBank | None = None,
+) -> list[np.ndarray]:
     """Pooled speech embeddings ``[len(variants[i]), 192]`` for each clip ``i`` (cached)."""
+
     def compute(pairs):
-        return [pool_embeddings(speech.sequence(
-            speech_sequence(variant_window(clips[i], config, variants[i][j], noise_bank), rate=clips[i].rate,
-                            config=config), hop_frames=config.speech_hop_frames)) for i, j in pairs]
+        return [
+            pool_embeddings(
+                speech.sequence(
+                    speech_sequence(
+                        variant_window(clips[i], config, variants[i][j], noise_bank), rate=clips[i].rate, config=config
+                    ),
+                    hop_frames=config.speech_hop_frames,
+                )
+            )
+            for i, j in pairs
+        ]
 
-    identity = [config_digest(config), "speech", speech.network.sha256, speech.network.weights, QUANT_LEVELS,
-                FRONT_END, POOLING["speech"]]
-    return cached_per_variant(clips, variants, identity=identity,
-                              cache=cache, noise_bank=noise_bank, compute=compute)
+    identity = [
+        config_digest(config),
+        "speech",
+        speech.network.sha256,
+        speech.network.weights,
+        QUANT_LEVELS,
+        FRONT_END,
+        POOLING["speech"],
+    ]
+    return cached_per_variant(clips, variants, identity=identity, cache=cache, noise_bank=noise_bank, compute=compute)
 
 
-def block_features(clips: list[Audio], variants: list[list[Variant]], *, config: FeatureConfig, blocks,
-                   networks: Networks, cache: ActivationCache,
-                   noise_bank: NoiseBank | None = None) -> dict[str, list[np.ndarray]]:
+def block_features(
+    clips: list[Audio],
+    variants: list[list[Variant]],
+    *,
+    config: FeatureConfig,
+    blocks,
+    networks: Networks,
+    cache: ActivationCache,
+    noise_bank: NoiseBank | None = None,
+) -> dict[str, list[np.ndarray]]:
     """``{block: [array [len(variants[i]), SIZES[block]] for each clip i]}`` for the given blocks."""
     out = {}
     for block in ordered(blocks):
         if block == "speech":
-            out[block] = speech_features(clips, variants, config=config, speech=networks.speech, cache=cache,
-                                         noise_bank=noise_bank)
+            out[block] = speech_features(
+                clips, variants, config=config, speech=networks.speech, cache=cache, noise_bank=noise_bank
+            )
         else:
-            acts = compute_activations(clips, variants, config=config, base=networks.mobilenet, cache=cache,
-                                       noise_bank=noise_bank)
+            acts = compute_activations(
+                clips, variants, config=config, base=networks.mobilenet, cache=cache, noise_bank=noise_bank
+            )
             out[block] = [a.mean(axis=(1, 2)) for a in acts]
     return out
 

@@ -49,8 +49,15 @@ class Classifier:
         Download progress callback, if a base must be downloaded.
     """
 
-    def __init__(self, model_dir: str | os.PathLike, *, base: str | os.PathLike | None = None,
-                 speech_base: str | os.PathLike | None = None, speech_network=None, progress=None):
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        *,
+        base: str | os.PathLike | None = None,
+        speech_base: str | os.PathLike | None = None,
+        speech_network=None,
+        progress=None,
+    ):
         self.directory = Path(model_dir)
         self.manifest = read_manifest(self.directory)
         self.labels = self.manifest.labels
@@ -64,16 +71,23 @@ class Classifier:
 
             wanted = self.manifest.speech_base
             if speech_network is None:
-                self.speech = load_speech_embedding(speech_base, progress=progress,
-                                                    quantized=wanted["weights"] == "uint8")
+                self.speech = load_speech_embedding(
+                    speech_base, progress=progress, quantized=wanted["weights"] == "uint8"
+                )
                 if wanted.get("sha256") != self.speech.network.sha256:
-                    raise PacError(f"the model was trained on the speech network with sha256 "
-                                   f"{str(wanted.get('sha256'))[:12]}..., this pac runs "
-                                   f"{self.speech.network.sha256[:12]}...", path=self.directory / "pac.json")
+                    raise PacError(
+                        f"the model was trained on the speech network with sha256 "
+                        f"{str(wanted.get('sha256'))[:12]}..., this pac runs "
+                        f"{self.speech.network.sha256[:12]}...",
+                        path=self.directory / "pac.json",
+                    )
             elif (speech_network.sha256, speech_network.weights) != (wanted.get("sha256"), wanted["weights"]):
-                raise PacError(f"the speech network given ({speech_network.weights}, sha256 "
-                               f"{speech_network.sha256[:12]}...) is not the model's ({wanted['weights']}, sha256 "
-                               f"{str(wanted.get('sha256'))[:12]}...)", path=self.directory)
+                raise PacError(
+                    f"the speech network given ({speech_network.weights}, sha256 "
+                    f"{speech_network.sha256[:12]}...) is not the model's ({wanted['weights']}, sha256 "
+                    f"{str(wanted.get('sha256'))[:12]}...)",
+                    path=self.directory,
+                )
             else:
                 self.speech = SpeechEmbedding(speech_network)
 
@@ -82,13 +96,19 @@ class Classifier:
         clips = list(clips)
         blocks = self.manifest.blocks
         if blocks:
-            feats = block_features(clips, [[CLEAN]] * len(clips), config=self.config, blocks=blocks,
-                                   networks=Networks(mobilenet=self.base, speech=self.speech),
-                                   cache=ActivationCache(None))
+            feats = block_features(
+                clips,
+                [[CLEAN]] * len(clips),
+                config=self.config,
+                blocks=blocks,
+                networks=Networks(mobilenet=self.base, speech=self.speech),
+                cache=ActivationCache(None),
+            )
             rows = joined(feats, blocks) if clips else []
             return np.concatenate(rows) if rows else np.zeros((0, *self.manifest.head_input_shape), np.float32)
-        acts = compute_activations(clips, [[CLEAN]] * len(clips), config=self.config,
-                                   base=self.base, cache=ActivationCache(None))
+        acts = compute_activations(
+            clips, [[CLEAN]] * len(clips), config=self.config, base=self.base, cache=ActivationCache(None)
+        )
         return np.concatenate(acts) if acts else np.zeros((0, 7, 7, 256), np.float32)
 
     def probabilities(self, clips) -> np.ndarray:

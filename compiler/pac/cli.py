@@ -56,10 +56,22 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(), metavar="FILE", default=None, callback=output_file,
-              help="PNG to write [default: CLIP.png for one clip, spectrograms.png for several].")
-@click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
-              help="Feature profile name (default, paper) or a JSON feature configuration.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    metavar="FILE",
+    default=None,
+    callback=output_file,
+    help="PNG to write [default: CLIP.png for one clip, spectrograms.png for several].",
+)
+@click.option(
+    "--config",
+    "config_spec",
+    default=None,
+    metavar="PROFILE|FILE.json",
+    help="Feature profile name (default, paper) or a JSON feature configuration.",
+)
 def spectrogram(clips, output, config_spec) -> None:
     """Write the exact 224x224 image the model sees for CLIP(s).
 
@@ -101,8 +113,7 @@ class EpochBar:
         done = epoch + 1
         width = 24
         bar = "#" * (width * done // self.epochs) + "." * (width - width * done // self.epochs)
-        line = (f"epoch {done:>3}/{self.epochs} [{bar}] loss {history.loss[-1]:.4f} "
-                f"acc {history.accuracy[-1]:.3f}")
+        line = f"epoch {done:>3}/{self.epochs} [{bar}] loss {history.loss[-1]:.4f} acc {history.accuracy[-1]:.3f}"
         if history.val_accuracy:
             line += f" val_acc {history.val_accuracy[-1]:.3f}"
         if self.tty:
@@ -112,8 +123,11 @@ class EpochBar:
 
 
 def _say_restart(attempt: int) -> None:
-    click.echo(f"the head gave the same answer for every training clip (its filters died); training it "
-               f"again from a new initialisation (attempt {attempt + 1})", err=True)
+    click.echo(
+        f"the head gave the same answer for every training clip (its filters died); training it "
+        f"again from a new initialisation (attempt {attempt + 1})",
+        err=True,
+    )
 
 
 OPTIONS_BY_FLAG = {spec.flag: spec for spec in TRAIN_OPTIONS if spec.cli}
@@ -125,11 +139,17 @@ def declared_train_options(command):
     by :meth:`pac.train.TrainOptions.check`).  Each reaches the command as ``None`` when not given."""
     for spec in reversed(OPTIONS_BY_FLAG.values()):
         if spec.words:  # --noise: a word or a folder
-            option = click.option(spec.flag, spec.front_name, metavar="|".join(spec.words) + "|DIR", default=None,
-                                  help=train_option_help(spec))
+            option = click.option(
+                spec.flag,
+                spec.front_name,
+                metavar="|".join(spec.words) + "|DIR",
+                default=None,
+                help=train_option_help(spec),
+            )
         elif spec.choices:
-            option = click.option(spec.flag, spec.name, type=click.Choice(spec.choices), default=None,
-                                  help=train_option_help(spec))
+            option = click.option(
+                spec.flag, spec.name, type=click.Choice(spec.choices), default=None, help=train_option_help(spec)
+            )
         else:
             option = click.option(spec.flag, spec.name, type=spec.kind, default=None, help=train_option_help(spec))
         command = option(command)
@@ -138,18 +158,37 @@ def declared_train_options(command):
 
 @cli.command()
 @click.argument("data_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder,
-              help="Model folder to write.")
-@click.option("--preset", type=click.Choice(list(PRESET_PROFILES)), default="product", show_default=True,
-              help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
-                   "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').")
+@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder, help="Model folder to write.")
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESET_PROFILES)),
+    default="product",
+    show_default=True,
+    help="Default hyperparameters: the product's tuned ones, or the PAC paper's "
+    "(Adam 1e-4, 20 epochs, no augmentation, feature profile 'paper').",
+)
 @declared_train_options
-@click.option("--config", "config_spec", default=None, metavar="PROFILE|FILE.json",
-              help="Feature profile name or JSON file [product: default, paper: paper].")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
+@click.option(
+    "--config",
+    "config_spec",
+    default=None,
+    metavar="PROFILE|FILE.json",
+    help="Feature profile name or JSON file [product: default, paper: paper].",
+)
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].",
+)
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
 def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad, no_cache, **chosen) -> None:
@@ -184,8 +223,18 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
     cache = ActivationCache(None if no_cache else default_cache_dir())
     counts = ", ".join(f"{label} {dataset.count(i)}" for i, label in enumerate(dataset.labels))
     click.echo(f"training on {len(dataset.clips)} clips ({counts})", err=True)
-    result = fit(dataset, config=config, options=options, base=base, speech=speech, noise=noise, cache=cache,
-                 on_epoch=EpochBar(options.epochs), on_restart=_say_restart, on_features=FeatureBar())
+    result = fit(
+        dataset,
+        config=config,
+        options=options,
+        base=base,
+        speech=speech,
+        noise=noise,
+        cache=cache,
+        on_epoch=EpochBar(options.epochs),
+        on_restart=_say_restart,
+        on_features=FeatureBar(),
+    )
     save(result, output, config=config)
     click.echo(f"wrote {output} ({_summary(result.report)})")
 
@@ -224,10 +273,20 @@ class FeatureBar:
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("clips", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {clip: result}.")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards.")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files.")
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards.",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files.",
+)
 def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
     """Classify CLIPS: prints [[label, confidence], ...] per clip, most confident first."""
     import json
@@ -250,14 +309,36 @@ def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("data_dir", type=click.Path(file_okay=False))
-@click.option("--json", "json_path", type=click.Path(), metavar="FILE", callback=output_file,
-              help="Write the full results as JSON.")
-@click.option("--plot", "plot_path", type=click.Path(), metavar="FILE", callback=output_file,
-              help="Write the confusion matrix PNG.")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards.")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(),
+    metavar="FILE",
+    callback=output_file,
+    help="Write the full results as JSON.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(),
+    metavar="FILE",
+    callback=output_file,
+    help="Write the confusion matrix PNG.",
+)
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards.",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files.",
+)
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning.")
 def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, skip_bad) -> None:
     """Score MODEL_DIR on DATA_DIR (one sub-folder per label): accuracy, precision/recall, confusion."""
@@ -274,8 +355,7 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, sk
     labels = result["labels"]
     width = max(len(label) for label in labels)
     accuracy = result["accuracy"]
-    click.echo(f"accuracy {accuracy:.3f} on {len(result['clips'])} clips" if accuracy is not None
-               else "no clips")
+    click.echo(f"accuracy {accuracy:.3f} on {len(result['clips'])} clips" if accuracy is not None else "no clips")
     click.echo(f"{'label':<{width}}  precision  recall  clips")
     for label in labels:
         row = result["per_label"][label]
@@ -292,8 +372,7 @@ def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, sk
 
 @cli.command("import-mdl")
 @click.argument("mdl_file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder,
-              help="Model folder to write.")
+@click.option("-o", "--output", required=True, type=click.Path(), callback=output_folder, help="Model folder to write.")
 def import_mdl(mdl_file, output) -> None:
     """Turn MIT's Personal Audio Classifier model (MODEL.mdl) into a pac model folder.
 
@@ -310,8 +389,15 @@ def import_mdl(mdl_file, output) -> None:
 
 @cli.command("export-mdl")
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), metavar="FILE", callback=output_file,
-              help="The .mdl file to write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    metavar="FILE",
+    callback=output_file,
+    help="The .mdl file to write.",
+)
 def export_mdl(model_dir, output) -> None:
     """Write MODEL_DIR as a .mdl for MIT's Personal Audio Classifier extension.
 
@@ -326,14 +412,30 @@ def export_mdl(model_dir, output) -> None:
 
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(), metavar="FILE", callback=output_file,
-              help="The .aix file to write.")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards (shipped inside the .aix when the model "
-                   "uses MobileNet).")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files (shipped inside the .aix, 8-bit, when "
-                   "the model uses the speech block) [$PAC_SPEECH_DIR, cache, download].")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    metavar="FILE",
+    callback=output_file,
+    help="The .aix file to write.",
+)
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards (shipped inside the .aix when the model uses MobileNet).",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files (shipped inside the .aix, 8-bit, when "
+    "the model uses the speech block) [$PAC_SPEECH_DIR, cache, download].",
+)
 @click.option("--sizes", is_flag=True, help="Print the size of every part of the .aix.")
 def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
     """Package MODEL_DIR as an App Inventor extension (.aix) that classifies offline.
@@ -343,8 +445,9 @@ def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
     """
     from .aix import build_aix, size_report
 
-    result = build_aix(model_dir, output, base_dir=base_dir, speech_dir=speech_dir,
-                       echo=lambda m: click.echo(m, err=True))
+    result = build_aix(
+        model_dir, output, base_dir=base_dir, speech_dir=speech_dir, echo=lambda m: click.echo(m, err=True)
+    )
     if sizes:
         click.echo(size_report(result.entries, result.size))
     click.echo(f"wrote {result.summary()}")
@@ -352,13 +455,20 @@ def build(model_dir, output, base_dir, speech_dir, sizes) -> None:
 
 @cli.command()
 @click.argument("aix_file", type=click.Path(dir_okay=False))
-@click.option("--clips", "clips_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with one sub-folder of WAV clips per label: classify them with the .aix's page and "
-                   "report accuracy and the difference from pac's Python classifier.")
-@click.option("--json", "json_path", type=click.Path(), metavar="FILE", callback=output_file,
-              help="Write the report as JSON.")
-@click.option("--no-browser", is_flag=True,
-              help="Only the file checks; do not run the page (needs no Chrome, Chromium or Edge).")
+@click.option(
+    "--clips",
+    "clips_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with one sub-folder of WAV clips per label: classify them with the .aix's page and "
+    "report accuracy and the difference from pac's Python classifier.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(), metavar="FILE", callback=output_file, help="Write the report as JSON."
+)
+@click.option(
+    "--no-browser", is_flag=True, help="Only the file checks; do not run the page (needs no Chrome, Chromium or Edge)."
+)
 def verify(aix_file, clips_dir, json_path, no_browser) -> None:
     """Check AIX_FILE as App Inventor will on import, and run its classifier page in a headless browser.
 
@@ -377,13 +487,16 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
     for message in report.warnings:
         click.echo(f"warn  {message}")
     if report.accuracy is not None:
-        click.echo(f"clips {report.clips}: accuracy {report.accuracy:.3f}, largest probability difference "
-                   f"page vs. Python {report.max_prob_diff:.2e}")
+        click.echo(
+            f"clips {report.clips}: accuracy {report.accuracy:.3f}, largest probability difference "
+            f"page vs. Python {report.max_prob_diff:.2e}"
+        )
     if json_path:
         write_bytes_atomic(json_path, (json.dumps(report.to_json(), indent=2) + "\n").encode("utf-8"))
     if report.failures:
-        click.echo(f"FAILED: {aix_file} ({len(report.failures)} problem{'s' if len(report.failures) > 1 else ''})",
-                   err=True)
+        click.echo(
+            f"FAILED: {aix_file} ({len(report.failures)} problem{'s' if len(report.failures) > 1 else ''})", err=True
+        )
         for message in report.failures:
             click.echo(f"  - {message}", err=True)
         raise click.exceptions.Exit(1)
@@ -393,17 +506,33 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--port", type=int, default=None, help="Port to listen on [8765, or the next free one; 0 = any].")
-@click.option("--host", default=None,
-              help="Address to listen on [127.0.0.1; with --classroom 0.0.0.0]; anything but localhost lets other "
-                   "computers in (without --classroom a warning is printed).")
-@click.option("--classroom", is_flag=True,
-              help="Serve a class on this network over HTTPS: students join with the class code and their name and "
-                   "each gets a project in DIRECTORY/students/ [./pac-classroom]; the teacher's page shows everyone.")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on [127.0.0.1; with --classroom 0.0.0.0]; anything but localhost lets other "
+    "computers in (without --classroom a warning is printed).",
+)
+@click.option(
+    "--classroom",
+    is_flag=True,
+    help="Serve a class on this network over HTTPS: students join with the class code and their name and "
+    "each gets a project in DIRECTORY/students/ [./pac-classroom]; the teacher's page shows everyone.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].",
+)
 def studio(directory, port, host, classroom, no_browser, base_dir, speech_dir) -> None:
     """Open the trainer web page for the project in DIRECTORY [./pac-studio-project].
 
@@ -413,28 +542,61 @@ def studio(directory, port, host, classroom, no_browser, base_dir, speech_dir) -
     """
     from .studio.server import run
 
-    run(directory, host=host, port=port, open_browser=not no_browser, base_dir=base_dir, speech_dir=speech_dir,
-        classroom=classroom, echo=lambda m: click.echo(m, err=m.startswith("warning")))
+    run(
+        directory,
+        host=host,
+        port=port,
+        open_browser=not no_browser,
+        base_dir=base_dir,
+        speech_dir=speech_dir,
+        classroom=classroom,
+        echo=lambda m: click.echo(m, err=m.startswith("warning")),
+    )
 
 
 @cli.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("recording", type=click.Path(dir_okay=False))
 @click.option("--threshold", type=float, default=None, help="Smallest confidence that counts [0.8, bridge.json].")
-@click.option("--minimum-interval", "minimum_interval_ms", type=float, default=None, metavar="MS",
-              help="No detection for this long after one [1000 ms, bridge.json].")
+@click.option(
+    "--minimum-interval",
+    "minimum_interval_ms",
+    type=float,
+    default=None,
+    metavar="MS",
+    help="No detection for this long after one [1000 ms, bridge.json].",
+)
 @click.option("--hop", "hop_ms", type=float, default=None, metavar="MS", help="Time between windows [250 ms].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (detections, window counts).")
-@click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with MobileNet's model.json and shards.")
-@click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder with the speech embedding's two .onnx files.")
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with MobileNet's model.json and shards.",
+)
+@click.option(
+    "--speech-base",
+    "speech_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with the speech embedding's two .onnx files.",
+)
 def listen(model_dir, recording, threshold, minimum_interval_ms, hop_ms, as_json, base_dir, speech_dir) -> None:
     """Listen to a long RECORDING as the extension's continuous listening does: one line per detection."""
     from .listen import run_cli
 
-    run_cli(model_dir, recording, threshold=threshold, minimum_interval_ms=minimum_interval_ms, hop_ms=hop_ms,
-            as_json=as_json, base=base_dir, speech_base=speech_dir, echo=click.echo)
+    run_cli(
+        model_dir,
+        recording,
+        threshold=threshold,
+        minimum_interval_ms=minimum_interval_ms,
+        hop_ms=hop_ms,
+        as_json=as_json,
+        base=base_dir,
+        speech_base=speech_dir,
+        echo=click.echo,
+    )
 
 
 def main(argv=None) -> int:

@@ -111,9 +111,15 @@ def _visible_wav_below(path: Path, top: Path) -> bool:
     return is_wav_name(name) and not any(is_hidden(folder) for folder in folders)
 
 
-def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bool = False,
-                 min_clips: int = MIN_CLIPS_PER_LABEL, labels: tuple[str, ...] | None = None,
-                 warn=None) -> Dataset:
+def load_dataset(
+    root: str | os.PathLike,
+    config: FeatureConfig,
+    *,
+    skip_bad: bool = False,
+    min_clips: int = MIN_CLIPS_PER_LABEL,
+    labels: tuple[str, ...] | None = None,
+    warn=None,
+) -> Dataset:
     """Read every clip of every label folder under ``root``.
 
     Parameters
@@ -143,8 +149,7 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
     else:
         unknown = [p.name for p in folders if p.name not in labels]
         if unknown:
-            raise PacError(f"{root}: folder(s) {', '.join(unknown)} are not labels of this model "
-                           f"({', '.join(labels)})")
+            raise PacError(f"{root}: folder(s) {', '.join(unknown)} are not labels of this model ({', '.join(labels)})")
         names = labels
         folders = [root / name for name in names if (root / name).is_dir()]
     clips: list[LabelledClip] = []
@@ -165,8 +170,9 @@ def load_dataset(root: str | os.PathLike, config: FeatureConfig, *, skip_bad: bo
     for folder in folders:
         have = dataset.count(names.index(folder.name))
         if have < min_clips:
-            raise PacError(f"{folder}: label has {have} usable clip{'s' if have != 1 else ''}, "
-                           f"needs at least {min_clips}")
+            raise PacError(
+                f"{folder}: label has {have} usable clip{'s' if have != 1 else ''}, needs at least {min_clips}"
+            )
     if not dataset.clips:
         raise PacError(f"{root}: no usable .wav clips in the label folders")
     return dataset
@@ -192,8 +198,9 @@ def check_label_folders(root: Path, folders: list[Path], *, training: bool) -> N
         Naming the first bad folder (bytes that are not UTF-8 shown as ``\\xff``).
     """
     if training and len(folders) > LIMITS.max_labels:
-        raise PacError(f"{len(folders):,d} label folders, more than the limit of {LIMITS.max_labels:,d}",
-                       path=shown_path(root))
+        raise PacError(
+            f"{len(folders):,d} label folders, more than the limit of {LIMITS.max_labels:,d}", path=shown_path(root)
+        )
     for folder in folders:
         if training:
             problem = label_problem(folder.name)

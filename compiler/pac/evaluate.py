@@ -14,16 +14,21 @@ def evaluate(classifier: Classifier, data_dir, *, skip_bad: bool = False, warn=N
 
     ``data_dir`` holds one sub-folder per label, named as the model's labels (a subset is fine).
     """
-    dataset = load_dataset(data_dir, classifier.config, skip_bad=skip_bad, min_clips=0,
-                           labels=classifier.labels, warn=warn)
+    dataset = load_dataset(
+        data_dir, classifier.config, skip_bad=skip_bad, min_clips=0, labels=classifier.labels, warn=warn
+    )
     probs = classifier.probabilities([c.audio for c in dataset.clips])
     truth = [c.label for c in dataset.clips]
     predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
     result = scores(truth, predicted, classifier.labels)
     result["clips"] = [
-        {"path": str(c.path), "label": classifier.labels[c.label],
-         "predicted": classifier.labels[int(p)], "correct": bool(int(p) == c.label),
-         "result": ranked(classifier.labels, row)}
+        {
+            "path": str(c.path),
+            "label": classifier.labels[c.label],
+            "predicted": classifier.labels[int(p)],
+            "correct": bool(int(p) == c.label),
+            "result": ranked(classifier.labels, row),
+        }
         for c, p, row in zip(dataset.clips, predicted, probs)
     ]
     result["skipped"] = list(dataset.skipped)

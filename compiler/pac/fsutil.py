@@ -42,6 +42,7 @@ WINDOWS = os.name == "nt"
 
 # -- what pac may write -----------------------------------------------------------------------------
 
+
 def check_output(target: str | os.PathLike, *, folder: bool = False, probe: bool = False) -> Path:
     """Refuse an output path that pac must not write (see the module's docstring).
 
@@ -86,8 +87,10 @@ def output_problem(target: Path, *, folder: bool = False) -> str | None:
     except OSError as exc:
         return f"cannot be written ({exc.strerror or exc})"
     if stat.S_ISLNK(mode):
-        return ("is a symbolic link; pac neither writes through links nor replaces them "
-                "(give the real path, or another one)")
+        return (
+            "is a symbolic link; pac neither writes through links nor replaces them "
+            "(give the real path, or another one)"
+        )
     if folder and stat.S_ISDIR(mode) or not folder and stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
@@ -124,8 +127,9 @@ def _probe(target: Path, folder: Path) -> None:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
     except OSError as exc:
-        raise PacError(f"cannot be written: pac cannot create files in {folder} ({exc.strerror or exc})",
-                       path=target) from None
+        raise PacError(
+            f"cannot be written: pac cannot create files in {folder} ({exc.strerror or exc})", path=target
+        ) from None
     os.close(fd)
     os.unlink(name)
 
@@ -151,8 +155,9 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = "") -> Iterator[Path
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=parent)
     except OSError as exc:
-        raise PacError(f"cannot be written: no temporary file can be created in {parent} "
-                       f"({exc.strerror or exc})", path=target) from None
+        raise PacError(
+            f"cannot be written: no temporary file can be created in {parent} ({exc.strerror or exc})", path=target
+        ) from None
     os.close(fd)
     tmp_path = Path(tmp)
     _default_mode(tmp_path, 0o666)
@@ -195,8 +200,9 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     except OSError as exc:
-        raise PacError(f"cannot be written: no folder can be created in {parent} ({exc.strerror or exc})",
-                       path=target) from None
+        raise PacError(
+            f"cannot be written: no folder can be created in {parent} ({exc.strerror or exc})", path=target
+        ) from None
     _default_mode(staging, 0o777)
     old = None
     try:
@@ -230,6 +236,7 @@ def _swap_in(staging: Path, target: Path, parent: Path) -> Path | None:
 
 
 # -- reading what the user names --------------------------------------------------------------------
+
 
 def read_limited(path: str | os.PathLike, *, max_bytes: int, what: str = "file") -> bytes:
     """Read a whole regular file of at most ``max_bytes`` bytes, refusing anything else first.
@@ -281,8 +288,9 @@ def read_limited(path: str | os.PathLike, *, max_bytes: int, what: str = "file")
         if not stat.S_ISREG(info.st_mode):
             raise PacError(f"is not a regular file ({_kind(info.st_mode)}); pac reads only files", path=name)
         if info.st_size > max_bytes:
-            raise PacError(f"is {info.st_size:,d} bytes, larger than the {max_bytes:,d}-byte limit for a {what}",
-                           path=name)
+            raise PacError(
+                f"is {info.st_size:,d} bytes, larger than the {max_bytes:,d}-byte limit for a {what}", path=name
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         chunks, total = [], 0
@@ -303,8 +311,12 @@ def read_limited(path: str | os.PathLike, *, max_bytes: int, what: str = "file")
 
 def _kind(mode: int) -> str:
     """A plain name for a file type that is not a regular file."""
-    for test, text in ((stat.S_ISFIFO, "a FIFO/pipe"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, text in (
+        (stat.S_ISFIFO, "a FIFO/pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return text
     return "a special file"
@@ -375,11 +387,13 @@ def lock_backend() -> str:
     """``fcntl`` (Linux, macOS), ``msvcrt`` (Windows) or ``none`` (neither: locks are on trust)."""
     try:
         import fcntl  # noqa: F401
+
         return "fcntl"
     except ImportError:
         pass
     try:
         import msvcrt  # noqa: F401
+
         return "msvcrt"
     except ImportError:
         return "none"
@@ -485,8 +499,17 @@ class FileLock:
 #: Characters Windows does not allow in a file name (besides the control characters).
 WINDOWS_FORBIDDEN = '<>:"/\\|?*'
 #: Windows' device names: no file may be called so, with or without an extension, in any case.
-WINDOWS_DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", "conin$", "conout$",
-                                  *(f"{p}{d}" for p in ("com", "lpt") for d in "0123456789\u00b9\u00b2\u00b3")})
+WINDOWS_DEVICE_NAMES = frozenset(
+    {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        "conin$",
+        "conout$",
+        *(f"{p}{d}" for p in ("com", "lpt") for d in "0123456789\u00b9\u00b2\u00b3"),
+    }
+)
 MAX_NAME_BYTES = 255
 
 

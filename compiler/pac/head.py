@@ -35,35 +35,62 @@ def build_head(n_labels: int, *, seed: int):
     keras = tf_keras()
 
     def init(offset):
-        return keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg", distribution="uniform",
-                                                  seed=seed * 7919 + offset)
+        return keras.initializers.VarianceScaling(
+            scale=1.0, mode="fan_avg", distribution="uniform", seed=seed * 7919 + offset
+        )
 
-    return keras.Sequential([
-        keras.layers.InputLayer(input_shape=ACTIVATION_SHAPE),
-        keras.layers.Conv2D(5, 5, strides=1, activation="relu", kernel_initializer=init(1),
-                            bias_initializer="zeros", name="head_conv"),
-        keras.layers.Flatten(name="head_flatten"),
-        keras.layers.Dense(100, activation="relu", use_bias=True, kernel_initializer=init(2),
-                           name="head_dense"),
-        keras.layers.Dense(n_labels, activation="softmax", use_bias=False, kernel_initializer=init(3),
-                           name="head_softmax"),
-    ], name="pac_head")
+    return keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=ACTIVATION_SHAPE),
+            keras.layers.Conv2D(
+                5,
+                5,
+                strides=1,
+                activation="relu",
+                kernel_initializer=init(1),
+                bias_initializer="zeros",
+                name="head_conv",
+            ),
+            keras.layers.Flatten(name="head_flatten"),
+            keras.layers.Dense(100, activation="relu", use_bias=True, kernel_initializer=init(2), name="head_dense"),
+            keras.layers.Dense(
+                n_labels, activation="softmax", use_bias=False, kernel_initializer=init(3), name="head_softmax"
+            ),
+        ],
+        name="pac_head",
+    )
 
 
 def make_optimizer(name: str, learning_rate: float):
     """A tf_keras optimizer by PAC's names."""
     keras = tf_keras()
 
-    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-               "adagrad": keras.optimizers.Adagrad, "adadelta": keras.optimizers.Adadelta}
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "adagrad": keras.optimizers.Adagrad,
+        "adadelta": keras.optimizers.Adadelta,
+    }
     if name not in classes:
         raise PacError(f"unknown optimizer {name!r} (choose {', '.join(OPTIMIZERS)})")
     return classes[name](learning_rate=learning_rate)
 
 
-def train_head(x: np.ndarray, y: np.ndarray, *, n_labels: int, epochs: int, learning_rate: float,
-               optimizer: str, batch_size: int, seed: int, validation=None, on_epoch=None,
-               restarts: int = 0, on_restart=None):
+def train_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_labels: int,
+    epochs: int,
+    learning_rate: float,
+    optimizer: str,
+    batch_size: int,
+    seed: int,
+    validation=None,
+    on_epoch=None,
+    restarts: int = 0,
+    on_restart=None,
+):
     """Train a new head; returns ``(model, History)``.
 
     Parameters
@@ -83,9 +110,18 @@ def train_head(x: np.ndarray, y: np.ndarray, *, n_labels: int, epochs: int, lear
     for attempt in range(restarts + 1):
         if attempt and on_restart:
             on_restart(attempt)
-        model, history = _train_once(x, y, n_labels=n_labels, epochs=epochs, learning_rate=learning_rate,
-                                     optimizer=optimizer, batch_size=batch_size, seed=seed + 100_003 * attempt,
-                                     validation=validation, on_epoch=on_epoch)
+        model, history = _train_once(
+            x,
+            y,
+            n_labels=n_labels,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            seed=seed + 100_003 * attempt,
+            validation=validation,
+            on_epoch=on_epoch,
+        )
         history.restarts = attempt
         if not collapsed(model, x, y):
             break
@@ -110,8 +146,9 @@ def _train_once(x, y, *, n_labels, epochs, learning_rate, optimizer, batch_size,
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     model = build_head(n_labels, seed=seed)
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     history = History()
     onehot = np.eye(n_labels, dtype=np.float32)
 
@@ -129,8 +166,16 @@ def _train_once(x, y, *, n_labels, epochs, learning_rate, optimizer, batch_size,
     val = None
     if validation is not None and len(validation[0]):
         val = (validation[0], onehot[validation[1]])
-    model.fit(x, onehot[y], batch_size=max(1, batch_size), epochs=epochs, shuffle=True,
-              validation_data=val, verbose=0, callbacks=[Recorder()])
+    model.fit(
+        x,
+        onehot[y],
+        batch_size=max(1, batch_size),
+        epochs=epochs,
+        shuffle=True,
+        validation_data=val,
+        verbose=0,
+        callbacks=[Recorder()],
+    )
     return model, history
 
 

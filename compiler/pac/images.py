@@ -40,6 +40,6 @@ def contact_sheet(images: list[np.ndarray], labels: list[str], *, columns: int |
         x = gap + (i % columns) * (w + gap)
         y = gap + (i // columns) * (h + caption + gap)
         sheet.paste(Image.fromarray(image, mode="RGB"), (x, y))
-        text = label if draw.textlength(label, font=font) <= w else "..." + label[-(w // 7):]
+        text = label if draw.textlength(label, font=font) <= w else "..." + label[-(w // 7) :]
         draw.text((x, y + h + 3), text, fill="black", font=font)
     return np.asarray(sheet)

@@ -58,8 +58,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
-                 max_iterations: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float, max_iterations: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression: minimise the class-balanced mean cross-entropy +
     ``l2 / 2 * |W|^2``.
 
@@ -94,7 +95,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
     onehot = np.eye(n_labels)[y] * weight[:, None]
 
     def loss(theta):
-        w, b = theta[:d * n_labels].reshape(d, n_labels), theta[d * n_labels:]
+        w, b = theta[: d * n_labels].reshape(d, n_labels), theta[d * n_labels :]
         logits = x @ w + b
         z = logits - logits.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -104,10 +105,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, n_labels: int, l2: float,
         return value, grad
 
     theta = np.zeros(d * n_labels + n_labels)
-    result = minimize(loss, theta, jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iterations, "gtol": 1e-6})
+    result = minimize(loss, theta, jac=True, method="L-BFGS-B", options={"maxiter": max_iterations, "gtol": 1e-6})
     theta = result.x
-    return theta[:d * n_labels].reshape(d, n_labels), theta[d * n_labels:]
+    return theta[: d * n_labels].reshape(d, n_labels), theta[d * n_labels :]
 
 
 @dataclass
@@ -140,8 +140,13 @@ def fit_model(x: np.ndarray, y: np.ndarray, *, n_labels: int, blocks, sizes, wei
     factor = standard.weight / standard.scale
     folded_kernel = kernel * factor[:, None]
     folded_bias = bias - (standard.mean * factor) @ kernel
-    return LinearModel(kernel=folded_kernel, bias=folded_bias, blocks=tuple(blocks[i] for i in keep),
-                       sizes=tuple(kept_sizes), weights=tuple(kept_weights))
+    return LinearModel(
+        kernel=folded_kernel,
+        bias=folded_bias,
+        blocks=tuple(blocks[i] for i in keep),
+        sizes=tuple(kept_sizes),
+        weights=tuple(kept_weights),
+    )
 
 
 def select_columns(x: np.ndarray, blocks, sizes, wanted) -> np.ndarray:
@@ -172,8 +177,18 @@ class CrossValidation:
     folds: int
 
 
-def cross_validate(train: list[np.ndarray], clean: list[np.ndarray], labels: np.ndarray, *, n_labels: int,
-                   blocks, sizes, weights, l2: float, fold_of: np.ndarray) -> CrossValidation:
+def cross_validate(
+    train: list[np.ndarray],
+    clean: list[np.ndarray],
+    labels: np.ndarray,
+    *,
+    n_labels: int,
+    blocks,
+    sizes,
+    weights,
+    l2: float,
+    fold_of: np.ndarray,
+) -> CrossValidation:
     """k-fold over clips: fit on the other folds' training examples, score the held-out clean clips.
 
     ``train[i]`` holds clip ``i``'s training examples (augmented copies), ``clean[i]`` its clean
@@ -190,8 +205,13 @@ def cross_validate(train: list[np.ndarray], clean: list[np.ndarray], labels: np.
         x_held = np.concatenate([clean[i] for i in held])
         probs[held] = model.probabilities(select_columns(x_held, blocks, sizes, model.blocks))
     picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
-    return CrossValidation(weights=tuple(weights), probabilities=probs, log_loss=float(-np.log(picked).mean()),
-                           accuracy=float((probs.argmax(axis=1) == labels).mean()), folds=k)
+    return CrossValidation(
+        weights=tuple(weights),
+        probabilities=probs,
+        log_loss=float(-np.log(picked).mean()),
+        accuracy=float((probs.argmax(axis=1) == labels).mean()),
+        folds=k,
+    )
 
 
 @dataclass
@@ -202,8 +222,20 @@ class Selection:
     candidates: list = field(default_factory=list)
 
 
-def choose_weights(train, clean, labels, *, n_labels: int, blocks, sizes, candidates, l2: float, k: int,
-                   seed: int, default=DEFAULT_WEIGHTING) -> Selection | None:
+def choose_weights(
+    train,
+    clean,
+    labels,
+    *,
+    n_labels: int,
+    blocks,
+    sizes,
+    candidates,
+    l2: float,
+    k: int,
+    seed: int,
+    default=DEFAULT_WEIGHTING,
+) -> Selection | None:
     """Cross-validate every candidate weighting on the same folds and pick one.
 
     The ``default`` weighting (the first candidate if it is not among them) is kept unless another
@@ -217,8 +249,12 @@ def choose_weights(train, clean, labels, *, n_labels: int, blocks, sizes, candid
         return None
     k = min(k, smallest)
     fold_of = folds(labels, k, np.random.default_rng(seed))
-    results = [cross_validate(train, clean, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
-                              weights=w, l2=l2, fold_of=fold_of) for w in candidates]
+    results = [
+        cross_validate(
+            train, clean, labels, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=w, l2=l2, fold_of=fold_of
+        )
+        for w in candidates
+    ]
     best = min(results, key=lambda r: (-r.accuracy, r.log_loss))
     preferred = next((r for r in results if r.weights == tuple(default)), results[0])
     if preferred.accuracy >= best.accuracy:
@@ -230,6 +266,11 @@ def to_keras(model: LinearModel, n_labels: int):
     """The head as a tf_keras ``Sequential([Input([d]), Dense(labels, softmax)])``."""
     from .tfjs_head import Layer, keras_head
 
-    layer = Layer("dense", activation="softmax", use_bias=True, units=n_labels,
-                  weights=[model.kernel.astype(np.float32), model.bias.astype(np.float32)])
+    layer = Layer(
+        "dense",
+        activation="softmax",
+        use_bias=True,
+        units=n_labels,
+        weights=[model.kernel.astype(np.float32), model.bias.astype(np.float32)],
+    )
     return keras_head([layer], names=["head_softmax"], input_shape=(int(sum(model.sizes)),))

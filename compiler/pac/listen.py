@@ -65,28 +65,43 @@ class ListenSettings:
     background: str
 
     @classmethod
-    def defaults(cls, *, threshold: float | None = None, minimum_interval_ms: float | None = None,
-                 hop_ms: float | None = None, bridge: dict | None = None) -> "ListenSettings":
+    def defaults(
+        cls,
+        *,
+        threshold: float | None = None,
+        minimum_interval_ms: float | None = None,
+        hop_ms: float | None = None,
+        bridge: dict | None = None,
+    ) -> ListenSettings:
         """The rules of ``bridge.json`` with the given values replacing its defaults (checked)."""
         rules = listening_rules(bridge)
-        settings = cls(threshold=float(rules["default_threshold"] if threshold is None else threshold),
-                       minimum_interval_ms=float(rules["default_minimum_interval_ms"]
-                                                 if minimum_interval_ms is None else minimum_interval_ms),
-                       hop_ms=float(rules["hop_ms"] if hop_ms is None else hop_ms),
-                       window_seconds=float(rules["window_seconds"]), background=rules["background_label"])
+        settings = cls(
+            threshold=float(rules["default_threshold"] if threshold is None else threshold),
+            minimum_interval_ms=float(
+                rules["default_minimum_interval_ms"] if minimum_interval_ms is None else minimum_interval_ms
+            ),
+            hop_ms=float(rules["hop_ms"] if hop_ms is None else hop_ms),
+            window_seconds=float(rules["window_seconds"]),
+            background=rules["background_label"],
+        )
         if not 0.0 < settings.threshold <= 1.0:
             raise PacError(f"the threshold must be above 0 and at most 1, not {settings.threshold:g}")
         if not 0.0 <= settings.minimum_interval_ms <= float(rules["minimum_interval_ms_max"]):
-            raise PacError(f"the minimum interval must be 0 to {rules['minimum_interval_ms_max']} ms, "
-                           f"not {settings.minimum_interval_ms:g}")
+            raise PacError(
+                f"the minimum interval must be 0 to {rules['minimum_interval_ms_max']} ms, "
+                f"not {settings.minimum_interval_ms:g}"
+            )
         if not 10.0 <= settings.hop_ms <= 1000.0 * settings.window_seconds:
             raise PacError(f"the hop must be 10 to {1000 * settings.window_seconds:g} ms, not {settings.hop_ms:g}")
         return settings
 
     def samples(self, rate: int) -> tuple[int, int, int]:
         """``(window, hop, minimum interval)`` in samples at ``rate`` Hz (halves rounded up)."""
-        return (round_half_up(self.window_seconds * rate), max(1, round_half_up(self.hop_ms * rate / 1000.0)),
-                round_half_up(self.minimum_interval_ms * rate / 1000.0))
+        return (
+            round_half_up(self.window_seconds * rate),
+            max(1, round_half_up(self.hop_ms * rate / 1000.0)),
+            round_half_up(self.minimum_interval_ms * rate / 1000.0),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +155,11 @@ class Decider:
 def check_background(labels, settings: ListenSettings, *, path=None) -> None:
     """Refuse a model without the background label (one line, naming the label)."""
     if settings.background not in labels:
-        raise PacError(f"continuous listening needs a model with a {settings.background} label (recordings of "
-                       f"nothing in particular), and this model's labels are {', '.join(labels)}", path=path)
+        raise PacError(
+            f"continuous listening needs a model with a {settings.background} label (recordings of "
+            f"nothing in particular), and this model's labels are {', '.join(labels)}",
+            path=path,
+        )
 
 
 def window_ends(n_samples: int, rate: int, settings: ListenSettings) -> list[int]:
@@ -162,8 +180,13 @@ class ListenResult:
     probabilities: np.ndarray  # [windows, labels]; NaN rows for silent windows
 
     def to_dict(self) -> dict:
-        return {"detections": [d.to_dict() for d in self.detections], "windows": self.windows,
-                "silent": self.silent, "rate": self.rate, "duration": self.duration}
+        return {
+            "detections": [d.to_dict() for d in self.detections],
+            "windows": self.windows,
+            "silent": self.silent,
+            "rate": self.rate,
+            "duration": self.duration,
+        }
 
 
 def listen(classifier, audio, *, settings: ListenSettings, batch: int = 64) -> ListenResult:
@@ -196,12 +219,12 @@ def listen(classifier, audio, *, settings: ListenSettings, batch: int = 64) -> L
     probabilities = np.full((len(ends), len(labels)), np.nan)
     loud = []
     for i, end in enumerate(ends):
-        piece = samples[end - window:end]
+        piece = samples[end - window : end]
         if float(np.max(np.abs(piece))) >= silence:
             loud.append(i)
     for start in range(0, len(loud), batch):
-        chunk = loud[start:start + batch]
-        clips = [Audio(samples[ends[i] - window:ends[i]], rate, 1, f"{audio.source}@{ends[i]}") for i in chunk]
+        chunk = loud[start : start + batch]
+        clips = [Audio(samples[ends[i] - window : ends[i]], rate, 1, f"{audio.source}@{ends[i]}") for i in chunk]
         probabilities[chunk] = classifier.probabilities(clips)
     decider = Decider(labels, settings, rate)
     detections = []
@@ -212,10 +235,17 @@ def listen(classifier, audio, *, settings: ListenSettings, batch: int = 64) -> L
     return ListenResult(detections, len(ends), len(ends) - len(loud), rate, len(samples) / rate, probabilities)
 
 
-def listen_file(model_dir: str | os.PathLike, wav: str | os.PathLike, *, threshold: float | None = None,
-                minimum_interval_ms: float | None = None, hop_ms: float | None = None,
-                base: str | os.PathLike | None = None, speech_base: str | os.PathLike | None = None,
-                progress=None) -> ListenResult:
+def listen_file(
+    model_dir: str | os.PathLike,
+    wav: str | os.PathLike,
+    *,
+    threshold: float | None = None,
+    minimum_interval_ms: float | None = None,
+    hop_ms: float | None = None,
+    base: str | os.PathLike | None = None,
+    speech_base: str | os.PathLike | None = None,
+    progress=None,
+) -> ListenResult:
     """``pac listen MODEL LONG.wav``: the detections in a WAV file (see :func:`listen`).
 
     Raises
@@ -244,23 +274,43 @@ def format_time(seconds: float) -> str:
     return f"{int(minutes)}:{rest:06.3f}"
 
 
-def run_cli(model_dir, recording, *, threshold=None, minimum_interval_ms=None, hop_ms=None, as_json=False,
-            base=None, speech_base=None, echo=print) -> ListenResult:
+def run_cli(
+    model_dir,
+    recording,
+    *,
+    threshold=None,
+    minimum_interval_ms=None,
+    hop_ms=None,
+    as_json=False,
+    base=None,
+    speech_base=None,
+    echo=print,
+) -> ListenResult:
     """``pac listen``: print ``m:ss.sss<TAB>label<TAB>confidence`` per detection, then a summary line
     (or one JSON object with ``as_json``)."""
     import json
 
     from .base import print_progress
 
-    result = listen_file(model_dir, recording, threshold=threshold, minimum_interval_ms=minimum_interval_ms,
-                         hop_ms=hop_ms, base=base, speech_base=speech_base, progress=print_progress)
+    result = listen_file(
+        model_dir,
+        recording,
+        threshold=threshold,
+        minimum_interval_ms=minimum_interval_ms,
+        hop_ms=hop_ms,
+        base=base,
+        speech_base=speech_base,
+        progress=print_progress,
+    )
     if as_json:
         echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         for d in result.detections:
             echo(f"{format_time(d.time)}\t{d.label}\t{d.confidence:.3f}")
-        echo(f"{len(result.detections)} detections in {format_time(result.duration)} "
-             f"({result.windows} windows, {result.silent} silent)")
+        echo(
+            f"{len(result.detections)} detections in {format_time(result.duration)} "
+            f"({result.windows} windows, {result.silent} silent)"
+        )
     return result
 
 
@@ -282,7 +332,7 @@ def _objects(value) -> list[dict]:
 def _shown(value, limit: int = 120) -> str:
     """``repr(value)`` cut to ``limit`` characters, for one-line messages about hostile files."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_listen_blocks(descriptors, report) -> None:
@@ -293,8 +343,10 @@ def check_listen_blocks(descriptors, report) -> None:
     for d in descriptors:
         if not isinstance(d, dict) or d.get("type") != COMPONENT_TYPE:
             continue
-        blocks = {kind: {b["name"]: b for b in _objects(d.get(kind)) if isinstance(b.get("name"), str)}
-                  for kind in ("events", "methods", "blockProperties", "properties")}
+        blocks = {
+            kind: {b["name"]: b for b in _objects(d.get(kind)) if isinstance(b.get("name"), str)}
+            for kind in ("events", "methods", "blockProperties", "properties")
+        }
         wanted = [("events", LISTEN_EVENTS), ("methods", LISTEN_METHODS)]
         if not any(name in blocks[kind] for kind, table in wanted for name in table):
             report.warn("the component has no continuous-listening blocks (built by an older pac)")
@@ -317,8 +369,10 @@ def check_listen_blocks(descriptors, report) -> None:
             except (TypeError, ValueError):
                 same = False
             if not same:
-                report.fail(f"designer property {name}: default must be {value} (bridge.json), found "
-                            f"{_shown(None if prop is None else prop.get('defaultValue'))}")
+                report.fail(
+                    f"designer property {name}: default must be {value} (bridge.json), found "
+                    f"{_shown(None if prop is None else prop.get('defaultValue'))}"
+                )
 
 
 def check_page_stream(browser, labels, report, *, seconds: float = 2.0, rate: int = 16000) -> str:
@@ -335,18 +389,28 @@ def check_page_stream(browser, labels, report, *, seconds: float = 2.0, rate: in
         index = len(browser.calls())
         started = browser.execute("return window.pac.startStream(arguments[0], null, null);", rate)
         call = browser.wait_call(index, timeout=10)
-        if started is not False or call is None or call["method"] != "error" or \
-                call["args"][0] != codes["NO_BACKGROUND_LABEL"]:
-            report.fail(f"continuous listening: a model without {settings.background} must be refused with error "
-                        f"{codes['NO_BACKGROUND_LABEL']}, the page answered {started!r} / {call}")
+        if (
+            started is not False
+            or call is None
+            or call["method"] != "error"
+            or call["args"][0] != codes["NO_BACKGROUND_LABEL"]
+        ):
+            report.fail(
+                f"continuous listening: a model without {settings.background} must be refused with error "
+                f"{codes['NO_BACKGROUND_LABEL']}, the page answered {started!r} / {call}"
+            )
             return "continuous listening: refusal wrong"
-        report.warn(f"continuous listening (StartContinuousListening) will refuse this model: it has no "
-                    f"{settings.background} label")
+        report.warn(
+            f"continuous listening (StartContinuousListening) will refuse this model: it has no "
+            f"{settings.background} label"
+        )
         return "continuous listening refused (no background label)"
     got = browser.stream_pcm(samples, rate, realtime=False)
     stats = got["stats"]
     due = len(window_ends(len(samples), rate, settings))
     if got["errors"] or stats["due"] != due or stats["classified"] != due or stats["dropped"]:
-        report.fail(f"continuous listening: {seconds:g} s streamed, {due} windows expected, the page reports "
-                    f"{stats} and errors {got['errors']}")
+        report.fail(
+            f"continuous listening: {seconds:g} s streamed, {due} windows expected, the page reports "
+            f"{stats} and errors {got['errors']}"
+        )
     return f"continuous listening: {stats['classified']} windows of {seconds:g} s streamed"

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, OFFICIAL_URL, base_sha256
 from . import jsonsafe
+from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, OFFICIAL_URL, base_sha256
 from .errors import PacError
 from .features import PROFILES, FeatureConfig
 from .fsutil import label_problem, read_limited
@@ -58,14 +58,17 @@ ENTRIES = ("model.json", "model.weights.bin", "model_labels.json", "transfer_mod
 WEIGHTS_PATH = "./model.weights.bin"
 TRANSFER_NAME = "mobilenet"
 #: The transfer_model.json MIT's trainer writes (key order and all).
-TRANSFER_JSON = json.dumps({"name": TRANSFER_NAME, "lastLayer": CUT_LAYER, "url": OFFICIAL_URL},
-                           separators=(",", ":"))
+TRANSFER_JSON = json.dumps({"name": TRANSFER_NAME, "lastLayer": CUT_LAYER, "url": OFFICIAL_URL}, separators=(",", ":"))
 PROFILE = "pac-compat"
 
 #: Largest uncompressed size of each entry (a PAC head's weights are ~150 kB).  The .mdl file itself
 #: is limited by ``LIMITS.model_max_bytes``, the number of labels by ``LIMITS.max_labels``.
-MAX_ENTRY_BYTES = {"model.json": LIMITS.json_max_bytes, "model.weights.bin": 32 << 20,
-                   "model_labels.json": LIMITS.json_max_bytes, "transfer_model.json": 64 << 10}
+MAX_ENTRY_BYTES = {
+    "model.json": LIMITS.json_max_bytes,
+    "model.weights.bin": 32 << 20,
+    "model_labels.json": LIMITS.json_max_bytes,
+    "transfer_model.json": 64 << 10,
+}
 #: Entries above this many bytes may expand at most ``LIMITS.zip_max_ratio`` times (zip bombs).
 RATIO_FLOOR = 64 << 10
 #: 1980-01-01 00:00:00, the earliest zip time: exported bytes do not depend on the clock.
@@ -73,6 +76,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 # -- reading a .mdl ----------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Mdl:
@@ -126,8 +130,11 @@ def entries_of(path: str | os.PathLike, data: bytes) -> dict[str, bytes]:
             _refuse(path, f"entry {name} is {info.file_size:,d} bytes, more than a PAC model's {limit:,d}")
         ratio = LIMITS.zip_max_ratio
         if info.file_size > RATIO_FLOOR and info.file_size > ratio * max(info.compress_size, 1):
-            _refuse(path, f"entry {name} expands {info.file_size / max(info.compress_size, 1):.0f} times "
-                          f"(more than {ratio}; a zip bomb?)")
+            _refuse(
+                path,
+                f"entry {name} expands {info.file_size / max(info.compress_size, 1):.0f} times "
+                f"(more than {ratio}; a zip bomb?)",
+            )
         total += info.file_size
         try:
             with archive.open(info) as handle:
@@ -152,8 +159,7 @@ def parse_labels(path, body: bytes) -> tuple[str, ...]:
     expected = [str(i) for i in range(len(data))]
     if sorted(data, key=lambda k: (len(k), k)) != expected:
         odd = sorted(set(data) - set(expected)) or sorted(set(expected) - set(data))
-        _refuse(path, f'model_labels.json keys must be "0" to "{len(data) - 1}" without gaps '
-                      f'(found {odd[0]!r})')
+        _refuse(path, f'model_labels.json keys must be "0" to "{len(data) - 1}" without gaps (found {odd[0]!r})')
     labels = []
     for key in expected:
         value = data[key]
@@ -175,15 +181,22 @@ def parse_transfer(path, body: bytes) -> dict:
     if not isinstance(data, dict):
         _refuse(path, "transfer_model.json must be a JSON object")
     if isinstance(data.get("name"), str) and data["name"].lower() == "squeezenet":
-        _refuse(path, "transfer_model.json names base \"squeezenet\", which only MIT's Personal Image "
-                      "Classifier offers: this is an image model, not a sound model (MIT's Personal Audio "
-                      "Classifier always uses mobilenet)")
+        _refuse(
+            path,
+            'transfer_model.json names base "squeezenet", which only MIT\'s Personal Image '
+            "Classifier offers: this is an image model, not a sound model (MIT's Personal Audio "
+            "Classifier always uses mobilenet)",
+        )
     if data.get("name") != TRANSFER_NAME:
-        _refuse(path, f"transfer_model.json names base {json.dumps(data.get('name'))}; pac supports "
-                      f'"{TRANSFER_NAME}" (MobileNet v1 0.25 224, the base MIT\'s extension bundles)')
+        _refuse(
+            path,
+            f"transfer_model.json names base {json.dumps(data.get('name'))}; pac supports "
+            f'"{TRANSFER_NAME}" (MobileNet v1 0.25 224, the base MIT\'s extension bundles)',
+        )
     if data.get("lastLayer") != CUT_LAYER:
-        _refuse(path, f"transfer_model.json cuts MobileNet at {json.dumps(data.get('lastLayer'))}; "
-                      f"pac supports {CUT_LAYER}")
+        _refuse(
+            path, f"transfer_model.json cuts MobileNet at {json.dumps(data.get('lastLayer'))}; pac supports {CUT_LAYER}"
+        )
     url = data.get("url")
     if url is not None and (not isinstance(url, str) or BASE_NAME not in url):
         _refuse(path, f"transfer_model.json: base url {json.dumps(url)[:80]} is not {BASE_NAME}")
@@ -193,10 +206,10 @@ def parse_transfer(path, body: bytes) -> dict:
 def _entry_shards(path, entries: dict[str, bytes]):
     """A ``shards`` reader (see :func:`pac.tfjs_head.parse_weights`) that accepts only the .mdl's own
     ``model.weights.bin`` entry."""
+
     def shards(paths) -> bytes:
         if paths not in ([WEIGHTS_PATH], [WEIGHTS_PATH.removeprefix("./")]):
-            _refuse(path, f"model.json: weightsManifest paths must be [\"{WEIGHTS_PATH}\"], "
-                          f"not {json.dumps(paths)[:80]}")
+            _refuse(path, f'model.json: weightsManifest paths must be ["{WEIGHTS_PATH}"], not {json.dumps(paths)[:80]}')
         return entries["model.weights.bin"]
 
     return shards
@@ -226,19 +239,30 @@ def read_mdl(path: str | os.PathLike) -> Mdl:
     digest = hashlib.sha256(data).hexdigest()
     topology = model["modelTopology"]
     version = topology.get("keras_version") if isinstance(topology, dict) else None
-    return Mdl(labels=labels, layers=layers, transfer=transfer, sha256=digest,
-               keras_version=version if isinstance(version, str) else None)
+    return Mdl(
+        labels=labels,
+        layers=layers,
+        transfer=transfer,
+        sha256=digest,
+        keras_version=version if isinstance(version, str) else None,
+    )
 
 
 #: What the ``.mdl`` format cannot tell, said at every import.
-NO_KIND_WARNING = ("a .mdl does not record whether it classifies sounds or images (MIT's Personal Image "
-                   "Classifier writes the same format): pac imports it as a sound model, so use only .mdl "
-                   "files from MIT's Personal Audio Classifier")
+NO_KIND_WARNING = (
+    "a .mdl does not record whether it classifies sounds or images (MIT's Personal Image "
+    "Classifier writes the same format): pac imports it as a sound model, so use only .mdl "
+    "files from MIT's Personal Audio Classifier"
+)
 
 #: The head MIT's audio trainer always builds (its users cannot change it): (kind, filters or units,
 #: kernel, activation, bias); the last layer's units are the labels.
-PAC_HEAD = (("conv2d", 5, (5, 5), "relu", True), ("flatten", 0, None, "linear", True),
-            ("dense", 100, None, "relu", True), ("dense", None, None, "softmax", False))
+PAC_HEAD = (
+    ("conv2d", 5, (5, 5), "relu", True),
+    ("flatten", 0, None, "linear", True),
+    ("dense", 100, None, "relu", True),
+    ("dense", None, None, "softmax", False),
+)
 
 
 def image_model_signs(mdl: Mdl) -> list[str]:
@@ -251,27 +275,41 @@ def image_model_signs(mdl: Mdl) -> list[str]:
     the audio trainer used 1.x).
     """
     signs = []
-    shape = tuple((layer.kind, layer.filters if layer.kind == "conv2d" else (layer.units or 0),
-                   layer.kernel_size if layer.kind == "conv2d" else None, layer.activation, layer.use_bias)
-                  for layer in mdl.layers)
+    shape = tuple(
+        (
+            layer.kind,
+            layer.filters if layer.kind == "conv2d" else (layer.units or 0),
+            layer.kernel_size if layer.kind == "conv2d" else None,
+            layer.activation,
+            layer.use_bias,
+        )
+        for layer in mdl.layers
+    )
     expected = PAC_HEAD[:-1] + (("dense", len(mdl.labels), None, "softmax", False),)
     if shape != expected:
         described = ", ".join(f"{kind} {size}" if size else kind for kind, size, *_ in shape)
-        signs.append(f"its head ({described}) is not the one MIT's audio trainer always builds (conv2d 5 "
-                     f"5x5 relu, flatten, dense 100 relu, dense softmax without bias); MIT's Personal Image "
-                     f"Classifier lets its users choose layers")
+        signs.append(
+            f"its head ({described}) is not the one MIT's audio trainer always builds (conv2d 5 "
+            f"5x5 relu, flatten, dense 100 relu, dense softmax without bias); MIT's Personal Image "
+            f"Classifier lets its users choose layers"
+        )
     if mdl.keras_version and mdl.keras_version.startswith("tfjs-layers 0."):
-        signs.append(f"it was written by {mdl.keras_version}, as MIT's Personal Image Classifier site of "
-                     f"2018-2019 wrote models (MIT's audio trainer used TF.js 1.x)")
+        signs.append(
+            f"it was written by {mdl.keras_version}, as MIT's Personal Image Classifier site of "
+            f"2018-2019 wrote models (MIT's audio trainer used TF.js 1.x)"
+        )
     return signs
 
 
 # -- writing a .mdl ------------------------------------------------------------------------------------
 
+
 def tfjs_topology(layers: list[Layer]) -> tuple[dict, list[dict]]:
     """``modelTopology`` and weight specs as TF.js layers 1.2.8 (MIT's trainer) writes them."""
-    initializer = {"class_name": "VarianceScaling",
-                   "config": {"scale": 1, "mode": "fan_in", "distribution": "normal", "seed": None}}
+    initializer = {
+        "class_name": "VarianceScaling",
+        "config": {"scale": 1, "mode": "fan_in", "distribution": "normal", "seed": None},
+    }
     zeros = {"class_name": "Zeros", "config": {}}
     counters: dict[str, int] = {}
     items, specs = [], []
@@ -280,17 +318,36 @@ def tfjs_topology(layers: list[Layer]) -> tuple[dict, list[dict]]:
         counters[cls] = counters.get(cls, 0) + 1
         name = f"{cls.lower()}_{cls}{counters[cls]}"
         if layer.kind == "conv2d":
-            cfg = {"filters": layer.filters, "kernel_initializer": initializer, "kernel_regularizer": None,
-                   "kernel_constraint": None, "kernel_size": list(layer.kernel_size),
-                   "strides": list(layer.strides), "padding": layer.padding, "data_format": "channels_last",
-                   "dilation_rate": [1, 1], "activation": layer.activation, "use_bias": layer.use_bias,
-                   "bias_initializer": zeros, "bias_regularizer": None, "activity_regularizer": None,
-                   "bias_constraint": None}
+            cfg = {
+                "filters": layer.filters,
+                "kernel_initializer": initializer,
+                "kernel_regularizer": None,
+                "kernel_constraint": None,
+                "kernel_size": list(layer.kernel_size),
+                "strides": list(layer.strides),
+                "padding": layer.padding,
+                "data_format": "channels_last",
+                "dilation_rate": [1, 1],
+                "activation": layer.activation,
+                "use_bias": layer.use_bias,
+                "bias_initializer": zeros,
+                "bias_regularizer": None,
+                "activity_regularizer": None,
+                "bias_constraint": None,
+            }
         elif layer.kind == "dense":
-            cfg = {"units": layer.units, "activation": layer.activation, "use_bias": layer.use_bias,
-                   "kernel_initializer": initializer, "bias_initializer": zeros, "kernel_regularizer": None,
-                   "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
-                   "bias_constraint": None}
+            cfg = {
+                "units": layer.units,
+                "activation": layer.activation,
+                "use_bias": layer.use_bias,
+                "kernel_initializer": initializer,
+                "bias_initializer": zeros,
+                "kernel_regularizer": None,
+                "bias_regularizer": None,
+                "activity_regularizer": None,
+                "kernel_constraint": None,
+                "bias_constraint": None,
+            }
         else:
             cfg = {}
         cfg.update({"name": name, "trainable": True})
@@ -299,8 +356,12 @@ def tfjs_topology(layers: list[Layer]) -> tuple[dict, list[dict]]:
         items.append({"class_name": cls, "config": cfg})
         for slot, array in zip(("kernel", "bias"), layer.weights):
             specs.append({"name": f"{name}/{slot}", "shape": list(array.shape), "dtype": "float32"})
-    topology = {"class_name": "Sequential", "config": items, "keras_version": "tfjs-layers 1.2.8",
-                "backend": "tensor_flow.js"}
+    topology = {
+        "class_name": "Sequential",
+        "config": items,
+        "keras_version": "tfjs-layers 1.2.8",
+        "backend": "tensor_flow.js",
+    }
     return topology, specs
 
 
@@ -309,14 +370,21 @@ def mdl_bytes(labels, layers: list[Layer]) -> bytes:
     STORED entries, fixed timestamps.  Not re-sorted: the extension reads labels by index, and an
     imported MIT file whose labels were not sorted must come back as it was."""
     topology, specs = tfjs_topology(layers)
-    model_json = json.dumps({"modelTopology": topology,
-                             "weightsManifest": [{"paths": [WEIGHTS_PATH], "weights": specs}]},
-                            separators=(",", ":"), ensure_ascii=False)
+    model_json = json.dumps(
+        {"modelTopology": topology, "weightsManifest": [{"paths": [WEIGHTS_PATH], "weights": specs}]},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     blob = b"".join(np.ascontiguousarray(w, dtype="<f4").tobytes() for layer in layers for w in layer.weights)
-    labels_json = json.dumps({str(i): label for i, label in enumerate(labels)}, separators=(",", ":"),
-                             ensure_ascii=False)
-    files = {"model.json": model_json.encode("utf-8"), "model.weights.bin": blob,
-             "model_labels.json": labels_json.encode("utf-8"), "transfer_model.json": TRANSFER_JSON.encode("utf-8")}
+    labels_json = json.dumps(
+        {str(i): label for i, label in enumerate(labels)}, separators=(",", ":"), ensure_ascii=False
+    )
+    files = {
+        "model.json": model_json.encode("utf-8"),
+        "model.weights.bin": blob,
+        "model_labels.json": labels_json.encode("utf-8"),
+        "transfer_model.json": TRANSFER_JSON.encode("utf-8"),
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name in ENTRIES:
@@ -329,6 +397,7 @@ def mdl_bytes(labels, layers: list[Layer]) -> bytes:
 
 
 # -- the commands --------------------------------------------------------------------------------------
+
 
 def _compatible(features: FeatureConfig) -> bool:
     """Whether a model of ``features`` sees MIT's images: the ``pac-compat`` profile, with any canvas
@@ -367,13 +436,16 @@ def export_mdl(model_dir: str | os.PathLike, output: str | os.PathLike, *, warn=
             f"{model_dir}: trained with feature profile '{manifest.features.name}', not '{PROFILE}'. MIT's "
             f"Personal Audio Classifier extension makes its own spectrogram (MIT's server: silence-stripped "
             f"clip, matplotlib specgram, viridis, drawn at 200x200, then 224x224) and would feed this model "
-            f"images unlike its training images; train with --config {PROFILE} to export a .mdl")
+            f"images unlike its training images; train with --config {PROFILE} to export a .mdl"
+        )
     if manifest.base.get("sha256") != base_sha256():
         raise PacError(f"{model_dir}: trained on other MobileNet weights than the ones MIT's extension bundles")
     if warn is not None and manifest.features.downscale != PROFILES[PROFILE].downscale:
-        warn(f"{model_dir}: trained on spectrograms drawn with canvas filter '{manifest.features.downscale}' "
-             f"(pac's assumption before it measured Chromium's, '{PROFILES[PROFILE].downscale}'); MIT's page "
-             f"will feed it other images and may answer differently: train it again with --config {PROFILE}")
+        warn(
+            f"{model_dir}: trained on spectrograms drawn with canvas filter '{manifest.features.downscale}' "
+            f"(pac's assumption before it measured Chromium's, '{PROFILES[PROFILE].downscale}'); MIT's page "
+            f"will feed it other images and may answer differently: train it again with --config {PROFILE}"
+        )
     layers = head_layers(load_head(model_dir, manifest), model_dir)
     data = mdl_bytes(manifest.labels, layers)
     write_bytes_atomic(output, data)
@@ -411,15 +483,22 @@ def import_mdl(mdl_path: str | os.PathLike, output: str | os.PathLike, *, warn=N
             warn(f"{mdl_path}: may be an image model: {sign}")
     model = keras_head(mdl.layers)
     manifest = Manifest(labels=mdl.labels, features=PROFILES[PROFILE], base=base_identity(), tools=tool_versions())
-    report = {"labels": list(mdl.labels),
-              "imported": {"mdl": Path(mdl_path).name, "sha256": mdl.sha256, "transfer_model": mdl.transfer,
-                           "image_model_signs": signs}}
+    report = {
+        "labels": list(mdl.labels),
+        "imported": {
+            "mdl": Path(mdl_path).name,
+            "sha256": mdl.sha256,
+            "transfer_model": mdl.transfer,
+            "image_model_signs": signs,
+        },
+    }
     with atomic_dir(output) as staging:
         try:
             write_head(model, staging)
             (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-            (staging / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                                                 encoding="utf-8")
+            (staging / "report.json").write_text(
+                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         except OSError as exc:
             raise PacError(f"cannot be written ({exc.strerror or exc})", path=output) from None
     return output

@@ -94,8 +94,12 @@ class Manifest:
                 "format_version": FORMAT_VERSION_LINEAR,
                 "labels": list(self.labels),
                 "features": self.features.manifest_dict(),
-                "head": {"model": HEAD_JSON, "kind": "linear", "input_shape": list(self.head_input_shape),
-                         "blocks": self.linear["blocks"]},
+                "head": {
+                    "model": HEAD_JSON,
+                    "kind": "linear",
+                    "input_shape": list(self.head_input_shape),
+                    "blocks": self.linear["blocks"],
+                },
                 "tools": self.tools,
             }
             if self.base is not None:
@@ -130,14 +134,17 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     path = Path(directory) / MANIFEST
     if not os.path.lexists(path):
         raise PacError(f"{directory}: not a pac model folder (no {MANIFEST}); train one with pac train")
-    data = jsonsafe.loads(read_limited(path, max_bytes=LIMITS.json_max_bytes, what="model manifest"),
-                          source=os.fspath(path))
+    data = jsonsafe.loads(
+        read_limited(path, max_bytes=LIMITS.json_max_bytes, what="model manifest"), source=os.fspath(path)
+    )
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PacError(f"{path}: not a pac model manifest")
     version = data.get("format_version")
     if version not in FORMAT_VERSIONS or isinstance(version, bool):
-        raise PacError(f"{path}: manifest version {version} is not supported "
-                       f"by pac {__version__} (expects {' or '.join(map(str, FORMAT_VERSIONS))})")
+        raise PacError(
+            f"{path}: manifest version {version} is not supported "
+            f"by pac {__version__} (expects {' or '.join(map(str, FORMAT_VERSIONS))})"
+        )
     labels = data.get("labels")
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise PacError(f"{path}: labels must be a list of at least 2 strings")
@@ -151,8 +158,9 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     if not isinstance(base, dict):
         raise PacError(f"{path}: base must be an object naming the MobileNet the model was trained on")
     if uses_mobilenet and (base.get("name") != BASE_NAME or base.get("cut_layer") != CUT_LAYER):
-        raise PacError(f"{path}: trained on base {base.get('name')}:{base.get('cut_layer')}, "
-                       f"pac supports {BASE_NAME}:{CUT_LAYER}")
+        raise PacError(
+            f"{path}: trained on base {base.get('name')}:{base.get('cut_layer')}, pac supports {BASE_NAME}:{CUT_LAYER}"
+        )
     speech = None
     if linear is not None and "speech" in [b["name"] for b in linear["blocks"]]:
         from .speech_base import SPEECH_BASE_NAME
@@ -165,15 +173,21 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     features = FeatureConfig.from_dict(data.get("features"), source=f"{path} features")
     if linear is not None and features.method == "pac-compat":
         raise PacError(f"{path}: a linear head cannot use the pac-compat features (MIT's models are conv heads)")
-    return Manifest(labels=tuple(labels), features=features, base=base if uses_mobilenet else None,
-                    tools=data.get("tools", {}), linear=linear, speech_base=speech)
+    return Manifest(
+        labels=tuple(labels),
+        features=features,
+        base=base if uses_mobilenet else None,
+        tools=data.get("tools", {}),
+        linear=linear,
+        speech_base=speech,
+    )
 
 
 def _linear_head(path, data) -> dict:
     """The ``head`` of a format-2 manifest, checked: kind linear, known blocks in order, sizes."""
     head = data.get("head")
     if not isinstance(head, dict) or head.get("kind") != "linear":
-        raise PacError(f"{path}: head.kind must be \"linear\" in a version {FORMAT_VERSION_LINEAR} manifest")
+        raise PacError(f'{path}: head.kind must be "linear" in a version {FORMAT_VERSION_LINEAR} manifest')
     blocks = head.get("blocks")
     if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
         raise PacError(f"{path}: head.blocks must be a non-empty list of blocks")

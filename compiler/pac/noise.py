@@ -63,5 +63,6 @@ def coloured_noise(colour: str, *, seconds: float = SECONDS, rate: int = RATE, s
 @functools.lru_cache(maxsize=1)
 def generated_bank() -> NoiseBank:
     """The generated noise clips (white, pink, brown) as a noise bank."""
-    return NoiseBank([Audio(samples=coloured_noise(c), rate=RATE, channels=1, source=f"generated {c} noise")
-                      for c in COLOURS])
+    return NoiseBank(
+        [Audio(samples=coloured_noise(c), rate=RATE, channels=1, source=f"generated {c} noise") for c in COLOURS]
+    )

@@ -62,8 +62,17 @@ BRIDGE = "bridge.json"
 TEMPLATES = "templates"
 JS = "js"
 #: pac's runtime scripts, in ``js/`` (and at ``js/`` in the page's asset folder).
-RUNTIME_SCRIPTS = ("bridge.js", "wav.js", "features.js", "pac_compat.js", "speech.js", "base.js", "speech_net.js",
-                   "listen.js", "classifier.js")
+RUNTIME_SCRIPTS = (
+    "bridge.js",
+    "wav.js",
+    "features.js",
+    "pac_compat.js",
+    "speech.js",
+    "base.js",
+    "speech_net.js",
+    "listen.js",
+    "classifier.js",
+)
 #: The npm pins of TensorFlow.js (checkout: ``extension/package.json``, installed by ``npm ci``).
 NPM_PINS = "package.json"
 NODE_MODULES = "node_modules"
@@ -78,8 +87,12 @@ TFJS_FILES = {
 MAVEN_STAGE = Path("target") / "aix"
 BUNDLE_COMPONENT = "component"
 #: The component's outputs the packager reads (names inside the staged folder).
-COMPONENT_FILES = {"components_json": "components.json", "build_infos_json": "component_build_infos.json",
-                   "runtime_jar": "AndroidRuntime.jar", "dex_jar": "classes.jar"}
+COMPONENT_FILES = {
+    "components_json": "components.json",
+    "build_infos_json": "component_build_infos.json",
+    "runtime_jar": "AndroidRuntime.jar",
+    "dex_jar": "classes.jar",
+}
 
 SETUP_HINT = "run ./setup.sh (it runs npm ci and the Maven build in extension/)"
 MAVEN_HINT = "run ./setup.sh once, then python build.py (or: cd extension && mvn -B -o package)"
@@ -221,11 +234,13 @@ class Resources:
                 try:
                     found = json.loads(installed.read_text(encoding="utf-8")).get("version")
                 except (OSError, ValueError):
-                    raise PacError(f"TensorFlow.js is not installed ({package} missing); {SETUP_HINT}",
-                                   path=modules) from None
+                    raise PacError(
+                        f"TensorFlow.js is not installed ({package} missing); {SETUP_HINT}", path=modules
+                    ) from None
                 if found != version:
-                    raise PacError(f"{package} {found} is installed but {version} is pinned; {SETUP_HINT}",
-                                   path=modules)
+                    raise PacError(
+                        f"{package} {found} is installed but {version} is pinned; {SETUP_HINT}", path=modules
+                    )
             files = {url: modules / rel for url, rel in TFJS_FILES.items()}
         for path in files.values():
             if not path.is_file():
@@ -248,8 +263,10 @@ class Resources:
             return ensure_java_build(self.root, echo=echo, build=build)
         outputs = JavaOutputs.in_folder(self.root / BUNDLE_COMPONENT)
         if outputs.missing():
-            raise PacError(f"the App Inventor component's files are missing "
-                           f"({', '.join(p.name for p in outputs.missing())}); {REINSTALL_HINT}")
+            raise PacError(
+                f"the App Inventor component's files are missing "
+                f"({', '.join(p.name for p in outputs.missing())}); {REINSTALL_HINT}"
+            )
         return outputs
 
     def _hint(self) -> str:
@@ -263,9 +280,11 @@ def current() -> Resources:
         return Resources.installed()
     if CHECKOUT_EXTENSION_DIR.is_dir():
         return Resources.checkout()
-    raise PacError(f"pac cannot find its page and component files: neither installed from a pac wheel "
-                   f"(no {BUNDLE_DIR / BUNDLE_MANIFEST}) nor run from a checkout (no {CHECKOUT_EXTENSION_DIR}); "
-                   f"install pac from its wheel")
+    raise PacError(
+        f"pac cannot find its page and component files: neither installed from a pac wheel "
+        f"(no {BUNDLE_DIR / BUNDLE_MANIFEST}) nor run from a checkout (no {CHECKOUT_EXTENSION_DIR}); "
+        f"install pac from its wheel"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,8 +320,9 @@ def bundle_sources(extension_dir: str | os.PathLike = CHECKOUT_EXTENSION_DIR, *,
     return files
 
 
-def write_bundle(target: str | os.PathLike, extension_dir: str | os.PathLike = CHECKOUT_EXTENSION_DIR, *,
-                 echo=None) -> dict:
+def write_bundle(
+    target: str | os.PathLike, extension_dir: str | os.PathLike = CHECKOUT_EXTENSION_DIR, *, echo=None
+) -> dict:
     """Write the installed layout into ``target`` (replacing it) from a checkout's ``extension/``.
 
     Returns the content of ``BUNDLE.json``: ``{"tfjs": {package: version}, "files": {path: sha256}}``.

@@ -83,9 +83,19 @@ PAGE = "classifier.html"
 RUNTIME_SCRIPTS = resources.RUNTIME_SCRIPTS
 TFJS_FILES = resources.TFJS_FILES
 #: Scripts in page order: the guard first, then TensorFlow.js, then pac's pipeline and start-up.
-PAGE_SCRIPTS = ("js/bridge.js", "tfjs/tf.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js",
-                "js/wav.js", "js/features.js", "js/pac_compat.js", "js/speech.js", "js/base.js",
-                "js/speech_net.js", "js/listen.js", "js/classifier.js")
+PAGE_SCRIPTS = (
+    "js/bridge.js",
+    "tfjs/tf.es2017.min.js",
+    "tfjs/tf-backend-wasm.es2017.min.js",
+    "js/wav.js",
+    "js/features.js",
+    "js/pac_compat.js",
+    "js/speech.js",
+    "js/base.js",
+    "js/speech_net.js",
+    "js/listen.js",
+    "js/classifier.js",
+)
 #: TensorFlow.js backends in order of preference.  WASM first: float32 arithmetic like TensorFlow in
 #: Python on every device (WebGL on many phone GPUs falls back to float16 textures), and the fastest
 #: in headless Chromium (bench/latency.py: WASM ~30 ms per clip end to end, software WebGL ~230 ms,
@@ -97,13 +107,27 @@ MODEL_URL_DIR = "model"
 NETWORKS = ("mobilenet", "speech")
 
 # Feature-configuration fields restricted to a list of values: field -> list in pac.features.config.
-_CHOICES = {"freq_scale": "FREQ_SCALES", "window_select": "WINDOW_SELECTS", "colormap": "COLORMAPS",
-            "method": "METHODS", "downscale": "DOWNSCALES"}
+_CHOICES = {
+    "freq_scale": "FREQ_SCALES",
+    "window_select": "WINDOW_SELECTS",
+    "colormap": "COLORMAPS",
+    "method": "METHODS",
+    "downscale": "DOWNSCALES",
+}
 # What the JS requires of bridge.json.
 _JS_TO_JAVA = ("ready", "reportResult", "error", "heard")
 _JAVA_TO_JS = ("classifyWav", "classifyPcm", "startStream", "pushPcm", "stopStream")
-_JS_ERRORS = ("NOT_READY", "MODEL_LOAD_FAILED", "NOT_WAV", "UNSUPPORTED_WAV", "EMPTY_AUDIO",
-              "SILENT_AUDIO", "TOO_SHORT", "CLASSIFICATION_FAILED", "NO_BACKGROUND_LABEL")
+_JS_ERRORS = (
+    "NOT_READY",
+    "MODEL_LOAD_FAILED",
+    "NOT_WAV",
+    "UNSUPPORTED_WAV",
+    "EMPTY_AUDIO",
+    "SILENT_AUDIO",
+    "TOO_SHORT",
+    "CLASSIFICATION_FAILED",
+    "NO_BACKGROUND_LABEL",
+)
 
 
 def read_bridge(path: str | os.PathLike | None = None) -> dict:
@@ -171,8 +195,10 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
         "kinds": dict(feature_config._KINDS),
         "kind_names": dict(feature_config._KIND_NAMES),
         # [low, high, low as written, high as written], in the order Python checks them.
-        "bounds": {name: [low, high, feature_config._number(low), feature_config._number(high)]
-                   for name, (low, high) in CONFIG_BOUNDS.items()},
+        "bounds": {
+            name: [low, high, feature_config._number(low), feature_config._number(high)]
+            for name, (low, high) in CONFIG_BOUNDS.items()
+        },
         "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()},
         "schema_version": feature_config.SCHEMA_VERSION,
     }
@@ -192,28 +218,46 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
         "listening": {k: v for k, v in bridge["listening"].items() if k != "doc"},
         # pac.limits.LIMITS: wav.js refuses what pac.audio refuses, by the same numbers.
         "limits": LIMITS.to_dict(),
-        "features": {"schema": schema, "colormaps": colormaps, "power_floor": F.POWER_FLOOR,
-                     "chunk_seconds": F.CHUNK_SECONDS,
-                     "speech_front_end": dict(speech_front_end.FRONT_END),
-                     "compat_colormaps": {name: mpl_colormap_table(name).tolist()
-                                          for name in feature_config.COLORMAPS}},
+        "features": {
+            "schema": schema,
+            "colormaps": colormaps,
+            "power_floor": F.POWER_FLOOR,
+            "chunk_seconds": F.CHUNK_SECONDS,
+            "speech_front_end": dict(speech_front_end.FRONT_END),
+            "compat_colormaps": {name: mpl_colormap_table(name).tolist() for name in feature_config.COLORMAPS},
+        },
         # What pac.modeldir.read_manifest accepts (format_version: what a .mdl's manifest gets).
-        "manifest": {"format": FORMAT, "format_version": FORMAT_VERSION, "format_versions": list(FORMAT_VERSIONS),
-                     "linear_format_version": FORMAT_VERSION_LINEAR, "base_name": BASE_NAME,
-                     "cut_layer": CUT_LAYER, "blocks": [{"name": b, "size": SIZES[b]} for b in BLOCKS],
-                     "speech_base_name": speech_base.SPEECH_BASE_NAME,
-                     "speech_weights": list(SPEECH_WEIGHT_TYPES)},
+        "manifest": {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "format_versions": list(FORMAT_VERSIONS),
+            "linear_format_version": FORMAT_VERSION_LINEAR,
+            "base_name": BASE_NAME,
+            "cut_layer": CUT_LAYER,
+            "blocks": [{"name": b, "size": SIZES[b]} for b in BLOCKS],
+            "speech_base_name": speech_base.SPEECH_BASE_NAME,
+            "speech_weights": list(SPEECH_WEIGHT_TYPES),
+        },
         # The pretrained networks this page ships (a model swapped in at run time may need another).
         "networks": {name: name in networks for name in NETWORKS},
         "builtin_manifest": manifest,
         "backends": list(BACKENDS),
         # An MIT .mdl given as the extension's Model property has no pac.json: the page then reads
         # its labels and base from these entries and runs MIT's spectrogram (profile pac-compat).
-        "mdl": {"labels": f"{MODEL_URL_DIR}/model_labels.json", "transfer": f"{MODEL_URL_DIR}/transfer_model.json",
-                "features": feature_config.PROFILES["pac-compat"].to_dict()},
-        "paths": {"manifest": f"{MODEL_URL_DIR}/{MANIFEST}", "head": f"{MODEL_URL_DIR}/{HEAD_JSON}",
-                  "base": f"{BASE_URL_DIR}/model.json", "speech_graph": speech_base.GRAPH_FILE,
-                  "speech_weights": speech_base.WEIGHTS_FILE, "wasm_prefix": "tfjs/", "tfjs": PAGE_SCRIPTS[1]},
+        "mdl": {
+            "labels": f"{MODEL_URL_DIR}/model_labels.json",
+            "transfer": f"{MODEL_URL_DIR}/transfer_model.json",
+            "features": feature_config.PROFILES["pac-compat"].to_dict(),
+        },
+        "paths": {
+            "manifest": f"{MODEL_URL_DIR}/{MANIFEST}",
+            "head": f"{MODEL_URL_DIR}/{HEAD_JSON}",
+            "base": f"{BASE_URL_DIR}/model.json",
+            "speech_graph": speech_base.GRAPH_FILE,
+            "speech_weights": speech_base.WEIGHTS_FILE,
+            "wasm_prefix": "tfjs/",
+            "tfjs": PAGE_SCRIPTS[1],
+        },
     }
 
 
@@ -222,15 +266,15 @@ def render_page(manifest: dict, *, networks=(), bridge: dict | None = None) -> s
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
     templates = resources.current().templates_dir
-    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
-                      undefined=StrictUndefined, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
+    )
     try:
         template = env.get_template(PAGE)
         constants = page_constants(manifest, networks=networks, bridge=bridge)
         return template.render(constants=constants, scripts=PAGE_SCRIPTS, pac_version=__version__)
     except TemplateError as exc:
-        raise PacError(f"cannot render the classifier page ({exc})",
-                       path=templates / PAGE) from None
+        raise PacError(f"cannot render the classifier page ({exc})", path=templates / PAGE) from None
 
 
 def _safe_relative(name: str, where: Path) -> str:
@@ -289,18 +333,24 @@ def _speech_files(manifest: Manifest, speech_dir) -> dict[str, bytes]:
     """URL path -> bytes of the speech network the model runs (:func:`pac.speech_base.export_files`)."""
     identity = manifest.speech_base
     if identity.get("sha256") != speech_base.network_sha256():
-        raise PacError(f"the model was trained on another {speech_base.SPEECH_BASE_NAME} network "
-                       f"(sha256 {str(identity.get('sha256'))[:12]}...); pac ships "
-                       f"{speech_base.network_sha256()[:12]}...")
+        raise PacError(
+            f"the model was trained on another {speech_base.SPEECH_BASE_NAME} network "
+            f"(sha256 {str(identity.get('sha256'))[:12]}...); pac ships "
+            f"{speech_base.network_sha256()[:12]}..."
+        )
     network = speech_base.read_speech_network(speech_base.resolve_speech_dir(speech_dir))
     if identity["weights"] == "uint8":
         network = network.quantized()
     return speech_base.export_files(network)
 
 
-def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
-                 base_dir: str | os.PathLike | None = None,
-                 speech_dir: str | os.PathLike | None = None) -> list[str]:
+def write_assets(
+    model_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    speech_dir: str | os.PathLike | None = None,
+) -> list[str]:
     """Write the classifier page and everything it loads into ``out_dir``.
 
     Parameters
@@ -344,8 +394,7 @@ def write_assets(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     contents[PAGE] = render_page(manifest, networks=networks).encode("utf-8")
 
     if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / PAGE).is_file())):
-        raise PacError("exists and is not an asset folder written by pac; choose a new or empty folder",
-                       path=out_dir)
+        raise PacError("exists and is not an asset folder written by pac; choose a new or empty folder", path=out_dir)
     try:
         with atomic_dir(out_dir) as staging:
             for url, source in copies.items():

@@ -166,9 +166,14 @@ def training_variants(options: TrainOptions, noise: NoiseBank | None, rng: np.ra
     if noise is not None and noise.clips:
         for s in shifts:
             for _ in range(options.noise_copies):
-                variants.append(Variant(shift=s, noise=int(rng.integers(len(noise.clips))),
-                                        noise_start=float(rng.random()),
-                                        snr_db=float(rng.uniform(*options.snr_db))))
+                variants.append(
+                    Variant(
+                        shift=s,
+                        noise=int(rng.integers(len(noise.clips))),
+                        noise_start=float(rng.random()),
+                        snr_db=float(rng.uniform(*options.snr_db)),
+                    )
+                )
     return variants
 
 
@@ -196,9 +201,20 @@ class TrainResult:
     linear: dict | None = None
 
 
-def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=None, speech=None,
-        noise: NoiseBank | None = None, cache: ActivationCache | None = None, train_indices=None, on_epoch=None,
-        on_restart=None, on_features=None) -> TrainResult:
+def fit(
+    dataset: Dataset,
+    *,
+    config: FeatureConfig,
+    options: TrainOptions,
+    base=None,
+    speech=None,
+    noise: NoiseBank | None = None,
+    cache: ActivationCache | None = None,
+    train_indices=None,
+    on_epoch=None,
+    on_restart=None,
+    on_features=None,
+) -> TrainResult:
     """Train a head on ``dataset`` (optionally only on ``train_indices``; the rest validates).
 
     Parameters
@@ -218,8 +234,16 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     options.check()
     cache = cache or ActivationCache(None)
     if options.head == "linear":
-        return _fit_linear(dataset, config=config, options=options, networks=Networks(mobilenet=base, speech=speech),
-                           noise=noise, cache=cache, train_indices=train_indices, on_features=on_features)
+        return _fit_linear(
+            dataset,
+            config=config,
+            options=options,
+            networks=Networks(mobilenet=base, speech=speech),
+            noise=noise,
+            cache=cache,
+            train_indices=train_indices,
+            on_features=on_features,
+        )
     plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
     options, noise, noise_source = plan.options, plan.noise, plan.noise_source
     train_idx, val_idx, variants, clips = plan.train_idx, plan.val_idx, plan.variants, dataset.clips
@@ -228,8 +252,7 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     train_acts, val_acts = [], []
     for n, i in enumerate([*train_idx, *val_idx]):  # clip by clip, so progress can be shown
         own = variants[n] if n < len(train_idx) else [CLEAN]
-        acts = compute_activations([clips[i].audio], [own], config=config, base=base, cache=cache,
-                                   noise_bank=noise)[0]
+        acts = compute_activations([clips[i].audio], [own], config=config, base=base, cache=cache, noise_bank=noise)[0]
         (train_acts if n < len(train_idx) else val_acts).append(acts)
         if on_features:
             on_features(n + 1, total)
@@ -240,11 +263,20 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     y_val = np.array([clips[i].label for i in val_idx], dtype=np.int64)
     batch_size = max(1, int(np.floor(options.batch_fraction * len(x))))
     started = time.perf_counter()
-    model, history = train_head(x, y, n_labels=len(dataset.labels), epochs=options.epochs,
-                                learning_rate=options.learning_rate, optimizer=options.optimizer,
-                                batch_size=batch_size, seed=options.seed,
-                                validation=(x_val, y_val), on_epoch=on_epoch,
-                                restarts=options.restarts, on_restart=on_restart)
+    model, history = train_head(
+        x,
+        y,
+        n_labels=len(dataset.labels),
+        epochs=options.epochs,
+        learning_rate=options.learning_rate,
+        optimizer=options.optimizer,
+        batch_size=batch_size,
+        seed=options.seed,
+        validation=(x_val, y_val),
+        on_epoch=on_epoch,
+        restarts=options.restarts,
+        on_restart=on_restart,
+    )
     train_seconds = time.perf_counter() - started
     report = {
         "labels": list(dataset.labels),
@@ -252,9 +284,11 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
         "batch_size": batch_size,
         "examples": int(len(x)),
         "noise": noise_source,
-        "clips": {"training": [str(clips[i].path) for i in train_idx],
-                  "validation": [str(clips[i].path) for i in val_idx],
-                  "skipped": list(dataset.skipped)},
+        "clips": {
+            "training": [str(clips[i].path) for i in train_idx],
+            "validation": [str(clips[i].path) for i in val_idx],
+            "skipped": list(dataset.skipped),
+        },
         "history": asdict(history),
         "seconds": {"features": round(features_seconds, 3), "training": round(train_seconds, 3)},
         "validation": None,
@@ -262,9 +296,15 @@ def fit(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, base=
     if val_idx:
         probs = predict_head(model, x_val)
         result = scores(y_val, probs.argmax(axis=1), dataset.labels)
-        result["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
-                            "predicted": dataset.labels[int(p.argmax())],
-                            "confidence": float(p.max())} for i, p in zip(val_idx, probs)]
+        result["clips"] = [
+            {
+                "path": str(clips[i].path),
+                "label": dataset.labels[clips[i].label],
+                "predicted": dataset.labels[int(p.argmax())],
+                "confidence": float(p.max()),
+            }
+            for i, p in zip(val_idx, probs)
+        ]
         report["validation"] = result
     return TrainResult(model=model, labels=dataset.labels, report=report)
 
@@ -281,8 +321,9 @@ class _Plan:
     variants: list
 
 
-def _plan(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | None,
-          train_indices) -> _Plan:
+def _plan(
+    dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | None, train_indices
+) -> _Plan:
     """The noise bank (a folder's, else generated noise unless turned off), the split (seeded) and the
     augmented variants of every training clip, drawn from the same seeded generator for both heads."""
     noise_source = "folder" if noise is not None else None
@@ -304,12 +345,22 @@ def _plan(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noi
 
         others = other_downscales(config)
         variants = [v + [replace(x, downscale=d) for d in others for x in v] for v in variants]
-    return _Plan(options=options, noise=noise, noise_source=noise_source, train_idx=train_idx, val_idx=val_idx,
-                 variants=variants)
+    return _Plan(
+        options=options, noise=noise, noise_source=noise_source, train_idx=train_idx, val_idx=val_idx, variants=variants
+    )
 
 
-def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, networks: Networks,
-                noise: NoiseBank | None, cache: ActivationCache, train_indices, on_features) -> TrainResult:
+def _fit_linear(
+    dataset: Dataset,
+    *,
+    config: FeatureConfig,
+    options: TrainOptions,
+    networks: Networks,
+    noise: NoiseBank | None,
+    cache: ActivationCache,
+    train_indices,
+    on_features,
+) -> TrainResult:
     """The linear head: block features, cross-validated block weights, one softmax layer."""
     from .linear_head import DEFAULT_WEIGHTING, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
 
@@ -323,8 +374,18 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
     total = len(train_idx) + len(val_idx)
     for n, i in enumerate([*train_idx, *val_idx]):  # clip by clip, so progress can be shown
         own = variants[n] if n < len(train_idx) else []
-        feats = joined(block_features([clips[i].audio], [[CLEAN, *own]], config=config, blocks=blocks,
-                                      networks=networks, cache=cache, noise_bank=noise), blocks)[0]
+        feats = joined(
+            block_features(
+                [clips[i].audio],
+                [[CLEAN, *own]],
+                config=config,
+                blocks=blocks,
+                networks=networks,
+                cache=cache,
+                noise_bank=noise,
+            ),
+            blocks,
+        )[0]
         if n < len(train_idx):
             clean_x.append(feats[:1])
             train_x.append(feats[1:])
@@ -340,35 +401,63 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
         candidates = WEIGHTINGS
     else:
         candidates = [(1.0,)]
-    selection = choose_weights(train_x, clean_x, labels, n_labels=n_labels, blocks=blocks, sizes=sizes,
-                               candidates=candidates, l2=options.l2, k=options.cv_folds, seed=options.seed)
+    selection = choose_weights(
+        train_x,
+        clean_x,
+        labels,
+        n_labels=n_labels,
+        blocks=blocks,
+        sizes=sizes,
+        candidates=candidates,
+        l2=options.l2,
+        k=options.cv_folds,
+        seed=options.seed,
+    )
     weights = selection.best.weights if selection else (DEFAULT_WEIGHTING if len(blocks) == 2 else (1.0,))
     x = np.concatenate(train_x)
     y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train_x)]).astype(np.int64)
     model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=weights, l2=options.l2)
     train_seconds = time.perf_counter() - started
     keras_model = to_keras(model, n_labels)
-    linear = {"kind": "linear", "blocks": [{"name": b, "size": s, "weight": w, "pooling": POOLING[b]}
-                                           for b, s, w in zip(model.blocks, model.sizes, model.weights)]}
+    linear = {
+        "kind": "linear",
+        "blocks": [
+            {"name": b, "size": s, "weight": w, "pooling": POOLING[b]}
+            for b, s, w in zip(model.blocks, model.sizes, model.weights)
+        ],
+    }
     cv = None
     if selection:  # every clip held out once, by the chosen weighting's folds
         best = selection.best
         cv = scores(labels, best.probabilities.argmax(axis=1), dataset.labels)
         cv["folds"] = best.folds
-        cv["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
-                        "predicted": dataset.labels[int(p.argmax())], "confidence": float(p.max())}
-                       for i, p in zip(train_idx, best.probabilities)]
+        cv["clips"] = [
+            {
+                "path": str(clips[i].path),
+                "label": dataset.labels[clips[i].label],
+                "predicted": dataset.labels[int(p.argmax())],
+                "confidence": float(p.max()),
+            }
+            for i, p in zip(train_idx, best.probabilities)
+        ]
     report = {
         "labels": list(dataset.labels),
         "options": {**asdict(options), "snr_db": list(options.snr_db)},
-        "head": {**linear, "l2": options.l2,
-                 "candidates": [{"weights": dict(zip(blocks, c.weights)), "cv_accuracy": c.accuracy,
-                                 "cv_log_loss": c.log_loss} for c in (selection.candidates if selection else [])]},
+        "head": {
+            **linear,
+            "l2": options.l2,
+            "candidates": [
+                {"weights": dict(zip(blocks, c.weights)), "cv_accuracy": c.accuracy, "cv_log_loss": c.log_loss}
+                for c in (selection.candidates if selection else [])
+            ],
+        },
         "examples": int(len(x)),
         "noise": noise_source,
-        "clips": {"training": [str(clips[i].path) for i in train_idx],
-                  "validation": [str(clips[i].path) for i in val_idx],
-                  "skipped": list(dataset.skipped)},
+        "clips": {
+            "training": [str(clips[i].path) for i in train_idx],
+            "validation": [str(clips[i].path) for i in val_idx],
+            "skipped": list(dataset.skipped),
+        },
         "history": asdict(History()),
         "seconds": {"features": round(features_seconds, 3), "training": round(train_seconds, 3)},
         "cross_validation": cv,
@@ -378,9 +467,15 @@ def _fit_linear(dataset: Dataset, *, config: FeatureConfig, options: TrainOption
         probs = model.probabilities(select_columns(np.concatenate(val_x), blocks, sizes, model.blocks))
         y_val = np.array([clips[i].label for i in val_idx], dtype=np.int64)
         result = scores(y_val, probs.argmax(axis=1), dataset.labels)
-        result["clips"] = [{"path": str(clips[i].path), "label": dataset.labels[clips[i].label],
-                            "predicted": dataset.labels[int(p.argmax())],
-                            "confidence": float(p.max())} for i, p in zip(val_idx, probs)]
+        result["clips"] = [
+            {
+                "path": str(clips[i].path),
+                "label": dataset.labels[clips[i].label],
+                "predicted": dataset.labels[int(p.argmax())],
+                "confidence": float(p.max()),
+            }
+            for i, p in zip(val_idx, probs)
+        ]
         report["validation"] = result
     return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear)
 
@@ -398,15 +493,20 @@ def save(result: TrainResult, output: str | os.PathLike, *, config: FeatureConfi
         from .speech_base import speech_identity
 
         blocks = [b["name"] for b in result.linear["blocks"]]
-        manifest = Manifest(labels=result.labels, features=config,
-                            base=base_identity() if "mobilenet" in blocks else None, tools=tool_versions(),
-                            linear=result.linear,
-                            speech_base=speech_identity(quantized=True) if "speech" in blocks else None)
+        manifest = Manifest(
+            labels=result.labels,
+            features=config,
+            base=base_identity() if "mobilenet" in blocks else None,
+            tools=tool_versions(),
+            linear=result.linear,
+            speech_base=speech_identity(quantized=True) if "speech" in blocks else None,
+        )
     with atomic_dir(output) as staging:
         write_head(result.model, staging)
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        (staging / "report.json").write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n",
-                                             encoding="utf-8")
+        (staging / "report.json").write_text(
+            json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         if result.report["history"]["loss"]:
             plot_curves(result.report["history"], staging / "curves.png")
         validation = result.report["validation"] or result.report.get("cross_validation")
@@ -421,5 +521,15 @@ def options_with(base: TrainOptions, **changes) -> TrainOptions:
     return replace(base, **{k: v for k, v in changes.items() if v is not None})
 
 
-__all__ = ["TrainOptions", "PAPER", "BASES", "fit", "save", "load_dataset", "load_noise", "options_with", "resolved",
-           "needed_networks"]
+__all__ = [
+    "TrainOptions",
+    "PAPER",
+    "BASES",
+    "fit",
+    "save",
+    "load_dataset",
+    "load_noise",
+    "options_with",
+    "resolved",
+    "needed_networks",
+]

@@ -115,8 +115,11 @@ class OptionSpec:
         if not self.low_open and not self.high_open:
             text = f"from {low} to {high}"
         else:
-            text = (f"more than {low}" if self.low_open else f"at least {low}") + " and " + \
-                (f"less than {high}" if self.high_open else f"at most {high}")
+            text = (
+                (f"more than {low}" if self.low_open else f"at least {low}")
+                + " and "
+                + (f"less than {high}" if self.high_open else f"at most {high}")
+            )
         if self.kind is tuple:
             return f"two numbers {text}, the lower first"
         return ("a whole number " if self.kind is int else "") + text
@@ -132,51 +135,201 @@ _SNR = "5-20 dB SNR"
 
 #: Every training option, in :class:`pac.train.TrainOptions`' order.
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("head", str, "linear", paper="conv", choices=("linear", "conv"), cli=True, studio=True,
-               label="the model kind",
-               help="the model: `linear` (speech + MobileNet features, one softmax layer) or `conv` "
-                    "(PAC's head on MobileNet)"),
-    OptionSpec("bases", str, "speech+mobilenet", choices=("speech+mobilenet", "speech", "mobilenet"), cli=True,
-               studio=True, head="linear", label="the networks",
-               help="linear head: the networks it may use, `speech+mobilenet`, `speech` or `mobilenet` "
-                    "(no speech weights needed); with both, cross-validation weighs them"),
-    OptionSpec("l2", float, 0.1, low=0.0, high=100.0, low_open=True, cli=True, studio=True, head="linear",
-               label="the L2 penalty", help="linear head: L2 penalty of the softmax layer"),
-    OptionSpec("cv_folds", int, 5, low=2, high=20, label="the cross-validation folds",
-               help="linear head: folds of the cross-validation over clips (fewer when a label has fewer clips)"),
-    OptionSpec("epochs", int, 50, paper=20, low=1, high=1000, cli=True, studio=True, head="conv",
-               label="epochs", help="conv head: passes over the training data"),
-    OptionSpec("learning_rate", float, 0.001, paper=0.0001, low=0.0, high=1.0, low_open=True, cli=True,
-               studio=True, head="conv", label="the learning rate", help="conv head: optimizer step size"),
-    OptionSpec("optimizer", str, "adam", choices=("adam", "sgd", "adagrad", "adadelta"), cli=True, studio=True,
-               head="conv", label="the optimizer", help="conv head: `adam`, `sgd`, `adagrad`, `adadelta`"),
-    OptionSpec("batch_fraction", float, 0.4, low=0.0, high=1.0, low_open=True, cli=True, studio=True, head="conv",
-               label="the training data fraction",
-               help="conv head: PAC's \"training data fraction\": batch = floor(fraction x examples)"),
-    OptionSpec("validation_fraction", float, None, paper=0.0, low=0.0, high=0.9, cli=True, studio=True,
-               label="the validation fraction",
-               default_text="linear 0 (cross-validation instead), conv 0.2",
-               help="share of each label's clips held out for the report"),
-    OptionSpec("seed", int, 0, low=0, high=2**31 - 1, cli=True, studio=True, label="the seed",
-               help="same seed, same model (bit for bit)"),
-    OptionSpec("max_shift", float, 0.1, paper=0.0, low=0.0, high=0.5, cli=True, studio=True, label="the time shift",
-               help="time-shift augmentation, seconds (0 = off)"),
-    OptionSpec("shift_step", float, 0.05, low=0.0, high=0.5, low_open=True, label="the time shift step",
-               help="time-shift augmentation: the step between shifts, seconds"),
-    OptionSpec("generated_noise", bool, True, paper=False, words={"generated": True, "none": False},
-               aliases={"off": "none"}, key="noise", cli=True, studio=True, label="the background noise",
-               help=f"background noise mixed into a copy of every training clip at {_SNR}: `generated` (white, "
-                    "pink and brown noise made by pac), `none`, or a folder of noise WAVs (your room, your street)"),
-    OptionSpec("noise_copies", int, 1, low=0, high=10, label="the noisy copies",
-               help="noisy copies of every shifted variant (when noise is mixed in)"),
-    OptionSpec("snr_db", tuple, (5.0, 20.0), low=-30.0, high=60.0, label="the signal-to-noise ratios",
-               help="range of signal-to-noise ratios (dB) of the noisy copies"),
-    OptionSpec("canvas_copies", int, 0, low=0, high=1, label="the canvas-filter copies",
-               help="pac-compat: also train on a copy of every training image drawn with each other canvas "
-                    "filter a browser may use (1), or not (0; measured no more robust and less accurate, "
-                    "bench/compat_filters.py)"),
-    OptionSpec("restarts", int, 2, paper=0, low=0, high=10, label="the restarts",
-               help="conv head: times a dead head (the same answer for every clip) is trained again"),
+    OptionSpec(
+        "head",
+        str,
+        "linear",
+        paper="conv",
+        choices=("linear", "conv"),
+        cli=True,
+        studio=True,
+        label="the model kind",
+        help="the model: `linear` (speech + MobileNet features, one softmax layer) or `conv` (PAC's head on MobileNet)",
+    ),
+    OptionSpec(
+        "bases",
+        str,
+        "speech+mobilenet",
+        choices=("speech+mobilenet", "speech", "mobilenet"),
+        cli=True,
+        studio=True,
+        head="linear",
+        label="the networks",
+        help="linear head: the networks it may use, `speech+mobilenet`, `speech` or `mobilenet` "
+        "(no speech weights needed); with both, cross-validation weighs them",
+    ),
+    OptionSpec(
+        "l2",
+        float,
+        0.1,
+        low=0.0,
+        high=100.0,
+        low_open=True,
+        cli=True,
+        studio=True,
+        head="linear",
+        label="the L2 penalty",
+        help="linear head: L2 penalty of the softmax layer",
+    ),
+    OptionSpec(
+        "cv_folds",
+        int,
+        5,
+        low=2,
+        high=20,
+        label="the cross-validation folds",
+        help="linear head: folds of the cross-validation over clips (fewer when a label has fewer clips)",
+    ),
+    OptionSpec(
+        "epochs",
+        int,
+        50,
+        paper=20,
+        low=1,
+        high=1000,
+        cli=True,
+        studio=True,
+        head="conv",
+        label="epochs",
+        help="conv head: passes over the training data",
+    ),
+    OptionSpec(
+        "learning_rate",
+        float,
+        0.001,
+        paper=0.0001,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        cli=True,
+        studio=True,
+        head="conv",
+        label="the learning rate",
+        help="conv head: optimizer step size",
+    ),
+    OptionSpec(
+        "optimizer",
+        str,
+        "adam",
+        choices=("adam", "sgd", "adagrad", "adadelta"),
+        cli=True,
+        studio=True,
+        head="conv",
+        label="the optimizer",
+        help="conv head: `adam`, `sgd`, `adagrad`, `adadelta`",
+    ),
+    OptionSpec(
+        "batch_fraction",
+        float,
+        0.4,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        cli=True,
+        studio=True,
+        head="conv",
+        label="the training data fraction",
+        help='conv head: PAC\'s "training data fraction": batch = floor(fraction x examples)',
+    ),
+    OptionSpec(
+        "validation_fraction",
+        float,
+        None,
+        paper=0.0,
+        low=0.0,
+        high=0.9,
+        cli=True,
+        studio=True,
+        label="the validation fraction",
+        default_text="linear 0 (cross-validation instead), conv 0.2",
+        help="share of each label's clips held out for the report",
+    ),
+    OptionSpec(
+        "seed",
+        int,
+        0,
+        low=0,
+        high=2**31 - 1,
+        cli=True,
+        studio=True,
+        label="the seed",
+        help="same seed, same model (bit for bit)",
+    ),
+    OptionSpec(
+        "max_shift",
+        float,
+        0.1,
+        paper=0.0,
+        low=0.0,
+        high=0.5,
+        cli=True,
+        studio=True,
+        label="the time shift",
+        help="time-shift augmentation, seconds (0 = off)",
+    ),
+    OptionSpec(
+        "shift_step",
+        float,
+        0.05,
+        low=0.0,
+        high=0.5,
+        low_open=True,
+        label="the time shift step",
+        help="time-shift augmentation: the step between shifts, seconds",
+    ),
+    OptionSpec(
+        "generated_noise",
+        bool,
+        True,
+        paper=False,
+        words={"generated": True, "none": False},
+        aliases={"off": "none"},
+        key="noise",
+        cli=True,
+        studio=True,
+        label="the background noise",
+        help=f"background noise mixed into a copy of every training clip at {_SNR}: `generated` (white, "
+        "pink and brown noise made by pac), `none`, or a folder of noise WAVs (your room, your street)",
+    ),
+    OptionSpec(
+        "noise_copies",
+        int,
+        1,
+        low=0,
+        high=10,
+        label="the noisy copies",
+        help="noisy copies of every shifted variant (when noise is mixed in)",
+    ),
+    OptionSpec(
+        "snr_db",
+        tuple,
+        (5.0, 20.0),
+        low=-30.0,
+        high=60.0,
+        label="the signal-to-noise ratios",
+        help="range of signal-to-noise ratios (dB) of the noisy copies",
+    ),
+    OptionSpec(
+        "canvas_copies",
+        int,
+        0,
+        low=0,
+        high=1,
+        label="the canvas-filter copies",
+        help="pac-compat: also train on a copy of every training image drawn with each other canvas "
+        "filter a browser may use (1), or not (0; measured no more robust and less accurate, "
+        "bench/compat_filters.py)",
+    ),
+    OptionSpec(
+        "restarts",
+        int,
+        2,
+        paper=0,
+        low=0,
+        high=10,
+        label="the restarts",
+        help="conv head: times a dead head (the same answer for every clip) is trained again",
+    ),
 )
 
 BY_NAME: dict[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
@@ -331,8 +484,11 @@ def allowed_text(spec: OptionSpec) -> str:
 
 def table() -> list[tuple[str, str, str, str, str]]:
     """The README's training options rows: ``(flag, help, allowed, product default, paper preset)``."""
-    return [(f"`{spec.flag}`", spec.help, allowed_text(spec), shown_default(spec), shown_paper(spec))
-            for spec in OPTIONS if spec.cli]
+    return [
+        (f"`{spec.flag}`", spec.help, allowed_text(spec), shown_default(spec), shown_paper(spec))
+        for spec in OPTIONS
+        if spec.cli
+    ]
 
 
 def to_json() -> dict:
@@ -347,18 +503,47 @@ def to_json() -> dict:
         if not spec.studio:
             continue
         value = spec.word if spec.words else (lambda v: v)
-        options.append({
-            "key": spec.front_name, "kind": "text" if spec.words or spec.choices else spec.kind.__name__,
-            "default": value(spec.default), "paper": value(spec.paper_value),
-            "low": spec.low, "high": spec.high, "low_open": spec.low_open, "high_open": spec.high_open,
-            "choices": list(spec.words or spec.choices), "aliases": dict(spec.aliases), "head": spec.head,
-            "label": spec.label, "help": spec.help})
+        options.append(
+            {
+                "key": spec.front_name,
+                "kind": "text" if spec.words or spec.choices else spec.kind.__name__,
+                "default": value(spec.default),
+                "paper": value(spec.paper_value),
+                "low": spec.low,
+                "high": spec.high,
+                "low_open": spec.low_open,
+                "high_open": spec.high_open,
+                "choices": list(spec.words or spec.choices),
+                "aliases": dict(spec.aliases),
+                "head": spec.head,
+                "label": spec.label,
+                "help": spec.help,
+            }
+        )
     presets = {}
     for preset, profile in PRESET_PROFILES.items():
-        presets[preset] = {"profile": profile, **{o["key"]: o["paper" if preset == "paper" else "default"]
-                                                    for o in options}}
+        presets[preset] = {
+            "profile": profile,
+            **{o["key"]: o["paper" if preset == "paper" else "default"] for o in options},
+        }
     return {"options": options, "presets": presets}
 
 
-__all__ = ["OptionSpec", "OPTIONS", "BY_NAME", "SAME", "PRESET_PROFILES", "defaults", "paper", "problem", "check",
-           "parse", "shown_default", "shown_paper", "cli_help", "allowed_text", "table", "to_json"]
+__all__ = [
+    "OptionSpec",
+    "OPTIONS",
+    "BY_NAME",
+    "SAME",
+    "PRESET_PROFILES",
+    "defaults",
+    "paper",
+    "problem",
+    "check",
+    "parse",
+    "shown_default",
+    "shown_paper",
+    "cli_help",
+    "allowed_text",
+    "table",
+    "to_json",
+]

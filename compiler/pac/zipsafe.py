@@ -12,13 +12,20 @@ import zlib
 
 #: What opening bytes that are not a readable zip raises: a damaged directory, a bad UTF-8 name
 #: flagged as UTF-8 or a negative offset (ValueError), a truncated record (struct.error).
-NOT_A_ZIP = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
-             struct.error)
+NOT_A_ZIP = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error)
 
 #: What reading one entry raises when its data or local header is broken: a header offset before
 #: the start of the file is a ValueError from ``seek``, a corrupt deflate stream a zlib.error.
-UNREADABLE_ENTRY = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError,
-                    ValueError, struct.error)
+UNREADABLE_ENTRY = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+)
 
 
 def is_folder(info: zipfile.ZipInfo) -> bool:

@@ -35,5 +35,16 @@ from .find import (
 )
 from .session import CHROMIUM_FLAGS, MIME_TYPES, Browser, fake_bridge_script
 
-__all__ = ["CHROMIUM_FLAGS", "ENV_BROWSER", "ENV_DRIVER", "MIME_TYPES", "Browser", "BrowserCandidate", "FoundBrowser",
-           "browser_candidates", "browser_help", "fake_bridge_script", "find_browser"]
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "ENV_BROWSER",
+    "ENV_DRIVER",
+    "MIME_TYPES",
+    "Browser",
+    "BrowserCandidate",
+    "FoundBrowser",
+    "browser_candidates",
+    "browser_help",
+    "fake_bridge_script",
+    "find_browser",
+]

@@ -60,34 +60,68 @@ def browser_candidates(platform: str | None = None, environ=None) -> list[Browse
     environ = os.environ if environ is None else environ
     if platform.startswith("win"):
         return [
-            BrowserCandidate("chrome", "Google Chrome",
-                             ("chrome.exe", *_windows_places(environ, "Google\\Chrome\\Application\\chrome.exe")),
-                             _CHROMEDRIVER),
-            BrowserCandidate("chromium", "Chromium",
-                             _windows_places(environ, "Chromium\\Application\\chrome.exe"), _CHROMEDRIVER),
-            BrowserCandidate("edge", "Microsoft Edge",
-                             ("msedge.exe", *_windows_places(environ, "Microsoft\\Edge\\Application\\msedge.exe")),
-                             _EDGEDRIVER),
+            BrowserCandidate(
+                "chrome",
+                "Google Chrome",
+                ("chrome.exe", *_windows_places(environ, "Google\\Chrome\\Application\\chrome.exe")),
+                _CHROMEDRIVER,
+            ),
+            BrowserCandidate(
+                "chromium", "Chromium", _windows_places(environ, "Chromium\\Application\\chrome.exe"), _CHROMEDRIVER
+            ),
+            BrowserCandidate(
+                "edge",
+                "Microsoft Edge",
+                ("msedge.exe", *_windows_places(environ, "Microsoft\\Edge\\Application\\msedge.exe")),
+                _EDGEDRIVER,
+            ),
         ]
     if platform == "darwin":
         apps = ["/Applications", str(Path(environ.get("HOME") or "~").expanduser() / "Applications")]
         return [
-            BrowserCandidate("chrome", "Google Chrome",
-                             tuple(f"{a}/Google Chrome.app/Contents/MacOS/Google Chrome" for a in apps), _CHROMEDRIVER),
-            BrowserCandidate("chromium", "Chromium",
-                             ("chromium", *(f"{a}/Chromium.app/Contents/MacOS/Chromium" for a in apps)), _CHROMEDRIVER),
-            BrowserCandidate("edge", "Microsoft Edge",
-                             tuple(f"{a}/Microsoft Edge.app/Contents/MacOS/Microsoft Edge" for a in apps), _EDGEDRIVER),
+            BrowserCandidate(
+                "chrome",
+                "Google Chrome",
+                tuple(f"{a}/Google Chrome.app/Contents/MacOS/Google Chrome" for a in apps),
+                _CHROMEDRIVER,
+            ),
+            BrowserCandidate(
+                "chromium",
+                "Chromium",
+                ("chromium", *(f"{a}/Chromium.app/Contents/MacOS/Chromium" for a in apps)),
+                _CHROMEDRIVER,
+            ),
+            BrowserCandidate(
+                "edge",
+                "Microsoft Edge",
+                tuple(f"{a}/Microsoft Edge.app/Contents/MacOS/Microsoft Edge" for a in apps),
+                _EDGEDRIVER,
+            ),
         ]
     return [
-        BrowserCandidate("chromium", "Chromium",
-                         ("chromium", "chromium-browser", "/snap/bin/chromium"),
-                         (*_CHROMEDRIVER, "chromium.chromedriver", "/usr/lib/chromium/chromedriver",
-                          "/usr/lib/chromium-browser/chromedriver")),
-        BrowserCandidate("chrome", "Google Chrome",
-                         ("google-chrome-stable", "google-chrome", "/opt/google/chrome/chrome"), _CHROMEDRIVER),
-        BrowserCandidate("edge", "Microsoft Edge",
-                         ("microsoft-edge-stable", "microsoft-edge", "/opt/microsoft/msedge/msedge"), _EDGEDRIVER),
+        BrowserCandidate(
+            "chromium",
+            "Chromium",
+            ("chromium", "chromium-browser", "/snap/bin/chromium"),
+            (
+                *_CHROMEDRIVER,
+                "chromium.chromedriver",
+                "/usr/lib/chromium/chromedriver",
+                "/usr/lib/chromium-browser/chromedriver",
+            ),
+        ),
+        BrowserCandidate(
+            "chrome",
+            "Google Chrome",
+            ("google-chrome-stable", "google-chrome", "/opt/google/chrome/chrome"),
+            _CHROMEDRIVER,
+        ),
+        BrowserCandidate(
+            "edge",
+            "Microsoft Edge",
+            ("microsoft-edge-stable", "microsoft-edge", "/opt/microsoft/msedge/msedge"),
+            _EDGEDRIVER,
+        ),
     ]
 
 
@@ -116,8 +150,7 @@ def _driver_for(candidate: BrowserCandidate, browser: str, environ) -> str | Non
         if os.path.isabs(name):
             found = _executable(name, environ)
         else:
-            found = (_executable(str(Path(browser).parent / (name + suffix)), environ)
-                     or _executable(name, environ))
+            found = _executable(str(Path(browser).parent / (name + suffix)), environ) or _executable(name, environ)
         if found:
             return found
     return None
@@ -127,20 +160,27 @@ def browser_help(platform: str | None = None) -> str:
     """How to get a browser and driver pac can use, for the message when none is found."""
     platform = platform or sys.platform
     if platform.startswith("win"):
-        how = ("Microsoft Edge comes with Windows: put msedgedriver.exe of the same version (Microsoft's "
-               "Edge WebDriver download) on PATH; or install Google Chrome and put chromedriver.exe of the same "
-               "version on PATH")
+        how = (
+            "Microsoft Edge comes with Windows: put msedgedriver.exe of the same version (Microsoft's "
+            "Edge WebDriver download) on PATH; or install Google Chrome and put chromedriver.exe of the same "
+            "version on PATH"
+        )
     elif platform == "darwin":
-        how = ("install Google Chrome and ChromeDriver of the same version (e.g. brew install --cask "
-               "google-chrome chromedriver) so that chromedriver is on PATH")
+        how = (
+            "install Google Chrome and ChromeDriver of the same version (e.g. brew install --cask "
+            "google-chrome chromedriver) so that chromedriver is on PATH"
+        )
     else:
         how = "install Chromium and its driver (Debian/Ubuntu: sudo apt install chromium chromium-driver)"
-    return (f"{how}, or set {ENV_BROWSER} and {ENV_DRIVER} to the browser and its driver. "
-            f"`pac verify --no-browser` checks everything else")
+    return (
+        f"{how}, or set {ENV_BROWSER} and {ENV_DRIVER} to the browser and its driver. "
+        f"`pac verify --no-browser` checks everything else"
+    )
 
 
-def find_browser(browser: str | None = None, driver: str | None = None, *, platform: str | None = None,
-                 environ=None) -> FoundBrowser:
+def find_browser(
+    browser: str | None = None, driver: str | None = None, *, platform: str | None = None, environ=None
+) -> FoundBrowser:
     """The Chrome, Chromium or Edge to run pages in, and its WebDriver.
 
     Looked up in this order: ``browser`` / ``driver`` given here, then ``$PAC_CHROME`` /
@@ -158,19 +198,21 @@ def find_browser(browser: str | None = None, driver: str | None = None, *, platf
     driver = driver or environ.get(ENV_DRIVER) or None
     for value, what in ((browser, ENV_BROWSER), (driver, ENV_DRIVER)):
         if value and not _executable(value, environ):
-            raise PacError(f"{what}={value} is not an executable file (nor a program on PATH); "
-                           f"{browser_help(platform)}")
+            raise PacError(
+                f"{what}={value} is not an executable file (nor a program on PATH); {browser_help(platform)}"
+            )
     candidates = browser_candidates(platform, environ)
     if browser:
         browser = _executable(browser, environ)
         kind = _kind_of(browser)
         if driver is None:
-            driver = next(filter(None, (_driver_for(c, browser, environ) for c in _same_kind(candidates, kind))),
-                          None)
+            driver = next(filter(None, (_driver_for(c, browser, environ) for c in _same_kind(candidates, kind))), None)
         if driver is None:
             names = "msedgedriver" if kind == "edge" else "chromedriver"
-            raise PacError(f"found the browser {browser} ({ENV_BROWSER}) but no {names} beside it or on PATH; "
-                           f"{browser_help(platform)}")
+            raise PacError(
+                f"found the browser {browser} ({ENV_BROWSER}) but no {names} beside it or on PATH; "
+                f"{browser_help(platform)}"
+            )
         return FoundBrowser(kind, browser, _executable(driver, environ))
     if driver:  # only browsers this driver can drive
         candidates = _same_kind(candidates, _kind_of(driver))
@@ -186,8 +228,8 @@ def find_browser(browser: str | None = None, driver: str | None = None, *, platf
             without_driver.append(f"{candidate.title} at {found} (no {' or '.join(candidate.drivers[:1])})")
     looked = "; ".join(f"{c.title}: {', '.join(c.places)}" for c in candidates)
     if without_driver:
-        raise PacError(f"no WebDriver for the browser found: {'; '.join(without_driver)}; "
-                       f"{browser_help(platform)}")
-    raise PacError(f"no Chrome, Chromium or Edge found ({ENV_BROWSER} is not set; looked on PATH and in the usual "
-                   f"places: {looked}); {browser_help(platform)}")
-
+        raise PacError(f"no WebDriver for the browser found: {'; '.join(without_driver)}; {browser_help(platform)}")
+    raise PacError(
+        f"no Chrome, Chromium or Edge found ({ENV_BROWSER} is not set; looked on PATH and in the usual "
+        f"places: {looked}); {browser_help(platform)}"
+    )

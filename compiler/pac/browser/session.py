@@ -21,12 +21,26 @@ import numpy as np
 from ..errors import PacError
 from .find import find_browser
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-quic", "--disable-dev-shm-usage", "--mute-audio")
-MIME_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-              ".json": "application/json", ".wasm": "application/wasm", ".bin": "application/octet-stream",
-              "": "application/octet-stream"}
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--mute-audio",
+)
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".bin": "application/octet-stream",
+    "": "application/octet-stream",
+}
 
 # Installed with Page.addScriptToEvaluateOnNewDocument: runs before any script of every page.
 # __METHODS__ is replaced by the JSON of {method: [param names]} from bridge.json.
@@ -118,8 +132,15 @@ class Browser:
         More Chromium flags (e.g. ``--enable-unsafe-swiftshader`` to allow software WebGL).
     """
 
-    def __init__(self, root: str | os.PathLike, *, timeout: float = 60.0, chromium: str | None = None,
-                 chromedriver: str | None = None, extra_args=()):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        *,
+        timeout: float = 60.0,
+        chromium: str | None = None,
+        chromedriver: str | None = None,
+        extra_args=(),
+    ):
         self.root = Path(root)
         self.timeout = timeout
         self.chromium = chromium
@@ -151,6 +172,7 @@ class Browser:
         try:
             from selenium import webdriver
             from selenium.common.exceptions import WebDriverException
+
             if found.kind == "edge":
                 from selenium.webdriver.edge.service import Service
             else:
@@ -174,8 +196,11 @@ class Browser:
             service = Service(executable_path=self.chromedriver)
             self.driver = (webdriver.Edge if edge else webdriver.Chrome)(options=options, service=service)
         except WebDriverException as exc:
-            raise PacError(f"cannot start the headless browser with {self.chromedriver} ({_first_line(exc.msg)}; "
-                           f"the driver's major version must match the browser's)", path=self.chromium) from None
+            raise PacError(
+                f"cannot start the headless browser with {self.chromedriver} ({_first_line(exc.msg)}; "
+                f"the driver's major version must match the browser's)",
+                path=self.chromium,
+            ) from None
         self.driver.set_script_timeout(self.timeout + 30)
         self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": fake_bridge_script()})
 
@@ -196,8 +221,15 @@ class Browser:
             self._profile = None
 
     # -- page ----------------------------------------------------------------------------------
-    def open(self, page: str = "classifier.html", *, backend: str | None = None, query: dict | None = None,
-             wait: bool = True, timeout: float | None = None) -> list[str] | None:
+    def open(
+        self,
+        page: str = "classifier.html",
+        *,
+        backend: str | None = None,
+        query: dict | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> list[str] | None:
         """Load a page (a path relative to ``root``) and, by default, wait for ``ready``.
 
         Parameters
@@ -231,11 +263,17 @@ class Browser:
             return None
         call = self.wait_call(0, timeout=timeout)
         if call is None:
-            raise PacError(f"the classifier page did not become ready within {timeout or self.timeout:g} s; "
-                           f"console: {self.console_text()}", path=url)
+            raise PacError(
+                f"the classifier page did not become ready within {timeout or self.timeout:g} s; "
+                f"console: {self.console_text()}",
+                path=url,
+            )
         if call["method"] != "ready":
-            raise PacError(f"the classifier page called {call['method']}{tuple(call['args'])} instead of ready; "
-                           f"console: {self.console_text()}", path=url)
+            raise PacError(
+                f"the classifier page called {call['method']}{tuple(call['args'])} instead of ready; "
+                f"console: {self.console_text()}",
+                path=url,
+            )
         return json.loads(call["args"][0])
 
     def requested(self) -> list[str]:
@@ -255,7 +293,10 @@ class Browser:
         ms = int(1000 * (timeout or self.timeout))
         return self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "window.__pacHarness.waitFor(arguments[0], arguments[1]).then(done);", index, ms)
+            "window.__pacHarness.waitFor(arguments[0], arguments[1]).then(done);",
+            index,
+            ms,
+        )
 
     def console(self) -> list[str]:
         """The page's console lines (captured by the fake bridge) and Chromium's own log."""
@@ -285,8 +326,11 @@ class Browser:
         self.execute(expression, *args)
         call = self.wait_call(index, timeout=timeout)
         if call is None:
-            raise PacError(f"the classifier page answered nothing within {timeout or self.timeout:g} s; "
-                           f"console: {self.console_text()}", path=self.driver.current_url)
+            raise PacError(
+                f"the classifier page answered nothing within {timeout or self.timeout:g} s; "
+                f"console: {self.console_text()}",
+                path=self.driver.current_url,
+            )
         return call
 
     def classify_wav(self, data: bytes, *, timeout: float | None = None) -> dict:
@@ -310,7 +354,8 @@ class Browser:
         """
         text = base64.b64encode(bytes(data)).decode("ascii")
         answer = self.execute(
-            "return window.pac.debugImage(arguments[0]).then((b) => ({image: b}), (e) => ({error: e}));", text)
+            "return window.pac.debugImage(arguments[0]).then((b) => ({image: b}), (e) => ({error: e}));", text
+        )
         if "error" in answer:
             raise PacError(f"the page refused the clip: error {answer['error']['code']}: {answer['error']['message']}")
         raw = np.frombuffer(base64.b64decode(answer["image"]), dtype=np.uint8)
@@ -342,14 +387,26 @@ class Browser:
               }
               return {times: out};
             })().then(done, (e) => done({error: String(e)}));
-            """, text, repeats, ms)
+            """,
+            text,
+            repeats,
+            ms,
+        )
         if "error" in times:
             raise PacError(f"timing failed: {times['error']}; console: {self.console_text()}")
         return times["times"]
 
-    def stream_pcm(self, samples, rate: int, *, threshold: float | None = None,
-                   minimum_interval_ms: float | None = None, chunk_ms: float = 100.0, realtime: bool = True,
-                   timeout: float | None = None) -> dict:
+    def stream_pcm(
+        self,
+        samples,
+        rate: int,
+        *,
+        threshold: float | None = None,
+        minimum_interval_ms: float | None = None,
+        chunk_ms: float = 100.0,
+        realtime: bool = True,
+        timeout: float | None = None,
+    ) -> dict:
         """Stream mono samples to the page's continuous listening as the component does.
 
         ``startStream(rate, threshold, minimumIntervalMs)``, then one ``pushPcm`` of float32 base64
@@ -368,8 +425,9 @@ class Browser:
         """
         samples = np.asarray(samples, dtype="<f4")
         chunk = max(1, int(round(chunk_ms * rate / 1000.0)))
-        chunks = [base64.b64encode(samples[i:i + chunk].tobytes()).decode("ascii")
-                  for i in range(0, len(samples), chunk)]
+        chunks = [
+            base64.b64encode(samples[i : i + chunk].tobytes()).decode("ascii") for i in range(0, len(samples), chunk)
+        ]
         duration = len(samples) / rate
         limit = (timeout or self.timeout) + (duration if realtime else 4 * duration)
         # The stream runs in the page on its own; WebDriver only polls (one call may not last
@@ -409,13 +467,21 @@ class Browser:
                 detections: detections, pushed: pushed, stats: stats, elapsed: elapsed,
               };
             })().then((r) => { window.__pacStream = r; }, (e) => { window.__pacStream = {error: String(e)}; });
-            """, chunks, int(rate), threshold, minimum_interval_ms, float(chunk_ms), bool(realtime))
+            """,
+            chunks,
+            int(rate),
+            threshold,
+            minimum_interval_ms,
+            float(chunk_ms),
+            bool(realtime),
+        )
         deadline = time.monotonic() + limit
         answer = None
         while answer is None:
             if time.monotonic() > deadline:
-                raise PacError(f"streaming {duration:.1f} s did not finish within {limit:.0f} s; "
-                               f"console: {self.console_text()}")
+                raise PacError(
+                    f"streaming {duration:.1f} s did not finish within {limit:.0f} s; console: {self.console_text()}"
+                )
             time.sleep(0.05 if not realtime else 0.5)
             answer = self.execute("return window.__pacStream;")
         if "error" in answer:
@@ -430,12 +496,11 @@ def fake_bridge_script(bridge: dict | None = None) -> str:
 
     bridge = bridge or read_bridge()
     methods = {name: spec.get("params", []) for name, spec in bridge["js_to_java"].items()}
-    return (_FAKE_BRIDGE.replace("__METHODS__", json.dumps(methods))
-            .replace("__INTERFACE__", json.dumps(bridge["javascript_interface"])))
+    return _FAKE_BRIDGE.replace("__METHODS__", json.dumps(methods)).replace(
+        "__INTERFACE__", json.dumps(bridge["javascript_interface"])
+    )
 
 
 def _first_line(text) -> str:
     lines = str(text or "").strip().splitlines()
     return lines[0] if lines else "unknown error"
-
-

@@ -97,8 +97,12 @@ def bilinear(image: np.ndarray, size: int) -> np.ndarray:
     r0, r1, wy = bilinear_taps(a.shape[0], size)
     c0, c1, wx = bilinear_taps(a.shape[1], size)
     y, x = wy[:, None, None], wx[None, :, None]
-    total = (a[r0][:, c0] * ((16 - y) * (16 - x)) + a[r0][:, c1] * ((16 - y) * x)
-             + a[r1][:, c0] * (y * (16 - x)) + a[r1][:, c1] * (y * x))
+    total = (
+        a[r0][:, c0] * ((16 - y) * (16 - x))
+        + a[r0][:, c1] * ((16 - y) * x)
+        + a[r1][:, c0] * (y * (16 - x))
+        + a[r1][:, c1] * (y * x)
+    )
     return (total >> 8).astype(np.uint8)
 
 
@@ -106,7 +110,7 @@ def area(image: np.ndarray, size: int) -> np.ndarray:
     """The mean of each ``k`` x ``k`` block (``k = n // size``), rounded half up. JS: ``areaImage``."""
     a = np.asarray(image, dtype=np.int64)
     k = a.shape[0] // size
-    blocks = a[:size * k, :size * k].reshape(size, k, size, k, -1).sum(axis=(1, 3))
+    blocks = a[: size * k, : size * k].reshape(size, k, size, k, -1).sum(axis=(1, 3))
     return ((2 * blocks + k * k) // (2 * k * k)).astype(np.uint8)
 
 

@@ -27,7 +27,6 @@ from . import canvas
 from .config import FeatureConfig
 from .methods import FeatureMethod, register_method
 
-
 # -- samples as pydub sees them --------------------------------------------------------------------
 
 
@@ -88,20 +87,25 @@ def pydub_dbfs(rms: int, *, max_amplitude: float) -> float:
     return 20.0 * (math.log(rms / max_amplitude) / math.log(10.0))
 
 
-def pydub_leading_silence_ms(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float,
-                             chunk_ms: int = 10) -> int:
+def pydub_leading_silence_ms(
+    s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float, chunk_ms: int = 10
+) -> int:
     """MIT's server's ``detect_leading_silence``: step ``chunk_ms`` at a time while the chunk's
     dBFS is below the threshold and the position is before the end. JS: ``leadingSilenceMs``."""
     length_ms = pydub_length_ms(len(s), rate)
     trim = 0
-    while (pydub_dbfs(pydub_rms(pydub_slice(s, trim, trim + chunk_ms, rate=rate)), max_amplitude=max_amplitude)
-           < threshold_dbfs and trim < length_ms):
+    while (
+        pydub_dbfs(pydub_rms(pydub_slice(s, trim, trim + chunk_ms, rate=rate)), max_amplitude=max_amplitude)
+        < threshold_dbfs
+        and trim < length_ms
+    ):
         trim += chunk_ms
     return trim
 
 
-def pydub_silent_ranges(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float,
-                        min_silence_ms: int) -> list[list[int]]:
+def pydub_silent_ranges(
+    s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float, min_silence_ms: int
+) -> list[list[int]]:
     """``pydub.silence.detect_silence(seg, min_silence_ms, threshold, seek_step=1)``.
 
     Every start ``i = 0 .. len_ms - min_silence_ms`` whose slice ``[i, i + min_silence_ms]`` has
@@ -140,13 +144,15 @@ def pydub_silent_ranges(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_
     return ranges
 
 
-def pydub_nonsilent_ranges(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float,
-                           min_silence_ms: int) -> list[list[int]]:
+def pydub_nonsilent_ranges(
+    s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float, min_silence_ms: int
+) -> list[list[int]]:
     """``pydub.silence.detect_nonsilent``: the gaps between :func:`pydub_silent_ranges`.
     JS: ``nonsilentRanges``."""
     length_ms = pydub_length_ms(len(s), rate)
-    silent = pydub_silent_ranges(s, rate=rate, threshold_dbfs=threshold_dbfs, max_amplitude=max_amplitude,
-                                 min_silence_ms=min_silence_ms)
+    silent = pydub_silent_ranges(
+        s, rate=rate, threshold_dbfs=threshold_dbfs, max_amplitude=max_amplitude, min_silence_ms=min_silence_ms
+    )
     if not silent:
         return [[0, length_ms]]
     if silent[0][0] == 0 and silent[0][1] == length_ms:
@@ -162,8 +168,9 @@ def pydub_nonsilent_ranges(s: np.ndarray, *, rate: int, threshold_dbfs: float, m
     return ranges
 
 
-def strip_silence_pydub(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float,
-                        chunk_ms: int = 10) -> np.ndarray:
+def strip_silence_pydub(
+    s: np.ndarray, *, rate: int, threshold_dbfs: float, max_amplitude: float, chunk_ms: int = 10
+) -> np.ndarray:
     """MIT's server's silence removal on integer samples ``s`` (see :func:`pcm_integers`).
 
     1. cut the leading and the trailing silence (:func:`pydub_leading_silence_ms` on the clip and
@@ -181,8 +188,10 @@ def strip_silence_pydub(s: np.ndarray, *, rate: int, threshold_dbfs: float, max_
     tail = pydub_leading_silence_ms(s[::-1], chunk_ms=chunk_ms, **kwargs)
     s = pydub_slice(s, head, pydub_length_ms(len(s), rate) - tail, rate=rate)
     length_ms = pydub_length_ms(len(s), rate)
-    pieces = [pydub_slice(s, max(a, 0), min(b, length_ms), rate=rate)
-              for a, b in pydub_nonsilent_ranges(s, min_silence_ms=chunk_ms, **kwargs)]
+    pieces = [
+        pydub_slice(s, max(a, 0), min(b, length_ms), rate=rate)
+        for a, b in pydub_nonsilent_ranges(s, min_silence_ms=chunk_ms, **kwargs)
+    ]
     if not pieces:
         return s
     return np.concatenate(pieces)
@@ -201,8 +210,7 @@ def compat_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds:
     top = float(1 << (config.pcm_bits - 1))
     s = pcm_integers(clip.samples, bits=config.pcm_bits)
     if config.trim_silence_dbfs is not None:
-        kept = strip_silence_pydub(s, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs,
-                                   max_amplitude=top)
+        kept = strip_silence_pydub(s, rate=clip.rate, threshold_dbfs=config.trim_silence_dbfs, max_amplitude=top)
         if len(kept):
             s = kept
     return s / top
@@ -238,7 +246,7 @@ def mpl_specgram_db(s: np.ndarray, *, rate: int, nfft: int, noverlap: int) -> np
     else:
         power[1:] *= 2.0
     power /= rate
-    power /= (window ** 2).sum()
+    power /= (window**2).sum()
     with np.errstate(divide="ignore"):
         db = 10.0 * np.log10(power.real)
     return db[::-1]
@@ -393,8 +401,7 @@ def agg_hanning_taps(n_in: int, n_out: int, coords: np.ndarray) -> tuple[np.ndar
     return index, weight
 
 
-def mpl_canvas(db: np.ndarray, *, pixels: int, rows: np.ndarray, cols: np.ndarray,
-               lut: np.ndarray) -> np.ndarray:
+def mpl_canvas(db: np.ndarray, *, pixels: int, rows: np.ndarray, cols: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """The RGB pixels at ``rows`` x ``cols`` (row 0 = top) of matplotlib's Agg rendering of
     ``imshow(db)`` filling a ``pixels`` x ``pixels`` figure (white background).
 
@@ -433,8 +440,9 @@ def mpl_canvas(db: np.ndarray, *, pixels: int, rows: np.ndarray, cols: np.ndarra
         rgb[bad] = 255
         return rgb
     rgba = np.zeros((n_rows, n_cols, 4))
-    rgba[..., :3] = np.asarray(lut, dtype=np.float64)[mpl_color_indices(np.where(finite, db, vmin),
-                                                                        vmin=vmin, vmax=vmax)]
+    rgba[..., :3] = np.asarray(lut, dtype=np.float64)[
+        mpl_color_indices(np.where(finite, db, vmin), vmin=vmin, vmax=vmax)
+    ]
     rgba[..., 3] = 1.0
     rgba[~finite] = 0.0
     # Columns: centre of output pixel p at input x = (p + 0.5) * n_cols / pixels, in subpixels,
@@ -447,8 +455,8 @@ def mpl_canvas(db: np.ndarray, *, pixels: int, rows: np.ndarray, cols: np.ndarra
     iy, wy = agg_hanning_taps(n_rows, pixels, y_sub)
     out = np.zeros((len(rows), len(cols), 4))
     for i in range(len(rows)):
-        weight = (wy[i][None, :, None] * wx[:, None, :] + 8192) >> 14          # (col, ky, kx)
-        taps = rgba[iy[i][None, :, None], ix[:, None, :]]                      # (col, ky, kx, 4)
+        weight = (wy[i][None, :, None] * wx[:, None, :] + 8192) >> 14  # (col, ky, kx)
+        taps = rgba[iy[i][None, :, None], ix[:, None, :]]  # (col, ky, kx, 4)
         total = weight.sum(axis=(1, 2))
         out[i] = (taps * weight[..., None]).sum(axis=(1, 2)) / total[:, None]
     out = np.maximum(out, 0.0)

@@ -221,7 +221,7 @@ class FeatureConfig:
         return json.dumps(self.manifest_dict(), sort_keys=True, indent=2) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "feature configuration") -> "FeatureConfig":
+    def from_dict(cls, data: dict[str, Any], *, source: str = "feature configuration") -> FeatureConfig:
         """Build a config from a dict, refusing unknown keys and wrong types.
 
         Missing keys take their defaults, so a file may hold only what it changes.
@@ -239,7 +239,7 @@ class FeatureConfig:
             raise PacError(f"{source}: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "feature configuration") -> "FeatureConfig":
+    def from_json(cls, text: str, *, source: str = "feature configuration") -> FeatureConfig:
         """Parse JSON text produced by :meth:`to_json` (or written by hand).
 
         The text is parsed by :func:`pac.jsonsafe.loads`: at most ``LIMITS.json_max_bytes``, nested at
@@ -276,11 +276,11 @@ def _shown(value) -> str:
 def _number(x) -> str:
     """A bound or value as people write it (``1024``, ``0.01``, ``1e+09``, ``nan``)."""
     if isinstance(x, int) and not isinstance(x, bool):
-        return str(x) if abs(x) < 10 ** 30 else f"a {len(str(abs(x)))}-digit number"
+        return str(x) if abs(x) < 10**30 else f"a {len(str(abs(x)))}-digit number"
     return f"{x:g}" if isinstance(x, float) and (not math.isfinite(x) or x == float(f"{x:g}")) else repr(x)
 
 
-def _bound_problems(config: "FeatureConfig") -> list[str]:
+def _bound_problems(config: FeatureConfig) -> list[str]:
     """Fields outside their :data:`pac.limits.CONFIG_BOUNDS` (``None`` only where optional)."""
     problems = []
     for name, (low, high) in CONFIG_BOUNDS.items():
@@ -305,8 +305,11 @@ def _compat_problems(config: FeatureConfig) -> list[str]:
         problems.append(f"pcm_bits must be one of {', '.join(map(str, PCM_BITS))}")
     if config.mpl_pixels < 1 or config.mpl_pixels % 3 == 0:
         problems.append("mpl_pixels must be positive and not a multiple of 3")
-    if (config.browser_size < 1 or config.mpl_pixels % config.browser_size
-            or (config.mpl_pixels // config.browser_size) % 2 == 0):
+    if (
+        config.browser_size < 1
+        or config.mpl_pixels % config.browser_size
+        or (config.mpl_pixels // config.browser_size) % 2 == 0
+    ):
         problems.append("mpl_pixels must be an odd multiple of browser_size")
     if config.downscale not in DOWNSCALES:
         problems.append(f"downscale must be one of {', '.join(DOWNSCALES)}")
@@ -376,7 +379,6 @@ def load_config(spec: str | os.PathLike | None) -> FeatureConfig:
     if text in PROFILES:
         return PROFILES[text]
     if not os.path.lexists(text):
-        raise PacError(
-            f"{text}: no such feature profile or file (profiles: {', '.join(PROFILES)})")
+        raise PacError(f"{text}: no such feature profile or file (profiles: {', '.join(PROFILES)})")
     body = read_limited(text, max_bytes=LIMITS.json_max_bytes, what="feature configuration")
     return FeatureConfig.from_dict(jsonsafe.loads(body, source=text), source=text)

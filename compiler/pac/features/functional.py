@@ -65,7 +65,7 @@ def trim_silence(x: np.ndarray, *, rate: int, threshold_dbfs: float) -> np.ndarr
     keep = mean_square >= 10.0 ** (threshold_dbfs / 10.0)
     if not keep.any():
         return x.copy()
-    pieces = [x[i * chunk:(i + 1) * chunk] for i in np.flatnonzero(keep)]
+    pieces = [x[i * chunk : (i + 1) * chunk] for i in np.flatnonzero(keep)]
     return np.concatenate(pieces)
 
 
@@ -102,8 +102,9 @@ def active_span(x: np.ndarray, *, rate: int, below_peak_db: float) -> tuple[int,
     return int(loud[0]) * chunk, min(len(x), (int(loud[-1]) + 1) * chunk)
 
 
-def active_window(x: np.ndarray, *, rate: int, min_length: int, max_length: int,
-                  below_peak_db: float) -> tuple[int, int]:
+def active_window(
+    x: np.ndarray, *, rate: int, min_length: int, max_length: int, below_peak_db: float
+) -> tuple[int, int]:
     """``(start, length)`` of the analysis window that shows the sound (``window_select = "active"``).
 
     The sound is :func:`active_span`.  A sound shorter than ``min_length`` is centred in a window of
@@ -128,7 +129,7 @@ def cut(x: np.ndarray, *, start: int, length: int) -> np.ndarray:
     out = np.zeros(length)
     lo, hi = max(start, 0), min(start + length, len(x))
     if hi > lo:
-        out[lo - start:hi - start] = x[lo:hi]
+        out[lo - start : hi - start] = x[lo:hi]
     return out
 
 
@@ -161,7 +162,7 @@ def power_spectrogram(x: np.ndarray, *, frame_length: int, n_frames: int, n_fft:
     starts = frame_starts(len(x), frame_length=frame_length, n_frames=n_frames)
     frames = x[starts[:, None] + np.arange(frame_length)[None, :]] * hann(frame_length)
     spectrum = np.fft.rfft(frames, n=n_fft, axis=1)
-    return spectrum.real ** 2 + spectrum.imag ** 2
+    return spectrum.real**2 + spectrum.imag**2
 
 
 def hz_to_mel(f):

@@ -70,8 +70,9 @@ def feature_method(config: FeatureConfig) -> FeatureMethod:
     try:
         return _METHODS[config.method]
     except KeyError:
-        raise KeyError(f"feature method {config.method!r} is not registered "
-                       f"(registered: {', '.join(sorted(_METHODS))})") from None
+        raise KeyError(
+            f"feature method {config.method!r} is not registered (registered: {', '.join(sorted(_METHODS))})"
+        ) from None
 
 
 def registered_methods() -> tuple[str, ...]:

@@ -77,6 +77,7 @@ def colormap_lut(name: str) -> np.ndarray | None:
 
 # -- method "pac" (features.js's analysisWindow and spectrogramImage) ------------------------------
 
+
 def pac_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: float = 0.0) -> np.ndarray:
     """Method ``"pac"``'s analysis window: silence trimmed, then the window ``window_select`` picks."""
     x = clip.samples
@@ -86,9 +87,13 @@ def pac_window(clip: audio_io.Audio, config: FeatureConfig, *, shift_seconds: fl
         return x
     length = F.round_half_up(config.window_seconds * clip.rate)
     if config.window_select == "active":
-        start, length = F.active_window(x, rate=clip.rate, min_length=length,
-                                        max_length=F.round_half_up(config.max_window_seconds * clip.rate),
-                                        below_peak_db=config.active_db)
+        start, length = F.active_window(
+            x,
+            rate=clip.rate,
+            min_length=length,
+            max_length=F.round_half_up(config.max_window_seconds * clip.rate),
+            below_peak_db=config.active_db,
+        )
     else:
         start = F.window_start(x, rate=clip.rate, length=length, select=config.window_select)
     return F.cut(x, start=start + F.round_half_up(shift_seconds * clip.rate), length=length)
@@ -106,8 +111,7 @@ def pac_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.nda
     n_fft = F.next_pow2(max(frame_length, F.round_half_up(config.fft_seconds * rate)))
     power = F.power_spectrogram(window, frame_length=frame_length, n_frames=config.n_frames, n_fft=n_fft)
     if config.freq_scale == "mel":
-        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands,
-                                f_min=config.f_min, f_max=config.f_max)
+        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands, f_min=config.f_min, f_max=config.f_max)
         bands = power @ bank.T
     else:
         first, stop = F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max)
@@ -118,5 +122,7 @@ def pac_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.nda
     return F.colorize(levels, lut=colormap_lut(config.colormap))
 
 
-register_method("pac", FeatureMethod(analysis_window=pac_window, spectrogram_image=pac_image,
-                                     time_shifts_apply=pac_time_shifts_apply))
+register_method(
+    "pac",
+    FeatureMethod(analysis_window=pac_window, spectrogram_image=pac_image, time_shifts_apply=pac_time_shifts_apply),
+)

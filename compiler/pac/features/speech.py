@@ -105,6 +105,7 @@ FRONT_END = {
 
 # -- resampling --------------------------------------------------------------------------------
 
+
 def bessel_i0(x: np.ndarray) -> np.ndarray:
     """Modified Bessel function of the first kind, order 0, by its power series.
 
@@ -238,7 +239,7 @@ def resample(x: np.ndarray, *, rate: int, target: int = SAMPLE_RATE, zeros: int,
     _, reach = _half_width(rate, target, int(zeros))
     # xpad[j + reach - 1] = x[j]; tap i of output n reads xpad[floor(t_n) + i].
     xpad = np.zeros(reach - 1 + len(x) + reach + p + 2)
-    xpad[reach - 1:reach - 1 + len(x)] = x
+    xpad[reach - 1 : reach - 1 + len(x)] = x
     out = np.empty(n_out)
     if n_out == 0:
         return out
@@ -247,7 +248,7 @@ def resample(x: np.ndarray, *, rate: int, target: int = SAMPLE_RATE, zeros: int,
         rows = np.lib.stride_tricks.sliding_window_view(xpad, taps)
         for r in range(min(q, n_out)):
             count = len(range(r, n_out, q))
-            out[r::q] = rows[(r * rate) // target::p][:count] @ table[r]
+            out[r::q] = rows[(r * rate) // target :: p][:count] @ table[r]
         return out
     n = np.arange(n_out, dtype=np.int64)
     base = (n * rate) // target
@@ -259,6 +260,7 @@ def resample(x: np.ndarray, *, rate: int, target: int = SAMPLE_RATE, zeros: int,
 
 
 # -- log-mel -------------------------------------------------------------------------------------
+
 
 def hz_to_mel_slaney(f):
     """Slaney's mel scale (librosa ``hz_to_mel(htk=False)``): linear ``f / (200/3)`` below 1 kHz,
@@ -329,7 +331,7 @@ def log_mel(x16: np.ndarray) -> np.ndarray:
     n_frames = (len(s) - N_FFT) // HOP + 1
     index = np.arange(n_frames)[:, None] * HOP + WINDOW_OFFSET + np.arange(FRAME_LENGTH)[None, :]
     spectrum = np.fft.rfft(s[index] * F.hann(FRAME_LENGTH), n=N_FFT, axis=1)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
+    power = spectrum.real**2 + spectrum.imag**2
     first, stop = mel_bin_range()
     db = 10.0 * np.log10(np.maximum(power[:, first:stop] @ mel_filterbank()[first:stop], AMIN))
     return np.maximum(db, db.max() - TOP_DB)
@@ -341,6 +343,7 @@ def network_input(db: np.ndarray) -> np.ndarray:
 
 
 # -- windows -------------------------------------------------------------------------------------
+
 
 def pad_to_window(x16: np.ndarray) -> np.ndarray:
     """Centre samples shorter than one network window in zeros.

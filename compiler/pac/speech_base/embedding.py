@@ -56,11 +56,10 @@ class SpeechEmbedding:
             frames = frames[..., None]
         if frames.shape[1:] != INPUT_SHAPE:
             raise ValueError(f"expected [n, {INPUT_FRAMES}, {INPUT_BANDS}(, 1)] frames, got {list(frames.shape)}")
-        out = [self._forward(frames[i:i + batch_size]).numpy() for i in range(0, len(frames), batch_size)]
+        out = [self._forward(frames[i : i + batch_size]).numpy() for i in range(0, len(frames), batch_size)]
         if not out:
             return np.zeros((0, EMBEDDING_SIZE), np.float32)
         return np.concatenate(out)
-
 
     def sequence(self, frames: np.ndarray, *, hop_frames: int = TIME_STRIDE) -> np.ndarray:
         """Embeddings of every 76-frame window of a whole sequence, in one pass of the network.
@@ -88,7 +87,7 @@ class SpeechEmbedding:
         if hop_frames < 1 or hop_frames % TIME_STRIDE:
             raise ValueError(f"hop_frames must be a positive multiple of {TIME_STRIDE}")
         out = self._over_sequence(frames[None, :, :, None]).numpy()
-        return out[::hop_frames // TIME_STRIDE]
+        return out[:: hop_frames // TIME_STRIDE]
 
 
 def _tf_op(tf, kind, p):
@@ -101,6 +100,7 @@ def _tf_op(tf, kind, p):
         def conv(x):
             y = tf.nn.conv2d(x, kernel, strides=strides, padding=padding)
             return y if bias is None else tf.nn.bias_add(y, bias)
+
         return conv
     if kind == "relu":
         return tf.nn.relu
@@ -122,8 +122,9 @@ def _tf_op(tf, kind, p):
 _LOADED: dict[tuple[str, bool], SpeechEmbedding] = {}
 
 
-def load_speech_embedding(folder: str | os.PathLike | None = None, *, quantized: bool = True,
-                          progress=None) -> SpeechEmbedding:
+def load_speech_embedding(
+    folder: str | os.PathLike | None = None, *, quantized: bool = True, progress=None
+) -> SpeechEmbedding:
     """Resolve, verify and build the speech embedding (memoised per folder and weight type).
 
     Parameters

@@ -56,12 +56,19 @@ def export_network(network: SpeechNetwork) -> tuple[dict, bytes]:
             quant = p.get("quantization")
             if quant is not None:
                 kernel = put(quant["q"], "uint8")
-                kernel["quantization"] = {"axis": 3, "min": put(quant["min"], "float32"),
-                                          "scale": put(quant["scale"], "float32")}
+                kernel["quantization"] = {
+                    "axis": 3,
+                    "min": put(quant["min"], "float32"),
+                    "scale": put(quant["scale"], "float32"),
+                }
             else:
                 kernel = put(p["kernel"], "float32")
-            entry.update(kernel=kernel, bias=None if p["bias"] is None else put(p["bias"], "float32"),
-                         padding=[list(map(int, r)) for r in p["padding"]], strides=list(map(int, p["strides"])))
+            entry.update(
+                kernel=kernel,
+                bias=None if p["bias"] is None else put(p["bias"], "float32"),
+                padding=[list(map(int, r)) for r in p["padding"]],
+                strides=list(map(int, p["strides"])),
+            )
         elif kind == "affine":
             entry.update(scale=put(p["scale"], "float32"), shift=put(p["shift"], "float32"))
         elif kind == "leaky_relu":
@@ -76,10 +83,18 @@ def export_network(network: SpeechNetwork) -> tuple[dict, bytes]:
     while len(blob) % 4:
         blob.append(0)
     data = bytes(blob)
-    graph = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION, "name": SPEECH_BASE_NAME,
-             "sha256": network.sha256, "weights": network.weights, "input_shape": list(INPUT_SHAPE),
-             "output_shape": [EMBEDDING_SIZE], "weights_bytes": len(data),
-             "weights_sha256": hashlib.sha256(data).hexdigest(), "ops": ops}
+    graph = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_VERSION,
+        "name": SPEECH_BASE_NAME,
+        "sha256": network.sha256,
+        "weights": network.weights,
+        "input_shape": list(INPUT_SHAPE),
+        "output_shape": [EMBEDDING_SIZE],
+        "weights_bytes": len(data),
+        "weights_sha256": hashlib.sha256(data).hexdigest(),
+        "ops": ops,
+    }
     return graph, data
 
 
@@ -106,13 +121,17 @@ def export_files(network: SpeechNetwork) -> dict[str, bytes]:
     graph, blob = export_network(network)
     text = json.dumps(graph, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
     weights = "8-bit" if network.weights == "uint8" else "float32"
-    return {GRAPH_FILE: text.encode("ascii"), WEIGHTS_FILE: blob,
-            NOTICE_FILE: NOTICE.format(weights=weights).encode("ascii")}
+    return {
+        GRAPH_FILE: text.encode("ascii"),
+        WEIGHTS_FILE: blob,
+        NOTICE_FILE: NOTICE.format(weights=weights).encode("ascii"),
+    }
 
 
 # -- reading an export back (pac verify) ---------------------------------------------------------
 # Added with the classifier page's speech block: pac verify rebuilds the network an .aix ships from
 # its own speech/ files, so that Python computes with exactly the weights the page runs.
+
 
 def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLike = "speech") -> SpeechNetwork:
     """The :class:`SpeechNetwork` that :func:`export_network` wrote as ``(graph, blob)``.
@@ -136,14 +155,20 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
     PacError
         ``not a pac-speech-net export (...)`` naming the problem.
     """
+
     def fail(why: str):
-        raise PacError(f"not a {EXPORT_FORMAT} version {EXPORT_VERSION} export of {SPEECH_BASE_NAME} ({why})",
-                       path=Path(directory) / Path(GRAPH_FILE).name)
+        raise PacError(
+            f"not a {EXPORT_FORMAT} version {EXPORT_VERSION} export of {SPEECH_BASE_NAME} ({why})",
+            path=Path(directory) / Path(GRAPH_FILE).name,
+        )
 
     if not isinstance(graph, dict) or not isinstance(blob, (bytes, bytearray)):
         fail("the graph must be a JSON object and the weights bytes")
-    if (graph.get("format"), graph.get("format_version"), graph.get("name")) != (EXPORT_FORMAT, EXPORT_VERSION,
-                                                                              SPEECH_BASE_NAME):
+    if (graph.get("format"), graph.get("format_version"), graph.get("name")) != (
+        EXPORT_FORMAT,
+        EXPORT_VERSION,
+        SPEECH_BASE_NAME,
+    ):
         fail(f"format {graph.get('format')!r} version {graph.get('format_version')!r} name {graph.get('name')!r}")
     weights = graph.get("weights")
     if weights not in ("uint8", "float32"):
@@ -160,8 +185,11 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
         fail("ops must be a non-empty list of objects")
 
     def ints(value, n: int, minimum: int, where: str) -> list:
-        if (not isinstance(value, list) or len(value) != n
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value)):
+        if (
+            not isinstance(value, list)
+            or len(value) != n
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value)
+        ):
             fail(f"{where} must be {n} integers >= {minimum}")
         return list(value)
 
@@ -177,8 +205,13 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
         offset = ref.get("offset")
         count = int(np.prod(dims))
         size = count * (4 if dtype == "float32" else 1)
-        if (not isinstance(offset, int) or isinstance(offset, bool) or offset < 0 or offset % 4
-                or offset + size > len(blob)):
+        if (
+            not isinstance(offset, int)
+            or isinstance(offset, bool)
+            or offset < 0
+            or offset % 4
+            or offset + size > len(blob)
+        ):
             fail(f"{where} offset {offset!r} is outside the weights or unaligned")
         array = np.frombuffer(bytes(blob), dtype="<f4" if dtype == "float32" else np.uint8, count=count, offset=offset)
         return frozen(array.astype(np.float32 if dtype == "float32" else np.uint8).reshape(dims))
@@ -207,18 +240,22 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
             bias, padding = entry.get("bias"), entry.get("padding")
             if not isinstance(padding, list) or len(padding) != 2:
                 fail(f"{where}.padding is not [[top, bottom], [left, right]]")
-            params = {"kernel": kernel,
-                      "bias": None if bias is None else tensor(bias, "float32", f"{where}.bias", [kernel.shape[3]]),
-                      "padding": [ints(r, 2, 0, f"{where}.padding") for r in padding],
-                      "strides": ints(entry.get("strides"), 2, 1, f"{where}.strides")}
+            params = {
+                "kernel": kernel,
+                "bias": None if bias is None else tensor(bias, "float32", f"{where}.bias", [kernel.shape[3]]),
+                "padding": [ints(r, 2, 0, f"{where}.padding") for r in padding],
+                "strides": ints(entry.get("strides"), 2, 1, f"{where}.strides"),
+            }
             if quant is not None:
                 params["quantization"] = {"q": q, "min": minimum, "scale": scale}
         elif kind == "relu":
             params = {}
         elif kind == "affine":
             channels = entry.get("input_shape")[-1] if isinstance(entry.get("input_shape"), list) else None
-            params = {"scale": tensor(entry.get("scale"), "float32", f"{where}.scale", [channels]),
-                      "shift": tensor(entry.get("shift"), "float32", f"{where}.shift", [channels])}
+            params = {
+                "scale": tensor(entry.get("scale"), "float32", f"{where}.scale", [channels]),
+                "shift": tensor(entry.get("shift"), "float32", f"{where}.shift", [channels]),
+            }
         elif kind in ("leaky_relu", "maximum"):
             key = "alpha" if kind == "leaky_relu" else "value"
             value = entry.get(key)
@@ -226,8 +263,10 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
                 fail(f"{where}.{key} is not a number")
             params = {key: float(value)}
         elif kind == "max_pool":
-            params = {"size": ints(entry.get("size"), 2, 1, f"{where}.size"),
-                      "strides": ints(entry.get("strides"), 2, 1, f"{where}.strides")}
+            params = {
+                "size": ints(entry.get("size"), 2, 1, f"{where}.size"),
+                "strides": ints(entry.get("strides"), 2, 1, f"{where}.strides"),
+            }
         else:
             fail(f"{where} has unknown op {kind!r}")
         ops.append((kind, params))
@@ -237,8 +276,10 @@ def network_from_export(graph: dict, blob: bytes, *, directory: str | os.PathLik
         if kind == "conv" and params["kernel"].shape[2] != in_shape[2]:
             fail(f"ops[{i}] kernel does not fit {in_shape[2]} channels")
         if min(shape) < 1 or entry.get("input_shape") != list(in_shape) or entry.get("output_shape") != list(shape):
-            fail(f"ops[{i}] shapes {entry.get('input_shape')} -> {entry.get('output_shape')} do not follow the chain "
-                 f"({list(in_shape)} -> {list(shape)})")
+            fail(
+                f"ops[{i}] shapes {entry.get('input_shape')} -> {entry.get('output_shape')} do not follow the chain "
+                f"({list(in_shape)} -> {list(shape)})"
+            )
     if shape != (1, 1, EMBEDDING_SIZE):
         fail(f"the network ends in shape {list(shape)}, not [1, 1, {EMBEDDING_SIZE}]")
     return network

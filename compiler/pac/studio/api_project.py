@@ -34,6 +34,7 @@ def static(handler, name: str) -> None:
 
 # -- the project -------------------------------------------------------------------------------------
 
+
 def disk_signature(store) -> str:
     """Changes when folders gain or lose entries (also edits made outside the page)."""
     stamps = []
@@ -58,25 +59,38 @@ def project(handler) -> None:
         clips = store.all_clips()
         models = store.models()
         for model in models:
-            model["export_problems"] = {kind: export_problem(kind, store.root / MODELS / model["id"])
-                                        for kind in EXPORTS}
+            model["export_problems"] = {
+                kind: export_problem(kind, store.root / MODELS / model["id"]) for kind in EXPORTS
+            }
     training = jobs.training
-    handler.send_json({
-        "revision": revision, "version": __version__,
-        "name": store.root.name, "path": str(store.root),
-        "profile": store.profile, "profiles": list(PROFILES),
-        "labels": [{"name": name, "clips": infos} for name, infos in clips.items()], "models": models,
-        "training": training.to_json() if training else None,
-        "problems": store.training_problems(clips),
-        "base": jobs.networks.status,
-        "exports": {kind: {k: v for k, v in export_support(kind).items() if k in ("available", "note", "title")}
-                    for kind in EXPORTS},
-        "limits": {"max_clip_bytes": LIMITS.upload_max_bytes, "min_clips": MIN_CLIPS_PER_LABEL,
-                   "max_label_chars": LIMITS.label_max_chars,
-                   "max_request_bytes": LIMITS.request_json_max_bytes, "max_import_bytes": IMPORT_MAX_BYTES},
-        "background_label": BACKGROUND_LABEL,
-        "remote": not handler.server.loopback_only,
-    })
+    handler.send_json(
+        {
+            "revision": revision,
+            "version": __version__,
+            "name": store.root.name,
+            "path": str(store.root),
+            "profile": store.profile,
+            "profiles": list(PROFILES),
+            "labels": [{"name": name, "clips": infos} for name, infos in clips.items()],
+            "models": models,
+            "training": training.to_json() if training else None,
+            "problems": store.training_problems(clips),
+            "base": jobs.networks.status,
+            "exports": {
+                kind: {k: v for k, v in export_support(kind).items() if k in ("available", "note", "title")}
+                for kind in EXPORTS
+            },
+            "limits": {
+                "max_clip_bytes": LIMITS.upload_max_bytes,
+                "min_clips": MIN_CLIPS_PER_LABEL,
+                "max_label_chars": LIMITS.label_max_chars,
+                "max_request_bytes": LIMITS.request_json_max_bytes,
+                "max_import_bytes": IMPORT_MAX_BYTES,
+            },
+            "background_label": BACKGROUND_LABEL,
+            "remote": not handler.server.loopback_only,
+        }
+    )
 
 
 @route("POST", "/api/settings")
@@ -105,6 +119,7 @@ def project_import(handler) -> None:
 
 
 # -- labels and clips --------------------------------------------------------------------------------
+
 
 @route("POST", "/api/labels")
 def add_label(handler) -> None:

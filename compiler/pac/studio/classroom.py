@@ -48,6 +48,7 @@ COOKIE_SECONDS = 30 * 24 * 3600
 #: Wrong codes one address may try in :data:`GUESS_WINDOW` seconds before it must wait.
 MAX_GUESSES, GUESS_WINDOW = 20, 600
 
+
 class Classroom:
     """The classroom folder: its codes, the students' projects (opened as they are needed) and the
     networks and training queue they share.
@@ -65,8 +66,10 @@ class Classroom:
 
         self.root = Path(root).expanduser().resolve()
         if (self.root / "studio.json").exists():
-            raise PacError(f"{self.root}: is one studio project, not a classroom folder; choose another folder "
-                           f"for --classroom (or open this project without --classroom)")
+            raise PacError(
+                f"{self.root}: is one studio project, not a classroom folder; choose another folder "
+                f"for --classroom (or open this project without --classroom)"
+            )
         try:
             (self.root / STUDENTS).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -88,12 +91,19 @@ class Classroom:
             except (OSError, PacError) as exc:
                 raise PacError(f"{path}: unreadable classroom settings ({exc}); move it away to start afresh") from None
             keys = ("class_code", "teacher_code", "secret")
-            if isinstance(data, dict) and data.get("format") == CLASSROOM_FORMAT and \
-                    all(isinstance(data.get(k), str) and data[k] for k in keys):
+            if (
+                isinstance(data, dict)
+                and data.get("format") == CLASSROOM_FORMAT
+                and all(isinstance(data.get(k), str) and data[k] for k in keys)
+            ):
                 return data
             raise PacError(f"{path}: not a pac classroom file; move it away to start afresh")
-        data = {"format": CLASSROOM_FORMAT, "class_code": f"{secrets.randbelow(10 ** 6):06d}",
-                "teacher_code": "-".join(secrets.token_hex(2) for _ in range(3)), "secret": secrets.token_hex(32)}
+        data = {
+            "format": CLASSROOM_FORMAT,
+            "class_code": f"{secrets.randbelow(10**6):06d}",
+            "teacher_code": "-".join(secrets.token_hex(2) for _ in range(3)),
+            "secret": secrets.token_hex(32),
+        }
         write_json_durable(path, data)
         return data
 
@@ -109,8 +119,7 @@ class Classroom:
     def students(self) -> list[str]:
         """Every student's folder name, sorted without regard to case."""
         folder = self.root / STUDENTS
-        return sorted((p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=str.casefold)
+        return sorted((p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=str.casefold)
 
     def find_student(self, name: str) -> str | None:
         """The folder name of the student called ``name`` (any case), if there is one."""
@@ -204,18 +213,31 @@ class Classroom:
             store = project.store
             clips = store.all_clips()
             job = project.jobs.training
-            rows.append({
-                "student": student,
-                "labels": [{"name": label, "clips": sum(1 for c in infos if not c["problem"])}
-                           for label, infos in clips.items()],
-                "models": [{"id": m["id"], "name": m["name"], "head": m["head"],
+            rows.append(
+                {
+                    "student": student,
+                    "labels": [
+                        {"name": label, "clips": sum(1 for c in infos if not c["problem"])}
+                        for label, infos in clips.items()
+                    ],
+                    "models": [
+                        {
+                            "id": m["id"],
+                            "name": m["name"],
+                            "head": m["head"],
                             "cv_accuracy": (m["cross_validation"] or {}).get("accuracy"),
                             "validation_accuracy": (m["validation"] or {}).get("accuracy")
-                            if isinstance(m["validation"], dict) else None} for m in store.models()],
-                "training": None if job is None else {"state": job.state, "stage": job.stage, "queued": job.queued,
-                                                      "position": job.position},
-                "problems": store.training_problems(clips),
-            })
+                            if isinstance(m["validation"], dict)
+                            else None,
+                        }
+                        for m in store.models()
+                    ],
+                    "training": None
+                    if job is None
+                    else {"state": job.state, "stage": job.stage, "queued": job.queued, "position": job.position},
+                    "problems": store.training_problems(clips),
+                }
+            )
         return rows
 
 
@@ -260,17 +282,28 @@ class ClassroomServer(StudioServer):
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ")
         path = parts[1].decode("ascii", "replace") if len(parts) == 3 else "/"
-        host = next((line.split(b":", 1)[1].strip().decode("ascii", "replace") for line in lines[1:]
-                     if line.lower().startswith(b"host:")), "")
+        host = next(
+            (
+                line.split(b":", 1)[1].strip().decode("ascii", "replace")
+                for line in lines[1:]
+                if line.lower().startswith(b"host:")
+            ),
+            "",
+        )
         if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,100}", host):
             host = self.classroom.url.split("/")[2]
         if not re.fullmatch(r"/[\x21-\x7e]{0,2000}", path):
             path = "/"
         location = f"https://{host}{path}"
         body = f"This is pac studio's classroom: open {location}\n".encode("ascii", "replace")
-        request.sendall(b"HTTP/1.1 301 Moved Permanently\r\nLocation: " + location.encode("ascii", "replace")
-                        + b"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
-                        + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        request.sendall(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: "
+            + location.encode("ascii", "replace")
+            + b"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
 
     # -- choosing the project ----------------------------------------------------------------------------
     def resolve(self, handler, path: str, method: str) -> str | None:
@@ -291,15 +324,21 @@ class ClassroomServer(StudioServer):
                 if rest == "" and method == "GET":
                     self.redirect(handler, f"/?name={quote(student)}")
                     return None
-                raise StudioError(f"this is {student}'s studio: join the class as {student} on this computer "
-                                  f"first (open / and type the class code)", status=403)
+                raise StudioError(
+                    f"this is {student}'s studio: join the class as {student} on this computer "
+                    f"first (open / and type the class code)",
+                    status=403,
+                )
             handler.project = self.classroom.project(student)
             return "/" + rest
         if method != "GET":
             raise StudioError("method not allowed", status=405)
         if path == "/":
-            self.join_page(handler, name=handler.query.get("name", [""])[0],
-                           student=self.classroom.cookie_student(cookie.get(STUDENT_COOKIE)))
+            self.join_page(
+                handler,
+                name=handler.query.get("name", [""])[0],
+                student=self.classroom.cookie_student(cookie.get(STUDENT_COOKIE)),
+            )
         elif path == "/join":
             self.join(handler)
         elif path == "/teacher":
@@ -311,7 +350,7 @@ class ClassroomServer(StudioServer):
         elif path == "/favicon.ico":
             handler.static("icon.svg")
         elif path.startswith("/static/") and path.count("/") == 2:
-            handler.static(unquote(path[len("/static/"):], errors="strict"))
+            handler.static(unquote(path[len("/static/") :], errors="strict"))
         else:
             raise StudioError("no such page", status=404)
         return None
@@ -319,13 +358,18 @@ class ClassroomServer(StudioServer):
     @staticmethod
     def redirect(handler, location: str, *, cookies: list[str] = ()) -> None:
         headers = {"Location": location}
-        handler.send_bytes(b"", "text/plain; charset=utf-8", status=int(HTTPStatus.SEE_OTHER), headers=headers,
-                           cookies=list(cookies))
+        handler.send_bytes(
+            b"", "text/plain; charset=utf-8", status=int(HTTPStatus.SEE_OTHER), headers=headers, cookies=list(cookies)
+        )
 
     # -- the pages -----------------------------------------------------------------------------------------
     def join_page(self, handler, *, name: str = "", student: str | None = None, error: str | None = None) -> None:
-        handler.send_bytes(join_html(name=name, student=student, error=error), "text/html; charset=utf-8",
-                           status=400 if error else 200, csp=PAGE_CSP)
+        handler.send_bytes(
+            join_html(name=name, student=student, error=error),
+            "text/html; charset=utf-8",
+            status=400 if error else 200,
+            csp=PAGE_CSP,
+        )
 
     def join(self, handler) -> None:
         query = handler.query
@@ -338,25 +382,33 @@ class ClassroomServer(StudioServer):
         except StudioError as exc:
             self.join_page(handler, name=name, error=str(exc))
             return
-        cookie = (f"{STUDENT_COOKIE}={self.classroom.student_cookie(student)}; Path=/; Max-Age={COOKIE_SECONDS}; "
-                  "Secure; HttpOnly; SameSite=Strict")
+        cookie = (
+            f"{STUDENT_COOKIE}={self.classroom.student_cookie(student)}; Path=/; Max-Age={COOKIE_SECONDS}; "
+            "Secure; HttpOnly; SameSite=Strict"
+        )
         self.redirect(handler, f"/s/{quote(student)}/", cookies=[cookie])
 
     def teacher(self, handler, teacher: bool) -> None:
         typed = handler.query.get("code", [None])[0]
         if typed is not None:
             if self.classroom.code_matches(typed, self.classroom.teacher_code, handler.client_address[0]):
-                cookie = (f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Secure; HttpOnly; "
-                          "SameSite=Strict")
+                cookie = (
+                    f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Secure; HttpOnly; SameSite=Strict"
+                )
                 self.redirect(handler, "/teacher", cookies=[cookie])
                 return
             teacher = False
         if not teacher:
-            handler.send_bytes(teacher_login_html(wrong=typed is not None), "text/html; charset=utf-8",
-                               status=401, csp=PAGE_CSP)
+            handler.send_bytes(
+                teacher_login_html(wrong=typed is not None), "text/html; charset=utf-8", status=401, csp=PAGE_CSP
+            )
             return
-        handler.send_bytes(teacher_html(self.classroom), "text/html; charset=utf-8", csp=PAGE_CSP,
-                           headers={"Refresh": str(TEACHER_REFRESH)})
+        handler.send_bytes(
+            teacher_html(self.classroom),
+            "text/html; charset=utf-8",
+            csp=PAGE_CSP,
+            headers={"Refresh": str(TEACHER_REFRESH)},
+        )
 
 
 __all__ = ["Classroom", "ClassroomServer", "CLASSROOM_FILE"]
@@ -383,8 +435,18 @@ class ClassroomStudio:
         Load TensorFlow and the default model's networks in the background right away.
     """
 
-    def __init__(self, folder, *, host: str = "0.0.0.0", port: int = 8765, base_dir=None, speech_dir=None,
-                 warm: bool = True, quiet: bool = True, port_tries: int = 1):
+    def __init__(
+        self,
+        folder,
+        *,
+        host: str = "0.0.0.0",
+        port: int = 8765,
+        base_dir=None,
+        speech_dir=None,
+        warm: bool = True,
+        quiet: bool = True,
+        port_tries: int = 1,
+    ):
         from .server import listen
         from .tls import certificate, fingerprint, lan_address
 
@@ -395,8 +457,12 @@ class ClassroomStudio:
         cert, key, self.new_certificate = certificate(self.classroom.root / TLS, addresses=[self.address])
         self.fingerprint = fingerprint(cert.read_bytes())
         self.thread = None
-        self.server = listen(lambda address: ClassroomServer(address, self.classroom, cert=cert, key=key,
-                                                             quiet=quiet), host, port, port_tries=port_tries)
+        self.server = listen(
+            lambda address: ClassroomServer(address, self.classroom, cert=cert, key=key, quiet=quiet),
+            host,
+            port,
+            port_tries=port_tries,
+        )
         self.classroom.url = self.url
         try:
             self.lock.acquire(self.url)
@@ -419,8 +485,9 @@ class ClassroomStudio:
     @property
     def local_url(self) -> str:
         """The address on this computer itself."""
-        return f"https://127.0.0.1:{self.port}/" if self.server.server_address[0] in ("0.0.0.0", "127.0.0.1") \
-            else self.url
+        return (
+            f"https://127.0.0.1:{self.port}/" if self.server.server_address[0] in ("0.0.0.0", "127.0.0.1") else self.url
+        )
 
     def start(self) -> ClassroomStudio:
         self.thread = threading.Thread(target=self.server.serve_forever, name="pac-classroom-https", daemon=True)
@@ -451,16 +518,20 @@ def startup_lines(studio: ClassroomStudio) -> list[str]:
     from .tls import terminal_qr
 
     classroom = studio.classroom
-    lines = [f"pac studio {__version__}: classroom {classroom.root} (one project per student in "
-             f"{classroom.root / STUDENTS})",
-             f"students open    {studio.url}",
-             f"class code       {classroom.class_code}",
-             f"teacher's page   {studio.url}teacher    teacher's code: {classroom.teacher_code}",
-             f"certificate      {'made now' if studio.new_certificate else 'the same as before'}, SHA-256 "
-             f"fingerprint {studio.fingerprint}",
-             "Browsers warn about this self-signed certificate: check that the fingerprint they show "
-             "(click the warning sign, then the certificate) is the one above, then choose Advanced > Proceed.",
-             "", *terminal_qr(studio.url), ""]
+    lines = [
+        f"pac studio {__version__}: classroom {classroom.root} (one project per student in "
+        f"{classroom.root / STUDENTS})",
+        f"students open    {studio.url}",
+        f"class code       {classroom.class_code}",
+        f"teacher's page   {studio.url}teacher    teacher's code: {classroom.teacher_code}",
+        f"certificate      {'made now' if studio.new_certificate else 'the same as before'}, SHA-256 "
+        f"fingerprint {studio.fingerprint}",
+        "Browsers warn about this self-signed certificate: check that the fingerprint they show "
+        "(click the warning sign, then the certificate) is the one above, then choose Advanced > Proceed.",
+        "",
+        *terminal_qr(studio.url),
+        "",
+    ]
     if studio.address.startswith("127."):
         lines.append("note: no network found; only this computer can reach the classroom")
     lines.append("Ctrl-C stops the classroom; everything is saved as you go")

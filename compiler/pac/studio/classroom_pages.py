@@ -30,42 +30,56 @@ th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
 """
 #: The studio's policy, with forms posting to this server and the one style block above.
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace("style-src 'self'",
-                                                                           f"style-src 'sha256-{_STYLE_HASH}'")
+PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace(
+    "style-src 'self'", f"style-src 'sha256-{_STYLE_HASH}'"
+)
 
 
 def page(title: str, body: str) -> bytes:
     """A classroom page: ``body`` is HTML whose every variable part was escaped."""
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
-            ).encode()
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+    ).encode()
 
 
 def join_html(*, name: str = "", student: str | None = None, error: str | None = None) -> bytes:
     """The join page: the class code and a name (``name`` typed before, ``student`` already joined here)."""
     e = html.escape
-    again = (f"<p>On this computer you are <strong>{e(student)}</strong>: <a href=\"/s/{e(quote(student))}/\">open "
-             f"your studio</a>, or join as someone else below.</p>") if student else ""
-    return page("pac studio: join", f"<h1>pac studio: join the class</h1>{again}"
-                + (f"<p class=\"error\" role=\"alert\">{e(error)}</p>" if error else "")
-                + "<form action=\"/join\" method=\"get\">"
-                "<label for=\"code\">Class code (your teacher shows it)</label>"
-                "<input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"off\" required>"
-                "<label for=\"name\">Your name</label>"
-                f"<input id=\"name\" name=\"name\" maxlength=\"40\" value=\"{e(name)}\" required>"
-                "<p class=\"note\">Letters, digits, spaces, - and _. Your recordings and models are kept under "
-                "this name on the teacher's computer.</p>"
-                "<button type=\"submit\">Join</button></form>")
+    again = (
+        (
+            f'<p>On this computer you are <strong>{e(student)}</strong>: <a href="/s/{e(quote(student))}/">open '
+            f"your studio</a>, or join as someone else below.</p>"
+        )
+        if student
+        else ""
+    )
+    return page(
+        "pac studio: join",
+        f"<h1>pac studio: join the class</h1>{again}"
+        + (f'<p class="error" role="alert">{e(error)}</p>' if error else "")
+        + '<form action="/join" method="get">'
+        '<label for="code">Class code (your teacher shows it)</label>'
+        '<input id="code" name="code" inputmode="numeric" autocomplete="off" required>'
+        '<label for="name">Your name</label>'
+        f'<input id="name" name="name" maxlength="40" value="{e(name)}" required>'
+        '<p class="note">Letters, digits, spaces, - and _. Your recordings and models are kept under '
+        "this name on the teacher's computer.</p>"
+        '<button type="submit">Join</button></form>',
+    )
 
 
 def teacher_login_html(*, wrong: bool) -> bytes:
     """The form asking for the teacher's code (``wrong``: a wrong one was typed)."""
-    return page("pac studio: teacher", "<h1>pac studio: teacher</h1>"
-                + ("<p class=\"error\" role=\"alert\">That is not the teacher's code.</p>" if wrong else "")
-                + "<form action=\"/teacher\" method=\"get\"><label for=\"code\">Teacher's code (shown where "
-                "pac studio runs)</label><input id=\"code\" name=\"code\" autocomplete=\"off\" required>"
-                "<button type=\"submit\">Open</button></form>")
+    return page(
+        "pac studio: teacher",
+        "<h1>pac studio: teacher</h1>"
+        + ('<p class="error" role="alert">That is not the teacher\'s code.</p>' if wrong else "")
+        + '<form action="/teacher" method="get"><label for="code">Teacher\'s code (shown where '
+        'pac studio runs)</label><input id="code" name="code" autocomplete="off" required>'
+        '<button type="submit">Open</button></form>',
+    )
 
 
 def _accuracy(model: dict) -> str:
@@ -82,26 +96,38 @@ def teacher_html(classroom) -> bytes:
     e = html.escape
     rows = []
     for row in classroom.overview():
-        link = f"<a href=\"/s/{e(quote(row['student']))}/\">{e(row['student'])}</a>"
+        link = f'<a href="/s/{e(quote(row["student"]))}/">{e(row["student"])}</a>'
         if "error" in row:
-            rows.append(f"<tr><td>{link}</td><td colspan=\"3\" class=\"error\">{e(row['error'])}</td></tr>")
+            rows.append(f'<tr><td>{link}</td><td colspan="3" class="error">{e(row["error"])}</td></tr>')
             continue
-        labels = ", ".join(f"<span class=\"{'low' if label['clips'] < FEW_CLIPS else 'ok'}\">{e(label['name'])}: "
-                           f"{label['clips']}</span>" for label in row["labels"]) or "no labels yet"
+        labels = (
+            ", ".join(
+                f'<span class="{"low" if label["clips"] < FEW_CLIPS else "ok"}">{e(label["name"])}: '
+                f"{label['clips']}</span>"
+                for label in row["labels"]
+            )
+            or "no labels yet"
+        )
         models = ", ".join(e(m["name"]) + _accuracy(m) for m in row["models"]) or "none yet"
         job = row["training"]
         training = "" if job is None else e(job["stage"] if job["state"] == "running" else job["state"])
-        rows.append(f"<tr data-student=\"{e(row['student'])}\"><td>{link}</td><td>{labels}</td><td>{models}</td>"
-                    f"<td>{training}</td></tr>")
-    return page("pac studio: teacher", (
-        f"<img class=\"qr\" alt=\"QR code of {e(classroom.url)}\" width=\"180\" height=\"180\" "
-        f"src=\"{e(qr_svg_uri(classroom.url))}\">"
-        f"<h1>pac studio: the class</h1><p>Students open <strong>{e(classroom.url)}</strong> and type the "
-        f"class code <strong>{e(classroom.class_code)}</strong> and their name.</p>"
-        f"<p class=\"note\">Refreshed every {TEACHER_REFRESH} s. One model trains at a time; "
-        f"{classroom.queue.length} waiting.</p>"
-        "<table><thead><tr><th>Student</th><th>Clips per label</th><th>Models</th><th>Training</th></tr>"
-        f"</thead><tbody>{''.join(rows) or '<tr><td colspan=4>Nobody has joined yet.</td></tr>'}</tbody></table>"))
+        rows.append(
+            f'<tr data-student="{e(row["student"])}"><td>{link}</td><td>{labels}</td><td>{models}</td>'
+            f"<td>{training}</td></tr>"
+        )
+    return page(
+        "pac studio: teacher",
+        (
+            f'<img class="qr" alt="QR code of {e(classroom.url)}" width="180" height="180" '
+            f'src="{e(qr_svg_uri(classroom.url))}">'
+            f"<h1>pac studio: the class</h1><p>Students open <strong>{e(classroom.url)}</strong> and type the "
+            f"class code <strong>{e(classroom.class_code)}</strong> and their name.</p>"
+            f'<p class="note">Refreshed every {TEACHER_REFRESH} s. One model trains at a time; '
+            f"{classroom.queue.length} waiting.</p>"
+            "<table><thead><tr><th>Student</th><th>Clips per label</th><th>Models</th><th>Training</th></tr>"
+            f"</thead><tbody>{''.join(rows) or '<tr><td colspan=4>Nobody has joined yet.</td></tr>'}</tbody></table>"
+        ),
+    )
 
 
 __all__ = ["PAGE_CSP", "TEACHER_REFRESH", "join_html", "teacher_html", "teacher_login_html"]

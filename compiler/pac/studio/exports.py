@@ -48,10 +48,12 @@ def write_export(kind: str, model_dir: Path, target: Path, *, base_dir=None, spe
 
 #: The export kinds: the ``pac`` command that makes the same file, the page's title, the job's stage.
 EXPORTS = {
-    "aix": {"command": "build", "title": "App Inventor extension (.aix)",
-            "stage": "building the App Inventor extension (the first build can take a few minutes)"},
-    "mdl": {"command": "export-mdl", "title": "MIT PAC model (.mdl)",
-            "stage": "exporting the .mdl model"},
+    "aix": {
+        "command": "build",
+        "title": "App Inventor extension (.aix)",
+        "stage": "building the App Inventor extension (the first build can take a few minutes)",
+    },
+    "mdl": {"command": "export-mdl", "title": "MIT PAC model (.mdl)", "stage": "exporting the .mdl model"},
 }
 
 
@@ -89,14 +91,18 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
         return str(exc)
     features = manifest.features
     if manifest.head_kind != "conv":
-        return (f"only models with {HEAD_NAMES['conv']} on the feature profile {PROFILE} can be exported as .mdl "
-                f"(MIT's extension runs that head on its own spectrogram); this one is {HEAD_NAMES['linear']}. "
-                f"Press \"MIT's PAC website (.mdl)\" under Train > Model, train again, and export that model.")
+        return (
+            f"only models with {HEAD_NAMES['conv']} on the feature profile {PROFILE} can be exported as .mdl "
+            f"(MIT's extension runs that head on its own spectrogram); this one is {HEAD_NAMES['linear']}. "
+            f'Press "MIT\'s PAC website (.mdl)" under Train > Model, train again, and export that model.'
+        )
     if PROFILE in PROFILES and replace(features, name=PROFILE) == PROFILES[PROFILE]:
         return None
-    return (f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
-            f"computes its own spectrogram); this one used '{features.name}'. Choose {PROFILE} under "
-            f"Train > Spectrogram, train again, and export that model.")
+    return (
+        f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
+        f"computes its own spectrogram); this one used '{features.name}'. Choose {PROFILE} under "
+        f"Train > Spectrogram, train again, and export that model."
+    )
 
 
 __all__ = ["EXPORTS", "export_problem", "export_support", "write_export"]

@@ -42,12 +42,20 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Bodies larger than this are not even read: the connection is closed after the error answer.
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-                 ".ico": "image/x-icon", ".json": "application/json"}
-CSP = ("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; "
-       "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors 'none'")
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
+CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; "
+    "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 MUTATION_HEADER = "X-Pac-Studio"
 
 #: JSON types a request field may have (``bool`` is not a number here, although Python says it is).
@@ -57,9 +65,14 @@ OPTIONAL_TEXT = ("text or null", (str, type(None)))
 NUMBER = ("a number, text or null", (int, float, str, type(None)))
 #: The fields each JSON route reads; a field of another type is refused with a 400.
 #: The training form's fields: the options the studio offers (:data:`pac.train_options.OPTIONS`) and the folder.
-TRAIN_FIELDS = {**{spec.front_name: OPTIONAL_TEXT if spec.kind in (str, bool) else NUMBER
-                   for spec in train_options.OPTIONS if spec.studio},
-                "noise_folder": OPTIONAL_TEXT}
+TRAIN_FIELDS = {
+    **{
+        spec.front_name: OPTIONAL_TEXT if spec.kind in (str, bool) else NUMBER
+        for spec in train_options.OPTIONS
+        if spec.studio
+    },
+    "noise_folder": OPTIONAL_TEXT,
+}
 
 
 def is_loopback(host: str) -> bool:
@@ -90,13 +103,21 @@ def route(method: str, pattern: str):
     def register(fn):
         ROUTES.append((method, re.compile("^" + regex + "$"), fn))
         return fn
+
     return register
 
 
 def json_type(value) -> str:
     """The JSON name of a parsed value's type, for messages."""
-    names = {bool: "true/false", type(None): "null", str: "text", int: "a number", float: "a number",
-             list: "a list", dict: "an object"}
+    names = {
+        bool: "true/false",
+        type(None): "null",
+        str: "text",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -177,8 +198,9 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._head = False
         self._body_read = False
         self._allow = "GET, HEAD, POST, DELETE"
-        self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed (the studio answers GET, HEAD, POST "
-                                                    "and DELETE)")
+        self._refuse(
+            HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed (the studio answers GET, HEAD, POST and DELETE)"
+        )
 
     do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT  # noqa: N815
 
@@ -220,9 +242,11 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client went away or stopped sending: no one to answer
         except Exception as exc:  # noqa: BLE001 - log it, answer one line
             log_error(f"{method} {self.path} failed")
-            self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR,
-                         f"something went wrong on the server ({type(exc).__name__}); the terminal running "
-                         "pac studio shows the details")
+            self._refuse(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"something went wrong on the server ({type(exc).__name__}); the terminal running "
+                "pac studio shows the details",
+            )
 
     def _tidy(self, message: str) -> str:
         return tidy(message, self.project.store) if self.project is not None else message
@@ -260,9 +284,18 @@ class StudioHandler(BaseHTTPRequestHandler):
         self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
 
-    def send_bytes(self, data: bytes, content_type: str, *, status: int = 200, cache: bool = False,
-                   filename: str | None = None, headers: dict | None = None, cookies: list[str] = (),
-                   csp: str = CSP) -> None:
+    def send_bytes(
+        self,
+        data: bytes,
+        content_type: str,
+        *,
+        status: int = 200,
+        cache: bool = False,
+        filename: str | None = None,
+        headers: dict | None = None,
+        cookies: list[str] = (),
+        csp: str = CSP,
+    ) -> None:
         """Answer ``data``; ``filename`` (ASCII) makes it a download of that name, ``headers`` are added
         (e.g. ``Location``), each of ``cookies`` is a ``Set-Cookie``, ``csp`` is an HTML page's
         Content-Security-Policy."""
@@ -364,5 +397,16 @@ class StudioHandler(BaseHTTPRequestHandler):
         self.send_bytes(files[name].read_bytes(), CONTENT_TYPES[Path(name).suffix])
 
 
-__all__ = ["StudioHandler", "route", "ROUTES", "check_fields", "is_loopback", "TEXT", "OPTIONAL_TEXT", "NUMBER",
-           "TRAIN_FIELDS", "CSP", "size_text"]
+__all__ = [
+    "StudioHandler",
+    "route",
+    "ROUTES",
+    "check_fields",
+    "is_loopback",
+    "TEXT",
+    "OPTIONAL_TEXT",
+    "NUMBER",
+    "TRAIN_FIELDS",
+    "CSP",
+    "size_text",
+]

@@ -28,11 +28,12 @@ from .trainform import HEAD_NAMES, NETWORK_NAMES, SMALL_LABEL_CLIPS, StudioTrain
 from .trainqueue import TrainingQueue
 
 
-class Cancelled(Exception):
+class Cancelled(Exception):  # noqa: N818 - a signal, not an error: the user asked to stop
     """Raised from the features or epoch callback to stop a training run the user cancelled."""
 
 
 # -- jobs --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Job:
@@ -40,22 +41,22 @@ class Job:
 
     kind: str
     id: str
-    state: str = "running"          # running, done, failed, cancelled
+    state: str = "running"  # running, done, failed, cancelled
     stage: str = "starting"
     error: str | None = None
-    detail: str | None = None       # more lines for an error (e.g. a build log tail)
+    detail: str | None = None  # more lines for an error (e.g. a build log tail)
     started: float = field(default_factory=time.time)
     finished: float | None = None
     epoch: int = 0
     epochs: int = 0
     history: dict = field(default_factory=lambda: {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []})
-    head: str | None = None         # training: "linear" or "conv" (after the automatic choices)
-    features_done: int = 0          # training: clips whose features are computed so far ...
-    features_total: int = 0         # ... of this many (0 until known)
-    result: dict | None = None      # training, linear head: linear_result() of the new model
-    queued: bool = False            # training: waiting in the queue (state stays "running": the page polls)
-    position: int = 0               # training: place in the queue while queued (1 = next)
-    note: str | None = None         # training: how the clips were used (e.g. all clips, no validation)
+    head: str | None = None  # training: "linear" or "conv" (after the automatic choices)
+    features_done: int = 0  # training: clips whose features are computed so far ...
+    features_total: int = 0  # ... of this many (0 until known)
+    result: dict | None = None  # training, linear head: linear_result() of the new model
+    queued: bool = False  # training: waiting in the queue (state stays "running": the page polls)
+    position: int = 0  # training: place in the queue while queued (1 = next)
+    note: str | None = None  # training: how the clips were used (e.g. all clips, no validation)
     model_id: str | None = None
     options: dict | None = None
     file: str | None = None
@@ -69,13 +70,30 @@ class Job:
         self.state, self.error, self.detail, self.finished = state, error, detail, time.time()
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "id": self.id, "state": self.state, "stage": self.stage, "error": self.error,
-                "detail": self.detail, "started": self.started, "finished": self.finished,
-                "elapsed": round((self.finished or time.time()) - self.started, 1),
-                "epoch": self.epoch, "epochs": self.epochs, "history": self.history, "head": self.head,
-                "features_done": self.features_done, "features_total": self.features_total, "result": self.result,
-                "model_id": self.model_id, "options": self.options, "file": self.file, "queued": self.queued,
-                "position": self.position, "note": self.note}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "state": self.state,
+            "stage": self.stage,
+            "error": self.error,
+            "detail": self.detail,
+            "started": self.started,
+            "finished": self.finished,
+            "elapsed": round((self.finished or time.time()) - self.started, 1),
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "history": self.history,
+            "head": self.head,
+            "features_done": self.features_done,
+            "features_total": self.features_total,
+            "result": self.result,
+            "model_id": self.model_id,
+            "options": self.options,
+            "file": self.file,
+            "queued": self.queued,
+            "position": self.position,
+            "note": self.note,
+        }
 
 
 def tidy(message: str, store: ProjectStore) -> str:
@@ -83,7 +101,6 @@ def tidy(message: str, store: ProjectStore) -> str:
     for prefix in (str(store.root / LABELS) + os.sep, str(store.root) + os.sep):
         message = message.replace(prefix, "")
     return message
-
 
 
 class Jobs:
@@ -101,8 +118,15 @@ class Jobs:
         Where training runs wait for their turn (a new one when not given).
     """
 
-    def __init__(self, store: ProjectStore, *, networks: Networks | None = None, queue: TrainingQueue | None = None,
-                 base_dir=None, speech_dir=None):
+    def __init__(
+        self,
+        store: ProjectStore,
+        *,
+        networks: Networks | None = None,
+        queue: TrainingQueue | None = None,
+        base_dir=None,
+        speech_dir=None,
+    ):
         self.store = store
         self.networks = networks or Networks(base_dir=base_dir, speech_dir=speech_dir)
         self.queue = queue or TrainingQueue()
@@ -138,29 +162,43 @@ class Jobs:
         if problems:
             raise StudioError("Not ready to train: " + "; ".join(problems), status=409)
         if options.noise == "label" and not clips.get(BACKGROUND_LABEL):
-            raise StudioError(f"mixing in background noise from the project needs a label named "
-                              f"{BACKGROUND_LABEL} with recordings of room noise", status=409)
+            raise StudioError(
+                f"mixing in background noise from the project needs a label named "
+                f"{BACKGROUND_LABEL} with recordings of room noise",
+                status=409,
+            )
         if options.noise == "folder" and not is_folder(options.noise_folder):
             raise StudioError(f"{options.noise_folder}: no such folder on this computer")
         config = self.store.config
         if options.head == "linear" and config.method == "pac-compat":
-            raise StudioError(f"the spectrogram {self.store.profile} (MIT's) only works with PAC's original head: "
-                              f"choose \"{HEAD_NAMES['conv']}\" under Advanced, or another spectrogram", status=409)
+            raise StudioError(
+                f"the spectrogram {self.store.profile} (MIT's) only works with PAC's original head: "
+                f'choose "{HEAD_NAMES["conv"]}" under Advanced, or another spectrogram',
+                status=409,
+            )
         if options.head == "linear":
             self._check_cross_validation(clips, options)
         chosen = options.for_clips(clips)
         note = None
         if chosen.validation_fraction == 0 and options.validation_fraction is None and options.head == "conv":
-            note = (f"every clip trains (a label has fewer than {SMALL_LABEL_CLIPS} clips, too few to hold some "
-                    f"back for validation)")
+            note = (
+                f"every clip trains (a label has fewer than {SMALL_LABEL_CLIPS} clips, too few to hold some "
+                f"back for validation)"
+            )
         elif options.head == "linear" and not options.validation_fraction:
             note = "every clip trains; cross-validation over the clips estimates the accuracy"
         options = chosen
         with self.lock:
             if self.training is not None and self.training.running:
                 raise StudioError("a training run is already going on; wait for it or cancel it", status=409)
-            job = Job(kind="train", id=f"train-{int(time.time() * 1000)}", epochs=options.epochs or 0,
-                      head=options.head, options=asdict(options), note=note)
+            job = Job(
+                kind="train",
+                id=f"train-{int(time.time() * 1000)}",
+                epochs=options.epochs or 0,
+                head=options.head,
+                options=asdict(options),
+                note=note,
+            )
             self.training = job
         threading.Thread(target=self._train, args=(job, options), name="pac-studio-train", daemon=True).start()
         return job
@@ -174,9 +212,12 @@ class Jobs:
             n = sum(1 for info in infos if not info["problem"])
             held = min(n - 1, int(fraction * n + 0.5))
             if n - held < 2:
-                raise StudioError(f"with validation fraction {fraction:g}, label {label!r} keeps {n - held} training "
-                                  f"clip{'s' if n - held != 1 else ''}; cross-validation needs 2: lower the "
-                                  f"validation fraction (or leave it empty) or add clips", status=409)
+                raise StudioError(
+                    f"with validation fraction {fraction:g}, label {label!r} keeps {n - held} training "
+                    f"clip{'s' if n - held != 1 else ''}; cross-validation needs 2: lower the "
+                    f"validation fraction (or leave it empty) or add clips",
+                    status=409,
+                )
 
     def cancel_training(self) -> Job | None:
         job = self.training
@@ -224,8 +265,11 @@ class Jobs:
 
             networks = self.load_networks(needed, progress=on_download)
             job.features_total = len(dataset.clips)
-            job.stage = (f"features: clip 0 of {len(dataset.clips)}" if job.head == "linear"
-                         else "computing spectrograms and MobileNet features")
+            job.stage = (
+                f"features: clip 0 of {len(dataset.clips)}"
+                if job.head == "linear"
+                else "computing spectrograms and MobileNet features"
+            )
 
             def on_features(done, total):
                 job.features_done, job.features_total = done, total
@@ -242,9 +286,17 @@ class Jobs:
                 if job.cancel.is_set():
                     raise Cancelled
 
-            result = fit(dataset, config=config, options=train_options, base=networks.get("mobilenet"),
-                         speech=networks.get("speech"), noise=noise, cache=ActivationCache(default_cache_dir()),
-                         on_epoch=on_epoch, on_features=on_features)
+            result = fit(
+                dataset,
+                config=config,
+                options=train_options,
+                base=networks.get("mobilenet"),
+                speech=networks.get("speech"),
+                noise=noise,
+                cache=ActivationCache(default_cache_dir()),
+                on_epoch=on_epoch,
+                on_features=on_features,
+            )
             job.result = linear_result(result.report)
             if job.cancel.is_set():
                 raise Cancelled
@@ -265,8 +317,11 @@ class Jobs:
         except Exception as exc:  # noqa: BLE001 - the page gets a message, the terminal the traceback
             log_error("training failed")
             job.stage = "failed"
-            job.finish("failed", f"training failed unexpectedly ({type(exc).__name__}: {exc}); "
-                                 "the terminal running pac studio has the details")
+            job.finish(
+                "failed",
+                f"training failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "the terminal running pac studio has the details",
+            )
 
     # -- exports ---------------------------------------------------------------------------------
     def start_export(self, model_id: str, kind: str) -> Job:
@@ -283,8 +338,9 @@ class Jobs:
             target = self.store.exports_dir(folder.name) / f"{self.store.project_stem()}.{kind}"
             job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage=support["stage"])
             self.exports[key] = job
-        threading.Thread(target=self._export, args=(job, folder, target, support), name=f"pac-studio-{kind}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._export, args=(job, folder, target, support), name=f"pac-studio-{kind}", daemon=True
+        ).start()
         return job
 
     def export_job(self, model_id: str, kind: str) -> Job | None:
@@ -295,8 +351,9 @@ class Jobs:
             out = self.store.root / EXPORTS_DIR / folder.name
             found = sorted(out.glob(f"*.{kind}")) if out.is_dir() else []
             if found:
-                job = Job(kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done",
-                          file=found[-1].name)
+                job = Job(
+                    kind=kind, id=f"{kind}-{folder.name}", model_id=folder.name, stage="done", file=found[-1].name
+                )
                 job.finish("done")
         return job
 
@@ -304,23 +361,41 @@ class Jobs:
         """Write the export in this job's thread, as ``pac build`` / ``pac export-mdl`` would."""
         log: list[str] = []
         try:
-            write_export(support["kind"], folder, target, base_dir=self.base_dir, speech_dir=self.speech_dir,
-                         echo=log.append)
+            write_export(
+                support["kind"], folder, target, base_dir=self.base_dir, speech_dir=self.speech_dir, echo=log.append
+            )
         except PacError as exc:
             job.stage = "failed"
-            job.finish("failed", f"pac {support['command']} failed: {tidy(str(exc), self.store)}",
-                       detail="\n".join(log[-30:]) or None)
+            job.finish(
+                "failed",
+                f"pac {support['command']} failed: {tidy(str(exc), self.store)}",
+                detail="\n".join(log[-30:]) or None,
+            )
             return
         except Exception as exc:  # noqa: BLE001 - the page gets a message, the terminal the traceback
             log_error(f"pac {support['command']} failed")
             job.stage = "failed"
-            job.finish("failed", f"pac {support['command']} failed unexpectedly ({type(exc).__name__}: {exc}); "
-                                 "the terminal running pac studio has the details")
+            job.finish(
+                "failed",
+                f"pac {support['command']} failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "the terminal running pac studio has the details",
+            )
             return
         job.file = target.name
         job.stage = "done"
         job.finish("done")
 
 
-__all__ = ["Jobs", "Job", "tidy", "log_error", "TF_LOCK", "EXPORTS", "export_problem", "export_support",
-           "write_export", "StudioTrainOptions", "linear_result"]
+__all__ = [
+    "Jobs",
+    "Job",
+    "tidy",
+    "log_error",
+    "TF_LOCK",
+    "EXPORTS",
+    "export_problem",
+    "export_support",
+    "write_export",
+    "StudioTrainOptions",
+    "linear_result",
+]

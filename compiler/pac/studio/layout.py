@@ -137,5 +137,19 @@ def write_json_durable(target: Path, value) -> None:
     write_bytes_durable(target, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-__all__ = ["StudioError", "check_label_name", "check_model_name", "plain_name", "upload_stem", "ascii_stem",
-           "stamp", "write_bytes_durable", "write_json_durable", "SOURCES", "LABELS", "MODELS", "TESTS", "EXPORTS"]
+__all__ = [
+    "StudioError",
+    "check_label_name",
+    "check_model_name",
+    "plain_name",
+    "upload_stem",
+    "ascii_stem",
+    "stamp",
+    "write_bytes_durable",
+    "write_json_durable",
+    "SOURCES",
+    "LABELS",
+    "MODELS",
+    "TESTS",
+    "EXPORTS",
+]

@@ -48,8 +48,9 @@ class ModelsMixin:
 
     def model_dirs(self) -> list[Path]:
         folder = self.root / MODELS
-        return sorted(p for p in folder.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
+        return sorted(
+            p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        )
 
     def model_dir(self, model_id) -> Path:
         for folder in self.model_dirs():
@@ -93,8 +94,15 @@ class ModelsMixin:
                     counts[parent] += 1
         head = manifest.get("head") if isinstance(manifest.get("head"), dict) else {}
         kind = "linear" if head.get("kind") == "linear" else "conv"
-        blocks = [{"name": b.get("name"), "weight": b.get("weight")} for b in head.get("blocks") or []
-                  if isinstance(b, dict)] if kind == "linear" else []
+        blocks = (
+            [
+                {"name": b.get("name"), "weight": b.get("weight")}
+                for b in head.get("blocks") or []
+                if isinstance(b, dict)
+            ]
+            if kind == "linear"
+            else []
+        )
         cv = report.get("cross_validation")
         if isinstance(cv, dict):
             cv = {**cv, "clips": len(cv.get("clips") or [])}
@@ -108,15 +116,25 @@ class ModelsMixin:
             created = f"{y}-{mo}-{d} {h}:{mi}:{s}"
         names = names if names is not None else self.model_names()
         return {
-            "id": folder.name, "number": number, "name": names.get(folder.name) or f"Model {number}",
+            "id": folder.name,
+            "number": number,
+            "name": names.get(folder.name) or f"Model {number}",
             "created": created,
-            "labels": labels, "profile": (manifest.get("features") or {}).get("name"),
-            "format_version": manifest.get("format_version"), "head": kind, "blocks": blocks,
-            "cross_validation": cv, "candidates": report_head.get("candidates") or [],
+            "labels": labels,
+            "profile": (manifest.get("features") or {}).get("name"),
+            "format_version": manifest.get("format_version"),
+            "head": kind,
+            "blocks": blocks,
+            "cross_validation": cv,
+            "candidates": report_head.get("candidates") or [],
             "l2": report_head.get("l2"),
-            "options": report.get("options"), "history": report.get("history"),
-            "validation": report.get("validation"), "clips": counts, "examples": report.get("examples"),
-            "batch_size": report.get("batch_size"), "seconds": report.get("seconds"),
+            "options": report.get("options"),
+            "history": report.get("history"),
+            "validation": report.get("validation"),
+            "clips": counts,
+            "examples": report.get("examples"),
+            "batch_size": report.get("batch_size"),
+            "seconds": report.get("seconds"),
             "files": [name for name in ("curves.png", "confusion.png") if (folder / name).is_file()],
         }
 
@@ -140,8 +158,11 @@ class ModelsMixin:
     def model_names(self) -> dict[str, str]:
         """``{model id: display name}`` of the models the student renamed (kept in ``studio.json``)."""
         names = self.settings().get("model_names")
-        return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str)} \
-            if isinstance(names, dict) else {}
+        return (
+            {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str)}
+            if isinstance(names, dict)
+            else {}
+        )
 
     def rename_model(self, model_id, raw) -> str:
         """Give a model a display name (its id and folder stay); the name."""
@@ -189,15 +210,19 @@ class ModelsMixin:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return []  # a damaged results file only loses the test table, never clips or models
         entries = data.get("entries") if isinstance(data, dict) else None
-        return [e for e in entries if isinstance(e, dict) and TEST_ID.match(str(e.get("id")))] \
-            if isinstance(entries, list) else []
+        return (
+            [e for e in entries if isinstance(e, dict) and TEST_ID.match(str(e.get("id")))]
+            if isinstance(entries, list)
+            else []
+        )
 
     def _write_results(self, folder: Path, entries: list[dict]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         write_json_durable(folder / RESULTS, {"entries": entries})
 
-    def add_test(self, model_id, data: bytes, *, result: list, expected=None, source: str = "recorded",
-                 original_name=None) -> dict:
+    def add_test(
+        self, model_id, data: bytes, *, result: list, expected=None, source: str = "recorded", original_name=None
+    ) -> dict:
         """Store a classified test clip and its result; the new entry."""
         with self.lock:
             folder = self._tests_dir(model_id)
@@ -208,10 +233,16 @@ class ModelsMixin:
                 if not (folder / f"{test_id}.wav").exists():
                     break
             write_bytes_durable(folder / f"{test_id}.wav", data)
-            entry = {"id": test_id, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "source": source,
-                     "name": (upload_stem(original_name) or None) if source == "uploaded" else None,
-                     "expected": expected if expected in labels else None,
-                     "predicted": result[0][0], "confidence": result[0][1], "result": result}
+            entry = {
+                "id": test_id,
+                "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "source": source,
+                "name": (upload_stem(original_name) or None) if source == "uploaded" else None,
+                "expected": expected if expected in labels else None,
+                "predicted": result[0][0],
+                "confidence": result[0][1],
+                "result": result,
+            }
             entries = self._read_results(folder)
             entries.append(entry)
             self._write_results(folder, entries)
@@ -265,8 +296,9 @@ class ModelsMixin:
             labels = self.model_labels(model_id)
             entries = self._read_results(self._tests_dir(model_id))
         judged = [e for e in entries if e.get("expected") in labels and e.get("predicted") in labels]
-        summary = scores([labels.index(e["expected"]) for e in judged],
-                         [labels.index(e["predicted"]) for e in judged], labels)
+        summary = scores(
+            [labels.index(e["expected"]) for e in judged], [labels.index(e["predicted"]) for e in judged], labels
+        )
         summary["judged"] = len(judged)
         summary["correct"] = sum(1 for e in judged if e["expected"] == e["predicted"])
         return {"labels": labels, "entries": entries, "summary": summary}

@@ -62,9 +62,11 @@ class Networks:
                     self._status("loading", "loading TensorFlow")
                 tensorflow(), tf_keras()
                 for name in names:
+
                     def report(done, total, name=name):
                         if progress:
                             progress(name, done, total)
+
                     if name not in self.loaded:
                         self._status("loading", f"loading {NETWORK_NAMES[name]}")
                     if name == "mobilenet":

@@ -119,6 +119,7 @@ class StudioServer(ThreadingHTTPServer):
 
 # -- running a studio --------------------------------------------------------------------------------
 
+
 class ProjectLock:
     """An exclusive lock on a project folder for the life of one studio (``.studio.lock``).
 
@@ -142,8 +143,11 @@ class ProjectLock:
                 other = self.path.read_text(encoding="utf-8", errors="replace").strip()
             except OSError:
                 other = ""
-            raise PacError(f"{self.path.parent}: another pac studio has this project open"
-                           + (f" at {other}" if other else "") + "; use that one, or stop it first") from None
+            raise PacError(
+                f"{self.path.parent}: another pac studio has this project open"
+                + (f" at {other}" if other else "")
+                + "; use that one, or stop it first"
+            ) from None
         handle = self.lock.file
         handle.seek(0)
         handle.truncate()
@@ -169,8 +173,9 @@ def listen(make, host: str, port: int, *, port_tries: int = 1):
             return make((host, port + offset if port else 0))
         except OSError as exc:
             last_error = exc
-    raise PacError(f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); try another --port "
-                   "(or check --host)")
+    raise PacError(
+        f"cannot listen on {host}:{port} ({last_error.strerror or last_error}); try another --port (or check --host)"
+    )
 
 
 class Studio:
@@ -190,19 +195,31 @@ class Studio:
         Load TensorFlow, MobileNet and the speech embedding in the background right away.
     """
 
-    def __init__(self, project, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, base_dir=None,
-                 speech_dir=None, warm: bool = True, quiet: bool = True, port_tries: int = 1):
+    def __init__(
+        self,
+        project,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        base_dir=None,
+        speech_dir=None,
+        warm: bool = True,
+        quiet: bool = True,
+        port_tries: int = 1,
+    ):
         if (Path(project).expanduser() / "classroom.json").is_file():
             raise PacError(f"{project}: is a classroom folder; open it with pac studio --classroom")
         self.store = ProjectStore(project)
-        self.project = Project(self.store, networks=Networks(base_dir=base_dir, speech_dir=speech_dir),
-                               queue=TrainingQueue())
+        self.project = Project(
+            self.store, networks=Networks(base_dir=base_dir, speech_dir=speech_dir), queue=TrainingQueue()
+        )
         self.jobs = self.project.jobs
         self.networks = self.jobs.networks
         self.lock = ProjectLock(self.store.root)
         self.thread = None
-        self.server = listen(lambda address: StudioServer(address, self.project, quiet=quiet), host, port,
-                             port_tries=port_tries)
+        self.server = listen(
+            lambda address: StudioServer(address, self.project, quiet=quiet), host, port, port_tries=port_tries
+        )
         try:
             self.lock.acquire(self.url)
         except BaseException:
@@ -247,8 +264,17 @@ class Studio:
         self.close()
 
 
-def run(project=None, *, host: str | None = None, port: int | None = None, open_browser: bool = True,
-        base_dir=None, speech_dir=None, classroom: bool = False, echo=print) -> None:
+def run(
+    project=None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    open_browser: bool = True,
+    base_dir=None,
+    speech_dir=None,
+    classroom: bool = False,
+    echo=print,
+) -> None:
     """``pac studio``: serve until Ctrl-C (``classroom``: ``pac studio --classroom``, see
     :mod:`pac.studio.classroom`).
 
@@ -262,18 +288,33 @@ def run(project=None, *, host: str | None = None, port: int | None = None, open_
         from .classroom import DEFAULT_CLASSROOM, ClassroomStudio, startup_lines
 
         host = host or "0.0.0.0"
-        studio = ClassroomStudio(Path(project or DEFAULT_CLASSROOM), host=host,
-                                 port=DEFAULT_PORT if port is None else port, base_dir=base_dir,
-                                 speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
+        studio = ClassroomStudio(
+            Path(project or DEFAULT_CLASSROOM),
+            host=host,
+            port=DEFAULT_PORT if port is None else port,
+            base_dir=base_dir,
+            speech_dir=speech_dir,
+            port_tries=20 if port is None else 1,
+            warm=False,
+        )
     else:
         host = host or "127.0.0.1"
         if not is_loopback(host):
-            echo(f"warning: listening on {host}: anyone who can reach this computer on the network can open the "
-                 f"studio and read, change or delete the project's clips and models. Use this only on a network "
-                 f"you trust (the default, 127.0.0.1, is reachable from this computer only; --classroom serves "
-                 f"a class over HTTPS with a project per student).")
-        studio = Studio(Path(project or DEFAULT_PROJECT), host=host, port=DEFAULT_PORT if port is None else port,
-                        base_dir=base_dir, speech_dir=speech_dir, port_tries=20 if port is None else 1, warm=False)
+            echo(
+                f"warning: listening on {host}: anyone who can reach this computer on the network can open the "
+                f"studio and read, change or delete the project's clips and models. Use this only on a network "
+                f"you trust (the default, 127.0.0.1, is reachable from this computer only; --classroom serves "
+                f"a class over HTTPS with a project per student)."
+            )
+        studio = Studio(
+            Path(project or DEFAULT_PROJECT),
+            host=host,
+            port=DEFAULT_PORT if port is None else port,
+            base_dir=base_dir,
+            speech_dir=speech_dir,
+            port_tries=20 if port is None else 1,
+            warm=False,
+        )
     try:
         echo(f"pac studio {__version__}: starting (loading TensorFlow takes a few seconds)")
         sys.stdout.flush()
@@ -287,8 +328,10 @@ def run(project=None, *, host: str | None = None, port: int | None = None, open_
             echo(f"pac studio {__version__}: project {studio.store.root}")
             echo(f"open {studio.url} in a browser (Ctrl-C stops the studio; everything is saved as you go)")
             if not is_loopback(host):
-                echo("note: browsers only allow the microphone on http://localhost or https pages; "
-                     "other computers can upload WAV files but not record")
+                echo(
+                    "note: browsers only allow the microphone on http://localhost or https pages; "
+                    "other computers can upload WAV files but not record"
+                )
             opened = studio.url
         sys.stdout.flush()
         studio.networks.warm_up()
@@ -306,5 +349,14 @@ def run(project=None, *, host: str | None = None, port: int | None = None, open_
         studio.close()
 
 
-__all__ = ["Studio", "StudioServer", "StudioHandler", "Project", "ProjectLock", "listen", "run", "DEFAULT_PORT",
-           "DEFAULT_PROJECT"]
+__all__ = [
+    "Studio",
+    "StudioServer",
+    "StudioHandler",
+    "Project",
+    "ProjectLock",
+    "listen",
+    "run",
+    "DEFAULT_PORT",
+    "DEFAULT_PROJECT",
+]

@@ -56,6 +56,7 @@ from .models import ModelsMixin
 
 # -- the project -----------------------------------------------------------------------------------
 
+
 class ProjectStore(ModelsMixin):
     """A studio project folder (created with its sub-folders if missing).
 
@@ -83,8 +84,9 @@ class ProjectStore(ModelsMixin):
             raise PacError(f"{self.root}: cannot create the project folder ({exc.strerror or exc})") from None
         settings_path = self.root / SETTINGS
         if not settings_path.exists():
-            write_json_durable(settings_path, {"format": FORMAT, "format_version": FORMAT_VERSION,
-                                               "profile": "default"})
+            write_json_durable(
+                settings_path, {"format": FORMAT, "format_version": FORMAT_VERSION, "profile": "default"}
+            )
         self.settings()  # validate early
 
     # -- bookkeeping -------------------------------------------------------------------------------
@@ -109,8 +111,13 @@ class ProjectStore(ModelsMixin):
                     shutil.rmtree(leftover, ignore_errors=True)
                 elif leftover.suffix in (".tmp", ".aix", ".mdl"):
                     leftover.unlink(missing_ok=True)
-        for folder in [self.root / LABELS, *self.label_dirs(), self.root / MODELS, self.root / TESTS,
-                       *(p for p in (self.root / TESTS).iterdir() if p.is_dir())]:
+        for folder in [
+            self.root / LABELS,
+            *self.label_dirs(),
+            self.root / MODELS,
+            self.root / TESTS,
+            *(p for p in (self.root / TESTS).iterdir() if p.is_dir()),
+        ]:
             for tmp in folder.glob(".*.tmp"):
                 try:
                     tmp.unlink()
@@ -232,8 +239,11 @@ class ProjectStore(ModelsMixin):
         silent, too large).
         """
         if len(data) > LIMITS.upload_max_bytes:  # a 30 s stereo 48 kHz 16-bit clip is 5.8 MB
-            raise StudioError(f"{name}: the file is too large ({len(data) / 1e6:.1f} MB, at most "
-                              f"{LIMITS.upload_max_bytes / 1e6:.0f} MB); use a shorter clip", status=413)
+            raise StudioError(
+                f"{name}: the file is too large ({len(data) / 1e6:.1f} MB, at most "
+                f"{LIMITS.upload_max_bytes / 1e6:.0f} MB); use a shorter clip",
+                status=413,
+            )
         if not data:
             raise StudioError(f"{name}: the file is empty")
         config = self.config
@@ -290,8 +300,16 @@ class ProjectStore(ModelsMixin):
         if cached and cached[0] == stamp:
             return cached[1]
         source = SOURCE_NAMES.get(path.name.split("-", 1)[0], "file")
-        info = {"id": path.name, "source": source, "bytes": stat.st_size, "modified": stat.st_mtime,
-                "duration": None, "rate": None, "channels": None, "problem": None}
+        info = {
+            "id": path.name,
+            "source": source,
+            "bytes": stat.st_size,
+            "modified": stat.st_mtime,
+            "duration": None,
+            "rate": None,
+            "channels": None,
+            "problem": None,
+        }
         try:
             audio = read_wav(path)
             info.update(duration=round(audio.duration, 3), rate=audio.rate, channels=audio.channels)
@@ -355,13 +373,25 @@ class ProjectStore(ModelsMixin):
         for label, infos in clips.items():
             usable = [i for i in infos if not i["problem"]]
             if len(usable) < MIN_CLIPS_PER_LABEL:
-                problems.append(f"label {label!r} has {len(usable)} usable clip{'s' if len(usable) != 1 else ''}; "
-                                f"record or upload at least {MIN_CLIPS_PER_LABEL} (5 or more work better)")
+                problems.append(
+                    f"label {label!r} has {len(usable)} usable clip{'s' if len(usable) != 1 else ''}; "
+                    f"record or upload at least {MIN_CLIPS_PER_LABEL} (5 or more work better)"
+                )
             for info in infos:
                 if info["problem"]:
                     problems.append(f"label {label!r}: {info['problem']} - delete this clip")
         return problems
 
 
-__all__ = ["ProjectStore", "StudioError", "check_label_name", "upload_stem", "BACKGROUND_LABEL", "LABELS", "MODELS",
-           "SOURCES", "EXPORTS", "TESTS"]
+__all__ = [
+    "ProjectStore",
+    "StudioError",
+    "check_label_name",
+    "upload_stem",
+    "BACKGROUND_LABEL",
+    "LABELS",
+    "MODELS",
+    "SOURCES",
+    "EXPORTS",
+    "TESTS",
+]

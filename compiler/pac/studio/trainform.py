@@ -88,8 +88,9 @@ class StudioTrainOptions:
         noise = data.get(noise_spec.front_name) or noise_spec.word(noise_spec.default)
         noise = noise_spec.aliases.get(noise.strip().lower(), noise.strip().lower())
         if noise not in NOISE_CHOICES:
-            raise StudioError(f"{noise_spec.label} must be one of {', '.join(NOISE_CHOICES)}, "
-                              f"not {data.get(noise_spec.front_name)!r}")
+            raise StudioError(
+                f"{noise_spec.label} must be one of {', '.join(NOISE_CHOICES)}, not {data.get(noise_spec.front_name)!r}"
+            )
         folder = data.get("noise_folder")
         if noise == "folder":
             if not isinstance(folder, str) or not folder.strip():
@@ -111,10 +112,20 @@ class StudioTrainOptions:
     def train_options(self):
         from ..train import TrainOptions, options_with
 
-        return options_with(TrainOptions(), head=self.head, bases=self.bases, l2=self.l2, epochs=self.epochs,
-                            learning_rate=self.learning_rate, optimizer=self.optimizer,
-                            batch_fraction=self.batch_fraction, validation_fraction=self.validation_fraction,
-                            max_shift=self.max_shift, seed=self.seed, generated_noise=self.noise == "generated")
+        return options_with(
+            TrainOptions(),
+            head=self.head,
+            bases=self.bases,
+            l2=self.l2,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
+            batch_fraction=self.batch_fraction,
+            validation_fraction=self.validation_fraction,
+            max_shift=self.max_shift,
+            seed=self.seed,
+            generated_noise=self.noise == "generated",
+        )
 
 
 def linear_result(report: dict) -> dict | None:
@@ -124,10 +135,13 @@ def linear_result(report: dict) -> dict | None:
     head = report.get("head")
     if not cv or not head:
         return None
-    return {"accuracy": cv.get("accuracy"), "folds": cv.get("folds"),
-            "clips": len(cv.get("clips") or []),
-            "blocks": [{"name": b["name"], "weight": b["weight"]} for b in head.get("blocks", [])],
-            "candidates": head.get("candidates", [])}
+    return {
+        "accuracy": cv.get("accuracy"),
+        "folds": cv.get("folds"),
+        "clips": len(cv.get("clips") or []),
+        "blocks": [{"name": b["name"], "weight": b["weight"]} for b in head.get("blocks", [])],
+        "candidates": head.get("candidates", []),
+    }
 
 
 __all__ = ["StudioTrainOptions", "linear_result", "HEAD_NAMES", "NETWORK_NAMES", "NOISE_CHOICES", "SMALL_LABEL_CLIPS"]

@@ -22,8 +22,9 @@ class TrainingQueue:
     def _update(self) -> None:
         for i, job in enumerate(self._waiting):
             job.position = i + 1
-            job.stage = (f"waiting for its turn: number {i + 1} in the queue (one model trains at a time "
-                         f"on this computer)")
+            job.stage = (
+                f"waiting for its turn: number {i + 1} in the queue (one model trains at a time on this computer)"
+            )
 
     @property
     def length(self) -> int:

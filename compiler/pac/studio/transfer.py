@@ -122,8 +122,11 @@ def _plan(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
     names = [info.filename for info in infos]
     if len(set(names)) != len(names):
         raise _refuse("an entry name appears twice")
-    settings_entries = [info for info in infos if _entry_parts(info.filename)[-1] == SETTINGS
-                        and len(_entry_parts(info.filename)) <= 2 and not is_folder(info)]
+    settings_entries = [
+        info
+        for info in infos
+        if _entry_parts(info.filename)[-1] == SETTINGS and len(_entry_parts(info.filename)) <= 2 and not is_folder(info)
+    ]
     if len(settings_entries) != 1:
         raise _refuse(f"not a pac studio project ({SETTINGS} missing; make it with the studio's project export)")
     prefix = _entry_parts(settings_entries[0].filename)[:-1]
@@ -134,9 +137,9 @@ def _plan(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
         parts = _entry_parts(info.filename)
         if parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts):
             continue  # a file manager's hidden files (.DS_Store, resource forks)
-        if parts[:len(prefix)] != prefix:
+        if parts[: len(prefix)] != prefix:
             raise _refuse(f"unexpected entry {info.filename[:80]!r} (outside the project's folder)")
-        inner = parts[len(prefix):]
+        inner = parts[len(prefix) :]
         if inner == (SETTINGS,) or (inner and inner[0] in _IGNORED):
             continue
         if is_folder(info):
@@ -151,8 +154,10 @@ def _plan(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
         elif len(inner) == 3 and inner[0] == MODELS and MODEL_ID.match(inner[1]) and _MODEL_FILE.match(inner[2]):
             models.setdefault(inner[1], []).append((inner[2], info))
         else:
-            raise _refuse(f"unexpected entry {info.filename[:80]!r} (a project holds {SETTINGS}, "
-                          f"{LABELS}/<label>/*.wav and {MODELS}/<id>/)")
+            raise _refuse(
+                f"unexpected entry {info.filename[:80]!r} (a project holds {SETTINGS}, "
+                f"{LABELS}/<label>/*.wav and {MODELS}/<id>/)"
+            )
     try:
         settings = jsonsafe.loads(_read_entry(archive, settings_entries[0], LIMITS.json_max_bytes), source=SETTINGS)
     except PacError as exc:
@@ -225,8 +230,11 @@ def import_project(store, data: bytes) -> dict:
 
 
 def _label_order(settings: dict, names) -> list[str]:
-    order = [n for n in settings.get("labels") or [] if isinstance(n, str) and n in names] \
-        if isinstance(settings.get("labels"), list) else []
+    order = (
+        [n for n in settings.get("labels") or [] if isinstance(n, str) and n in names]
+        if isinstance(settings.get("labels"), list)
+        else []
+    )
     return order + sorted(n for n in names if n not in order)
 
 
@@ -254,8 +262,9 @@ def _move_in(store, settings: dict, clips: dict, staged_models: dict) -> dict:
         for model_id, folder in sorted(staged_models.items()):
             target = store.root / MODELS / model_id
             if target.exists():
-                if (target / "pac.json").is_file() and (target / "pac.json").read_bytes() == \
-                        (folder / "pac.json").read_bytes():
+                if (target / "pac.json").is_file() and (target / "pac.json").read_bytes() == (
+                    folder / "pac.json"
+                ).read_bytes():
                     continue  # the same model, imported before
                 target = store.new_model_dir()
             replace(folder, target)
@@ -273,8 +282,13 @@ def _move_in(store, settings: dict, clips: dict, staged_models: dict) -> dict:
             store.write_settings(data)
         if new_models:
             store.model_added()
-    return {"labels": _label_order(settings, clips), "clips": added, "skipped": skipped, "models": new_models,
-            "profile": store.profile}
+    return {
+        "labels": _label_order(settings, clips),
+        "clips": added,
+        "skipped": skipped,
+        "models": new_models,
+        "profile": store.profile,
+    }
 
 
 __all__ = ["export_project", "import_project", "IMPORT_MAX_BYTES"]

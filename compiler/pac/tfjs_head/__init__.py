@@ -10,7 +10,6 @@ and whose dependencies pin protobuf): only the layers a PAC head uses (Conv2D, F
 MobileNet's ``[7, 7, 256]`` activation, or a Dense layer on a linear head's feature blocks.
 """
 
-
 from __future__ import annotations
 
 from .keras import head_layers, keras_head
@@ -18,6 +17,21 @@ from .layers import ACTIVATIONS, Layer, layer_shapes, weight_shapes
 from .read import MAX_MODEL_JSON_BYTES, folder_shards, parse_json, parse_topology, parse_weights, read_head
 from .write import SHARD, WRITER, head_files, write_head
 
-__all__ = ["ACTIVATIONS", "MAX_MODEL_JSON_BYTES", "SHARD", "WRITER", "Layer", "folder_shards", "head_files",
-           "head_layers", "keras_head", "layer_shapes", "parse_json", "parse_topology", "parse_weights", "read_head",
-           "weight_shapes", "write_head"]
+__all__ = [
+    "ACTIVATIONS",
+    "MAX_MODEL_JSON_BYTES",
+    "SHARD",
+    "WRITER",
+    "Layer",
+    "folder_shards",
+    "head_files",
+    "head_layers",
+    "keras_head",
+    "layer_shapes",
+    "parse_json",
+    "parse_topology",
+    "parse_weights",
+    "read_head",
+    "weight_shapes",
+    "write_head",
+]

@@ -33,14 +33,23 @@ def keras_head(layers: list[Layer], *, names: list[str] | None = None, input_sha
     built = [keras.layers.InputLayer(input_shape=tuple(input_shape))]
     for layer, name in zip(layers, names):
         if layer.kind == "conv2d":
-            built.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
-                                             padding=layer.padding, activation=layer.activation,
-                                             use_bias=layer.use_bias, name=name))
+            built.append(
+                keras.layers.Conv2D(
+                    layer.filters,
+                    layer.kernel_size,
+                    strides=layer.strides,
+                    padding=layer.padding,
+                    activation=layer.activation,
+                    use_bias=layer.use_bias,
+                    name=name,
+                )
+            )
         elif layer.kind == "flatten":
             built.append(keras.layers.Flatten(name=name))
         else:
-            built.append(keras.layers.Dense(layer.units, activation=layer.activation, use_bias=layer.use_bias,
-                                            name=name))
+            built.append(
+                keras.layers.Dense(layer.units, activation=layer.activation, use_bias=layer.use_bias, name=name)
+            )
     model = keras.Sequential(built, name="pac_head")
     for layer, keras_layer in zip(layers, model.layers):
         if layer.weights:
@@ -82,9 +91,15 @@ def keras_layers(model, where, target: str) -> tuple[list[Layer], list[str]]:
         if kind == "InputLayer":
             continue
         if kind == "Conv2D" and tuple(cfg.get("dilation_rate", (1, 1))) == (1, 1) and cfg.get("groups", 1) == 1:
-            layer = Layer("conv2d", activation=cfg["activation"], use_bias=cfg["use_bias"], filters=cfg["filters"],
-                          kernel_size=tuple(cfg["kernel_size"]), strides=tuple(cfg["strides"]),
-                          padding=cfg["padding"])
+            layer = Layer(
+                "conv2d",
+                activation=cfg["activation"],
+                use_bias=cfg["use_bias"],
+                filters=cfg["filters"],
+                kernel_size=tuple(cfg["kernel_size"]),
+                strides=tuple(cfg["strides"]),
+                padding=cfg["padding"],
+            )
         elif kind == "Flatten":
             layer = Layer("flatten")
         elif kind == "Dense":
@@ -92,10 +107,11 @@ def keras_layers(model, where, target: str) -> tuple[list[Layer], list[str]]:
         else:
             raise PacError(f"the head's layer {keras_layer.name} ({kind}) cannot be written to {target}", path=where)
         if layer.activation not in ACTIVATIONS:
-            raise PacError(f"the head's layer {keras_layer.name} uses activation {layer.activation}, "
-                           f"which {target} cannot hold", path=where)
+            raise PacError(
+                f"the head's layer {keras_layer.name} uses activation {layer.activation}, which {target} cannot hold",
+                path=where,
+            )
         layer.weights = weights
         layers.append(layer)
         names.append(keras_layer.name)
     return layers, names
-

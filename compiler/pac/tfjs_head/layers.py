@@ -49,8 +49,10 @@ def layer_shapes(layers: list[Layer], problem, *, input_shape: tuple = ACTIVATIO
         if layer.kind == "conv2d":
             if len(shape) != 3:
                 problem(f"{where} needs a [height, width, channels] input, not {list(shape)}")
-            size = [(n - k) // s + 1 if layer.padding == "valid" else -(-n // s)
-                    for n, k, s in zip(shape[:2], layer.kernel_size, layer.strides)]
+            size = [
+                (n - k) // s + 1 if layer.padding == "valid" else -(-n // s)
+                for n, k, s in zip(shape[:2], layer.kernel_size, layer.strides)
+            ]
             if min(size) < 1:
                 problem(f"{where}: kernel {list(layer.kernel_size)} does not fit its input {list(shape)}")
             shapes.append((size[0], size[1], layer.filters))
@@ -83,4 +85,3 @@ def weight_shapes(layer: Layer, input_shape: tuple) -> list[tuple]:
     if layer.kind == "dense":
         return [(input_shape[-1], layer.units)] + ([(layer.units,)] if layer.use_bias else [])
     return []
-

@@ -49,6 +49,7 @@ def parse_json(path, name: str, body: bytes):
     PacError
         One line naming ``path`` and ``name`` for text that is not UTF-8 or not valid JSON.
     """
+
     def no_duplicates(pairs):
         keys = [k for k, _ in pairs]
         dup = sorted({k for k in keys if keys.count(k) > 1})
@@ -70,8 +71,11 @@ def _int_pair(value, what: str, problem) -> tuple[int, int]:
     """``value`` (a positive int or a list of two) as a pair; ``problem(text)`` raises otherwise."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value, value]
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+    ):
         problem(f"{what} must be two positive whole numbers, not {json.dumps(value)}")
     return tuple(value)
 
@@ -153,10 +157,15 @@ def parse_topology(path, topology, *, input_shape: tuple = ACTIVATION_SHAPE) -> 
             padding = cfg.get("padding", "valid")
             if padding not in ("valid", "same"):
                 problem(f"layer {name}: padding {json.dumps(padding)} is not supported")
-            layer = Layer("conv2d", activation=activation, use_bias=use_bias, filters=filters,
-                          kernel_size=_int_pair(cfg.get("kernel_size"), f"layer {name}: kernel_size", problem),
-                          strides=_int_pair(cfg.get("strides", 1), f"layer {name}: strides", problem),
-                          padding=padding)
+            layer = Layer(
+                "conv2d",
+                activation=activation,
+                use_bias=use_bias,
+                filters=filters,
+                kernel_size=_int_pair(cfg.get("kernel_size"), f"layer {name}: kernel_size", problem),
+                strides=_int_pair(cfg.get("strides", 1), f"layer {name}: strides", problem),
+                padding=padding,
+            )
         elif kind == "Flatten":
             layer = Layer("flatten")
         elif kind == "Dense":
@@ -165,8 +174,10 @@ def parse_topology(path, topology, *, input_shape: tuple = ACTIVATION_SHAPE) -> 
                 problem(f"layer {name}: units must be a positive whole number")
             layer = Layer("dense", activation=activation, use_bias=use_bias, units=units)
         else:
-            problem(f"layer type {json.dumps(kind)[:40]} is not supported (MIT's trainer makes Conv2D, "
-                    f"Flatten and Dense heads)")
+            problem(
+                f"layer type {json.dumps(kind)[:40]} is not supported (MIT's trainer makes Conv2D, "
+                f"Flatten and Dense heads)"
+            )
         layers.append(layer)
         names.append(name)
     if not layers:
@@ -174,18 +185,19 @@ def parse_topology(path, topology, *, input_shape: tuple = ACTIVATION_SHAPE) -> 
     if input_shape is None:
         problem("the head does not declare its input shape (batch_input_shape)")
     if not isinstance(input_shape, list) or input_shape != [None, *expected]:
-        what = ("MobileNet's conv_pw_13_relu activation" if expected == ACTIVATION_SHAPE
-                else "the model's feature blocks")
-        problem(f"the head's input is {json.dumps(input_shape)}, not {what} "
-                f"[null, {', '.join(map(str, expected))}]")
+        what = (
+            "MobileNet's conv_pw_13_relu activation" if expected == ACTIVATION_SHAPE else "the model's feature blocks"
+        )
+        problem(f"the head's input is {json.dumps(input_shape)}, not {what} [null, {', '.join(map(str, expected))}]")
     if layers[-1].kind != "dense" or layers[-1].activation != "softmax":
         problem("the head must end with a softmax Dense layer (class probabilities)")
     layer_shapes(layers, problem, input_shape=expected)
     return layers, names
 
 
-def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shards,
-                  input_shape: tuple = ACTIVATION_SHAPE) -> None:
+def parse_weights(
+    path, manifest, layers: list[Layer], names: list[str], *, shards, input_shape: tuple = ACTIVATION_SHAPE
+) -> None:
     """Fill ``layers[i].weights`` from the weight files as the ``weightsManifest`` lays them out.
 
     Parameters
@@ -207,8 +219,13 @@ def parse_weights(path, manifest, layers: list[Layer], names: list[str], *, shar
         ``<path>: ...`` for weights missing, extra, of the wrong shape, dtype or size, or not finite.
     """
     problem = _model_json_problem(path)
-    if (not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict)
-            or not isinstance(manifest[0].get("paths"), list) or not isinstance(manifest[0].get("weights"), list)):
+    if (
+        not isinstance(manifest, list)
+        or len(manifest) != 1
+        or not isinstance(manifest[0], dict)
+        or not isinstance(manifest[0].get("paths"), list)
+        or not isinstance(manifest[0].get("weights"), list)
+    ):
         problem("weightsManifest must be one group {paths, weights}")
     paths = manifest[0]["paths"]
     blob = shards(paths)
@@ -261,6 +278,7 @@ def _weight_spec(spec, wanted: dict, found: dict, problem) -> tuple[str, int]:
 
 # -- reading a model folder's head ----------------------------------------------------------------------
 
+
 def folder_shards(model_json: str | os.PathLike):
     """A ``shards`` reader (see :func:`parse_weights`) for the weight files beside ``model_json``.
 
@@ -283,7 +301,7 @@ def folder_shards(model_json: str | os.PathLike):
         if not paths:
             problem("the weightsManifest names no weight files")
         for name in paths:
-            if (not isinstance(name, str) or not name or any(c in name for c in "/\\:\0") or ".." in name):
+            if not isinstance(name, str) or not name or any(c in name for c in "/\\:\0") or ".." in name:
                 problem(f"weight file {json.dumps(name)[:80]} is not a plain file name inside the model folder")
         parts = []
         for name in paths:
@@ -336,4 +354,3 @@ def read_head(model_json: str | os.PathLike, *, input_shape: tuple = ACTIVATION_
     """
     layers, names = _read(model_json, input_shape=input_shape)
     return keras_head(layers, names=names, input_shape=input_shape)
-

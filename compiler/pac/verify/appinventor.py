@@ -18,21 +18,63 @@ from .report import Report, listing
 
 #: The YAIL types App Inventor's annotation processor emits (ComponentProcessor.javaTypeToYailType);
 #: option-list types end in "Enum".
-YAIL_TYPES = {"text", "number", "boolean", "list", "dictionary", "component", "any", "yailobject",
-              "InstantInTime", "continuation"}
+YAIL_TYPES = {
+    "text",
+    "number",
+    "boolean",
+    "list",
+    "dictionary",
+    "component",
+    "any",
+    "yailobject",
+    "InstantInTime",
+    "continuation",
+}
 RW_VALUES = {"read-only", "read-write", "write-only", "invisible"}
 #: PropertyCategory names; "Unspecified" (UNSET) is what the processor rejects for designer properties.
-CATEGORIES = {"Behavior", "Appearance", "Deprecated", "Application", "Advanced", "General", "Theming",
-              "Publishing", "iOS Settings"}
+CATEGORIES = {
+    "Behavior",
+    "Appearance",
+    "Deprecated",
+    "Application",
+    "Advanced",
+    "General",
+    "Theming",
+    "Publishing",
+    "iOS Settings",
+}
 BOOLEAN_STRINGS = {"true", "false"}
 #: Keys the upstream generator writes as JSON booleans rather than strings.
 BOOLEAN_KEYS = {"alwaysSend", "continuation"}
-REQUIRED_COMPONENT = ("type", "name", "external", "version", "categoryString", "helpString", "showOnPalette",
-                      "nonVisible", "iconName", "properties", "blockProperties", "events", "methods")
+REQUIRED_COMPONENT = (
+    "type",
+    "name",
+    "external",
+    "version",
+    "categoryString",
+    "helpString",
+    "showOnPalette",
+    "nonVisible",
+    "iconName",
+    "properties",
+    "blockProperties",
+    "events",
+    "methods",
+)
 RECOMMENDED_COMPONENT = ("versionName", "dateBuilt", "helpUrl", "licenseName", "androidMinSdk")
 LIST_KEYS = ("properties", "blockProperties", "events", "methods")
-BUILD_INFO_LISTS = ("permissions", "assets", "libraries", "native", "activities", "metadata",
-                    "activityMetadata", "broadcastReceivers", "services", "contentProviders")
+BUILD_INFO_LISTS = (
+    "permissions",
+    "assets",
+    "libraries",
+    "native",
+    "activities",
+    "metadata",
+    "activityMetadata",
+    "broadcastReceivers",
+    "services",
+    "contentProviders",
+)
 INTERNET = "android.permission.INTERNET"
 
 
@@ -47,8 +89,10 @@ def _string_scalars(value, where: str, report: Report) -> None:
         for i, item in enumerate(value):
             _string_scalars(item, f"{where}[{i}]", report)
     elif not isinstance(value, str):
-        report.fail(f"{where} is {json.dumps(value)} ({type(value).__name__}); App Inventor descriptors hold every "
-                    f"value as a string (\"{str(value).lower() if isinstance(value, bool) else value}\")")
+        report.fail(
+            f"{where} is {json.dumps(value)} ({type(value).__name__}); App Inventor descriptors hold every "
+            f'value as a string ("{str(value).lower() if isinstance(value, bool) else value}")'
+        )
 
 
 def _yail(value, where: str, report: Report) -> None:
@@ -80,7 +124,7 @@ def _strings(value) -> list[str]:
 
 def _boolean_string(obj: dict, key: str, where: str, report: Report) -> None:
     if key in obj and not _one_of(obj[key], BOOLEAN_STRINGS):
-        report.fail(f"{where}.{key}: {obj[key]!r} is not \"true\" or \"false\"")
+        report.fail(f'{where}.{key}: {obj[key]!r} is not "true" or "false"')
 
 
 def check_descriptor(d: dict, where: str, report: Report) -> None:
@@ -91,9 +135,9 @@ def check_descriptor(d: dict, where: str, report: Report) -> None:
     if missing:
         report.warn(f"{where}: no {', '.join(missing)} (written by App Inventor's annotation processor)")
     if d.get("external") != "true":
-        report.fail(f"{where}.external must be \"true\" for an extension (found {d.get('external')!r})")
+        report.fail(f'{where}.external must be "true" for an extension (found {d.get("external")!r})')
     if d.get("categoryString", "EXTENSION") != "EXTENSION":
-        report.fail(f"{where}.categoryString must be \"EXTENSION\" (found {d.get('categoryString')!r})")
+        report.fail(f'{where}.categoryString must be "EXTENSION" (found {d.get("categoryString")!r})')
     for key in ("showOnPalette", "nonVisible"):
         _boolean_string(d, key, where, report)
     for key in ("version", "androidMinSdk"):
@@ -148,8 +192,10 @@ def _check_designer_properties(items: list, block_props: dict, where: str, repor
         if bp is None:
             report.fail(f"{w}: designer property {name!r} has no blockProperties entry (its block and category)")
         elif bp.get("category") in (None, "", "Unspecified"):
-            report.fail(f"{w}: designer property {name!r} has no category (App Inventor's annotation processor "
-                        f"rejects a @DesignerProperty whose @SimpleProperty has no category)")
+            report.fail(
+                f"{w}: designer property {name!r} has no category (App Inventor's annotation processor "
+                f"rejects a @DesignerProperty whose @SimpleProperty has no category)"
+            )
         elif not _one_of(bp["category"], CATEGORIES):
             report.fail(f"{w}: designer property {name!r} has the unknown category {bp['category']!r}")
 
@@ -203,10 +249,11 @@ def check_build_infos(infos, types: list[str], where: str, report: Report) -> li
             report.fail(f"{w}: conditionally requests {INTERNET}; the classifier runs offline and must not")
     return infos
 
+
 def check_assets(archive: Archive, infos: list, rule: AssetPaths, report: Report) -> dict[str, bytes]:
     """Declared assets (descriptor and build info) == the files under <package>/assets/."""
     prefix = f"{archive.top}/assets/"
-    shipped = {name[len(prefix):]: data for name, data in archive.files.items() if name.startswith(prefix)}
+    shipped = {name[len(prefix) :]: data for name, data in archive.files.items() if name.startswith(prefix)}
     for name in sorted(shipped):
         if "/" in name:
             report.fail(f"asset {name!r} is in a sub-folder; App Inventor copies extension assets into one flat folder")
@@ -231,6 +278,7 @@ def _compare_assets(declared: set, shipped: set, where: str, report: Report) -> 
         report.fail(f"{where}: declared but not shipped: {listing(missing)}")
     if extra:
         report.fail(f"{where}: shipped but not declared: {listing(extra)}")
+
 
 def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> dict[str, bytes] | None:
     """Stage 2.  Returns the shipped assets ``{flat name: bytes}``."""
@@ -270,8 +318,12 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
             report.fail(f"{top}/{BUILD_INFOS} is missing (the APK build server reads permissions and assets from it)")
         else:
             try:
-                infos = check_build_infos(read_components(infos_raw.decode("utf-8"), source=f"{top}/{BUILD_INFOS}"),
-                                          types, BUILD_INFOS, report)
+                infos = check_build_infos(
+                    read_components(infos_raw.decode("utf-8"), source=f"{top}/{BUILD_INFOS}"),
+                    types,
+                    BUILD_INFOS,
+                    report,
+                )
             except PacError as exc:
                 report.fail(str(exc))
             except (UnicodeDecodeError, ValueError) as exc:
@@ -286,9 +338,14 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
 
     with report.step("classes.jar: valid classes.dex (magic, adler32, sha1, size, version)"):
         dex_jar = files.get(f"{top}/{DEX_JAR}")
-        min_sdk = min((int(d["androidMinSdk"]) for d in descriptors
-                       if isinstance(d.get("androidMinSdk"), str) and re.fullmatch(r"[0-9]{1,9}", d["androidMinSdk"])),
-                      default=7)
+        min_sdk = min(
+            (
+                int(d["androidMinSdk"])
+                for d in descriptors
+                if isinstance(d.get("androidMinSdk"), str) and re.fullmatch(r"[0-9]{1,9}", d["androidMinSdk"])
+            ),
+            default=7,
+        )
         if dex_jar is None:
             report.fail(f"{top}/{DEX_JAR} is missing (the Companion loads the extension from it)")
         elif report.package:
@@ -297,4 +354,3 @@ def check_package_files(archive: Archive, rule: AssetPaths, report: Report) -> d
     with report.step("declared assets == shipped assets, flat names"):
         shipped = check_assets(archive, infos, rule, report)
     return shipped
-

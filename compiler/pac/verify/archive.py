@@ -62,8 +62,10 @@ class Budget:
         if not self.spent and size <= self.left:
             return True
         if not self.spent:
-            report.fail(f"{where}: reading it would pass the limit of {LIMITS.aix_max_total_bytes:,d} bytes "
-                        f"uncompressed in total (nested archives included); stopped there")
+            report.fail(
+                f"{where}: reading it would pass the limit of {LIMITS.aix_max_total_bytes:,d} bytes "
+                f"uncompressed in total (nested archives included); stopped there"
+            )
         self.spent = True
         return False
 
@@ -77,8 +79,8 @@ class Budget:
 
 @dataclass
 class Archive:
-    files: dict            # entry name -> bytes (no folders)
-    top: str | None        # the one top-level folder
+    files: dict  # entry name -> bytes (no folders)
+    top: str | None  # the one top-level folder
     descriptors: list | None = None
     descriptor_name: str | None = None
     budget: Budget = field(default_factory=Budget)
@@ -122,7 +124,7 @@ def central_directory_records(data: bytes) -> int:
     if end < 0:
         return 0
     size = struct.unpack_from("<L", data, end + 12)[0] if end + 16 <= len(data) else 0xFFFFFFFF
-    zip64 = size == 0xFFFFFFFF or data[max(0, end - 20):end].startswith(_ZIP64_LOCATOR)
+    zip64 = size == 0xFFFFFFFF or data[max(0, end - 20) : end].startswith(_ZIP64_LOCATOR)
     start = 0 if zip64 else max(0, end - size - 76)
     return data.count(_CENTRAL_RECORD, start, end)
 
@@ -147,13 +149,13 @@ def open_archive(data: bytes, where: str, report: Report, *, depth: int) -> zipf
         ``data`` is not a zip (the caller says what it should have been).
     """
     if depth > LIMITS.zip_max_depth:
-        report.fail(f"{where}: an archive nested {depth} deep, more than the limit of {LIMITS.zip_max_depth}; "
-                    f"not read")
+        report.fail(f"{where}: an archive nested {depth} deep, more than the limit of {LIMITS.zip_max_depth}; not read")
         return None
     records = central_directory_records(data)
     if records > LIMITS.aix_max_entries:
-        report.fail(f"{where}: {records:,d} entries, more than the limit of {LIMITS.aix_max_entries:,d} per "
-                    f"archive; not read")
+        report.fail(
+            f"{where}: {records:,d} entries, more than the limit of {LIMITS.aix_max_entries:,d} per archive; not read"
+        )
         return None
     archive = zipfile.ZipFile(io.BytesIO(data))
     counts = Counter(info.filename for info in archive.infolist())
@@ -168,19 +170,26 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
     if info.flag_bits & 0x1:
         return "is encrypted; App Inventor cannot read it"
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return (f"uses compression method {info.compress_type}; App Inventor (java.util.zip) reads only stored "
-                f"and deflated entries")
+        return (
+            f"uses compression method {info.compress_type}; App Inventor (java.util.zip) reads only stored "
+            f"and deflated entries"
+        )
     if info.file_size > LIMITS.aix_max_entry_bytes:
-        return (f"{info.file_size:,d} bytes uncompressed, more than the {LIMITS.aix_max_entry_bytes:,d}-byte limit "
-                f"per entry; not decompressed")
+        return (
+            f"{info.file_size:,d} bytes uncompressed, more than the {LIMITS.aix_max_entry_bytes:,d}-byte limit "
+            f"per entry; not decompressed"
+        )
     if info.file_size > LIMITS.zip_max_ratio * max(info.compress_size, 1):
-        return (f"{info.compress_size:,d} bytes that inflate to {info.file_size:,d}, a ratio over "
-                f"{LIMITS.zip_max_ratio}:1 (a zip bomb); not decompressed")
+        return (
+            f"{info.compress_size:,d} bytes that inflate to {info.file_size:,d}, a ratio over "
+            f"{LIMITS.zip_max_ratio}:1 (a zip bomb); not decompressed"
+        )
     return None
 
 
-def read_entries(archive: zipfile.ZipFile, infos: list, where: str, report: Report,
-                 budget: Budget) -> dict[str, bytes] | None:
+def read_entries(
+    archive: zipfile.ZipFile, infos: list, where: str, report: Report, budget: Budget
+) -> dict[str, bytes] | None:
     """Decompress ``infos`` of ``archive`` within the limits.
 
     An entry :func:`entry_problem` refuses gets a failure line and is skipped; then the declared
@@ -224,8 +233,9 @@ def read_entries(archive: zipfile.ZipFile, infos: list, where: str, report: Repo
             report.fail(f"{where}{info.filename}: cannot be decompressed ({exc})")
             continue
         if len(data) > info.file_size:
-            report.fail(f"{where}{info.filename}: inflates to more than the {info.file_size:,d} bytes its header "
-                        f"says; not read")
+            report.fail(
+                f"{where}{info.filename}: inflates to more than the {info.file_size:,d} bytes its header says; not read"
+            )
             continue
         if not budget.take(len(data), f"{where}{info.filename}", report):
             return None
@@ -260,8 +270,10 @@ def _read_aix(path: Path, report: Report) -> bytes | None:
         info = None  # read_limited says why
     if info is not None and stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
         report.size = info.st_size
-        report.fail(f"the .aix is {report.size:,d} bytes; App Inventor refuses uploads over {MAX_FILE_BYTES:,d} "
-                    f"bytes (not read)")
+        report.fail(
+            f"the .aix is {report.size:,d} bytes; App Inventor refuses uploads over {MAX_FILE_BYTES:,d} "
+            f"bytes (not read)"
+        )
         return None
     try:
         data = read_limited(path, max_bytes=MAX_FILE_BYTES, what=".aix file")
@@ -296,8 +308,10 @@ def _unzip(path: Path, report: Report, budget: Budget) -> dict[str, bytes] | Non
                 continue
             report.entries.append((name, info.file_size, info.compress_size))
             if info.file_size > MAX_FILE_BYTES:
-                report.fail(f"{name}: {info.file_size:,d} bytes is over App Inventor's {MAX_FILE_BYTES:,d} byte "
-                            f"limit per file (FILE_TOO_LARGE)")
+                report.fail(
+                    f"{name}: {info.file_size:,d} bytes is over App Inventor's {MAX_FILE_BYTES:,d} byte "
+                    f"limit per file (FILE_TOO_LARGE)"
+                )
             wanted.append(info)
         files = read_entries(archive, wanted, "", report, budget)
     if files is None:
@@ -315,15 +329,26 @@ def _descriptor_name(files: dict[str, bytes], report: Report) -> str | None:
     for name in files:
         by_base.setdefault(PurePosixPath(name).name, []).append(name)
     if DESCRIPTOR not in by_base and LEGACY_DESCRIPTOR not in by_base:
-        report.fail("no components.json or component.json; App Inventor: \"Uploaded file does not contain "
-                    "any component definition files.\"")
+        report.fail(
+            'no components.json or component.json; App Inventor: "Uploaded file does not contain '
+            'any component definition files."'
+        )
         return None
-    for special in (DESCRIPTOR, LEGACY_DESCRIPTOR, "classes.jar", "component_build_infos.json",
-                    "component_build_info.json", "AndroidRuntime.jar", "extension.properties"):
+    for special in (
+        DESCRIPTOR,
+        LEGACY_DESCRIPTOR,
+        "classes.jar",
+        "component_build_infos.json",
+        "component_build_info.json",
+        "AndroidRuntime.jar",
+        "extension.properties",
+    ):
         where = by_base.get(special, [])
         if len(where) > 1:
-            report.fail(f"{len(where)} files named {special} ({', '.join(sorted(where))}); App Inventor looks "
-                        f"files up by base name, so an asset may not be named {special}")
+            report.fail(
+                f"{len(where)} files named {special} ({', '.join(sorted(where))}); App Inventor looks "
+                f"files up by base name, so an asset may not be named {special}"
+            )
     return (by_base.get(DESCRIPTOR) or by_base[LEGACY_DESCRIPTOR])[0]
 
 
@@ -341,8 +366,7 @@ def _read_descriptors(data: bytes, descriptor_name: str, report: Report) -> list
         report.fail(f"{descriptor_name}: not a JSON array of component descriptors ({exc})")
         return None
     if not isinstance(descriptors, list) or not descriptors:
-        report.fail(f"{descriptor_name}: empty; App Inventor: \"No valid component descriptors found in the "
-                    f"extension.\"")
+        report.fail(f'{descriptor_name}: empty; App Inventor: "No valid component descriptors found in the extension."')
         return None
     if not all(isinstance(d, dict) for d in descriptors):
         report.fail(f"{descriptor_name}: every element must be a JSON object (a component descriptor)")
@@ -358,8 +382,10 @@ def _top_folder(files: dict[str, bytes], report: Report) -> str | None:
         report.fail(f"files outside the extension's folder: {', '.join(loose)}")
         return None
     if len(tops) != 1:
-        report.fail(f"{len(tops)} top-level folders ({', '.join(tops)}); an .aix holds exactly one, named after "
-                    f"the component's Java package")
+        report.fail(
+            f"{len(tops)} top-level folders ({', '.join(tops)}); an .aix holds exactly one, named after "
+            f"the component's Java package"
+        )
         return None
     return tops[0]
 
@@ -368,7 +394,7 @@ def _check_package(descriptors: list[dict], descriptor_name: str, top: str | Non
     """Sets ``report.package``: the descriptors' one Java package, which must name the top folder."""
     types = [d.get("type") for d in descriptors]
     if not all(isinstance(t, str) and "." in t for t in types):
-        report.fail(f"{descriptor_name}: every descriptor needs a fully qualified \"type\" (found {types})")
+        report.fail(f'{descriptor_name}: every descriptor needs a fully qualified "type" (found {types})')
         return
     packages = sorted({t.rpartition(".")[0] for t in types})
     if len(packages) != 1:
@@ -376,6 +402,7 @@ def _check_package(descriptors: list[dict], descriptor_name: str, top: str | Non
         return
     report.package = packages[0]
     if top is not None and top != packages[0]:
-        report.fail(f"top-level folder {top!r} is not the components' Java package {packages[0]!r}; "
-                    f"App Inventor finds the assets under the package name")
-
+        report.fail(
+            f"top-level folder {top!r} is not the components' Java package {packages[0]!r}; "
+            f"App Inventor finds the assets under the package name"
+        )

@@ -33,18 +33,18 @@ def class_file_info(data: bytes) -> tuple[int, str]:
     while index < count:
         tag = data[pos]
         if tag == 1:
-            length = struct.unpack(">H", data[pos + 1:pos + 3])[0]
-            utf8[index] = data[pos + 3:pos + 3 + length].decode("utf-8", "replace")
+            length = struct.unpack(">H", data[pos + 1 : pos + 3])[0]
+            utf8[index] = data[pos + 3 : pos + 3 + length].decode("utf-8", "replace")
             pos += 3 + length
         elif tag == 7:
-            classes[index] = struct.unpack(">H", data[pos + 1:pos + 3])[0]
+            classes[index] = struct.unpack(">H", data[pos + 1 : pos + 3])[0]
             pos += 3
         elif tag in sizes:
             pos += 1 + sizes[tag]
         else:
             raise ValueError(f"unknown constant pool tag {tag}")
         index += 2 if tag in (5, 6) else 1
-    this_class = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+    this_class = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
     return major, utf8[classes[this_class]]
 
 
@@ -58,15 +58,21 @@ def _class_entry(info: zipfile.ZipInfo, report: Report) -> bool:
     return True
 
 
-def check_runtime_jar(data: bytes, package: str, types: list[str], report: Report, *,
-                      budget: Budget | None = None) -> None:
+def check_runtime_jar(
+    data: bytes, package: str, types: list[str], report: Report, *, budget: Budget | None = None
+) -> None:
     """files/AndroidRuntime.jar: Java 8 class files, only of the component's package.
 
     ``budget`` is the .aix's running total of uncompressed bytes (a fresh one if None).
     """
     prefix = package.replace(".", "/") + "/"
-    classes = read_jar(data, RUNTIME_JAR, report, Budget() if budget is None else budget,
-                       select=lambda info: _class_entry(info, report))
+    classes = read_jar(
+        data,
+        RUNTIME_JAR,
+        report,
+        Budget() if budget is None else budget,
+        select=lambda info: _class_entry(info, report),
+    )
     if classes is None:
         return
     names = []
@@ -79,11 +85,15 @@ def check_runtime_jar(data: bytes, package: str, types: list[str], report: Repor
         names.append(name)
         if major > JAVA8_MAJOR:
             java = major - 44
-            report.fail(f"{RUNTIME_JAR}: {filename} is Java {java} bytecode (class file major {major}); "
-                        f"App Inventor needs Java 8 (major {JAVA8_MAJOR}) or older")
+            report.fail(
+                f"{RUNTIME_JAR}: {filename} is Java {java} bytecode (class file major {major}); "
+                f"App Inventor needs Java 8 (major {JAVA8_MAJOR}) or older"
+            )
         if not name.startswith(prefix):
-            report.fail(f"{RUNTIME_JAR}: class {name.replace('/', '.')} is not in the package {package}; an "
-                        f"extension may only ship its own classes (App Inventor's API comes from the app)")
+            report.fail(
+                f"{RUNTIME_JAR}: class {name.replace('/', '.')} is not in the package {package}; an "
+                f"extension may only ship its own classes (App Inventor's API comes from the app)"
+            )
         if filename != name + ".class":
             report.fail(f"{RUNTIME_JAR}: {filename} holds class {name}")
     if not names:
@@ -112,7 +122,7 @@ def parse_dex(dex: bytes) -> dict:
     if magic[:4] != b"dex\n" or magic[7:8] != b"\0" or not magic[4:7].isdigit():
         raise ValueError(f"bad magic {magic!r}")
     version = int(magic[4:7])
-    checksum, = struct.unpack("<I", dex[8:12])
+    (checksum,) = struct.unpack("<I", dex[8:12])
     if checksum != zlib.adler32(dex[12:]) & 0xFFFFFFFF:
         raise ValueError("adler32 checksum does not match")
     if dex[12:32] != hashlib.sha1(dex[32:]).digest():
@@ -126,31 +136,37 @@ def parse_dex(dex: bytes) -> dict:
     (n_classes, classes_off) = struct.unpack("<II", dex[96:104])
 
     def string(i: int) -> str:
-        off, = struct.unpack("<I", dex[strings_off + 4 * i:strings_off + 4 * i + 4])
+        (off,) = struct.unpack("<I", dex[strings_off + 4 * i : strings_off + 4 * i + 4])
         _, start = _uleb128(dex, off)
         end = dex.index(b"\0", start)
         return dex[start:end].decode("utf-8", "replace")
 
     classes = []
     for c in range(n_classes):
-        type_idx, = struct.unpack("<I", dex[classes_off + 32 * c:classes_off + 32 * c + 4])
+        (type_idx,) = struct.unpack("<I", dex[classes_off + 32 * c : classes_off + 32 * c + 4])
         if type_idx >= n_types:
             raise ValueError(f"class_def {c} names type {type_idx} of {n_types}")
-        desc_idx, = struct.unpack("<I", dex[types_off + 4 * type_idx:types_off + 4 * type_idx + 4])
+        (desc_idx,) = struct.unpack("<I", dex[types_off + 4 * type_idx : types_off + 4 * type_idx + 4])
         if desc_idx >= n_strings:
             raise ValueError(f"type {type_idx} names string {desc_idx} of {n_strings}")
         classes.append(string(desc_idx))
     return {"version": version, "classes": classes}
 
 
-def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, report: Report, *,
-                  budget: Budget | None = None) -> None:
+def check_dex_jar(
+    data: bytes, package: str, types: list[str], min_sdk: int, report: Report, *, budget: Budget | None = None
+) -> None:
     """classes.jar: a jar with a valid classes.dex of the component's classes.
 
     ``budget`` is the .aix's running total of uncompressed bytes (a fresh one if None).
     """
-    dexes = read_jar(data, DEX_JAR, report, Budget() if budget is None else budget,
-                     select=lambda info: not is_folder(info) and info.filename.endswith(".dex"))
+    dexes = read_jar(
+        data,
+        DEX_JAR,
+        report,
+        Budget() if budget is None else budget,
+        select=lambda info: not is_folder(info) and info.filename.endswith(".dex"),
+    )
     if dexes is None:
         return
     if "classes.dex" not in dexes:
@@ -167,8 +183,10 @@ def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, rep
     if needs is None:
         report.fail(f"{DEX_JAR}: unknown dex version {info['version']:03d}")
     elif needs > min_sdk:
-        report.fail(f"{DEX_JAR}: dex version {info['version']:03d} needs Android API {needs}, the component declares "
-                    f"androidMinSdk {min_sdk}")
+        report.fail(
+            f"{DEX_JAR}: dex version {info['version']:03d} needs Android API {needs}, the component declares "
+            f"androidMinSdk {min_sdk}"
+        )
     prefix = "L" + package.replace(".", "/") + "/"
     outside = [c for c in info["classes"] if not c.startswith(prefix)]
     if outside:
@@ -176,4 +194,3 @@ def check_dex_jar(data: bytes, package: str, types: list[str], min_sdk: int, rep
     for t in types:
         if "L" + t.replace(".", "/") + ";" not in info["classes"]:
             report.fail(f"{DEX_JAR}: classes.dex lacks the component class {t}")
-

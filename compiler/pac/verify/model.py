@@ -56,13 +56,19 @@ def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page
             readable = runtime.get("format_versions") or [runtime.get("format_version")]
             readable = readable if isinstance(readable, list) else [readable]
             if data.get("format_version") not in readable:
-                report.fail(f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
-                            f"(pac {constants.get('pac_version')}) reads {' or '.join(map(str, readable))}")
+                report.fail(
+                    f"built-in model: pac.json format_version {data.get('format_version')}, the page's runtime "
+                    f"(pac {constants.get('pac_version')}) reads {' or '.join(map(str, readable))}"
+                )
             base = manifest.base
-            if base is not None and (base.get("name"), base.get("cut_layer")) != (runtime.get("base_name"),
-                                                                                  runtime.get("cut_layer")):
-                report.fail(f"built-in model: trained on {base.get('name')}:{base.get('cut_layer')}, "
-                            f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}")
+            if base is not None and (base.get("name"), base.get("cut_layer")) != (
+                runtime.get("base_name"),
+                runtime.get("cut_layer"),
+            ):
+                report.fail(
+                    f"built-in model: trained on {base.get('name')}:{base.get('cut_layer')}, "
+                    f"the page runs {runtime.get('base_name')}:{runtime.get('cut_layer')}"
+                )
             if constants.get("builtin_manifest") != data:
                 report.fail("built-in model: the manifest rendered into the page differs from model/pac.json")
             if constants.get("pac_version") != __version__:
@@ -85,8 +91,11 @@ def check_model(assets: dict[str, bytes], rule: AssetPaths, report: Report, page
             except PacError as exc:
                 report.fail(f"speech network: {exc}")
         folders = {"mobilenet": BASE_URL_DIR, "speech": PurePosixPath(GRAPH_FILE).parent.as_posix()}
-        unused = [n for n, folder in folders.items()
-                  if n not in needed and any(a.startswith(folder + rule.separator) for a in assets)]
+        unused = [
+            n
+            for n, folder in folders.items()
+            if n not in needed and any(a.startswith(folder + rule.separator) for a in assets)
+        ]
         if unused:
             report.warn(f"the .aix ships {' and '.join(unused)} files the model does not run")
         step.name += f" ({', '.join(needed)})"
@@ -124,15 +133,18 @@ def speech_network(page_dir: Path, manifest):
         graph = jsonsafe.loads(graph_path.read_bytes(), source=speech_base.GRAPH_FILE)
         blob = weights_path.read_bytes()
     except FileNotFoundError as exc:
-        raise PacError(f"the model runs the speech block but {Path(exc.filename).relative_to(page_dir).as_posix()} "
-                       f"is missing") from None
+        raise PacError(
+            f"the model runs the speech block but {Path(exc.filename).relative_to(page_dir).as_posix()} is missing"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PacError(f"{speech_base.GRAPH_FILE} is unreadable ({exc})") from None
     network = speech_base.network_from_export(graph, blob, directory=graph_path.parent)
     wanted = manifest.speech_base
     if network.sha256 != wanted.get("sha256"):
-        raise PacError(f"{speech_base.GRAPH_FILE} is the network with sha256 {network.sha256[:12]}..., the model "
-                       f"was trained on {str(wanted.get('sha256'))[:12]}...")
+        raise PacError(
+            f"{speech_base.GRAPH_FILE} is the network with sha256 {network.sha256[:12]}..., the model "
+            f"was trained on {str(wanted.get('sha256'))[:12]}..."
+        )
     if network.weights != wanted["weights"]:
         raise PacError(f"{speech_base.GRAPH_FILE} has {network.weights} weights, the model runs {wanted['weights']}")
     return network
@@ -168,12 +180,16 @@ def extract_page(assets: dict[str, bytes], rule: AssetPaths, target: Path) -> No
             for segment in url_path.split("/"):
                 problem = fsutil.portable_name_problem(segment)
                 if problem:
-                    raise PacError(f"asset {name}: {segment!r} {problem}, so the page cannot be unpacked "
-                                   f"and checked here (on Linux or macOS it can)")
+                    raise PacError(
+                        f"asset {name}: {segment!r} {problem}, so the page cannot be unpacked "
+                        f"and checked here (on Linux or macOS it can)"
+                    )
         path = target / url_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         except OSError as exc:  # e.g. assets a and a__b: the page needs a file and a folder named a
-            raise PacError(f"asset {name}: cannot be unpacked to {url_path} ({exc.strerror or exc}); another asset "
-                           f"needs the same path as a file and as a folder") from None
+            raise PacError(
+                f"asset {name}: cannot be unpacked to {url_path} ({exc.strerror or exc}); another asset "
+                f"needs the same path as a file and as a folder"
+            ) from None

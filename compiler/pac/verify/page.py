@@ -80,8 +80,10 @@ def _page_result(args: list, wav: Path) -> dict:
     except PacError as exc:
         return {"error": f"reportResult with a result that is not readable ({exc})"}
     pairs = isinstance(result, list) and all(isinstance(p, list) and len(p) == 2 for p in result)
-    if not pairs or not all(isinstance(label, str) and isinstance(prob, (int, float)) and not isinstance(prob, bool)
-                            for label, prob in result):
+    if not pairs or not all(
+        isinstance(label, str) and isinstance(prob, (int, float)) and not isinstance(prob, bool)
+        for label, prob in result
+    ):
         return {"error": f"reportResult{tuple(args)}: not [[label, probability], ...]"}
     return {"result": result}
 
@@ -133,8 +135,9 @@ def compare_results(page_dir: Path, results, report: Report) -> None:
                 if isinstance(py, str) and outcome.get("error"):
                     report.warn(f"{wav}: refused by the page ({outcome['error']}) and by pac ({py})")
                 elif outcome.get("error"):
-                    report.fail(f"{wav}: the page answered {outcome['error']}, pac's Python classifier did not "
-                                f"refuse it")
+                    report.fail(
+                        f"{wav}: the page answered {outcome['error']}, pac's Python classifier did not refuse it"
+                    )
                 else:
                     report.fail(f"{wav}: pac refused it ({py}) but the page classified it")
                 continue
@@ -152,5 +155,7 @@ def compare_results(page_dir: Path, results, report: Report) -> None:
         report.accuracy = correct / counted if counted else None
         report.max_prob_diff = diff
         if diff is not None and diff > PARITY_TOLERANCE:
-            report.fail(f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
-                        f"(tolerance {PARITY_TOLERANCE:g})")
+            report.fail(
+                f"the page's probabilities differ from pac's Python classifier by up to {diff:.3g} "
+                f"(tolerance {PARITY_TOLERANCE:g})"
+            )

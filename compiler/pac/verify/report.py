@@ -54,11 +54,21 @@ class Report:
             self.passed.append(step.name)
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "file": self.path, "failures": self.failures, "warnings": self.warnings,
-                "passed": self.passed, "package": self.package, "size": self.size,
-                "entries": [{"name": n, "size": s, "compressed": c} for n, s, c in self.entries],
-                "labels": self.labels, "accuracy": self.accuracy, "max_prob_diff": self.max_prob_diff,
-                "clips": self.clips, "results": self.results}
+        return {
+            "ok": self.ok,
+            "file": self.path,
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "passed": self.passed,
+            "package": self.package,
+            "size": self.size,
+            "entries": [{"name": n, "size": s, "compressed": c} for n, s, c in self.entries],
+            "labels": self.labels,
+            "accuracy": self.accuracy,
+            "max_prob_diff": self.max_prob_diff,
+            "clips": self.clips,
+            "results": self.results,
+        }
 
 
 def listing(names: list[str], shown: int = 8) -> str:
