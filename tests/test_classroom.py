@@ -305,6 +305,31 @@ def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
     assert students["Cy"].get("/s/Cy/api/train")[1]["state"] == "done"
 
 
+def test_a_student_cannot_name_a_folder_of_the_teachers_computer_as_noise(classroom, monkeypatch):
+    """Training's noise folder is read on the computer running the studio: in a classroom that is the
+    teacher's, so a student could have it read any folder (another student's clips, the whole disk)
+    or learn which folders exist.  Refused the same way for any folder, and nothing starts."""
+    import pac.studio.jobs as jobs
+
+    started = []
+    monkeypatch.setattr(jobs.Jobs, "_train_now", lambda self, job, options: started.append(job))
+    eve, bob = Browserless(classroom), Browserless(classroom)
+    eve.join(classroom, "Eve")
+    bob.join(classroom, "Bob")
+    for label, digit in (("one", 1), ("two", 2)):
+        assert eve.post("/s/Eve/api/labels", {"name": label})[0] == 201
+        for i in range(2):
+            assert eve.post(f"/s/Eve/api/labels/{label}/clips", fsdd(digit, "george", i).read_bytes())[0] == 201
+    students = classroom.classroom.root / "students"
+    for folder in (students / "Bob", students / "nobody", "/"):
+        status, answer = eve.post("/s/Eve/api/train", {"noise": "folder", "noise_folder": str(folder)})
+        assert status == 403 and "classroom" in answer["error"] and str(folder) not in answer["error"], answer
+    time.sleep(0.2)
+    assert started == [] and eve.get("/s/Eve/api/train")[1] is None
+    # the other noise choices still train
+    assert eve.post("/s/Eve/api/train", {"noise": "generated"})[0] == 202
+
+
 def test_a_project_folder_is_not_a_classroom_and_back(tmp_path):
     from pac.studio.server import Studio
 

@@ -148,8 +148,10 @@ class Classroom:
             lock.acquire(f"{self.url}s/{quote(student)}/")
             store.sweep_leftovers()
             self.locks[student] = lock
-            self.projects[student] = Project(store, networks=self.networks, queue=self.queue)
-            return self.projects[student]
+            project = Project(store, networks=self.networks, queue=self.queue)
+            project.jobs.noise_folders = False  # a folder named by a student would be the teacher's
+            self.projects[student] = project
+            return project
 
     def close(self) -> None:
         """Stop every student's training and release their projects."""

@@ -133,6 +133,9 @@ class Jobs:
         self.lock = threading.Lock()
         self.training: Job | None = None
         self.exports: dict[tuple[str, str], Job] = {}
+        #: Whether the page may name a folder of this computer for training's noise (not in a classroom:
+        #: a student would have the teacher's computer read any folder, other students' clips included).
+        self.noise_folders = True
 
     @property
     def base_dir(self):
@@ -166,6 +169,12 @@ class Jobs:
                 f"mixing in background noise from the project needs a label named "
                 f"{BACKGROUND_LABEL} with recordings of room noise",
                 status=409,
+            )
+        if options.noise == "folder" and not self.noise_folders:
+            raise StudioError(
+                "in a classroom the background noise cannot come from a folder (it would be one on the "
+                f"teacher's computer): choose made-up noise, the {BACKGROUND_LABEL} label or none",
+                status=403,
             )
         if options.noise == "folder" and not is_folder(options.noise_folder):
             raise StudioError(f"{options.noise_folder}: no such folder on this computer")
