@@ -218,6 +218,38 @@ def test_certificate_is_made_once_and_kept(tmp_path):
         connection.close()
 
 
+def test_the_key_and_the_codes_are_for_this_user_only_from_the_first_byte(tmp_path, monkeypatch):
+    """The TLS key and classroom.json (the teacher's code, the cookies' secret) are mode 0600 when the first
+    byte is written, not made private after the rename (another user of the computer could read them
+    meanwhile, or for ever when the chmod failed); files kept from before are made private too."""
+    import pac.studio.layout as layout
+
+    if os.name != "posix":
+        return  # Windows has no such modes; the folder's ACL decides
+    seen = {}
+
+    def spy(path, mode="r", *args, **kwargs):
+        seen[os.path.basename(path).split(".")[1]] = os.stat(path).st_mode & 0o777
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(layout, "open", spy, raising=False)
+    umask = os.umask(0o022)
+    try:
+        folder = tmp_path / "class"
+        with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False):
+            pass
+        assert seen["key"] == 0o600 and seen["classroom"] == 0o600 and seen["cert"] == 0o644, seen
+        for path in (folder / "tls" / "key.pem", folder / "classroom.json"):
+            assert path.stat().st_mode & 0o777 == 0o600
+            path.chmod(0o644)  # as made by the first version of the classroom
+        with ClassroomStudio(folder, host="127.0.0.1", port=0, warm=False) as again:
+            assert not again.new_certificate
+        for path in (folder / "tls" / "key.pem", folder / "classroom.json"):
+            assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
+
+
 def test_teacher_page_needs_the_teachers_code(classroom):
     student, teacher = Browserless(classroom), Browserless(classroom)
     student.join(classroom, "Ada")

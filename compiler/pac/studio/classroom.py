@@ -33,7 +33,7 @@ from urllib.parse import quote, unquote
 from .. import jsonsafe
 from ..errors import PacError
 from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, join_html, teacher_html, teacher_login_html
-from .layout import StudioError, check_label_name, write_json_durable
+from .layout import StudioError, check_label_name, keep_private, write_json_durable
 from .networks import Networks
 from .server import Project, ProjectLock, StudioServer
 from .store import ProjectStore
@@ -96,6 +96,7 @@ class Classroom:
                 and data.get("format") == CLASSROOM_FORMAT
                 and all(isinstance(data.get(k), str) and data[k] for k in keys)
             ):
+                keep_private(path)  # the codes and the cookies' secret
                 return data
             raise PacError(f"{path}: not a pac classroom file; move it away to start afresh")
         data = {
@@ -104,7 +105,7 @@ class Classroom:
             "teacher_code": "-".join(secrets.token_hex(2) for _ in range(3)),
             "secret": secrets.token_hex(32),
         }
-        write_json_durable(path, data)
+        write_json_durable(path, data, private=True)  # the codes and the cookies' secret
         return data
 
     @property

@@ -124,17 +124,30 @@ def stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.localtime())
 
 
-def write_bytes_durable(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through :func:`pac.fsutil.atomic_path`, flushed to disk before the rename."""
-    with atomic_path(target) as tmp, open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+def write_bytes_durable(target: Path, data: bytes, *, private: bool = False) -> None:
+    """Write ``data`` to ``target`` through :func:`pac.fsutil.atomic_path`, flushed to disk before the rename;
+    ``private`` (a key, a secret): readable by this computer's user only from before the first byte."""
+    with atomic_path(target) as tmp:
+        if private:
+            keep_private(tmp)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
-def write_json_durable(target: Path, value) -> None:
+def write_json_durable(target: Path, value, *, private: bool = False) -> None:
     """Write ``value`` as indented JSON through :func:`write_bytes_durable`."""
-    write_bytes_durable(target, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    write_bytes_durable(target, data, private=private)
+
+
+def keep_private(path: Path) -> None:
+    """Make ``path`` readable and writable by its owner only (mode 0600; on Windows this changes nothing)."""
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
 
 
 __all__ = [
@@ -147,6 +160,7 @@ __all__ = [
     "stamp",
     "write_bytes_durable",
     "write_json_durable",
+    "keep_private",
     "SOURCES",
     "LABELS",
     "MODELS",

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import PacError
-from .layout import write_bytes_durable
+from .layout import keep_private, write_bytes_durable
 
 CERT_FILE, KEY_FILE = "cert.pem", "key.pem"
 #: How long a new certificate is valid (Apple's platforms refuse longer ones even when trusted).
@@ -121,17 +121,14 @@ def certificate(folder: Path, *, addresses: list[str]) -> tuple[Path, Path, bool
             cert_pem = cert_path.read_bytes()
             if not _expired(cert_pem):
                 ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_path, key_path)
+                keep_private(key_path)
                 return cert_path, key_path, False
     except (OSError, ValueError, ssl.SSLError):
         pass  # unreadable or damaged: make a new one
     try:
         folder.mkdir(parents=True, exist_ok=True)
         cert_pem, key_pem = _new_certificate(addresses)
-        write_bytes_durable(key_path, key_pem)
-        try:
-            os.chmod(key_path, 0o600)
-        except OSError:
-            pass
+        write_bytes_durable(key_path, key_pem, private=True)
         write_bytes_durable(cert_path, cert_pem)
     except OSError as exc:
         raise PacError(f"{folder}: cannot write the classroom's certificate ({exc.strerror or exc})") from None
