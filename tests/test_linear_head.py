@@ -44,6 +44,45 @@ def test_every_label_weighs_the_same_whatever_its_number_of_clips():
     assert np.abs(L.softmax(np.zeros((1, 4)) @ kernel + bias) - 1 / 3).max() < 0.02
 
 
+def plain_mean_fit(x, y, *, n_labels, l2):
+    """fit_logistic as it was before the class-balanced loss (issue 17): the plain mean cross-entropy."""
+    from scipy.optimize import minimize
+
+    n, d = x.shape
+    onehot = np.eye(n_labels)[y]
+
+    def loss(theta):
+        w, b = theta[: d * n_labels].reshape(d, n_labels), theta[d * n_labels :]
+        logits = x @ w + b
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        g = (np.exp(log_p) - onehot) / n
+        value = -(onehot * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
+        return value, np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(axis=0)])
+
+    theta = minimize(
+        loss, np.zeros(d * n_labels + n_labels), jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-6}
+    ).x
+    return theta[: d * n_labels].reshape(d, n_labels), theta[d * n_labels :]
+
+
+@pytest.mark.parametrize("labels, per_label", [(2, 5), (3, 7), (5, 11), (4, 1)])
+def test_balanced_labels_train_bit_for_bit_as_before_the_class_balanced_loss(labels, per_label):
+    """With the same number of examples per label every example's weight is exactly 1, so models of
+    balanced projects (and the cross-validation folds, dealt round-robin per label) are unchanged."""
+    rng = np.random.default_rng(labels)
+    y = rng.permutation(np.repeat(np.arange(labels), per_label))
+    x = rng.normal(size=(len(y), 12)) + y[:, None]
+    kernel, bias = L.fit_logistic(x, y, n_labels=labels, l2=0.1)
+    old_kernel, old_bias = plain_mean_fit(x, y, n_labels=labels, l2=0.1)
+    assert np.array_equal(kernel, old_kernel) and np.array_equal(bias, old_bias)
+    # and an unbalanced project does change (the test would notice a weighting that is always 1)
+    y[0] = (y[0] + 1) % labels
+    assert not np.array_equal(
+        L.fit_logistic(x, y, n_labels=labels, l2=0.1)[0], plain_mean_fit(x, y, n_labels=labels, l2=0.1)[0]
+    )
+
+
 def test_stronger_penalty_gives_smaller_weights():
     x, y = blobs()
     small, _ = L.fit_logistic(x, y, n_labels=3, l2=0.001)
