@@ -593,3 +593,19 @@ def test_an_mdl_that_is_a_fifo_or_too_big_is_refused_without_reading_it(tmp_path
         assert result.returncode == 2 and len(err.splitlines()) == 1, err
         assert err.startswith(f"error: {path}: ") and words in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_studio_offers_the_mdl_of_a_pac_compat_model_made_before_the_canvas_filter(tmp_path):
+    """The studio's download button asks pac.mdl's own test: a pac-compat model without ``downscale``
+    (made before it existed: 'centre') exports, as ``pac export-mdl`` exports it (with its warning);
+    the studio once compared the whole profile and refused it, naming pac-compat as what to use."""
+    from pac.studio.exports import export_problem
+
+    new = tmp_path / "new"
+    assert main(["import-mdl", str(write_zip(tmp_path / "model.mdl", mit_entries())), "-o", str(new)]) == 0
+    features = {k: v for k, v in PROFILES["pac-compat"].to_dict().items() if k != "downscale"}
+    old = edit_manifest(new, tmp_path / "old", features=features)
+    assert export_problem("mdl", new) is None and export_problem("mdl", old) is None
+    assert main(["export-mdl", str(old), "-o", str(tmp_path / "old.mdl")]) == 0
+    other = edit_manifest(new, tmp_path / "other", features={**features, "colormap": "gray"})
+    assert export_problem("mdl", other).startswith("only models trained with the feature profile pac-compat")

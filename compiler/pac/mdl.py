@@ -399,9 +399,10 @@ def mdl_bytes(labels, layers: list[Layer]) -> bytes:
 # -- the commands --------------------------------------------------------------------------------------
 
 
-def _compatible(features: FeatureConfig) -> bool:
+def compatible(features: FeatureConfig) -> bool:
     """Whether a model of ``features`` sees MIT's images: the ``pac-compat`` profile, with any canvas
-    filter (models made before ``downscale`` existed have ``"centre"``)."""
+    filter (models made before ``downscale`` existed have ``"centre"``).  The one test of what
+    ``pac export-mdl`` takes (the studio asks it too)."""
     profile = PROFILES[PROFILE]
     return dataclasses.replace(features, name=PROFILE, downscale=profile.downscale) == profile
 
@@ -431,7 +432,7 @@ def export_mdl(model_dir: str | os.PathLike, output: str | os.PathLike, *, warn=
     if output.suffix != ".mdl":
         raise PacError(f"{output}: MIT's extension only accepts model files whose name ends in .mdl")
     manifest = read_manifest(model_dir)
-    if not _compatible(manifest.features):
+    if not compatible(manifest.features):
         raise PacError(
             f"{model_dir}: trained with feature profile '{manifest.features.name}', not '{PROFILE}'. MIT's "
             f"Personal Audio Classifier extension makes its own spectrogram (MIT's server: silence-stripped "

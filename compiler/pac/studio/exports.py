@@ -4,7 +4,6 @@ writes) and MIT's ``.mdl`` (``pac export-mdl``), with what the page shows about 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from ..errors import PacError
@@ -81,8 +80,7 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
     """
     if kind != "mdl":
         return None
-    from ..features import PROFILES
-    from ..mdl import PROFILE
+    from ..mdl import PROFILE, compatible
     from ..modeldir import read_manifest
 
     try:
@@ -96,7 +94,7 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
             f"(MIT's extension runs that head on its own spectrogram); this one is {HEAD_NAMES['linear']}. "
             f'Press "MIT\'s PAC website (.mdl)" under Train > Model, train again, and export that model.'
         )
-    if PROFILE in PROFILES and replace(features, name=PROFILE) == PROFILES[PROFILE]:
+    if compatible(features):  # also a model made before pac-compat's canvas filter (export-mdl warns)
         return None
     return (
         f"only models trained with the feature profile {PROFILE} can be exported as .mdl (MIT's extension "
