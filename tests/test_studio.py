@@ -1654,3 +1654,45 @@ def test_conv_head_on_small_labels_trains_on_every_clip():
     linear = StudioTrainOptions.from_json({})
     assert linear.for_clips(clips(3)) == linear
     assert resolved(linear.train_options(), PROFILES["default"]).validation_fraction == 0.0
+
+
+def test_live_windows_are_classified_without_being_kept(tmp_path, digits_model, monkeypatch):
+    """Live listening's route: ``classify?keep=0`` answers the probabilities in the model's label order
+    (pac's Classifier's), null for a silent window (the model's silence_dbfs), and stores nothing; the
+    page gets bridge.json's listening rules and the extension's listen.js through pac.resources."""
+    from pac import resources
+    from pac.audio import read_wav
+    from pac.classifier import Classifier
+    from pac.listen import listening_rules
+
+    with Studio(tmp_path / "project", port=0, base_dir=BASE_DIR, speech_dir=SPEECH_DIR, warm=False) as studio:
+        client = Client(studio)
+        model_id = "m-20261202-090000"
+        shutil.copytree(digits_model, studio.store.root / "models" / model_id)
+        path = fsdd(7, "george", 12)
+        status, answer = client.post(f"/api/models/{model_id}/classify?keep=0", path.read_bytes())
+        assert status == 200, answer
+        expected = Classifier(digits_model)
+        assert answer["labels"] == list(expected.labels) and set(answer) == {"labels", "probabilities"}
+        want = expected.probabilities([read_wav(path)])[0]
+        assert np.allclose(answer["probabilities"], want, atol=1e-5), (answer, want)
+        quiet = np.full(16000, 10 ** (expected.config.silence_dbfs / 20) / 2)
+        status, silent = client.post(f"/api/models/{model_id}/classify?keep=0", wav_bytes(quiet))
+        assert status == 200 and silent == {"labels": answer["labels"], "probabilities": None}, silent
+        assert client.post(f"/api/models/{model_id}/classify?keep=2", path.read_bytes())[0] == 400
+        assert client.post(f"/api/models/{model_id}/classify?keep=0", b"RIFF nonsense")[0] == 400
+        assert client.get(f"/api/models/{model_id}/tests")[1]["entries"] == []
+        assert not (studio.store.root / "tests").exists() or not list((studio.store.root / "tests").rglob("*.wav"))
+        # the listening rules are bridge.json's; listen.js is the runtime's own file
+        assert client.project()["listening"] == listening_rules()
+        status, headers, script = raw_get(studio, "/runtime/listen.js")
+        assert status == 200 and headers["content-type"].startswith("text/javascript")
+        assert script == resources.current().runtime_scripts()["js/listen.js"].read_bytes()
+        assert raw_get(studio, "/runtime/classifier.js")[0] == 404  # only what the page runs
+        # an installed pac (the wheel's bundle) serves its own copy
+        bundle = tmp_path / "_bundle"
+        (bundle / "js").mkdir(parents=True)
+        for name in resources.RUNTIME_SCRIPTS:
+            (bundle / "js" / name).write_text(f"/* installed {name} */")
+        monkeypatch.setattr(resources, "current", lambda: resources.Resources.installed(bundle))
+        assert raw_get(studio, "/runtime/listen.js")[2] == b"/* installed listen.js */"

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import BASE_DIR, DATA, SPEECH_DIR, fsdd
 from pac.audio import read_wav
+from pac.listen import listening_rules
 from pac.studio.server import Studio
 from test_studio import Client, Page, mic_file, wav_bytes
 
@@ -319,9 +320,24 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
             colors: Array.from(document.querySelectorAll('#live-bars .fill')).map((f) => f.style.background),
             status: document.querySelector('#live-status').textContent,
             pressed: document.querySelector('#live-toggle').getAttribute('aria-pressed'),
-            heard: Array.from(document.querySelectorAll('#live-heard li')).map((li) => li.textContent)};""")
+            heard: Array.from(document.querySelectorAll('#live-heard li')).map((li) => li.textContent),
+            runtime: typeof window.PacRuntime.listen.Decider,
+            fields: [document.querySelector('#live-threshold').value, document.querySelector('#live-interval').value]};""")
         )
         page.click("#live-toggle")
+        # tuning after Stop: what Heard would have done over the same windows at other values
+        s["tuned"] = {}
+        for threshold, interval in (("0.01", "1000"), ("0.01", "0"), ("1", "1000"), ("2", "1000")):
+            for css, value in (("#live-threshold", threshold), ("#live-interval", interval)):
+                page.find(css).clear()
+                page.find(css).send_keys(value)
+            s["tuned"][(threshold, interval)] = (
+                page.js("""return {heard: document.querySelector('#live-would').dataset.heard,
+                text: document.querySelector('#live-would').textContent,
+                dots: document.querySelectorAll('#live-timeline circle.fired').length,
+                items: document.querySelectorAll('#live-heard li').length,
+                error: Array.from(document.querySelectorAll('#live-settings .field-error')).map((e) => e.textContent)};""")
+            )
         s["model_labels"] = client.project()["models"][-1]["labels"]
         # the meant label starts over after each recording; the page asks "was it ...?" when it was not given
         page.select("#test-expected", "one")
@@ -473,6 +489,16 @@ def test_live_listening_bars_in_label_order(classroom):
     assert live["labels"] == loud["model_labels"] == ["_background_noise_", "one", "seven"], live
     assert len(set(live["colors"])) == 3 and all(live["colors"]), live["colors"]
     assert live["pressed"] == "true" and "windows classified" in live["status"], live
+    # the extension's listen.js decides, with bridge.json's defaults in the fields
+    rules = listening_rules()
+    assert live["runtime"] == "function"
+    assert live["fields"] == [str(rules["default_threshold"]), str(rules["default_minimum_interval_ms"])], live
+    tuned = loud["tuned"]
+    low, every, high, bad = (tuned[k] for k in (("0.01", "1000"), ("0.01", "0"), ("1", "1000"), ("2", "1000")))
+    assert 0 < int(low["heard"]) <= int(every["heard"]), tuned  # "one" is said all the time
+    assert int(high["heard"]) <= int(low["heard"]) and low["dots"] <= int(low["heard"]), tuned
+    assert low["items"] == min(8, int(low["heard"])) and "At Threshold 0.01" in low["text"], tuned
+    assert not low["error"] and bad["error"] and "threshold" in bad["error"][0], tuned
     assert loud["rows_added"] == 2  # two recordings; the live windows are no test results
     assert loud["expected_after"] == ""
 

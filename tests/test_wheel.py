@@ -215,6 +215,32 @@ def test_installed_pac_is_the_virtualenvs(installed):
     assert found["problems"] == []
 
 
+def test_installed_studio_serves_its_page_and_the_listening_code(installed):
+    """The installed studio serves its page, its scripts and, from the bundle, the extension's listen.js
+    (the live test's windowing), byte for byte the checkout's."""
+    script = (
+        "import hashlib, json, sys, tempfile, urllib.request\n"
+        "from pac.studio.server import Studio\n"
+        "with tempfile.TemporaryDirectory() as folder, Studio(folder + '/p', port=0, warm=False) as studio:\n"
+        "    found = {}\n"
+        "    for path in sys.argv[1:]:\n"
+        "        with urllib.request.urlopen(studio.url + path) as answer:\n"
+        "            found[path] = hashlib.sha256(answer.read()).hexdigest()\n"
+        "print(json.dumps(found))\n"
+    )
+    paths = ["runtime/listen.js", "static/live.js", "static/liveview.js", ""]
+    out = run([installed.python, "-c", script, *paths], cwd=installed.work, env=installed.env)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    sha = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
+    static = REPO / "compiler" / "pac" / "studio" / "static"
+    assert found == {
+        "runtime/listen.js": sha(REPO / "extension" / "js" / "listen.js"),
+        "static/live.js": sha(static / "live.js"),
+        "static/liveview.js": sha(static / "liveview.js"),
+        "": sha(static / "index.html"),
+    }
+
+
 def test_train_build_verify_outside_the_checkout(installed, tmp_path, capsys):
     """pac train -> pac build (PATH without Maven or npm) -> pac verify --clips, in the virtualenv;
     the .aix is byte-identical to the checkout's ``pac build`` of the same model."""

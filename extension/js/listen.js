@@ -11,9 +11,12 @@
  *       the first in label order) when it is not the background label, its probability is at least
  *       the threshold and at least minimumInterval samples have passed since the last detection's
  *       window end.  null probabilities = a silent window (background).
- *   new Stream({settings, labels, classify, onHeard, onError, capacitySeconds})
+ *   new Stream({settings, labels, classify, onHeard, onError, capacitySeconds, onWindow, decide})
  *       .push(Float32Array | Float64Array)  appends to a ring buffer (window + capacitySeconds) and
  *           schedules the windows that end in it: the k-th window ends at window + k * hop samples
+ *       onWindow(endSample, probabilities | null) is told every classified window (before its
+ *           decision); decide: false makes no decisions (no Decider, so no background label needed:
+ *           the studio's live test decides itself, with a threshold the teacher can change)
  *       .stop()   forgets everything still to do; later pushes are ignored
  *       .idle()   a promise resolved when no window is being classified or waiting
  *       .stats()  {received, due, classified, silent, dropped, detections, busyMs, lastWindowMs}
@@ -111,8 +114,9 @@
   class Stream {
     constructor(options) {
       const s = this.s = options.settings;
-      this.decider = new Decider(options.labels, s);
+      this.decider = options.decide === false ? null : new Decider(options.labels, s);
       this.classify = options.classify;
+      this.onWindow = options.onWindow || function () {};
       this.onHeard = options.onHeard || function () {};
       this.onError = options.onError || function () {};
       const slack = options.capacitySeconds === undefined ? 2 : options.capacitySeconds;
@@ -180,7 +184,8 @@
         if (this.stopped) return;
         this.counts.classified++;
         if (probabilities === null || probabilities === undefined) this.counts.silent++;
-        const found = this.decider.step(end, probabilities);
+        this.onWindow(end, probabilities === undefined ? null : probabilities);
+        const found = this.decider ? this.decider.step(end, probabilities) : null;
         if (found) {
           this.counts.detections++;
           this.log.push(found);

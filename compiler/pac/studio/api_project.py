@@ -5,10 +5,11 @@ in a classroom) and reads names only through the store's listings.
 
 from __future__ import annotations
 
-from .. import __version__
+from .. import __version__, resources
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..features import PROFILES
 from ..limits import LIMITS
+from ..listen import listening_rules
 from .exports import EXPORTS, export_problem, export_support
 from .handler import TEXT, route
 from .layout import LABELS, MODELS, StudioError
@@ -30,6 +31,21 @@ def favicon(handler) -> None:
 @route("GET", "/static/{name}")
 def static(handler, name: str) -> None:
     handler.static(name)
+
+
+#: The extension's runtime scripts the page runs itself (``runtime/<name>``): continuous listening's
+#: windowing and decision rule, so the live test listens exactly as the extension does.
+PAGE_RUNTIME_SCRIPTS = ("listen.js",)
+
+
+@route("GET", "/runtime/{name}")
+def runtime_script(handler, name: str) -> None:
+    """One of :data:`PAGE_RUNTIME_SCRIPTS`, found by :mod:`pac.resources` (the checkout's
+    ``extension/js/`` or the installed wheel's bundle)."""
+    if name not in PAGE_RUNTIME_SCRIPTS:
+        raise StudioError("no such file", status=404)
+    path = resources.current().runtime_scripts()[f"{resources.JS}/{name}"]
+    handler.send_bytes(path.read_bytes(), "text/javascript; charset=utf-8")
 
 
 # -- the project -------------------------------------------------------------------------------------
@@ -88,6 +104,7 @@ def project(handler) -> None:
                 "max_import_bytes": IMPORT_MAX_BYTES,
             },
             "background_label": BACKGROUND_LABEL,
+            "listening": listening_rules(),
             "remote": not handler.server.loopback_only,
         }
     )

@@ -159,3 +159,17 @@ export function labelColor(label, labels) {
   const i = labels.indexOf(label);
   return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
 }
+
+/** Bars in the model's label order, one colour per label; the most probable one marked. */
+export function bars(probabilities, labels, {id = null} = {}) {
+  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+  return h('div', {class: 'bars', id}, labels.map((label, i) => {
+    const p = probabilities ? probabilities[i] : 0;
+    return h('div', {class: `bar-row ${i === best ? 'best' : ''}`, dataset: {label}},
+      h('span', {class: 'label', title: label}, label),
+      h('span', {class: 'track', role: 'meter', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100',
+        'aria-valuenow': String(Math.round(100 * p))},
+      h('span', {class: 'fill', style: {width: `${(100 * p).toFixed(1)}%`, background: labelColor(label, labels)}})),
+      h('span', {class: 'pct'}, probabilities ? `${(100 * p).toFixed(0)}%` : '–'));
+  }));
+}

@@ -1,124 +1,88 @@
-// Listening continuously in the test view, with the extension's windowing (extension/js/listen.js and
-// bridge.json's "listening": 1 s windows ending every 250 ms; at most one window being classified and
-// one waiting, the newest: never behind real time; a silent window counts as background; a label is
-// "heard" when it is not the background label, its probability is at least the threshold and the
-// minimum interval since the last detection has passed).  The studio does not serve the extension's
-// scripts, so each window is classified by the studio's own route (POST api/models/<m>/classify) and
-// its stored test entry is deleted again at once: live windows never become test results.
-import {api, enc, modelUrl} from './core.js';
+// Listening continuously in the test view with the extension's own code: its windowing and decision
+// rule are extension/js/listen.js (served by the studio as runtime/listen.js, window.PacRuntime.listen)
+// with bridge.json's "listening" numbers (api/project's `listening`).  Each window is classified by the
+// studio (POST api/models/<m>/classify?keep=0: the probabilities only, nothing stored).  The decisions
+// are made here, again with listen.js's Decider, over the windows heard so far: a Threshold or
+// MinimumInterval typed while (or after) listening shows at once when Heard would have fired.
+import {api, modelUrl, state} from './core.js';
 import {encodeWav} from './wav.js';
 import {Microphone} from './recorder.js';
 
-/** The extension's listening rule (bridge.json "listening"), the numbers the page uses. */
-export const LISTENING = {windowSeconds: 1.0, hopMs: 250, threshold: 0.8, minimumIntervalMs: 1000,
-  background: '_background_noise_'};
 /** The hop when the studio serves other computers (a classroom): half the windows, so 30 listening
  * students do not take the computer that trains everyone's models. */
 export const SHARED_HOP_MS = 500;
-/** A window whose loudest sample is below this is silent (the default feature profile's silence_dbfs). */
-const SILENCE_DBFS = -70;
+/** Windows kept for replaying the decisions with other settings (2 minutes at a 250 ms hop). */
+const HISTORY_WINDOWS = 480;
+
+/** bridge.json's "listening" rules, as the studio sends them. */
+export const rules = () => state.project.listening;
+
+/** listen.js (window.PacRuntime.listen), its constants set to the studio's listening rules. */
+export function runtime() {
+  const R = window.PacRuntime;
+  if (!R || !R.listen) throw new Error('The page could not load runtime/listen.js: reload the page.');
+  R.constants = {...(R.constants || {}), listening: rules()};
+  return R.listen;
+}
+
+/**
+ * When Heard would fire over `windows` ([{end, probabilities}] in sample order, probabilities null for
+ * silence) at `rate` with {threshold, minimumIntervalMs, hopMs}: listen.js's settings (a RangeError
+ * names a bad value) and Decider.  [] for a model without the background label.
+ */
+export function detections(labels, windows, rate, options) {
+  const L = runtime();
+  const settings = L.settings(rate, options);
+  if (!labels.includes(settings.background)) return [];
+  const decider = new L.Decider(labels, settings);
+  return windows.map((w) => decider.step(w.end, w.probabilities)).filter(Boolean);
+}
 
 /**
  * Start listening with `model` (its labels in output order), a window ending every `hopMs`.
- * onWindow({probabilities (label order) |
- * null for silence, endSeconds}), onHeard({label, confidence, time}), onLevel, onError.  Returns
- * {stop(), stats()} once the microphone is open.
+ * onWindow({probabilities (label order) | null for silence, end, endSeconds, labels}) for every
+ * classified window; onLevel, onError.  Returns {rate, windows, stop(), stats()} once the microphone is
+ * open; `windows` keeps the last windows ({end, probabilities}) for detections().
  */
-export async function startListening(model, {hopMs = LISTENING.hopMs, onWindow, onHeard = () => {}, onLevel, onError}) {
+export async function startListening(model, {hopMs, onWindow, onLevel, onError}) {
+  const L = runtime();
   const mic = await Microphone.open({onLevel});
   const rate = mic.rate;
-  const window = Math.floor(LISTENING.windowSeconds * rate + 0.5);
-  const hop = Math.max(1, Math.floor(hopMs * rate / 1000 + 0.5));
-  const minimumInterval = Math.floor(LISTENING.minimumIntervalMs * rate / 1000 + 0.5);
-  const capacity = window + Math.ceil(2 * rate);
-  const ring = new Float32Array(capacity);
   const labels = model.labels.slice();
-  const counts = {due: 0, classified: 0, silent: 0, dropped: 0, detections: 0};
-  const silence = 10 ** (SILENCE_DBFS / 20);
-  let received = 0;
-  let nextEnd = window;
-  let waiting = null;
-  let running = false;
-  let stopped = false;
-  let lastEnd = null;
-
-  const windowEnding = (end) => {
-    const samples = new Float32Array(window);
-    let at = (end - window) % capacity;
-    for (let i = 0; i < window; i++) {
-      samples[i] = ring[at];
-      at = at + 1 === capacity ? 0 : at + 1;
-    }
-    return samples;
-  };
-
-  async function classify(samples) {
-    let peak = 0;
-    for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
-    if (peak < silence) return null;
-    let entry;
-    try {
-      entry = await api('POST', `${modelUrl(model.id)}/classify`, encodeWav(samples, rate),
-        {'X-Clip-Source': 'recorded', 'X-Clip-Name': enc('live')});
-    } catch (error) {
-      if (error.status === 400 && /silent/.test(error.message)) return null;
-      throw error;
-    }
-    api('DELETE', `${modelUrl(model.id)}/tests/${enc(entry.id)}`).catch(() => {});
-    const p = Object.fromEntries(entry.result);
-    return labels.map((label) => p[label] || 0);
+  const windows = [];
+  let stream;
+  try {
+    stream = new L.Stream({
+      settings: L.settings(rate, {hopMs}),
+      labels,
+      decide: false,
+      classify: async (samples) => {
+        const answer = await api('POST', `${modelUrl(model.id)}/classify?keep=0`, encodeWav(samples, rate),
+          {'X-Clip-Source': 'recorded'});
+        if (!answer.probabilities) return null;
+        const p = Object.fromEntries(answer.labels.map((label, i) => [label, answer.probabilities[i]]));
+        return labels.map((label) => p[label] || 0);
+      },
+      onWindow: (end, probabilities) => {
+        windows.push({end, probabilities});
+        if (windows.length > HISTORY_WINDOWS) windows.shift();
+        onWindow({probabilities, end, endSeconds: end / rate, labels});
+      },
+      onError: (error) => { stream.stop(); onError(error); },
+    });
+  } catch (error) {
+    mic.close();
+    throw error;
   }
-
-  function decide(end, probabilities) {
-    if (!probabilities) return null;
-    let top = 0;
-    for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[top]) top = i;
-    const label = labels[top];
-    if (label === LISTENING.background || !(probabilities[top] >= LISTENING.threshold)) return null;
-    if (lastEnd !== null && end - lastEnd < minimumInterval) return null;
-    lastEnd = end;
-    return {label, confidence: probabilities[top], time: end / rate};
-  }
-
-  function pump() {
-    if (running || stopped || waiting === null) return;
-    const end = waiting;
-    waiting = null;
-    if (end - window < received - capacity) { counts.dropped++; pump(); return; }
-    running = true;
-    classify(windowEnding(end)).then((probabilities) => {
-      if (stopped) return;
-      counts.classified++;
-      if (!probabilities) counts.silent++;
-      onWindow({probabilities, endSeconds: end / rate, labels});
-      const heard = labels.includes(LISTENING.background) ? decide(end, probabilities) : null;
-      if (heard) { counts.detections++; onHeard(heard); }
-    }, (error) => { if (!stopped) onError(error); }).finally(() => { running = false; pump(); });
-  }
-
-  const unlisten = mic.listen((block) => {
-    if (stopped) return;
-    let at = received % capacity;
-    for (let i = 0; i < block.length; i++) {
-      ring[at] = block[i];
-      at = at + 1 === capacity ? 0 : at + 1;
-    }
-    received += block.length;
-    while (nextEnd <= received) {
-      counts.due++;
-      if (waiting !== null) counts.dropped++;  // replaced by a newer window before its turn
-      waiting = nextEnd;
-      nextEnd += hop;
-    }
-    pump();
-  });
-
+  const unlisten = mic.listen((block) => stream.push(block));
   return {
+    rate,
+    windows,
     stop() {
-      stopped = true;
+      stream.stop();
       unlisten();
       mic.close();
     },
-    stats: () => ({...counts, seconds: received / rate}),
+    stats: () => ({...stream.stats(), seconds: stream.stats().received / rate}),
   };
 }

@@ -1,11 +1,12 @@
 // Step 3: testing.  Clips recorded or uploaded are classified and kept as test results (with the label
 // each was meant to be); "listen continuously" shows the model's answer for the live microphone.
-import {$, h, api, state, enc, modelUrl, testUrl, currentModel, modelName, labelColor} from './core.js';
+import {$, h, api, state, enc, modelUrl, testUrl, currentModel, modelName, bars} from './core.js';
 import {fieldError, guarded} from './toasts.js';
 import {recordTakes} from './record.js';
 import {play, makeDropTarget} from './clips.js';
-import {startListening, LISTENING, SHARED_HOP_MS} from './live.js';
-import {meterFraction} from './recorder.js';
+import {renderLive, setUpLive, stopLive} from './liveview.js';
+
+export {stopLive};
 
 export function modelOptions(select) {
   const models = state.project.models;
@@ -42,7 +43,7 @@ export function modelView(view) {
 export function renderTest() {
   const m = modelView('test');
   if (!m) { stopLive(); return; }
-  if (live && live.model !== m.id) stopLive();
+  renderLive(m);
   const expected = $('#test-expected');
   const wanted = m.labels.join('|');
   if (expected.dataset.labels !== wanted) {
@@ -57,20 +58,6 @@ export function renderTest() {
     guarded(loadTests);
   }
   renderTestResults();
-}
-
-/** Bars in the model's label order, one colour per label; the most probable one marked. */
-export function bars(probabilities, labels, {id = null} = {}) {
-  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-  return h('div', {class: 'bars', id}, labels.map((label, i) => {
-    const p = probabilities ? probabilities[i] : 0;
-    return h('div', {class: `bar-row ${i === best ? 'best' : ''}`, dataset: {label}},
-      h('span', {class: 'label', title: label}, label),
-      h('span', {class: 'track', role: 'meter', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100',
-        'aria-valuenow': String(Math.round(100 * p))},
-      h('span', {class: 'fill', style: {width: `${(100 * p).toFixed(1)}%`, background: labelColor(label, labels)}})),
-      h('span', {class: 'pct'}, probabilities ? `${(100 * p).toFixed(0)}%` : '–'));
-  }));
 }
 
 const inLabelOrder = (result, labels) => {
@@ -252,82 +239,6 @@ async function testFiles(files) {
   batchDone();
 }
 
-// -- listening continuously ------------------------------------------------------------------------
-
-let live = null;  // {model, handle}
-
-function liveLevel({peak}) {
-  const meter = $('#live-level');
-  const value = Math.round(100 * meterFraction(peak));
-  meter.firstElementChild.style.width = `${value}%`;
-  meter.setAttribute('aria-valuenow', String(value));
-}
-
-export function stopLive() {
-  if (!live) return;
-  const {handle} = live;
-  live = null;
-  state.busy = false;
-  if (handle) handle.stop();
-  const button = $('#live-toggle');
-  button.setAttribute('aria-pressed', 'false');
-  button.textContent = '◉ Listen continuously';
-  $('#live-panel').classList.remove('on');
-  $('#live-status').textContent = 'Stopped.';
-}
-
-async function toggleLive() {
-  const button = $('#live-toggle');
-  if (live) { stopLive(); return; }
-  const m = currentModel();
-  if (!m) return;
-  live = {model: m.id, handle: null};
-  state.busy = true;
-  button.setAttribute('aria-pressed', 'true');
-  button.textContent = '■ Stop listening';
-  $('#live-panel').classList.add('on');
-  $('#live-bars').replaceWith(bars(null, m.labels, {id: 'live-bars'}));
-  $('#live-heard').replaceChildren();
-  $('#live-status').textContent = 'Opening the microphone…';
-  const hasBackground = m.labels.includes(LISTENING.background);
-  const hopMs = state.project.remote ? SHARED_HOP_MS : LISTENING.hopMs;
-  $('#live-note').textContent = hasBackground
-    ? `Like the extension's continuous listening: a 1 s window every ${hopMs} ms; “heard” when a label other ` +
-      `than ${LISTENING.background} reaches ${Math.round(100 * LISTENING.threshold)}%.`
-    : `A 1 s window every ${hopMs} ms. Add a ${LISTENING.background} label (step 1) and train again to ` +
-      'see what the extension would report as heard.';
-  try {
-    const handle = await startListening(m, {
-      hopMs,
-      onLevel: liveLevel,
-      onWindow: ({probabilities, endSeconds, labels}) => {
-        if (!live) return;
-        const shown = bars(probabilities || labels.map((l) => (l === LISTENING.background ? 1 : 0)), labels, {id: 'live-bars'});
-        shown.classList.toggle('silent', !probabilities);
-        $('#live-bars').replaceWith(shown);
-        const s = handle.stats ? handle.stats() : null;
-        $('#live-status').textContent = `Listening: ${endSeconds.toFixed(1)} s` +
-          (s ? `, ${s.classified} windows classified, ${s.dropped} skipped to keep up` : '') + (probabilities ? '' : ' (silence)');
-      },
-      onHeard: ({label, confidence, time}) => {
-        const list = $('#live-heard');
-        list.prepend(h('li', {}, `${time.toFixed(1)} s: `, h('b', {style: {color: labelColor(label, m.labels)}}, label),
-          ` (${Math.round(100 * confidence)}%)`));
-        while (list.children.length > 8) list.lastElementChild.remove();
-      },
-      onError: (error) => { fieldError(button, error); stopLive(); },
-    });
-    if (!live) { handle.stop(); return; }
-    live.handle = handle;
-    fieldError(button, null);
-    $('#live-status').textContent = 'Listening…';
-  } catch (error) {
-    live = null;
-    stopLive();
-    fieldError(button, error);
-  }
-}
-
 export function setUpTest() {
   $('#test-record').addEventListener('click', testRecord);
   $('#test-upload-button').addEventListener('click', () => $('#test-upload').click());
@@ -337,7 +248,7 @@ export function setUpTest() {
     testFiles(files).then(() => $('#test-upload-button').focus());
   });
   makeDropTarget($('#test-drop'), testFiles);
-  $('#live-toggle').addEventListener('click', toggleLive);
+  setUpLive();
   $('#test-clear').addEventListener('click', (event) => {
     if (!window.confirm('Delete all test results of this model?')) return;
     guarded(async () => {
@@ -346,6 +257,4 @@ export function setUpTest() {
       await loadTests();
     }, event.currentTarget);
   });
-  document.addEventListener('visibilitychange', () => { if (document.hidden) stopLive(); });
-  window.addEventListener('hashchange', () => { if (location.hash !== '#test') stopLive(); });
 }
