@@ -175,8 +175,10 @@ function renderProgress() {
   if (job.state === 'done') fraction = 1;
   else if (step === 2 && job.features_total && (linear || job.features_done)) fraction = job.features_done / job.features_total;
   else if (step === 3 && !linear && job.epochs) fraction = job.epoch / job.epochs;
-  const stateText = {running: job.stage, done: 'Done: the new model is ready.', failed: 'Training failed.',
-    cancelled: 'Cancelled.'}[job.state] || job.stage;
+  const waiting = job.state === 'running' && job.queued;
+  const place = `number ${job.position} in the queue`;
+  const stateText = waiting ? `Waiting: ${place}` : {running: job.stage, done: 'Done: the new model is ready.',
+    failed: 'Training failed.', cancelled: 'Cancelled.'}[job.state] || job.stage;
   const steps = h('ol', {class: 'stepper', 'aria-label': 'Training steps'}, (STEPS[linear ? 'linear' : 'conv']).map((name, i) => {
     let text = name;
     if (i === 2 && step === 2) text += job.features_total && (linear || job.features_done) ? `: clip ${job.features_done} of ${job.features_total}` : '…';
@@ -204,10 +206,12 @@ function renderProgress() {
     h('div', {style: {width: `${Math.round(100 * (fraction || 0))}%`}}));
   const children = [
     h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''}}, stateText),
-    job.queued ? h('p', {class: 'queued', id: 'train-queued'}, job.position > 1
-      ? `Waiting: ${job.position - 1} other training run${job.position === 2 ? '' : 's'} go first (the studio trains one at a time).`
-      : 'Waiting: this run is next (the studio trains one at a time).') : '',
-    bar,
+    waiting ? h('div', {class: 'queued', id: 'train-queued', dataset: {position: job.position}},
+      h('p', {class: 'place'}, 'Waiting: ', h('b', {}, place)),
+      h('p', {}, (job.position > 1
+        ? `${job.position - 1} other training run${job.position === 2 ? ' goes' : 's go'} first`
+        : 'This run is next') + ': this computer trains one model at a time, for the whole class. It starts by ' +
+        'itself; Cancel takes it out of the queue.')) : bar,
     steps,
     h('div', {class: 'stats'}, stats),
     linear && job.result ? linearResult(job.result) : '',
@@ -218,7 +222,7 @@ function renderProgress() {
   box.replaceChildren(...children);
   // screen readers hear each step once and the end, not every clip (the box is redrawn every 0.6 s)
   const said = job.state !== 'running' ? stateText
-    : job.queued ? 'Waiting for another training run' : (STEPS[linear ? 'linear' : 'conv'][step] || '');
+    : waiting ? `Waiting: ${place}` : (STEPS[linear ? 'linear' : 'conv'][step] || '');
   if ($('#train-announce').textContent !== said) $('#train-announce').textContent = said;
   $('#live-chart').replaceChildren(!linear && history.loss && history.loss.length ? chart(history, job.epochs) : '');
 }
