@@ -201,6 +201,21 @@ class TrainResult:
     linear: dict | None = None
 
 
+def validation_report(dataset: Dataset, val_idx, y_val: np.ndarray, probs: np.ndarray) -> dict:
+    """``report.json``'s ``validation``: the scores of the held-back clips and the answer for each."""
+    result = scores(y_val, probs.argmax(axis=1), dataset.labels)
+    result["clips"] = [
+        {
+            "path": str(dataset.clips[i].path),
+            "label": dataset.labels[dataset.clips[i].label],
+            "predicted": dataset.labels[int(p.argmax())],
+            "confidence": float(p.max()),
+        }
+        for i, p in zip(val_idx, probs)
+    ]
+    return result
+
+
 def fit(
     dataset: Dataset,
     *,
@@ -294,18 +309,7 @@ def fit(
         "validation": None,
     }
     if val_idx:
-        probs = predict_head(model, x_val)
-        result = scores(y_val, probs.argmax(axis=1), dataset.labels)
-        result["clips"] = [
-            {
-                "path": str(clips[i].path),
-                "label": dataset.labels[clips[i].label],
-                "predicted": dataset.labels[int(p.argmax())],
-                "confidence": float(p.max()),
-            }
-            for i, p in zip(val_idx, probs)
-        ]
-        report["validation"] = result
+        report["validation"] = validation_report(dataset, val_idx, y_val, predict_head(model, x_val))
     return TrainResult(model=model, labels=dataset.labels, report=report)
 
 
@@ -466,17 +470,7 @@ def _fit_linear(
     if val_idx:
         probs = model.probabilities(select_columns(np.concatenate(val_x), blocks, sizes, model.blocks))
         y_val = np.array([clips[i].label for i in val_idx], dtype=np.int64)
-        result = scores(y_val, probs.argmax(axis=1), dataset.labels)
-        result["clips"] = [
-            {
-                "path": str(clips[i].path),
-                "label": dataset.labels[clips[i].label],
-                "predicted": dataset.labels[int(p.argmax())],
-                "confidence": float(p.max()),
-            }
-            for i, p in zip(val_idx, probs)
-        ]
-        report["validation"] = result
+        report["validation"] = validation_report(dataset, val_idx, y_val, probs)
     return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear)
 
 
