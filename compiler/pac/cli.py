@@ -1,3 +1,4 @@
+# One module on purpose (issue 15): the whole `pac` command surface, each command a thin call into the library.
 """The ``pac`` command.
 
 Every command turns a :class:`~pac.errors.PacError` into ``error: <one line>`` on stderr and exit

@@ -1,3 +1,4 @@
+# One module on purpose (issue 15): the one declaration of every training option, read by the CLI, studio and README.
 """The options of training, declared once: name, type, product default, the PAC paper's value, bounds or
 choices, one line of help, the command-line flag and whether the studio offers it.
 

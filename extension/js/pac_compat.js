@@ -1,3 +1,4 @@
+// One script on purpose (issue 15): MIT's steps in order, read side by side with pac/features/compat.py and canvas.py.
 /*
  * Feature method "pac-compat": the image MIT's Personal Audio Classifier computed (its server's
  * pydub silence removal and matplotlib figure, then the browser's 200x200 drawing and 224x224

@@ -1,3 +1,4 @@
+# One module on purpose (issue 15): MIT's server steps in order, read side by side with extension/js/pac_compat.js.
 """Feature method ``"pac-compat"``: the image MIT's Personal Audio Classifier computed.
 
 MIT's PAC sent a recording to its server, which removed pydub's silence and drew matplotlib's
