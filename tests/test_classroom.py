@@ -279,6 +279,32 @@ def test_teacher_page_needs_the_teachers_code(classroom):
     assert student.get("/teacher/overview")[0] == 401
 
 
+def test_the_teachers_cookie_expires(classroom):
+    """The teacher's cookie opens every student's studio, so one left in a student's browser (the teacher
+    helped there) must stop working: it carries when it was made, signed, and is good for
+    TEACHER_SECONDS (the browser is told the same); it was once one fixed value, good for ever."""
+    from pac.studio.classroom import TEACHER_SECONDS
+
+    teacher = Browserless(classroom)
+    Browserless(classroom).join(classroom, "Ada")
+    assert teacher.get("/teacher?code=" + classroom.classroom.teacher_code)[0] == 303
+    assert f"Max-Age={TEACHER_SECONDS};" in teacher.last.getheader("Set-Cookie")
+    assert teacher.get("/teacher/overview")[0] == 200 and teacher.get("/s/Ada/api/project")[0] == 200
+    issued, signature = teacher.cookies["pac-teacher"].split(".")
+    now = time.time()
+    for value in (
+        classroom.classroom.teacher_cookie(now=now - TEACHER_SECONDS - 5),  # too old
+        classroom.classroom.teacher_cookie(now=now + 3600),  # from the future
+        f"{int(issued) + 1}.{signature}",  # another date, the same signature
+        signature,
+        "",
+    ):
+        stale = Browserless(classroom)
+        stale.cookies = {"pac-teacher": value}
+        assert stale.get("/teacher/overview")[0] == 401, value
+        assert stale.get("/s/Ada/api/project")[0] == 403, value
+
+
 def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
     """Two students press Train: the second waits in the queue (state running, queued, its position in
     the stage text the page shows), can cancel there, and trains when the first is done.  The training

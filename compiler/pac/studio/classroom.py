@@ -45,6 +45,9 @@ STUDENTS, TLS = "students", "tls"
 STUDENT_COOKIE, TEACHER_COOKIE = "pac-student", "pac-teacher"
 #: How long a student stays joined on a computer (a new join replaces it).
 COOKIE_SECONDS = 30 * 24 * 3600
+#: How long the teacher's cookie opens every studio (then the teacher's code again): a cookie left in a
+#: student's browser (the teacher helped on that computer) must not open the whole class for ever.
+TEACHER_SECONDS = 12 * 3600
 #: Wrong codes one address may try in :data:`GUESS_WINDOW` seconds before it must wait.
 MAX_GUESSES, GUESS_WINDOW = 20, 600
 
@@ -183,11 +186,20 @@ class Classroom:
             return None
         return student if hmac.compare_digest(signature, self._sign("student:" + student)) else None
 
-    def teacher_cookie(self) -> str:
-        return self._sign("teacher")
+    def teacher_cookie(self, now: float | None = None) -> str:
+        """The teacher's cookie value: when it was made and its signature (valid :data:`TEACHER_SECONDS`)."""
+        issued = str(int(time.time() if now is None else now))
+        return f"{issued}.{self._sign('teacher:' + issued)}"
 
     def is_teacher(self, value: str | None) -> bool:
-        return bool(value) and hmac.compare_digest(value, self.teacher_cookie())
+        """Whether a cookie value is a teacher's cookie of this classroom made less than
+        :data:`TEACHER_SECONDS` ago."""
+        issued, _, signature = (value or "").partition(".")
+        if not (issued.isascii() and issued.isdigit() and len(issued) <= 12 and signature.isascii()):
+            return False
+        if not hmac.compare_digest(signature.encode(), self._sign("teacher:" + issued).encode()):
+            return False
+        return 0 <= time.time() - int(issued) < TEACHER_SECONDS
 
     def code_matches(self, typed, code: str, client: str) -> bool:
         """Whether a typed code (spaces and case ignored) is ``code``; wrong guesses are counted per address."""
@@ -396,7 +408,8 @@ class ClassroomServer(StudioServer):
         if typed is not None:
             if self.classroom.code_matches(typed, self.classroom.teacher_code, handler.client_address[0]):
                 cookie = (
-                    f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Secure; HttpOnly; SameSite=Strict"
+                    f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Max-Age={TEACHER_SECONDS}; "
+                    "Secure; HttpOnly; SameSite=Strict"
                 )
                 self.redirect(handler, "/teacher", cookies=[cookie])
                 return
