@@ -3,16 +3,18 @@
     .venv/bin/python bench/fuzz.py --inputs 1000000 --json artifacts/fuzz.json
 
 The inputs are shared among the targets (``--share``; by default mostly the WAV decoder, the fastest
-and most exposed, then the configuration loader, ``.mdl`` import, ``pac verify`` on ``.aix`` files
-and the studio's HTTP API).  Each target runs in a worker process that draws its inputs from a seeded
+and most exposed, then the configuration loader, ``.mdl`` import, ``pac verify`` on ``.aix`` files,
+the studio's HTTP API, its project files and model names (``transfer``) and the classroom's students
+behind their cookies (``classroom``)).  Each target runs in a worker process that draws its inputs from a seeded
 :class:`random.Random` (the same generators the tests drive with Hypothesis, about a hundred times
 faster) and counts every outcome.  A failure is one of:
 
 ``uncaught <type>``
     An exception other than :class:`pac.errors.PacError` escaped (a traceback for the user).
 ``broken: <promise>``
-    A result outside :mod:`pac.limits` was accepted (e.g. a sample rate of 1 Hz), or the studio
-    answered 5xx.
+    A result outside :mod:`pac.limits` was accepted (e.g. a sample rate of 1 Hz), the studio
+    answered 5xx, a refused project file changed the project, an accepted one left it inconsistent,
+    or a request reached a classroom student's project without that student's cookie.
 ``hang > 10 s``
     One input took longer than ``--hang`` seconds: a watchdog thread in the worker records it and
     ends the worker; the run goes on in a new worker with the next seed.
@@ -49,7 +51,15 @@ sys.path.insert(0, str(BENCH))
 
 import fuzz_targets as F  # noqa: E402
 
-DEFAULT_SHARE = {"wav": 0.75, "config": 0.12, "mdl": 0.08, "aix": 0.03, "studio": 0.02}
+DEFAULT_SHARE = {
+    "wav": 0.75,
+    "config": 0.12,
+    "mdl": 0.08,
+    "aix": 0.03,
+    "studio": 0.016,
+    "transfer": 0.002,
+    "classroom": 0.002,
+}
 EXAMPLES_KEPT = 3
 
 
@@ -136,6 +146,17 @@ def make_target(name: str, scratch: Path, stack) -> F.Target:
 
         studio = stack.enter_context(Studio(scratch / "project", port=0, warm=False))
         return F.studio_target(studio, F.wav_seeds())
+    if name == "transfer":
+        from pac.studio.server import Studio
+
+        studio = stack.enter_context(Studio(scratch / "project", port=0, warm=False))
+        empty = stack.enter_context(Studio(scratch / "empty", port=0, warm=False))
+        return F.transfer_target(studio, empty, scratch)
+    if name == "classroom":
+        from pac.studio.classroom import ClassroomStudio
+
+        classroom = stack.enter_context(ClassroomStudio(scratch / "class", host="127.0.0.1", port=0, warm=False))
+        return F.classroom_target(classroom)
     raise SystemExit(f"unknown target {name}")
 
 
@@ -300,7 +321,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--share",
         help="how the inputs are shared, e.g. wav=0.75,config=0.12,mdl=0.08,aix=0.03,"
-        "studio=0.02 (a target left out is not run)",
+        "studio=0.016,transfer=0.002,classroom=0.002 (a target left out is not run)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="targets run at once (default 1)")

@@ -1039,3 +1039,823 @@ def studio_target(studio, seeds: list[bytes]) -> Target:
     info = studio.store.add_clip("fuzz", clip, original_name="seed.wav")
     segments = SEGMENTS + [quote(info["id"])] * 4
     return Target("studio", lambda d: studio_request(d, seeds, segments), StudioCheck(studio), repr)
+
+
+# -- the studio's project files (export / import) and model names ----------------------------------------
+
+#: The model folder of the fuzzed project (an id as the studio makes them).
+FUZZ_MODEL = "m-20261202-101010"
+_NUL_MARK = "NULMARK"  # zipfile cuts a name at NUL when writing: the mark is replaced in the bytes
+
+
+def folder_digest(root: Path) -> str:
+    """A digest of every folder and file (name and bytes) under ``root``; an empty ``.trash`` (left by
+    an import's staging) and the studio's lock file do not count."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+        if path.is_dir():
+            if rel == b".trash" and not any(path.iterdir()):
+                continue
+            digest.update(b"D" + rel + b"\0")
+        elif rel != b".studio.lock":
+            digest.update(b"F" + rel + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+_MODEL_FILES: dict[str, bytes] = {}
+
+
+def model_files() -> dict[str, bytes]:
+    """A model folder without TensorFlow: ``pac.json`` (pac-compat features), the ``.mdl`` seed's
+    TF.js ``model.json`` and weights, and a ``report.json`` with what training writes."""
+    from pac import __version__
+    from pac.features import PROFILES
+    from pac.modeldir import Manifest
+
+    if _MODEL_FILES:
+        return dict(_MODEL_FILES)
+    entries = mdl_entries(mdl_seed())
+    manifest = Manifest(
+        labels=MDL_LABELS,
+        features=PROFILES["pac-compat"],
+        base={"name": "mobilenet_v1_0.25_224", "cut_layer": "conv_pw_13_relu", "sha256": "0" * 64},
+        tools={"pac": __version__, "tensorflow": "none", "tfjs_writer": "fuzz"},
+    )
+    report = {
+        "labels": list(MDL_LABELS),
+        "clips": {"training": [f"{MDL_LABELS[0]}/a.wav"], "validation": []},
+        "cross_validation": {"accuracy": 0.5, "clips": [f"{MDL_LABELS[0]}/a.wav"]},
+        "head": {"candidates": [], "l2": 0.001},
+        "history": {"loss": [1.0, 0.5]},
+        "seconds": 1.5,
+    }
+    _MODEL_FILES.update(
+        {
+            "pac.json": manifest.to_json().encode(),
+            "model.json": entries["model.json"],
+            "model.weights.bin": entries["model.weights.bin"],
+            "report.json": json.dumps(report).encode(),
+        }
+    )
+    return dict(_MODEL_FILES)
+
+
+def answer_parts(answer: bytes) -> tuple[int, dict, bytes]:
+    """``(status, headers in lower case, body)`` of an HTTP answer (after any ``100 Continue``)."""
+    while answer.startswith(b"HTTP/1.1 100"):
+        answer = answer.split(b"\r\n\r\n", 1)[1]
+    expect(answer.startswith(b"HTTP/1."), f"no answer: {answer[:80]!r}")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return int(lines[0][9:12]), headers, body
+
+
+def one_line_error(status: int, headers: dict, body: bytes) -> str:
+    """A 4xx's ``{"error": "one line"}`` (a :class:`Broken` for anything else)."""
+    expect(400 <= status < 500, f"status {status}: {body[:300]!r}")
+    expect(headers.get("content-type", "").startswith("application/json"), f"a {status} that is not JSON")
+    message = json.loads(body).get("error")
+    expect(isinstance(message, str) and message, f"a {status} without an error line: {body[:200]!r}")
+    expect("\n" not in message and "Traceback" not in message, f"a two-line error: {message[:300]!r}")
+    return message
+
+
+def zip_with(entries: list[tuple[str, bytes]], method: int) -> bytes:
+    """:func:`rezip`, then every :data:`_NUL_MARK` in a name made a NUL byte."""
+    data = rezip(entries, method=method)
+    return data.replace(_NUL_MARK.encode(), b"\0" + _NUL_MARK.encode()[1:])
+
+
+def patch_headers(d: Draw, data: bytes) -> bytes:
+    """One central-directory or local header field changed: declared sizes (huge, small, zip64's
+    0xFFFFFFFF), the encryption flag, the name's length."""
+    marks = [(i, b"PK\x01\x02") for i in _find_all(data, b"PK\x01\x02")]
+    marks += [(i, b"PK\x03\x04") for i in _find_all(data, b"PK\x03\x04")]
+    if not marks:
+        return data
+    at, kind = d.choice(marks)
+    central = kind == b"PK\x01\x02"
+    field = d.choice(["size", "compressed", "flags", "name length", "offset"])
+    offsets = {
+        "size": (24 if central else 22, 4),
+        "compressed": (20 if central else 18, 4),
+        "flags": (8 if central else 6, 2),
+        "name length": (28 if central else 26, 2),
+        "offset": (42 if central else 14, 4),
+    }
+    start, width = offsets[field]
+    if field == "flags":
+        value = d.choice([0x1, 0x8, 0x41, 0x800, 0xFFFF])
+    else:
+        value = d.choice(INTERESTING_U32 + [1 << 30, IMPORT_MAX_TOTAL + 1]) & ((1 << (8 * width)) - 1)
+    out = bytearray(data)
+    out[at + start : at + start + width] = value.to_bytes(width, "little")
+    return bytes(out)
+
+
+IMPORT_MAX_TOTAL = 256 * 1024 * 1024
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    found, at = [], data.find(needle)
+    while at >= 0 and len(found) < 64:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
+def hostile_entry_name(d: Draw, name: str, top: str) -> str:
+    """An entry name that may reach outside the project, or name a place the studio does not have."""
+    inner = name[len(top) + 1 :] if name.startswith(top + "/") else name
+    clip = inner.rsplit("/", 1)[-1] or "a.wav"
+    return d.choice(
+        [
+            lambda: f"../{name}",
+            lambda: f"{top}/../../{inner}",
+            lambda: f"{top}/labels/../../../evil.wav",
+            lambda: f"{top}/labels/one/../../studio.json",
+            lambda: f"/{name}",
+            lambda: "/etc/passwd",
+            lambda: f"C:/{name}",
+            lambda: f"C:{name}",
+            lambda: f"c:\\{inner}",
+            lambda: name.replace("/", "\\"),
+            lambda: f"{top}\\labels\\one\\{clip}",
+            lambda: f"{name[:-4]}{_NUL_MARK}.wav" if name.endswith(".wav") else f"{name}{_NUL_MARK}",
+            lambda: f"{top}/labels/{'x' * 300}/{clip}",
+            lambda: f"{top}/labels/one/{'a' * d.choice([101, 250, 5000])}.wav",
+            lambda: "x/" * d.choice([100, 3000]) + clip,
+            lambda: f"{top}/labels/{unicodedata_nfd('été')}/{clip}",
+            lambda: f"{top}/labels/\u00c9T\u00c9/{clip}",
+            lambda: f"{top}/labels/\U0001f3b5/{clip}",
+            lambda: f"{top}/labels/one\u202e/{clip}",
+            lambda: f"{top}/labels/\u0661\u0662 \u05d0/{clip}",
+            lambda: f"{top}/labels/CON/{clip}",
+            lambda: f"{top}/labels/ one/{clip}",
+            lambda: f"{top}/labels/one /{clip}",
+            lambda: f"{top}/labels/a.b/{clip}",
+            lambda: f"{top}/labels/one/sub/{clip}",
+            lambda: f"{top}/labels/one/{clip[:-4]}.WAV",
+            lambda: f"{top}/labels/one/.{clip}",
+            lambda: f"{top}/labels/one/\u202egnp.wav",
+            lambda: f"{top}/labels/one/{clip}/",
+            lambda: f"{top}/labels/one",
+            lambda: f"{top}/labels",
+            lambda: f"__MACOSX/{name}",
+            lambda: f"{top}/.DS_Store",
+            lambda: f"{top}//labels/one/{clip}",
+            lambda: f"{top}/./labels/one/{clip}",
+            lambda: f"{top}/models/../{clip}",
+            lambda: f"{top}/models/m-1/pac.json",
+            lambda: f"{top}/models/{FUZZ_MODEL}-99999/pac.json",
+            lambda: f"{top}/models/{FUZZ_MODEL}/run.exe",
+            lambda: f"{top}/models/{FUZZ_MODEL}/sub/pac.json",
+            lambda: f"{top}/tests/{FUZZ_MODEL}/results.json",
+            lambda: f"{top}/exports/{FUZZ_MODEL}/x.aix",
+            lambda: f"other/{inner}",
+            lambda: inner,
+            lambda: "studio.json",
+            lambda: f"{top}/{top}/studio.json",
+            lambda: d.text(24, min_size=1).replace("\0", _NUL_MARK),
+            lambda: f"{top}/labels/{d.text(8, min_size=1)}/{clip}".replace("\0", _NUL_MARK),
+        ]
+    )()
+
+
+def unicodedata_nfd(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFD", text)
+
+
+#: ``studio.json`` contents that are JSON but not what the studio writes.
+HOSTILE_SETTINGS = [
+    {"format": "pac-studio-project", "profile": ["paper"]},
+    {"format": "pac-studio-project", "profile": {"x": 1}},
+    {"format": "pac-studio-project", "profile": 3},
+    {"format": "pac-studio-project", "profile": "nope"},
+    {"format": "pac-studio-project", "labels": {"one": 1}},
+    {"format": "pac-studio-project", "labels": [["one"], {}, None, 3, "one", "ghost"]},
+    {"format": "pac-studio-project", "model_names": [FUZZ_MODEL]},
+    {"format": "pac-studio-project", "model_names": {FUZZ_MODEL: ["x"]}},
+    {"format": "pac-studio-project", "model_names": {FUZZ_MODEL: "a\u0000b"}},
+    {"format": "pac-studio-project", "model_names": {FUZZ_MODEL: "x" * 1000}},
+    {"format": "pac-studio-project", "model_names": {FUZZ_MODEL: "\u202eevil<script>"}},
+    {"format": "pac-studio-project", "format_version": 999},
+    {"format": "pac-studio-projectx"},
+    {"format": None},
+    {},
+    [],
+    "pac-studio-project",
+]
+
+
+def import_input(d: Draw, top: str, entries: list[tuple[str, bytes]], wavs: list[bytes], whole: bytes) -> bytes:
+    """The real exported project with its zip bytes mutated, or re-zipped after entry-level edits:
+    hostile names, doubled entries, clips that are not WAV (or cut, or too large), settings and
+    model files edited or replaced, deflate bombs, declared sizes that lie, thousands of entries."""
+    pick = d.integer(0, 9)
+    if pick == 0:
+        return mutated(d, whole, hot=len(whole), max_mutations=4)
+    items = list(entries)
+    method = d.choice([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_DEFLATED])
+    for _ in range(d.integer(1, 3)):
+        k = d.integer(0, len(items) - 1)
+        name, body = items[k]
+        action = d.choice(
+            ["rename", "rename", "double", "clip", "clip", "add", "settings", "json", "model", "drop", "bomb", "method"]
+        )
+        if action == "rename":
+            items[k] = (hostile_entry_name(d, name, top), body)
+        elif action == "double":
+            twin = d.choice([name, unicodedata_nfd(name), name.upper(), name + "/"])
+            items.insert(d.integer(0, len(items)), (twin, d.choice([body, d.choice(wavs)])))
+        elif action == "clip" and name.endswith(".wav"):
+            items[k] = (name, hostile_clip(d, body))
+        elif action in ("add", "clip"):
+            label = d.choice(["one", "two words", "\u00e9t\u00e9", "new", "NEW", "New ", "one"])
+            clip = d.choice(["added.wav", "up-20261202-101010-abcdef12.wav", "b.WAV", "\u00e9.wav", "a b.wav"])
+            items.append((f"{top}/labels/{label}/{clip}", d.choice(wavs) if d.boolean() else mutated(d, wavs[0])))
+        elif action == "settings":
+            settings = d.choice(HOSTILE_SETTINGS)
+            text = (
+                json.dumps(settings).encode()
+                if d.integer(0, 3)
+                else d.choice([b"[" * 100000 + b"]" * 100000, b'{"format": "pac-studio-project", "x": NaN}', b"\xff"])
+            )
+            at = next((i for i, (n, _) in enumerate(items) if n.endswith("studio.json")), k)
+            items[at] = (items[at][0], text)
+        elif action == "json" and name.endswith(".json"):
+            items[k] = (name, json_edit(d, body))
+        elif action in ("json", "model"):
+            file = d.choice(["pac.json", "model.json", "report.json", "model.weights.bin", "curves.png", "x.json"])
+            content = hostile_model_file(d, file)
+            model = d.choice([FUZZ_MODEL, "m-20261202-111111", "m-20261202-111111-2"])
+            if model != FUZZ_MODEL and d.integer(0, 3):  # a whole new model, one of its files hostile
+                items += [(f"{top}/models/{model}/{n}", b) for n, b in model_files().items()]
+            items = [(n, b) for n, b in items if n != f"{top}/models/{model}/{file}"]
+            items.append((f"{top}/models/{model}/{file}", content))
+        elif action == "drop" and len(items) > 1:
+            items.pop(k)
+        elif action == "bomb":
+            items[k] = (name, b"\0" * d.choice([1 << 16, 1 << 20, 8 << 20]))
+            method = zipfile.ZIP_DEFLATED
+        elif action == "method":
+            method = d.choice([zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+    if d.integer(0, 40) == 0:
+        items += [(f"{top}/labels/many/{i}.wav", b"") for i in range(d.choice([1000, 5001]))]
+    data = zip_with(items, method)
+    if d.integer(0, 4) == 0:
+        data = patch_headers(d, data)
+    if d.integer(0, 15) == 0:
+        data = d.choice([d.binary(64) + data, data + d.binary(64), data[: d.integer(0, len(data))]])
+    return data
+
+
+MODEL_FILE_LIMIT = 32 * 1024 * 1024
+
+
+def hostile_clip(d: Draw, body: bytes) -> bytes:
+    """A clip's bytes made not quite a WAV: mutated, cut, built from hostile fields, random, empty, too large."""
+    pick = d.integer(0, 5)
+    if pick == 0:
+        return mutated(d, body, hot=80)
+    if pick == 1:
+        return body[: d.integer(0, len(body))]
+    if pick == 2:
+        return built_wav(d)
+    if pick == 3:
+        return d.binary(64)
+    if pick == 4:
+        return b""
+    return body[:44] + b"\0" * (LIMITS.upload_max_bytes + 1)
+
+
+def hostile_model_file(d: Draw, file: str) -> bytes:
+    """A model folder's file edited or replaced (JSON too deep, values of other types, too large)."""
+    pick = d.integer(0, 6)
+    if pick == 0:
+        return json_edit(d, model_files().get(file, b"{}"))
+    if pick == 1:
+        return b"[" * 5000 + b"]" * 5000
+    if pick == 2:
+        return json.dumps(d.choice(HOSTILE_VALUES)).encode()
+    if pick == 3:
+        return d.binary(32)
+    if pick == 4:
+        return b"\0" * (MODEL_FILE_LIMIT + 1)
+    if pick == 5:
+        return json.dumps({"clips": d.choice(HOSTILE_VALUES), "cross_validation": {"clips": 5}}).encode()
+    return json.dumps({"cross_validation": {"accuracy": "high"}, "validation": [], "features": []}).encode()
+
+
+#: Model names sent to ``POST api/models/<id>/rename`` (besides random text).
+HOSTILE_MODEL_NAMES = [
+    "",
+    " ",
+    "\t",
+    "\u0000",
+    "a\nb",
+    "a\u0000b",
+    "\u202eevil",
+    "\u200b",
+    "x" * 60,
+    "x" * 61,
+    " " * 30 + "x" + " " * 30,
+    unicodedata_nfd("\u00e9") * 40,
+    "\U0001f3b5" * 60,
+    "<script>alert(1)</script>",
+    '"; filename="x.exe',
+    "../../studio.json",
+    "CON",
+    "Model 1",
+    "\ud800",
+    "\udfff x",
+    None,
+    3,
+    1.5,
+    True,
+    ["x"],
+    {"name": "x"},
+]
+MODEL_WORDS = ["Digits", "  spaced  ", "\u00e9t\u00e9 2", "\u0645\u0631\u062d\u0628\u0627", "\U0001f3b5 tune", "a" * 59]
+RENAME_BODIES = [
+    b'{"name": "\\ud800"}',
+    b'{"name": "\\u0000"}',
+    b'{"name": "a", "name": "b"}',
+    b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"name": "' + b"x" * 70000 + b'"}',
+    b"\xff\xfe{}",
+    b'{"name": NaN}',
+    b"",
+    b"[]",
+]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One input of the ``transfer`` target: ``kind`` ``"import"`` (``body`` a project file) or
+    ``"rename"`` (``model`` the URL segment, ``body`` the JSON)."""
+
+    kind: str
+    body: bytes
+    model: str = ""
+    empty: bool = False
+
+    def __repr__(self) -> str:
+        return f"Transfer({self.kind!r}, model={self.model!r}, empty={self.empty}, body={shown_short(self.body)!r})"
+
+
+def transfer_input(d: Draw, seed) -> Transfer:
+    if d.integer(0, 4):
+        return Transfer("import", import_input(d, *seed), empty=d.integer(0, 3) == 0)
+    model = d.choice([FUZZ_MODEL] * 6 + ["m-20261202-111111", "..", "%2e%2e", f"{FUZZ_MODEL}%00", "%ff", "x" * 300])
+    model = d.choice([model, model.upper(), f"{FUZZ_MODEL}%2F..%2F..%2Fstudio.json"]) if d.integer(0, 5) == 0 else model
+    if d.integer(0, 5) == 0:
+        body = d.choice(RENAME_BODIES)
+    else:
+        pick = d.integer(0, 3)
+        name = d.choice(HOSTILE_MODEL_NAMES) if pick < 2 else d.text(70) if pick == 2 else d.choice(MODEL_WORDS)
+        try:
+            body = json.dumps({"name": name}, ensure_ascii=d.boolean()).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError):
+            body = b"{}"
+    return Transfer("rename", body, model)
+
+
+def is_clip_entry(name: str) -> bool:
+    """Whether an accepted project file's entry is a clip (not a file manager's hidden file, which
+    an import skips)."""
+    parts = name.split("/")
+    hidden = parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts)
+    return not hidden and len(parts) >= 3 and parts[-3] == "labels" and name.lower().endswith(".wav")
+
+
+class TransferCheck:
+    """``POST api/project/import`` and ``POST api/models/<id>/rename`` on a studio's real project:
+    a 2xx, or a 4xx with one error line and the project's folder byte for byte as it was; after an
+    accepted import, a consistent project (every clip decodes, every model reads, every clip of the file
+    is in its label, the page's ``api/project`` and a new export answer, importing that export again
+    adds nothing); then the project is put back as it was."""
+
+    def __init__(self, studio, baseline: Path, empty=None, empty_baseline: Path | None = None):
+        self.projects = [(studio, baseline, folder_digest(studio.store.root))]
+        if empty is not None:
+            self.projects.append((empty, empty_baseline, folder_digest(empty.store.root)))
+        self.studio, self.baseline, self.baseline_digest = self.projects[0]
+
+    def send(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+        headers = (("X-Pac-Studio", "1"), ("Content-Length", str(len(body))))
+        return answer_parts(exchange(self.studio.port, Request(method, path, headers, body)))
+
+    def __call__(self, value: Transfer) -> str:
+        self.studio, self.baseline, self.baseline_digest = self.projects[value.empty and len(self.projects) - 1]
+        root = self.studio.store.root
+        before = folder_digest(root)
+        try:
+            if value.kind == "import":
+                return self.imported(value.body, before) + (" into an empty project" if value.empty else "")
+            return self.renamed(value, before)
+        finally:
+            if folder_digest(root) != self.baseline_digest:
+                self.restore()
+
+    def imported(self, data: bytes, before: str) -> str:
+        root = self.studio.store.root
+        status, headers, body = self.send("POST", "/api/project/import", data)
+        expect(status < 500, f"status {status}: {body[:300]!r}")
+        if status != 200:
+            one_line_error(status, headers, body)
+            expect(folder_digest(root) == before, f"a refused project file ({status}) changed the project")
+            return "refused"
+        answer = json.loads(body)
+        expect(not list(root.glob(".trash/*")), "an accepted import left its staging folder")
+        self.consistent()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            wavs = [info for info in archive.infolist() if is_clip_entry(info.filename)]
+            import hashlib
+
+            have = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (root / "labels").rglob("*.wav")}
+            for info in wavs:
+                expect(
+                    hashlib.sha256(archive.read(info)).hexdigest() in have,
+                    f"a clip of the file is not in the project: {info.filename!r}",
+                )
+        expect(answer["clips"] + answer["skipped"] == len(wavs), f"clips counted wrong: {answer}")
+        status, headers, exported = self.send("GET", "/api/project/export")
+        expect(status == 200, f"the export after an import answered {status}")
+        status, headers, again = self.send("POST", "/api/project/import", exported)
+        expect(status == 200 and json.loads(again)["clips"] == 0, f"re-importing the export: {status} {again[:300]!r}")
+        return "accepted"
+
+    def renamed(self, value: Transfer, before: str) -> str:
+        import unicodedata
+
+        root = self.studio.store.root
+        status, headers, body = self.send("POST", f"/api/models/{value.model}/rename", value.body)
+        expect(status < 500, f"status {status}: {body[:300]!r}")
+        if status != 200:
+            one_line_error(status, headers, body)
+            expect(folder_digest(root) == before, f"a refused rename ({status}) changed the project")
+            return "rename refused"
+        answer = json.loads(body)
+        sent = json.loads(value.body)["name"]
+        expect(answer == {"id": FUZZ_MODEL, "name": unicodedata.normalize("NFC", sent).strip()}, f"renamed: {answer}")
+        expect(0 < len(answer["name"]) <= 60 and answer["name"].isprintable(), f"a name accepted: {answer['name']!r}")
+        project = self.consistent()
+        shown = {m["id"]: m["name"] for m in project["models"]}
+        expect(shown.get(FUZZ_MODEL) == answer["name"], f"the page shows another name: {shown}")
+        status, headers, _ = self.send("GET", f"/api/models/{FUZZ_MODEL}/download/zip")
+        disposition = headers.get("content-disposition", "")
+        expect(status == 200 and disposition.isascii() and '"' not in disposition[22:-1], f"download: {disposition}")
+        return "renamed"
+
+    def consistent(self) -> dict:
+        """The project as the page sees it, every clip and model checked."""
+        from pac.audio import read_wav
+        from pac.modeldir import read_manifest
+        from pac.studio.layout import check_label_name
+
+        root = self.studio.store.root
+        status, _, body = self.send("GET", "/api/project")
+        expect(status == 200, f"api/project answered {status} after an accepted change: {body[:300]!r}")
+        project = json.loads(body)
+        for folder in (root / "labels").iterdir():
+            expect(check_label_name(folder.name) == folder.name, f"a label folder's name: {folder.name!r}")
+            for path in folder.iterdir():
+                expect(path.suffix == ".wav" and read_wav(path).duration > 0, f"a clip that is not one: {path}")
+        for folder in (root / "models").iterdir():
+            if not folder.name.startswith("."):
+                read_manifest(folder)
+                expect((folder / "model.json").is_file(), f"a model without model.json: {folder.name}")
+        self.studio.store.settings()
+        return project
+
+    def restore(self) -> None:
+        """The project as it was before the input (under the store's lock, as if edited outside the page)."""
+        import shutil
+
+        store = self.studio.store
+        with store.lock:
+            for sub in ("labels", "models", "tests", "exports", ".trash"):
+                shutil.rmtree(store.root / sub, ignore_errors=True)
+            for sub in ("labels", "models", "tests", "exports"):
+                shutil.copytree(self.baseline / sub, store.root / sub, copy_function=shutil.copyfile)
+            shutil.copyfile(self.baseline / "studio.json", store.root / "studio.json")
+            store._changed()
+        expect(folder_digest(store.root) == self.baseline_digest, "the project could not be restored")
+
+
+def transfer_target(studio, empty, scratch: Path) -> Target:
+    """Project files and model names for ``studio``, whose project gets three labels (one with a
+    composed accent) with real clips and a model, exported through the studio's own route; some of the
+    project files go to ``empty``, a studio on an empty project (which takes the file's profile)."""
+    import shutil
+
+    store = studio.store
+    recordings = shared_dir() / "data" / "fsdd" / "recordings"
+    wavs = [(recordings / f"{digit}_jackson_{i}.wav").read_bytes() for digit in (0, 1) for i in range(3)]
+    for label, clips in (("one", wavs[:2]), ("two words", wavs[2:4]), ("\u00e9t\u00e9", wavs[4:5])):
+        store.add_label(label)
+        for clip in clips:
+            store.add_clip(label, clip, original_name="seed.wav")
+    folder = store.root / "models" / FUZZ_MODEL
+    folder.mkdir()
+    for name, body in model_files().items():
+        (folder / name).write_bytes(body)
+    store.rename_model(FUZZ_MODEL, "fuzz model")
+    baselines = [scratch / "baseline", scratch / "empty-baseline"]
+    for project, baseline in zip((studio, empty), baselines):
+        shutil.rmtree(baseline, ignore_errors=True)
+        shutil.copytree(project.store.root, baseline, ignore=shutil.ignore_patterns(".studio.lock", ".trash"))
+    check = TransferCheck(studio, baselines[0], empty, baselines[1])
+    status, _, whole = check.send("GET", "/api/project/export")
+    expect(status == 200, f"the export answered {status}")
+    with zipfile.ZipFile(io.BytesIO(whole)) as archive:
+        entries = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    top = entries[0][0].split("/")[0]
+    seed = (top, entries, wavs[5:], whole)
+    return Target("transfer", lambda d: transfer_input(d, seed), check, repr)
+
+
+# -- the classroom: students' projects behind their cookies ----------------------------------------------------
+
+#: The classroom's students: the one whose cookie the requests carry, and the two whose projects they
+#: must never reach (one name with letters that change under NFD and casefold).
+ATTACKER, VICTIMS = "Alice", ("Bob", "Zo\u00eb Stra\u00dfe")
+#: Words only the victims' projects hold (a response to the attacker must not contain them).
+VICTIM_LABEL, VICTIM_MODEL_NAME, OTHER_VICTIM_LABEL = "bobsecret", "bobmodelname", "zoesecret"
+
+
+@dataclass(frozen=True)
+class ClassroomRequest:
+    """A request to a classroom: ``teacher`` whether it carries the teacher's real cookie, ``plain``
+    whether it is sent without TLS; ``keep_guesses``: the wrong codes tried before stay counted."""
+
+    method: str
+    path: str
+    headers: tuple
+    body: bytes
+    teacher: bool = False
+    plain: bool = False
+    keep_guesses: bool = False
+
+    def raw(self, port: int) -> bytes:
+        return Request(self.method, self.path, self.headers, self.body).raw(port)
+
+
+def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
+    """A request to the classroom ``c`` describes (see :func:`classroom_target`): a student's studio
+    under ``/s/<name>/`` (the attacker's, a victim's, names encoded, cased, decomposed or traversing)
+    or a classroom page (join, teacher), with the attacker's cookie, a forged, truncated or foreign one,
+    a validly signed one for a name that is no student's, or the teacher's (reads only)."""
+    from urllib.parse import quote
+
+    me, bob, zoe = ATTACKER, *VICTIMS
+    scenario = d.integer(0, 9)
+    if scenario == 0:  # the attacker's own studio, a project file into it (a hostile model, names reaching out)
+        body = d.choice(c["zips"])
+        headers = (("Connection", "close"), ("Content-Length", str(len(body))), ("X-Pac-Studio", "1"))
+        cookie = (("Cookie", f"pac-student={c['cookies'][me]}"),)
+        return ClassroomRequest("POST", f"/s/{me}/api/project/import", headers + cookie, body)
+    if scenario == 1:  # the teacher reads
+        path = d.choice(["/teacher", "/teacher/overview", f"/s/{bob}/api/project", f"/s/{me}/api/project"])
+        headers = (("Connection", "close"), ("Cookie", f"pac-teacher={c['teacher']}"))
+        return ClassroomRequest("GET", path, headers, b"", teacher=True)
+    if d.integer(0, 4):
+        who = d.choice(
+            [quote(me)] * 6
+            + [quote(bob), quote(zoe), "bob", "BOB", "%42ob", "Bob%00", "Bob%20", "Bob%2F", "..%2FBob"]
+            + [f"{me}%2F..%2F{bob}", quote(unicodedata_nfd(zoe)), quote(zoe.upper()), quote(zoe.casefold())]
+            + ["%ff", "", ".", "..", quote("\uff22\uff4f\uff42"), "Bob%E2%80%8B", quote(me.lower()), "alice"]
+        )
+        rest = d.choice(
+            ["", "api/project", "api/labels", "api/labels/mine/clips", f"api/labels/mine/clips/{c['mine']}/audio"]
+            + [f"api/labels/{VICTIM_LABEL}/clips/{c['clip']}/audio", f"api/labels/{VICTIM_LABEL}", "api/settings"]
+            + [f"api/labels/..%2F..%2F..%2F{bob}%2Flabels%2F{VICTIM_LABEL}/clips", "api/labels/mine/rename"]
+            + [f"api/models/{FUZZ_MODEL}/rename", f"api/models/{FUZZ_MODEL}/download/zip", "api/project/export"]
+            + ["api/project/import", "static/studio.js", f"../{bob}/api/project", f"..%2F{bob}/api/project"]
+            + [f"api/models/{FUZZ_MODEL}", "api/train", f"api/labels/mine/clips/..%2F..%2F..%2F{bob}%2Fstudio.json"]
+        )
+        path = f"/s/{who}" + ("" if rest == "" and d.integer(0, 5) == 0 else "/") + rest
+    else:
+        code = d.choice([c["code"], c["code"], " " + c["code"].upper() + " ", "000000", "", "%00", "x" * 500])
+        tcode = d.choice([c["teacher_code"], c["teacher_code"].upper(), "wrong", ""])
+        name = d.choice([me, bob, "bob", zoe.upper(), "New kid", "..", "Bob%2F..", "CON", "%ff", "a.b", "x" * 41])
+        path = d.choice(
+            [f"/join?code={quote(code)}&name={name}", f"/teacher?code={quote(tcode)}", "/teacher", "/teacher/overview"]
+            + ["/", f"/?name={name}", "/favicon.ico", "/static/studio.js", "/static/..%2F..%2Fclassroom.json"]
+            + [f"/students/{bob}/studio.json", "/classroom.json", "/tls/key.pem", "/s", "/s/", "/join"]
+        )
+        if d.integer(0, 5) == 0:
+            path = f"/join?code={quote(d.text(8))}&name={quote(d.text(12), safe='')}"
+    teacher = False
+    pick = d.integer(0, 9)
+    cookies = []
+    forged = c["cookies"][bob].split(".")[0] + "." + c["cookies"][me].split(".")[1]  # Bob's name, Alice's signature
+    if pick < 4:
+        cookies.append(f"pac-student={c['cookies'][me]}")
+    elif pick == 4:  # the attacker's signature on a victim's name, or a victim's cookie cut short
+        token = c["cookies"][bob].split(".")[0]
+        cookies.append(f"pac-student={d.choice([forged, token, token + '.'])}")
+    elif pick == 5:
+        value = c["cookies"][d.choice([me, bob])]
+        cookies.append(
+            f"pac-student={d.choice([value[: d.integer(0, len(value) - 1)], value.swapcase(), value + '=='])}"
+        )
+    elif pick == 6:  # signed with the classroom's secret, for a name that is not a student's folder name
+        student = d.choice(["bob", "BOB", "Bob ", unicodedata_nfd(zoe), zoe.casefold(), "..", "Bob/../Alice", ""])
+        cookies.append(f"pac-student={c['sign'](student)}")
+    elif pick == 7:
+        cookies.append(f"pac-teacher={d.choice([c['teacher'][:20], 'f' * 40, c['cookies'][me], ''])}")
+    elif pick == 8 and d.choice(["GET", "HEAD"]) == "GET":
+        cookies.append(f"pac-teacher={c['teacher']}")
+        teacher = True
+    else:
+        cookies.append(
+            d.choice(
+                [
+                    f'pac-student="{c["cookies"][me]}',
+                    f"pac-student={c['cookies'][me]}; pac-student={forged}",
+                    f"pac-student={c['cookies'][bob][:-1]}x; pac-student={c['cookies'][me]}",
+                    "=;;;,,,",
+                    "pac-student=" + "A" * 10000,
+                    d.text(30).encode("utf-8", "surrogatepass").decode("latin-1"),
+                ]
+            )
+        )
+    method = "GET" if teacher else d.choice(["GET", "GET", "POST", "DELETE", "HEAD", "PUT"])
+    if method == "POST":
+        body = d.choice(c["bodies"])
+    else:
+        body = b""
+    headers = [("Connection", "close"), ("Content-Length", str(len(body)))]
+    if method != "GET" and d.integer(0, 7):
+        headers.append(("X-Pac-Studio", "1"))
+    if d.integer(0, 3) == 0:
+        origin = d.choice(["https://evil.example", f"http://127.0.0.1:{c['port']}", f"https://127.0.0.1:{c['port']}"])
+        headers.append(("Origin", origin))
+    headers += [("Cookie", cookie) for cookie in cookies]
+    if d.integer(0, 9) == 0:
+        headers.append(("Host", d.choice(["evil.example", "127.0.0.1:1", "[::1]", "a" * 200])))
+    return ClassroomRequest(
+        method,
+        path,
+        tuple(headers),
+        body,
+        teacher=teacher,
+        plain=d.integer(0, 19) == 0,
+        keep_guesses=d.integer(0, 3) == 0,
+    )
+
+
+def tls_exchange(port: int, raw: bytes, *, plain: bool = False, timeout: float = 30) -> bytes:
+    """Send ``raw`` over TLS (the classroom's self-signed certificate is not checked) or, with
+    ``plain``, without; read the answer until the server closes."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        stream = connection if plain else context.wrap_socket(connection)
+        try:
+            stream.sendall(raw)
+            if plain:
+                stream.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        answer = b""
+        while chunk_ := stream.recv(65536):
+            answer += chunk_
+    return answer
+
+
+class ClassroomCheck:
+    """No request with another student's cookie (or none) reads or changes anything of a victim: the
+    victims' folders are byte for byte as they were, no answer holds their labels', clips' or models'
+    names (unless the request itself did), a 2xx under ``/s/<name>/`` only for that exact student's
+    cookie or the teacher's; every answer below 500, 4xx JSON errors one line; plain HTTP is sent to
+    HTTPS; after ``MAX_GUESSES`` wrong codes a right one is refused (429) too."""
+
+    def __init__(self, studio, context: dict):
+        from pac.studio.classroom import MAX_GUESSES, STUDENTS
+
+        self.studio = studio
+        self.classroom = studio.classroom
+        self.context = context
+        self.max_guesses = MAX_GUESSES
+        self.folders = {name: self.classroom.root / STUDENTS / name for name in VICTIMS}
+        self.digests = {name: folder_digest(folder) for name, folder in self.folders.items()}
+        self.secrets = [VICTIM_LABEL, VICTIM_MODEL_NAME, OTHER_VICTIM_LABEL, context["clip"]]
+
+    def __call__(self, request: ClassroomRequest) -> str:
+        from urllib.parse import unquote
+
+        classroom = self.classroom
+        with classroom.lock:
+            if not request.keep_guesses:
+                classroom.guesses.clear()
+            guessed = len(classroom.guesses.get("127.0.0.1", []))
+        answer = tls_exchange(self.studio.port, request.raw(self.studio.port), plain=request.plain)
+        try:
+            status, headers, body = answer_parts(answer)
+            expect(status < 500, f"status {status}: {body[:300]!r}")
+            for name, folder in self.folders.items():
+                expect(folder_digest(folder) == self.digests[name], f"a victim's project changed: {name}")
+            if request.plain:
+                expect(status == 301 and headers.get("location", "").startswith("https://"), f"plain: {status}")
+                return "301"
+            if not request.teacher:
+                sent = unquote(request.path) + request.body.decode("latin-1") + repr(request.headers)
+                for secret in self.secrets:
+                    expect(
+                        secret in sent or secret.encode() not in answer, f"the answer holds a victim's name: {secret!r}"
+                    )
+            if request.path.startswith("/s/") and 200 <= status < 300 and not request.teacher:
+                student = unquote(request.path[3:].split("/", 1)[0])
+                carried = self.classroom.student_cookie(student) in repr(request.headers)
+                expect(carried, f"a studio answered without its student's cookie: {request.path} {status}")
+            json_error = status >= 400 and headers.get("content-type", "").startswith("application/json")
+            if json_error and request.method != "HEAD":
+                one_line_error(status, headers, body)
+            code = ("/join?code=" in request.path or "/teacher?code=" in request.path) and "code=&" not in request.path
+            if guessed >= self.max_guesses and code:
+                expect(status == 429, f"a code after {guessed} wrong ones answered {status}")
+            return str(status)
+        finally:
+            self.forget_new_students()
+
+    def forget_new_students(self) -> None:
+        """Students a join made are closed and removed (the class stays as the target made it)."""
+        import shutil
+
+        classroom = self.classroom
+        for name in classroom.students():
+            if name in self.context["students"]:
+                continue
+            with classroom.lock:
+                classroom.projects.pop(name, None)
+                lock = classroom.locks.pop(name, None)
+                if lock is not None:
+                    lock.release()
+            shutil.rmtree(classroom.root / "students" / name, ignore_errors=True)
+
+
+def classroom_target(studio) -> Target:
+    """Requests to a running :class:`pac.studio.classroom.ClassroomStudio`: the attacker and the two
+    victims join; each gets labels with a real clip, a victim a model with a display name too."""
+    classroom = studio.classroom
+    recordings = shared_dir() / "data" / "fsdd" / "recordings"
+    clip = (recordings / "2_jackson_0.wav").read_bytes()
+    ids = {}
+    for name, label in ((ATTACKER, "mine"), (VICTIMS[0], VICTIM_LABEL), (VICTIMS[1], OTHER_VICTIM_LABEL)):
+        store = classroom.project(classroom.join(name)).store
+        store.add_label(label)
+        ids[name] = store.add_clip(label, clip, original_name=f"{label}.wav")["id"]
+        folder = store.root / "models" / FUZZ_MODEL
+        folder.mkdir()
+        for file, body in model_files().items():
+            (folder / file).write_bytes(body)
+        if name == VICTIMS[0]:
+            store.rename_model(FUZZ_MODEL, VICTIM_MODEL_NAME)
+    small = rezip([("p/studio.json", b'{"format": "pac-studio-project"}'), ("p/labels/mine/a.wav", clip)])
+    hostile = rezip(
+        [
+            ("p/studio.json", b'{"format": "pac-studio-project"}'),
+            (f"p/../{VICTIMS[0]}/labels/{VICTIM_LABEL}/x.wav", clip),
+            (f"p/labels/../../../{VICTIMS[0]}/labels/{VICTIM_LABEL}/y.wav", clip),
+        ]
+    )
+    report = json.dumps({"cross_validation": {"accuracy": "high"}, "validation": {"accuracy": [1]}}).encode()
+    model = [(f"p/models/m-20261202-111111/{n}", b) for n, b in {**model_files(), "report.json": report}.items()]
+    odd_model = rezip([("p/studio.json", b'{"format": "pac-studio-project"}'), *model])
+    context = {
+        "port": studio.port,
+        "code": classroom.class_code,
+        "teacher_code": classroom.teacher_code,
+        "teacher": classroom.teacher_cookie(),
+        "cookies": {name: classroom.student_cookie(name) for name in (ATTACKER, *VICTIMS)},
+        "sign": classroom.student_cookie,
+        "students": set(classroom.students()),
+        "clip": ids[VICTIMS[0]],
+        "mine": ids[ATTACKER],
+        "bodies": [
+            b"",
+            b'{"name": "x"}',
+            b'{"name": "bobsecret"}',
+            b'{"profile": "paper"}',
+            small,
+            hostile,
+            clip,
+        ],
+        "zips": [small, hostile, odd_model],
+    }
+    return Target("classroom", lambda d: classroom_request(d, context), ClassroomCheck(studio, context), repr)

@@ -18,7 +18,10 @@ target gets a hundred to a thousand inputs (about 20 s in all); the long runs ar
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
+from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 
@@ -94,3 +97,98 @@ def test_studio_answers_every_request_below_500_and_keeps_its_files(tmp_path):
         for path in (root / "labels").rglob("*"):  # only whole clips the store accepted
             assert path.is_dir() or (path.suffix == ".wav" and read_wav(path).duration > 0), path
         assert studio.store.settings()["profile"] in PROFILES
+
+
+def counted(target: F.Target) -> tuple[F.Target, Counter]:
+    """``target`` whose outcomes are counted."""
+    outcomes: Counter = Counter()
+
+    def check(value):
+        outcome = target.check(value)
+        outcomes[outcome] += 1
+        return outcome
+
+    return dataclasses.replace(target, check=check), outcomes
+
+
+def test_project_files_and_model_names_get_a_2xx_or_one_4xx_line_and_refused_ones_change_nothing(tmp_path):
+    """``POST api/project/import`` with mutations of the studio's own export of a real project (hostile
+    entry names, doubled entries, clips that are not WAV, broken settings and models, bombs, sizes that
+    lie) and ``POST api/models/<id>/rename`` with hostile names: a refused one leaves the project's
+    folder byte for byte as it was, an accepted one a project the page, a new export and a second
+    import of that export agree on (the checks are ``F.TransferCheck``'s)."""
+    from pac.studio.server import Studio
+
+    with (
+        Studio(tmp_path / "project", port=0, warm=False) as studio,
+        Studio(tmp_path / "empty", port=0, warm=False) as empty,
+    ):
+        target, outcomes = counted(F.transfer_target(studio, empty, tmp_path))
+        fuzz(target, 250)
+    assert outcomes["accepted"] and outcomes["refused"] and outcomes["rename refused"], outcomes
+    assert outcomes["refused into an empty project"] + outcomes["accepted into an empty project"], outcomes
+
+
+def test_a_classroom_student_never_reaches_another_students_project(tmp_path):
+    """Requests with the attacker's cookie, forged, cut or foreign ones, validly signed ones for names
+    that are no student's folder, on victims' names cased, encoded, decomposed or traversing: the
+    victims' folders stay byte for byte as they were and no answer holds their names (the checks are
+    ``F.ClassroomCheck``'s)."""
+    from pac.studio.classroom import ClassroomStudio
+
+    with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False) as classroom:
+        target, outcomes = counted(F.classroom_target(classroom))
+        fuzz(target, 300)
+    assert outcomes["200"] and outcomes["403"] and outcomes["301"], outcomes
+
+
+# -- what the fuzz targets above found, kept as plain tests -------------------------------------------------
+
+
+def test_a_project_file_whose_settings_name_a_profile_by_a_list_imports_into_an_empty_project(tmp_path):
+    """A studio.json with ``"profile": ["paper"]`` imported into an empty project was a 500 (TypeError)
+    after its clips had been moved in; now the clips come in and the profile stays the default."""
+    from pac.studio.server import Studio
+
+    with (
+        Studio(tmp_path / "project", port=0, warm=False) as studio,
+        Studio(tmp_path / "empty", port=0, warm=False) as empty,
+    ):
+        check = F.transfer_target(studio, empty, tmp_path).check
+        wav = (F.shared_dir() / "data" / "fsdd" / "recordings" / "3_jackson_0.wav").read_bytes()
+        for profile in (["paper"], {"name": "paper"}):
+            settings = json.dumps({"format": "pac-studio-project", "profile": profile}).encode()
+            body = F.rezip([("p/studio.json", settings), ("p/labels/three/a.wav", wav)])
+            assert check(F.Transfer("import", body, empty=True)) == "accepted into an empty project"
+
+
+def test_an_imported_model_whose_report_holds_other_types_shows_in_the_page_and_the_teachers(tmp_path):
+    """An imported model's report.json is the file's: ``clips`` a number, a cross-validation whose
+    ``clips`` is a number and ``accuracy`` a text made ``api/project`` (AttributeError, TypeError) and
+    the classroom teacher's page (ValueError) answer 500."""
+    from pac.studio.classroom import ClassroomStudio
+
+    report = {"clips": 3, "cross_validation": {"accuracy": "high", "clips": 5}, "validation": {"accuracy": [1]}}
+    files = {**F.model_files(), "report.json": json.dumps(report).encode()}
+    body = F.rezip(
+        [("p/studio.json", b'{"format": "pac-studio-project"}')]
+        + [(f"p/models/m-20261202-111111/{name}", data) for name, data in files.items()]
+    )
+    with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False) as classroom:
+        check = F.classroom_target(classroom).check
+        cookie = classroom.classroom.student_cookie(F.ATTACKER)
+        request = F.ClassroomRequest(
+            "POST",
+            f"/s/{F.ATTACKER}/api/project/import",
+            (
+                ("Connection", "close"),
+                ("Content-Length", str(len(body))),
+                ("X-Pac-Studio", "1"),
+                ("Cookie", f"pac-student={cookie}"),
+            ),
+            body,
+        )
+        assert check(request) == "200"
+        teacher = (("Connection", "close"), ("Cookie", f"pac-teacher={classroom.classroom.teacher_cookie()}"))
+        for path in (f"/s/{F.ATTACKER}/api/project", "/teacher", "/teacher/overview"):
+            assert check(F.ClassroomRequest("GET", path, teacher, b"", teacher=True)) == "200", path

@@ -83,9 +83,12 @@ def teacher_login_html(*, wrong: bool) -> bytes:
 
 
 def _accuracy(model: dict) -> str:
-    if model["cv_accuracy"] is not None:
+    """The model's accuracy as the page says it; a report.json may hold anything (an imported model's),
+    so only a number is shown."""
+    number = lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)  # noqa: E731
+    if number(model["cv_accuracy"]):
         return f" ({100 * model['cv_accuracy']:.0f}% cross-validated)"
-    if model["validation_accuracy"] is not None:
+    if number(model["validation_accuracy"]):
         return f" ({100 * model['validation_accuracy']:.0f}% on validation clips)"
     return ""
 

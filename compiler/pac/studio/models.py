@@ -87,9 +87,10 @@ class ModelsMixin:
             self._report_cache[str(folder)] = (mtime, (report, manifest))
         labels = manifest.get("labels") or report.get("labels") or []
         counts = {label: 0 for label in labels}
+        groups = report.get("clips") if isinstance(report.get("clips"), dict) else {}
         for group in ("training", "validation"):
-            for clip in (report.get("clips") or {}).get(group, []):
-                parent = Path(clip).parent.name
+            for clip in groups.get(group) if isinstance(groups.get(group), list) else []:
+                parent = Path(clip).parent.name if isinstance(clip, str) else None
                 if parent in counts:
                     counts[parent] += 1
         head = manifest.get("head") if isinstance(manifest.get("head"), dict) else {}
@@ -105,7 +106,7 @@ class ModelsMixin:
         )
         cv = report.get("cross_validation")
         if isinstance(cv, dict):
-            cv = {**cv, "clips": len(cv.get("clips") or [])}
+            cv = {**cv, "clips": len(cv["clips"]) if isinstance(cv.get("clips"), list) else 0}
         else:
             cv = None
         report_head = report.get("head") if isinstance(report.get("head"), dict) else {}

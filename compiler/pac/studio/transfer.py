@@ -276,7 +276,7 @@ def _move_in(store, settings: dict, clips: dict, staged_models: dict) -> dict:
         data = store.settings()
         if renamed:
             data["model_names"] = {**store.model_names(), **renamed}
-        if was_empty and settings.get("profile") in PROFILES:
+        if was_empty and isinstance(settings.get("profile"), str) and settings["profile"] in PROFILES:
             data["profile"] = settings["profile"]
         if data != store.settings():
             store.write_settings(data)
