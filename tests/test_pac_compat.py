@@ -333,6 +333,16 @@ def test_canvas_filters_by_hand():
         canvas.draw(a, 2, downscale="lanczos")
 
 
+def test_the_configuration_accepts_exactly_the_canvas_filters_pac_draws():
+    """config.DOWNSCALES (what a model's pac.json may say, and the page's schema) and canvas.DOWNSCALES (what
+    canvas.draw and the training's canvas copies use) are two lists: a filter in one only would be a model
+    that cannot be drawn (a ValueError traceback) or a filter no model may name."""
+    from pac.features import config
+
+    assert sorted(config.DOWNSCALES) == sorted(canvas.DOWNSCALES)  # the page's schema takes config's list
+    assert FeatureConfig().downscale == "centre"  # what a stored configuration without the field means
+
+
 def test_a_clip_too_quiet_for_pydub_keeps_all_its_samples():
     rate = 16000
     x = 0.002 * np.sin(2 * np.pi * 300 * np.arange(rate) / rate)  # -54 dBFS: every chunk is "silent"
