@@ -199,6 +199,8 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
             name: [low, high, feature_config._number(low), feature_config._number(high)]
             for name, (low, high) in CONFIG_BOUNDS.items()
         },
+        # The order Python checks the bounds in (the page's JSON block sorts the keys of "bounds").
+        "bound_order": list(CONFIG_BOUNDS),
         "choices": {name: list(getattr(feature_config, table)) for name, table in _CHOICES.items()},
         "schema_version": feature_config.SCHEMA_VERSION,
     }

@@ -193,6 +193,10 @@
     if (!Array.isArray(labels) || labels.length < 2 || !labels.every((x) => typeof x === 'string')) {
       throw loadFailed(source + ': labels must be a list of at least 2 strings');
     }
+    if (labels.length > C.limits.max_labels) {
+      throw loadFailed(source + ': ' + labels.length.toLocaleString('en-US') + ' labels, more than the limit of ' +
+                       C.limits.max_labels.toLocaleString('en-US'));
+    }
     if (new Set(labels).size !== labels.length) {
       throw loadFailed(source + ': labels are not unique');
     }
@@ -201,6 +205,9 @@
     // The networks the model runs: MobileNet for PAC's conv head, else one per block (same names).
     const networks = linear ? blocks.slice() : ['mobilenet'];
     const base = manifest.base || {};
+    if (typeof base !== 'object' || Array.isArray(base)) {
+      throw loadFailed(source + ': base must be an object naming the MobileNet the model was trained on');
+    }
     if (networks.indexOf('mobilenet') >= 0 && (base.name !== M.base_name || base.cut_layer !== M.cut_layer)) {
       throw loadFailed(source + ': trained on base ' + base.name + ':' + base.cut_layer +
                        ', this page supports ' + M.base_name + ':' + M.cut_layer);

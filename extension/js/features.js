@@ -120,7 +120,7 @@
   /** Fields outside pac.limits.CONFIG_BOUNDS, in Python's order and words. */
   function boundProblems(config, schema) {
     const problems = [];
-    for (const name of Object.keys(schema.bounds)) {
+    for (const name of schema.bound_order) {
       const [low, high, lowText, highText] = schema.bounds[name];
       const value = config[name];
       if (value === null) {
