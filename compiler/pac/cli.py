@@ -41,6 +41,16 @@ def output_folder(ctx, param, value):
     return value
 
 
+def base_option(help_text: str = "Folder with MobileNet's model.json and shards."):
+    """``--base DIR``: MobileNet's folder, the same option on every command that runs a model."""
+    return click.option("--base", "base_dir", type=click.Path(file_okay=False), default=None, help=help_text)
+
+
+def speech_base_option(help_text: str = "Folder with the speech embedding's two .onnx files."):
+    """``--speech-base DIR``: the speech embedding's folder, the same option on every command that runs one."""
+    return click.option("--speech-base", "speech_dir", type=click.Path(file_okay=False), default=None, help=help_text)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="pac")
 def cli() -> None:
@@ -176,20 +186,8 @@ def declared_train_options(command):
     metavar="PROFILE|FILE.json",
     help="Feature profile name or JSON file [product: default, paper: paper].",
 )
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].",
-)
-@click.option(
-    "--speech-base",
-    "speech_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].",
-)
+@base_option("Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
+@speech_base_option("Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning instead of stopping.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
 def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad, no_cache, **chosen) -> None:
@@ -274,20 +272,8 @@ class FeatureBar:
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("clips", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {clip: result}.")
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards.",
-)
-@click.option(
-    "--speech-base",
-    "speech_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with the speech embedding's two .onnx files.",
-)
+@base_option()
+@speech_base_option()
 def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
     """Classify CLIPS: prints [[label, confidence], ...] per clip, most confident first."""
     import json
@@ -326,20 +312,8 @@ def predict(model_dir, clips, as_json, base_dir, speech_dir) -> None:
     callback=output_file,
     help="Write the confusion matrix PNG.",
 )
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards.",
-)
-@click.option(
-    "--speech-base",
-    "speech_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with the speech embedding's two .onnx files.",
-)
+@base_option()
+@speech_base_option()
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable clips with a warning.")
 def evaluate(model_dir, data_dir, json_path, plot_path, base_dir, speech_dir, skip_bad) -> None:
     """Score MODEL_DIR on DATA_DIR (one sub-folder per label): accuracy, precision/recall, confusion."""
@@ -422,13 +396,7 @@ def export_mdl(model_dir, output) -> None:
     callback=output_file,
     help="The .aix file to write.",
 )
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards (shipped inside the .aix when the model uses MobileNet).",
-)
+@base_option("Folder with MobileNet's model.json and shards (shipped inside the .aix when the model uses MobileNet).")
 @click.option(
     "--speech-base",
     "speech_dir",
@@ -520,20 +488,8 @@ def verify(aix_file, clips_dir, json_path, no_browser) -> None:
     "each gets a project in DIRECTORY/students/ [./pac-classroom]; the teacher's page shows everyone.",
 )
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].",
-)
-@click.option(
-    "--speech-base",
-    "speech_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].",
-)
+@base_option("Folder with MobileNet's model.json and shards [$PAC_BASE_DIR, cache, download].")
+@speech_base_option("Folder with the speech embedding's two .onnx files [$PAC_SPEECH_DIR, cache, download].")
 def studio(directory, port, host, classroom, no_browser, base_dir, speech_dir) -> None:
     """Open the trainer web page for the project in DIRECTORY [./pac-studio-project].
 
@@ -569,20 +525,8 @@ def studio(directory, port, host, classroom, no_browser, base_dir, speech_dir) -
 )
 @click.option("--hop", "hop_ms", type=float, default=None, metavar="MS", help="Time between windows [250 ms].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (detections, window counts).")
-@click.option(
-    "--base",
-    "base_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with MobileNet's model.json and shards.",
-)
-@click.option(
-    "--speech-base",
-    "speech_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder with the speech embedding's two .onnx files.",
-)
+@base_option()
+@speech_base_option()
 def listen(model_dir, recording, threshold, minimum_interval_ms, hop_ms, as_json, base_dir, speech_dir) -> None:
     """Listen to a long RECORDING as the extension's continuous listening does: one line per detection."""
     from .listen import run_cli
