@@ -42,13 +42,15 @@ class TrainingQueue:
             self._waiting.append(job)
             job.queued = True
             self._update()
-            while self._running is not None or self._waiting[0] is not job:
-                if job.cancel.is_set():
+            while True:
+                if job.cancel.is_set():  # also when its turn came at the moment it was cancelled
                     self._waiting.remove(job)
                     job.queued, job.position = False, 0
                     self._update()
                     self._condition.notify_all()
                     return False
+                if self._running is None and self._waiting[0] is job:
+                    break
                 self._condition.wait(0.2)
             self._waiting.pop(0)
             self._running = job
