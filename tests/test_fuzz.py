@@ -13,7 +13,8 @@ each reader that random bytes never pass.
 
 The same generators and checks run for a million inputs and more in ``bench/fuzz.py`` (random draws
 instead of Hypothesis, a hang and memory watchdog, more of them compared with wav.js).  Here each
-target gets a hundred to a thousand inputs (about 20 s in all); the long runs are the bench's.
+target gets a hundred to a thousand inputs (about 30 s in all, 10 s of them the studio's project files
+and classroom); the long runs are the bench's.
 """
 
 from __future__ import annotations
