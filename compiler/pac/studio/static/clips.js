@@ -1,6 +1,6 @@
 // Step 1: labels and clips.  Recording (one or several takes), uploads (button and drag and drop),
 // the room's background noise, renames, and deletes with Undo.
-import {$, $$, h, api, state, enc, labelUrl, clipUrl, refresh, pref, setPref, plural} from './core.js';
+import {$, $$, h, api, state, enc, labelUrl, clipUrl, refresh, render, pref, setPref, plural} from './core.js';
 import {message, showError, fieldError, guarded, deleteWithUndo, pending} from './toasts.js';
 import {recordTakes, recordRoom, storeClip, MAX_TAKES, ROOM_SECONDS} from './record.js';
 
@@ -18,8 +18,14 @@ const clipKey = (label, clip) => `clip:${label}/${clip}`;
 const labelKey = (label) => `label:${label}`;
 
 /** The clips of a label the page shows: without those waiting to be deleted. */
-const shownClips = (label) => label.clips.filter((c) => !pending.has(clipKey(label.name, c.id)));
+export const shownClips = (label) => label.clips.filter((c) => !pending.has(clipKey(label.name, c.id)));
 export const shownLabels = () => state.project.labels.filter((l) => !pending.has(labelKey(l.name)));
+
+/** A delete waiting for its Undo was made or undone: redraw the view shown (the clips, or Train's counts). */
+function redrawShown() {
+  cardCache.clear();
+  render();
+}
 
 function clipTile(label, clip, number) {
   const url = clipUrl(label, clip.id);
@@ -43,7 +49,7 @@ function deleteClip(label, clip, number, button) {
   deleteWithUndo({
     key: clipKey(label, clip), url: clipUrl(label, clip), label, clip,
     text: `Deleted clip ${number} of “${label}”.`,
-    onChange: (sent) => (sent ? guarded(() => refresh(true)) : renderClips(true)),
+    onChange: (sent) => (sent ? guarded(() => refresh(true)) : redrawShown()),
     focusAfterUndo: () => {
       const tile = $$('.clip', card).find((c) => c.dataset.clip === clip);
       if (tile) $('button.delete', tile).focus();
@@ -58,7 +64,7 @@ function deleteLabel(label) {
   deleteWithUndo({
     key: labelKey(label.name), url: labelUrl(label.name), label: label.name,
     text: `Deleted the label “${label.name}”${n ? ` and its ${plural(n, 'clip')}` : ''}.`,
-    onChange: (sent) => (sent ? guarded(() => refresh(true)) : renderClips(true)),
+    onChange: (sent) => (sent ? guarded(() => refresh(true)) : redrawShown()),
     focusAfterUndo: () => {
       const card = $$('.label-card').find((c) => c.dataset.label === label.name);
       if (card) $('button.delete-label', card).focus();

@@ -105,19 +105,23 @@ export function deleteWithUndo({key, url, text, label = null, clip = null, onCha
   box.classList.add('undoable');
   const bar = h('span', {class: 'countdown', style: {animationDuration: `${UNDO_SECONDS}s`}});
   box.append(bar);
-  entry.commit = async () => {
-    if (finished) return;
+  let sending = null;  // the DELETE on its way: Train waits for it too, not only for deletes not sent yet
+  entry.commit = () => {
+    if (sending || finished) return sending || Promise.resolve();
     finished = true;
     clearTimeout(timer);
     dismiss(box);
-    try {
-      await api('DELETE', url);
-    } catch (error) {
-      if (error.status !== 404) showError(`Could not delete: ${errorText(error)}`);
-    } finally {
-      pending.delete(key);
-      onChange(true);
-    }
+    sending = (async () => {
+      try {
+        await api('DELETE', url);
+      } catch (error) {
+        if (error.status !== 404) showError(`Could not delete: ${errorText(error)}`);
+      } finally {
+        pending.delete(key);
+        onChange(true);
+      }
+    })();
+    return sending;
   };
   box.undo = {expire: () => entry.commit()};
   const timer = setTimeout(() => entry.commit(), UNDO_SECONDS * 1000);

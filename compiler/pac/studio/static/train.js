@@ -1,8 +1,9 @@
 // Step 2: training.  The form (plain choices first, the hyperparameters under "Advanced"), the Train
 // button with the run's progress beside it, and the list of models.
 import {$, $$, h, svg, api, state, refresh, pref, setPref, plural} from './core.js';
-import {message, guarded, commitPending} from './toasts.js';
+import {message, guarded, commitPending, pending} from './toasts.js';
 import {renderModels, percent, blocksText, NETWORK_NAMES} from './models.js';
+import {shownLabels, shownClips} from './clips.js';
 
 /** The training options as the server declares them (GET api/train/options, from pac.train_options):
  * the presets' values, the fields' bounds, which head each belongs to; filled by loadTrainOptions(). */
@@ -100,19 +101,45 @@ async function setProfile(profile, control) {
 
 function saveForm() { setPref(FORM_PREF, JSON.stringify(formValues())); }
 
+/**
+ * Why training cannot start, for the labels and clips the page shows: the server's list, or while deletes
+ * wait for their Undo (the server still has those clips and labels; Train sends them first) the same
+ * rule (pac.studio.store's training_problems, with the server's minimum) on what is shown.
+ */
+function shownProblems() {
+  const p = state.project;
+  if (!pending.size) return p.problems;
+  const labels = shownLabels();
+  const min = p.limits.min_clips;
+  const problems = labels.length < 2 ? [`make at least 2 labels (there ${labels.length === 1 ? 'is' : 'are'} ${labels.length})`] : [];
+  for (const label of labels) {
+    const clips = shownClips(label);
+    const usable = clips.filter((c) => !c.problem).length;
+    if (usable < min) {
+      problems.push(`label '${label.name}' has ${usable} usable clip${usable === 1 ? '' : 's'}; record or upload at ` +
+        `least ${min} (5 or more work better)`);
+    }
+    for (const c of clips) if (c.problem) problems.push(`label '${label.name}': ${c.problem} - delete this clip`);
+  }
+  return problems;
+}
+
 export function renderTrain() {
   const p = state.project;
-  const usable = (l) => l.clips.filter((c) => !c.problem).length;
-  const total = p.labels.reduce((n, l) => n + usable(l), 0);
+  // what the page shows: a clip or label waiting for its Undo is gone already (Train sends the deletes first)
+  const labels = shownLabels();
+  const found = shownProblems();
+  const usable = (l) => shownClips(l).filter((c) => !c.problem).length;
+  const total = labels.reduce((n, l) => n + usable(l), 0);
   const counts = h('table', {class: 'data-table'},
-    h('caption', {}, `${plural(p.labels.length, 'label')}, ${plural(total, 'usable clip')}`),
+    h('caption', {}, `${plural(labels.length, 'label')}, ${plural(total, 'usable clip')}`),
     h('tr', {}, h('th', {scope: 'col'}, 'label'), h('th', {scope: 'col'}, 'clips')),
-    p.labels.map((l) => h('tr', {}, h('td', {}, l.name), h('td', {}, String(usable(l))))));
-  const problems = p.problems.length
-    ? h('ul', {class: 'problems', id: 'train-problems'}, p.problems.map((text) => h('li', {}, text))) : null;
-  $('#train-data').replaceChildren(p.labels.length ? counts : h('p', {class: 'empty'}, 'No labels yet (step 1).'),
+    labels.map((l) => h('tr', {}, h('td', {}, l.name), h('td', {}, String(usable(l))))));
+  const problems = found.length
+    ? h('ul', {class: 'problems', id: 'train-problems'}, found.map((text) => h('li', {}, text))) : null;
+  $('#train-data').replaceChildren(labels.length ? counts : h('p', {class: 'empty'}, 'No labels yet (step 1).'),
     problems || '');
-  const noBackground = !p.labels.some((l) => l.name === p.background_label);
+  const noBackground = !labels.some((l) => l.name === p.background_label);
   $('#noise-label-choice').classList.toggle('off', noBackground);
   $('#noise-label-choice input').disabled = noBackground;
   const select = $('#profile');
@@ -123,8 +150,8 @@ export function renderTrain() {
   $('#profile-note').textContent = PROFILE_NOTES[p.profile] || '';
   syncHead();
   const running = state.training && state.training.state === 'running';
-  $('#train-button').disabled = running || p.problems.length > 0;
-  $('#train-button').setAttribute('aria-describedby', p.problems.length ? 'train-problems' : 'train-state-line');
+  $('#train-button').disabled = running || found.length > 0;
+  $('#train-button').setAttribute('aria-describedby', found.length ? 'train-problems' : 'train-state-line');
   $('#cancel-train').hidden = !running;
   select.disabled = running;
   renderProgress();
