@@ -1746,3 +1746,18 @@ def test_live_windows_are_classified_without_being_kept(tmp_path, digits_model, 
             (bundle / "js" / name).write_text(f"/* installed {name} */")
         monkeypatch.setattr(resources, "current", lambda: resources.Resources.installed(bundle))
         assert raw_get(studio, "/runtime/listen.js")[2] == b"/* installed listen.js */"
+
+
+def test_mdl_note_says_where_the_preset_is(digits_model):
+    """The .mdl export's note for a default model names the page's preset button in its own words and
+    where it is: under Train > Advanced."""
+    import re
+
+    from pac.studio.exports import export_problem
+
+    note = export_problem("mdl", digits_model)
+    page = (REPO / "compiler" / "pac" / "studio" / "static" / "index.html").read_text(encoding="utf-8")
+    button = re.search(r'data-preset="mit"[^>]*>([^<]+)</button>', page)
+    assert f'"{button.group(1)}" under Train > Advanced' in note, note
+    assert page.index('<details id="advanced">') < button.start() < page.index("</details>")
+    assert page.index('id="view-train"') < button.start() < page.index('id="view-test"')

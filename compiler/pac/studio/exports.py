@@ -92,7 +92,7 @@ def export_problem(kind: str, model_dir: Path) -> str | None:
         return (
             f"only models with {HEAD_NAMES['conv']} on the feature profile {PROFILE} can be exported as .mdl "
             f"(MIT's extension runs that head on its own spectrogram); this one is {HEAD_NAMES['linear']}. "
-            f'Press "MIT\'s PAC website (.mdl)" under Train > Model, train again, and export that model.'
+            'Press "MIT’s PAC website (.mdl)" under Train > Advanced, train again, and export that model.'
         )
     if compatible(features):  # also a model made before pac-compat's canvas filter (export-mdl warns)
         return None
