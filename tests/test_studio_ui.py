@@ -338,6 +338,9 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
                 items: document.querySelectorAll('#live-heard li').length,
                 error: Array.from(document.querySelectorAll('#live-settings .field-error')).map((e) => e.textContent)};""")
             )
+        page.find("#live-threshold").clear()
+        page.find("#live-threshold").send_keys("0.8")  # a good value again: its error goes
+        s["tuned_error_after"] = page.finds("#live-settings .field-error")
         s["model_labels"] = client.project()["models"][-1]["labels"]
         # the meant label starts over after each recording; the page asks "was it ...?" when it was not given
         page.select("#test-expected", "one")
@@ -499,6 +502,7 @@ def test_live_listening_bars_in_label_order(classroom):
     assert int(high["heard"]) <= int(low["heard"]) and low["dots"] <= int(low["heard"]), tuned
     assert low["items"] == min(8, int(low["heard"])) and "At Threshold 0.01" in low["text"], tuned
     assert not low["error"] and bad["error"] and "threshold" in bad["error"][0], tuned
+    assert loud["tuned_error_after"] == []
     assert loud["rows_added"] == 2  # two recordings; the live windows are no test results
     assert loud["expected_after"] == ""
 
