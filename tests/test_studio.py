@@ -772,9 +772,9 @@ def session_a(tmp_path_factory):
             page.add_label("seven")
             page.add_label("tmp label")
             page.click('.label-card[data-label="tmp label"] button.rename')
-            alert = page.driver.switch_to.alert
-            alert.send_keys("gone")
-            alert.accept()
+            field = page.find('.label-card[data-label="tmp label"] input.rename-input')
+            field.clear()
+            field.send_keys("gone\n")
             page.wait(lambda: page.finds('.label-card[data-label="gone"]'), what="renamed label")
             page.click('.label-card[data-label="gone"] button.delete-label')  # with Undo, no confirmation
             page.wait(lambda: not page.finds('.label-card[data-label="gone"]'), what="deleted label")
@@ -1186,6 +1186,51 @@ def test_browser_train_right_after_deletes_waiting_for_undo(tmp_path, monkeypatc
     assert trained_on == [{"one": 3, "seven": 2}], trained_on  # it did before training started
     assert after["top"] == before["top"] and after["rows"] == before["rows"], (before, after)
     assert not errors, errors
+
+
+@pytest.mark.slow
+def test_browser_label_rename_in_its_card(tmp_path):
+    """Rename turns the label's name into a field in its card (its text selected): Escape keeps the old
+    name, a name the studio refuses leaves its reason beside the field (and the label as it was), Enter
+    saves; the focus goes back to the card's Rename button.  No prompt() dialog."""
+    from selenium.webdriver.common.keys import Keys
+
+    from test_studio_ui import keys
+
+    with Studio(tmp_path / "p", port=0, warm=False) as studio:
+        page = Page(studio.url, None, tmp_path / "b")
+        card = '.label-card[data-label="{}"]'.format
+        try:
+            page.add_label("one")
+            page.add_label("cat")
+            page.click(f"{card('cat')} button.rename")
+            field = page.find(f"{card('cat')} input.rename-input")
+            opened = page.js(
+                "const e = document.activeElement; return [e.className, e.value, e.selectionStart, e.selectionEnd];"
+            )
+            keys(page, "dog", Keys.ESCAPE)
+            page.wait(lambda: not page.finds(f"{card('cat')} input.rename-input"), what="Escape")
+            escaped = {"labels": label_names(page), "focus": page.js("return document.activeElement.className;")}
+            page.click(f"{card('cat')} button.rename")
+            keys(page, "one", Keys.ENTER)  # a label of that name exists
+            error = page.wait(lambda: page.find(f"{card('cat')} .rename-form .field-error").text, what="the error")
+            refused = {"labels": label_names(page), "still_open": bool(page.finds(f"{card('cat')} input.rename-input"))}
+            field = page.find(f"{card('cat')} input.rename-input")
+            field.clear()
+            field.send_keys("dog", Keys.ENTER)
+            page.wait(lambda: page.finds(card("dog")), what="the renamed label")
+            saved = {"labels": label_names(page), "focus": page.js("return document.activeElement.className;")}
+        finally:
+            page.close()
+    assert opened == ["rename-input", "cat", 0, 3], opened  # the old name, selected: typing replaces it
+    assert escaped == {"labels": ["one", "cat"], "focus": "rename"}, escaped
+    assert error and refused == {"labels": ["one", "cat"], "still_open": True}, (error, refused)
+    assert saved == {"labels": ["one", "dog"], "focus": "rename"}, saved
+    assert [p.name for p in sorted((studio.store.root / "labels").iterdir())] == ["dog", "one"]
+
+
+def label_names(page) -> list[str]:
+    return page.js("return Array.from(document.querySelectorAll('.label-card')).map((c) => c.dataset.label);")
 
 
 @pytest.mark.slow

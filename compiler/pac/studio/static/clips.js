@@ -3,6 +3,7 @@
 import {$, $$, h, api, state, enc, labelUrl, clipUrl, refresh, render, pref, setPref, plural} from './core.js';
 import {message, showError, fieldError, guarded, deleteWithUndo, pending} from './toasts.js';
 import {recordTakes, recordRoom, storeClip, MAX_TAKES, ROOM_SECONDS} from './record.js';
+import {renameForm, renamingLabel, startRename} from './rename.js';
 
 function fmtSeconds(s) { return s === null || s === undefined ? '?' : `${s.toFixed(s < 10 ? 2 : 1)} s`; }
 function fmtRate(r) { return r ? `${r % 1000 === 0 ? r / 1000 : (r / 1000).toFixed(1)} kHz` : ''; }
@@ -90,17 +91,19 @@ function labelCard(label) {
   const recordButton = h('button', {type: 'button', class: 'primary record', 'aria-label': `Record ${label.name}`,
     onclick: (event) => recordInto(label.name, event.currentTarget)}, '● Record');
   const background = label.name === state.project.background_label;
+  const editing = renamingLabel() === label.name;
   const card = h('section', {class: `label-card ${background ? 'background' : ''}`, dataset: {label: label.name},
     'aria-labelledby': headingId},
     h('div', {class: 'label-head', dataset: {errors: ''}},
-      h('h3', {id: headingId}, label.name),
+      h('h3', {id: headingId, hidden: editing}, label.name),
+      editing ? renameForm(label.name) : null,
       h('span', {class: `count ${usable < minimum ? 'low' : ''}`},
         plural(clips.length, 'clip') + (usable < minimum ? ` (needs ${minimum})` : '')),
       h('span', {class: 'actions'}, recordButton, uploadButton, input,
         background ? h('button', {type: 'button', class: 'room', onclick: (event) => openRoomStep(event.currentTarget)},
           'Record the room…') : null,
-        h('button', {type: 'button', class: 'rename', 'aria-label': `Rename ${label.name}`,
-          onclick: (event) => renameLabel(label.name, event.currentTarget)}, 'Rename'),
+        editing ? null : h('button', {type: 'button', class: 'rename', 'aria-label': `Rename ${label.name}`,
+          onclick: () => startRename(label.name)}, 'Rename'),
         h('button', {type: 'button', class: 'danger delete-label', 'aria-label': `Delete ${label.name}`,
           onclick: () => deleteLabel(label)}, 'Delete'))),
     h('ul', {class: 'clips', 'aria-label': `Clips of ${label.name}`},
@@ -121,7 +124,7 @@ export function renderClips(force = false) {
   const labels = shownLabels();
   const cards = labels.map((label) => {
     const signature = JSON.stringify([label, p.profile, p.limits.min_clips,
-      label.clips.map((c) => pending.has(clipKey(label.name, c.id)))]);
+      label.clips.map((c) => pending.has(clipKey(label.name, c.id))), renamingLabel() === label.name]);
     const cached = cardCache.get(label.name);
     if (cached && cached.signature === signature) return cached.card;
     const card = labelCard(label);
@@ -131,8 +134,9 @@ export function renderClips(force = false) {
     cardCache.set(label.name, {signature, card});
     if (focused) {
       requestAnimationFrame(() => {
+        if (card.contains(document.activeElement)) return;  // already placed (a rename's field, its button)
         const same = focused.getAttribute('aria-label')
-          ? $$('button', card).find((b) => b.getAttribute('aria-label') === focused.getAttribute('aria-label')) : null;
+          ? $$('button, input', card).find((b) => b.getAttribute('aria-label') === focused.getAttribute('aria-label')) : null;
         (same || $('button.record', card)).focus({preventScroll: true});
       });
     }
@@ -189,20 +193,6 @@ export async function addLabel(name, control) {
     if (card) card.scrollIntoView({block: 'nearest'});
   }
   return created;
-}
-
-async function renameLabel(old, button) {
-  const name = window.prompt(`New name for the label “${old}”:`, old);
-  if (name === null || name.trim() === old) return;
-  const done = await guarded(async () => {
-    await api('POST', `${labelUrl(old)}/rename`, {name});
-    await refresh(true);
-    return true;
-  }, button);
-  if (done) {
-    const card = $$('.label-card').find((c) => c.dataset.label === name.trim());
-    if (card) $('button.rename', card).focus();
-  }
 }
 
 const cardOf = (label) => $$('.label-card').find((c) => c.dataset.label === label);
