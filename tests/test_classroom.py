@@ -6,9 +6,11 @@ behind its code, the training queue shared by the class, and the command's start
 from __future__ import annotations
 
 import hashlib
+import html
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -69,11 +71,19 @@ class Browserless:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
-    def join(self, studio: ClassroomStudio, name: str) -> str:
-        """Join as ``name``; the studio's address it was sent to."""
-        status, _ = self.get(f"/join?code={studio.classroom.class_code}&name={quote(name)}")
+    def join(self, studio: ClassroomStudio, name: str, *, code: str | None = None) -> str:
+        """Join as ``name`` (``code``: the student's code to continue, for a name taken); the studio's
+        address it was sent to.  A new name goes through the welcome page: its code is kept in ``code``."""
+        extra = "" if code is None else f"&student_code={quote(code)}"
+        status, _ = self.get(f"/join?code={studio.classroom.class_code}&name={quote(name)}{extra}")
         assert status == 303, (status, _)
-        return self.last.getheader("Location")
+        location = self.last.getheader("Location")
+        if location == "/welcome":
+            status, page = self.get("/welcome")
+            assert status == 200, (status, page)
+            self.code = re.search(rb'id="student-code">([0-9]{4})<', page).group(1).decode()
+            location = html.unescape(re.search(rb'id="continue" href="([^"]+)"', page).group(1).decode())
+        return location
 
 
 @pytest.fixture
@@ -142,8 +152,9 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     # Bob's studio page asks him to join when he opens Alice's
     assert bob.get("/s/Alice/")[0] == 303 and bob.last.getheader("Location") == "/?name=Alice"
     assert snapshot(root / "students") == before
-    # joining again with another case finds the same student; bad names and wrong codes are refused
-    assert Browserless(classroom).join(classroom, "alice") == "/s/Alice/"
+    # joining again with another case finds the same student (with Alice's code); bad names and wrong
+    # codes are refused
+    assert Browserless(classroom).join(classroom, "alice", code=alice.code) == "/s/Alice/"
     for name, says in [
         ("../evil", b"cannot contain"),
         ("a/b", b"cannot contain"),
@@ -161,6 +172,9 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
     zoe = Browserless(classroom)  # any script: the address is percent-encoded UTF-8
     assert zoe.join(classroom, "Zoë 猫") == "/s/Zo%C3%AB%20%E7%8C%AB/"
     assert zoe.get("/s/Zo%C3%AB%20%E7%8C%AB/api/project")[1]["name"] == "Zoë 猫"
+    # a student's project tells no path on the teacher's computer (the local studio's does)
+    status, project = alice.get("/s/Alice/api/project")
+    assert status == 200 and project["path"] == "students/Alice" and str(root) not in json.dumps(project)
 
 
 def test_wrong_codes_are_limited_per_computer(classroom):
@@ -169,6 +183,98 @@ def test_wrong_codes_are_limited_per_computer(classroom):
         assert guesser.get(f"/join?code=99999{i}&name=x")[0] == 400
     status, answer = guesser.get(f"/join?code={classroom.classroom.class_code}&name=x")
     assert status == 429 and "too many wrong codes" in answer["error"]
+
+
+def test_a_taken_name_needs_its_students_code_or_cookie(classroom):
+    """The class code alone no longer opens another student's project: a new name is shown its code to
+    continue on another computer (kept in the private classroom.json), and joining under a name that is
+    taken, in any case, needs that code, unless the browser holds that student's cookie."""
+    room = classroom.classroom
+    alice = Browserless(classroom)
+    assert alice.join(classroom, "Alice") == "/s/Alice/"
+    assert re.fullmatch(r"[0-9]{4}", alice.code) and alice.code == room.student_code("Alice")
+    assert alice.post("/s/Alice/api/labels", {"name": "mine"})[0] == 201
+    settings = json.loads((room.root / "classroom.json").read_text())
+    assert settings["students"] == {"Alice": alice.code}
+    if os.name == "posix":
+        assert (room.root / "classroom.json").stat().st_mode & 0o777 == 0o600
+    # Alice's own browser sees her code on the join page, and goes straight in under her name (any case)
+    status, page = alice.get("/")
+    assert status == 200 and f"<strong>{alice.code}</strong>".encode() in page
+    for name in ("Alice", "ALICE", "alice"):
+        assert alice.join(classroom, name) == "/s/Alice/"
+    # anyone else (Bob with his own cookie too) needs Alice's code: none or a wrong one is refused
+    bob, stranger = Browserless(classroom), Browserless(classroom)
+    bob.join(classroom, "Bob")
+    wrong = f"{(int(alice.code) + 1) % 10000:04d}"
+    secret = f"<strong>{alice.code}</strong>".encode() if bob.code != alice.code else b"\0"
+    for who in (stranger, bob):
+        for name in ("Alice", "alice", "ALICE"):
+            for code, says in [
+                (None, b"Someone has joined as Alice already. If that is you, type your code to continue"),
+                ("", b"Someone has joined as Alice already"),
+                (wrong, b"That is not Alice&#x27;s code to continue; ask your teacher."),
+                (" x ", b"That is not Alice&#x27;s code to continue"),
+            ]:
+                cookies = dict(who.cookies)
+                extra = "" if code is None else f"&student_code={quote(code)}"
+                status, page = who.get(f"/join?code={room.class_code}&name={name}{extra}")
+                assert status == 403 and says in page and b'name="student_code"' in page, (name, code, page[-600:])
+                assert page.count(b'role="alert"') == 1 and secret not in page
+                assert who.cookies == cookies and who.last.getheader("Set-Cookie") is None
+            assert who.get("/s/Alice/api/project")[0] == 403
+        room.guesses.clear()  # 8 wrong codes each: the limit is tested below
+    # the join page asks for the code when it is sent there for a taken name, not for a new one
+    assert b'name="student_code"' in stranger.get("/?name=alice")[1]
+    assert b'name="student_code"' not in stranger.get("/?name=Carol")[1]
+    assert b'name="student_code"' not in alice.get("/?name=Alice")[1]
+    # with Alice's code, on another computer, in another case, spaces around: Alice's project
+    assert stranger.join(classroom, "aLiCe", code=f" {alice.code} ") == "/s/Alice/"
+    assert [label["name"] for label in stranger.get("/s/Alice/api/project")[1]["labels"]] == ["mine"]
+    assert sorted(p.name for p in (room.root / "students").iterdir()) == ["Alice", "Bob"]
+    # the welcome page is for a browser that has joined; the code is shown to no one else
+    fresh = Browserless(classroom)
+    assert fresh.get("/welcome")[0] == 303 and fresh.last.getheader("Location") == "/"
+    status, page = bob.get("/welcome")
+    assert status == 200 and b"Welcome, Bob" in page and bob.code.encode() in page and b"Alice" not in page
+
+
+def test_wrong_student_codes_count_toward_the_limit(classroom):
+    room = classroom.classroom
+    Browserless(classroom).join(classroom, "Ann")
+    code = room.student_code("Ann")
+    guesser = Browserless(classroom)
+    for i in range(20):
+        guess = f"{(int(code) + 1 + i) % 10000:04d}"
+        assert guesser.get(f"/join?code={room.class_code}&name=ann&student_code={guess}")[0] == 403
+    for path in (f"/join?code={room.class_code}&name=ann&student_code={code}", f"/join?code={room.class_code}&name=x"):
+        status, answer = guesser.get(path)
+        assert status == 429 and "too many wrong codes" in answer["error"], (path, status, answer)
+    assert "pac-student" not in guesser.cookies
+
+
+def test_students_from_before_the_codes_get_one(classroom):
+    """A classroom folder made before the codes: its students have none.  A student joining with their
+    cookie is given one (and shown it); the teacher's page shows (so makes) the others'; without either,
+    the name stays closed."""
+    room = classroom.classroom
+    for name in ("Old", "Older"):
+        (room.root / "students" / name).mkdir()
+    assert "students" not in json.loads((room.root / "classroom.json").read_text())
+    old = Browserless(classroom)
+    old.cookies = {"pac-student": room.student_cookie("Old")}
+    assert old.join(classroom, "old") == "/s/Old/" and re.fullmatch(r"[0-9]{4}", old.code)
+    assert old.join(classroom, "Old") == "/s/Old/"  # shown once: now straight in
+    assert json.loads((room.root / "classroom.json").read_text())["students"] == {"Old": old.code}
+    stranger = Browserless(classroom)
+    assert stranger.get(f"/join?code={room.class_code}&name=Older")[0] == 403
+    teacher = Browserless(classroom)
+    assert teacher.get("/teacher?code=" + room.teacher_code)[0] == 303
+    status, page = teacher.get("/teacher")
+    codes = {row["student"]: row["code"] for row in teacher.get("/teacher/overview")[1]["students"]}
+    assert codes["Old"] == old.code and re.fullmatch(r"[0-9]{4}", codes["Older"])
+    assert f'<td class="code">{codes["Older"]}</td>'.encode() in page
+    assert stranger.join(classroom, "older", code=codes["Older"]) == "/s/Older/"
 
 
 def test_certificate_is_made_once_and_kept(tmp_path):
@@ -274,9 +380,14 @@ def test_teacher_page_needs_the_teachers_code(classroom):
     (ada,) = overview["students"]
     assert ada["student"] == "Ada" and ada["labels"] == [{"name": "clap", "clips": 3}, {"name": "snap", "clips": 0}]
     assert ada["models"] == [] and ada["training"] is None and ada["problems"]
+    # the students' codes to continue are on the teacher's page (a student who forgot theirs asks)
+    assert ada["code"] == student.code and f'<td class="code">{student.code}</td>'.encode() in page
     # the teacher may open a student's studio (to help); the student still may not open the overview
     assert teacher.get("/s/Ada/api/project")[0] == 200
     assert student.get("/teacher/overview")[0] == 401
+    for path in ("/teacher", "/teacher/overview", "/", "/welcome"):  # nobody else's page shows Ada's code
+        status, answer = Browserless(classroom).get(path)
+        assert student.code.encode() not in (answer if isinstance(answer, bytes) else json.dumps(answer).encode())
 
 
 def test_the_teachers_cookie_expires(classroom):
@@ -391,8 +502,11 @@ def test_a_student_cannot_name_a_folder_of_the_teachers_computer_as_noise(classr
 def test_a_project_folder_is_not_a_classroom_and_back(tmp_path):
     from pac.studio.server import Studio
 
-    with Studio(tmp_path / "project", port=0, warm=False):
-        pass
+    with Studio(tmp_path / "project", port=0, warm=False) as local:  # its page is told where the project is
+        connection = http.client.HTTPConnection("127.0.0.1", local.port, timeout=10)
+        connection.request("GET", "/api/project")
+        assert json.loads(connection.getresponse().read())["path"] == str((tmp_path / "project").resolve())
+        connection.close()
     with pytest.raises(PacError, match="is one studio project, not a classroom folder"):
         ClassroomStudio(tmp_path / "project", host="127.0.0.1", port=0, warm=False)
     with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False):
@@ -483,8 +597,9 @@ def test_cli_classroom_prints_address_codes_fingerprint_and_qr(tmp_path):
 @pytest.mark.slow
 def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path):
     """Two headless Chromiums join the class at this computer's LAN address (not localhost, so the
-    microphone needs the HTTPS page), each records with its fake microphone into its own project, and
-    neither page can read or delete the other's clips."""
+    microphone needs the HTTPS page), as students who joined elsewhere first (with their codes); each
+    records with its fake microphone into its own project, and neither page can read or delete the
+    other's clips."""
     from pac.studio.tls import lan_address
     from test_studio import Page, mic_file
 
@@ -494,8 +609,9 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
         pages = {}
         try:
             for name, digit in (("Alice", 1), ("Bob", 7)):
+                studio.classroom.join(name)  # joined first elsewhere; this browser goes on with the code
                 pages[name] = Page(
-                    f"{studio.url}join?code={code}&name={name}",
+                    f"{studio.url}join?code={code}&name={name}&student_code={studio.classroom.student_code(name)}",
                     mic_file(tmp_path, fsdd(digit, "george", 0)),
                     tmp_path / name,
                     flags=("--ignore-certificate-errors",),

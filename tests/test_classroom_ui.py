@@ -64,7 +64,7 @@ def test_a_waiting_students_page_shows_its_place_in_the_queue(tmp_path, monkeypa
             time.sleep(0.02)
         assert others["Cy"].post("/s/Cy/api/train", {})[0] == 202  # number 1 in the queue
         code = classroom.classroom.class_code
-        url = f"https://127.0.0.1:{classroom.port}/join?code={code}&name={quote('Ben')}"
+        url = f"https://127.0.0.1:{classroom.port}/join?code={code}&name={quote('Ben')}&student_code={ben.code}"
         page = Page(url, None, tmp_path / "ben", flags=("--ignore-certificate-errors",))
         try:
             page.view("train")

@@ -84,7 +84,9 @@ def project(handler) -> None:
             "revision": revision,
             "version": __version__,
             "name": store.root.name,
-            "path": str(store.root),
+            # where the project is on disk, for the local studio; a classroom's students get no path of
+            # the teacher's computer (their folder's place in the classroom folder instead)
+            "path": f"students/{store.root.name}" if hasattr(handler.server, "classroom") else str(store.root),
             "profile": store.profile,
             "profiles": list(PROFILES),
             "labels": [{"name": name, "clips": infos} for name, infos in clips.items()],

@@ -1,12 +1,15 @@
 """``pac studio --classroom``: one studio for a class on the LAN, over HTTPS, one project per student.
 
 ``DIR/`` (the classroom folder)
-    ``classroom.json``         the class code students type, the teacher's code, the cookies' secret
+    ``classroom.json``         the class code students type, the teacher's code, the cookies' secret,
+                               each student's code to continue (:mod:`pac.studio.classroom_codes`)
     ``tls/cert.pem, key.pem``  the self-signed certificate (made once, kept: same fingerprint)
     ``students/<name>/``       each student's project, a studio project folder (:mod:`pac.studio.store`)
 
 A student opens ``https://<this computer>:<port>/``, types the class code and a name, and gets the
-studio at ``/s/<name>/`` (the page, ``api/...`` and ``static/...`` relative to it).  Joining sets a
+studio at ``/s/<name>/`` (the page, ``api/...`` and ``static/...`` relative to it); a new name is
+shown its code to continue first (``/welcome``), and a name that is taken needs that code or that
+student's cookie (:mod:`pac.studio.classroom_codes`).  Joining sets a
 cookie signed with the classroom's secret that names the student; every request under ``/s/<name>/``
 must carry that student's cookie (or the teacher's), so a student reaches only their own project, by
 any path.  Names are checked as label names are (letters, digits, space, ``-``, ``_``) and found in
@@ -17,14 +20,10 @@ wait in one queue (one at a time on this computer).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 import socket
 import threading
-import time
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -32,8 +31,18 @@ from urllib.parse import quote, unquote
 
 from .. import jsonsafe
 from ..errors import PacError
-from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, join_html, teacher_html, teacher_login_html
-from .layout import StudioError, check_label_name, keep_private, write_json_durable
+from .classroom_codes import (
+    GUESS_WINDOW,
+    MAX_GUESSES,
+    STUDENT_COOKIE,
+    STUDENTS,
+    TEACHER_COOKIE,
+    TEACHER_SECONDS,
+    ClassroomCodes,
+    JoinPages,
+)
+from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, teacher_html, teacher_login_html
+from .layout import StudioError, keep_private, write_json_durable
 from .networks import Networks
 from .server import Project, ProjectLock, StudioServer
 from .store import ProjectStore
@@ -41,20 +50,12 @@ from .tls import server_context
 
 CLASSROOM_FILE = "classroom.json"
 CLASSROOM_FORMAT = "pac-studio-classroom"
-STUDENTS, TLS = "students", "tls"
-STUDENT_COOKIE, TEACHER_COOKIE = "pac-student", "pac-teacher"
-#: How long a student stays joined on a computer (a new join replaces it).
-COOKIE_SECONDS = 30 * 24 * 3600
-#: How long the teacher's cookie opens every studio (then the teacher's code again): a cookie left in a
-#: student's browser (the teacher helped on that computer) must not open the whole class for ever.
-TEACHER_SECONDS = 12 * 3600
-#: Wrong codes one address may try in :data:`GUESS_WINDOW` seconds before it must wait.
-MAX_GUESSES, GUESS_WINDOW = 20, 600
+TLS = "tls"
 
 
-class Classroom:
-    """The classroom folder: its codes, the students' projects (opened as they are needed) and the
-    networks and training queue they share.
+class Classroom(ClassroomCodes):
+    """The classroom folder: its codes (:class:`pac.studio.classroom_codes.ClassroomCodes`), the students'
+    projects (opened as they are needed) and the networks and training queue they share.
 
     Parameters
     ----------
@@ -77,6 +78,7 @@ class Classroom:
             (self.root / STUDENTS).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PacError(f"{self.root}: cannot create the classroom folder ({exc.strerror or exc})") from None
+        self.settings_path = self.root / CLASSROOM_FILE
         self.settings = self._settings()
         self.networks = networks
         self.queue = TrainingQueue()
@@ -129,16 +131,12 @@ class Classroom:
         """The folder name of the student called ``name`` (any case), if there is one."""
         return next((s for s in self.students() if s.casefold() == name.casefold()), None)
 
-    def join(self, raw_name) -> str:
-        """The student's folder name for a typed name, the project made if new."""
-        name = check_label_name(raw_name, what="student name")
-        with self.lock:
-            found = self.find_student(name)
-            if found is None:
-                (self.root / STUDENTS / name).mkdir()
-                found = name
-        self.project(found)
-        return found
+    def join(self, raw_name, **how) -> str:
+        """The student's folder name for a typed name, the project made if new (a name that is taken needs
+        ``cookie_student`` or ``code``: see :meth:`~pac.studio.classroom_codes.ClassroomCodes.enter`)."""
+        student, _ = self.enter(raw_name, **how)
+        self.project(student)
+        return student
 
     def project(self, student: str) -> Project:
         """The open project of an existing student (opened, locked and tidied on first use)."""
@@ -167,63 +165,17 @@ class Classroom:
             self.projects.clear()
             self.locks.clear()
 
-    # -- cookies and codes -----------------------------------------------------------------------------
-    def _sign(self, what: str) -> str:
-        return hmac.new(bytes.fromhex(self.settings["secret"]), what.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
-
-    def student_cookie(self, student: str) -> str:
-        token = base64.urlsafe_b64encode(student.encode("utf-8")).decode("ascii").rstrip("=")
-        return f"{token}.{self._sign('student:' + student)}"
-
-    def cookie_student(self, value: str | None) -> str | None:
-        """The student a cookie value names, if it is this classroom's."""
-        if not value or value.count(".") != 1:
-            return None
-        token, signature = value.split(".")
-        try:
-            student = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return student if hmac.compare_digest(signature, self._sign("student:" + student)) else None
-
-    def teacher_cookie(self, now: float | None = None) -> str:
-        """The teacher's cookie value: when it was made and its signature (valid :data:`TEACHER_SECONDS`)."""
-        issued = str(int(time.time() if now is None else now))
-        return f"{issued}.{self._sign('teacher:' + issued)}"
-
-    def is_teacher(self, value: str | None) -> bool:
-        """Whether a cookie value is a teacher's cookie of this classroom made less than
-        :data:`TEACHER_SECONDS` ago."""
-        issued, _, signature = (value or "").partition(".")
-        if not (issued.isascii() and issued.isdigit() and len(issued) <= 12 and signature.isascii()):
-            return False
-        if not hmac.compare_digest(signature.encode(), self._sign("teacher:" + issued).encode()):
-            return False
-        return 0 <= time.time() - int(issued) < TEACHER_SECONDS
-
-    def code_matches(self, typed, code: str, client: str) -> bool:
-        """Whether a typed code (spaces and case ignored) is ``code``; wrong guesses are counted per address."""
-        now = time.monotonic()
-        with self.lock:
-            recent = [t for t in self.guesses.get(client, []) if now - t < GUESS_WINDOW]
-            if len(recent) >= MAX_GUESSES:
-                raise StudioError("too many wrong codes from this computer; wait ten minutes", status=429)
-            typed = "".join(str(typed or "").split()).lower()
-            if hmac.compare_digest(typed.encode(), code.lower().encode()):
-                return True
-            self.guesses[client] = [*recent, now]
-            return False
-
     # -- the teacher's view ------------------------------------------------------------------------------
     def overview(self) -> list[dict]:
-        """Per student: clips per label (usable ones), models (name, kind, cross-validated accuracy),
-        training (state, stage, place in the queue) and what still stops training."""
+        """Per student (for the teacher only): the code to continue on another computer, clips per label
+        (usable ones), models (name, kind, cross-validated accuracy), training (state, stage, place in the
+        queue) and what still stops training."""
         rows = []
         for student in self.students():
             try:
                 project = self.project(student)
             except (PacError, OSError) as exc:
-                rows.append({"student": student, "error": str(exc)})
+                rows.append({"student": student, "code": self.student_code(student), "error": str(exc)})
                 continue
             store = project.store
             clips = store.all_clips()
@@ -231,6 +183,7 @@ class Classroom:
             rows.append(
                 {
                     "student": student,
+                    "code": self.student_code(student),
                     "labels": [
                         {"name": label, "clips": sum(1 for c in infos if not c["problem"])}
                         for label, infos in clips.items()
@@ -256,7 +209,7 @@ class Classroom:
         return rows
 
 
-class ClassroomServer(StudioServer):
+class ClassroomServer(JoinPages, StudioServer):
     """The HTTPS server of a classroom: the join page, the teacher's page, and each student's studio
     under ``/s/<student>/`` on that student's project."""
 
@@ -341,21 +294,23 @@ class ClassroomServer(StudioServer):
                     return None
                 raise StudioError(
                     f"this is {student}'s studio: join the class as {student} on this computer "
-                    f"first (open / and type the class code)",
+                    f"first (open / and type the class code, the name and {student}'s code to continue)",
                     status=403,
                 )
             handler.project = self.classroom.project(student)
             return "/" + rest
         if method != "GET":
             raise StudioError("method not allowed", status=405)
+        student = self.classroom.cookie_student(cookie.get(STUDENT_COOKIE))
+        if student is not None and self.classroom.find_student(student) != student:
+            student = None  # a cookie of a student whose folder is gone
         if path == "/":
-            self.join_page(
-                handler,
-                name=handler.query.get("name", [""])[0],
-                student=self.classroom.cookie_student(cookie.get(STUDENT_COOKIE)),
-            )
+            name = handler.query.get("name", [""])[0]
+            self.join_page(handler, name=name, student=student, ask_code=self.taken(name, student))
         elif path == "/join":
-            self.join(handler)
+            self.join(handler, student)
+        elif path == "/welcome":
+            self.welcome(handler, student)
         elif path == "/teacher":
             self.teacher(handler, teacher)
         elif path == "/teacher/overview":
@@ -377,32 +332,7 @@ class ClassroomServer(StudioServer):
             b"", "text/plain; charset=utf-8", status=int(HTTPStatus.SEE_OTHER), headers=headers, cookies=list(cookies)
         )
 
-    # -- the pages -----------------------------------------------------------------------------------------
-    def join_page(self, handler, *, name: str = "", student: str | None = None, error: str | None = None) -> None:
-        handler.send_bytes(
-            join_html(name=name, student=student, error=error),
-            "text/html; charset=utf-8",
-            status=400 if error else 200,
-            csp=PAGE_CSP,
-        )
-
-    def join(self, handler) -> None:
-        query = handler.query
-        code, name = query.get("code", [""])[0], query.get("name", [""])[0]
-        if not self.classroom.code_matches(code, self.classroom.class_code, handler.client_address[0]):
-            self.join_page(handler, name=name, error="That is not the class code; ask your teacher.")
-            return
-        try:
-            student = self.classroom.join(name)
-        except StudioError as exc:
-            self.join_page(handler, name=name, error=str(exc))
-            return
-        cookie = (
-            f"{STUDENT_COOKIE}={self.classroom.student_cookie(student)}; Path=/; Max-Age={COOKIE_SECONDS}; "
-            "Secure; HttpOnly; SameSite=Strict"
-        )
-        self.redirect(handler, f"/s/{quote(student)}/", cookies=[cookie])
-
+    # -- the pages (joining: :class:`~pac.studio.classroom_codes.JoinPages`) -----------------------------------
     def teacher(self, handler, teacher: bool) -> None:
         typed = handler.query.get("code", [None])[0]
         if typed is not None:
@@ -427,7 +357,7 @@ class ClassroomServer(StudioServer):
         )
 
 
-__all__ = ["Classroom", "ClassroomServer", "CLASSROOM_FILE"]
+__all__ = ["Classroom", "ClassroomServer", "CLASSROOM_FILE", "GUESS_WINDOW", "MAX_GUESSES", "TEACHER_SECONDS"]
 
 
 # -- running a classroom -------------------------------------------------------------------------------

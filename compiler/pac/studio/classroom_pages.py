@@ -26,7 +26,8 @@ button { font: inherit; padding: .5rem 1.2rem; margin-top: 1rem; cursor: pointer
 .error { color: #b00020; font-weight: 600; } .note { color: #555; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
-.low { color: #b00020; } .qr { float: right; margin: 0 0 1rem 1rem; }
+.low { color: #b00020; } .code { font-family: monospace; font-size: 1.15em; }
+.qr { float: right; margin: 0 0 1rem 1rem; }
 """
 #: The studio's policy, with forms posting to this server and the one style block above.
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
@@ -44,15 +45,25 @@ def page(title: str, body: str) -> bytes:
     ).encode()
 
 
-def join_html(*, name: str = "", student: str | None = None, error: str | None = None) -> bytes:
-    """The join page: the class code and a name (``name`` typed before, ``student`` already joined here)."""
+def join_html(
+    *, name: str = "", student: str | None = None, code: str | None = None, error: str | None = None, ask_code=False
+) -> bytes:
+    """The join page: the class code and a name (``name`` typed before; ``student`` already joined in this
+    browser, ``code`` their code to continue); ``ask_code``: the name is taken, so ask for its student's code."""
     e = html.escape
     again = (
         (
             f'<p>On this computer you are <strong>{e(student)}</strong>: <a href="/s/{e(quote(student))}/">open '
             f"your studio</a>, or join as someone else below.</p>"
+            + (f'<p class="note">{e(student)}\'s code to continue on another computer: <strong>{e(code)}</strong></p>')
         )
         if student
+        else ""
+    )
+    asked = (
+        '<label for="student_code">Your code to continue (shown when you first joined; your teacher has it '
+        'too)</label><input id="student_code" name="student_code" inputmode="numeric" autocomplete="off">'
+        if ask_code
         else ""
     )
     return page(
@@ -64,9 +75,24 @@ def join_html(*, name: str = "", student: str | None = None, error: str | None =
         '<input id="code" name="code" inputmode="numeric" autocomplete="off" required>'
         '<label for="name">Your name</label>'
         f'<input id="name" name="name" maxlength="40" value="{e(name)}" required>'
+        f"{asked}"
         '<p class="note">Letters, digits, spaces, - and _. Your recordings and models are kept under '
-        "this name on the teacher's computer.</p>"
+        "this name on the teacher's computer. Joined before on another computer? Type the same name: you "
+        "will be asked for your code to continue.</p>"
         '<button type="submit">Join</button></form>',
+    )
+
+
+def welcome_html(student: str, code: str) -> bytes:
+    """After joining under a new name: the student's code to continue on another computer, and the way on."""
+    e = html.escape
+    return page(
+        "pac studio: welcome",
+        f"<h1>Welcome, {e(student)}</h1>"
+        f'<p>Your code to continue on another computer: <strong class="code" id="student-code">{e(code)}</strong></p>'
+        '<p class="note">Write it down. On another computer, type the class code, your name and this code to '
+        "get to your recordings and models. Your teacher can look it up too.</p>"
+        f'<p><a id="continue" href="/s/{e(quote(student))}/">Continue to your studio</a></p>',
     )
 
 
@@ -95,13 +121,15 @@ def _accuracy(model: dict) -> str:
 
 def teacher_html(classroom) -> bytes:
     """The teacher's overview of a :class:`pac.studio.classroom.Classroom`: the address (and its QR code),
-    the class code, and per student the clips per label, the models and the training."""
+    the class code, and per student the code to continue on another computer, the clips per label, the
+    models and the training."""
     e = html.escape
     rows = []
     for row in classroom.overview():
         link = f'<a href="/s/{e(quote(row["student"]))}/">{e(row["student"])}</a>'
+        code = f'<td class="code">{e(row["code"])}</td>'
         if "error" in row:
-            rows.append(f'<tr><td>{link}</td><td colspan="3" class="error">{e(row["error"])}</td></tr>')
+            rows.append(f'<tr><td>{link}</td>{code}<td colspan="3" class="error">{e(row["error"])}</td></tr>')
             continue
         labels = (
             ", ".join(
@@ -115,7 +143,7 @@ def teacher_html(classroom) -> bytes:
         job = row["training"]
         training = "" if job is None else e(job["stage"] if job["state"] == "running" else job["state"])
         rows.append(
-            f'<tr data-student="{e(row["student"])}"><td>{link}</td><td>{labels}</td><td>{models}</td>'
+            f'<tr data-student="{e(row["student"])}"><td>{link}</td>{code}<td>{labels}</td><td>{models}</td>'
             f"<td>{training}</td></tr>"
         )
     return page(
@@ -124,13 +152,15 @@ def teacher_html(classroom) -> bytes:
             f'<img class="qr" alt="QR code of {e(classroom.url)}" width="180" height="180" '
             f'src="{e(qr_svg_uri(classroom.url))}">'
             f"<h1>pac studio: the class</h1><p>Students open <strong>{e(classroom.url)}</strong> and type the "
-            f"class code <strong>{e(classroom.class_code)}</strong> and their name.</p>"
+            f"class code <strong>{e(classroom.class_code)}</strong> and their name. A student who joined before "
+            "types the same name and their code to continue (below; shown to them when they joined).</p>"
             f'<p class="note">Refreshed every {TEACHER_REFRESH} s. One model trains at a time; '
             f"{classroom.queue.length} waiting.</p>"
-            "<table><thead><tr><th>Student</th><th>Clips per label</th><th>Models</th><th>Training</th></tr>"
-            f"</thead><tbody>{''.join(rows) or '<tr><td colspan=4>Nobody has joined yet.</td></tr>'}</tbody></table>"
+            "<table><thead><tr><th>Student</th><th>Code to continue</th><th>Clips per label</th><th>Models</th>"
+            "<th>Training</th></tr>"
+            f"</thead><tbody>{''.join(rows) or '<tr><td colspan=5>Nobody has joined yet.</td></tr>'}</tbody></table>"
         ),
     )
 
 
-__all__ = ["PAGE_CSP", "TEACHER_REFRESH", "join_html", "teacher_html", "teacher_login_html"]
+__all__ = ["PAGE_CSP", "TEACHER_REFRESH", "join_html", "teacher_html", "teacher_login_html", "welcome_html"]
