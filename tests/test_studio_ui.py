@@ -335,6 +335,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
                 page.js("""return {heard: document.querySelector('#live-would').dataset.heard,
                 text: document.querySelector('#live-would').textContent,
                 dots: document.querySelectorAll('#live-timeline circle.fired').length,
+                bars: document.querySelectorAll('#live-timeline rect').length,
                 items: document.querySelectorAll('#live-heard li').length,
                 error: Array.from(document.querySelectorAll('#live-settings .field-error')).map((e) => e.textContent)};""")
             )
@@ -499,7 +500,8 @@ def test_live_listening_bars_in_label_order(classroom):
     tuned = loud["tuned"]
     low, every, high, bad = (tuned[k] for k in (("0.01", "1000"), ("0.01", "0"), ("1", "1000"), ("2", "1000")))
     assert 0 < int(low["heard"]) <= int(every["heard"]), tuned  # "one" is said all the time
-    assert int(high["heard"]) <= int(low["heard"]) and low["dots"] <= int(low["heard"]), tuned
+    assert int(high["heard"]) <= int(low["heard"]) and 0 < low["dots"] <= int(low["heard"]), tuned
+    assert low["bars"] > 0, tuned  # the strip shows the windows
     assert low["items"] == min(8, int(low["heard"])) and "At Threshold 0.01" in low["text"], tuned
     assert not low["error"] and bad["error"] and "threshold" in bad["error"][0], tuned
     assert loud["tuned_error_after"] == []

@@ -92,8 +92,9 @@ function timeline(run, threshold, found) {
   });
   const y = height - 8 - (Number.isFinite(threshold) ? threshold : 0) * (height - 12);
   $('#live-timeline').replaceChildren(svg('svg', {viewBox: `0 0 ${width} ${height}`, class: 'timeline', role: 'img',
+    preserveAspectRatio: 'xMinYMid meet',
     'aria-label': `The last ${last.length} windows: the top label's probability, the threshold line, a dot where Heard fires`},
-  shapes, svg('line', {x1: 0, x2: width, y1: y, y2: y, stroke: '#b3261e', 'stroke-dasharray': '4 3'})));
+  shapes.flat(), svg('line', {x1: 0, x2: width, y1: y, y2: y, stroke: '#b3261e', 'stroke-dasharray': '4 3'})));
 }
 
 export function stopLive() {
