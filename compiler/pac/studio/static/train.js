@@ -232,13 +232,15 @@ function renderProgress() {
       'aria-valuemax': '100', 'aria-valuenow': String(Math.round(100 * (fraction || 0)))},
     h('div', {style: {width: `${Math.round(100 * (fraction || 0))}%`}}));
   const children = [
-    h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''}}, stateText),
+    // waiting in the queue: the state line is the box's heading (no progress bar: nothing runs yet)
     waiting ? h('div', {class: 'queued', id: 'train-queued', dataset: {position: job.position}},
-      h('p', {class: 'place'}, 'Waiting: ', h('b', {}, place)),
+      h('p', {id: 'train-state', class: 'state-running place', dataset: {state: job.state, head: job.head || ''}},
+        'Waiting: ', h('b', {}, place)),
       h('p', {}, (job.position > 1
         ? `${job.position - 1} other training run${job.position === 2 ? ' goes' : 's go'} first`
         : 'This run is next') + ': this computer trains one model at a time, for the whole class. It starts by ' +
-        'itself; Cancel takes it out of the queue.')) : bar,
+        'itself; Cancel takes it out of the queue.'))
+      : [h('p', {id: 'train-state', class: `state-${job.state}`, dataset: {state: job.state, head: job.head || ''}}, stateText), bar],
     steps,
     h('div', {class: 'stats'}, stats),
     linear && job.result ? linearResult(job.result) : '',
@@ -246,7 +248,7 @@ function renderProgress() {
     h('p', {class: 'hint', id: 'train-state-line'}, job.state === 'running' ? `${job.elapsed} s so far` : `took ${job.elapsed} s`),
   ];
   if (job.error) children.push(h('p', {class: 'field-error', role: 'alert'}, job.error));
-  box.replaceChildren(...children);
+  box.replaceChildren(...children.flat());
   // screen readers hear each step once and the end, not every clip (the box is redrawn every 0.6 s)
   const said = job.state !== 'running' ? stateText
     : waiting ? `Waiting: ${place}` : (STEPS[linear ? 'linear' : 'conv'][step] || '');
