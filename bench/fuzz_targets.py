@@ -1650,8 +1650,19 @@ def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
         tcode = d.choice([c["teacher_code"], c["teacher_code"].upper(), "wrong", ""])
         name = d.choice([me, bob, "bob", zoe.upper(), "New kid", "..", "Bob%2F..", "CON", "%ff", "a.b", "x" * 41])
         path = d.choice(
-            [f"/join?code={quote(code)}&name={name}", f"/teacher?code={quote(tcode)}", "/teacher", "/teacher/overview"]
-            + ["/", f"/?name={name}", "/favicon.ico", "/static/studio.js", "/static/..%2F..%2Fclassroom.json"]
+            [
+                f"/join?code={quote(code)}&name={quote(name, safe='%')}",
+                f"/teacher?code={quote(tcode)}",
+                "/teacher",
+                "/teacher/overview",
+            ]
+            + [
+                "/",
+                f"/?name={quote(name, safe='%')}",
+                "/favicon.ico",
+                "/static/studio.js",
+                "/static/..%2F..%2Fclassroom.json",
+            ]
             + [f"/students/{bob}/studio.json", "/classroom.json", "/tls/key.pem", "/s", "/s/", "/join"]
         )
         if d.integer(0, 5) == 0:
@@ -1775,6 +1786,7 @@ class ClassroomCheck:
                 return "301"
             if not request.teacher:
                 sent = unquote(request.path) + request.body.decode("latin-1") + repr(request.headers)
+                sent += self.attacker_holds()  # the attacker's own label or model may have a victim's word
                 for secret in self.secrets:
                     expect(
                         secret in sent or secret.encode() not in answer, f"the answer holds a victim's name: {secret!r}"
@@ -1792,6 +1804,12 @@ class ClassroomCheck:
             return str(status)
         finally:
             self.forget_new_students()
+
+    def attacker_holds(self) -> str:
+        """The names of the attacker's folders and files and its ``studio.json``."""
+        folder = self.classroom.root / "students" / ATTACKER
+        names = " ".join(path.relative_to(folder).as_posix() for path in folder.rglob("*"))
+        return names + (folder / "studio.json").read_text(encoding="utf-8", errors="replace")
 
     def forget_new_students(self) -> None:
         """Students a join made are closed and removed (the class stays as the target made it)."""
