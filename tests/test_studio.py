@@ -1729,6 +1729,29 @@ def test_project_export_and_import_round_trip(tmp_path, digits_model):
         assert status == 200 and answer["profile"] == "paper"  # an empty project takes the file's profile
 
 
+def test_an_import_that_fails_half_way_leaves_the_project_as_it_was(tmp_path):
+    """All or nothing: the second label of the file can't be made (a file of its name is in labels/),
+    after the first label and its clips were moved in; they are taken out again and the settings are
+    as before, with one clear error."""
+    with Studio(tmp_path / "source", port=0, warm=False) as source:
+        client = Client(source)
+        for label, digit in (("alpha", 1), ("zeta", 7)):
+            assert client.post("/api/labels", {"name": label})[0] == 201
+            assert client.upload(label, fsdd(digit, "george", 0).read_bytes(), f"{digit}.wav")[0] == 201
+        exported = raw_get(source, "/api/project/export")[2]
+    with Studio(tmp_path / "target", port=0, warm=False) as target:
+        client = Client(target)
+        assert client.post("/api/labels", {"name": "kept"})[0] == 201
+        assert client.upload("kept", fsdd(9, "george", 0).read_bytes(), "9.wav")[0] == 201
+        (target.store.root / "labels" / "zeta").write_bytes(b"a file, not a label folder")
+        before = snapshot(target.store.root)
+        status, answer = client.post("/api/project/import", exported)
+        assert 400 <= status < 500 and "zeta" in answer["error"], (status, answer)
+        after = {k: v for k, v in snapshot(target.store.root).items() if not k.startswith(".")}
+        assert after == {k: v for k, v in before.items() if not k.startswith(".")}
+        assert [label["name"] for label in client.project()["labels"]] == ["kept"]
+
+
 def test_conv_head_on_small_labels_trains_on_every_clip():
     """The linear head never holds clips back (cross-validation instead); PAC's conv head with the
     automatic validation fraction holds none back while a label has fewer than 10 clips."""

@@ -239,49 +239,74 @@ def _label_order(settings: dict, names) -> list[str]:
 
 
 def _move_in(store, settings: dict, clips: dict, staged_models: dict) -> dict:
-    """Move the checked, staged clips and models into the project (under its lock)."""
+    """Move the checked, staged clips and models into the project (under its lock), all or nothing:
+    if any step fails (a file where a label folder should be, a full disk), what was moved in is taken
+    out again and the settings are written back as they were, and the error goes on."""
+    with store.lock:
+        before = store.settings()
+        moved: list[Path] = []  # clips and model folders moved in, label folders made
+        try:
+            return _move_all(store, settings, clips, staged_models, moved)
+        except BaseException:
+            for path in reversed(moved):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            if store.settings() != before:
+                store.write_settings(before)
+            raise
+
+
+def _move_all(store, settings: dict, clips: dict, staged_models: dict, moved: list) -> dict:
+    """The steps of :func:`_move_in`; each path it makes in the project is appended to ``moved``."""
     added = skipped = 0
     new_models = []
-    with store.lock:
-        was_empty = not store.labels() and not store.model_dirs()
-        for label in _label_order(settings, clips):
-            existing = next((n for n in store.labels() if n.casefold() == label.casefold()), None)
-            target = store.label_dir(existing) if existing else store.label_dir(store.add_label(label))
-            have = {_digest(path.read_bytes()) for path in wav_files(target)}
-            for name, path, digest in clips[label]:
-                if digest in have:
-                    skipped += 1
-                    continue
-                if not _CLIP_NAME.match(name) or (target / name).exists():
-                    name = f"up-{stamp()}-{secrets.token_hex(4)}.wav"
-                replace(path, target / name)
-                have.add(digest)
-                added += 1
-        names = settings.get("model_names") if isinstance(settings.get("model_names"), dict) else {}
-        renamed = {}
-        for model_id, folder in sorted(staged_models.items()):
-            target = store.root / MODELS / model_id
-            if target.exists():
-                if (target / "pac.json").is_file() and (target / "pac.json").read_bytes() == (
-                    folder / "pac.json"
-                ).read_bytes():
-                    continue  # the same model, imported before
-                target = store.new_model_dir()
-            replace(folder, target)
-            new_models.append(target.name)
-            try:
-                renamed[target.name] = check_model_name(names.get(model_id))
-            except StudioError:
-                pass
-        data = store.settings()
-        if renamed:
-            data["model_names"] = {**store.model_names(), **renamed}
-        if was_empty and isinstance(settings.get("profile"), str) and settings["profile"] in PROFILES:
-            data["profile"] = settings["profile"]
-        if data != store.settings():
-            store.write_settings(data)
-        if new_models:
-            store.model_added()
+    was_empty = not store.labels() and not store.model_dirs()
+    for label in _label_order(settings, clips):
+        existing = next((n for n in store.labels() if n.casefold() == label.casefold()), None)
+        if existing:
+            target = store.label_dir(existing)
+        else:
+            target = store.label_dir(store.add_label(label))
+            moved.append(target)
+        have = {_digest(path.read_bytes()) for path in wav_files(target)}
+        for name, path, digest in clips[label]:
+            if digest in have:
+                skipped += 1
+                continue
+            if not _CLIP_NAME.match(name) or (target / name).exists():
+                name = f"up-{stamp()}-{secrets.token_hex(4)}.wav"
+            replace(path, target / name)
+            moved.append(target / name)
+            have.add(digest)
+            added += 1
+    names = settings.get("model_names") if isinstance(settings.get("model_names"), dict) else {}
+    renamed = {}
+    for model_id, folder in sorted(staged_models.items()):
+        target = store.root / MODELS / model_id
+        if target.exists():
+            if (target / "pac.json").is_file() and (target / "pac.json").read_bytes() == (
+                folder / "pac.json"
+            ).read_bytes():
+                continue  # the same model, imported before
+            target = store.new_model_dir()
+        replace(folder, target)
+        moved.append(target)
+        new_models.append(target.name)
+        try:
+            renamed[target.name] = check_model_name(names.get(model_id))
+        except StudioError:
+            pass
+    data = store.settings()
+    if renamed:
+        data["model_names"] = {**store.model_names(), **renamed}
+    if was_empty and isinstance(settings.get("profile"), str) and settings["profile"] in PROFILES:
+        data["profile"] = settings["profile"]
+    if data != store.settings():
+        store.write_settings(data)
+    if new_models:
+        store.model_added()
     return {
         "labels": _label_order(settings, clips),
         "clips": added,
