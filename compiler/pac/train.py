@@ -1,3 +1,4 @@
+# One module on purpose (issue 15): the training steps in the order the docstring lists them, read top-down.
 """``pac train``: clips in label folders -> a trained model folder.
 
 1. read the clips (:mod:`pac.dataset`) and split off validation clips, stratified by label (none by
