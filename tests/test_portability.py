@@ -41,7 +41,7 @@ def executable(path: Path, target: str | None = None) -> Path:
 def real(name: str) -> str:
     found = shutil.which(name)
     if not found:
-        pytest.skip(f"{name} is not installed (./setup.sh installs Chromium and its driver)")
+        pytest.fail(f"{name} is not installed (./setup.sh installs Chromium and its driver)")
     return found
 
 

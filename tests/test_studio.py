@@ -554,7 +554,7 @@ class Page:
         try:
             found = find_browser()
         except PacError as exc:
-            pytest.skip(str(exc))
+            pytest.fail(str(exc))
         if found.kind == "edge":
             pytest.skip("these tests drive Chrome or Chromium (ChromeDriver)")
         self.url = url
