@@ -549,7 +549,7 @@ class Page:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
-        from pac.browser import find_browser
+        from pac.browser import CHROMIUM_FLAGS, find_browser
 
         try:
             found = find_browser()
@@ -564,16 +564,7 @@ class Page:
         options = webdriver.ChromeOptions()
         options.binary_location = found.browser
         for flag in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--disable-dev-shm-usage",
-            "--mute-audio",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             "--window-size=1280,1000",
             *flags,
