@@ -193,3 +193,29 @@ def test_an_imported_model_whose_report_holds_other_types_shows_in_the_page_and_
         teacher = (("Connection", "close"), ("Cookie", f"pac-teacher={classroom.classroom.teacher_cookie()}"))
         for path in (f"/s/{F.ATTACKER}/api/project", "/teacher", "/teacher/overview"):
             assert check(F.ClassroomRequest("GET", path, teacher, b"", teacher=True)) == "200", path
+
+
+def test_a_project_with_a_long_mostly_silent_clip_exports_a_file_the_studio_imports(tmp_path):
+    """A 29 s stereo 48 kHz clip that is digital silence but for a word (an editor's padding) is a clip
+    the studio takes; deflated in the project's export it was more than 100:1 and the studio's own
+    import refused its own export as "a zip bomb?" (the transfer check imports the file, exports the
+    project and imports that export again)."""
+    import numpy as np
+
+    from pac.audio import read_wav
+    from pac.studio.server import Studio
+
+    word = read_wav(F.shared_dir() / "data" / "fsdd" / "recordings" / "0_jackson_0.wav")
+    samples = np.zeros(48000 * 29, dtype=np.float32)
+    snippet = np.repeat(word.samples[: word.rate // 4], 48000 // word.rate)
+    samples[48000 : 48000 + len(snippet)] = snippet
+    _, bits, pcm = F.encode(np.repeat(samples, 2), "pcm16")
+    clip = F.riff(F.chunk(b"fmt ", F.fmt_body(F.PCM, 2, 48000, bits)) + F.chunk(b"data", pcm))
+    with (
+        Studio(tmp_path / "project", port=0, warm=False) as studio,
+        Studio(tmp_path / "empty", port=0, warm=False) as empty,
+    ):
+        check = F.transfer_target(studio, empty, tmp_path).check
+        studio.store.check_clip(clip, name="padded.wav")  # an upload would take it
+        body = F.rezip([("p/studio.json", b'{"format": "pac-studio-project"}'), ("p/labels/padded/a.wav", clip)])
+        assert check(F.Transfer("import", body)) == "accepted"

@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from .. import jsonsafe
@@ -64,12 +65,23 @@ def export_project(store) -> bytes:
         for label in store.labels():
             archive.writestr(f"{top}/{LABELS}/{label}/", b"")  # a label without clips yet is kept too
             for path in wav_files(store.label_dir(label)):
-                archive.write(path, f"{top}/{LABELS}/{label}/{path.name}")
+                archive.write(path, f"{top}/{LABELS}/{label}/{path.name}", compress_type=_compression(path))
         for folder in store.model_dirs():
             for path in sorted(folder.iterdir()):
                 if path.is_file() and not path.name.startswith("."):
-                    archive.write(path, f"{top}/{MODELS}/{folder.name}/{path.name}")
+                    archive.write(path, f"{top}/{MODELS}/{folder.name}/{path.name}", compress_type=_compression(path))
     return buffer.getvalue()
+
+
+def _compression(path: Path) -> int:
+    """Deflated, or stored when the file deflates more than an import accepts (:func:`_read_entry`'s
+    bomb check): a long clip that is mostly digital silence does, and the studio must read its own export."""
+    data = path.read_bytes()
+    if len(data) > 1 << 16:
+        deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # as zipfile deflates
+        if len(data) > LIMITS.zip_max_ratio * (len(deflate.compress(data)) + len(deflate.flush())):
+            return zipfile.ZIP_STORED
+    return zipfile.ZIP_DEFLATED
 
 
 def _refuse(message: str) -> StudioError:
