@@ -28,14 +28,16 @@ COMPAT = PROFILES["pac-compat"]
 
 
 def parity_clips(digits_test_dir: Path, synthetic: list[Path]) -> list[Path]:
-    """45 FSDD digits, 30 Speech Commands words, 24 RAVDESS sentences, 4 noises, 6 synthetic clips."""
+    """15 FSDD digits, 10 Speech Commands words, 8 RAVDESS sentences (every third of each), 4 noises,
+    6 synthetic clips: every kind of clip at a cost the default run affords (the page computes MIT's whole
+    figure; ``bench/mit_interop.py`` compares 84 clips against MIT's own page)."""
     words = [p for w in ("on", "off", "stop") for p in sorted((DATA / "speech_commands_v001" / w).glob("*.wav"))]
     ravdess = sorted((DATA / "ravdess" / "Actor_01").glob("03-01-0[345]-*.wav"))
     noise = (
         sorted((DATA / "background_noise" / "doing_the_dishes").glob("*.wav"))[:2]
         + sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))[:2]
     )
-    return sorted(digits_test_dir.rglob("*.wav")) + words + ravdess + noise + synthetic
+    return sorted(digits_test_dir.rglob("*.wav"))[::3] + words[::3] + ravdess[::3] + noise + synthetic
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def test_images_and_probabilities_match_python(page, compat_model, digits_test_d
         f"\npac-compat JS vs Python on {len(clips)} clips: top-1 agreement {agree}/{len(clips)}, "
         f"max |prob diff| {worst:.2e}, {differing} image pixels differ (max {worst_pixel} levels)"
     )
-    assert len(clips) >= 100
+    assert len(clips) >= 40
     assert agree == len(clips)
     assert worst <= 1e-4
     assert differing <= len(clips) * 224 * 224 // 10000
