@@ -525,6 +525,7 @@ def real_files():
 @pytest.mark.parametrize("path, rate", real_files())
 def test_real_recordings_match_scipy(path, rate):
     from scipy.io import wavfile  # a dependency of pac
+
     audio = read_wav(path)
     expected_rate, expected = wavfile.read(path)
     assert audio.rate == expected_rate == rate

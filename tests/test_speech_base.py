@@ -52,6 +52,7 @@ def clips() -> list[Path]:
 @pytest.fixture(scope="module")
 def ort_sessions():
     import onnxruntime as ort  # the test extra: the reference; a missing one fails, never skips
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
