@@ -239,6 +239,21 @@ def test_an_existing_folder_is_replaced_only_when_complete(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+def test_a_failed_write_into_the_new_folder_is_one_pac_error_and_the_old_folder_stays(tmp_path):
+    """An OSError while the new contents are written (here a real one: a file name too long for the file
+    system; in use, a full disk) is one PacError line naming the folder, and the old folder is kept."""
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(PacError, match=r"model: cannot be written \(") as caught:
+        with atomic_dir(target) as staging:
+            (staging / "pac.json").write_text("{}")
+            (staging / ("x" * 300)).write_text("too long a name")
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def test_check_output_accepts_new_paths_regular_files_and_folders(tmp_path):
     (tmp_path / "file").write_bytes(b"x")
     assert check_output(tmp_path / "new.json", probe=True) == tmp_path / "new.json"

@@ -192,7 +192,8 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     Raises
     ------
     PacError
-        ``target`` may not be written, or its folder does not accept the staging folder.
+        ``target`` may not be written, or its folder does not accept the staging folder, or writing
+        into the staging folder failed with an ``OSError`` (a full disk): ``target`` is then as it was.
     """
     target = check_output(target, folder=True)
     parent = _parent(target)
@@ -206,7 +207,10 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     _default_mode(staging, 0o777)
     old = None
     try:
-        yield staging
+        try:
+            yield staging
+        except OSError as exc:  # writing the new contents failed (a full disk, a quota): one line, no traceback
+            raise _cannot_write(target, exc) from None
         check_output(target, folder=True)
         try:
             old = _swap_in(staging, target, parent)
