@@ -24,6 +24,7 @@ from pac.audio import check_classifiable, decode_wav, read_wav
 from pac.browser import Browser
 from pac.errors import PacError
 from pac.features.config import PROFILES
+from pac.limits import LIMITS
 from pac.verify import page_constants
 
 pytestmark = pytest.mark.slow
@@ -547,6 +548,23 @@ def test_bad_audio_reports_documented_errors_with_pacs_messages(digits_page):
         assert "\n" not in message
         assert len(digits_page.calls()) == before + 1
     # The page is still healthy afterwards.
+    check_format(result_of(digits_page.classify_wav(fsdd(7, "george", 6).read_bytes())), ["nine", "one", "seven"])
+
+
+def test_a_clip_over_the_size_limit_is_refused_before_it_is_decoded(digits_page):
+    """Text long enough to stand for more than pac.limits' wav_max_bytes is refused by its length, in pac's
+    words for a WAV that large, before any decoding (it is not even base64, which decoding would report).
+    The page builds the text itself, so no 45 MB crosses the test's connection."""
+    limit = LIMITS.wav_max_bytes
+    chars = 4 * (limit // 3 + 1)  # (limit // 3 + 1) * 3 bytes: just over the limit
+    call = digits_page._submit("window.pac.classifyWav('!'.repeat(arguments[0]));", chars)
+    assert call["method"] == "error", call
+    n = chars // 4 * 3
+    with pytest.raises(PacError) as python:
+        decode_wav(bytes(n), name="clip")
+    assert call["args"] == [ERRORS["UNSUPPORTED_WAV"], str(python.value)]
+    call = digits_page._submit("window.pac.classifyPcm('!'.repeat(arguments[0]), 16000);", chars)
+    assert call["args"][0] == ERRORS["CLASSIFICATION_FAILED"] and "-byte limit" in call["args"][1], call
     check_format(result_of(digits_page.classify_wav(fsdd(7, "george", 6).read_bytes())), ["nine", "one", "seven"])
 
 

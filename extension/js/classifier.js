@@ -678,6 +678,11 @@
   // -- decoding the bridge's arguments -----------------------------------------------------------
 
   function wavClip(base64Wav) {
+    const n = base64Bytes(base64Wav);
+    if (n > C.limits.wav_max_bytes) {  // refused before a byte is decoded, in wav.js's (and pac's) words
+      throw new PacRuntimeError('UNSUPPORTED_WAV', 'clip: is ' + n.toLocaleString('en-US') + ' bytes, larger than the ' +
+                                C.limits.wav_max_bytes.toLocaleString('en-US') + '-byte limit for a WAV file');
+    }
     return R.wav.decodeWav(decodeBase64(base64Wav, 'the WAV clip'), 'clip');
   }
 
@@ -686,6 +691,11 @@
     if (!Number.isInteger(rate) || rate < 1) {
       throw new PacRuntimeError('CLASSIFICATION_FAILED',
                                 'sampleRate must be a positive whole number of Hz, not ' + sampleRate);
+    }
+    const n = base64Bytes(base64Float32);
+    if (n > C.limits.wav_max_bytes) {
+      throw new PacRuntimeError('CLASSIFICATION_FAILED', 'the PCM clip is ' + n.toLocaleString('en-US') +
+                                ' bytes, larger than the ' + C.limits.wav_max_bytes.toLocaleString('en-US') + '-byte limit');
     }
     const samples = float32Samples(decodeBase64(base64Float32, 'the PCM clip'), 'the PCM clip');
     return {samples: samples, rate: rate, channels: 1, source: 'clip'};
@@ -706,6 +716,13 @@
       }
     }
     return samples;
+  }
+
+  /** How many bytes base64 text stands for, read from its length (nothing decoded); 0 for a non-string. */
+  function base64Bytes(text) {
+    if (typeof text !== 'string') return 0;
+    const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+    return Math.floor(text.length / 4) * 3 + [0, 0, 1, 2][text.length % 4] - pad;
   }
 
   function decodeBase64(text, what) {
