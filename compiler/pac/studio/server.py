@@ -288,15 +288,7 @@ def run(
         from .classroom import DEFAULT_CLASSROOM, ClassroomStudio, startup_lines
 
         host = host or "0.0.0.0"
-        studio = ClassroomStudio(
-            Path(project or DEFAULT_CLASSROOM),
-            host=host,
-            port=DEFAULT_PORT if port is None else port,
-            base_dir=base_dir,
-            speech_dir=speech_dir,
-            port_tries=20 if port is None else 1,
-            warm=False,
-        )
+        kind, folder = ClassroomStudio, DEFAULT_CLASSROOM
     else:
         host = host or "127.0.0.1"
         if not is_loopback(host):
@@ -306,15 +298,16 @@ def run(
                 f"you trust (the default, 127.0.0.1, is reachable from this computer only; --classroom serves "
                 f"a class over HTTPS with a project per student)."
             )
-        studio = Studio(
-            Path(project or DEFAULT_PROJECT),
-            host=host,
-            port=DEFAULT_PORT if port is None else port,
-            base_dir=base_dir,
-            speech_dir=speech_dir,
-            port_tries=20 if port is None else 1,
-            warm=False,
-        )
+        kind, folder = Studio, DEFAULT_PROJECT
+    studio = kind(
+        Path(project or folder),
+        host=host,
+        port=DEFAULT_PORT if port is None else port,
+        base_dir=base_dir,
+        speech_dir=speech_dir,
+        port_tries=20 if port is None else 1,
+        warm=False,
+    )
     try:
         echo(f"pac studio {__version__}: starting (loading TensorFlow takes a few seconds)")
         sys.stdout.flush()
