@@ -69,12 +69,12 @@ def _chromium_cpu_seconds(browser) -> float:
     return total
 
 
-def _train(task, root: Path) -> Path:
+def _train(task, root: Path, extra: list[str]) -> Path:
     from pac.cli import main
 
     model = root / "model"
     if not (model / "pac.json").exists():
-        code = main(["train", str(task.write_train_dir(root / "train")), "-o", str(model), "--seed", "0"])
+        code = main(["train", str(task.write_train_dir(root / "train")), "-o", str(model), "--seed", "0", *extra])
         if code != 0:
             raise SystemExit(f"training failed for task {task.seed}")
     return model
@@ -97,8 +97,9 @@ def run(args) -> dict:
     loads = [_load()]
     for seed in seeds:
         task = live_data.make_task(seed, background_words=args.background_words)
-        root = work / f"task{seed}-bg{args.background_words}"
-        model = _train(task, root)
+        tag = "".join(a.strip("-").replace("=", "") for a in args.train_arg)
+        root = work / f"task{seed}-bg{args.background_words}{('-' + tag) if tag else ''}"
+        model = _train(task, root, args.train_arg)
         for index in range(args.recordings):
             recording = live_data.make_recording(task, index)
             if args.python:
@@ -159,6 +160,7 @@ def run(args) -> dict:
             "hop_ms": settings.hop_ms,
             "window_seconds": settings.window_seconds,
             "background_words": args.background_words,
+            "train_args": args.train_arg,
             "mode": "python" if args.python else "page",
         },
         "seeds": seeds,
@@ -258,6 +260,12 @@ def main(argv=None) -> int:
         type=int,
         default=20,
         help="other words in the _background_noise_ label (besides 5 noise pieces)",
+    )
+    parser.add_argument(
+        "--train-arg",
+        action="append",
+        default=[],
+        help="an extra `pac train` argument for every model, e.g. --train-arg=--bases=speech (repeatable)",
     )
     parser.add_argument("--python", action="store_true", help="the rule in Python, no browser (for tuning)")
     parser.add_argument("--work", default=None, help="folder for models and pages (kept; default: a new temp folder)")
