@@ -148,13 +148,26 @@ def mobilenet_linear_model(digits_train_dir, tmp_path_factory) -> Path:
 def both_blocks_model(digits_train_dir, tmp_path_factory) -> Path:
     """A linear head on both blocks (speech then mobilenet, weights 1 and 1): the cross-validation that
     may drop a block is given that one weighting only, so both are always in the model."""
+    return _train_weighted(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-both", (1.0, 1.0, 0.0))
+
+
+@pytest.fixture(scope="session")
+def rows_model(digits_train_dir, tmp_path_factory) -> Path:
+    """A linear head on the speech block and MobileNet's frequency rows (weights 1 and 0.5), the
+    weighting cross-validation picks for instrument notes, given as its one candidate."""
+    return _train_weighted(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-rows", (1.0, 0.0, 0.5))
+
+
+def _train_weighted(data: Path, out: Path, weights: tuple) -> Path:
+    """``pac train`` with cross-validation given ``weights`` (``pac.linear_head.JOINED_BLOCKS`` order) only."""
     import pac.linear_head
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pac.linear_head, "WEIGHTINGS", ((1.0, 1.0),))
-        out = _train(digits_train_dir, tmp_path_factory.mktemp("models") / "digits-both")
-    blocks = [b["name"] for b in json.loads((out / "pac.json").read_text())["head"]["blocks"]]
-    assert blocks == ["speech", "mobilenet"], blocks
+        patch.setattr(pac.linear_head, "JOINED_WEIGHTINGS", (weights,))
+        _train(data, out)
+    manifest = json.loads((out / "pac.json").read_text())
+    used = {b["name"]: b["weight"] for b in manifest["head"]["blocks"]}
+    assert used == {b: w for b, w in zip(pac.linear_head.JOINED_BLOCKS, weights) if w}, used
     return out
 
 

@@ -169,7 +169,7 @@ def paper_model(digits_model: Path, out: Path) -> Path:
 
 
 #: Pages of the served root with a model written by write_assets: page -> model (see :func:`models`).
-MODEL_PAGES = ("digits", "both", "conv", "speech", "mobilenet")
+MODEL_PAGES = ("digits", "both", "rows", "conv", "speech", "mobilenet")
 
 
 def swap_model(page: Path, model: Path) -> None:
@@ -182,12 +182,20 @@ def swap_model(page: Path, model: Path) -> None:
 
 @pytest.fixture(scope="module")
 def models(
-    digits_model, both_blocks_model, conv_model, speech_model, mobilenet_linear_model, legacy_model, tmp_path_factory
+    digits_model,
+    both_blocks_model,
+    rows_model,
+    conv_model,
+    speech_model,
+    mobilenet_linear_model,
+    legacy_model,
+    tmp_path_factory,
 ) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("js-models")
     return {
         "digits": digits_model,
         "both": both_blocks_model,
+        "rows": rows_model,
         "conv": conv_model,
         "speech": speech_model,
         "legacy": legacy_model,
@@ -310,7 +318,7 @@ def test_classify_before_ready_reports_not_ready_then_ready_fires_once(browser, 
 NETWORK_FILES = {"mobilenet": {"mobilenet/model.json"}, "speech": {"speech/graph.json", "speech/weights.bin"}}
 
 
-@pytest.mark.parametrize("page", ["digits", "conv", "speech", "mobilenet"])
+@pytest.mark.parametrize("page", ["digits", "conv", "speech", "mobilenet", "rows"])
 def test_page_requests_only_documented_relative_paths(browser, served, models, page):
     """The page asks for the files written for it and no others; they include exactly the networks
     its model runs (the folder holds no other network)."""
@@ -337,9 +345,10 @@ def test_page_requests_only_documented_relative_paths(browser, served, models, p
 # -- parity with Python ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", ["digits", "both", "conv"])
+@pytest.mark.parametrize("page", ["digits", "both", "rows", "conv"])
 def test_parity_with_python_on_real_clips(browser, models, python_classifiers, parity_clips, page):
-    """The default model, a linear head on both blocks and PAC's conv head, on the wasm backend:
+    """The default model, linear heads on both blocks and on speech + MobileNet's frequency rows, and
+    PAC's conv head, on the wasm backend:
     the same probabilities as pac in Python on clips of every rate and length, the same images."""
     from pac.features.pipeline import clip_image, load_clip
     from pac.modeldir import read_manifest
@@ -708,7 +717,12 @@ def test_write_assets_ships_the_networks_the_model_runs(models, page, tmp_path):
     assert paths == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     manifest = read_manifest(models[page])
     networks = runtime.networks_of(manifest)
-    assert networks == {"conv": ("mobilenet",)}.get(page, tuple(n for n in runtime.NETWORKS if n in manifest.blocks))
+    # the mobilenet_rows block runs MobileNet too
+    runs = {"speech": "speech", "mobilenet": "mobilenet", "mobilenet_rows": "mobilenet"}
+    assert networks == {"conv": ("mobilenet",)}.get(
+        page, tuple(n for n in runtime.NETWORKS if n in {runs[b] for b in manifest.blocks})
+    )
+    assert (page == "rows") == ("mobilenet_rows" in manifest.blocks)
     assert len([p for p in paths if p.startswith("mobilenet/")]) == (56 if "mobilenet" in networks else 0)
     assert [p for p in paths if p.startswith("speech/")] == (
         sorted([speech_base.GRAPH_FILE, speech_base.NOTICE_FILE, speech_base.WEIGHTS_FILE])
@@ -742,7 +756,9 @@ def test_page_constants_carry_the_manifest_rules():
     rules = constants["manifest"]
     assert rules["format_versions"] == list(modeldir.FORMAT_VERSIONS)
     assert rules["linear_format_version"] == modeldir.FORMAT_VERSION_LINEAR
-    assert rules["blocks"] == [{"name": b, "size": blocks.SIZES[b]} for b in blocks.BLOCKS]
+    assert rules["blocks"] == [
+        {"name": b, "size": blocks.SIZES[b], "network": blocks.NETWORK[b]} for b in blocks.BLOCKS
+    ]
     assert rules["speech_base_name"] == speech_base.SPEECH_BASE_NAME
     assert rules["speech_weights"] == list(modeldir.SPEECH_WEIGHT_TYPES)
     assert constants["networks"] == {"mobilenet": False, "speech": True}

@@ -207,9 +207,10 @@ def test_page_gives_the_detections_python_gives(page, recording, python_result):
     assert [x[0] for x in page_detections] == [x[0] for x in python_detections]
     assert [d["endSample"] for d in got["detections"]] == [d.end_sample for d in python_result.detections]
     # Windows are cut where the sound is (as for clips); a 10 ms chunk at the edge of the 25 dB rule
-    # can fall the other way in float32 here and float64 there: 1.3e-3 seen, 2e-5 typical.
+    # can fall the other way in float32 here and float64 there: 1.4e-3 seen, 2e-5 typical with
+    # MobileNet averaged, 1.2e-4 (median) with its 1,792 frequency-row values, which this model uses.
     difference = np.abs(np.subtract([x[1] for x in page_detections], [x[1] for x in python_detections]))
-    assert difference.max() < 5e-3 and np.median(difference) < 1e-4, difference
+    assert difference.max() < 5e-3 and np.median(difference) < 2.5e-4, difference
 
 
 #: Seconds of the recording the fake microphone streams in real time (the test's cost).

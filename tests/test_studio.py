@@ -28,7 +28,7 @@ import pytest
 from conftest import BASE_DIR, DATA, REPO, SPEECH_DIR, fsdd
 from pac.errors import PacError
 from pac.limits import LIMITS
-from pac.linear_head import WEIGHTINGS
+from pac.linear_head import JOINED_WEIGHTINGS
 from pac.studio.jobs import export_support
 from pac.studio.server import Studio
 from pac.studio.store import ProjectStore, StudioError, check_label_name
@@ -1320,7 +1320,7 @@ def test_default_training_is_the_linear_head_with_cross_validation(studio, clien
     used = [{"name": b["name"], "weight": b["weight"]} for b in manifest["head"]["blocks"]]
     assert job["result"]["accuracy"] == cv["accuracy"] and job["result"]["folds"] == 4
     assert job["result"]["blocks"] == used and job["result"]["clips"] == 12
-    assert len(job["result"]["candidates"]) == len(WEIGHTINGS)  # both networks allowed: every weighting compared
+    assert len(job["result"]["candidates"]) == len(JOINED_WEIGHTINGS)  # both networks: every weighting compared
     model = client.project()["models"][0]
     assert model["head"] == "linear" and model["format_version"] == 2 and model["blocks"] == used
     assert model["cross_validation"]["accuracy"] == cv["accuracy"] and model["cross_validation"]["clips"] == 12

@@ -9,6 +9,10 @@
 ``mobilenet``
     The spectrogram image of the same window through MobileNet up to ``conv_pw_13_relu``
     (:mod:`pac.activations`), averaged over the 7 x 7 positions -> 256 values.
+``mobilenet_rows``
+    The same activations averaged over time only: each of the 7 rows of positions (low to high
+    frequency, the image's top row first) keeps its 256 channels -> 1,792 values, row by row.
+    Where in frequency a sound sits (a note's pitch), which the plain average loses.
 
 Both are cached on disk per clip and variant, like MobileNet's activations, so retraining and the
 cross-validation that weighs the blocks (:mod:`pac.linear_head`) cost no network run.
@@ -35,11 +39,22 @@ from .features.speech import FRONT_END, speech_sequence
 from .speech_base import QUANT_LEVELS
 
 #: Block names in the order their values are concatenated.
-BLOCKS = ("speech", "mobilenet")
+BLOCKS = ("speech", "mobilenet", "mobilenet_rows")
 #: Values per block.
-SIZES = {"speech": 192, "mobilenet": 256}
+SIZES = {"speech": 192, "mobilenet": 256, "mobilenet_rows": 7 * 256}
 #: How each block summarises its network's output over the clip (recorded in the manifest).
-POOLING = {"speech": "mean+max over 76-frame windows", "mobilenet": "mean over 7x7 positions"}
+POOLING = {
+    "speech": "mean+max over 76-frame windows",
+    "mobilenet": "mean over 7x7 positions",
+    "mobilenet_rows": "mean over the 7 positions of each row (7 rows x 256)",
+}
+#: The pretrained network each block runs (``pac.runtime.NETWORKS`` names).
+NETWORK = {"speech": "speech", "mobilenet": "mobilenet", "mobilenet_rows": "mobilenet"}
+
+
+def networks_of_blocks(blocks) -> tuple[str, ...]:
+    """The pretrained networks ``blocks`` run, each once (``mobilenet`` and/or ``speech``)."""
+    return tuple(dict.fromkeys(NETWORK[b] for b in ordered(blocks)))
 
 
 @dataclass
@@ -51,7 +66,8 @@ class Networks:
 
 
 def ordered(blocks) -> tuple[str, ...]:
-    """``blocks`` in :data:`BLOCKS` order, each once; refuses unknown names."""
+    """``blocks`` (any iterable of names) in :data:`BLOCKS` order, each once; refuses unknown names."""
+    blocks = set(blocks)
     unknown = sorted(set(blocks) - set(BLOCKS))
     if unknown:
         raise ValueError(f"unknown feature block(s) {unknown}")
@@ -111,16 +127,21 @@ def block_features(
 ) -> dict[str, list[np.ndarray]]:
     """``{block: [array [len(variants[i]), SIZES[block]] for each clip i]}`` for the given blocks."""
     out = {}
+    acts = None
     for block in ordered(blocks):
         if block == "speech":
             out[block] = speech_features(
                 clips, variants, config=config, speech=networks.speech, cache=cache, noise_bank=noise_bank
             )
-        else:
+            continue
+        if acts is None:  # [variants, 7 rows, 7 columns (time), 256] per clip, once for both blocks
             acts = compute_activations(
                 clips, variants, config=config, base=networks.mobilenet, cache=cache, noise_bank=noise_bank
             )
+        if block == "mobilenet":
             out[block] = [a.mean(axis=(1, 2)) for a in acts]
+        else:
+            out[block] = [a.mean(axis=2).reshape(len(a), SIZES[block]) for a in acts]
     return out
 
 

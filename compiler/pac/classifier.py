@@ -63,10 +63,10 @@ class Classifier:
         self.labels = self.manifest.labels
         self.config = self.manifest.features
         self.head = load_head(self.directory, self.manifest)
-        blocks = self.manifest.blocks
-        self.base = load_base(base, progress=progress) if not blocks or "mobilenet" in blocks else None
+        networks = self.manifest.networks
+        self.base = load_base(base, progress=progress) if "mobilenet" in networks else None
         self.speech = None
-        if "speech" in blocks:
+        if "speech" in networks:
             from .speech_base import SpeechEmbedding, load_speech_embedding
 
             wanted = self.manifest.speech_base

@@ -28,6 +28,16 @@ WEIGHTINGS = ((1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25
 #: Chosen on tuning seeds (bench/tune_linear.py): speech-heavy suits words, and the rule still lets
 #: an instrument model lean on MobileNet.
 DEFAULT_WEIGHTING = (1.0, 0.5)
+#: The blocks of a model allowed both networks (``--bases speech+mobilenet``), in input order.
+JOINED_BLOCKS = ("speech", "mobilenet", "mobilenet_rows")
+#: Its candidate weightings, in :data:`JOINED_BLOCKS` order: every :data:`WEIGHTINGS` pair with
+#: MobileNet averaged over the picture, then every pair that uses MobileNet with MobileNet averaged
+#: per frequency row instead.  The rows let a model of instrument notes keep the pitch (issue 11);
+#: cross-validation picks them only when they classify more held-out clips right, so speech models
+#: keep what they had (bench/tune_linear.py --experiment frequency-rows, rule R1).
+JOINED_WEIGHTINGS = tuple((s, m, 0.0) for s, m in WEIGHTINGS) + tuple((s, 0.0, m) for s, m in WEIGHTINGS if m > 0)
+#: :data:`DEFAULT_WEIGHTING` in :data:`JOINED_BLOCKS` order.
+JOINED_DEFAULT = (*DEFAULT_WEIGHTING, 0.0)
 #: Smallest standard deviation a feature is divided by (constant features stay 0 after centring).
 MIN_SCALE = 1e-6
 

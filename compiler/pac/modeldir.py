@@ -15,8 +15,9 @@ same ``pac.json``.  Two kinds of model exist:
   MobileNet's ``[7, 7, 256]`` activations (``--preset paper``, ``--config pac-compat``, ``--head conv``,
   MIT's ``.mdl`` models, and every model made before pac 0.3);
 - format version 2, ``head.kind = "linear"``: one softmax layer on feature blocks (:mod:`pac.blocks`),
-  listed in ``head.blocks`` in input order; ``base`` is present when the ``mobilenet`` block is
-  used, ``speech_base`` when the ``speech`` block is.
+  listed in ``head.blocks`` in input order; ``base`` is present when a block runs MobileNet
+  (``mobilenet``, ``mobilenet_rows``), ``speech_base`` when the ``speech`` block is used
+  (:data:`pac.blocks.NETWORK`). A model made before ``mobilenet_rows`` existed reads the same.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from . import __version__, jsonsafe
 from .base import ACTIVATION_SHAPE, BASE_NAME, CUT_LAYER, base_sha256
-from .blocks import BLOCKS, SIZES
+from .blocks import BLOCKS, SIZES, networks_of_blocks
 from .errors import PacError
 from .features import FeatureConfig
 from .fsutil import read_limited
@@ -70,6 +71,11 @@ class Manifest:
     def blocks(self) -> tuple[str, ...]:
         """Feature blocks of a linear head in input order (``()`` for the conv head)."""
         return tuple(b["name"] for b in self.linear["blocks"]) if self.linear else ()
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The pretrained networks the model runs: ``mobilenet`` for the conv head, else its blocks'."""
+        return ("mobilenet",) if self.linear is None else networks_of_blocks(self.blocks)
 
     @property
     def head_input_shape(self) -> tuple:
@@ -153,7 +159,7 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     if len(set(labels)) != len(labels):
         raise PacError(f"{path}: labels are not unique")
     linear = _linear_head(path, data) if version == FORMAT_VERSION_LINEAR else None
-    uses_mobilenet = linear is None or "mobilenet" in [b["name"] for b in linear["blocks"]]
+    uses_mobilenet = linear is None or "mobilenet" in networks_of_blocks(b["name"] for b in linear["blocks"])
     base = data.get("base") or {}
     if not isinstance(base, dict):
         raise PacError(f"{path}: base must be an object naming the MobileNet the model was trained on")
@@ -162,7 +168,7 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
             f"{path}: trained on base {base.get('name')}:{base.get('cut_layer')}, pac supports {BASE_NAME}:{CUT_LAYER}"
         )
     speech = None
-    if linear is not None and "speech" in [b["name"] for b in linear["blocks"]]:
+    if linear is not None and "speech" in networks_of_blocks(b["name"] for b in linear["blocks"]):
         from .speech_base import SPEECH_BASE_NAME
 
         speech = data.get("speech_base")

@@ -56,7 +56,7 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__, resources, speech_base
 from .base import BASE_NAME, CUT_LAYER, expected_shards, resolve_base_dir
-from .blocks import BLOCKS, SIZES
+from .blocks import BLOCKS, NETWORK, SIZES
 from .errors import PacError
 from .features import config as feature_config
 from .features import functional as F
@@ -164,8 +164,7 @@ def read_bridge(path: str | os.PathLike | None = None) -> dict:
 def networks_of(manifest: Manifest) -> tuple[str, ...]:
     """The pretrained networks a model runs, in :data:`NETWORKS` order: ``mobilenet`` for PAC's conv
     head or the mobilenet block, ``speech`` for the speech block."""
-    uses = {"mobilenet"} if manifest.head_kind == "conv" else set(manifest.blocks)
-    return tuple(n for n in NETWORKS if n in uses)
+    return tuple(n for n in NETWORKS if n in manifest.networks)
 
 
 def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -> dict:
@@ -236,7 +235,7 @@ def page_constants(manifest: dict, *, networks=(), bridge: dict | None = None) -
             "linear_format_version": FORMAT_VERSION_LINEAR,
             "base_name": BASE_NAME,
             "cut_layer": CUT_LAYER,
-            "blocks": [{"name": b, "size": SIZES[b]} for b in BLOCKS],
+            "blocks": [{"name": b, "size": SIZES[b], "network": NETWORK[b]} for b in BLOCKS],
             "speech_base_name": speech_base.SPEECH_BASE_NAME,
             "speech_weights": list(SPEECH_WEIGHT_TYPES),
         },

@@ -27,7 +27,7 @@ import numpy as np
 from . import train_options
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
-from .blocks import POOLING, SIZES, Networks, block_features, joined
+from .blocks import POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
 from .dataset import Dataset, load_dataset
 from .errors import PacError
 from .features import FeatureConfig
@@ -38,7 +38,12 @@ from .metrics import scores
 from .modeldir import MANIFEST, Manifest, base_identity, tool_versions, write_head
 
 #: ``--bases`` of the linear head: which feature blocks it may use.
-BASES = {"speech+mobilenet": ("speech", "mobilenet"), "speech": ("speech",), "mobilenet": ("mobilenet",)}
+#: ``--bases``: the feature blocks a linear head may use (cross-validation weighs them when several).
+BASES = {
+    "speech+mobilenet": ("speech", "mobilenet", "mobilenet_rows"),
+    "speech": ("speech",),
+    "mobilenet": ("mobilenet",),
+}
 _DEFAULTS = train_options.defaults()
 
 
@@ -55,8 +60,9 @@ class TrainOptions:
         default; ``"conv"``: PAC's head on MobileNet's activations (:mod:`pac.head`).  Features
         ``pac-compat`` always use the conv head (MIT's models are conv heads).
     bases : {"speech+mobilenet", "speech", "mobilenet"}
-        Linear head: the blocks it may use.  With both, cross-validation on the training clips
-        weighs them (:data:`pac.linear_head.WEIGHTINGS`) and may drop one.
+        Linear head: the networks it may use (:data:`BASES`: their blocks).  With both,
+        cross-validation on the training clips weighs the blocks
+        (:data:`pac.linear_head.JOINED_WEIGHTINGS`) and may drop some.
     l2 : float
         Linear head: L2 penalty on the softmax layer's weights (mean cross-entropy + l2/2 |W|^2).
     cv_folds : int
@@ -145,7 +151,7 @@ def resolved(options: TrainOptions, config: FeatureConfig) -> TrainOptions:
 def needed_networks(options: TrainOptions, config: FeatureConfig) -> tuple[str, ...]:
     """The pretrained networks training needs: ``"mobilenet"`` and/or ``"speech"``."""
     options = resolved(options, config)
-    return ("mobilenet",) if options.head == "conv" else BASES[options.bases]
+    return ("mobilenet",) if options.head == "conv" else networks_of_blocks(BASES[options.bases])
 
 
 def split(dataset: Dataset, fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
@@ -367,7 +373,7 @@ def _fit_linear(
     on_features,
 ) -> TrainResult:
     """The linear head: block features, cross-validated block weights, one softmax layer."""
-    from .linear_head import DEFAULT_WEIGHTING, WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+    from .linear_head import JOINED_DEFAULT, JOINED_WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
 
     plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
     options, noise, noise_source = plan.options, plan.noise, plan.noise_source
@@ -402,10 +408,7 @@ def _fit_linear(
     started = time.perf_counter()
     labels = np.array([clips[i].label for i in train_idx], dtype=np.int64)
     n_labels = len(dataset.labels)
-    if len(blocks) == 2:
-        candidates = WEIGHTINGS
-    else:
-        candidates = [(1.0,)]
+    candidates, default = (JOINED_WEIGHTINGS, JOINED_DEFAULT) if len(blocks) > 1 else ([(1.0,)], (1.0,))
     selection = choose_weights(
         train_x,
         clean_x,
@@ -417,8 +420,9 @@ def _fit_linear(
         l2=options.l2,
         k=options.cv_folds,
         seed=options.seed,
+        default=default,
     )
-    weights = selection.best.weights if selection else (DEFAULT_WEIGHTING if len(blocks) == 2 else (1.0,))
+    weights = selection.best.weights if selection else default
     x = np.concatenate(train_x)
     y = np.concatenate([[labels[k]] * len(v) for k, v in enumerate(train_x)]).astype(np.int64)
     model = fit_model(x, y, n_labels=n_labels, blocks=blocks, sizes=sizes, weights=weights, l2=options.l2)
@@ -487,14 +491,14 @@ def save(result: TrainResult, output: str | os.PathLike, *, config: FeatureConfi
     else:
         from .speech_base import speech_identity
 
-        blocks = [b["name"] for b in result.linear["blocks"]]
+        networks = networks_of_blocks(b["name"] for b in result.linear["blocks"])
         manifest = Manifest(
             labels=result.labels,
             features=config,
-            base=base_identity() if "mobilenet" in blocks else None,
+            base=base_identity() if "mobilenet" in networks else None,
             tools=tool_versions(),
             linear=result.linear,
-            speech_base=speech_identity(quantized=True) if "speech" in blocks else None,
+            speech_base=speech_identity(quantized=True) if "speech" in networks else None,
         )
     with atomic_dir(output) as staging:
         write_head(result.model, staging)

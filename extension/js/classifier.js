@@ -15,9 +15,10 @@
  *   classifyWav(base64) / classifyPcm(base64, rate) -> submit -> classify(clip):
  *     checkClassifiable, then the analysis window (features.js analysisWindow) -> headInput:
  *       conv head (format 1):   window -> spectrogram image -> MobileNet -> [1, 7, 7, 256]
- *       linear head (format 2): the blocks of head.blocks side by side -> [1, 192 and/or 256]
+ *       linear head (format 2): the blocks of head.blocks side by side -> [1, d]
  *         speech:    window -> speech.js speechSequence -> speech_net.js embedSequence [n, 96] -> mean, max
  *         mobilenet: window -> spectrogram image -> MobileNet [1, 7, 7, 256] -> mean over 7 x 7
+ *         mobilenet_rows: the same activations -> mean over the 7 columns (time) of each row [7 x 256]
  *     -> the head -> probabilities -> [[label, confidence], ...] most confident first -> reportResult
  *
  * exactly as pac.classifier.Classifier (pac.blocks) computes it in Python.
@@ -202,8 +203,8 @@
     }
     const linear = version === M.linear_format_version;
     const blocks = linear ? checkLinearHead(manifest.head, source) : [];
-    // The networks the model runs: MobileNet for PAC's conv head, else one per block (same names).
-    const networks = linear ? blocks.slice() : ['mobilenet'];
+    // The networks the model runs: MobileNet for PAC's conv head, else its blocks' (pac.blocks.NETWORK).
+    const networks = linear ? blockNetworks(blocks) : ['mobilenet'];
     const base = manifest.base || {};
     if (typeof base !== 'object' || Array.isArray(base)) {
       throw loadFailed(source + ': base must be an object naming the MobileNet the model was trained on');
@@ -238,6 +239,15 @@
 
   function blockSize(name) {
     return C.manifest.blocks.filter((b) => b.name === name)[0].size;
+  }
+
+  /** The networks the named blocks run, each once, in C.manifest.blocks' order. */
+  function blockNetworks(names) {
+    const out = [];
+    for (const b of C.manifest.blocks) {
+      if (names.indexOf(b.name) >= 0 && out.indexOf(b.network) < 0) out.push(b.network);
+    }
+    return out;
   }
 
   /** The block names of a format-2 head, checked like pac.modeldir._linear_head. */
@@ -638,6 +648,10 @@
     /** MobileNet's activations averaged over the 7 x 7 positions (256 values). */
     mobilenet: async function mobilenetBlock(window, rate) {
       return values(tf.tidy(() => tf.mean(mobilenetActivations(window, rate), [1, 2])));
+    },
+    /** MobileNet's activations averaged over time: 7 frequency rows x 256 channels, row by row (1,792). */
+    mobilenet_rows: async function mobilenetRowsBlock(window, rate) {
+      return values(tf.tidy(() => tf.mean(mobilenetActivations(window, rate), 2).reshape([-1])));
     },
   };
 

@@ -68,7 +68,7 @@ class Project:
         from ..modeldir import read_manifest
 
         manifest = read_manifest(folder)
-        networks = [n for n in ("mobilenet", "speech") if n in manifest.blocks] or ["mobilenet"]
+        networks = list(manifest.networks)
         with TF_LOCK:
             self.jobs.load_networks(networks)
             classifier = Classifier(folder, base=self.jobs.base_dir, speech_base=self.jobs.speech_dir)

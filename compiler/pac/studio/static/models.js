@@ -2,7 +2,7 @@
 import {$, h, api, state, modelUrl, refresh, currentModel, selectModel, modelName} from './core.js';
 import {guarded} from './toasts.js';
 
-export const BLOCK_NAMES = {speech: 'speech embedding', mobilenet: 'MobileNet'};
+export const BLOCK_NAMES = {speech: 'speech embedding', mobilenet: 'MobileNet', mobilenet_rows: 'MobileNet by frequency row'};
 export const NETWORK_NAMES = {mobilenet: 'MobileNet', speech: 'speech'};
 export const HEAD_NAMES = {linear: 'Speech + sound features', conv: 'PAC’s original head'};
 
@@ -111,11 +111,13 @@ function renderDetail() {
     details.push(h('p', {}, 'Networks used: ', h('b', {class: 'blocks'}, blocksText(m.blocks))));
     if (m.candidates.length > 1) {
       const chosen = JSON.stringify(Object.fromEntries(m.blocks.map((b) => [b.name, b.weight])));
+      const weighed = Object.keys(m.candidates[0].weights);  // the blocks the weightings cover, in order
       const same = (c) => JSON.stringify(Object.fromEntries(Object.entries(c.weights).filter(([, w]) => w > 0))) === chosen;
       details.push(h('details', {class: 'candidates'}, h('summary', {}, 'Weightings compared'),
         h('table', {class: 'data-table candidates'},
-          h('tr', {}, h('th', {}, 'speech weight'), h('th', {}, 'MobileNet weight'), h('th', {}, 'cross-validated accuracy')),
-          m.candidates.map((c) => h('tr', {}, [c.weights.speech, c.weights.mobilenet, percent(c.cv_accuracy)].map((text) =>
+          h('tr', {}, ...weighed.map((b) => h('th', {}, `${BLOCK_NAMES[b] || b} weight`)),
+            h('th', {}, 'cross-validated accuracy')),
+          m.candidates.map((c) => h('tr', {}, [...weighed.map((b) => c.weights[b]), percent(c.cv_accuracy)].map((text) =>
             h('td', {class: same(c) ? 'chosen' : ''}, String(text))))))));
     }
   }
