@@ -187,3 +187,46 @@ def test_no_cross_validation_with_a_single_clip_of_a_label():
         )
         is None
     )
+
+
+def test_the_joined_candidates_are_each_mobilenet_summary_with_every_speech_weighting():
+    """13 weightings over (speech, mobilenet, mobilenet_rows): the 7 pairs with the picture average,
+    the 6 that use MobileNet with its rows instead; never both summaries at once; the default first
+    among them is the product's (1, 0.5) with the average."""
+    assert L.JOINED_BLOCKS == ("speech", "mobilenet", "mobilenet_rows")
+    assert len(L.JOINED_WEIGHTINGS) == len(set(L.JOINED_WEIGHTINGS)) == 13
+    assert all(m == 0 or r == 0 for _, m, r in L.JOINED_WEIGHTINGS)
+    assert {(s, m) for s, m, r in L.JOINED_WEIGHTINGS if r == 0} == set(L.WEIGHTINGS)
+    assert {(s, r) for s, m, r in L.JOINED_WEIGHTINGS if r > 0} == {w for w in L.WEIGHTINGS if w[1] > 0}
+    assert L.JOINED_DEFAULT == (1.0, 0.5, 0.0) and L.JOINED_DEFAULT in L.JOINED_WEIGHTINGS
+
+
+def test_mobilenet_rows_block_is_each_rows_time_average_of_real_activations(digits_train_dir):
+    """The rows block of a real clip, from real MobileNet: value ``r * 256 + c`` is channel c averaged
+    over the 7 positions of row r (the page's tf.mean over axis 2); the mobilenet block is the mean of
+    the rows; one network run serves both."""
+    from conftest import BASE_DIR
+    from pac.activations import CLEAN, ActivationCache, compute_activations
+    from pac.audio import read_wav
+    from pac.base import load_base
+    from pac.blocks import SIZES, Networks, block_features
+    from pac.features import PROFILES
+
+    clip = read_wav(sorted(digits_train_dir.rglob("*.wav"))[0])
+    config, base = PROFILES["default"], load_base(BASE_DIR)
+    acts = compute_activations([clip], [[CLEAN]], config=config, base=base, cache=ActivationCache(None))[0][0]
+    assert acts.shape == (7, 7, 256) and acts.std(axis=1).max() > 0.1  # positions in a row do differ
+    feats = block_features(
+        [clip],
+        [[CLEAN]],
+        config=config,
+        blocks=("mobilenet", "mobilenet_rows"),
+        networks=Networks(mobilenet=base),
+        cache=ActivationCache(None),
+    )
+    rows = feats["mobilenet_rows"][0][0]
+    assert rows.shape == (SIZES["mobilenet_rows"],) == (7 * 256,)
+    for r in range(7):
+        np.testing.assert_allclose(rows[r * 256 : (r + 1) * 256], acts[r].mean(axis=0), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(rows[:256], acts[:, 0].mean(axis=0), atol=1e-3)  # not a column's average
+    np.testing.assert_allclose(rows.reshape(7, 256).mean(axis=0), feats["mobilenet"][0][0], rtol=1e-5, atol=1e-6)

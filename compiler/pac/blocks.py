@@ -10,8 +10,8 @@
     The spectrogram image of the same window through MobileNet up to ``conv_pw_13_relu``
     (:mod:`pac.activations`), averaged over the 7 x 7 positions -> 256 values.
 ``mobilenet_rows``
-    The same activations averaged over time only: each of the 7 rows of positions (low to high
-    frequency, the image's top row first) keeps its 256 channels -> 1,792 values, row by row.
+    The same activations averaged over time only: each of the 7 rows of positions (the image's
+    top row, the highest frequencies, first) keeps its 256 channels -> 1,792 values, row by row.
     Where in frequency a sound sits (a note's pitch), which the plain average loses.
 
 Both are cached on disk per clip and variant, like MobileNet's activations, so retraining and the
