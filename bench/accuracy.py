@@ -202,11 +202,14 @@ def speech_outweighed(result, *, loss_check: bool = True) -> bool:
         return False
     if not loss_check:
         return True
+    # keyed by every block's weight: speech alone (1, 0, 0) and averaged MobileNet alone (0, 1, 0), not
+    # the frequency-rows weightings, which have mobilenet 0 too
     loss = {
-        (c["weights"].get("speech", 0.0), c["weights"].get("mobilenet", 0.0)): c["cv_log_loss"]
+        tuple(c["weights"].get(b, 0.0) for b in ("speech", "mobilenet", "mobilenet_rows")): c["cv_log_loss"]
         for c in result.report["head"]["candidates"]
     }
-    return (0.0, 1.0) in loss and (1.0, 0.0) in loss and loss[0.0, 1.0] < loss[1.0, 0.0]
+    alone_speech, alone_mobilenet = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    return alone_speech in loss and alone_mobilenet in loss and loss[alone_mobilenet] < loss[alone_speech]
 
 
 def conv_switch_setting(*, loss_check: bool = True) -> Setting:

@@ -5,9 +5,10 @@ For every task of ``bench/tasks.py`` and seed, the training clips' augmented var
 clips are turned into block features exactly as ``pac train`` does (same variants, same on-disk
 cache as ``bench/accuracy.py``), once; then each setting is only a few logistic regressions:
 
-- ``cv``: the product rule (:func:`pac.linear_head.choose_weights`), k-fold cross-validation over the training
-  clips picks the weighting (:data:`pac.linear_head.WEIGHTINGS`): the default one unless another is more
-  accurate on held-out clips;
+- ``cv``: the rule of :func:`pac.linear_head.choose_weights` over the (speech, averaged MobileNet) pairs
+  (:data:`pac.linear_head.WEIGHTINGS`; the product's until 2026-12-02, which now also has the frequency-row
+  pairs: ``--experiment frequency-rows``, rule R1): k-fold cross-validation over the training clips picks the
+  weighting, the default one unless another is more accurate on held-out clips;
 - ``fixed s:m``: always the weighting (speech s, mobilenet m), e.g. ``1:0`` speech only;
 - ``cv+tta``: ``cv``, with each test clip's probabilities averaged over the training shifts
   (-0.1 .. 0.1 s; test-time augmentation, which costs the page one pass per shift).

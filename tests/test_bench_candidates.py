@@ -76,3 +76,21 @@ def test_conv_switch_needs_mobilenet_alone_to_beat_speech_alone_held_out():
     chosen = {"speech": 0.25, "mobilenet": 1.0}
     assert not accuracy.speech_outweighed(result(chosen, {(1.0, 0.0): 0.35, (0.0, 1.0): 0.45}))
     assert accuracy.speech_outweighed(result(chosen, {(1.0, 0.0): 0.45, (0.0, 1.0): 0.35}))
+
+
+def test_conv_switch_reads_speech_alone_not_a_frequency_rows_weighting():
+    """Candidates carry the mobilenet_rows weight too: (speech 1, rows 1) has mobilenet 0 like speech
+    alone, and must not stand in for it."""
+    rows = SimpleNamespace(
+        linear={"blocks": [{"name": "speech", "weight": 0.25}, {"name": "mobilenet", "weight": 1.0}]},
+        report={
+            "head": {
+                "candidates": [
+                    {"weights": {"speech": 1.0, "mobilenet": 0.0, "mobilenet_rows": 0.0}, "cv_log_loss": 0.45},
+                    {"weights": {"speech": 0.0, "mobilenet": 1.0, "mobilenet_rows": 0.0}, "cv_log_loss": 0.35},
+                    {"weights": {"speech": 1.0, "mobilenet": 0.0, "mobilenet_rows": 1.0}, "cv_log_loss": 0.10},
+                ]
+            }
+        },
+    )
+    assert accuracy.speech_outweighed(rows)

@@ -14,8 +14,9 @@
     top row, the highest frequencies, first) keeps its 256 channels -> 1,792 values, row by row.
     Where in frequency a sound sits (a note's pitch), which the plain average loses.
 
-Both are cached on disk per clip and variant, like MobileNet's activations, so retraining and the
-cross-validation that weighs the blocks (:mod:`pac.linear_head`) cost no network run.
+The speech values and MobileNet's activations (which both MobileNet blocks are computed from, with
+one network run) are cached on disk per clip and variant, so retraining and the cross-validation
+that weighs the blocks (:mod:`pac.linear_head`) cost no network run.
 """
 
 from __future__ import annotations

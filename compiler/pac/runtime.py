@@ -23,7 +23,7 @@ run time replaces the three ``model/`` entries)::
     tfjs/tfjs-backend-wasm.wasm            ... this binary, or (when the WebView has WASM SIMD)
     tfjs/tfjs-backend-wasm-simd.wasm       ... this one (serve both as application/wasm)
     mobilenet/model.json                   MobileNet v1 0.25 224 (TF.js layers model), only for a
-    mobilenet/group<N>-shard1of1           model that uses it (a conv head, or the mobilenet block);
+    mobilenet/group<N>-shard1of1           model that uses it (a conv head, or a MobileNet block);
                                            its 55 weight shards, N = 1..55 (no file extension)
     speech/graph.json                      the speech embedding network (pac.speech_base.export_files,
     speech/weights.bin                     8-bit kernels unless the manifest says float32), only for a
@@ -163,7 +163,7 @@ def read_bridge(path: str | os.PathLike | None = None) -> dict:
 
 def networks_of(manifest: Manifest) -> tuple[str, ...]:
     """The pretrained networks a model runs, in :data:`NETWORKS` order: ``mobilenet`` for PAC's conv
-    head or the mobilenet block, ``speech`` for the speech block."""
+    head or a block that runs it (``mobilenet``, ``mobilenet_rows``), ``speech`` for the speech block."""
     return tuple(n for n in NETWORKS if n in manifest.networks)
 
 

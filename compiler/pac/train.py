@@ -373,7 +373,15 @@ def _fit_linear(
     on_features,
 ) -> TrainResult:
     """The linear head: block features, cross-validated block weights, one softmax layer."""
-    from .linear_head import JOINED_DEFAULT, JOINED_WEIGHTINGS, choose_weights, fit_model, select_columns, to_keras
+    from .linear_head import (
+        JOINED_BLOCKS,
+        JOINED_DEFAULT,
+        JOINED_WEIGHTINGS,
+        choose_weights,
+        fit_model,
+        select_columns,
+        to_keras,
+    )
 
     plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
     options, noise, noise_source = plan.options, plan.noise, plan.noise_source
@@ -408,7 +416,10 @@ def _fit_linear(
     started = time.perf_counter()
     labels = np.array([clips[i].label for i in train_idx], dtype=np.int64)
     n_labels = len(dataset.labels)
-    candidates, default = (JOINED_WEIGHTINGS, JOINED_DEFAULT) if len(blocks) > 1 else ([(1.0,)], (1.0,))
+    if blocks == JOINED_BLOCKS:
+        candidates, default = JOINED_WEIGHTINGS, JOINED_DEFAULT
+    else:  # one block
+        candidates, default = [(1.0,)], (1.0,)
     selection = choose_weights(
         train_x,
         clean_x,

@@ -5,8 +5,8 @@
  * Start-up: read model/pac.json (labels, feature configuration and head; when that file does not
  * exist the manifest built into the page is used) and check it like pac.modeldir.read_manifest,
  * pick a TensorFlow.js backend, load the networks the model runs -- MobileNet
- * (mobilenet/model.json, cut at the manifest's cut layer) for PAC's conv head or the mobilenet
- * block, the speech embedding (speech/graph.json + speech/weights.bin) for the speech block -- and
+ * (mobilenet/model.json, cut at the manifest's cut layer) for PAC's conv head or a MobileNet
+ * block (mobilenet, mobilenet_rows), the speech embedding (speech/graph.json + speech/weights.bin) for the speech block -- and
  * the head (model/model.json), warm them up, then call the bridge's ready(labelsJson) exactly once.
  * Any failure, also a model that needs a network this page does not ship (C.networks): error(2, ...).
  *
@@ -32,8 +32,9 @@
  * uint8 RGB spectrogram image (row-major, image_size x image_size x 3) as base64, and
  * window.pac.info() returns {state, failure, backend, base, head, blocks, networks, labels, features,
  * timings, tfjs, tensors}; timings holds the start-up times and, in last_clip, the milliseconds of
- * the last clip's parts: window_ms (analysis window), speech_ms and/or mobilenet_ms (each block
- * from the window to its values, or MobileNet's activations for a conv head), head_ms, total_ms.
+ * the last clip's parts: window_ms (analysis window), <block>_ms for each block of a linear head
+ * (speech_ms, mobilenet_ms, mobilenet_rows_ms: from the window to its values) or mobilenet_ms
+ * (MobileNet's activations) for a conv head, head_ms, total_ms.
  *
  * Continuous listening (bridge.json "listening", js/listen.js): startStream(sampleRate, threshold,
  * minimumIntervalMs), pushPcm(base64Float32) per chunk, stopStream(); a detection is a

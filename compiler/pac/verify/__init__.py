@@ -27,7 +27,7 @@ the build infos, Java 8 class files of the component's package only in ``files/A
 a valid ``classes.dex`` in ``classes.jar`` (header, adler32, sha1, size, dex version vs. the
 minimum Android version), declared assets == shipped assets, no INTERNET permission, the model's
 ``pac.json`` readable by this pac and by the shipped page, and the networks the model runs shipped
-with it (MobileNet's ``mobilenet/`` for a conv head or the mobilenet block, with every shard its
+with it (MobileNet's ``mobilenet/`` for a conv head or a MobileNet block, with every shard its
 ``model.json`` names; the speech embedding's ``speech/graph.json`` and ``speech/weights.bin`` for
 the speech block: a valid export of the network and weight type the manifest names).
 
