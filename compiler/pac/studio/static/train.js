@@ -287,15 +287,18 @@ function chart(history, epochs) {
 }
 
 let trainTimer = null;
+// Jobs this page saw running and has not yet seen end: their end is announced once, here, even when
+// the project poll (core.js refresh) brought the finished job into state.training first.
+const watched = new Set();
 export const trainingPolled = () => trainTimer !== null;
 export async function pollTraining() {
   clearTimeout(trainTimer);
   trainTimer = 'polling';
   const job = await guarded(() => api('GET', 'api/train'));
   if (job !== undefined) {
-    const before = state.training;
     state.training = job;
-    if (job && job.state !== 'running' && before && before.state === 'running') {
+    if (job && job.state === 'running') watched.add(job.id);
+    if (job && job.state !== 'running' && watched.delete(job.id)) {
       if (job.state === 'done') {
         message('Training finished: the new model is ready to test.', 'ok', 8000,
           [h('button', {type: 'button', class: 'small', onclick: () => { location.hash = '#test'; }}, 'Test it')]);
@@ -317,6 +320,7 @@ async function startTraining(event) {
   const job = await guarded(() => api('POST', 'api/train', formValues()), button);
   if (job) {
     state.training = job;
+    if (job.state === 'running') watched.add(job.id);
     renderTrain();
     pollTraining();
     if (document.activeElement === button || document.activeElement === document.body) $('#cancel-train').focus();
