@@ -999,16 +999,33 @@ EXTRA_HEADERS = [
 
 def exchange(port: int, request: Request, *, timeout: float = 30) -> bytes:
     """Send a request, close the sending half, and read the whole answer."""
+    return exchange_raw(port, request.raw(port), timeout=timeout)
+
+
+def exchange_raw(port: int, raw: bytes, *, tls: bool = False, timeout: float = 30) -> bytes:
+    """Send ``raw`` in plain HTTP (then close the sending half) or over TLS (the classroom's
+    self-signed certificate is not checked), and read the answer until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        stream = _unchecked_tls().wrap_socket(connection) if tls else connection
         try:
-            connection.sendall(request.raw(port))
-            connection.shutdown(socket.SHUT_WR)
+            stream.sendall(raw)
+            if not tls:
+                stream.shutdown(socket.SHUT_WR)
         except OSError:  # the server answered (and closed) before the body was sent: read that answer
             pass
         answer = b""
-        while chunk_ := connection.recv(65536):
+        while chunk_ := stream.recv(65536):
             answer += chunk_
     return answer
+
+
+def _unchecked_tls():
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class StudioCheck:
@@ -1727,28 +1744,6 @@ def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
     )
 
 
-def tls_exchange(port: int, raw: bytes, *, plain: bool = False, timeout: float = 30) -> bytes:
-    """Send ``raw`` over TLS (the classroom's self-signed certificate is not checked) or, with
-    ``plain``, without; read the answer until the server closes."""
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
-        stream = connection if plain else context.wrap_socket(connection)
-        try:
-            stream.sendall(raw)
-            if plain:
-                stream.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        answer = b""
-        while chunk_ := stream.recv(65536):
-            answer += chunk_
-    return answer
-
-
 class ClassroomCheck:
     """No request with another student's cookie (or none) reads or changes anything of a victim: the
     victims' folders are byte for byte as they were, no answer holds their labels', clips' or models'
@@ -1775,7 +1770,7 @@ class ClassroomCheck:
             if not request.keep_guesses:
                 classroom.guesses.clear()
             guessed = len(classroom.guesses.get("127.0.0.1", []))
-        answer = tls_exchange(self.studio.port, request.raw(self.studio.port), plain=request.plain)
+        answer = exchange_raw(self.studio.port, request.raw(self.studio.port), tls=not request.plain)
         try:
             status, headers, body = answer_parts(answer)
             expect(status < 500, f"status {status}: {body[:300]!r}")
