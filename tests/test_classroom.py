@@ -416,10 +416,9 @@ def test_the_teachers_cookie_expires(classroom):
         assert stale.get("/s/Ada/api/project")[0] == 403, value
 
 
-def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
-    """Two students press Train: the second waits in the queue (state running, queued, its position in
-    the stage text the page shows), can cancel there, and trains when the first is done.  The training
-    itself is held by an event here (the queue is what is tested; real training is in test_studio)."""
+def hold_training(monkeypatch) -> tuple[threading.Event, list]:
+    """Training that only records which student's project started it and waits for ``release``
+    (set it to let each run end "done"): the queue is what is tested, not training."""
     import pac.studio.jobs as jobs
 
     release, started = threading.Event(), []
@@ -431,6 +430,14 @@ def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
         job.finish("done")
 
     monkeypatch.setattr(jobs.Jobs, "_train_now", held_training)
+    return release, started
+
+
+def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
+    """Two students press Train: the second waits in the queue (state running, queued, its position in
+    the stage text the page shows), can cancel there, and trains when the first is done.  The training
+    itself is held by an event here (the queue is what is tested; real training is in test_studio)."""
+    release, started = hold_training(monkeypatch)
     students = {}
     for name in ("Ann", "Ben", "Cy"):
         students[name] = Browserless(classroom)

@@ -7,7 +7,6 @@ tested.  About 5 s after the browser has started.
 
 from __future__ import annotations
 
-import threading
 import time
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ import pytest
 
 from conftest import fsdd
 from pac.studio.classroom import ClassroomStudio
-from test_classroom import Browserless
+from test_classroom import Browserless, hold_training
 from test_studio import Page
 
 pytestmark = pytest.mark.slow
@@ -39,17 +38,7 @@ def queue_box(page: Page) -> dict | None:
 
 
 def test_a_waiting_students_page_shows_its_place_in_the_queue(tmp_path, monkeypatch):
-    import pac.studio.jobs as jobs
-
-    release, started = threading.Event(), []
-
-    def held_training(self, job, options):
-        started.append(self.store.root.name)
-        release.wait(30)
-        job.stage = "done"
-        job.finish("done")
-
-    monkeypatch.setattr(jobs.Jobs, "_train_now", held_training)
+    release, started = hold_training(monkeypatch)
     with ClassroomStudio(tmp_path / "class", host="127.0.0.1", port=0, warm=False) as classroom:
         others = {name: Browserless(classroom) for name in ("Ann", "Cy")}
         for name, student in others.items():
