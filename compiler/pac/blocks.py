@@ -69,7 +69,7 @@ class Networks:
 def ordered(blocks) -> tuple[str, ...]:
     """``blocks`` (any iterable of names) in :data:`BLOCKS` order, each once; refuses unknown names."""
     blocks = set(blocks)
-    unknown = sorted(set(blocks) - set(BLOCKS))
+    unknown = sorted(blocks - set(BLOCKS))
     if unknown:
         raise ValueError(f"unknown feature block(s) {unknown}")
     return tuple(b for b in BLOCKS if b in blocks)
