@@ -159,16 +159,17 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     if len(set(labels)) != len(labels):
         raise PacError(f"{path}: labels are not unique")
     linear = _linear_head(path, data) if version == FORMAT_VERSION_LINEAR else None
-    uses_mobilenet = linear is None or "mobilenet" in networks_of_blocks(b["name"] for b in linear["blocks"])
+    # the networks the model runs (Manifest.networks, before there is a Manifest)
+    networks = ("mobilenet",) if linear is None else networks_of_blocks(b["name"] for b in linear["blocks"])
     base = data.get("base") or {}
     if not isinstance(base, dict):
         raise PacError(f"{path}: base must be an object naming the MobileNet the model was trained on")
-    if uses_mobilenet and (base.get("name") != BASE_NAME or base.get("cut_layer") != CUT_LAYER):
+    if "mobilenet" in networks and (base.get("name") != BASE_NAME or base.get("cut_layer") != CUT_LAYER):
         raise PacError(
             f"{path}: trained on base {base.get('name')}:{base.get('cut_layer')}, pac supports {BASE_NAME}:{CUT_LAYER}"
         )
     speech = None
-    if linear is not None and "speech" in networks_of_blocks(b["name"] for b in linear["blocks"]):
+    if "speech" in networks:
         from .speech_base import SPEECH_BASE_NAME
 
         speech = data.get("speech_base")
@@ -182,7 +183,7 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     return Manifest(
         labels=tuple(labels),
         features=features,
-        base=base if uses_mobilenet else None,
+        base=base if "mobilenet" in networks else None,
         tools=data.get("tools", {}),
         linear=linear,
         speech_base=speech,
