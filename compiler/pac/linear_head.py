@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .blocks import BLOCKS
+
 #: Candidate (speech, mobilenet) weightings tried by cross-validation when both blocks are allowed.
 WEIGHTINGS = ((1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0))
 #: The weighting kept unless cross-validation finds one that classifies more held-out clips right,
@@ -29,7 +31,7 @@ WEIGHTINGS = ((1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25
 #: an instrument model lean on MobileNet.
 DEFAULT_WEIGHTING = (1.0, 0.5)
 #: The blocks of a model allowed both networks (``--bases speech+mobilenet``), in input order.
-JOINED_BLOCKS = ("speech", "mobilenet", "mobilenet_rows")
+JOINED_BLOCKS = BLOCKS
 #: Its candidate weightings, in :data:`JOINED_BLOCKS` order: every :data:`WEIGHTINGS` pair with
 #: MobileNet averaged over the picture, then every pair that uses MobileNet with MobileNet averaged
 #: per frequency row instead.  The rows let a model of instrument notes keep the pitch (issue 11);

@@ -27,7 +27,7 @@ import numpy as np
 from . import train_options
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
-from .blocks import POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
+from .blocks import BLOCKS, POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
 from .dataset import Dataset, load_dataset
 from .errors import PacError
 from .features import FeatureConfig
@@ -40,7 +40,7 @@ from .modeldir import MANIFEST, Manifest, base_identity, tool_versions, write_he
 #: ``--bases`` of the linear head: which feature blocks it may use.
 #: ``--bases``: the feature blocks a linear head may use (cross-validation weighs them when several).
 BASES = {
-    "speech+mobilenet": ("speech", "mobilenet", "mobilenet_rows"),
+    "speech+mobilenet": BLOCKS,
     "speech": ("speech",),
     "mobilenet": ("mobilenet",),
 }
