@@ -89,7 +89,7 @@ class Classroom(ClassroomCodes):
         self.guesses: dict[str, list[float]] = {}
 
     def _settings(self) -> dict:
-        path = self.root / CLASSROOM_FILE
+        path = self.settings_path
         if path.exists():
             try:
                 data = jsonsafe.loads(path.read_bytes(), source=str(path))

@@ -1,6 +1,6 @@
 // Step 1: labels and clips.  Recording (one or several takes), uploads (button and drag and drop),
 // the room's background noise, renames, and deletes with Undo.
-import {$, $$, h, api, state, enc, labelUrl, clipUrl, refresh, render, pref, setPref, plural} from './core.js';
+import {$, $$, h, api, state, enc, labelUrl, clipUrl, refresh, render, pref, setPref, plural, cardOf} from './core.js';
 import {message, showError, fieldError, guarded, deleteWithUndo, pending} from './toasts.js';
 import {recordTakes, recordRoom, storeClip, MAX_TAKES, ROOM_SECONDS} from './record.js';
 import {renameForm, renamingLabel, startRename} from './rename.js';
@@ -195,7 +195,6 @@ export async function addLabel(name, control) {
   return created;
 }
 
-const cardOf = (label) => $$('.label-card').find((c) => c.dataset.label === label);
 /** The card's control an error belongs beside (the card may have been redrawn since). */
 const controlIn = (label, css, fallback) => {
   const card = cardOf(label);

@@ -144,6 +144,8 @@ export function selectModel(id) {
   render();
 }
 
+/** The label's card on the clips view (undefined when it is not drawn). */
+export const cardOf = (label) => $$('.label-card').find((c) => c.dataset.label === label);
 export const currentModel = () => (state.project ? state.project.models.find((m) => m.id === state.modelId) : null);
 /** A model's name as shown: its display name, or its folder name when it has none. */
 export const modelName = (m) => (m && (m.name || m.id)) || '';

@@ -83,6 +83,9 @@ export async function startListening(model, {hopMs, onWindow, onLevel, onError})
       unlisten();
       mic.close();
     },
-    stats: () => ({...stream.stats(), seconds: stream.stats().received / rate}),
+    stats: () => {
+      const s = stream.stats();
+      return {...s, seconds: s.received / rate};
+    },
   };
 }

@@ -1,10 +1,8 @@
 // Renaming a label in its card: Rename turns the name into a field (its text selected), Enter saves,
 // Escape or Cancel keeps the old name, and the server's refusal stays beside the field until the next
 // try.  What is being typed survives the page's redraws (polling, other tabs' changes).
-import {$, $$, h, api, state, labelUrl, refresh, render} from './core.js';
+import {$, h, api, state, labelUrl, refresh, render, cardOf} from './core.js';
 import {fieldError, guarded} from './toasts.js';
-
-const cardOf = (label) => $$('.label-card').find((c) => c.dataset.label === label);
 
 let renaming = null;  // {label, value, error}: the label being renamed (kept across redraws)
 
