@@ -1484,13 +1484,19 @@ class TransferCheck:
             if folder_digest(root) != self.baseline_digest:
                 self.restore()
 
+    def refused(self, status: int, headers, body: bytes, before: str, what: str) -> bool:
+        """No 5xx; a refusal (not 200) is one line of error and leaves the project as it was."""
+        expect(status < 500, f"status {status}: {body[:300]!r}")
+        if status == 200:
+            return False
+        one_line_error(status, headers, body)
+        expect(folder_digest(self.studio.store.root) == before, f"{what} ({status}) changed the project")
+        return True
+
     def imported(self, data: bytes, before: str) -> str:
         root = self.studio.store.root
         status, headers, body = self.send("POST", "/api/project/import", data)
-        expect(status < 500, f"status {status}: {body[:300]!r}")
-        if status != 200:
-            one_line_error(status, headers, body)
-            expect(folder_digest(root) == before, f"a refused project file ({status}) changed the project")
+        if self.refused(status, headers, body, before, "a refused project file"):
             return "refused"
         answer = json.loads(body)
         expect(not list(root.glob(".trash/*")), "an accepted import left its staging folder")
@@ -1515,12 +1521,8 @@ class TransferCheck:
     def renamed(self, value: Transfer, before: str) -> str:
         import unicodedata
 
-        root = self.studio.store.root
         status, headers, body = self.send("POST", f"/api/models/{value.model}/rename", value.body)
-        expect(status < 500, f"status {status}: {body[:300]!r}")
-        if status != 200:
-            one_line_error(status, headers, body)
-            expect(folder_digest(root) == before, f"a refused rename ({status}) changed the project")
+        if self.refused(status, headers, body, before, "a refused rename"):
             return "rename refused"
         answer = json.loads(body)
         sent = json.loads(value.body)["name"]
