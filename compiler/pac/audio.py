@@ -412,6 +412,17 @@ def _seconds(value: float, limit: float) -> tuple[str, str]:
     return a, b
 
 
+def is_silent(samples, *, silence_dbfs: float) -> bool:
+    """Whether the peak absolute sample is below ``10 ** (silence_dbfs / 20)`` (no samples: silent).
+
+    The one silence rule: a clip like this is refused (:func:`check_classifiable`), and a window of a
+    stream like this counts as background without being classified (:mod:`pac.listen`, the studio's
+    live test).
+    """
+    samples = np.asarray(samples)
+    return samples.size == 0 or float(np.max(np.abs(samples))) < 10.0 ** (silence_dbfs / 20.0)
+
+
 def check_classifiable(audio: Audio, *, min_duration: float, silence_dbfs: float) -> None:
     """Reject clips that cannot sensibly be classified.
 
@@ -437,8 +448,7 @@ def check_classifiable(audio: Audio, *, min_duration: float, silence_dbfs: float
     if duration < min_duration:
         got, need = _seconds(duration, min_duration)
         raise PacError(f"is too short to classify: {got} s, needs at least {need} s", path=audio.source)
-    peak = float(np.max(np.abs(samples)))
-    threshold = 10.0 ** (silence_dbfs / 20.0)
-    if peak < threshold:
+    if is_silent(samples, silence_dbfs=silence_dbfs):
+        peak = float(np.max(np.abs(samples)))
         peak_db = "-inf" if peak == 0.0 else f"{20.0 * math.log10(peak):.1f}"
         raise PacError(f"is silent (peak {peak_db} dBFS, below {silence_dbfs:g} dBFS)", path=audio.source)

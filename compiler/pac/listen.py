@@ -206,7 +206,7 @@ def listen(classifier, audio, *, settings: ListenSettings, batch: int = 64) -> L
     -------
     ListenResult
     """
-    from .audio import Audio
+    from .audio import Audio, is_silent
 
     labels = classifier.labels
     check_background(labels, settings, path=classifier.directory / "pac.json")
@@ -215,13 +215,9 @@ def listen(classifier, audio, *, settings: ListenSettings, batch: int = 64) -> L
     samples = np.asarray(audio.samples, dtype=np.float32).astype(np.float64)
     window, _, _ = settings.samples(rate)
     ends = window_ends(len(samples), rate, settings)
-    silence = 10.0 ** (classifier.config.silence_dbfs / 20.0)
+    silence_dbfs = classifier.config.silence_dbfs
     probabilities = np.full((len(ends), len(labels)), np.nan)
-    loud = []
-    for i, end in enumerate(ends):
-        piece = samples[end - window : end]
-        if float(np.max(np.abs(piece))) >= silence:
-            loud.append(i)
+    loud = [i for i, end in enumerate(ends) if not is_silent(samples[end - window : end], silence_dbfs=silence_dbfs)]
     for start in range(0, len(loud), batch):
         chunk = loud[start : start + batch]
         clips = [Audio(samples[ends[i] - window : ends[i]], rate, 1, f"{audio.source}@{ends[i]}") for i in chunk]

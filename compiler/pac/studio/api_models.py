@@ -5,14 +5,10 @@ and the test view.  Every route works on ``handler.project`` and finds models by
 from __future__ import annotations
 
 import io
-import math
 import time
 import zipfile
 
-import numpy as np
-
 from .. import train_options
-from ..errors import PacError
 from ..limits import LIMITS
 from .exports import EXPORTS, export_support
 from .handler import OPTIONAL_TEXT, TEXT, TRAIN_FIELDS, route
@@ -124,7 +120,7 @@ def classify(handler, model: str) -> None:
     (live listening, one window at a time) nothing is stored and the answer is only
     ``{"labels", "probabilities"}`` in the model's label order, ``probabilities`` null for a silent
     window (below the model's ``silence_dbfs``: background, as ``pac listen`` counts it)."""
-    from ..audio import check_classifiable, decode_wav
+    from ..audio import is_silent
     from ..classifier import ranked
 
     store = handler.store
@@ -138,16 +134,10 @@ def classify(handler, model: str) -> None:
     if keep not in ("0", "1"):
         raise StudioError(f"keep must be 0 or 1, not {keep!r}")
     if keep == "0":
-        if not data:
-            raise StudioError(f"{name}: the file is empty")
         classifier = handler.project.classifier(model)
         config = classifier.config
-        try:
-            audio = decode_wav(data, name=name)
-            check_classifiable(audio, min_duration=config.min_duration, silence_dbfs=-math.inf)
-        except PacError as exc:
-            raise StudioError(str(exc)) from None
-        silent = float(np.max(np.abs(audio.samples))) < 10.0 ** (config.silence_dbfs / 20.0)
+        audio = store.check_clip(data, name=name, config=config, silent_ok=True)
+        silent = is_silent(audio.samples, silence_dbfs=config.silence_dbfs)
         probabilities = None if silent else [float(p) for p in classifier.probabilities([audio])[0]]
         handler.send_json({"labels": list(classifier.labels), "probabilities": probabilities})
         return

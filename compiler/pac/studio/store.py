@@ -19,6 +19,7 @@ Safety rules, all enforced here (the HTTP layer only translates):
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
@@ -232,11 +233,13 @@ class ProjectStore(ModelsMixin):
         shutil.rmtree(target, ignore_errors=True)
 
     # -- clips -------------------------------------------------------------------------------------
-    def check_clip(self, data: bytes, *, name: str):
+    def check_clip(self, data: bytes, *, name: str, config=None, silent_ok: bool = False):
         """Decode and check WAV bytes for this project; the decoded :class:`~pac.audio.Audio`.
 
         Raises a :class:`StudioError` naming the problem (not a WAV file, truncated, too short,
-        silent, too large).
+        silent, too large).  ``config`` (default: the project's) gives the shortest duration and the
+        silence level; with ``silent_ok`` a silent clip passes (a window of live listening, which
+        counts as background: :func:`pac.audio.is_silent`).
         """
         if len(data) > LIMITS.upload_max_bytes:  # a 30 s stereo 48 kHz 16-bit clip is 5.8 MB
             raise StudioError(
@@ -246,10 +249,12 @@ class ProjectStore(ModelsMixin):
             )
         if not data:
             raise StudioError(f"{name}: the file is empty")
-        config = self.config
+        config = config or self.config
         try:
             audio = decode_wav(data, name=name)
-            check_classifiable(audio, min_duration=config.min_duration, silence_dbfs=config.silence_dbfs)
+            check_classifiable(
+                audio, min_duration=config.min_duration, silence_dbfs=-math.inf if silent_ok else config.silence_dbfs
+            )
         except PacError as exc:
             raise StudioError(str(exc)) from None
         return audio
