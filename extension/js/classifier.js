@@ -693,11 +693,7 @@
   // -- decoding the bridge's arguments -----------------------------------------------------------
 
   function wavClip(base64Wav) {
-    const n = base64Bytes(base64Wav);
-    if (n > C.limits.wav_max_bytes) {  // refused before a byte is decoded, in wav.js's (and pac's) words
-      throw new PacRuntimeError('UNSUPPORTED_WAV', 'clip: is ' + n.toLocaleString('en-US') + ' bytes, larger than the ' +
-                                C.limits.wav_max_bytes.toLocaleString('en-US') + '-byte limit for a WAV file');
-    }
+    R.wav.checkSize(base64Bytes(base64Wav), 'clip');  // refused before a byte is decoded
     return R.wav.decodeWav(decodeBase64(base64Wav, 'the WAV clip'), 'clip');
   }
 
@@ -707,11 +703,7 @@
       throw new PacRuntimeError('CLASSIFICATION_FAILED',
                                 'sampleRate must be a positive whole number of Hz, not ' + sampleRate);
     }
-    const n = base64Bytes(base64Float32);
-    if (n > C.limits.wav_max_bytes) {
-      throw new PacRuntimeError('CLASSIFICATION_FAILED', 'the PCM clip is ' + n.toLocaleString('en-US') +
-                                ' bytes, larger than the ' + C.limits.wav_max_bytes.toLocaleString('en-US') + '-byte limit');
-    }
+    R.wav.checkSize(base64Bytes(base64Float32), 'the PCM clip', 'PCM clip', 'CLASSIFICATION_FAILED');
     const samples = float32Samples(decodeBase64(base64Float32, 'the PCM clip'), 'the PCM clip');
     return {samples: samples, rate: rate, channels: 1, source: 'clip'};
   }

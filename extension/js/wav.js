@@ -307,17 +307,26 @@
   }
 
   /**
+   * Refuse n bytes of audio over the WAV limit (audio.py's words), before a byte is decoded:
+   * `what` names the clip; `kind` ends the message ('WAV file' unless given) and `error` is the
+   * bridge error name (UNSUPPORTED_WAV unless given).
+   */
+  function checkSize(n, what, kind, error) {
+    const L = limits();
+    if (n > L.wav_max_bytes) {
+      throw fail(error || 'UNSUPPORTED_WAV', what,
+                 'is ' + grouped(n) + ' bytes, larger than the ' + grouped(L.wav_max_bytes) +
+                 '-byte limit for a ' + (kind || 'WAV file'));
+    }
+  }
+
+  /**
    * Decode the bytes of a RIFF/WAVE file: {samples: Float64Array (mono), rate, channels, source}.
    * Throws PacRuntimeError (with a bridge error name) for anything audio.decode_wav refuses.
    */
   function decodeWav(data, name) {
     const n = data.length;
-    const L = limits();
-    if (n > L.wav_max_bytes) {
-      throw fail('UNSUPPORTED_WAV', name,
-                 'is ' + grouped(n) + ' bytes, larger than the ' + grouped(L.wav_max_bytes) +
-                 '-byte limit for a WAV file');
-    }
+    checkSize(n, name);
     if (n < RIFF_HEADER || !hasAscii(data, 0, 'RIFF') || !hasAscii(data, 8, 'WAVE')) {
       throw sniff(data, name);
     }
@@ -465,6 +474,7 @@
 
   R.wav = {
     decodeWav: decodeWav,
+    checkSize: checkSize,
     checkClassifiable: checkClassifiable,
     pairwiseSum: pairwiseSum,
     formatG: formatG,
