@@ -5,6 +5,8 @@ in a classroom) and reads names only through the store's listings.
 
 from __future__ import annotations
 
+import functools
+
 from .. import __version__, resources
 from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL
 from ..features import PROFILES
@@ -14,6 +16,13 @@ from .exports import EXPORTS, export_problem, export_support
 from .handler import TEXT, route
 from .layout import LABELS, MODELS, StudioError
 from .transfer import IMPORT_MAX_BYTES, export_project, import_project
+
+
+@functools.cache
+def _listening_rules() -> dict:
+    """``bridge.json``'s listening rules, read once (the file ships with pac; nothing changes it)."""
+    return listening_rules()
+
 
 # -- the page ----------------------------------------------------------------------------------------
 
@@ -106,7 +115,7 @@ def project(handler) -> None:
                 "max_import_bytes": IMPORT_MAX_BYTES,
             },
             "background_label": BACKGROUND_LABEL,
-            "listening": listening_rules(),
+            "listening": _listening_rules(),
             "remote": not handler.server.loopback_only,
         }
     )
