@@ -65,18 +65,24 @@ def export_project(store) -> bytes:
         for label in store.labels():
             archive.writestr(f"{top}/{LABELS}/{label}/", b"")  # a label without clips yet is kept too
             for path in wav_files(store.label_dir(label)):
-                archive.write(path, f"{top}/{LABELS}/{label}/{path.name}", compress_type=_compression(path))
+                _add(archive, path, f"{top}/{LABELS}/{label}/{path.name}")
         for folder in store.model_dirs():
             for path in sorted(folder.iterdir()):
                 if path.is_file() and not path.name.startswith("."):
-                    archive.write(path, f"{top}/{MODELS}/{folder.name}/{path.name}", compress_type=_compression(path))
+                    _add(archive, path, f"{top}/{MODELS}/{folder.name}/{path.name}")
     return buffer.getvalue()
 
 
-def _compression(path: Path) -> int:
-    """Deflated, or stored when the file deflates more than an import accepts (:func:`_read_entry`'s
-    bomb check): a long clip that is mostly digital silence does, and the studio must read its own export."""
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
+    """Add the file ``path`` as ``name``, read once, compressed as :func:`_compression` says."""
     data = path.read_bytes()
+    archive.writestr(zipfile.ZipInfo.from_file(path, name), data, compress_type=_compression(data))
+
+
+def _compression(data: bytes) -> int:
+    """Deflated, or stored when the bytes deflate more than an import accepts (:func:`_read_entry`'s
+    bomb check): a long clip that is mostly digital silence does, and the studio must read its own export.
+    Only files over 64 KB can be refused, so only they are deflated once more to measure."""
     if len(data) > 1 << 16:
         deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # as zipfile deflates
         if len(data) > LIMITS.zip_max_ratio * (len(deflate.compress(data)) + len(deflate.flush())):
