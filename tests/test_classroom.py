@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -26,7 +26,7 @@ from conftest import fsdd
 from pac.errors import PacError
 from pac.studio.classroom import ClassroomStudio
 from pac.studio.tls import qr_lines
-from test_studio import snapshot
+from test_studio import Page, snapshot
 
 UNVERIFIED = ssl._create_unverified_context()  # the classroom's certificate is self-signed
 
@@ -71,11 +71,31 @@ class Browserless:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
+    def form(self, path: str, fields: dict, *, headers=None):
+        """POST ``fields`` as the classroom's HTML forms are sent: URL-encoded, with the page's ``Origin``
+        and without ``X-Pac-Studio`` (a form cannot send it); a header given ``None`` is left out."""
+        sent = {"Origin": f"https://127.0.0.1:{self.port}", "Content-Type": "application/x-www-form-urlencoded"}
+        sent.update(headers or {})
+        sent = {key: value for key, value in sent.items() if value is not None}
+        body = fields if isinstance(fields, bytes) else urlencode(fields).encode()
+        return self.request("POST", path, body, headers=sent, page=False)
+
+    def join_form(self, studio: ClassroomStudio, name: str, *, code: str | None = None, class_code=None, **kw):
+        """POST the join page's form: the class code (``class_code``, the classroom's unless given), the name
+        and, unless ``None``, the student's ``code`` to continue."""
+        fields = {"code": studio.classroom.class_code if class_code is None else class_code, "name": name}
+        if code is not None:
+            fields["student_code"] = code
+        return self.form("/join", fields, **kw)
+
+    def teacher_form(self, code: str, **kw):
+        """POST the teacher's page's form with ``code``."""
+        return self.form("/teacher", {"code": code}, **kw)
+
     def join(self, studio: ClassroomStudio, name: str, *, code: str | None = None) -> str:
         """Join as ``name`` (``code``: the student's code to continue, for a name taken); the studio's
         address it was sent to.  A new name goes through the welcome page: its code is kept in ``code``."""
-        extra = "" if code is None else f"&student_code={quote(code)}"
-        status, _ = self.get(f"/join?code={studio.classroom.class_code}&name={quote(name)}{extra}")
+        status, _ = self.join_form(studio, name, code=code)
         assert status == 303, (status, _)
         location = self.last.getheader("Location")
         if location == "/welcome":
@@ -84,6 +104,28 @@ class Browserless:
             self.code = re.search(rb'id="student-code">([0-9]{4})<', page).group(1).decode()
             location = html.unescape(re.search(rb'id="continue" href="([^"]+)"', page).group(1).decode())
         return location
+
+
+class JoiningPage(Page):
+    """Headless Chromium (:class:`test_studio.Page`) that opens the classroom's join page ``url`` (``/`` or
+    ``/?name=``), types ``fields`` into its form (name -> text; a name the address gave is already there)
+    and presses Join, as a student does: the browser POSTs the form with its own Origin, and the page is
+    the student's studio once it has loaded."""
+
+    def __init__(self, url: str, fields: dict[str, str], mic, workdir, *, flags: tuple = ()):
+        self.joining = True
+        super().__init__(url, mic, workdir, flags=flags)
+        for name, text in fields.items():
+            self.find(f'form[action="/join"] input[name="{name}"]').send_keys(text)
+        self.click('form[action="/join"] button[type="submit"]')
+        self.joining = False
+        self.wait_loaded("the studio after joining")
+
+    def wait_loaded(self, what: str) -> None:
+        if self.joining:  # the join page: no studio yet
+            self.wait(lambda: self.finds('form[action="/join"][method="post"]'), what=what)
+        else:
+            super().wait_loaded(what)
 
 
 @pytest.fixture
@@ -163,9 +205,9 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
         ("CON", b"reserved"),
         ("x" * 41, b"at most 40"),
     ]:
-        status, page = stranger.get(f"/join?code={classroom.classroom.class_code}&name={quote(name)}")
+        status, page = stranger.join_form(classroom, name)
         assert status == 400 and says in page, (name, page[:300])
-    status, page = stranger.get("/join?code=000000x&name=Mallory")
+    status, page = stranger.join_form(classroom, "Mallory", class_code="000000x")
     assert status == 400 and b"not the class code" in page
     assert sorted(p.name for p in (root / "students").iterdir()) == ["Alice", "bob 2"]
     assert sorted(p.name for p in root.iterdir()) == [".studio.lock", "classroom.json", "students", "tls"]
@@ -180,9 +222,127 @@ def test_two_students_get_separate_projects_and_nothing_of_each_other(classroom)
 def test_wrong_codes_are_limited_per_computer(classroom):
     guesser = Browserless(classroom)
     for i in range(20):
-        assert guesser.get(f"/join?code=99999{i}&name=x")[0] == 400
-    status, answer = guesser.get(f"/join?code={classroom.classroom.class_code}&name=x")
-    assert status == 429 and "too many wrong codes" in answer["error"]
+        assert guesser.join_form(classroom, "x", class_code=f"99999{i}")[0] == 400
+    for status, answer in (guesser.join_form(classroom, "x"), guesser.teacher_form(classroom.classroom.teacher_code)):
+        assert status == 429 and answer == {"error": "too many wrong codes from this computer; wait ten minutes"}
+    assert guesser.cookies == {} and classroom.classroom.students() == []
+    # wrong teacher's codes count the same way
+    classroom.classroom.guesses.clear()
+    for i in range(20):
+        status, page = guesser.teacher_form(f"wrong-{i}")
+        assert status == 401 and b"not the teacher's code" in page
+    assert guesser.teacher_form(classroom.classroom.teacher_code)[0] == 429 and guesser.cookies == {}
+
+
+def test_codes_in_an_address_open_nothing(classroom):
+    """The codes travel in the forms' POST bodies only: an address holding them (an old bookmark, the
+    browser's history on a shared computer, a log) joins no one, sets no cookie, opens no teacher's page
+    and counts no guess; the forms are POSTed and their pages send the Origin the server wants."""
+    room = classroom.classroom
+    Browserless(classroom).join(classroom, "Ada")
+    code, teacher_code, ada = room.class_code, room.teacher_code, room.student_code("Ada")
+    visitor = Browserless(classroom)
+    for path in (
+        f"/join?code={code}&name=Eve",
+        f"/join?code={code}&name=Ada&student_code={ada}",
+        f"/join?code={code}&name={quote('New kid')}",
+        "/join",
+    ):
+        for method in ("GET", "HEAD"):
+            status, _ = visitor.request(method, path)
+            assert status == 303 and visitor.last.getheader("Location") == "/", (method, path, status)
+            assert visitor.last.getheader("Set-Cookie") is None
+    for path in (f"/teacher?code={teacher_code}", f"/teacher?code={quote(teacher_code.upper())}"):
+        status, page = visitor.get(path)
+        assert status == 401 and b"Teacher's code" in page, (path, page[:300])
+        assert b"not the teacher's code" not in page and code.encode() not in page
+        assert visitor.last.getheader("Set-Cookie") is None
+    assert visitor.get("/teacher/overview")[0] == 401
+    # a form POSTed with the codes in its address (not in its body) is a wrong code too
+    status, page = visitor.form(f"/join?code={code}&name=Eve", {"name": "Eve"})
+    assert status == 400 and b"not the class code" in page
+    status, page = visitor.form(f"/teacher?code={teacher_code}", {})
+    assert status == 401 and b"not the teacher's code" in page
+    assert visitor.cookies == {} and room.students() == ["Ada"] and len(room.guesses["127.0.0.1"]) == 2
+    # the pages' forms are POSTed, and the pages ask the browser to send their Origin with them
+    for path in ("/", "/?name=Ada", "/teacher"):
+        status, page = visitor.get(path)
+        assert page.count(b'method="post"') == 1 and b'method="get"' not in page, path
+        assert visitor.last.getheader("Referrer-Policy") == "same-origin", path
+        assert "form-action 'self'" in visitor.last.getheader("Content-Security-Policy"), path
+    joined = Browserless(classroom)
+    joined.join(classroom, "Bob")
+    assert joined.get("/s/Bob/")[0] == 200 and joined.last.getheader("Referrer-Policy") == "no-referrer"
+    assert "form-action 'none'" in joined.last.getheader("Content-Security-Policy")
+
+
+def test_a_form_from_another_page_or_of_another_kind_is_refused(classroom):
+    """A form cannot send X-Pac-Studio, so the forms' POSTs must carry this server's own Origin: one
+    from another site's page (which could make a browser join under a name, or log in, with codes it
+    chose), a sandboxed page's ("null") or none at all is refused (403) and changes nothing; so is a
+    body that is not a URL-encoded form (415), not UTF-8, or of too many fields (400), in one line."""
+    room = classroom.classroom
+    teacher_code = room.teacher_code
+    before = sorted(p.name for p in room.root.iterdir()), json.loads((room.root / "classroom.json").read_text())
+    who = Browserless(classroom)
+    for origin in (
+        None,
+        "https://evil.example",
+        "null",
+        f"http://127.0.0.1:{classroom.port}",
+        f"https://127.0.0.1:{classroom.port + 1}",
+        f"https://127.0.0.1:{classroom.port}/",
+        "",
+    ):
+        for extra in ({}, {"X-Pac-Studio": "1"}):  # the studio's header does not stand in for the Origin
+            headers = {"Origin": origin, **extra}
+            for status, answer in (
+                who.join_form(classroom, "Eve", headers=headers),
+                who.teacher_form(teacher_code, headers=headers),
+            ):
+                assert status == 403 and answer == {"error": "changes must come from the studio page"}, (origin, answer)
+                assert who.last.getheader("Set-Cookie") is None
+    for content_type in (
+        "application/json",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        None,
+        "application/x-www-form-urlencodedx",
+    ):
+        for status, answer in (
+            who.join_form(classroom, "Eve", headers={"Content-Type": content_type}),
+            who.teacher_form(teacher_code, headers={"Content-Type": content_type}),
+        ):
+            assert status == 415 and answer == {
+                "error": "the form must be sent as application/x-www-form-urlencoded"
+            }, (content_type, answer)
+    fields = urlencode({"code": room.class_code, "name": "Eve"}).encode()
+    for body, says in [
+        (fields + b"&x=\xff", "the form is not valid UTF-8"),  # raw bytes
+        (fields + b"&x=%ff", "the form is not valid UTF-8"),  # percent-encoded
+        (fields + b"&x=%ed%a0%80", "the form is not valid UTF-8"),  # a surrogate, UTF-8-encoded
+        (fields + b"&x=" * 10, "the form has too many fields (at most 10)"),
+    ]:
+        status, answer = who.form("/join", body)
+        assert status == 400 and answer == {"error": says}, (body, answer)
+    status, answer = who.form("/join", b"x" * (64 * 1024 + 1))
+    assert status == 413 and "\n" not in answer["error"], answer
+    # a form whose type has a charset, its fields in another order, an unknown one beside them: fine
+    status, _ = who.form(
+        "/join",
+        b"name=Eve&zzz=1&code=" + room.class_code.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+    )
+    assert status == 303 and who.last.getheader("Location") == "/welcome"
+    room_now = sorted(p.name for p in room.root.iterdir()), json.loads((room.root / "classroom.json").read_text())
+    assert room_now[0] == before[0] and set(room_now[1]) - set(before[1]) == {"students"}
+    assert room.students() == ["Eve"] and "127.0.0.1" not in room.guesses
+    assert "pac-teacher" not in who.cookies
+    # the other classroom pages take no form (no X-Pac-Studio: refused), and no POST at all
+    for path in ("/", "/welcome", "/teacher/overview", "/join/", "/teacher/", "/%6Aoin"):
+        assert who.form(path, {"code": teacher_code})[0] == 403, path
+        assert who.post(path, {"code": teacher_code})[0] == 405, path
+    assert "pac-teacher" not in who.cookies and room.students() == ["Eve"]
 
 
 def test_a_taken_name_needs_its_students_code_or_cookie(classroom):
@@ -217,8 +377,7 @@ def test_a_taken_name_needs_its_students_code_or_cookie(classroom):
                 (" x ", b"That is not Alice&#x27;s code to continue"),
             ]:
                 cookies = dict(who.cookies)
-                extra = "" if code is None else f"&student_code={quote(code)}"
-                status, page = who.get(f"/join?code={room.class_code}&name={name}{extra}")
+                status, page = who.join_form(classroom, name, code=code)
                 assert status == 403 and says in page and b'name="student_code"' in page, (name, code, page[-600:])
                 assert page.count(b'role="alert"') == 1 and secret not in page
                 assert who.cookies == cookies and who.last.getheader("Set-Cookie") is None
@@ -246,10 +405,10 @@ def test_wrong_student_codes_count_toward_the_limit(classroom):
     guesser = Browserless(classroom)
     for i in range(20):
         guess = f"{(int(code) + 1 + i) % 10000:04d}"
-        assert guesser.get(f"/join?code={room.class_code}&name=ann&student_code={guess}")[0] == 403
-    for path in (f"/join?code={room.class_code}&name=ann&student_code={code}", f"/join?code={room.class_code}&name=x"):
-        status, answer = guesser.get(path)
-        assert status == 429 and "too many wrong codes" in answer["error"], (path, status, answer)
+        assert guesser.join_form(classroom, "ann", code=guess)[0] == 403
+    for name, student_code in (("ann", code), ("x", None)):
+        status, answer = guesser.join_form(classroom, name, code=student_code)
+        assert status == 429 and "too many wrong codes" in answer["error"], (name, status, answer)
     assert "pac-student" not in guesser.cookies
 
 
@@ -267,9 +426,9 @@ def test_students_from_before_the_codes_get_one(classroom):
     assert old.join(classroom, "Old") == "/s/Old/"  # shown once: now straight in
     assert json.loads((room.root / "classroom.json").read_text())["students"] == {"Old": old.code}
     stranger = Browserless(classroom)
-    assert stranger.get(f"/join?code={room.class_code}&name=Older")[0] == 403
+    assert stranger.join_form(classroom, "Older")[0] == 403
     teacher = Browserless(classroom)
-    assert teacher.get("/teacher?code=" + room.teacher_code)[0] == 303
+    assert teacher.teacher_form(room.teacher_code)[0] == 303
     status, page = teacher.get("/teacher")
     codes = {row["student"]: row["code"] for row in teacher.get("/teacher/overview")[1]["students"]}
     assert codes["Old"] == old.code and re.fullmatch(r"[0-9]{4}", codes["Older"])
@@ -367,9 +526,11 @@ def test_teacher_page_needs_the_teachers_code(classroom):
         status, page = who.get("/teacher")
         assert status == 401 and b"Teacher's code" in page and b"Ada" not in page
         assert who.get("/teacher/overview")[0] == 401
-    status, page = teacher.get("/teacher?code=" + classroom.classroom.class_code)  # the class code is not it
-    assert status == 401 and b"not the teacher's code" in page
-    assert teacher.get("/teacher?code=" + quote(classroom.classroom.teacher_code.upper()))[0] == 303
+    status, page = teacher.teacher_form(classroom.classroom.class_code)  # the class code is not it
+    assert status == 401 and b"not the teacher's code" in page and b'method="post"' in page
+    assert teacher.last.getheader("Referrer-Policy") == "same-origin"  # else the form's Origin is "null"
+    assert teacher.teacher_form(classroom.classroom.teacher_code.upper())[0] == 303
+    assert teacher.last.getheader("Location") == "/teacher"
     status, page = teacher.get("/teacher")
     assert status == 200 and teacher.last.getheader("Refresh") == "10"
     assert b'data-student="Ada"' in page and b"clap</span>" not in page and b"clap: 3" in page and b"snap: 0" in page
@@ -398,7 +559,7 @@ def test_the_teachers_cookie_expires(classroom):
 
     teacher = Browserless(classroom)
     Browserless(classroom).join(classroom, "Ada")
-    assert teacher.get("/teacher?code=" + classroom.classroom.teacher_code)[0] == 303
+    assert teacher.teacher_form(classroom.classroom.teacher_code)[0] == 303
     assert f"Max-Age={TEACHER_SECONDS};" in teacher.last.getheader("Set-Cookie")
     assert teacher.get("/teacher/overview")[0] == 200 and teacher.get("/s/Ada/api/project")[0] == 200
     issued, signature = teacher.cookies["pac-teacher"].split(".")
@@ -470,7 +631,7 @@ def test_one_training_at_a_time_across_the_class(classroom, monkeypatch):
     assert students["Ben"].get("/s/Ben/api/train")[1]["state"] == "cancelled"
     assert students["Cy"].get("/s/Cy/api/train")[1]["position"] == 1
     teacher = Browserless(classroom)
-    teacher.get("/teacher?code=" + classroom.classroom.teacher_code)
+    teacher.teacher_form(classroom.classroom.teacher_code)
     assert teacher.get("/teacher/overview")[1]["queue"] == 1
     release.set()
     deadline = time.time() + 10
@@ -608,7 +769,7 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
     records with its fake microphone into its own project, and neither page can read or delete the
     other's clips."""
     from pac.studio.tls import lan_address
-    from test_studio import Page, mic_file
+    from test_studio import mic_file
 
     address = lan_address()
     with ClassroomStudio(tmp_path / "class", host=address, port=0, warm=False) as studio:
@@ -617,8 +778,9 @@ def test_browser_two_students_record_over_https_into_their_own_projects(tmp_path
         try:
             for name, digit in (("Alice", 1), ("Bob", 7)):
                 studio.classroom.join(name)  # joined first elsewhere; this browser goes on with the code
-                pages[name] = Page(
-                    f"{studio.url}join?code={code}&name={name}&student_code={studio.classroom.student_code(name)}",
+                pages[name] = JoiningPage(
+                    f"{studio.url}?name={name}",
+                    {"code": code, "student_code": studio.classroom.student_code(name)},
                     mic_file(tmp_path, fsdd(digit, "george", 0)),
                     tmp_path / name,
                     flags=("--ignore-certificate-errors",),

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import fsdd
 from pac.studio.classroom import ClassroomStudio
-from test_classroom import Browserless, hold_training
+from test_classroom import Browserless, JoiningPage, hold_training
 from test_studio import Page
 
 pytestmark = pytest.mark.slow
@@ -52,10 +52,13 @@ def test_a_waiting_students_page_shows_its_place_in_the_queue(tmp_path, monkeypa
         while started != ["Ann"] and time.time() < deadline:
             time.sleep(0.02)
         assert others["Cy"].post("/s/Cy/api/train", {})[0] == 202  # number 1 in the queue
-        code = classroom.classroom.class_code
-        url = f"https://127.0.0.1:{classroom.port}/join?code={code}&name={quote('Ben')}&student_code={ben.code}"
-        page = Page(url, None, tmp_path / "ben", flags=("--ignore-certificate-errors",))
+        # Ben goes on in a browser: the join page (his name taken, so it asks for his code), filled in and
+        # sent as the browser sends it (a form's POST with the page's Origin)
+        url = f"https://127.0.0.1:{classroom.port}/?name={quote('Ben')}"
+        fields = {"code": classroom.classroom.class_code, "student_code": ben.code}
+        page = JoiningPage(url, fields, None, tmp_path / "ben", flags=("--ignore-certificate-errors",))
         try:
+            assert page.driver.current_url == f"https://127.0.0.1:{classroom.port}/s/Ben/"
             page.view("train")
             page.click("#train-button")
             second = page.wait(lambda: (b := queue_box(page)) and b["position"] == "2" and b, what="number 2")

@@ -16,6 +16,11 @@ any path.  Names are checked as label names are (letters, digits, space, ``-``, 
 the folder listing without regard to case.  The teacher's page (``/teacher``, the teacher's code)
 shows every student's clips per label, models and training, and links to each studio.  Trainings
 wait in one queue (one at a time on this computer).
+
+Codes (the class code, a student's code to continue, the teacher's code) are only read from the body
+of a form's POST to ``/join`` or ``/teacher`` (:attr:`ClassroomServer.form_paths`), never from an
+address: an address stays in the browser's history and in logs, where the next user of a shared
+classroom computer would find it.  ``GET /join`` is sent to ``/`` and ``GET /teacher`` ignores its query.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from .classroom_codes import (
     ClassroomCodes,
     JoinPages,
 )
-from .classroom_pages import PAGE_CSP, TEACHER_REFRESH, teacher_html, teacher_login_html
+from .classroom_pages import FORM_REFERRER, PAGE_CSP, TEACHER_REFRESH, teacher_html, teacher_login_html
 from .layout import StudioError, keep_private, write_json_durable
 from .networks import Networks
 from .server import Project, ProjectLock, StudioServer
@@ -214,6 +219,8 @@ class ClassroomServer(JoinPages, StudioServer):
     under ``/s/<student>/`` on that student's project."""
 
     scheme = "https"
+    #: The forms that send codes: POSTed with this server's ``Origin`` (see :mod:`pac.studio.handler`).
+    form_paths = frozenset({"/join", "/teacher"})
 
     def __init__(self, address, classroom: Classroom, *, cert: Path, key: Path, quiet: bool = True):
         self.classroom = classroom
@@ -299,7 +306,8 @@ class ClassroomServer(JoinPages, StudioServer):
                 )
             handler.project = self.classroom.project(student)
             return "/" + rest
-        if method != "GET":
+        form = method == "POST" and path in self.form_paths
+        if method != "GET" and not form:
             raise StudioError("method not allowed", status=405)
         student = self.classroom.cookie_student(cookie.get(STUDENT_COOKIE))
         if student is not None and self.classroom.find_student(student) != student:
@@ -308,11 +316,14 @@ class ClassroomServer(JoinPages, StudioServer):
             name = handler.query.get("name", [""])[0]
             self.join_page(handler, name=name, student=student, ask_code=self.taken(name, student))
         elif path == "/join":
-            self.join(handler, student)
+            if form:
+                self.join(handler, student, handler.read_form())
+            else:  # an old bookmark or a typed address: codes are never taken from a query
+                self.redirect(handler, "/")
         elif path == "/welcome":
             self.welcome(handler, student)
         elif path == "/teacher":
-            self.teacher(handler, teacher)
+            self.teacher(handler, teacher, handler.read_form() if form else None)
         elif path == "/teacher/overview":
             if not teacher:
                 raise StudioError("the teacher's overview needs the teacher's code (open /teacher)", status=401)
@@ -333,9 +344,12 @@ class ClassroomServer(JoinPages, StudioServer):
         )
 
     # -- the pages (joining: :class:`~pac.studio.classroom_codes.JoinPages`) -----------------------------------
-    def teacher(self, handler, teacher: bool) -> None:
-        typed = handler.query.get("code", [None])[0]
-        if typed is not None:
+    def teacher(self, handler, teacher: bool, form: dict | None) -> None:
+        """``GET /teacher``: the teacher's page for the teacher's cookie, else the form asking for the code
+        (a ``code`` in the query is ignored); ``POST /teacher`` (that form, ``form``): the code typed, right
+        (the cookie, and back to ``GET /teacher``) or wrong (the form again, counted as a wrong guess)."""
+        if form is not None:
+            typed = form.get("code", "")
             if self.classroom.code_matches(typed, self.classroom.teacher_code, handler.client_address[0]):
                 cookie = (
                     f"{TEACHER_COOKIE}={self.classroom.teacher_cookie()}; Path=/; Max-Age={TEACHER_SECONDS}; "
@@ -346,7 +360,11 @@ class ClassroomServer(JoinPages, StudioServer):
             teacher = False
         if not teacher:
             handler.send_bytes(
-                teacher_login_html(wrong=typed is not None), "text/html; charset=utf-8", status=401, csp=PAGE_CSP
+                teacher_login_html(wrong=form is not None),
+                "text/html; charset=utf-8",
+                status=401,
+                csp=PAGE_CSP,
+                referrer=FORM_REFERRER,
             )
             return
         handler.send_bytes(

@@ -7,7 +7,8 @@
   taken (any case) needs that code, unless the browser already holds that student's cookie: the class
   code alone no longer opens another student's project.  Students from before these codes get one when
   they next join with their cookie, and the teacher's page shows (and so makes) every student's code.
-* :class:`JoinPages` are the server's pages for it: ``/`` (the form), ``/join`` and ``/welcome``.
+* :class:`JoinPages` are the server's pages for it: ``/`` (the form), ``/join`` (where the form is
+  POSTed: the codes never travel in an address) and ``/welcome``.
 * Wrong codes of every kind are counted per address (:data:`MAX_GUESSES` in :data:`GUESS_WINDOW`);
   codes are compared in constant time.
 """
@@ -21,7 +22,7 @@ import secrets
 import time
 from urllib.parse import quote
 
-from .classroom_pages import PAGE_CSP, join_html, welcome_html
+from .classroom_pages import FORM_REFERRER, PAGE_CSP, join_html, welcome_html
 from .layout import StudioError, check_label_name, write_json_durable
 
 STUDENTS = "students"
@@ -164,20 +165,21 @@ class JoinPages:
             "text/html; charset=utf-8",
             status=status if error else 200,
             csp=PAGE_CSP,
+            referrer=FORM_REFERRER,
         )
 
-    def join(self, handler, holder: str | None) -> None:
-        """``/join?code=&name=[&student_code=]``: a new name is made and its code shown (``/welcome``); a
-        name that is taken opens for its student's cookie or code only."""
-        query = handler.query
-        code, name = query.get("code", [""])[0], query.get("name", [""])[0]
+    def join(self, handler, holder: str | None, form: dict[str, str]) -> None:
+        """``POST /join`` with the join page's ``form`` (``code``, ``name``, ``student_code``): a new name
+        is made and its code shown (``/welcome``); a name that is taken opens for its student's cookie or
+        code only."""
+        code, name = form.get("code", ""), form.get("name", "")
         client = handler.client_address[0]
         if not self.classroom.code_matches(code, self.classroom.class_code, client):
             self.join_page(handler, name=name, student=holder, error="That is not the class code; ask your teacher.")
             return
         try:
             student, made = self.classroom.enter(
-                name, cookie_student=holder, code=query.get("student_code", [""])[0], client=client
+                name, cookie_student=holder, code=form.get("student_code", ""), client=client
             )
             self.classroom.project(student)
         except NameTakenError as exc:

@@ -34,6 +34,10 @@ _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode(
 PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'").replace(
     "style-src 'self'", f"style-src 'sha256-{_STYLE_HASH}'"
 )
+#: The Referrer-Policy of a page with a form (the join page, the teacher's code): under the studio's
+#: ``no-referrer`` a browser sends ``Origin: null`` with the form's POST, and the server wants its own
+#: origin there (:mod:`pac.studio.handler`); ``same-origin`` still tells other sites nothing.
+FORM_REFERRER = "same-origin"
 
 
 def page(title: str, body: str) -> bytes:
@@ -70,7 +74,7 @@ def join_html(
         "pac studio: join",
         f"<h1>pac studio: join the class</h1>{again}"
         + (f'<p class="error" role="alert">{e(error)}</p>' if error else "")
-        + '<form action="/join" method="get">'
+        + '<form action="/join" method="post">'
         '<label for="code">Class code (your teacher shows it)</label>'
         '<input id="code" name="code" inputmode="numeric" autocomplete="off" required>'
         '<label for="name">Your name</label>'
@@ -102,7 +106,7 @@ def teacher_login_html(*, wrong: bool) -> bytes:
         "pac studio: teacher",
         "<h1>pac studio: teacher</h1>"
         + ('<p class="error" role="alert">That is not the teacher\'s code.</p>' if wrong else "")
-        + '<form action="/teacher" method="get"><label for="code">Teacher\'s code (shown where '
+        + '<form action="/teacher" method="post"><label for="code">Teacher\'s code (shown where '
         'pac studio runs)</label><input id="code" name="code" autocomplete="off" required>'
         '<button type="submit">Open</button></form>',
     )
@@ -163,4 +167,12 @@ def teacher_html(classroom) -> bytes:
     )
 
 
-__all__ = ["PAGE_CSP", "TEACHER_REFRESH", "join_html", "teacher_html", "teacher_login_html", "welcome_html"]
+__all__ = [
+    "FORM_REFERRER",
+    "PAGE_CSP",
+    "TEACHER_REFRESH",
+    "join_html",
+    "teacher_html",
+    "teacher_login_html",
+    "welcome_html",
+]

@@ -9,6 +9,13 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`).  Security rule
 * every request that changes something must carry the header ``X-Pac-Studio`` (which other sites'
   pages cannot send without a CORS preflight this server never grants) and, if the browser sends an
   ``Origin``, it must be this server's own;
+* the exception is a POST of a plain HTML form to one of the server's ``form_paths`` (the
+  classroom's ``/join`` and ``/teacher``, which take codes: a code in a GET's query would stay in the
+  browser's history and in logs): a form cannot send that header, so there the ``Origin`` must be sent
+  and be this server's own (browsers send it with every form POST), and the body is read by
+  :meth:`StudioHandler.read_form` (``application/x-www-form-urlencoded``, size, UTF-8, field count);
+  the pages holding such a form are served with ``Referrer-Policy: same-origin``, since under the
+  studio's ``no-referrer`` browsers send ``Origin: null``;
 * responses forbid framing and cross-origin embedding, and the page may only load its own files;
 * request bodies are limited in size (:data:`pac.limits.LIMITS`) before a byte is read, a body that
   stops arriving is dropped after :attr:`StudioHandler.timeout` seconds, JSON bodies are parsed by
@@ -57,6 +64,9 @@ CSP = (
     "frame-ancestors 'none'"
 )
 MUTATION_HEADER = "X-Pac-Studio"
+FORM_TYPE = "application/x-www-form-urlencoded"
+#: Fields a form may send (the classroom's forms send at most three).
+FORM_MAX_FIELDS = 10
 
 #: JSON types a request field may have (``bool`` is not a number here, although Python says it is).
 TEXT = ("text", (str,))
@@ -217,7 +227,7 @@ class StudioHandler(BaseHTTPRequestHandler):
         try:
             parts = urlsplit(self.path)
             self.query = parse_qs(parts.query)
-            if not self._allowed(method):
+            if not self._allowed(method, parts.path):
                 return
             path = self.server.resolve(self, parts.path, method)
             if path is None:
@@ -261,26 +271,28 @@ class StudioHandler(BaseHTTPRequestHandler):
         """The request's :class:`~pac.studio.jobs.Jobs`."""
         return self.project.jobs
 
-    def _allowed(self, method: str) -> bool:
+    def _allowed(self, method: str, path: str) -> bool:
         host = self.headers.get("Host", "")
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         if self.server.loopback_only and not is_loopback(name.lower()):
             self._refuse(HTTPStatus.FORBIDDEN, "this studio only answers requests for localhost")
             return False
         if method != "GET":
-            if self.headers.get(MUTATION_HEADER) != "1":
-                self._refuse(HTTPStatus.FORBIDDEN, "changes must come from the studio page")
-                return False
             origin = self.headers.get("Origin")
-            if origin and origin != f"{self.server.scheme}://{host}":
+            own = f"{self.server.scheme}://{host}"
+            if method == "POST" and path in self.server.form_paths:
+                allowed = origin == own  # a form cannot send X-Pac-Studio: its Origin must be there, and ours
+            else:
+                allowed = self.headers.get(MUTATION_HEADER) == "1" and (not origin or origin == own)
+            if not allowed:
                 self._refuse(HTTPStatus.FORBIDDEN, "changes must come from the studio page")
                 return False
         return True
 
-    def _security_headers(self) -> None:
+    def _security_headers(self, referrer: str = "no-referrer") -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Referrer-Policy", referrer)
         self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
 
@@ -295,10 +307,12 @@ class StudioHandler(BaseHTTPRequestHandler):
         headers: dict | None = None,
         cookies: list[str] = (),
         csp: str = CSP,
+        referrer: str = "no-referrer",
     ) -> None:
         """Answer ``data``; ``filename`` (ASCII) makes it a download of that name, ``headers`` are added
         (e.g. ``Location``), each of ``cookies`` is a ``Set-Cookie``, ``csp`` is an HTML page's
-        Content-Security-Policy."""
+        Content-Security-Policy, ``referrer`` its Referrer-Policy (``same-origin`` for a page with a form
+        to a ``form_paths`` path: under ``no-referrer`` the browser would send ``Origin: null``)."""
         if not self._body_read:
             self._drain()
         self.send_response(status)
@@ -313,7 +327,7 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.send_header("Set-Cookie", cookie)
         if content_type.startswith("text/html"):
             self.send_header("Content-Security-Policy", csp)
-        self._security_headers()
+        self._security_headers(referrer)
         if getattr(self, "_allow", None):
             self.send_header("Allow", self._allow)
         if self.close_connection:
@@ -383,6 +397,35 @@ class StudioHandler(BaseHTTPRequestHandler):
         data = self.read_body(limit, "the request")
         value = json_loads(data, source="the request", max_bytes=limit) if data.strip() else {}
         return check_fields(value, fields)
+
+    def read_form(self, *, max_fields: int = FORM_MAX_FIELDS) -> dict[str, str]:
+        """The fields of an HTML form's POST (``application/x-www-form-urlencoded``, UTF-8, at most
+        :data:`~pac.limits.Limits.request_json_max_bytes` and ``max_fields`` fields): name -> its first
+        value (a field sent empty is ``""``, one not sent is missing).
+
+        Raises
+        ------
+        StudioError
+            415 for another Content-Type, 400 for bytes that are not UTF-8 or too many fields, 411/413
+            as :meth:`read_body` (one line each).
+        """
+        kind = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if kind != FORM_TYPE:
+            raise StudioError(f"the form must be sent as {FORM_TYPE}", status=415)
+        data = self.read_body(LIMITS.request_json_max_bytes, "the form")
+        try:
+            fields = parse_qs(
+                data.decode("utf-8"),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=max_fields,
+            )
+        except UnicodeDecodeError:
+            raise StudioError("the form is not valid UTF-8", status=400) from None
+        except ValueError:  # parse_qs: "Max number of fields exceeded"
+            raise StudioError(f"the form has too many fields (at most {max_fields})", status=400) from None
+        return {name: values[0] for name, values in fields.items()}
 
     def header_text(self, name: str) -> str | None:
         """A header sent URL-encoded by the page (file names may be any Unicode)."""

@@ -10,7 +10,8 @@ Security rules (see :mod:`pac.studio.handler` for each request's checks):
 * while it listens on a loopback address, requests must name a loopback host (``Host`` header), so
   a web site that points its own domain at 127.0.0.1 (DNS rebinding) gets nothing;
 * every request that changes something must carry the header ``X-Pac-Studio`` and, if the browser
-  sends an ``Origin``, it must be this server's own;
+  sends an ``Origin``, it must be this server's own (a classroom's forms, which cannot send that
+  header, must send this server's ``Origin``);
 * names in URLs are only ever looked up in folder listings (see :mod:`pac.studio.store`).
 """
 
@@ -92,6 +93,9 @@ class StudioServer(ThreadingHTTPServer):
     #: Connections the OS queues while the studio is busy (a class of 30 opening the page at once).
     request_queue_size = 128
     scheme = "http"
+    #: Exact paths that take a POST of a plain HTML form (:meth:`pac.studio.handler.StudioHandler.read_form`):
+    #: there the request must carry this server's ``Origin`` in place of ``X-Pac-Studio``.  None here.
+    form_paths: frozenset[str] = frozenset()
 
     def __init__(self, address, project: Project | None, *, quiet: bool = True):
         self.project = project
