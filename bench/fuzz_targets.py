@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 import sys
+import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -1616,7 +1617,10 @@ VICTIM_LABEL, VICTIM_MODEL_NAME, OTHER_VICTIM_LABEL = "bobsecret", "bobmodelname
 @dataclass(frozen=True)
 class ClassroomRequest:
     """A request to a classroom: ``teacher`` whether it carries the teacher's real cookie, ``plain``
-    whether it is sent without TLS; ``keep_guesses``: the wrong codes tried before stay counted."""
+    whether it is sent without TLS; ``keep_guesses``: the wrong codes tried before stay counted;
+    ``at_limit``: as many wrong codes as are allowed were tried just before; ``code_form``: a join or
+    teacher's form the server must read (POSTed to ``/join`` or ``/teacher`` with this server's Origin,
+    URL-encoded UTF-8 fields, well-formed headers), so its code is tried."""
 
     method: str
     path: str
@@ -1625,19 +1629,27 @@ class ClassroomRequest:
     teacher: bool = False
     plain: bool = False
     keep_guesses: bool = False
+    at_limit: bool = False
+    code_form: bool = False
 
     def raw(self, port: int) -> bytes:
         return Request(self.method, self.path, self.headers, self.body).raw(port)
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
     """A request to the classroom ``c`` describes (see :func:`classroom_target`): a student's studio
     under ``/s/<name>/`` (the attacker's, a victim's, names encoded, cased, decomposed or traversing)
-    or a classroom page (join, teacher), with the attacker's cookie, a forged, truncated or foreign one,
-    a validly signed one for a name that is no student's, or the teacher's (reads only)."""
-    from urllib.parse import quote
+    or a classroom page (join, teacher: their forms POSTed with codes in the body, with this server's
+    Origin, another or none, of the form's type or another; codes in GET queries, which open nothing),
+    with the attacker's cookie, a forged, truncated or foreign one, a validly signed one for a name that
+    is no student's, or the teacher's (reads only)."""
+    from urllib.parse import parse_qs, quote
 
     me, bob, zoe = ATTACKER, *VICTIMS
+    form = None  # a form's fields, URL-encoded: the request is that form's POST
     scenario = d.integer(0, 9)
     if scenario == 0:  # the attacker's own studio, a project file into it (a hostile model, names reaching out)
         body = d.choice(c["zips"])
@@ -1686,6 +1698,30 @@ def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
         )
         if d.integer(0, 5) == 0:
             path = f"/join?code={quote(d.text(8))}&name={quote(d.text(12), safe='')}"
+        if d.integer(0, 2) == 0:  # a form's POST, the codes in its body (and at times in its address too)
+            page = d.choice(["/join", "/teacher"])
+            if page == "/join":
+                fields = [("code", code), ("name", name)]
+                if d.boolean():
+                    fields.append(("student_code", d.choice(["0000", "", " 12 34 ", "x" * 50, "%ff"])))
+            else:
+                fields = [("code", tcode)]
+            if d.integer(0, 4) == 0:
+                fields = d.choice(
+                    [
+                        fields[::-1],
+                        fields + [("extra", "1"), ("code", "000000")],  # a second code: the first counts
+                        fields + [("x", "")] * d.integer(1, 12),  # up to too many fields
+                        [("code", d.text(10)), ("name", d.text(10)), ("student_code", d.text(6))],
+                        [],
+                    ]
+                )
+            form = "&".join(f"{quote(k)}={quote(v, safe='%')}" for k, v in fields).encode("ascii")
+            if d.integer(0, 9) == 0:
+                form = d.choice([form + b"\xff", b"code=" + d.binary(20), b"%%%&&==", form.replace(b"=", b"")])
+            path = page + d.choice(
+                ["", "", "", f"?code={quote(c['code'])}&name=New+kid", f"?code={quote(c['teacher_code'])}", "?"]
+            )
     teacher = False
     pick = d.integer(0, 9)
     cookies = []
@@ -1721,28 +1757,52 @@ def classroom_request(d: Draw, c: dict) -> ClassroomRequest:
                 ]
             )
         )
-    method = "GET" if teacher else d.choice(["GET", "GET", "POST", "DELETE", "HEAD", "PUT"])
-    if method == "POST":
-        body = d.choice(c["bodies"])
+    own = f"https://127.0.0.1:{c['port']}"
+    if form is not None and not teacher:
+        method, body = "POST", form
+        kind = d.choice([FORM_TYPE] * 6 + [FORM_TYPE + "; charset=UTF-8", "application/json", "text/plain", None])
+        origin = d.choice([own] * 6 + [None, "null", "https://evil.example", f"http://127.0.0.1:{c['port']}"])
+        headers = [("Connection", "close"), ("Content-Length", str(len(body)))]
+        headers += [("Content-Type", kind)] if kind else []
+        headers += [("Origin", origin)] if origin else []
+        headers += [("X-Pac-Studio", "1")] if d.integer(0, 3) == 0 else []  # no stand-in for the Origin
+        well_formed = kind in (FORM_TYPE, FORM_TYPE + "; charset=UTF-8") and origin == own
+        try:
+            parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=10)
+        except ValueError:  # not UTF-8 (UnicodeDecodeError), too many fields
+            well_formed = False
     else:
-        body = b""
-    headers = [("Connection", "close"), ("Content-Length", str(len(body)))]
-    if method != "GET" and d.integer(0, 7):
-        headers.append(("X-Pac-Studio", "1"))
-    if d.integer(0, 3) == 0:
-        origin = d.choice(["https://evil.example", f"http://127.0.0.1:{c['port']}", f"https://127.0.0.1:{c['port']}"])
-        headers.append(("Origin", origin))
+        method = "GET" if teacher else d.choice(["GET", "GET", "POST", "DELETE", "HEAD", "PUT"])
+        if method == "POST":
+            body = d.choice(c["bodies"])
+        else:
+            body = b""
+        headers = [("Connection", "close"), ("Content-Length", str(len(body)))]
+        if method != "GET" and d.integer(0, 7):
+            headers.append(("X-Pac-Studio", "1"))
+        if d.integer(0, 3) == 0:
+            origin = d.choice(["https://evil.example", f"http://127.0.0.1:{c['port']}", own])
+            headers.append(("Origin", origin))
+            if method == "POST" and d.boolean():
+                headers.append(("Content-Type", FORM_TYPE))
+        well_formed = False
     headers += [("Cookie", cookie) for cookie in cookies]
     if d.integer(0, 9) == 0:
         headers.append(("Host", d.choice(["evil.example", "127.0.0.1:1", "[::1]", "a" * 200])))
+        well_formed = False
+    headers = tuple(headers)
+    # a cookie of any bytes may break the request's head (a line break in it): then nothing is read
+    well_formed = well_formed and all(value.isprintable() for _, value in headers)
     return ClassroomRequest(
         method,
         path,
-        tuple(headers),
+        headers,
         body,
         teacher=teacher,
         plain=d.integer(0, 19) == 0,
         keep_guesses=d.integer(0, 3) == 0,
+        at_limit=d.integer(0, 5) == 0,
+        code_form=well_formed,
     )
 
 
@@ -1751,7 +1811,9 @@ class ClassroomCheck:
     victims' folders are byte for byte as they were, no answer holds their labels', clips' or models'
     names (unless the request itself did), a 2xx under ``/s/<name>/`` only for that exact student's
     cookie or the teacher's; every answer below 500, 4xx JSON errors one line; plain HTTP is sent to
-    HTTPS; after ``MAX_GUESSES`` wrong codes a right one is refused (429) too."""
+    HTTPS; a code is only ever tried from a form's POST to ``/join`` or ``/teacher`` with this server's
+    Origin (any other request, codes in its address or not, sets no cookie and counts no wrong guess);
+    after ``MAX_GUESSES`` wrong codes a right one is refused (429) too."""
 
     def __init__(self, studio, context: dict):
         from pac.studio.classroom import MAX_GUESSES, STUDENTS
@@ -1771,8 +1833,12 @@ class ClassroomCheck:
         with classroom.lock:
             if not request.keep_guesses:
                 classroom.guesses.clear()
+            if request.at_limit:
+                classroom.guesses["127.0.0.1"] = [time.monotonic()] * self.max_guesses
             guessed = len(classroom.guesses.get("127.0.0.1", []))
         answer = exchange_raw(self.studio.port, request.raw(self.studio.port), tls=not request.plain)
+        with classroom.lock:
+            guessed_after = len(classroom.guesses.get("127.0.0.1", []))
         try:
             status, headers, body = answer_parts(answer)
             expect(status < 500, f"status {status}: {body[:300]!r}")
@@ -1782,7 +1848,8 @@ class ClassroomCheck:
                 expect(status == 301 and headers.get("location", "").startswith("https://"), f"plain: {status}")
                 return "301"
             if not request.teacher:
-                sent = unquote(request.path) + request.body.decode("latin-1") + repr(request.headers)
+                form_text = request.body.decode("latin-1")
+                sent = unquote(request.path) + form_text + unquote(form_text.replace("+", " ")) + repr(request.headers)
                 sent += self.attacker_holds()  # the attacker's own label or model may have a victim's word
                 for secret in self.secrets:
                     expect(
@@ -1795,8 +1862,19 @@ class ClassroomCheck:
             json_error = status >= 400 and headers.get("content-type", "").startswith("application/json")
             if json_error and request.method != "HEAD":
                 one_line_error(status, headers, body)
-            code = ("/join?code=" in request.path or "/teacher?code=" in request.path) and "code=&" not in request.path
-            if guessed >= self.max_guesses and code:
+            own = f"https://127.0.0.1:{self.studio.port}"
+            form = (
+                request.method == "POST"
+                and request.path.split("?")[0] in ("/join", "/teacher")
+                and ("Origin", own) in request.headers
+            )
+            if not form:  # codes in an address (or a form from elsewhere) open nothing and are not tried
+                expect("set-cookie" not in headers, f"{request.method} {request.path[:80]} set a cookie")
+                expect(guessed_after <= guessed, f"{request.method} {request.path[:80]} counted a guess")
+                expect(status != 429, f"{request.method} {request.path[:80]} answered 429")
+            if request.method in ("GET", "HEAD") and request.path.split("?")[0] == "/join" and status < 400:
+                expect(status == 303 and headers.get("location") == "/", f"GET /join answered {status}")
+            if guessed >= self.max_guesses and request.code_form:
                 expect(status == 429, f"a code after {guessed} wrong ones answered {status}")
             return str(status)
         finally:
