@@ -122,3 +122,24 @@ def test_missing_file_and_folder_without_clips(tmp_path):
     assert result.returncode == 2 and "does not exist" in result.stderr
     result = pac("spectrogram", tmp_path)
     assert result.returncode == 2 and "no .wav files" in result.stderr
+
+
+def test_a_folder_of_more_clips_than_one_sheet_shows_is_refused_before_any_is_read(tmp_path):
+    """The sheet's pixels grow with the number of clips: past LIMITS.sheet_max_clips the folder is
+    refused in one line, naming it, before a clip is decoded (these files are not even WAVs) and
+    without touching the output."""
+    from pac.limits import LIMITS
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(LIMITS.sheet_max_clips + 1):
+        (folder / f"{i:04d}.wav").write_bytes(b"not audio")
+    out = tmp_path / "sheet.png"
+    out.write_bytes(b"previous result")
+    result = pac("spectrogram", folder, "-o", out)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {folder}: {LIMITS.sheet_max_clips + 1:,d} clips are more than one contact sheet shows "
+        f"({LIMITS.sheet_max_clips:,d}); give fewer clips or a smaller folder"
+    ]
+    assert out.read_bytes() == b"previous result"

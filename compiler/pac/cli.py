@@ -93,10 +93,17 @@ def spectrogram(clips, output, config_spec) -> None:
     from .features.pipeline import clip_image, load_clip
     from .fsutil import check_output, shown_path
     from .images import contact_sheet, write_png
+    from .limits import LIMITS
 
     config = load_config(config_spec)
     paths = find_wavs(clips)
     single = len(clips) == 1 and not Path(clips[0]).is_dir()
+    if len(paths) > LIMITS.sheet_max_clips:  # before any clip is read: the sheet grows with their number
+        raise PacError(
+            f"{len(paths):,d} clips are more than one contact sheet shows ({LIMITS.sheet_max_clips:,d}); "
+            "give fewer clips or a smaller folder",
+            path=clips[0] if len(clips) == 1 else None,
+        )
     default = Path(paths[0].with_suffix(".png").name) if single else Path("spectrograms.png")
     target = Path(output) if output else check_output(default, probe=True)
     images = [clip_image(load_clip(p, config), config) for p in paths]

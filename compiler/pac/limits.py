@@ -61,6 +61,9 @@ class Limits:
         Largest clip the studio accepts in one upload (bytes).
     request_json_max_bytes : int
         Largest JSON request body the studio accepts (bytes).
+    sheet_max_clips : int
+        Most clips ``pac spectrogram`` puts on one contact sheet (400: a 20 x 20 grid, about 4,600 x
+        5,000 pixels and 70 MB of images in memory).
     """
 
     wav_max_bytes: int = 32 << 20
@@ -80,6 +83,7 @@ class Limits:
     label_max_chars: int = 40
     upload_max_bytes: int = 10 * 1024 * 1024
     request_json_max_bytes: int = 64 * 1024
+    sheet_max_clips: int = 400
 
     def to_dict(self) -> dict:
         """All limits as plain JSON numbers (what the classifier page receives)."""
@@ -146,4 +150,5 @@ def table() -> list[tuple[str, str]]:
         ("archive nesting", f"{L.zip_max_depth} levels"),
         ("studio upload", _bytes(L.upload_max_bytes)),
         ("studio JSON request", _bytes(L.request_json_max_bytes)),
+        ("clips on one spectrogram contact sheet", f"{L.sheet_max_clips:,d}"),
     ]
