@@ -24,6 +24,11 @@ another is more accurate held out); ``R1`` the same plus the 6 weightings of spe
 ``R3`` only speech and ``rows`` (default speech 1, rows 0.5); ``fixed`` weightings. The fits are
 exact L2 logistic regressions solved in the span of the training examples (:func:`kernel_fit`), so a
 1,792-value block costs no more than a 256-value one.
+
+``--experiment scale-floor`` scores the same rules with each block standardised under a floor on the
+scale (:data:`SCALE_FLOORS`: no value is divided by less than that fraction of its block's median
+standard deviation), asking whether near-constant activations, blown up by standardising over a few
+clips, are what costs instrument notes.
 """
 
 from __future__ import annotations
@@ -140,6 +145,11 @@ ROW_FIXED = (
 )
 
 
+#: ``--experiment scale-floor``: the smallest scale a value is divided by, as a fraction of its block's
+#: median standard deviation (0: the product's until this experiment, only constant values kept at 1).
+SCALE_FLOORS = (0.0, 0.03, 0.1, 0.3, 1.0)
+
+
 def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
     """``speech [..., 192]`` and activations ``[..., 7, 7, 256]`` -> ``{"sp", "mean", "rows", "full"}``
     (``full``: all 12,544 activations)."""
@@ -152,12 +162,16 @@ def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
     }
 
 
-def standardised_grams(train: dict, test: dict) -> dict:
-    """Per block, ``(K_train, K_test)`` of the block standardised by the training rows."""
+def standardised_grams(train: dict, test: dict, *, floor: float = 0.0) -> dict:
+    """Per block, ``(K_train, K_test)`` of the block standardised by the training rows; with
+    ``floor`` > 0 no value is divided by less than ``floor`` times the block's median standard
+    deviation (``--experiment scale-floor``)."""
     out = {}
     for name, a in train.items():
         mean, scale = a.mean(axis=0), a.std(axis=0)
         scale[scale < 1e-6] = 1.0
+        if floor > 0:
+            scale = np.maximum(scale, floor * np.median(scale))
         a, t = (a - mean) / scale, (test[name] - mean) / scale
         out[name] = (a @ a.T, t @ a.T)
     return out
@@ -216,15 +230,15 @@ def row_features(task, seed, *, networks, cache, noise, options):
     )
 
 
-def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) -> dict:
+def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5, floor=0.0) -> dict:
     """Test accuracy and cross-validated (accuracy, log-loss) of every (speech, mean|rows) weighting,
-    and the test accuracy of :data:`ROW_FIXED`'s other weightings."""
+    and the test accuracy of :data:`ROW_FIXED`'s other weightings (``floor``: :func:`standardised_grams`)."""
     from pac.linear_head import folds
 
     n_variants = train["sp"].shape[1] - 1
     flat = {b: v[:, 1:].reshape(-1, v.shape[-1]) for b, v in train.items()}
     y = np.repeat(labels, n_variants)
-    full = standardised_grams(flat, test)
+    full = standardised_grams(flat, test, floor=floor)
     fold_of = folds(labels, min(k, int(np.bincount(labels).min())), np.random.default_rng(seed))
     fold_grams = []
     for f in range(int(fold_of.max()) + 1):
@@ -236,6 +250,7 @@ def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5) 
                 standardised_grams(
                     {b: v[inside, 1:].reshape(-1, v.shape[-1]) for b, v in train.items() if b != "full"},
                     {b: v[held, 0] for b, v in train.items() if b != "full"},
+                    floor=floor,
                 ),
             )
         )
@@ -282,23 +297,29 @@ def row_rules() -> dict:
     return rules
 
 
-def frequency_rows(args, tasks, networks, cache, noise, options) -> int:
-    rules = row_rules()
+def frequency_rows(args, tasks, networks, cache, noise, options, *, floors=(0.0,)) -> int:
+    """``--experiment frequency-rows``, and ``scale-floor`` (every rule at every floor in ``floors``)."""
+    base_rules = row_rules()
+    if len(floors) > 1:
+        rules = {f"{r} floor={f:g}": (pick, f) for f in floors for r, pick in base_rules.items()}
+    else:
+        rules = {r: (pick, floors[0]) for r, pick in base_rules.items()}
     results = {r: {} for r in rules}
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
     started = time.time()
     for task in tasks:
         for seed in seeds:
-            cands = row_candidates(
-                *row_features(task, seed, networks=networks, cache=cache, noise=noise, options=options), seed=seed
-            )
-            for rule, pick in rules.items():
-                results[rule].setdefault(task.key, []).append(cands[pick(cands)]["test"])
+            data = row_features(task, seed, networks=networks, cache=cache, noise=noise, options=options)
+            cands = {f: row_candidates(*data, seed=seed, floor=f) for f in floors}
+            for rule, (pick, f) in rules.items():
+                results[rule].setdefault(task.key, []).append(cands[f][pick(cands[f])]["test"])
+        shown = [r for r in results if len(floors) == 1 or r.startswith("R1")]
         print(
             f"{task.key:<24} "
             + "  ".join(
-                f"{r.split()[-1] if r.startswith('fixed') else r.split()[0]} {np.mean(v[task.key]):.3f}"
-                for r, v in results.items()
+                f"{r.split()[-1] if r.startswith('fixed') or len(floors) > 1 else r.split()[0]} "
+                f"{np.mean(results[r][task.key]):.3f}"
+                for r in shown
             )
             + f"  ({time.time() - started:.0f} s)",
             flush=True,
@@ -325,7 +346,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--experiment",
-        choices=("frequency-rows",),
+        choices=("frequency-rows", "scale-floor"),
         default=None,
         help="instead of the grid: the frequency-row MobileNet block (see above)",
     )
@@ -338,6 +359,10 @@ def main(argv=None) -> int:
     noise = generated_bank()
     if args.experiment == "frequency-rows":
         return frequency_rows(args, select(all_tasks(), args.tasks), networks, cache, noise, options)
+    if args.experiment == "scale-floor":
+        return frequency_rows(
+            args, select(all_tasks(), args.tasks), networks, cache, noise, options, floors=SCALE_FLOORS
+        )
     settings = (
         [f"cv l2={l2}" for l2 in L2S]
         + [f"cv+tta l2={l2}" for l2 in L2S]
