@@ -50,7 +50,7 @@ from pac.activations import CLEAN, ActivationCache, Variant, shift_variants  # n
 from pac.base import load_base  # noqa: E402
 from pac.blocks import SIZES, Networks, block_features, joined  # noqa: E402
 from pac.features import PROFILES  # noqa: E402
-from pac.linear_head import WEIGHTINGS, choose_weights, fit_model, select_columns  # noqa: E402
+from pac.linear_head import SCALE_FLOOR, WEIGHTINGS, choose_weights, fit_model, select_columns  # noqa: E402
 from pac.noise import generated_bank  # noqa: E402
 from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.train import TrainOptions, training_variants  # noqa: E402
@@ -146,7 +146,8 @@ ROW_FIXED = (
 
 
 #: ``--experiment scale-floor``: the smallest scale a value is divided by, as a fraction of its block's
-#: median standard deviation (0: the product's until this experiment, only constant values kept at 1).
+#: median standard deviation (0: the product's until 2026-12-03, only constant values kept at 1; the
+#: product's now: :data:`pac.linear_head.SCALE_FLOOR`, chosen with this experiment).
 SCALE_FLOORS = (0.0, 0.03, 0.1, 0.3, 1.0)
 
 
@@ -162,10 +163,10 @@ def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
     }
 
 
-def standardised_grams(train: dict, test: dict, *, floor: float = 0.0) -> dict:
+def standardised_grams(train: dict, test: dict, *, floor: float = SCALE_FLOOR) -> dict:
     """Per block, ``(K_train, K_test)`` of the block standardised by the training rows; with
     ``floor`` > 0 no value is divided by less than ``floor`` times the block's median standard
-    deviation (``--experiment scale-floor``)."""
+    deviation (the product's floor unless ``--experiment scale-floor`` asks for another)."""
     out = {}
     for name, a in train.items():
         mean, scale = a.mean(axis=0), a.std(axis=0)
@@ -230,7 +231,7 @@ def row_features(task, seed, *, networks, cache, noise, options):
     )
 
 
-def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5, floor=0.0) -> dict:
+def row_candidates(train, test, labels, test_y, n_labels, *, seed, l2=0.1, k=5, floor=SCALE_FLOOR) -> dict:
     """Test accuracy and cross-validated (accuracy, log-loss) of every (speech, mean|rows) weighting,
     and the test accuracy of :data:`ROW_FIXED`'s other weightings (``floor``: :func:`standardised_grams`)."""
     from pac.linear_head import folds
@@ -297,7 +298,7 @@ def row_rules() -> dict:
     return rules
 
 
-def frequency_rows(args, tasks, networks, cache, noise, options, *, floors=(0.0,)) -> int:
+def frequency_rows(args, tasks, networks, cache, noise, options, *, floors=(SCALE_FLOOR,)) -> int:
     """``--experiment frequency-rows``, and ``scale-floor`` (every rule at every floor in ``floors``)."""
     base_rules = row_rules()
     if len(floors) > 1:

@@ -101,6 +101,22 @@ def test_folding_standardisation_into_the_layer_changes_nothing():
     assert np.abs(model.probabilities(x) - expected).max() < 1e-5
 
 
+def test_no_value_is_divided_by_less_than_its_blocks_median_spread():
+    rng = np.random.default_rng(3)
+    speech = rng.normal(size=(40, 5)) * np.array([1.0, 2.0, 3.0, 4.0, 1e-3])  # median spread about 2
+    mobilenet = rng.normal(size=(40, 3)) * np.array([10.0, 20.0, 0.01])  # median spread about 10
+    x = np.concatenate([speech, mobilenet], axis=1)
+    spread = x.std(axis=0)
+    standard = L.Standardiser.fit(x, (5, 3), (1.0, 0.5))
+    assert standard.scale[4] == pytest.approx(np.median(spread[:5]))  # the quiet speech value
+    assert standard.scale[7] == pytest.approx(np.median(spread[5:]))  # floored by its own block
+    for i in (2, 3, 5, 6):  # values spread at least the median keep their own scale
+        assert standard.scale[i] == pytest.approx(spread[i])
+    plain = L.Standardiser.fit(x, (5, 3), (1.0, 0.5), floor=0.0)
+    assert np.allclose(plain.scale, spread)
+    assert L.SCALE_FLOOR == 1.0  # the product's choice (bench/tune_linear.py --experiment scale-floor)
+
+
 def test_a_zero_weight_drops_the_block():
     x, y = blobs(d=8)
     model = L.fit_model(x, y, n_labels=3, blocks=("speech", "mobilenet"), sizes=(3, 5), weights=(0.0, 1.0), l2=0.05)

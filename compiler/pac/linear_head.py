@@ -1,7 +1,8 @@
 """The default head: one softmax layer (a logistic regression) on the joined feature blocks.
 
 1. Each block (:mod:`pac.blocks`) is standardised with the mean and standard deviation of its
-   values over the training examples, and multiplied by the block's weight.
+   values over the training examples (no value is divided by less than its block's median standard
+   deviation: :data:`SCALE_FLOOR`), and multiplied by the block's weight.
 2. A multinomial logistic regression with an L2 penalty on its weights is fitted to the
    standardised values by L-BFGS (deterministic: it starts from zeros); every label weighs the
    same in the loss, whatever its number of clips (:func:`fit_logistic`).
@@ -42,6 +43,13 @@ JOINED_WEIGHTINGS = tuple((s, m, 0.0) for s, m in WEIGHTINGS) + tuple((s, 0.0, m
 JOINED_DEFAULT = (*DEFAULT_WEIGHTING, 0.0)
 #: Smallest standard deviation a feature is divided by (constant features stay 0 after centring).
 MIN_SCALE = 1e-6
+#: No value is divided by less than this fraction of its block's median standard deviation.  Over a
+#: few clips, a value that barely varies (a MobileNet channel that rarely fires) would otherwise be
+#: blown up to the spread of the informative ones.  Chosen on tuning seeds among 0 (plain
+#: standardising, until 2026-12-03), 0.03, 0.1, 0.3 and 1 (bench/tune_linear.py --experiment
+#: scale-floor): 1 raised instrument notes by 0.05 and the mean over tasks by 0.005, multi-speaker
+#: words unchanged.
+SCALE_FLOOR = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,21 @@ class Standardiser:
     weight: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, sizes, weights) -> Standardiser:
+    def fit(cls, x: np.ndarray, sizes, weights, *, floor: float = SCALE_FLOOR) -> Standardiser:
+        """Statistics of ``x`` (``[n, sum(sizes)]``, the blocks side by side).
+
+        Each feature's scale is its standard deviation (1 for a constant one), raised to at least
+        ``floor`` times the median scale of its block.
+        """
         x = np.asarray(x, np.float64)
         scale = x.std(axis=0)
         scale[scale < MIN_SCALE] = 1.0
+        if floor > 0:
+            start = 0
+            for size in sizes:
+                block = scale[start : start + size]
+                np.maximum(block, floor * np.median(block), out=block)
+                start += size
         weight = np.concatenate([np.full(size, w, np.float64) for size, w in zip(sizes, weights)])
         return cls(mean=x.mean(axis=0), scale=scale, weight=weight)
 
