@@ -28,8 +28,9 @@ Settings (``--settings``):
   ``PROFILES["default"]`` + the training options pinned in :data:`OLD_DEFAULT_OPTIONS` (Adam 1e-3,
   50 epochs, time shifts, generated noise, the 5-filter conv head), validation fraction 0 so all 5
   clips train;
-- ``default``: the new default -- NOT FILLED IN YET: see :func:`new_default_options` (requesting it
-  prints a message and skips it);
+- ``default``: what ``pac train`` does without options (:func:`new_default_options`: the linear
+  head, cross-validation over the speech block and MobileNet's frequency rows, every clip trains);
+  ``default-float32`` the same with the speech network's float32 kernels;
 - ``old-default+noise``: ``old-default`` with ``--noise ../shared/data/background_noise`` (real
   background recordings instead of generated noise); ``--noise`` adds it.
 - ``default+conv-switch`` (a candidate rule for instrument notes, issue 11; not the product): the

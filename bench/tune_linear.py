@@ -21,7 +21,8 @@ only, so each of the 7 frequency rows keeps its 256 channels (1,792 values); and
 ``full`` (all 12,544 activations). All come from the same cached activations. Rules scored (L2 0.1,
 5 folds): ``R0`` the product's (the 7 weightings of speech and ``mean``, the default kept unless
 another is more accurate held out); ``R1`` the same plus the 6 weightings of speech and ``rows``;
-``R3`` only speech and ``rows`` (default speech 1, rows 0.5); ``fixed`` weightings. The fits are
+``R3`` only speech and ``rows`` (default speech 1, rows 0.5; the product's since 2026-12-03, with
+the scale floor below); ``fixed`` weightings. The fits are
 exact L2 logistic regressions solved in the span of the training examples (:func:`kernel_fit`), so a
 1,792-value block costs no more than a 256-value one.
 
@@ -288,9 +289,11 @@ def row_rules() -> dict:
     mean = [f"{w[0]:g}:mean{w[1]:g}" for w in ROW_WEIGHTINGS]
     rows = [f"{w[0]:g}:rows{w[1]:g}" for w in ROW_WEIGHTINGS if w[1] > 0]
     rules = {
-        "R0 product (speech, mean)": lambda c: product_rule(c, mean, "1:mean0.5"),
-        "R1 R0 + (speech, rows) candidates": lambda c: product_rule(c, mean + rows, "1:mean0.5"),
-        "R3 (speech, rows) only, default 1:rows0.5": lambda c: product_rule(c, ["1:mean0", *rows], "1:rows0.5"),
+        "R0 (speech, mean), the product's to 2026-12-02": lambda c: product_rule(c, mean, "1:mean0.5"),
+        "R1 R0 + (speech, rows), to 2026-12-03": lambda c: product_rule(c, mean + rows, "1:mean0.5"),
+        "R3 (speech, rows) only, default 1:rows0.5, the product's": lambda c: product_rule(
+            c, ["1:mean0", *rows], "1:rows0.5"
+        ),
     }
     for second, w in ROW_FIXED:
         name = f"{w[0]:g}:{second}{w[1]:g}"
@@ -314,7 +317,7 @@ def frequency_rows(args, tasks, networks, cache, noise, options, *, floors=(SCAL
             cands = {f: row_candidates(*data, seed=seed, floor=f) for f in floors}
             for rule, (pick, f) in rules.items():
                 results[rule].setdefault(task.key, []).append(cands[f][pick(cands[f])]["test"])
-        shown = [r for r in results if len(floors) == 1 or r.startswith("R1")]
+        shown = [r for r in results if len(floors) == 1 or r.startswith("R3")]
         print(
             f"{task.key:<24} "
             + "  ".join(

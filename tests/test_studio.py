@@ -1018,7 +1018,7 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     manifest = json.loads((s["project"] / "models" / job["model_id"] / "pac.json").read_text())
     accuracy = f"{round(100 * report['cross_validation']['accuracy'])}%"
     assert s["linear_cv"] == s["linear_stat"] == accuracy, (s["linear_cv"], accuracy)
-    names = {"speech": "speech embedding", "mobilenet": "MobileNet"}
+    names = {"speech": "speech embedding", "mobilenet": "MobileNet", "mobilenet_rows": "MobileNet by frequency row"}
     assert s["linear_blocks"] == " + ".join(
         f"{names[b['name']]} (weight {b['weight']:g})" for b in manifest["head"]["blocks"]
     ), s["linear_blocks"]
