@@ -51,7 +51,14 @@ from pac.activations import CLEAN, ActivationCache, Variant, shift_variants  # n
 from pac.base import load_base  # noqa: E402
 from pac.blocks import SIZES, Networks, block_features, joined  # noqa: E402
 from pac.features import PROFILES  # noqa: E402
-from pac.linear_head import SCALE_FLOOR, WEIGHTINGS, choose_weights, fit_model, select_columns  # noqa: E402
+from pac.linear_head import (  # noqa: E402
+    SCALE_FLOOR,
+    WEIGHTINGS,
+    block_scale,
+    choose_weights,
+    fit_model,
+    select_columns,
+)
 from pac.noise import generated_bank  # noqa: E402
 from pac.speech_base import load_speech_embedding  # noqa: E402
 from pac.train import TrainOptions, training_variants  # noqa: E402
@@ -165,15 +172,12 @@ def row_blocks(speech: np.ndarray, acts: np.ndarray) -> dict:
 
 
 def standardised_grams(train: dict, test: dict, *, floor: float = SCALE_FLOOR) -> dict:
-    """Per block, ``(K_train, K_test)`` of the block standardised by the training rows; with
-    ``floor`` > 0 no value is divided by less than ``floor`` times the block's median standard
-    deviation (the product's floor unless ``--experiment scale-floor`` asks for another)."""
+    """Per block, ``(K_train, K_test)`` of the block standardised by the training rows as the product
+    does (:func:`pac.linear_head.block_scale`; ``floor``: the product's unless ``--experiment
+    scale-floor`` asks for another)."""
     out = {}
     for name, a in train.items():
-        mean, scale = a.mean(axis=0), a.std(axis=0)
-        scale[scale < 1e-6] = 1.0
-        if floor > 0:
-            scale = np.maximum(scale, floor * np.median(scale))
+        mean, scale = a.mean(axis=0), block_scale(a, floor=floor)
         a, t = (a - mean) / scale, (test[name] - mean) / scale
         out[name] = (a @ a.T, t @ a.T)
     return out

@@ -54,6 +54,17 @@ MIN_SCALE = 1e-6
 SCALE_FLOOR = 1.0
 
 
+def block_scale(values: np.ndarray, *, floor: float = SCALE_FLOOR) -> np.ndarray:
+    """What each value of one block is divided by when standardised: its standard deviation over the
+    rows of ``values`` (``[n, size]``), 1 for a constant value, and at least ``floor`` times the
+    block's median of those."""
+    scale = np.asarray(values, np.float64).std(axis=0)
+    scale[scale < MIN_SCALE] = 1.0
+    if floor > 0:
+        scale = np.maximum(scale, floor * np.median(scale))
+    return scale
+
+
 @dataclass(frozen=True)
 class Standardiser:
     """Per-feature ``(x - mean) / scale * weight`` of the joined blocks."""
@@ -70,14 +81,8 @@ class Standardiser:
         ``floor`` times the median scale of its block.
         """
         x = np.asarray(x, np.float64)
-        scale = x.std(axis=0)
-        scale[scale < MIN_SCALE] = 1.0
-        if floor > 0:
-            start = 0
-            for size in sizes:
-                block = scale[start : start + size]
-                np.maximum(block, floor * np.median(block), out=block)
-                start += size
+        blocks = np.split(x, np.cumsum(sizes)[:-1], axis=1)
+        scale = np.concatenate([block_scale(b, floor=floor) for b in blocks])
         weight = np.concatenate([np.full(size, w, np.float64) for size, w in zip(sizes, weights)])
         return cls(mean=x.mean(axis=0), scale=scale, weight=weight)
 
