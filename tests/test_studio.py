@@ -629,19 +629,26 @@ class Page:
 
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
-    def click(self, css):
+    @staticmethod
+    def again_if_stale(action):
+        """``action()``, run again (5 tries) when the page re-rendered an element it found."""
         from selenium.common.exceptions import StaleElementReferenceException
 
-        for attempt in range(5):  # the page may re-render between finding and clicking
+        for attempt in range(5):
             try:
-                element = self.find(css)
-                self.js("arguments[0].scrollIntoView({block: 'center'});", element)
-                element.click()
-                return
+                return action()
             except StaleElementReferenceException:
                 if attempt == 4:
                     raise
                 time.sleep(0.1)
+
+    def click(self, css):
+        def scroll_and_click():  # the page may re-render between finding and clicking
+            element = self.find(css)
+            self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+            element.click()
+
+        self.again_if_stale(scroll_and_click)
 
     def select(self, css, value):
         from selenium.webdriver.support.ui import Select
@@ -650,7 +657,8 @@ class Page:
 
     def messages(self, kind: str = "") -> list[str]:
         beside = ", .field-error" if kind in ("", "error") else ""  # errors shown beside their control
-        return [m.text for m in self.finds(f"#messages .message{'.' + kind if kind else ''}{beside}")]
+        css = f"#messages .message{'.' + kind if kind else ''}{beside}"
+        return self.again_if_stale(lambda: [m.text for m in self.finds(css)])  # a message may be re-rendered
 
     def clear_messages(self) -> None:
         self.js("document.querySelectorAll('#messages > *, .field-error').forEach((e) => e.remove());")
