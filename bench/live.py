@@ -96,9 +96,11 @@ def run(args) -> dict:
     rows = []
     loads = [_load()]
     for seed in seeds:
-        task = live_data.make_task(seed, background_words=args.background_words)
+        make = live_data.make_personal_task if args.speakers == "personal" else live_data.make_task
+        task = make(seed, background_words=args.background_words)
         tag = "".join(a.strip("-").replace("=", "") for a in args.train_arg)
-        root = work / f"task{seed}-bg{args.background_words}{('-' + tag) if tag else ''}"
+        kind = "personal-" if args.speakers == "personal" else ""
+        root = work / f"{kind}task{seed}-bg{args.background_words}{('-' + tag) if tag else ''}"
         model = _train(task, root, args.train_arg)
         for index in range(args.recordings):
             recording = live_data.make_recording(task, index)
@@ -106,7 +108,13 @@ def run(args) -> dict:
                 row = _python(model, recording, settings)
             else:
                 row = _page(model, root, recording, settings, args)
-            row.update(task=seed, recording=index, words=list(task.words), minutes=recording.duration / 60.0)
+            row.update(
+                task=seed,
+                recording=index,
+                words=list(task.words),
+                speaker=task.speaker or None,
+                minutes=recording.duration / 60.0,
+            )
             found = live_data.score(row["detections"], recording, window_seconds=settings.window_seconds)
             row.update(targets=found["targets"], detected=found["detected"], false_alarms=found["false_alarms"])
             if "heard_t" in row:
@@ -117,7 +125,8 @@ def run(args) -> dict:
             rows.append(row)
             loads.append(_load())
             print(
-                f"task {seed} {task.words} recording {index}: {row['detected']}/{row['targets']} found, "
+                f"task {seed} {task.speaker + ' ' if task.speaker else ''}{task.words} recording {index}: "
+                f"{row['detected']}/{row['targets']} found, "
                 f"{row['false_alarms']} false alarms in {row['minutes']:.2f} min"
                 + (
                     f", cpu {row['cpu_s'] / row['audio_s']:.3f} s/s"
@@ -160,6 +169,7 @@ def run(args) -> dict:
             "hop_ms": settings.hop_ms,
             "window_seconds": settings.window_seconds,
             "background_words": args.background_words,
+            "speakers": args.speakers,
             "train_args": args.train_arg,
             "mode": "python" if args.python else "page",
         },
@@ -266,6 +276,14 @@ def main(argv=None) -> int:
         action="append",
         default=[],
         help="an extra `pac train` argument for every model, e.g. --train-arg=--bases=speech (repeatable)",
+    )
+    parser.add_argument(
+        "--speakers",
+        choices=("many", "personal"),
+        default="many",
+        help="many: each word's clips from 10 speakers, the recordings from speakers the model never heard "
+        "(live_data.make_task; reported seeds 0,1,2); personal: one speaker's own words, 5 clips to "
+        "train, 5 others in the recordings (live_data.make_personal_task; seeds 0-5 are the 6 speakers)",
     )
     parser.add_argument("--python", action="store_true", help="the rule in Python, no browser (for tuning)")
     parser.add_argument("--work", default=None, help="folder for models and pages (kept; default: a new temp folder)")

@@ -27,6 +27,7 @@ import numpy as np
 
 from pac.audio import read_wav
 from pac.features.functional import active_span
+from tasks import DIGIT_WORDS
 
 SHARED = Path(os.environ.get("PAC_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 DATA = SHARED / "data"
@@ -50,6 +51,9 @@ class Task:
     held_out: dict  # word -> [paths]
     noise_held_out: tuple  # noise piece paths for the recordings
     distractors: tuple  # other speech paths for the recordings
+    #: ``personal`` tasks: the speaker's own other words, half of a recording's other speech
+    own_distractors: tuple = ()
+    speaker: str = ""
 
     def write_train_dir(self, root: Path) -> Path:
         """Copy the training clips into ``root/<label>/`` (a ``pac train`` DATA_DIR)."""
@@ -94,6 +98,71 @@ def make_task(seed: int, *, background_words: int = SHOTS) -> Task:
     distractors = tuple(other_rest + arabic + ravdess)
     train[BACKGROUND] = noise_train + other_train
     return Task(seed, words, train, held_out, noise_held_out, distractors)
+
+
+#: The one-speaker sources of ``personal`` tasks: (name, {word: folder-or-glob}) per speaker.
+FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas")
+ARABIC_SPEAKERS = ("00000001", "00000020")
+PERSONAL_SPEAKERS = tuple(f"fsdd:{s}" for s in FSDD_SPEAKERS) + tuple(f"arabic:{s}" for s in ARABIC_SPEAKERS)
+
+
+def _speaker_words(speaker: str) -> dict:
+    """Word -> that speaker's clips of it (sorted)."""
+    kind, name = speaker.split(":")
+    if kind == "fsdd":
+        folder = DATA / "fsdd" / "recordings"
+        return {
+            word: sorted(folder.glob(f"{i}_{name}_*.wav"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+            for i, word in enumerate(DIGIT_WORDS)
+        }
+    root = DATA / "arabic_speech_commands" / f"personal_{name}"
+    return {d.name: _wavs(d) for d in sorted(root.iterdir()) if d.is_dir()}
+
+
+def make_personal_task(seed: int, *, background_words: int = SHOTS) -> Task:
+    """A *personal* task: the model of one speaker (the paper's "one user's own clips"; someone
+    trains the app on their own voice and then talks to it).  Speaker ``seed % 6`` of
+    :data:`PERSONAL_SPEAKERS` (4 FSDD speakers saying digits, 2 Arabic speakers saying command
+    words), 3 of their words, 5 clips each to train and 5 others for the recordings.  The
+    background label is built as in :func:`make_task` (5 noise pieces, ``background_words`` Speech
+    Commands clips of other words, never one of the task's words); a recording's other speech is
+    half the speaker's own other words (when they have any) and half other people's speech (never
+    one of the task's words: someone else saying it would be a right detection)."""
+    rng = np.random.default_rng([19, seed])
+    speaker = PERSONAL_SPEAKERS[seed % len(PERSONAL_SPEAKERS)]
+    clips = _speaker_words(speaker)
+    names = sorted(clips)
+    words = tuple(sorted(rng.choice(names, size=3, replace=False).tolist()))
+    train, held_out = {}, {}
+    for word in words:
+        order = rng.permutation(len(clips[word]))
+        train[word] = [clips[word][i] for i in order[:SHOTS]]
+        held_out[word] = [clips[word][i] for i in order[SHOTS : 2 * SHOTS]]
+    own = tuple(p for w in names if w not in words for p in clips[w])
+    noise = [p for source in NOISE_SOURCES for p in _wavs(DATA / "background_noise" / source)]
+    order = rng.permutation(len(noise))
+    noise_train = [noise[i] for i in order[:SHOTS]]
+    noise_held_out = tuple(noise[i] for i in order[SHOTS:])
+    others = [
+        p
+        for w in sorted(os.listdir(SPEECH_COMMANDS))
+        if (SPEECH_COMMANDS / w).is_dir() and w not in words
+        for p in _wavs(SPEECH_COMMANDS / w)
+    ]
+    order = rng.permutation(len(others))
+    other_train = [others[i] for i in order[:background_words]]
+    other_rest = [others[i] for i in order[background_words:]]
+    kind, name = speaker.split(":")
+    arabic = [p for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav")) if f"personal_{name}" not in p.parts]
+    fsdd = [
+        p
+        for p in sorted((DATA / "fsdd" / "recordings").glob("*.wav"))
+        if p.stem.split("_")[1] != name and DIGIT_WORDS[int(p.stem.split("_")[0])] not in words
+    ]
+    ravdess = sorted((DATA / "ravdess").rglob("*.wav"))
+    distractors = tuple(other_rest + arabic + fsdd + ravdess)
+    train[BACKGROUND] = noise_train + other_train
+    return Task(seed, words, train, held_out, noise_held_out, distractors, own_distractors=own, speaker=speaker)
 
 
 @dataclasses.dataclass
@@ -156,6 +225,11 @@ def make_recording(
     """One long recording of ``task`` (see the module docstring); about 3 minutes with the defaults."""
     rng = np.random.default_rng([29, task.seed, seed])
     pieces = [(word, path, True) for word in task.words for path in task.held_out[word] for _ in range(repeats)]
+    own = task.own_distractors
+    if own:  # personal: half of the other speech is the speaker's own other words
+        mine = rng.choice(len(own), size=min(distractors // 2, len(own)), replace=False)
+        pieces += [(f"own:{own[i].stem}", own[i], False) for i in mine]
+        distractors -= len(mine)
     chosen = rng.choice(len(task.distractors), size=min(distractors, len(task.distractors)), replace=False)
     pieces += [(task.distractors[i].parent.name, task.distractors[i], False) for i in chosen]
     pieces = [pieces[i] for i in rng.permutation(len(pieces))]
