@@ -132,6 +132,35 @@ def python_result(model, recording_wav):
     return listen(Classifier(model), read_wav(recording_wav), settings=ListenSettings.defaults(threshold=THRESHOLD))
 
 
+def test_personal_tasks_are_one_speakers_own_words_and_other_speech_never_says_them():
+    """bench/live.py --speakers personal: seeds 0-5 are the 6 one-speaker sources; training and
+    recording clips of a word are different clips of that one speaker; nothing in the other speech
+    (the speaker's own other words, other people) is one of the task's words."""
+    seen = set()
+    for seed in range(6):
+        task = live_data.make_personal_task(seed)
+        seen.add(task.speaker)
+        kind, name = task.speaker.split(":")
+        for word in task.words:
+            train, held = set(task.train[word]), set(task.held_out[word])
+            assert len(train) == len(held) == live_data.SHOTS and not train & held
+            for path in train | held:
+                assert (name in path.stem.split("_")) if kind == "fsdd" else (f"personal_{name}" in path.parts)
+        said = lambda path: (  # noqa: E731  (the word a clip says, by its source's naming)
+            live_data.DIGIT_WORDS[int(path.stem.split("_")[0])] if "fsdd" in path.parts else path.parent.name
+        )
+        other = [p for p in task.distractors if "ravdess" not in p.parts and "multi_speaker" not in p.parts]
+        assert other and not {said(p) for p in other} & set(task.words)
+        assert not {said(p) for p in task.own_distractors} & set(task.words)
+        assert all(name in p.stem.split("_") or f"personal_{name}" in p.parts for p in task.own_distractors)
+    assert seen == set(live_data.PERSONAL_SPEAKERS)
+    task = live_data.make_personal_task(0)  # an FSDD speaker: 7 other digits of their own
+    recording = live_data.make_recording(task, 0, repeats=1, distractors=6)
+    labels = [e["label"] for e in recording.events if not e["target"]]
+    assert len(labels) == 6 and sum(x.startswith("own:") for x in labels) == 3
+    assert sorted(e["label"] for e in recording.targets()) == sorted(task.words * live_data.SHOTS)
+
+
 # -- pac listen ------------------------------------------------------------------------------------
 
 
