@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/live.py [--seeds 0,1,2] [--recordings 1] [--json F] [--threshold T]
                                    [--minimum-interval MS] [--hop MS] [--python]
+                                   [--speakers many|personal] [--in-room]
 
 For each task seed (``bench/live_data.py``): a 3-word model (5 Speech Commands clips per word, a
 ``_background_noise_`` label of 5 noise pieces and ``--background-words`` (20) clips of other words,
@@ -29,6 +30,11 @@ probability its label reached in a window overlapping it and which label topped 
 (``word_best_probability_median``, ``words_best_window_topped_by_background``: why words are
 missed).  The defaults (hop 250 ms, threshold 0.8, 20 background words) and the class-balanced
 training were chosen with it on task seeds 100-104, never on the reported 0-2.
+
+``--speakers personal``: one speaker's own words instead (``live_data.make_personal_task``; seeds
+0-5 are the 6 speakers, 100-105 the tuning tasks).  ``--in-room``: the words' training clips as if
+recorded where the app listens (``live_data.Task.write_train_dir``), instead of as the data sets
+recorded them elsewhere.
 """
 
 from __future__ import annotations
@@ -69,12 +75,13 @@ def _chromium_cpu_seconds(browser) -> float:
     return total
 
 
-def _train(task, root: Path, extra: list[str]) -> Path:
+def _train(task, root: Path, extra: list[str], *, in_room: bool = False) -> Path:
     from pac.cli import main
 
     model = root / "model"
     if not (model / "pac.json").exists():
-        code = main(["train", str(task.write_train_dir(root / "train")), "-o", str(model), "--seed", "0", *extra])
+        data = task.write_train_dir(root / "train", in_room=in_room)
+        code = main(["train", str(data), "-o", str(model), "--seed", "0", *extra])
         if code != 0:
             raise SystemExit(f"training failed for task {task.seed}")
     return model
@@ -99,9 +106,9 @@ def run(args) -> dict:
         make = live_data.make_personal_task if args.speakers == "personal" else live_data.make_task
         task = make(seed, background_words=args.background_words)
         tag = "".join(a.strip("-").replace("=", "") for a in args.train_arg)
-        kind = "personal-" if args.speakers == "personal" else ""
+        kind = ("personal-" if args.speakers == "personal" else "") + ("room-" if args.in_room else "")
         root = work / f"{kind}task{seed}-bg{args.background_words}{('-' + tag) if tag else ''}"
-        model = _train(task, root, args.train_arg)
+        model = _train(task, root, args.train_arg, in_room=args.in_room)
         for index in range(args.recordings):
             recording = live_data.make_recording(task, index)
             if args.python:
@@ -170,6 +177,7 @@ def run(args) -> dict:
             "window_seconds": settings.window_seconds,
             "background_words": args.background_words,
             "speakers": args.speakers,
+            "in_room": args.in_room,
             "train_args": args.train_arg,
             "mode": "python" if args.python else "page",
         },
@@ -284,6 +292,12 @@ def main(argv=None) -> int:
         help="many: each word's clips from 10 speakers, the recordings from speakers the model never heard "
         "(live_data.make_task; reported seeds 0,1,2); personal: one speaker's own words, 5 clips to "
         "train, 5 others in the recordings (live_data.make_personal_task; seeds 0-5 are the 6 speakers)",
+    )
+    parser.add_argument(
+        "--in-room",
+        action="store_true",
+        help="train on the word clips as if recorded where the app listens (live_data.Task.write_train_dir: "
+        "each clip's sound in a second of the background label's own noise pieces, 10-20 dB over it)",
     )
     parser.add_argument("--python", action="store_true", help="the rule in Python, no browser (for tuning)")
     parser.add_argument("--work", default=None, help="folder for models and pages (kept; default: a new temp folder)")

@@ -55,13 +55,26 @@ class Task:
     own_distractors: tuple = ()
     speaker: str = ""
 
-    def write_train_dir(self, root: Path) -> Path:
-        """Copy the training clips into ``root/<label>/`` (a ``pac train`` DATA_DIR)."""
+    def write_train_dir(self, root: Path, *, in_room: bool = False) -> Path:
+        """Copy the training clips into ``root/<label>/`` (a ``pac train`` DATA_DIR).
+
+        ``in_room``: instead of copying a word's clip, write it as if recorded where the app will
+        listen (as the studio records it): the clip's sound in one second of the room's noise, i.e.
+        the background label's own noise pieces (never the recordings' pieces) at the recordings'
+        noise level, the word at a random 10-20 dB over it.  The background label's clips are copied
+        as they are.
+        """
+        rng = np.random.default_rng([31, self.seed])
+        noise = [_mono16k(p) for p in self.train[BACKGROUND] if p.parent.parent.name == "background_noise"]
         for label, paths in self.train.items():
             folder = root / label
             folder.mkdir(parents=True, exist_ok=True)
             for i, path in enumerate(paths):
-                shutil.copy(path, folder / f"{i:02d}_{path.parent.name}_{path.name}")
+                target = folder / f"{i:02d}_{path.parent.name}_{path.name}"
+                if in_room and label != BACKGROUND:
+                    target.write_bytes(Recording(_in_room(_sound(path), noise, rng), RATE, []).wav_bytes())
+                else:
+                    shutil.copy(path, target)
         return root
 
 
@@ -212,14 +225,33 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x)) + 1e-20))
 
 
+#: The recordings' noise level (RMS, dBFS) and the range of the words' level over it.
+NOISE_DBFS = -40.0
+SNR_DB = (10.0, 20.0)
+
+
+def _in_room(sound: np.ndarray, noise: list, rng: np.random.Generator, *, seconds: float = 1.0) -> np.ndarray:
+    """``sound`` centred in ``seconds`` of one of the ``noise`` pieces (from a random point, looped) at
+    :data:`NOISE_DBFS`, the sound's active span :data:`SNR_DB` over it."""
+    n = int(seconds * RATE)
+    piece = noise[rng.integers(len(noise))]
+    bed = np.resize(np.roll(piece, -int(rng.integers(len(piece)))), n)
+    bed = bed * (10.0 ** (NOISE_DBFS / 20.0) / _rms(bed))
+    first, stop = active_span(sound, rate=RATE, below_peak_db=25.0)
+    sound = sound[:n] * (10.0 ** ((NOISE_DBFS + rng.uniform(*SNR_DB)) / 20.0) / _rms(sound[first:stop]))
+    at = (n - len(sound)) // 2
+    bed[at : at + len(sound)] += sound
+    return np.clip(bed, -0.99, 0.99)
+
+
 def make_recording(
     task: Task,
     seed: int,
     *,
     repeats: int = 2,
     distractors: int = 20,
-    noise_dbfs: float = -40.0,
-    snr_db=(10.0, 20.0),
+    noise_dbfs: float = NOISE_DBFS,
+    snr_db=SNR_DB,
     gap=(1.5, 4.0),
 ) -> Recording:
     """One long recording of ``task`` (see the module docstring); about 3 minutes with the defaults."""
