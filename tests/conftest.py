@@ -39,6 +39,20 @@ def _isolated_cache(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _early_starts(request, _isolated_cache, tmp_path_factory):
+    """Slow work a test module begins in the background as the run starts, so that it overlaps the other
+    modules: each module with selected tests and a ``start_early(tmp_path_factory, items)`` gets it called
+    with those tests (tests/test_wheel.py builds and installs the wheel)."""
+    by_module: dict = {}
+    for item in request.session.items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "start_early"):
+            by_module.setdefault(module, []).append(item)
+    for module, items in by_module.items():
+        module.start_early(tmp_path_factory, items)
+
+
 def fsdd(digit: int, speaker: str, index: int) -> Path:
     """Path of one Free Spoken Digit Dataset recording."""
     return DATA / "fsdd" / "recordings" / f"{digit}_{speaker}_{index}.wav"

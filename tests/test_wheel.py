@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -67,6 +67,9 @@ class Installed:
         self.pac = self.bin / ("pac.exe" if os.name == "nt" else "pac")
         self.work = root / "work"
         self.timings: dict[str, float] = {}
+        self.verified: subprocess.CompletedProcess | None = None
+        self.install_error: BaseException | None = None
+        self.use_error: BaseException | None = None
         # The checkout must not leak in: no PYTHONPATH, a working folder of its own.
         self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         self.env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -85,33 +88,119 @@ class Installed:
         )
         return Path(out.stdout.strip())
 
+    def build_and_install(self) -> None:
+        """``pip wheel --no-deps`` of the checkout, a fresh virtualenv, ``pip install`` of the wheel."""
+        self.work.mkdir()
+        dist = self.root / "dist"
+        self.timed(
+            "wheel",
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", REPO, "-w", dist],
+            cwd=self.work,
+            env=self.env,
+        )
+        wheels = sorted(dist.glob("pac_audio-*.whl"))
+        assert len(wheels) == 1, wheels
+        self.wheel = wheels[0]
+        self.timed("venv", [sys.executable, "-m", "venv", self.venv], cwd=self.work, env=self.env)
+        self.timed(
+            "install",
+            [self.python, "-m", "pip", "install", "--quiet", self.wheel, "-c", REPO / "requirements.lock"],
+            cwd=self.work,
+            env=self.env,
+            timeout=1800,
+        )
+
+    def train_build_verify(self) -> None:
+        """From the working folder, with the virtualenv's pac: ``pac train`` (3 labels x 5 FSDD clips),
+        ``pac build`` with only the virtualenv on PATH, ``pac verify --clips`` (15 other clips);
+        ``verified`` is pac verify's run (its report is ``work/verify.json``)."""
+        work = self.work
+        train = make_label_dir(
+            work / "train", {label: [fsdd(d, "george", i) for i in range(5)] for label, d in LABELS.items()}
+        )
+        clips = make_label_dir(
+            work / "clips", {label: [fsdd(d, "george", i) for i in range(5, 10)] for label, d in LABELS.items()}
+        )
+        env = self.env  # PAC_BASE_DIR, PAC_SPEECH_DIR and PAC_CACHE_DIR point at ../shared (conftest)
+        assert env["PAC_BASE_DIR"] and env["PAC_SPEECH_DIR"]
+        self.timed("train", [self.pac, "train", train, "-o", work / "model", "--seed", "0"], cwd=work, env=env)
+        # Nothing but the virtualenv on PATH: pac build must not need Maven, npm or any other program.
+        bare = {**env, "PATH": str(self.bin)}
+        self.timed("build", [self.pac, "build", work / "model", "-o", work / "wheel.aix"], cwd=work, env=bare)
+        self.verified = self.timed(
+            "verify",
+            [self.pac, "verify", work / "wheel.aix", "--clips", clips, "--json", work / "verify.json"],
+            cwd=work,
+            env=env,
+        )
+
+    def prepare(self) -> None:
+        """:meth:`build_and_install`, then :meth:`train_build_verify`; what either raises is kept for the
+        tests: ``install_error`` fails every test that needs the install, ``use_error`` the one of train,
+        build and verify."""
+        try:
+            self.build_and_install()
+        except BaseException as exc:
+            self.install_error = exc
+            return
+        try:
+            self.train_build_verify()
+        except BaseException as exc:
+            self.use_error = exc
+
+
+_started: dict[str, threading.Thread] = {}
+
+
+def start_early(tmp_path_factory, items) -> None:
+    """Called by conftest as the run starts, with the selected tests of this file: when one of them needs
+    :func:`installed`, :meth:`Installed.prepare` begins in a thread.  It takes about 2 minutes, most of
+    it pip on one core, so it overlaps the other test modules instead of adding to the run's time."""
+    if "thread" not in _started and any("installed" in item.fixturenames for item in items):
+        inst = Installed(wheel_root(tmp_path_factory))
+        _started["thread"] = threading.Thread(target=inst.prepare, name="pac-wheel-install", daemon=True)
+        _started["installed"] = inst
+        _started["thread"].start()
+
+
+def wheel_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("wheel")
+    assert REPO not in root.parents and root != REPO, "the virtualenv must be outside the checkout"
+    return root
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("wheel")
-    assert REPO not in root.parents and root != REPO, "the virtualenv must be outside the checkout"
-    inst = Installed(root)
-    inst.work.mkdir()
-    dist = root / "dist"
-    inst.timed(
-        "wheel",
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", REPO, "-w", dist],
-        cwd=inst.work,
-        env=inst.env,
+    if "thread" in _started:
+        _started["thread"].join()
+        inst = _started["installed"]
+    else:  # not started early (a run without tests/conftest.py's fixtures)
+        inst = Installed(wheel_root(tmp_path_factory))
+        inst.prepare()
+    _started.clear()
+    try:
+        if inst.install_error is not None:
+            raise inst.install_error
+        yield inst
+    finally:
+        remove_in_background(inst.root)
+
+
+def remove_in_background(folder: Path) -> None:
+    """Delete ``folder`` (the 2.5 GB virtualenv: 20-40 s of unlinking here, at the end of the run) in a
+    process of its own that may outlive the test run, so the run does not wait for it."""
+    _removing.append(
+        subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     )
-    wheels = sorted(dist.glob("pac_audio-*.whl"))
-    assert len(wheels) == 1, wheels
-    inst.wheel = wheels[0]
-    inst.timed("venv", [sys.executable, "-m", "venv", inst.venv], cwd=inst.work, env=inst.env)
-    inst.timed(
-        "install",
-        [inst.python, "-m", "pip", "install", "--quiet", inst.wheel, "-c", REPO / "requirements.lock"],
-        cwd=inst.work,
-        env=inst.env,
-        timeout=1800,
-    )
-    yield inst
-    shutil.rmtree(root, ignore_errors=True)  # 2.5 GB
+
+
+_removing: list[subprocess.Popen] = []  # kept, so that no "still running" warning is given for them
 
 
 def test_bundle_builds_the_checkouts_aix(digits_model, tmp_path, monkeypatch):
@@ -244,25 +333,10 @@ def test_installed_studio_serves_its_page_and_the_listening_code(installed):
 def test_train_build_verify_outside_the_checkout(installed, tmp_path, capsys):
     """pac train -> pac build (PATH without Maven or npm) -> pac verify --clips, in the virtualenv;
     the .aix is byte-identical to the checkout's ``pac build`` of the same model."""
+    if installed.use_error is not None:
+        raise installed.use_error
     work = installed.work
-    train = make_label_dir(
-        work / "train", {label: [fsdd(d, "george", i) for i in range(5)] for label, d in LABELS.items()}
-    )
-    clips = make_label_dir(
-        work / "clips", {label: [fsdd(d, "george", i) for i in range(5, 10)] for label, d in LABELS.items()}
-    )
-    env = installed.env  # PAC_BASE_DIR, PAC_SPEECH_DIR and PAC_CACHE_DIR point at ../shared (conftest)
-    assert env["PAC_BASE_DIR"] and env["PAC_SPEECH_DIR"]
-    installed.timed("train", [installed.pac, "train", train, "-o", work / "model", "--seed", "0"], cwd=work, env=env)
-    # Nothing but the virtualenv on PATH: pac build must not need Maven, npm or any other program.
-    bare = {**env, "PATH": str(installed.bin)}
-    installed.timed("build", [installed.pac, "build", work / "model", "-o", work / "wheel.aix"], cwd=work, env=bare)
-    done = installed.timed(
-        "verify",
-        [installed.pac, "verify", work / "wheel.aix", "--clips", clips, "--json", work / "verify.json"],
-        cwd=work,
-        env=env,
-    )
+    done = installed.verified
     report = json.loads((work / "verify.json").read_text(encoding="utf-8"))
     assert report["ok"] and report["clips"] == 15, done.stdout
     assert report["labels"] == sorted(LABELS)
