@@ -182,7 +182,10 @@ class Browser:
 
         handler = functools.partial(_Handler, directory=str(self.root))
         self._server = _Server(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, name="pac-http", daemon=True).start()
+        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-http", daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
 
         self._profile = tempfile.mkdtemp(prefix="pac-chromium-")

@@ -454,7 +454,10 @@ class ClassroomStudio:
         )
 
     def start(self) -> ClassroomStudio:
-        self.thread = threading.Thread(target=self.server.serve_forever, name="pac-classroom-https", daemon=True)
+        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-classroom-https", daemon=True
+        )
         self.thread.start()
         return self
 

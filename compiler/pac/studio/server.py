@@ -247,7 +247,10 @@ class Studio:
         return f"http://{host}:{self.port}/"
 
     def start(self) -> Studio:
-        self.thread = threading.Thread(target=self.server.serve_forever, name="pac-studio-http", daemon=True)
+        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-studio-http", daemon=True
+        )
         self.thread.start()
         return self
 
