@@ -82,6 +82,27 @@ def _wavs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.wav"))
 
 
+def _background_split(rng: np.random.Generator, words, background_words: int):
+    """``(noise_train, noise_held_out, other_train, other_rest)``: the noise pieces split into the
+    background label's 5 and the recordings' rest, and the Speech Commands clips of words not in
+    ``words`` split into the background label's ``background_words`` and the rest."""
+    noise = [p for source in NOISE_SOURCES for p in _wavs(DATA / "background_noise" / source)]
+    order = rng.permutation(len(noise))
+    others = [
+        p
+        for w in sorted(os.listdir(SPEECH_COMMANDS))
+        if (SPEECH_COMMANDS / w).is_dir() and w not in words
+        for p in _wavs(SPEECH_COMMANDS / w)
+    ]
+    other_order = rng.permutation(len(others))
+    return (
+        [noise[i] for i in order[:SHOTS]],
+        tuple(noise[i] for i in order[SHOTS:]),
+        [others[i] for i in other_order[:background_words]],
+        [others[i] for i in other_order[background_words:]],
+    )
+
+
 def make_task(seed: int, *, background_words: int = SHOTS) -> Task:
     """The words and clip split of one seed (see the module docstring); the background label gets
     ``background_words`` clips of other words besides its 5 noise pieces."""
@@ -93,19 +114,7 @@ def make_task(seed: int, *, background_words: int = SHOTS) -> Task:
         order = rng.permutation(len(paths))
         train[word] = [paths[i] for i in order[:SHOTS]]
         held_out[word] = [paths[i] for i in order[SHOTS:]]
-    noise = [p for source in NOISE_SOURCES for p in _wavs(DATA / "background_noise" / source)]
-    order = rng.permutation(len(noise))
-    noise_train = [noise[i] for i in order[:SHOTS]]
-    noise_held_out = tuple(noise[i] for i in order[SHOTS:])
-    others = [
-        p
-        for w in sorted(os.listdir(SPEECH_COMMANDS))
-        if (SPEECH_COMMANDS / w).is_dir() and w not in words
-        for p in _wavs(SPEECH_COMMANDS / w)
-    ]
-    order = rng.permutation(len(others))
-    other_train = [others[i] for i in order[:background_words]]
-    other_rest = [others[i] for i in order[background_words:]]
+    noise_train, noise_held_out, other_train, other_rest = _background_split(rng, words, background_words)
     arabic = sorted((DATA / "arabic_speech_commands").rglob("*.wav"))
     ravdess = sorted((DATA / "ravdess").rglob("*.wav"))
     distractors = tuple(other_rest + arabic + ravdess)
@@ -152,19 +161,7 @@ def make_personal_task(seed: int, *, background_words: int = SHOTS) -> Task:
         train[word] = [clips[word][i] for i in order[:SHOTS]]
         held_out[word] = [clips[word][i] for i in order[SHOTS : 2 * SHOTS]]
     own = tuple(p for w in names if w not in words for p in clips[w])
-    noise = [p for source in NOISE_SOURCES for p in _wavs(DATA / "background_noise" / source)]
-    order = rng.permutation(len(noise))
-    noise_train = [noise[i] for i in order[:SHOTS]]
-    noise_held_out = tuple(noise[i] for i in order[SHOTS:])
-    others = [
-        p
-        for w in sorted(os.listdir(SPEECH_COMMANDS))
-        if (SPEECH_COMMANDS / w).is_dir() and w not in words
-        for p in _wavs(SPEECH_COMMANDS / w)
-    ]
-    order = rng.permutation(len(others))
-    other_train = [others[i] for i in order[:background_words]]
-    other_rest = [others[i] for i in order[background_words:]]
+    noise_train, noise_held_out, other_train, other_rest = _background_split(rng, words, background_words)
     kind, name = speaker.split(":")
     arabic = [p for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav")) if f"personal_{name}" not in p.parts]
     fsdd = [
