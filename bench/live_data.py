@@ -65,7 +65,7 @@ class Task:
         as they are.
         """
         rng = np.random.default_rng([31, self.seed])
-        noise = [_mono16k(p) for p in self.train[BACKGROUND] if p.parent.parent.name == "background_noise"]
+        noise = [_mono16k(p) for p in self.train[BACKGROUND] if in_room and p.parent.parent.name == "background_noise"]
         for label, paths in self.train.items():
             folder = root / label
             folder.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def make_personal_task(seed: int, *, background_words: int = SHOTS) -> Task:
     words), 3 of their words, 5 clips each to train and 5 others for the recordings.  The
     background label is built as in :func:`make_task` (5 noise pieces, ``background_words`` Speech
     Commands clips of other words, never one of the task's words); a recording's other speech is
-    half the speaker's own other words (when they have any) and half other people's speech (never
+    half the speaker's own other words (as many as they have) and half other people's speech (never
     one of the task's words: someone else saying it would be a right detection)."""
     rng = np.random.default_rng([19, seed])
     speaker = PERSONAL_SPEAKERS[seed % len(PERSONAL_SPEAKERS)]
@@ -160,10 +160,17 @@ def make_personal_task(seed: int, *, background_words: int = SHOTS) -> Task:
         order = rng.permutation(len(clips[word]))
         train[word] = [clips[word][i] for i in order[:SHOTS]]
         held_out[word] = [clips[word][i] for i in order[SHOTS : 2 * SHOTS]]
-    own = tuple(p for w in names if w not in words for p in clips[w])
     noise_train, noise_held_out, other_train, other_rest = _background_split(rng, words, background_words)
     kind, name = speaker.split(":")
-    arabic = [p for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav")) if f"personal_{name}" not in p.parts]
+    arabic = [
+        p
+        for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav"))
+        if f"personal_{name}" not in p.parts and p.parent.name not in words
+    ]
+    # the Arabic multi-speaker clips of an Arabic task's speaker are their own other words
+    mine = [p for p in arabic if kind == "arabic" and p.name.startswith(f"asc_{name}_")]
+    arabic = [p for p in arabic if p not in mine]
+    own = tuple(p for w in names if w not in words for p in clips[w]) + tuple(mine)
     fsdd = [
         p
         for p in sorted((DATA / "fsdd" / "recordings").glob("*.wav"))

@@ -132,6 +132,13 @@ def python_result(model, recording_wav):
     return listen(Classifier(model), read_wav(recording_wav), settings=ListenSettings.defaults(threshold=THRESHOLD))
 
 
+def _said_by(path: Path, speaker: str) -> bool:
+    """Whether an FSDD or Arabic Speech Commands clip is ``speaker``'s (by the data sets' file names)."""
+    if "fsdd" in path.parts:
+        return path.stem.split("_")[1] == speaker
+    return path.name.startswith(f"asc_{speaker}_")
+
+
 def test_personal_tasks_are_one_speakers_own_words_and_other_speech_never_says_them():
     """bench/live.py --speakers personal: seeds 0-5 are the 6 one-speaker sources; training and
     recording clips of a word are different clips of that one speaker; nothing in the other speech
@@ -149,16 +156,42 @@ def test_personal_tasks_are_one_speakers_own_words_and_other_speech_never_says_t
         said = lambda path: (  # noqa: E731  (the word a clip says, by its source's naming)
             live_data.DIGIT_WORDS[int(path.stem.split("_")[0])] if "fsdd" in path.parts else path.parent.name
         )
-        other = [p for p in task.distractors if "ravdess" not in p.parts and "multi_speaker" not in p.parts]
-        assert other and not {said(p) for p in other} & set(task.words)
+        assert not {said(p) for p in task.distractors} & set(task.words)
         assert not {said(p) for p in task.own_distractors} & set(task.words)
-        assert all(name in p.stem.split("_") or f"personal_{name}" in p.parts for p in task.own_distractors)
+        assert all(_said_by(p, name) for p in task.own_distractors)
+        assert not any(_said_by(p, name) for p in task.distractors)
+        assert not set(task.noise_held_out) & set(task.train[live_data.BACKGROUND])
     assert seen == set(live_data.PERSONAL_SPEAKERS)
     task = live_data.make_personal_task(0)  # an FSDD speaker: 7 other digits of their own
     recording = live_data.make_recording(task, 0, repeats=1, distractors=6)
     labels = [e["label"] for e in recording.events if not e["target"]]
     assert len(labels) == 6 and sum(x.startswith("own:") for x in labels) == 3
     assert sorted(e["label"] for e in recording.targets()) == sorted(task.words * live_data.SHOTS)
+
+
+def test_in_room_training_clips_are_one_second_in_the_rooms_noise(tmp_path):
+    """bench/live.py --in-room: each word clip becomes one second at 16 kHz of the background label's
+    own noise with the word in it (the same bytes every time); the background label's clips are copied."""
+    from pac.audio import read_wav
+
+    task = live_data.make_personal_task(0)
+    first = task.write_train_dir(tmp_path / "a", in_room=True)
+    second = task.write_train_dir(tmp_path / "b", in_room=True)
+    for label, paths in task.train.items():
+        written = sorted((first / label).glob("*.wav"))
+        assert len(written) == len(paths)
+        for path, source in zip(written, paths):
+            assert path.read_bytes() == (second / label / path.name).read_bytes()
+            if label == live_data.BACKGROUND:
+                assert path.read_bytes() == source.read_bytes()
+                continue
+            audio = read_wav(path)
+            assert (audio.rate, len(audio.samples)) == (16000, 16000)
+            x = np.asarray(audio.samples)
+            noise = 10.0 ** (live_data.NOISE_DBFS / 20.0)
+            edge = np.sqrt(np.mean(np.square(x[:400])))  # the first 25 ms: the room, before the word
+            assert noise / 4 < edge < noise * 4
+            assert np.sqrt(np.mean(np.square(x))) > 2 * noise  # the word, 10-20 dB over the room
 
 
 # -- pac listen ------------------------------------------------------------------------------------
