@@ -11,7 +11,6 @@ import os
 import shutil
 import socketserver
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PacError
+from ..serve import serve_in_thread
 from .find import find_browser
 
 CHROMIUM_FLAGS = (
@@ -182,10 +182,7 @@ class Browser:
 
         handler = functools.partial(_Handler, directory=str(self.root))
         self._server = _Server(("127.0.0.1", 0), handler)
-        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-http", daemon=True
-        ).start()
+        serve_in_thread(self._server, name="pac-http")
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
 
         self._profile = tempfile.mkdtemp(prefix="pac-chromium-")

@@ -36,6 +36,7 @@ from urllib.parse import quote, unquote
 
 from .. import jsonsafe
 from ..errors import PacError
+from ..serve import serve_in_thread
 from .classroom_codes import (
     GUESS_WINDOW,
     MAX_GUESSES,
@@ -454,11 +455,7 @@ class ClassroomStudio:
         )
 
     def start(self) -> ClassroomStudio:
-        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-classroom-https", daemon=True
-        )
-        self.thread.start()
+        self.thread = serve_in_thread(self.server, name="pac-classroom-https")
         return self
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import PacError
 from ..modeldir import MANIFEST
+from ..serve import serve_in_thread
 from . import api_models, api_project  # noqa: F401 - they declare the routes
 from .handler import StudioHandler, is_loopback
 from .jobs import Jobs
@@ -247,11 +248,7 @@ class Studio:
         return f"http://{host}:{self.port}/"
 
     def start(self) -> Studio:
-        # polled every 50 ms, not socketserver's 500: close() waits for the next poll
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pac-studio-http", daemon=True
-        )
-        self.thread.start()
+        self.thread = serve_in_thread(self.server, name="pac-studio-http")
         return self
 
     def close(self) -> None:
