@@ -102,11 +102,11 @@ def run(args) -> dict:
     work = Path(args.work or tempfile.mkdtemp(prefix="pac-live-"))
     rows = []
     loads = [_load()]
+    make = live_data.make_personal_task if args.speakers == "personal" else live_data.make_task
+    tag = "".join(a.strip("-").replace("=", "") for a in args.train_arg)
+    kind = ("personal-" if args.speakers == "personal" else "") + ("room-" if args.in_room else "")
     for seed in seeds:
-        make = live_data.make_personal_task if args.speakers == "personal" else live_data.make_task
         task = make(seed, background_words=args.background_words)
-        tag = "".join(a.strip("-").replace("=", "") for a in args.train_arg)
-        kind = ("personal-" if args.speakers == "personal" else "") + ("room-" if args.in_room else "")
         root = work / f"{kind}task{seed}-bg{args.background_words}{('-' + tag) if tag else ''}"
         model = _train(task, root, args.train_arg, in_room=args.in_room)
         for index in range(args.recordings):

@@ -162,14 +162,10 @@ def make_personal_task(seed: int, *, background_words: int = SHOTS) -> Task:
         held_out[word] = [clips[word][i] for i in order[SHOTS : 2 * SHOTS]]
     noise_train, noise_held_out, other_train, other_rest = _background_split(rng, words, background_words)
     kind, name = speaker.split(":")
-    arabic = [
-        p
-        for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav"))
-        if f"personal_{name}" not in p.parts and p.parent.name not in words
-    ]
-    # the Arabic multi-speaker clips of an Arabic task's speaker are their own other words
-    mine = [p for p in arabic if kind == "arabic" and p.name.startswith(f"asc_{name}_")]
-    arabic = [p for p in arabic if p not in mine]
+    arabic, mine = [], []  # other people's Arabic clips; the speaker's own multi-speaker ones (other words)
+    for p in sorted((DATA / "arabic_speech_commands").rglob("*.wav")):
+        if f"personal_{name}" not in p.parts and p.parent.name not in words:
+            (mine if kind == "arabic" and p.name.startswith(f"asc_{name}_") else arabic).append(p)
     own = tuple(p for w in names if w not in words for p in clips[w]) + tuple(mine)
     fsdd = [
         p
