@@ -650,6 +650,10 @@ class Page:
 
         self.again_if_stale(scroll_and_click)
 
+    def text(self, css) -> str:
+        """The text of the element ``css`` finds (found again when the page re-rendered it meanwhile)."""
+        return self.again_if_stale(lambda: self.find(css).text)
+
     def select(self, css, value):
         from selenium.webdriver.support.ui import Select
 
@@ -855,7 +859,7 @@ def session_a(tmp_path_factory):
             seen["shown_epochs"] = page.js("return window.__epochs;")
             # read through wait: the progress block may be re-rendered between find and read (stale)
             seen["train_state"] = page.wait(lambda: page.find("#train-state").get_attribute("data-state"))
-            seen["train_text"] = page.wait(lambda: page.find("#train-progress").text)
+            seen["train_text"] = page.wait(lambda: page.text("#train-progress"))
             page.wait(
                 lambda: page.js(
                     "return Array.from(document.querySelectorAll('#model-detail img'))"
@@ -864,7 +868,7 @@ def session_a(tmp_path_factory):
                 ),
                 what="training charts",
             )
-            seen["stats"] = {k: page.find(f"#stat-{k}").text for k in ("epoch", "loss", "accuracy")}
+            seen["stats"] = {k: page.text(f"#stat-{k}") for k in ("epoch", "loss", "accuracy")}
             seen["conv_chart"] = len(page.finds("#live-chart svg.chart"))
             page.screenshot("2a-train-conv")
 
@@ -886,11 +890,11 @@ def session_a(tmp_path_factory):
                 what="the default model's training end",
             )
             seen["linear_state"] = page.wait(lambda: page.find("#train-state").get_attribute("data-state"))
-            seen["linear_text"] = page.wait(lambda: page.find("#train-progress").text)
+            seen["linear_text"] = page.wait(lambda: page.text("#train-progress"))
             seen["linear_stages"] = page.js("return window.__stages;")
-            seen["linear_cv"] = page.find("#train-cv-accuracy").text
-            seen["linear_blocks"] = page.find("#train-blocks").text
-            seen["linear_stat"] = page.find("#stat-cv-accuracy").text
+            seen["linear_cv"] = page.text("#train-cv-accuracy")
+            seen["linear_blocks"] = page.text("#train-blocks")
+            seen["linear_stat"] = page.text("#stat-cv-accuracy")
             seen["linear_chart"] = len(page.finds("#live-chart svg.chart"))
             seen["linear_job"] = Client(studio).get("/api/train")[1]
             page.wait(
@@ -902,8 +906,8 @@ def session_a(tmp_path_factory):
                 timeout=120,
                 what="the cross-validation confusion matrix",
             )  # slow under load
-            seen["linear_detail"] = page.find("#model-detail").text
-            seen["linear_row"] = page.find(f'.model-row[data-model="{seen["linear_job"]["model_id"]}"]').text
+            seen["linear_detail"] = page.text("#model-detail")
+            seen["linear_row"] = page.text(f'.model-row[data-model="{seen["linear_job"]["model_id"]}"]')
             page.screenshot("2-train")
 
             # 3. testing: a recording ("one") and uploads with the meant label
@@ -926,7 +930,7 @@ def session_a(tmp_path_factory):
             page.drop("#test-drop", "one-10.wav", fsdd(1, "george", 10).read_bytes())
             page.wait(lambda: len(page.finds("#results-table tbody tr")) == 3, timeout=60, what="third row")
             page.wait(lambda: page.find("#test-accuracy").get_attribute("data-judged") == "3", what="accuracy")
-            seen["accuracy_text"] = page.find("#test-summary").text
+            seen["accuracy_text"] = page.text("#test-summary")
             seen["matrix"] = page.js("""return Array.from(document.querySelectorAll('#confusion-matrix tr')).slice(1)
                 .map((row) => Array.from(row.querySelectorAll('td')).map((cell) => cell.textContent));""")
             seen["rows"] = page.js("""return Array.from(document.querySelectorAll('#results-table tbody td.predicted'))
@@ -1085,9 +1089,9 @@ def test_browser_server_restart_keeps_everything(session_a, tmp_path):
             page.select("#count-in", "1")
             before = page.clip_count("seven")
             page.click('.label-card[data-label="seven"] button.record')
-            page.wait(lambda: "Get ready" in page.find("#rec-count").text, what="the count-in")
+            page.wait(lambda: "Get ready" in page.text("#rec-count"), what="the count-in")
             page.screenshot("1d-recording-count-in")
-            page.wait(lambda: page.find("#rec-count").text.startswith("●"), what="the recording countdown")
+            page.wait(lambda: page.text("#rec-count").startswith("●"), what="the recording countdown")
             page.screenshot("1e-recording")
             page.wait(lambda: page.clip_count("seven") == before + 1, what="the recording")
             page.select("#clip-seconds", "1")
@@ -1122,7 +1126,7 @@ def test_browser_microphone_refused_is_explained(tmp_path):
             page.clear_messages()
             # too few clips: the train view says what is missing, and Train is disabled
             page.view("train")
-            problems = page.find("#train-problems").text
+            problems = page.text("#train-problems")
             disabled = page.find("#train-button").get_attribute("disabled") is not None
             page.screenshot("2b-train-not-ready")
         finally:

@@ -183,7 +183,7 @@ def quiet_session(studio, client, work: Path, seen: dict) -> dict:
             watch_meter(page, "#rec-level")
             page.click('.label-card[data-label="one"] button.record')
             page.wait(lambda: page.find("#rec-question").is_displayed(), what="the no-sound question")
-            s["question"] = page.find("#rec-question-text").text
+            s["question"] = page.text("#rec-question-text")
             s["question_focus"] = active(page)["text"]
             page.click(f'#rec-answers button[data-answer="{answer}"]')
             page.wait(lambda: not page.find("#rec-overlay").is_displayed(), what="the dialog closes")
@@ -300,9 +300,9 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         )
         seen["times"]["training"] = time.perf_counter() - t0
         s["train_state"] = page.find("#train-state").get_attribute("data-state")
-        s["train_text"] = page.find("#train-progress").text
+        s["train_text"] = page.text("#train-progress")
         s["steps"] = page.js("return window.__steps;")
-        s["stat_features"] = page.find("#stat-features").text
+        s["stat_features"] = page.text("#stat-features")
         s["server_after_train"] = {lab["name"]: [c["id"] for c in lab["clips"]] for lab in client.project()["labels"]}
 
         # listening continuously: bars in the model's label order, one colour each; no test results made
@@ -315,7 +315,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
             timeout=60,
             what="live bars",
         )
-        page.wait(lambda: "windows classified" in page.find("#live-status").text, what="a live window")
+        page.wait(lambda: "windows classified" in page.text("#live-status"), what="a live window")
         time.sleep(1.5)
         s["live"] = (
             page.js("""return {labels: Array.from(document.querySelectorAll('#live-bars .bar-row')).map((r) => r.dataset.label),
@@ -363,7 +363,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         field.clear()
         field.send_keys("Robot words", Keys.ENTER)
         page.wait(lambda: client.project()["models"][-1].get("name") == "Robot words", what="the model renamed")
-        page.wait(lambda: "Robot words" in page.find("#download-model").text, what="the new name shown")
+        page.wait(lambda: "Robot words" in page.text("#download-model"), what="the new name shown")
         t0 = time.perf_counter()
         page.click("#download-aix button.build")  # one click: build, then download
         aix = page.wait(lambda: list(page.downloads.glob("*.aix")), timeout=300, what="the .aix download")[0]
@@ -372,7 +372,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
             "name": aix.name,
             "zip": aix.read_bytes()[:2] == b"PK",
             "clicks": 1,
-            "link": page.find("#download-aix a.saved").text,
+            "link": page.text("#download-aix a.saved"),
         }
         page.click("#project-export")
         exported = page.wait(lambda: list(page.downloads.glob("*.zip")), what="the project download")[0]
