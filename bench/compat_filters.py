@@ -71,7 +71,7 @@ def main(argv=None) -> int:
                     options = TrainOptions(head="conv", canvas_copies=copies, seed=seed)
                     dataset = load_dataset(data, config)
                     model = data.parent / setting.replace(" ", "-")
-                    save(fit(dataset, config=config, options=options, base=base, cache=cache), model, config=config)
+                    save(fit(dataset, config=config, options=options, base=base, cache=cache), model)
                     answers = {}
                     for drawn in canvas.DOWNSCALES:
                         manifest = json.loads((model / "pac.json").read_text())

@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA, fsdd
 from pac.audio import Audio, read_wav
 from pac.errors import PacError
-from pac.features import PROFILES, FeatureConfig, load_config, methods
+from pac.features import PROFILES, FeatureConfig, band_for_rates, load_config, methods
 from pac.features import functional as F
 from pac.features.config import METHODS
 from pac.features.pipeline import analysis_window, clip_image, model_input, time_shifts_apply
@@ -76,9 +76,10 @@ def test_every_profile_and_the_config_of_every_kind_of_stored_model_still_loads(
 
     for name, config in PROFILES.items():
         assert FeatureConfig.from_dict(config.to_dict()) == config, name
-    assert read_manifest(digits_model).features == PROFILES["default"]
+    fsdd_band = band_for_rates(PROFILES["default"], [8000])  # the models are trained on FSDD's 8 kHz clips
+    assert read_manifest(digits_model).features == fsdd_band
     assert read_manifest(compat_model).features == PROFILES["pac-compat"]
-    assert read_manifest(legacy_model).features == PROFILES["default"]  # written before the speech fields
+    assert read_manifest(legacy_model).features == fsdd_band  # written before the speech fields
 
 
 def test_unknown_profile_name_lists_the_profiles():
@@ -293,3 +294,37 @@ def test_manifests_leave_out_speech_fields_at_their_defaults():
     assert changed.manifest_dict()["speech_hop_frames"] == 16
     assert FeatureConfig.from_dict(changed.manifest_dict()) == changed
     assert FeatureConfig.from_dict(default.manifest_dict()) == default
+
+
+def test_band_for_rates_lowers_f_max_to_the_lowest_nyquist_frequency_only_when_it_is_lower():
+    default = PROFILES["default"]
+    assert band_for_rates(default, [16000, 48000]) is default
+    assert band_for_rates(default, []) is default
+    lowered = band_for_rates(default, [48000, 11025, 16000])
+    assert lowered.f_max == 5512.5 and dataclasses.replace(lowered, f_max=default.f_max) == default
+    assert band_for_rates(PROFILES["pac-compat"], [8000]) is PROFILES["pac-compat"]  # MIT's features as they are
+    with pytest.raises(PacError, match="clips at 4,000 Hz hold nothing above 2000 Hz"):
+        band_for_rates(dataclasses.replace(default, f_min=2500.0), [4000])
+
+
+def test_a_band_limited_model_sees_its_8khz_clip_recorded_at_48khz_in_hiss_as_it_learned_it():
+    """An 8 kHz clip, and the same sound as a 48 kHz microphone in a room with hiss above 4.5 kHz:
+    the default image differs in its top rows, the image of the clips' band barely."""
+    from scipy.signal import resample_poly
+
+    clip = read_wav(fsdd(1, "george", 0))
+    assert clip.rate == 8000
+    x48 = resample_poly(np.asarray(clip.samples, np.float64), 6, 1)
+    spectrum = np.fft.rfft(np.random.default_rng(0).standard_normal(len(x48)))
+    spectrum[np.fft.rfftfreq(len(x48), 1 / 48000) < 4500] = 0
+    hiss = np.fft.irfft(spectrum, len(x48))
+    hiss *= 0.1 * np.sqrt(np.mean(x48**2) / np.mean(hiss**2))  # 20 dB below the word
+    room = Audio(x48 + hiss, 48000, 1, "room")
+
+    def difference(config):
+        return np.abs(clip_image(clip, config).astype(float) - clip_image(room, config).astype(float)).mean()
+
+    default, band = PROFILES["default"], band_for_rates(PROFILES["default"], [clip.rate])
+    assert band.f_max == 4000
+    assert difference(default) > 10  # of 255
+    assert difference(band) < 0.4 * difference(default)

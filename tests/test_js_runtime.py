@@ -23,7 +23,7 @@ from pac import runtime
 from pac.audio import check_classifiable, decode_wav, read_wav
 from pac.browser import Browser
 from pac.errors import PacError
-from pac.features.config import PROFILES
+from pac.features.config import PROFILES, band_for_rates
 from pac.limits import LIMITS
 from pac.verify import page_constants
 
@@ -357,7 +357,8 @@ def test_parity_with_python_on_real_clips(browser, models, python_classifiers, p
     open_page(browser, page, backend="wasm")
     info = browser.info()
     manifest = read_manifest(models[page])
-    assert info["backend"] == "wasm" and info["features"] == PROFILES["default"].to_dict()
+    assert info["backend"] == "wasm" and info["features"] == manifest.features.to_dict()
+    assert manifest.features == band_for_rates(PROFILES["default"], [8000])  # trained on FSDD's 8 kHz clips
     assert info["head"] == manifest.head_kind and info["blocks"] == list(manifest.blocks)
     assert info["base"] == ("fused" if "mobilenet" in runtime.networks_of(manifest) else None)
     assert info["speech"] == ("uint8" if "speech" in manifest.blocks else None)

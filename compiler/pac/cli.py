@@ -241,7 +241,14 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
         on_restart=_say_restart,
         on_features=FeatureBar(),
     )
-    save(result, output, config=config)
+    if result.config.f_max != config.f_max:
+        lowest = min(clip.audio.rate for clip in dataset.clips)
+        click.echo(
+            f"the lowest sample rate of the clips is {lowest:,d} Hz: the model uses frequencies up to "
+            f"{result.config.f_max:g} Hz (f_max lowered from {config.f_max:g} Hz)",
+            err=True,
+        )
+    save(result, output)
     click.echo(f"wrote {output} ({_summary(result.report)})")
 
 

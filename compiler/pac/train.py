@@ -30,7 +30,7 @@ from .audio import read_wav
 from .blocks import BLOCKS, POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
 from .dataset import Dataset, load_dataset
 from .errors import PacError
-from .features import FeatureConfig
+from .features import FeatureConfig, band_for_rates
 from .features.pipeline import time_shifts_apply
 from .fsutil import atomic_dir
 from .head import History, predict_head, train_head
@@ -206,6 +206,9 @@ class TrainResult:
     report: dict
     #: Linear head: the manifest's ``head`` description (blocks, sizes, weights); ``None`` for conv.
     linear: dict | None = None
+    #: The feature configuration the model was trained with and runs with (:func:`fit`'s, with
+    #: ``f_max`` lowered to the clips' band: :func:`pac.features.band_for_rates`).
+    config: FeatureConfig | None = None
 
 
 def validation_report(dataset: Dataset, val_idx, y_val: np.ndarray, probs: np.ndarray) -> dict:
@@ -254,6 +257,7 @@ def fit(
     """
     options = resolved(options, config)
     options.check()
+    config = band_for_rates(config, (clip.audio.rate for clip in dataset.clips))
     cache = cache or ActivationCache(None)
     if options.head == "linear":
         return _fit_linear(
@@ -317,7 +321,7 @@ def fit(
     }
     if val_idx:
         report["validation"] = validation_report(dataset, val_idx, y_val, predict_head(model, x_val))
-    return TrainResult(model=model, labels=dataset.labels, report=report)
+    return TrainResult(model=model, labels=dataset.labels, report=report, config=config)
 
 
 @dataclass
@@ -487,16 +491,18 @@ def _fit_linear(
         probs = model.probabilities(select_columns(np.concatenate(val_x), blocks, sizes, model.blocks))
         y_val = np.array([clips[i].label for i in val_idx], dtype=np.int64)
         report["validation"] = validation_report(dataset, val_idx, y_val, probs)
-    return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear)
+    return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear, config=config)
 
 
-def save(result: TrainResult, output: str | os.PathLike, *, config: FeatureConfig) -> Path:
-    """Write the model folder atomically (an existing pac model folder is replaced)."""
+def save(result: TrainResult, output: str | os.PathLike) -> Path:
+    """Write the model folder atomically (an existing pac model folder is replaced); its features
+    are ``result.config``."""
     from .plots import plot_confusion, plot_curves
 
     output = Path(output)
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MANIFEST).exists())):
         raise PacError(f"{output}: exists and is not a pac model folder; choose another -o")
+    config = result.config
     if result.linear is None:
         manifest = Manifest(labels=result.labels, features=config, base=base_identity(), tools=tool_versions())
     else:

@@ -312,7 +312,7 @@ class Jobs:
             job.stage = "saving the model"
             target = store.new_model_dir()
             with TF_LOCK:
-                save(result, target, config=config)
+                save(result, target)
             store.model_added()
             job.model_id = target.name
             job.stage = "done"
