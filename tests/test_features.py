@@ -300,9 +300,11 @@ def test_band_for_rates_lowers_f_max_to_the_lowest_nyquist_frequency_only_when_i
     default = PROFILES["default"]
     assert band_for_rates(default, [16000, 48000]) is default
     assert band_for_rates(default, []) is default
-    lowered = band_for_rates(default, [48000, 11025, 16000])
-    assert lowered.f_max == 5512.5 and dataclasses.replace(lowered, f_max=default.f_max) == default
+    limited = band_for_rates(default, [48000, 11025, 16000])
+    assert limited.f_limit == 5512.5 and dataclasses.replace(limited, f_limit=None) == default
+    assert band_for_rates(limited, [11025]) is limited and band_for_rates(limited, [8000]).f_limit == 4000
     assert band_for_rates(PROFILES["pac-compat"], [8000]) is PROFILES["pac-compat"]  # MIT's features as they are
+    assert "f_limit" not in default.manifest_dict() and limited.manifest_dict()["f_limit"] == 5512.5
     with pytest.raises(PacError, match="clips at 4,000 Hz hold nothing above 2000 Hz"):
         band_for_rates(dataclasses.replace(default, f_min=2500.0), [4000])
 
@@ -325,6 +327,9 @@ def test_a_band_limited_model_sees_its_8khz_clip_recorded_at_48khz_in_hiss_as_it
         return np.abs(clip_image(clip, config).astype(float) - clip_image(room, config).astype(float)).mean()
 
     default, band = PROFILES["default"], band_for_rates(PROFILES["default"], [clip.rate])
-    assert band.f_max == 4000
+    assert band.f_limit == 4000
     assert difference(default) > 10  # of 255
     assert difference(band) < 0.4 * difference(default)
+    # and at the training clips' own rate the image is the one it was without the limit
+    for config in (default, PROFILES["paper"]):
+        assert np.array_equal(clip_image(clip, config), clip_image(clip, band_for_rates(config, [clip.rate])))

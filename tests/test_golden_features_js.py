@@ -129,3 +129,22 @@ def test_a_page_with_changed_features_fails_the_comparison(browser, stored, clip
     for name in ("fsdd-8k-0.43s", "commands-16k-1s"):
         found = golden.compare("image", entry["clips"][name]["image"], browser.debug_image(clips[name]))
         assert found is not None and found[0] == "changed", (name, found)
+
+
+@pytest.mark.parametrize("profile", ["default", "paper"])
+def test_the_page_ignores_frequencies_above_f_limit_as_python_does(browser, clips, profile):
+    """``f_limit`` (set by training for clips below twice ``f_max``): the page's MobileNet input of every
+    golden clip (8 to 48 kHz) is Python's to one 8-bit level, and the limit does change the image."""
+    from pac.features.pipeline import clip_image, model_input
+
+    config = dataclasses.replace(PROFILES[profile], f_limit=3000.0)
+    browser.open("default/classifier.html")  # the configuration is passed in; any page runs it
+    for name, data in clips.items():
+        answer = browser.execute(_STAGES, base64.b64encode(data).decode("ascii"), config.to_dict(), False)
+        assert "error" not in answer, (name, answer)
+        clip = golden.decoded(data, name, config)
+        python = model_input(clip_image(clip, config)[None], config)[0]
+        page = np.frombuffer(base64.b64decode(answer["input"]), "<f4").reshape(python.shape)
+        assert np.abs(page - python).max() <= 1.001 * config.input_scale, name
+        unlimited = model_input(clip_image(clip, PROFILES[profile])[None], PROFILES[profile])[0]
+        assert np.abs(python - unlimited).mean() > 0.01, name

@@ -675,7 +675,7 @@ def test_manifest_checks_match_python(browser, served, models, tmp_path):
         assert call["method"] == "error" and call["args"][0] == ERRORS["MODEL_LOAD_FAILED"], (name, call)
         assert call["args"][1] == "model/pac.json: " + expected, name
     high = json.loads(json.dumps(both))
-    high["features"].update(freq_scale="linear", f_min=9000.0, f_max=20000.0)
+    high["features"].update(freq_scale="linear", f_min=9000.0, f_max=20000.0, f_limit=None)
     (page / "model" / "pac.json").write_text(json.dumps(high), encoding="utf-8")
     assert open_page(browser, "manifests") == both["labels"]
     call = browser.classify_wav(DATA.joinpath("fsdd", "recordings", "1_george_5.wav").read_bytes())

@@ -241,11 +241,11 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
         on_restart=_say_restart,
         on_features=FeatureBar(),
     )
-    if result.config.f_max != config.f_max:
+    if result.config.f_limit != config.f_limit:
         lowest = min(clip.audio.rate for clip in dataset.clips)
         click.echo(
-            f"the lowest sample rate of the clips is {lowest:,d} Hz: the model uses frequencies up to "
-            f"{result.config.f_max:g} Hz (f_max lowered from {config.f_max:g} Hz)",
+            f"the lowest sample rate of the clips is {lowest:,d} Hz: the model ignores frequencies above "
+            f"{result.config.f_limit:g} Hz (a clip at that rate has none)",
             err=True,
         )
     save(result, output)

@@ -109,6 +109,7 @@ CONFIG_BOUNDS: dict[str, tuple[float, float]] = {
     "n_bands": (2, 1024),
     "f_min": (0.0, 192000.0),
     "f_max": (1.0, 192000.0),
+    "f_limit": (1.0, 192000.0),
     "db_range": (1.0, 400.0),
     "image_size": (2, 1024),
     "input_scale": (1e-6, 1e6),

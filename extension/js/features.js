@@ -213,6 +213,9 @@
     if (!(config.f_min >= 0 && config.f_min < config.f_max)) {
       problems.push('need 0 <= f_min < f_max');
     }
+    if (config.f_limit !== null && !(config.f_min < config.f_limit)) {
+      problems.push('need f_min < f_limit');
+    }
     problems.push(...compatProblems(config, schema));
     if (config.speech_hop_frames % 8 !== 0) {
       problems.push("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)");
@@ -531,16 +534,27 @@
 
   /**
    * HTK-mel triangles (functional.mel_filterbank) as sparse rows: for each band the first bin
-   * and the weights of its non-zero run.
+   * and the weights of its non-zero run.  Bins above fLimit (when not null) weigh 0.
    */
-  function melFilterbank(rate, nFft, nBands, fMin, fMax) {
-    return cached(['mel', rate, nFft, nBands, fMin, fMax].join(':'), () => {
+  function melFilterbank(rate, nFft, nBands, fMin, fMax, fLimit) {
+    const limit = fLimit === undefined ? null : fLimit;
+    return cached(['mel', rate, nFft, nBands, fMin, fMax, limit].join(':'), () => {
       const melLo = hzToMel(fMin);
       const melHi = hzToMel(fMax);
       const edges = new Float64Array(nBands + 2);
       for (let j = 0; j < nBands + 2; j++) edges[j] = melToHz(melLo + j * (melHi - melLo) / (nBands + 1));
-      return triangleBands(edges, rate, nFft, false);
+      const bands = triangleBands(edges, rate, nFft, false);
+      return limit === null ? bands : bands.map((band) => bandBelow(band, rate, nFft, limit));
     });
+  }
+
+  /** A sparse band {first, weights} without its bins above `limit` Hz (bin k sits at k rate / nFft). */
+  function bandBelow(band, rate, nFft, limit) {
+    let n = 0;
+    while (n < band.weights.length && (band.first + n) * rate / nFft <= limit) n++;
+    let last = n - 1;
+    while (last >= 0 && band.weights[last] === 0) last--;
+    return last < 0 ? {first: 0, weights: new Float64Array(0)} : {first: band.first, weights: band.weights.slice(0, last + 1)};
   }
 
   /**
@@ -577,9 +591,12 @@
     return bands;
   }
 
-  /** [first, stop) FFT bins with f_min <= k rate / nFft <= min(f_max, rate / 2) (functional.linear_bin_range). */
-  function linearBinRange(rate, nFft, fMin, fMax) {
-    const top = Math.min(fMax, rate / 2.0);
+  /**
+   * [first, stop) FFT bins with f_min <= k rate / nFft <= min(f_max, rate / 2, f_limit)
+   * (functional.linear_bin_range; fLimit null: no limit).
+   */
+  function linearBinRange(rate, nFft, fMin, fMax, fLimit) {
+    const top = Math.min(fMax, rate / 2.0, fLimit === undefined || fLimit === null ? Infinity : fLimit);
     let first = -1;
     let last = -1;
     for (let k = 0; k <= nFft / 2; k++) {
@@ -726,11 +743,11 @@
     let grid;
     let nRows;
     if (config.freq_scale === 'mel') {
-      const bank = melFilterbank(rate, nFft, config.n_bands, config.f_min, config.f_max);
+      const bank = melFilterbank(rate, nFft, config.n_bands, config.f_min, config.f_max, config.f_limit);
       grid = melBands(power, nFrames, nBins, bank);
       nRows = bank.length;
     } else {
-      const [first, stop] = linearBinRange(rate, nFft, config.f_min, config.f_max);
+      const [first, stop] = linearBinRange(rate, nFft, config.f_min, config.f_max, config.f_limit);
       grid = linearBands(power, nFrames, nBins, first, stop);
       nRows = stop - first;
     }

@@ -19,8 +19,9 @@ The steps, in order (field names in brackets):
    periodic-Hann frames of ``round(frame_seconds * rate)`` samples, evenly spread over the window,
    zero-padded to the next power of two >= ``fft_seconds * rate``.  No resampling: any WAV rate
    works, frequencies above the file's Nyquist are simply empty.
-5. Frequency axis (``freq_scale``, ``n_bands``, ``f_min``, ``f_max``): HTK mel triangles, or the
-   raw FFT bins up to ``f_max`` for ``"linear"``.
+5. Frequency axis (``freq_scale``, ``n_bands``, ``f_min``, ``f_max``, ``f_limit``): HTK mel
+   triangles, or the raw FFT bins up to ``f_max`` for ``"linear"``; bins above ``f_limit`` (set
+   by training for clips whose rate is below ``2 * f_max``) count as silent.
 6. Decibels (``db_range``): ``10 log10(power)``, the loudest cell at 0 dB, floored at
    ``-db_range``, mapped to 0..1; ``None`` maps the image's own min..max to 0..1.
 7. Layout: low frequencies at the bottom, resized to ``image_size`` x ``image_size`` with
@@ -99,6 +100,11 @@ class FeatureConfig:
         Number of mel bands (ignored for ``"linear"``).
     f_min, f_max : float
         Frequency range in Hz shown in the image.
+    f_limit : float or None
+        Frequencies above this count as silent, whatever the clip's sample rate (FFT bins above it
+        weigh 0, as if the clip's rate were ``2 * f_limit``); ``None``: none.  Training sets it to
+        half the lowest sample rate of the model's clips when that is below ``f_max``
+        (:func:`band_for_rates`); written only when set, like the ``speech_*`` fields.
     db_range : float or None
         Dynamic range in dB below the loudest cell; ``None`` uses the image's own min..max.
     image_size : int
@@ -158,6 +164,7 @@ class FeatureConfig:
     n_bands: int = 128
     f_min: float = 40.0
     f_max: float = 8000.0
+    f_limit: Optional[float] = None
     db_range: Optional[float] = 80.0
     image_size: int = 224
     colormap: str = "viridis"
@@ -193,6 +200,8 @@ class FeatureConfig:
             problems.append("max_window_seconds must be at least window_seconds")
         if not 0 <= self.f_min < self.f_max:
             problems.append("need 0 <= f_min < f_max")
+        if self.f_limit is not None and not self.f_min < self.f_limit:
+            problems.append("need f_min < f_limit")
         problems.extend(_compat_problems(self))
         if self.speech_hop_frames % 8:
             problems.append("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)")
@@ -320,7 +329,7 @@ def _compat_problems(config: FeatureConfig) -> list[str]:
 SPEECH_FIELDS = tuple(f.name for f in fields(FeatureConfig) if f.name.startswith("speech_"))
 #: Fields a manifest stores only when they differ from their defaults (added after schema 1's first
 #: models; a missing one means its default, which is what those models were made with).
-OPTIONAL_FIELDS = SPEECH_FIELDS + ("downscale",)
+OPTIONAL_FIELDS = SPEECH_FIELDS + ("downscale", "f_limit")
 _DEFAULTS = {f.name: f.default for f in fields(FeatureConfig)}
 
 # JSON type of each field ("?" = may be null), from the annotations: one source of truth.
@@ -385,16 +394,17 @@ def load_config(spec: str | os.PathLike | None) -> FeatureConfig:
 
 
 def band_for_rates(config: FeatureConfig, rates) -> FeatureConfig:
-    """``config`` for a model trained on clips at sample ``rates``: ``f_max`` lowered to the lowest
-    rate's Nyquist frequency (half the rate) when that is lower, otherwise ``config`` itself.
+    """``config`` for a model trained on clips at sample ``rates``: ``f_limit`` set to the lowest
+    rate's Nyquist frequency (half the rate) when that is below ``f_max``, otherwise ``config`` itself.
 
     A clip holds nothing above half its rate, so a model trained on 8 kHz clips would learn that
     the image's rows above 4 kHz are empty for its words and full (of the room's noise) for
     ``_background_noise_`` recorded at a higher rate, and then hear every word a phone's 48 kHz
-    microphone picks up as noise.  Lowering ``f_max`` shows the model, at training and when it runs,
-    only the band every training clip has (``bench/live.py --speakers personal``: 8 kHz speakers'
-    words found 0.43 -> 0.91 on the tuning tasks).  ``pac-compat`` (MIT's features, reproduced as they
-    are) is left unchanged.
+    microphone picks up as noise.  With ``f_limit`` the model sees, at training and when it runs,
+    only the band every training clip has, and a clip at the lowest rate gives exactly the image
+    it gave without it (``bench/live.py --speakers personal``: one speaker's 8 kHz words found
+    0.43 -> 0.91 on the tuning tasks).  ``pac-compat`` (MIT's features, reproduced as they are) is
+    left unchanged.
 
     Parameters
     ----------
@@ -411,11 +421,11 @@ def band_for_rates(config: FeatureConfig, rates) -> FeatureConfig:
     if not rates or config.method != "pac":
         return config
     nyquist = min(rates) / 2.0
-    if nyquist >= config.f_max:
+    if nyquist >= min(config.f_max, math.inf if config.f_limit is None else config.f_limit):
         return config
     if nyquist <= config.f_min:
         raise PacError(
             f"clips at {min(rates):,d} Hz hold nothing above {nyquist:g} Hz, which is not above the feature "
             f"configuration's f_min ({config.f_min:g} Hz)"
         )
-    return dataclasses.replace(config, f_max=nyquist)
+    return dataclasses.replace(config, f_limit=nyquist)

@@ -176,17 +176,22 @@ def mel_to_hz(m):
 
 
 @functools.lru_cache(maxsize=32)
-def mel_filterbank(*, rate: int, n_fft: int, n_bands: int, f_min: float, f_max: float) -> np.ndarray:
+def mel_filterbank(
+    *, rate: int, n_fft: int, n_bands: int, f_min: float, f_max: float, f_limit: float | None = None
+) -> np.ndarray:
     """Triangular HTK-mel filters, shape ``(n_bands, n_fft//2+1)``, peak weight 1, no area norm.
 
     Band edges: ``n_bands + 2`` points evenly spaced in mel from ``f_min`` to ``f_max``
     (``edge_j = mel_to_hz(mel_lo + j * (mel_hi - mel_lo) / (n_bands + 1))``).  Bin ``k`` sits at
-    ``k * rate / n_fft`` Hz; bands above the Nyquist frequency stay empty.
+    ``k * rate / n_fft`` Hz; bands above the Nyquist frequency stay empty.  Bins above ``f_limit``
+    (when given) weigh 0, as if the clip's rate were ``2 * f_limit``.
     """
     mel_lo, mel_hi = float(hz_to_mel(f_min)), float(hz_to_mel(f_max))
     j = np.arange(n_bands + 2, dtype=np.float64)
     edges = mel_to_hz(mel_lo + j * (mel_hi - mel_lo) / (n_bands + 1))
     weights = triangle_filters(edges, rate=rate, n_fft=n_fft)
+    if f_limit is not None:
+        weights[:, np.arange(n_fft // 2 + 1, dtype=np.float64) * rate / n_fft > f_limit] = 0.0
     weights.flags.writeable = False
     return weights
 
@@ -205,9 +210,11 @@ def triangle_filters(edges: np.ndarray, *, rate: float, n_fft: int, slaney: bool
 
 
 @functools.lru_cache(maxsize=32)
-def linear_bin_range(*, rate: int, n_fft: int, f_min: float, f_max: float) -> tuple[int, int]:
-    """``(first, stop)`` FFT bins with ``f_min <= k * rate / n_fft <= min(f_max, rate / 2)``."""
-    top = min(f_max, rate / 2.0)
+def linear_bin_range(
+    *, rate: int, n_fft: int, f_min: float, f_max: float, f_limit: float | None = None
+) -> tuple[int, int]:
+    """``(first, stop)`` FFT bins with ``f_min <= k * rate / n_fft <= min(f_max, rate / 2, f_limit)``."""
+    top = min(f_max, rate / 2.0, np.inf if f_limit is None else f_limit)
     k = np.arange(n_fft // 2 + 1, dtype=np.float64) * rate / n_fft
     inside = np.flatnonzero((k >= f_min) & (k <= top))
     return int(inside[0]), int(inside[-1]) + 1

@@ -111,10 +111,19 @@ def pac_image(window: np.ndarray, *, rate: int, config: FeatureConfig) -> np.nda
     n_fft = F.next_pow2(max(frame_length, F.round_half_up(config.fft_seconds * rate)))
     power = F.power_spectrogram(window, frame_length=frame_length, n_frames=config.n_frames, n_fft=n_fft)
     if config.freq_scale == "mel":
-        bank = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=config.n_bands, f_min=config.f_min, f_max=config.f_max)
+        bank = F.mel_filterbank(
+            rate=rate,
+            n_fft=n_fft,
+            n_bands=config.n_bands,
+            f_min=config.f_min,
+            f_max=config.f_max,
+            f_limit=config.f_limit,
+        )
         bands = power @ bank.T
     else:
-        first, stop = F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max)
+        first, stop = F.linear_bin_range(
+            rate=rate, n_fft=n_fft, f_min=config.f_min, f_max=config.f_max, f_limit=config.f_limit
+        )
         bands = power[:, first:stop]
     unit = F.unit_decibels(bands.T[::-1], db_range=config.db_range)  # low frequencies at the bottom
     size = config.image_size
