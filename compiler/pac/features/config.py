@@ -403,7 +403,7 @@ def band_for_rates(config: FeatureConfig, rates) -> FeatureConfig:
     microphone picks up as noise.  With ``f_limit`` the model sees, at training and when it runs,
     only the band every training clip has, and a clip at the lowest rate gives exactly the image
     it gave without it (``bench/live.py --speakers personal``: one speaker's 8 kHz words found
-    0.43 -> 0.91 on the tuning tasks).  ``pac-compat`` (MIT's features, reproduced as they are) is
+    0.43 -> 0.90 on the tuning tasks).  ``pac-compat`` (MIT's features, reproduced as they are) is
     left unchanged.
 
     Parameters
