@@ -1036,6 +1036,9 @@ def test_browser_labels_recording_uploads_training_testing(session_a):
     ), s["linear_blocks"]
     assert manifest["format_version"] == 2 and report["validation"] is None and len(report["clips"]["training"]) == 10
     assert s["linear_chart"] == 0  # no epochs, no curves
+    # FSDD's clips are 8 kHz: the model ignores what they cannot hold, and the page says so
+    band = "the lowest sample rate of the clips is 8,000 Hz: the model ignores frequencies above 4000 Hz"
+    assert manifest["features"]["f_limit"] == 4000 and band in job["note"] and band in s["linear_text"]
     assert "Cross-validation: each of its 10 training clips" in s["linear_detail"], s["linear_detail"]
     assert f"cross-validated accuracy {accuracy}" in s["linear_row"], s["linear_row"]
     assert len(s["models"]) == 2
@@ -1334,6 +1337,10 @@ def test_default_training_is_the_linear_head_with_cross_validation(studio, clien
     # what the job and the model list show: the cross-validated accuracy and the blocks chosen
     used = [{"name": b["name"], "weight": b["weight"]} for b in manifest["head"]["blocks"]]
     assert job["result"]["accuracy"] == cv["accuracy"] and job["result"]["folds"] == 4
+    assert manifest["features"]["f_limit"] == 4000 and job["note"] == (
+        "every clip trains; cross-validation over the clips estimates the accuracy; the lowest sample rate of "
+        "the clips is 8,000 Hz: the model ignores frequencies above 4000 Hz (a clip at that rate has none)"
+    )
     assert job["result"]["blocks"] == used and job["result"]["clips"] == 12
     assert len(job["result"]["candidates"]) == len(JOINED_WEIGHTINGS)  # both networks: every weighting compared
     model = client.project()["models"][0]

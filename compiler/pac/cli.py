@@ -207,7 +207,17 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
     from .activations import ActivationCache, default_cache_dir
     from .base import load_base, print_progress
     from .features import load_config
-    from .train import PAPER, TrainOptions, fit, load_dataset, load_noise, needed_networks, options_with, save
+    from .train import (
+        PAPER,
+        TrainOptions,
+        band_message,
+        fit,
+        load_dataset,
+        load_noise,
+        needed_networks,
+        options_with,
+        save,
+    )
 
     defaults = PAPER if preset == "paper" else TrainOptions()
     noise_option = OPTIONS_BY_FLAG["--noise"]  # a word (generated, none; off for none) or a folder
@@ -241,13 +251,9 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
         on_restart=_say_restart,
         on_features=FeatureBar(),
     )
-    if result.config.f_limit != config.f_limit:
-        lowest = min(clip.audio.rate for clip in dataset.clips)
-        click.echo(
-            f"the lowest sample rate of the clips is {lowest:,d} Hz: the model ignores frequencies above "
-            f"{result.config.f_limit:g} Hz (a clip at that rate has none)",
-            err=True,
-        )
+    band = band_message(dataset, config, result)
+    if band:
+        click.echo(band, err=True)
     save(result, output)
     click.echo(f"wrote {output} ({_summary(result.report)})")
 

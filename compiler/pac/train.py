@@ -494,6 +494,19 @@ def _fit_linear(
     return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear, config=config)
 
 
+def band_message(dataset: Dataset, config: FeatureConfig, result: TrainResult) -> str | None:
+    """What to tell the user when training limited the band (:func:`pac.features.band_for_rates`):
+    one line naming the lowest clip rate and the limit, or ``None``.  ``config`` is what
+    :func:`fit` was given."""
+    if result.config is None or result.config.f_limit == config.f_limit:
+        return None
+    lowest = min(clip.audio.rate for clip in dataset.clips)
+    return (
+        f"the lowest sample rate of the clips is {lowest:,d} Hz: the model ignores frequencies above "
+        f"{result.config.f_limit:g} Hz (a clip at that rate has none)"
+    )
+
+
 def save(result: TrainResult, output: str | os.PathLike) -> Path:
     """Write the model folder atomically (an existing pac model folder is replaced); its features
     are ``result.config``."""

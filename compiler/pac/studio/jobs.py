@@ -249,7 +249,7 @@ class Jobs:
     def _train_now(self, job: Job, options: StudioTrainOptions) -> None:
         from ..activations import ActivationCache, default_cache_dir
         from ..dataset import load_dataset
-        from ..train import fit, load_noise, needed_networks, resolved, save
+        from ..train import band_message, fit, load_noise, needed_networks, resolved, save
 
         store = self.store
         try:
@@ -307,6 +307,9 @@ class Jobs:
                 on_features=on_features,
             )
             job.result = linear_result(result.report)
+            band = band_message(dataset, config, result)
+            if band:
+                job.note = f"{job.note}; {band}" if job.note else band
             if job.cancel.is_set():
                 raise Cancelled
             job.stage = "saving the model"
