@@ -164,12 +164,13 @@ def new_default_options() -> TrainOptions:
 def linear_head_probabilities(
     setting: Setting, result, audios, *, base, cache: ActivationCache, speech=None
 ) -> np.ndarray:
-    """Test-clip probabilities of a linear-head result: its blocks, joined, through its softmax layer."""
+    """Test-clip probabilities of a linear-head result: its blocks, joined, through its softmax layer,
+    with the features it was trained with (``result.config``: the setting's, ``f_limit`` set by training)."""
     blocks = [b["name"] for b in result.linear["blocks"]]
     feats = block_features(
         audios,
         [[CLEAN]] * len(audios),
-        config=setting.config,
+        config=result.config,
         blocks=blocks,
         networks=Networks(mobilenet=base, speech=speech),
         cache=cache,
@@ -253,7 +254,7 @@ def make_settings(names: list[str]) -> list[Setting]:
 def mobilenet_head_probabilities(
     setting: Setting, result, audios, *, base, cache: ActivationCache, speech=None
 ) -> np.ndarray:
-    acts = compute_activations(audios, [[CLEAN]] * len(audios), config=setting.config, base=base, cache=cache)
+    acts = compute_activations(audios, [[CLEAN]] * len(audios), config=result.config, base=base, cache=cache)
     return predict_head(result.model, np.concatenate(acts))
 
 

@@ -322,7 +322,12 @@ def main(argv=None) -> int:
         "each clip's sound in a second of the background label's own noise pieces, 10-20 dB over it)",
     )
     parser.add_argument("--python", action="store_true", help="the rule in Python, no browser (for tuning)")
-    parser.add_argument("--work", default=None, help="folder for models and pages (kept; default: a new temp folder)")
+    parser.add_argument(
+        "--work",
+        default=None,
+        help="folder for models and pages (kept; a model already in it is reused as it is, whatever pac made it; "
+        "default: a new temp folder)",
+    )
     parser.add_argument("--base", default=None, help="MobileNet folder for the page (default: pac's lookup)")
     parser.add_argument("--json", dest="json_path", default=None, help="write the results here")
     args = parser.parse_args(argv)

@@ -188,10 +188,12 @@ def _train_weighted(data: Path, out: Path, weights: tuple) -> Path:
 @pytest.fixture(scope="session")
 def legacy_model(conv_model, tmp_path_factory) -> Path:
     """:func:`conv_model` as pac wrote models before the speech block existed: its pac.json without
-    the ``speech_*`` feature fields (the files are otherwise identical)."""
+    the ``speech_*`` feature fields, nor ``f_limit`` (the files are otherwise identical)."""
     out = tmp_path_factory.mktemp("models") / "digits-legacy"
     shutil.copytree(conv_model, out)
     manifest = json.loads((out / "pac.json").read_text(encoding="utf-8"))
-    manifest["features"] = {k: v for k, v in manifest["features"].items() if not k.startswith("speech_")}
+    manifest["features"] = {
+        k: v for k, v in manifest["features"].items() if not k.startswith("speech_") and k != "f_limit"
+    }
     (out / "pac.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return out

@@ -79,7 +79,7 @@ def test_every_profile_and_the_config_of_every_kind_of_stored_model_still_loads(
     fsdd_band = band_for_rates(PROFILES["default"], [8000])  # the models are trained on FSDD's 8 kHz clips
     assert read_manifest(digits_model).features == fsdd_band
     assert read_manifest(compat_model).features == PROFILES["pac-compat"]
-    assert read_manifest(legacy_model).features == fsdd_band  # written before the speech fields
+    assert read_manifest(legacy_model).features == PROFILES["default"]  # written before the speech fields and f_limit
 
 
 def test_unknown_profile_name_lists_the_profiles():
@@ -296,7 +296,7 @@ def test_manifests_leave_out_speech_fields_at_their_defaults():
     assert FeatureConfig.from_dict(default.manifest_dict()) == default
 
 
-def test_band_for_rates_lowers_f_max_to_the_lowest_nyquist_frequency_only_when_it_is_lower():
+def test_band_for_rates_sets_f_limit_to_the_lowest_nyquist_frequency_only_when_it_is_below_f_max():
     default = PROFILES["default"]
     assert band_for_rates(default, [16000, 48000]) is default
     assert band_for_rates(default, []) is default

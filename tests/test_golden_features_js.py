@@ -148,3 +148,42 @@ def test_the_page_ignores_frequencies_above_f_limit_as_python_does(browser, clip
         assert np.abs(page - python).max() <= 1.001 * config.input_scale, name
         unlimited = model_input(clip_image(clip, PROFILES[profile])[None], PROFILES[profile])[0]
         assert np.abs(python - unlimited).mean() > 0.01, name
+
+
+def test_the_page_drops_exactly_the_fft_bins_python_drops_above_f_limit(browser):
+    """The mel filterbank and the linear bin range with ``f_limit``, bin by bin, at limits that fall on
+    a bin (8 kHz: 4000 Hz is the top bin; 48 kHz, 2048 points: 3000 Hz is bin 128) and between bins."""
+    from pac.features import functional as F
+
+    browser.open("default/classifier.html")
+    for rate, n_fft, limit in (
+        (8000, 512, 4000.0),
+        (48000, 2048, 3000.0),
+        (44100, 4096, 5512.5),
+        (16000, 1024, 4000.0),
+    ):
+        python = F.mel_filterbank(rate=rate, n_fft=n_fft, n_bands=128, f_min=40.0, f_max=8000.0, f_limit=limit)
+        bands = browser.execute(
+            "return PacRuntime.features.melFilterbank(...arguments)"
+            ".map((b) => ({first: b.first, weights: Array.from(b.weights)}));",
+            rate,
+            n_fft,
+            128,
+            40.0,
+            8000.0,
+            limit,
+        )
+        page = np.zeros_like(python)
+        for row, band in zip(page, bands):
+            row[band["first"] : band["first"] + len(band["weights"])] = band["weights"]
+        # the same bins kept, to the float64 noise of two log10 and pow implementations
+        assert np.array_equal(page != 0, python != 0) and np.allclose(page, python, rtol=0, atol=1e-9), (rate, limit)
+        assert not python[:, np.arange(n_fft // 2 + 1) * rate / n_fft > limit].any()
+        for f_min, f_max in ((0.0, 24000.0), (40.0, 8000.0)):
+            expected = list(F.linear_bin_range(rate=rate, n_fft=n_fft, f_min=f_min, f_max=f_max, f_limit=limit))
+            assert (
+                browser.execute(
+                    "return PacRuntime.features.linearBinRange(...arguments);", rate, n_fft, f_min, f_max, limit
+                )
+                == expected
+            ), (rate, limit, f_min)

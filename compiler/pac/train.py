@@ -207,7 +207,7 @@ class TrainResult:
     #: Linear head: the manifest's ``head`` description (blocks, sizes, weights); ``None`` for conv.
     linear: dict | None = None
     #: The feature configuration the model was trained with and runs with (:func:`fit`'s, with
-    #: ``f_max`` lowered to the clips' band: :func:`pac.features.band_for_rates`).
+    #: ``f_limit`` set to the clips' band: :func:`pac.features.band_for_rates`).
     config: FeatureConfig | None = None
 
 
@@ -516,6 +516,8 @@ def save(result: TrainResult, output: str | os.PathLike) -> Path:
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MANIFEST).exists())):
         raise PacError(f"{output}: exists and is not a pac model folder; choose another -o")
     config = result.config
+    if config is None:
+        raise ValueError("a TrainResult without its feature configuration (make it with fit)")
     if result.linear is None:
         manifest = Manifest(labels=result.labels, features=config, base=base_identity(), tools=tool_versions())
     else:

@@ -216,6 +216,9 @@
     if (config.f_limit !== null && !(config.f_min < config.f_limit)) {
       problems.push('need f_min < f_limit');
     }
+    if (config.f_limit !== null && config.method !== 'pac') {
+      problems.push('f_limit is for method pac only');
+    }
     problems.push(...compatProblems(config, schema));
     if (config.speech_hop_frames % 8 !== 0) {
       problems.push("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)");
@@ -804,6 +807,7 @@
     activeWindow: activeWindow,
     powerSpectrogram: powerSpectrogram,
     melFilterbank: melFilterbank,
+    linearBinRange: linearBinRange,
     resizeBilinear: resizeBilinear,
   };
 })(window);

@@ -21,7 +21,8 @@ The steps, in order (field names in brackets):
    works, frequencies above the file's Nyquist are simply empty.
 5. Frequency axis (``freq_scale``, ``n_bands``, ``f_min``, ``f_max``, ``f_limit``): HTK mel
    triangles, or the raw FFT bins up to ``f_max`` for ``"linear"``; bins above ``f_limit`` (set
-   by training for clips whose rate is below ``2 * f_max``) count as silent.
+   by training for clips whose rate is below ``2 * f_max``) are left out, as if the clip's rate were
+   ``2 * f_limit`` (mel bands above it stay empty; a linear image stops there).
 6. Decibels (``db_range``): ``10 log10(power)``, the loudest cell at 0 dB, floored at
    ``-db_range``, mapped to 0..1; ``None`` maps the image's own min..max to 0..1.
 7. Layout: low frequencies at the bottom, resized to ``image_size`` x ``image_size`` with
@@ -101,8 +102,9 @@ class FeatureConfig:
     f_min, f_max : float
         Frequency range in Hz shown in the image.
     f_limit : float or None
-        Frequencies above this count as silent, whatever the clip's sample rate (FFT bins above it
-        weigh 0, as if the clip's rate were ``2 * f_limit``); ``None``: none.  Training sets it to
+        FFT bins above this frequency are left out whatever the clip's sample rate, as if the clip's
+        rate were ``2 * f_limit`` (mel bands above it stay empty; a linear image stops there);
+        ``None``: none.  Method ``"pac"`` only.  Training sets it to
         half the lowest sample rate of the model's clips when that is below ``f_max``
         (:func:`band_for_rates`); written only when set, like the ``speech_*`` fields.
     db_range : float or None
@@ -202,6 +204,8 @@ class FeatureConfig:
             problems.append("need 0 <= f_min < f_max")
         if self.f_limit is not None and not self.f_min < self.f_limit:
             problems.append("need f_min < f_limit")
+        if self.f_limit is not None and self.method != "pac":
+            problems.append("f_limit is for method pac only")
         problems.extend(_compat_problems(self))
         if self.speech_hop_frames % 8:
             problems.append("speech_hop_frames must be a positive multiple of 8 (the speech network's stride)")

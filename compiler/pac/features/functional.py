@@ -217,6 +217,10 @@ def linear_bin_range(
     top = min(f_max, rate / 2.0, np.inf if f_limit is None else f_limit)
     k = np.arange(n_fft // 2 + 1, dtype=np.float64) * rate / n_fft
     inside = np.flatnonzero((k >= f_min) & (k <= top))
+    if not len(inside):
+        from ..errors import PacError
+
+        raise PacError(f"no FFT bin lies between f_min and f_max at {rate} Hz")
     return int(inside[0]), int(inside[-1]) + 1
 
 
