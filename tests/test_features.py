@@ -307,6 +307,11 @@ def test_band_for_rates_sets_f_limit_to_the_lowest_nyquist_frequency_only_when_i
     assert "f_limit" not in default.manifest_dict() and limited.manifest_dict()["f_limit"] == 5512.5
     with pytest.raises(PacError, match="clips at 4,000 Hz hold nothing above 2000 Hz"):
         band_for_rates(dataclasses.replace(default, f_min=2500.0), [4000])
+    with pytest.raises(PacError, match="f_limit is for method pac only"):
+        dataclasses.replace(PROFILES["pac-compat"], f_limit=4000.0)
+    # a linear band between two FFT bins (23.4 Hz apart at 48 kHz): one clear error, as in the page
+    with pytest.raises(PacError, match="no FFT bin lies between f_min and f_max at 48000 Hz"):
+        F.linear_bin_range(rate=48000, n_fft=2048, f_min=3990.0, f_max=8000.0, f_limit=4000.0)
 
 
 def test_a_band_limited_model_sees_its_8khz_clip_recorded_at_48khz_in_hiss_as_it_learned_it():
