@@ -251,7 +251,7 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
         on_restart=_say_restart,
         on_features=FeatureBar(),
     )
-    band = band_message(dataset, config, result)
+    band = band_message(config, result)
     if band:
         click.echo(band, err=True)
     save(result, output)

@@ -204,11 +204,11 @@ class TrainResult:
     model: object
     labels: tuple
     report: dict
-    #: Linear head: the manifest's ``head`` description (blocks, sizes, weights); ``None`` for conv.
-    linear: dict | None = None
     #: The feature configuration the model was trained with and runs with (:func:`fit`'s, with
     #: ``f_limit`` set to the clips' band: :func:`pac.features.band_for_rates`).
-    config: FeatureConfig | None = None
+    config: FeatureConfig
+    #: Linear head: the manifest's ``head`` description (blocks, sizes, weights); ``None`` for conv.
+    linear: dict | None = None
 
 
 def validation_report(dataset: Dataset, val_idx, y_val: np.ndarray, probs: np.ndarray) -> dict:
@@ -494,16 +494,16 @@ def _fit_linear(
     return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear, config=config)
 
 
-def band_message(dataset: Dataset, config: FeatureConfig, result: TrainResult) -> str | None:
+def band_message(config: FeatureConfig, result: TrainResult) -> str | None:
     """What to tell the user when training limited the band (:func:`pac.features.band_for_rates`):
-    one line naming the lowest clip rate and the limit, or ``None``.  ``config`` is what
-    :func:`fit` was given."""
-    if result.config is None or result.config.f_limit == config.f_limit:
+    one line naming the lowest clip rate (twice the limit) and the limit, or ``None``.  ``config``
+    is what :func:`fit` was given."""
+    limit = result.config.f_limit
+    if limit == config.f_limit:
         return None
-    lowest = min(clip.audio.rate for clip in dataset.clips)
     return (
-        f"the lowest sample rate of the clips is {lowest:,d} Hz: the model ignores frequencies above "
-        f"{result.config.f_limit:g} Hz (a clip at that rate has none)"
+        f"the lowest sample rate of the clips is {round(2 * limit):,d} Hz: the model ignores frequencies above "
+        f"{limit:g} Hz (a clip at that rate has none)"
     )
 
 
@@ -516,8 +516,6 @@ def save(result: TrainResult, output: str | os.PathLike) -> Path:
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MANIFEST).exists())):
         raise PacError(f"{output}: exists and is not a pac model folder; choose another -o")
     config = result.config
-    if config is None:
-        raise ValueError("a TrainResult without its feature configuration (make it with fit)")
     if result.linear is None:
         manifest = Manifest(labels=result.labels, features=config, base=base_identity(), tools=tool_versions())
     else:

@@ -546,26 +546,18 @@
       const melHi = hzToMel(fMax);
       const edges = new Float64Array(nBands + 2);
       for (let j = 0; j < nBands + 2; j++) edges[j] = melToHz(melLo + j * (melHi - melLo) / (nBands + 1));
-      const bands = triangleBands(edges, rate, nFft, false);
-      return limit === null ? bands : bands.map((band) => bandBelow(band, rate, nFft, limit));
+      return triangleBands(edges, rate, nFft, false, limit);
     });
-  }
-
-  /** A sparse band {first, weights} without its bins above `limit` Hz (bin k sits at k rate / nFft). */
-  function bandBelow(band, rate, nFft, limit) {
-    let n = 0;
-    while (n < band.weights.length && (band.first + n) * rate / nFft <= limit) n++;
-    let last = n - 1;
-    while (last >= 0 && band.weights[last] === 0) last--;
-    return last < 0 ? {first: 0, weights: new Float64Array(0)} : {first: band.first, weights: band.weights.slice(0, last + 1)};
   }
 
   /**
    * Triangular filters between consecutive band edges (Hz) over the FFT bins 0..nFft/2 at `rate`,
    * as sparse rows {first, weights} (the non-zero run of each band).  `slaney` scales each band by
-   * 2 / (upper - lower), librosa's norm="slaney" (speech.js's front end).
+   * 2 / (upper - lower), librosa's norm="slaney" (speech.js's front end).  Bins above `limit` Hz
+   * (when given and not null) weigh 0.
    */
-  function triangleBands(edges, rate, nFft, slaney) {
+  function triangleBands(edges, rate, nFft, slaney, limit) {
+    const top = limit === undefined || limit === null ? Infinity : limit;
     const nBins = nFft / 2 + 1;
     const bands = [];
     for (let b = 0; b < edges.length - 2; b++) {
@@ -577,6 +569,7 @@
       let last = -1;
       for (let k = 0; k < nBins; k++) {
         const bin = k * rate / nFft;
+        if (bin > top) break;
         const rising = (bin - lower) / (center - lower);
         const falling = (upper - bin) / (upper - center);
         // numpy's minimum/maximum propagate NaN; Math.min/max do too.

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from ..errors import PacError
+
 #: Power floor before taking decibels (-100 dB).
 POWER_FLOOR = 1e-10
 #: Chunk length for silence trimming and the step of the energy-window search.
@@ -218,8 +220,6 @@ def linear_bin_range(
     k = np.arange(n_fft // 2 + 1, dtype=np.float64) * rate / n_fft
     inside = np.flatnonzero((k >= f_min) & (k <= top))
     if not len(inside):
-        from ..errors import PacError
-
         raise PacError(f"no FFT bin lies between f_min and f_max at {rate} Hz")
     return int(inside[0]), int(inside[-1]) + 1
 

@@ -307,7 +307,7 @@ class Jobs:
                 on_features=on_features,
             )
             job.result = linear_result(result.report)
-            band = band_message(dataset, config, result)
+            band = band_message(config, result)
             if band:
                 job.note = f"{job.note}; {band}" if job.note else band
             if job.cancel.is_set():
