@@ -1258,10 +1258,13 @@ def test_training_with_background_noise_options(studio, client):
     reports = {}
     for noise_option in (
         {},
+        {"noise": "generated", "room": True},
         {"noise": "off"},
         {"noise": "label"},
         {"noise": "folder", "noise_folder": str(DATA / "background_noise" / "doing_the_dishes")},
     ):
+        if noise_option.pop("room", False):  # a recording of the room, as Record the room stores it
+            client.upload("_background_noise_", noise[2].read_bytes(), noise[2].name, source="room")
         status, job = client.post("/api/train", {**base, **noise_option})
         assert status == 202, job
         job = wait_job(client, "/api/train", timeout=300)
@@ -1269,12 +1272,14 @@ def test_training_with_background_noise_options(studio, client):
         report = json.loads((studio.store.root / "models" / job["model_id"] / "report.json").read_text())
         reports[noise_option.get("noise", "default")] = report
     assert reports["off"]["labels"] == ["_background_noise_", "one", "seven"]
-    assert reports["off"]["examples"] == 8 and reports["off"]["noise"] is None
+    assert reports["off"]["examples"] == 9 and reports["off"]["noise"] is None
     assert reports["default"]["examples"] == 16 and reports["default"]["noise"] == "generated"
-    assert reports["label"]["examples"] == reports["folder"]["examples"] == 16  # one noisy copy of each clip
+    # with a recording of the room: the same copies, the room's noise instead of the generated noise
+    assert reports["generated"]["examples"] == 18 and reports["generated"]["noise"] == "room"
+    assert reports["label"]["examples"] == reports["folder"]["examples"] == 18  # one noisy copy of each clip
     assert reports["label"]["noise"] == reports["folder"]["noise"] == "folder"
     models = client.project()["models"]
-    assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3", "Model 4"]
+    assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3", "Model 4", "Model 5"]
     assert client.delete(f"/api/models/{models[0]['id']}")[0] == 200
     assert [m["id"] for m in client.project()["models"]] == [m["id"] for m in models[1:]]
 

@@ -17,7 +17,9 @@ import pytest
 from conftest import BASE_DIR, DATA, DIGITS, fsdd, make_label_dir
 from pac import base as base_mod
 from pac.cli import main
+from pac.dataset import BACKGROUND_LABEL, ROOM_PREFIX
 from pac.errors import PacError
+from pac.features import FeatureConfig
 from pac.linear_head import DEFAULT_WEIGHTING, JOINED_DEFAULT, JOINED_WEIGHTINGS
 from pac.speech_base import speech_identity
 
@@ -255,6 +257,59 @@ def test_noise_is_generated_by_default_replaced_by_a_folder_or_turned_off(digits
     generated = tmp_path / "generated"
     assert train(digits_train_dir, generated, "--epochs", "3", "--preset", "paper", "--noise", "generated") == 0
     assert report(generated)["noise"] == "generated" and report(generated)["examples"] == 2 * 15
+
+
+def room_data(root: Path, *, room_names: bool) -> Path:
+    """one/seven plus a background label of 2 kitchen pieces and 2 other words; the pieces named as the
+    studio's Record the room names them, or not."""
+    data = make_label_dir(
+        root, {name: [fsdd(DIGITS[name], "george", i) for i in range(3)] for name in ("one", "seven")}
+    )
+    background = data / BACKGROUND_LABEL
+    background.mkdir()
+    for i, piece in enumerate(sorted((DATA / "background_noise" / "doing_the_dishes").glob("*.wav"))[:2]):
+        prefix = (ROOM_PREFIX.upper() if i else ROOM_PREFIX) if room_names else ""
+        shutil.copy(piece, background / f"{prefix}{piece.name}")
+    for word in ("left", "right"):
+        shutil.copy(sorted((DATA / "speech_commands_v001" / word).glob("*.wav"))[0], background / f"{word}.wav")
+    return data
+
+
+def test_the_rooms_recordings_replace_the_generated_noise(tmp_path, capsys):
+    """The background label's clips named room-* (any case) are mixed into the clips instead of the
+    generated noise; its other clips, and room-* clips of other labels, are not noise."""
+    from pac.dataset import load_dataset, room_recordings
+
+    room = room_data(tmp_path / "room", room_names=True)
+    shutil.copy(fsdd(1, "george", 4), room / "one" / f"{ROOM_PREFIX}one.wav")  # a word, whatever its name
+    dataset = load_dataset(room, config=FeatureConfig())
+    background = dataset.labels.index(BACKGROUND_LABEL)
+    pieces = [i for i, c in enumerate(dataset.clips) if c.label == background and "dishes" in c.path.name]
+    assert len(pieces) == 2
+    everything = range(len(dataset.clips))
+    assert [a.source for a in room_recordings(dataset, everything)] == [dataset.clips[i].audio.source for i in pieces]
+    assert [a.source for a in room_recordings(dataset, pieces[1:])] == [dataset.clips[pieces[1]].audio.source]
+    plain = room_data(tmp_path / "plain", room_names=False)
+    unnamed = load_dataset(plain, config=FeatureConfig())
+    assert room_recordings(unnamed, range(len(unnamed.clips))) == []
+    shutil.rmtree(plain / BACKGROUND_LABEL)
+    assert room_recordings(load_dataset(plain, config=FeatureConfig()), range(6)) == []
+
+    runs = {}
+    for name, data, extra in (
+        ("room", room_data(tmp_path / "r", room_names=True), ()),
+        ("plain", room_data(tmp_path / "p", room_names=False), ()),
+        ("off", room_data(tmp_path / "o", room_names=True), ("--noise", "none")),
+    ):
+        assert train(data, tmp_path / f"m-{name}", "--head", "conv", "--epochs", "3", *extra) == 0
+        runs[name] = tmp_path / f"m-{name}"
+        said = "background noise: the room's own, from 2 recordings of the room in _background_noise_ (room-*.wav)"
+        assert (said in capsys.readouterr().err) == (name == "room")
+    assert report(runs["room"])["noise"] == "room" and report(runs["plain"])["noise"] == "generated"
+    assert report(runs["room"])["noise_clips"] == 2 and report(runs["plain"])["noise_clips"] == 3  # white, pink, brown
+    assert report(runs["off"])["noise"] is None
+    assert report(runs["room"])["examples"] == report(runs["plain"])["examples"]  # other noise, not more copies
+    assert weights(runs["room"]) != weights(runs["plain"])
 
 
 def test_generated_noise_is_the_same_every_time_and_has_its_colour():

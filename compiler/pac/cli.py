@@ -210,13 +210,13 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
     from .train import (
         PAPER,
         TrainOptions,
-        band_message,
         fit,
         load_dataset,
         load_noise,
         needed_networks,
         options_with,
         save,
+        training_notes,
     )
 
     defaults = PAPER if preset == "paper" else TrainOptions()
@@ -251,9 +251,8 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
         on_restart=_say_restart,
         on_features=FeatureBar(),
     )
-    band = band_message(config, result)
-    if band:
-        click.echo(band, err=True)
+    for note in training_notes(config, result):
+        click.echo(note, err=True)
     save(result, output)
     click.echo(f"wrote {output} ({_summary(result.report)})")
 

@@ -27,8 +27,13 @@ from .limits import LIMITS
 WAV_SUFFIXES = (".wav", ".wave")
 #: Each label needs at least this many readable clips.
 MIN_CLIPS_PER_LABEL = 2
-#: The label for "nothing of interest" (recommended, as in Teachable Machine); not special otherwise.
+#: The label for "nothing of interest" (recommended, as in Teachable Machine; continuous listening
+#: needs it).  Its recordings of the room (:data:`ROOM_PREFIX`) are also training's noise.
 BACKGROUND_LABEL = "_background_noise_"
+#: File names (any case) of the background label's recordings of the room where the app will listen,
+#: as the studio's *Record the room…* stores them; training mixes them into the other clips instead
+#: of generated noise (:func:`room_recordings`).
+ROOM_PREFIX = "room-"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,19 @@ class Dataset:
     def count(self, label: int) -> int:
         """Number of clips of label index ``label``."""
         return sum(1 for c in self.clips if c.label == label)
+
+
+def room_recordings(dataset: Dataset, indices) -> list[Audio]:
+    """The clips among ``indices`` that are recordings of the room: in :data:`BACKGROUND_LABEL`, file
+    name starting with :data:`ROOM_PREFIX` (any case)."""
+    if BACKGROUND_LABEL not in dataset.labels:
+        return []
+    background = dataset.labels.index(BACKGROUND_LABEL)
+    return [
+        dataset.clips[i].audio
+        for i in indices
+        if dataset.clips[i].label == background and dataset.clips[i].path.name.lower().startswith(ROOM_PREFIX)
+    ]
 
 
 def is_hidden(name: str) -> bool:

@@ -28,7 +28,7 @@ from . import train_options
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
 from .blocks import BLOCKS, POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
-from .dataset import Dataset, load_dataset
+from .dataset import BACKGROUND_LABEL, ROOM_PREFIX, Dataset, load_dataset, room_recordings
 from .errors import PacError
 from .features import FeatureConfig, band_for_rates
 from .features.pipeline import time_shifts_apply
@@ -85,8 +85,9 @@ class TrainOptions:
         Time-shift augmentation: each training clip also appears shifted by ``-max..max`` seconds in
         ``shift_step`` steps; ``max_shift = 0`` disables it.
     generated_noise : bool
-        Without a noise folder, mix generated white/pink/brown noise (:mod:`pac.noise`) into the
-        training clips; a noise folder replaces it.
+        Without a noise folder, mix the room's own noise (the background label's recordings of the
+        room, :func:`pac.dataset.room_recordings`) into the training clips, or where there are none,
+        generated white/pink/brown noise (:mod:`pac.noise`); a noise folder replaces both.
     noise_copies : int
         Noisy copies per shifted variant (when noise is mixed in).
     snr_db : tuple of float
@@ -310,6 +311,7 @@ def fit(
         "batch_size": batch_size,
         "examples": int(len(x)),
         "noise": noise_source,
+        "noise_clips": len(noise.clips) if noise is not None else 0,
         "clips": {
             "training": [str(clips[i].path) for i in train_idx],
             "validation": [str(clips[i].path) for i in val_idx],
@@ -339,19 +341,26 @@ class _Plan:
 def _plan(
     dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | None, train_indices
 ) -> _Plan:
-    """The noise bank (a folder's, else generated noise unless turned off), the split (seeded) and the
-    augmented variants of every training clip, drawn from the same seeded generator for both heads."""
-    noise_source = "folder" if noise is not None else None
-    if noise is None and options.generated_noise:
-        from .noise import generated_bank
+    """The split (seeded), the noise bank and the augmented variants of every training clip, drawn from
+    the same seeded generator for both heads.
 
-        noise, noise_source = generated_bank(), "generated"
+    The noise bank is a folder's; else (unless turned off) the training clips that are recordings of
+    the room (:func:`pac.dataset.room_recordings`) when there are any, generated noise when not.
+    """
     rng = np.random.default_rng(options.seed)
     if train_indices is None:
         train_idx, val_idx = split(dataset, options.validation_fraction, rng)
     else:
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
+    noise_source = "folder" if noise is not None else None
+    if noise is None and options.generated_noise:
+        from .noise import generated_bank
+
+        noise, noise_source = generated_bank(), "generated"
+        room = room_recordings(dataset, train_idx)
+        if room:
+            noise, noise_source = NoiseBank(room), "room"
     if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
@@ -477,6 +486,7 @@ def _fit_linear(
         },
         "examples": int(len(x)),
         "noise": noise_source,
+        "noise_clips": len(noise.clips) if noise is not None else 0,
         "clips": {
             "training": [str(clips[i].path) for i in train_idx],
             "validation": [str(clips[i].path) for i in val_idx],
@@ -494,17 +504,27 @@ def _fit_linear(
     return TrainResult(model=keras_model, labels=dataset.labels, report=report, linear=linear, config=config)
 
 
-def band_message(config: FeatureConfig, result: TrainResult) -> str | None:
-    """What to tell the user when training limited the band (:func:`pac.features.band_for_rates`):
-    one line naming the lowest clip rate (twice the limit) and the limit, or ``None``.  ``config``
-    is what :func:`fit` was given."""
+def training_notes(config: FeatureConfig, result: TrainResult) -> list[str]:
+    """What training chose from the data that the user should know, one line each.
+
+    When it limited the band (:func:`pac.features.band_for_rates`), the lowest clip rate (twice the
+    limit) and the limit; when it mixed the room's recordings into the clips instead of generated
+    noise (:func:`pac.dataset.room_recordings`), how many.  ``config`` is what :func:`fit` was given.
+    """
+    notes = []
     limit = result.config.f_limit
-    if limit == config.f_limit:
-        return None
-    return (
-        f"the lowest sample rate of the clips is {round(2 * limit):,d} Hz: the model ignores frequencies above "
-        f"{limit:g} Hz (a clip at that rate has none)"
-    )
+    if limit != config.f_limit:
+        notes.append(
+            f"the lowest sample rate of the clips is {round(2 * limit):,d} Hz: the model ignores frequencies above "
+            f"{limit:g} Hz (a clip at that rate has none)"
+        )
+    if result.report.get("noise") == "room":
+        count = result.report["noise_clips"]
+        notes.append(
+            f"background noise: the room's own, from {count} recording{'s' if count != 1 else ''} of the room "
+            f"in {BACKGROUND_LABEL} ({ROOM_PREFIX}*.wav), instead of generated noise"
+        )
+    return notes
 
 
 def save(result: TrainResult, output: str | os.PathLike) -> Path:

@@ -290,7 +290,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
         studio=True,
         label="the background noise",
         help=f"background noise mixed into a copy of every training clip at {_SNR}: `generated` (white, "
-        "pink and brown noise made by pac), `none`, or a folder of noise WAVs (your room, your street)",
+        "pink and brown noise made by pac; where `_background_noise_` holds recordings of the room, "
+        "files named `room-*.wav` as the studio's Record the room stores them, those instead), `none`, "
+        "or a folder of noise WAVs (your room, your street)",
     ),
     OptionSpec(
         "noise_copies",

@@ -249,7 +249,7 @@ class Jobs:
     def _train_now(self, job: Job, options: StudioTrainOptions) -> None:
         from ..activations import ActivationCache, default_cache_dir
         from ..dataset import load_dataset
-        from ..train import band_message, fit, load_noise, needed_networks, resolved, save
+        from ..train import fit, load_noise, needed_networks, resolved, save, training_notes
 
         store = self.store
         try:
@@ -307,9 +307,9 @@ class Jobs:
                 on_features=on_features,
             )
             job.result = linear_result(result.report)
-            band = band_message(config, result)
-            if band:
-                job.note = f"{job.note}; {band}" if job.note else band
+            notes = training_notes(config, result)
+            if notes:
+                job.note = "; ".join([job.note, *notes] if job.note else notes)
             if job.cancel.is_set():
                 raise Cancelled
             job.stage = "saving the model"

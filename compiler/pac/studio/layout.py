@@ -20,6 +20,7 @@ import time
 import unicodedata
 from pathlib import Path
 
+from ..dataset import ROOM_PREFIX
 from ..errors import PacError
 from ..fsutil import WINDOWS_DEVICE_NAMES, atomic_path, portable_name_problem
 from ..limits import LIMITS
@@ -36,7 +37,9 @@ _LABEL_PUNCTUATION = " -_"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 TEST_ID = re.compile(r"^t-\d{8}-\d{6}-[0-9a-f]{8}$")
 MODEL_ID = re.compile(r"^m-\d{8}-\d{6}(-\d{1,4})?$")
-SOURCES = {"recorded": "rec", "uploaded": "up"}
+#: Where a clip came from -> the start of its file name; the room's recordings start with
+#: ``pac.dataset.ROOM_PREFIX``, which training mixes into the other clips as noise.
+SOURCES = {"recorded": "rec", "uploaded": "up", "room": ROOM_PREFIX.removesuffix("-")}
 SOURCE_NAMES = {prefix: source for source, prefix in SOURCES.items()}
 
 

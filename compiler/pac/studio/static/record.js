@@ -157,12 +157,14 @@ export async function recordTakes({title, takes, seconds, countIn, keep, check =
   return result;
 }
 
-/** Upload one recorded clip into a label. */
-export const storeClip = (label, wav) => api('POST', `${labelUrl(label)}/clips`, wav, {'X-Clip-Source': 'recorded'});
+/** Upload one recorded clip into a label (`source` "room": a recording of the room, see recordRoom). */
+export const storeClip = (label, wav, source = 'recorded') =>
+  api('POST', `${labelUrl(label)}/clips`, wav, {'X-Clip-Source': source});
 
 /**
  * The room: `seconds` of it recorded in one go, stored as ROOM_CLIP_SECONDS clips (separate WAV files) in
- * the background label, which is made first when missing.  Resolves {stored, problems, stopped}.
+ * the background label, which is made first when missing.  They are stored as the room's (file names
+ * `room-…`), so training mixes them into the other labels' clips instead of made-up noise.  Resolves {stored, problems, stopped}.
  */
 export async function recordRoom(seconds, countIn) {
   const label = state.project.background_label;
@@ -197,7 +199,7 @@ export async function recordRoom(seconds, countIn) {
         say(`Saving clip ${i + 1} of ${n}`);
         showCount(`${i + 1} / ${n}`, false, (i + 1) / n);
         try {
-          await storeClip(label, encodeWav(samples.subarray(i * size, (i + 1) * size), rate));
+          await storeClip(label, encodeWav(samples.subarray(i * size, (i + 1) * size), rate), 'room');
           result.stored += 1;
         } catch (error) {
           result.problems.push(`clip ${i + 1}: ${error.message}`);
