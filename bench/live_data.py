@@ -26,13 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from pac.audio import read_wav
+from pac.dataset import BACKGROUND_LABEL as BACKGROUND
+from pac.dataset import ROOM_PREFIX
 from pac.features.functional import active_span
 from tasks import DIGIT_WORDS
 
 SHARED = Path(os.environ.get("PAC_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
 DATA = SHARED / "data"
 RATE = 16000
-BACKGROUND = "_background_noise_"
 #: Words a robot or a game could be told; 3 per task.
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SPEECH_COMMANDS = DATA / "speech_commands_v001"
@@ -62,15 +63,18 @@ class Task:
         listen (as the studio records it): the clip's sound in one second of the room's noise, i.e.
         the background label's own noise pieces (never the recordings' pieces) at the recordings'
         noise level, the word at a random 10-20 dB over it.  The background label's clips are copied
-        as they are.
+        as they are; its noise pieces are named as the studio's *Record the room…* names its recordings
+        of the room (``room-``), which training mixes into the other clips instead of generated noise
+        (``pac.dataset.room_recordings``).
         """
         rng = np.random.default_rng([31, self.seed])
-        noise = [_mono16k(p) for p in self.train[BACKGROUND] if in_room and p.parent.parent.name == "background_noise"]
+        noise = [_mono16k(p) for p in self.train[BACKGROUND] if in_room and _is_room(p)]
         for label, paths in self.train.items():
             folder = root / label
             folder.mkdir(parents=True, exist_ok=True)
             for i, path in enumerate(paths):
-                target = folder / f"{i:02d}_{path.parent.name}_{path.name}"
+                room = ROOM_PREFIX if _is_room(path) else ""  # as the studio's Record the room names them
+                target = folder / f"{room}{i:02d}_{path.parent.name}_{path.name}"
                 if in_room and label != BACKGROUND:
                     target.write_bytes(Recording(_in_room(_sound(path), noise, rng), RATE, []).wav_bytes())
                 else:
@@ -200,6 +204,11 @@ class Recording:
         fmt = struct.pack("<HHIIHH", 1, 1, self.rate, 2 * self.rate, 2, 16)
         chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
         return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def _is_room(path: Path) -> bool:
+    """Whether ``path`` is one of the noise pieces (the room), not a clip of speech."""
+    return path.parent.parent.name == "background_noise"
 
 
 def _mono16k(path: Path) -> np.ndarray:
