@@ -20,6 +20,7 @@ from conftest import BASE_DIR, REPO
 from pac import runtime
 from pac.browser import Browser
 from pac.cli import main
+from pac.dataset import ROOM_PREFIX
 from pac.errors import PacError
 from pac.listen import Decider, ListenSettings, listen, window_ends
 
@@ -178,8 +179,13 @@ def test_in_room_training_clips_are_one_second_in_the_rooms_noise(tmp_path):
     first = task.write_train_dir(tmp_path / "a", in_room=True)
     second = task.write_train_dir(tmp_path / "b", in_room=True)
     for label, paths in task.train.items():
-        written = sorted((first / label).glob("*.wav"))
+        # named by their place in the label, the noise pieces (the room) as the studio names its recordings of the room
+        written = sorted((first / label).glob("*.wav"), key=lambda p: p.name.removeprefix(ROOM_PREFIX))
         assert len(written) == len(paths)
+        assert [p.name.startswith(ROOM_PREFIX) for p in written] == [
+            s.parent.parent.name == "background_noise" for s in paths
+        ]
+        assert any(p.name.startswith(ROOM_PREFIX) for p in written) == (label == live_data.BACKGROUND)
         for path, source in zip(written, paths):
             assert path.read_bytes() == (second / label / path.name).read_bytes()
             if label == live_data.BACKGROUND:
