@@ -5,8 +5,9 @@
                                    [--speakers many|personal] [--in-room]
 
 For each task seed (``bench/live_data.py``): a 3-word model (5 Speech Commands clips per word, a
-``_background_noise_`` label of 5 noise pieces and ``--background-words`` (20) clips of other words,
-none of them in the recordings) is trained with the product defaults, packaged as the page's asset
+``_background_noise_`` label of 5 noise pieces, named as the studio names its recordings of the room
+(``room-*.wav``: training mixes them into the words), and ``--background-words`` (20) clips of other
+words, none of them in the recordings) is trained with the product defaults, packaged as the page's asset
 folder, and each long recording (about 2.7 minutes: the 5
 held-out clips of each word twice, 20 pieces of other speech, in real kitchen / exercise-bike noise
 at 10-20 dB SNR) is streamed to the page in headless Chromium (wasm) as the component streams the
