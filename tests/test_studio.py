@@ -1244,8 +1244,9 @@ def label_names(page) -> list[str]:
 
 @pytest.mark.slow
 def test_training_with_background_noise_options(studio, client):
-    """Every noise source reaches pac.train.fit: generated noise (the default), none, the label's clips,
-    or a folder on the computer."""
+    """Every noise source reaches pac.train.fit: generated noise (the default), the room's recordings
+    instead once Record the room has stored some (the job's note says so), none, the label's clips, or
+    a folder on the computer."""
     for name in ("one", "seven", "_background_noise_"):
         client.post("/api/labels", {"name": name})
     for i in range(3):
@@ -1255,7 +1256,7 @@ def test_training_with_background_noise_options(studio, client):
     for path in noise[:2]:
         client.upload("_background_noise_", path.read_bytes(), path.name)
     base = {"epochs": 1, "validation_fraction": 0, "max_shift": 0}
-    reports = {}
+    reports, notes = {}, {}
     for noise_option in (
         {},
         {"noise": "generated", "room": True},
@@ -1271,11 +1272,14 @@ def test_training_with_background_noise_options(studio, client):
         assert job["state"] == "done", job
         report = json.loads((studio.store.root / "models" / job["model_id"] / "report.json").read_text())
         reports[noise_option.get("noise", "default")] = report
+        notes[noise_option.get("noise", "default")] = job["note"] or ""
     assert reports["off"]["labels"] == ["_background_noise_", "one", "seven"]
     assert reports["off"]["examples"] == 9 and reports["off"]["noise"] is None
     assert reports["default"]["examples"] == 16 and reports["default"]["noise"] == "generated"
     # with a recording of the room: the same copies, the room's noise instead of the generated noise
     assert reports["generated"]["examples"] == 18 and reports["generated"]["noise"] == "room"
+    assert "the room's own, from 1 recording of the room" in notes["generated"]
+    assert "room" not in notes["default"] + notes["label"]
     assert reports["label"]["examples"] == reports["folder"]["examples"] == 18  # one noisy copy of each clip
     assert reports["label"]["noise"] == reports["folder"]["noise"] == "folder"
     models = client.project()["models"]

@@ -310,6 +310,14 @@ def test_the_rooms_recordings_replace_the_generated_noise(tmp_path, capsys):
     assert report(runs["off"])["noise"] is None
     assert report(runs["room"])["examples"] == report(runs["plain"])["examples"]  # other noise, not more copies
     assert weights(runs["room"]) != weights(runs["plain"])
+    # a recording of the room held back to validate is not mixed into the training clips
+    held = tmp_path / "m-held"
+    data = room_data(tmp_path / "h", room_names=True)
+    assert train(data, held, "--head", "conv", "--epochs", "3", "--validation-fraction", "0.5") == 0
+    validating = [Path(p).name.lower() for p in report(held)["clips"]["validation"]]
+    assert sum(name.startswith(ROOM_PREFIX) for name in validating) == 1
+    assert report(held)["noise"] == "room" and report(held)["noise_clips"] == 1
+    assert "from 1 recording of the room" in capsys.readouterr().err
 
 
 def test_generated_noise_is_the_same_every_time_and_has_its_colour():

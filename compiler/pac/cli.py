@@ -203,6 +203,8 @@ def train(data_dir, output, preset, config_spec, base_dir, speech_dir, skip_bad,
     Unreadable or unusable clips stop training with an error naming the file (or are skipped with
     a warning under --skip-bad); every label needs at least 2 usable clips. A sub-folder named
     _background_noise_ is a label like any other: give it recordings of "nothing" to cut false alarms.
+    Its WAVs named room-*.wav (recordings of the room where the app will listen) are mixed into the
+    other clips instead of generated noise.
     """
     from .activations import ActivationCache, default_cache_dir
     from .base import load_base, print_progress

@@ -5,7 +5,8 @@ White noise (flat spectrum), pink noise (-3 dB per octave: fans, rain, rooms) an
 on every run and every machine (the activation cache keys on their content).  ``pac train`` mixes
 them into training clips by default (5-20 dB SNR, like a folder given with ``--noise``) when the data
 holds no recordings of the room (:func:`pac.dataset.room_recordings`, which replace them); on the
-5-shot benchmark that helps as much as mixing in real background recordings.
+5-shot accuracy benchmark (no background label, clips classified one by one) that helps as much as
+mixing in real background recordings.
 """
 
 from __future__ import annotations

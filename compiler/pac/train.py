@@ -3,8 +3,9 @@
 
 1. read the clips (:mod:`pac.dataset`) and split off validation clips, stratified by label (none by
    default for the linear head: every clip trains, and cross-validation estimates the accuracy);
-2. make every training clip's augmented variants (time shifts, and background noise mixed in:
-   generated noise by default, or the clips of a noise folder) and compute their features, cached:
+2. make every training clip's augmented variants (time shifts, and background noise mixed in: the
+   background label's recordings of the room by default, generated noise while there are none, or
+   the clips of a noise folder) and compute their features, cached:
    the feature blocks (:mod:`pac.blocks`: pooled speech embeddings and averaged MobileNet
    activations) for the default linear head, MobileNet's activations for PAC's conv head;
 3. train the head: the linear head (:mod:`pac.linear_head`) weighs its blocks by k-fold
@@ -355,12 +356,13 @@ def _plan(
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
     noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
-        from .noise import generated_bank
-
-        noise, noise_source = generated_bank(), "generated"
         room = room_recordings(dataset, train_idx)
         if room:
             noise, noise_source = NoiseBank(room), "room"
+        else:
+            from .noise import generated_bank
+
+            noise, noise_source = generated_bank(), "generated"
     if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]

@@ -166,14 +166,13 @@ class Jobs:
             raise StudioError("Not ready to train: " + "; ".join(problems), status=409)
         if options.noise == "label" and not clips.get(BACKGROUND_LABEL):
             raise StudioError(
-                f"mixing in background noise from the project needs a label named "
-                f"{BACKGROUND_LABEL} with recordings of room noise",
+                f"mixing in background noise from the project needs a label named {BACKGROUND_LABEL} with clips",
                 status=409,
             )
         if options.noise == "folder" and not self.noise_folders:
             raise StudioError(
                 "in a classroom the background noise cannot come from a folder (it would be one on the "
-                f"teacher's computer): choose made-up noise, the {BACKGROUND_LABEL} label or none",
+                f"teacher's computer): choose the room or made-up noise, the {BACKGROUND_LABEL} label or none",
                 status=403,
             )
         if options.noise == "folder" and not is_folder(options.noise_folder):
