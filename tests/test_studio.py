@@ -184,6 +184,30 @@ def test_uploads_cannot_escape_the_project(tmp_path, studio, client):
     assert (studio.store.root / "studio.json").is_file()
 
 
+def test_an_upload_named_room_into_the_background_label_is_a_recording_of_the_room(studio, client):
+    """As in a pac train data folder: _background_noise_/room-*.wav is the room (training's noise)."""
+    for name in ("one", "_background_noise_"):
+        assert client.post("/api/labels", {"name": name})[0] == 201
+    piece = sorted((DATA / "background_noise" / "exercise_bike").glob("*.wav"))[0].read_bytes()
+    stored = {
+        (label, name): client.upload(label, piece, name)[1]
+        for label, name in (
+            ("_background_noise_", "Room-kitchen.wav"),
+            ("_background_noise_", "kitchen.wav"),
+            ("_background_noise_", "my-room-kitchen.wav"),
+            ("one", "room-kitchen.wav"),
+        )
+    }
+    sources = {key: (info["source"], info["id"].split("-", 1)[0]) for key, info in stored.items()}
+    assert sources == {
+        ("_background_noise_", "Room-kitchen.wav"): ("room", "room"),
+        ("_background_noise_", "kitchen.wav"): ("uploaded", "up"),
+        ("_background_noise_", "my-room-kitchen.wav"): ("uploaded", "up"),
+        ("one", "room-kitchen.wav"): ("uploaded", "up"),
+    }
+    assert stored["_background_noise_", "Room-kitchen.wav"]["id"].endswith("-Room-kitchen.wav")
+
+
 def test_corrupt_uploads_are_refused_without_touching_clips(studio, client):
     assert client.post("/api/labels", {"name": "one"})[0] == 201
     for i in range(2):

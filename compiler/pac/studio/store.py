@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import jsonsafe
 from ..audio import check_classifiable, decode_wav, read_wav
-from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, is_hidden, wav_files
+from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, ROOM_PREFIX, is_hidden, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
 from ..fsutil import replace
@@ -260,14 +260,20 @@ class ProjectStore(ModelsMixin):
         return audio
 
     def add_clip(self, label, data: bytes, *, source: str = "uploaded", original_name=None) -> dict:
-        """Check WAV bytes and store them as a new clip of ``label``; the clip's info."""
+        """Check WAV bytes and store them as a new clip of ``label``; the clip's info.
+
+        An upload into the background label named like a recording of the room (``room-*.wav``, as
+        ``pac train`` reads a data folder) is stored as one (source ``room``): training's noise.
+        """
         if source not in SOURCES:
             raise StudioError(f"unknown clip source {source!r}")
         shown = original_name.replace("\\", "/").rsplit("/", 1)[-1][:80] if isinstance(original_name, str) else ""
         self.check_clip(data, name=shown or ("recording" if source == "recorded" else "upload"))
+        if source == "uploaded" and label == BACKGROUND_LABEL and shown.lower().startswith(ROOM_PREFIX):
+            source = "room"
         with self.lock:
             folder = self.label_dir(label)
-            stem = upload_stem(original_name) if source == "uploaded" else ""
+            stem = upload_stem(original_name) if source != "recorded" and shown else ""
             while True:
                 name = f"{SOURCES[source]}-{stamp()}-{secrets.token_hex(4)}" + (f"-{stem}" if stem else "") + ".wav"
                 if not (folder / name).exists():
