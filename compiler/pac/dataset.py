@@ -59,17 +59,16 @@ class Dataset:
         return sum(1 for c in self.clips if c.label == label)
 
 
+def is_room_recording(label: str, file_name: str) -> bool:
+    """Whether a clip of ``label`` named ``file_name`` is a recording of the room: in
+    :data:`BACKGROUND_LABEL`, the name starting with :data:`ROOM_PREFIX` (any case)."""
+    return label == BACKGROUND_LABEL and file_name.lower().startswith(ROOM_PREFIX)
+
+
 def room_recordings(dataset: Dataset, indices) -> list[Audio]:
-    """The clips among ``indices`` that are recordings of the room: in :data:`BACKGROUND_LABEL`, file
-    name starting with :data:`ROOM_PREFIX` (any case)."""
-    if BACKGROUND_LABEL not in dataset.labels:
-        return []
-    background = dataset.labels.index(BACKGROUND_LABEL)
-    return [
-        dataset.clips[i].audio
-        for i in indices
-        if dataset.clips[i].label == background and dataset.clips[i].path.name.lower().startswith(ROOM_PREFIX)
-    ]
+    """The clips among ``indices`` that are recordings of the room (:func:`is_room_recording`)."""
+    clips = (dataset.clips[i] for i in indices)
+    return [c.audio for c in clips if is_room_recording(dataset.labels[c.label], c.path.name)]
 
 
 def is_hidden(name: str) -> bool:

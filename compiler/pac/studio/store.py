@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import jsonsafe
 from ..audio import check_classifiable, decode_wav, read_wav
-from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, ROOM_PREFIX, is_hidden, wav_files
+from ..dataset import BACKGROUND_LABEL, MIN_CLIPS_PER_LABEL, is_hidden, is_room_recording, wav_files
 from ..errors import PacError
 from ..features import PROFILES, FeatureConfig
 from ..fsutil import replace
@@ -269,7 +269,7 @@ class ProjectStore(ModelsMixin):
             raise StudioError(f"unknown clip source {source!r}")
         shown = original_name.replace("\\", "/").rsplit("/", 1)[-1][:80] if isinstance(original_name, str) else ""
         self.check_clip(data, name=shown or ("recording" if source == "recorded" else "upload"))
-        if source == "uploaded" and label == BACKGROUND_LABEL and shown.lower().startswith(ROOM_PREFIX):
+        if source == "uploaded" and is_room_recording(label, shown):
             source = "room"
         with self.lock:
             folder = self.label_dir(label)
