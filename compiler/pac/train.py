@@ -273,7 +273,7 @@ def fit(
             on_features=on_features,
         )
     plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
-    options, noise, noise_source = plan.options, plan.noise, plan.noise_source
+    options, noise = plan.options, plan.noise
     train_idx, val_idx, variants, clips = plan.train_idx, plan.val_idx, plan.variants, dataset.clips
     started = time.perf_counter()
     total = len(train_idx) + len(val_idx)
@@ -311,8 +311,7 @@ def fit(
         "options": {**asdict(options), "snr_db": list(options.snr_db)},
         "batch_size": batch_size,
         "examples": int(len(x)),
-        "noise": noise_source,
-        "noise_clips": len(noise.clips) if noise is not None else 0,
+        **plan.noise_report(),
         "clips": {
             "training": [str(clips[i].path) for i in train_idx],
             "validation": [str(clips[i].path) for i in val_idx],
@@ -337,6 +336,10 @@ class _Plan:
     train_idx: list
     val_idx: list
     variants: list
+
+    def noise_report(self) -> dict:
+        """The report's ``noise`` (``"folder"``, ``"room"``, ``"generated"`` or ``None``) and ``noise_clips``."""
+        return {"noise": self.noise_source, "noise_clips": len(self.noise.clips) if self.noise is not None else 0}
 
 
 def _plan(
@@ -399,7 +402,7 @@ def _fit_linear(
     )
 
     plan = _plan(dataset, config=config, options=options, noise=noise, train_indices=train_indices)
-    options, noise, noise_source = plan.options, plan.noise, plan.noise_source
+    options, noise = plan.options, plan.noise
     train_idx, val_idx, variants, clips = plan.train_idx, plan.val_idx, plan.variants, dataset.clips
     blocks = BASES[options.bases]
     sizes = [SIZES[b] for b in blocks]
@@ -487,8 +490,7 @@ def _fit_linear(
             ],
         },
         "examples": int(len(x)),
-        "noise": noise_source,
-        "noise_clips": len(noise.clips) if noise is not None else 0,
+        **plan.noise_report(),
         "clips": {
             "training": [str(clips[i].path) for i in train_idx],
             "validation": [str(clips[i].path) for i in val_idx],
