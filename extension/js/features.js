@@ -540,7 +540,7 @@
    * and the weights of its non-zero run.  Bins above fLimit (when not null) weigh 0.
    */
   function melFilterbank(rate, nFft, nBands, fMin, fMax, fLimit) {
-    const limit = fLimit === undefined ? null : fLimit;
+    const limit = topHz(fLimit);
     return cached(['mel', rate, nFft, nBands, fMin, fMax, limit].join(':'), () => {
       const melLo = hzToMel(fMin);
       const melHi = hzToMel(fMax);
@@ -557,7 +557,7 @@
    * (when given and not null) weigh 0.
    */
   function triangleBands(edges, rate, nFft, slaney, limit) {
-    const top = limit === undefined || limit === null ? Infinity : limit;
+    const top = topHz(limit);
     const nBins = nFft / 2 + 1;
     const bands = [];
     for (let b = 0; b < edges.length - 2; b++) {
@@ -587,12 +587,17 @@
     return bands;
   }
 
+  /** An f_limit as the highest frequency (Hz) that counts: null or missing is no limit (Infinity). */
+  function topHz(fLimit) {
+    return fLimit === undefined || fLimit === null ? Infinity : fLimit;
+  }
+
   /**
    * [first, stop) FFT bins with f_min <= k rate / nFft <= min(f_max, rate / 2, f_limit)
    * (functional.linear_bin_range; fLimit null: no limit).
    */
   function linearBinRange(rate, nFft, fMin, fMax, fLimit) {
-    const top = Math.min(fMax, rate / 2.0, fLimit === undefined || fLimit === null ? Infinity : fLimit);
+    const top = Math.min(fMax, rate / 2.0, topHz(fLimit));
     let first = -1;
     let last = -1;
     for (let k = 0; k <= nFft / 2; k++) {
