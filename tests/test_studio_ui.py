@@ -70,6 +70,14 @@ def tab_to(page: Page, matches, limit: int = 40) -> int:
     raise AssertionError(f"Tab never reached the control; last focus {active(page)}")
 
 
+def focus_settles(page: Page, matches, timeout: float = 10) -> dict:
+    """What has the focus once matches(it), or after timeout: the page gives it back after its refresh."""
+    deadline = time.monotonic() + timeout
+    while not matches(now := active(page)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return now
+
+
 def watch_meter(page: Page, css: str) -> None:
     """Record every value the level meter shows (window.__meter) and the recording's phase."""
     page.js(
@@ -190,7 +198,7 @@ def quiet_session(studio, client, work: Path, seen: dict) -> dict:
             page.wait(lambda: not page.find("#rec-overlay").is_displayed(), what="the dialog closes")
             page.wait(lambda: page.clip_count("one") == before + (answer == "keep"), what=f"{answer}: the clips")  # noqa: B023 - called at once
             s[f"after_{answer}"] = page.clip_count("one") - before
-            s[f"focus_after_{answer}"] = active(page)
+            s[f"focus_after_{answer}"] = focus_settles(page, lambda a: a["card"] == "one" and "record" in a["cls"])
         s["quiet_meter"] = page.js("return window.__meter.map((m) => m[1]);")
         s["errors"] = page.messages("error")
     finally:
@@ -224,7 +232,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         s["focus_in_dialog"] = active(page)["id"]
         page.wait(lambda: page.clip_count("one") == 2, what="the clip recorded by keyboard")
         page.wait(lambda: not page.find("#rec-overlay").is_displayed(), what="the dialog closes")
-        s["focus_after_record"] = active(page)
+        s["focus_after_record"] = focus_settles(page, lambda a: a["card"] == "one" and "record" in a["cls"])
         tab_to(page, lambda a: a["card"] == "one" and "upload" in a["cls"])
         s["upload_name"] = active(page)
         page.js("""window.__picker = 0;
