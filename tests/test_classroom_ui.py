@@ -66,7 +66,7 @@ def test_a_waiting_students_page_shows_its_place_in_the_queue(tmp_path, monkeypa
             first = page.wait(lambda: (b := queue_box(page)) and b["position"] == "1" and b, what="number 1")
             release.set()
             page.wait(lambda: page.find("#train-state").get_attribute("data-state") == "done", what="its turn")
-            after = {"queue": queue_box(page), "state": page.find("#train-state").text}
+            after = {"queue": queue_box(page), "state": page.text("#train-state")}  # found again if re-rendered
             errors = page.messages("error")
         finally:
             release.set()

@@ -1252,7 +1252,12 @@ def test_browser_label_rename_in_its_card(tmp_path):
             field.clear()
             field.send_keys("dog", Keys.ENTER)
             page.wait(lambda: page.finds(card("dog")), what="the renamed label")
-            saved = {"labels": label_names(page), "focus": page.js("return document.activeElement.className;")}
+            # the focus comes back to Rename after the page's refresh (a background refresh may redraw first)
+            focus = page.wait(
+                lambda: (f := page.js("return document.activeElement.className;")) == "rename" and f,
+                what="the focus on the renamed label's Rename",
+            )
+            saved = {"labels": label_names(page), "focus": focus}
         finally:
             page.close()
     assert opened == ["rename-input", "cat", 0, 3], opened  # the old name, selected: typing replaces it

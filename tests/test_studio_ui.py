@@ -296,7 +296,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
               if (e && window.__steps[window.__steps.length - 1] !== e.textContent) window.__steps.push(e.textContent);
             }).observe(document.querySelector('#train-progress'), {childList: true, subtree: true});""")
         page.find("#train-button").click()
-        page.wait(lambda: page.finds("#train-state"), what="the progress")
+        page.wait(lambda: page.finds("#train-progress .progress"), what="the progress bar")
         s["train_layout"] = page.js("""const r = (s) => document.querySelector(s).getBoundingClientRect();
             return {scrollY: window.scrollY, height: window.innerHeight, button: r('#train-button').bottom,
                     progress: r('#train-progress .progress').bottom, steps: r('.stepper').bottom,
@@ -308,7 +308,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
             what="training",
         )
         seen["times"]["training"] = time.perf_counter() - t0
-        s["train_state"] = page.find("#train-state").get_attribute("data-state")
+        s["train_state"] = page.wait(lambda: page.find("#train-state").get_attribute("data-state"))  # re-rendered
         s["train_text"] = page.text("#train-progress")
         s["steps"] = page.js("return window.__steps;")
         s["stat_features"] = page.text("#stat-features")
@@ -362,6 +362,7 @@ def loud_session(studio, client, work: Path, seen: dict) -> dict:
         s["expected_after"] = page.find("#test-expected").get_attribute("value")
         page.click("#test-record")
         page.wait(lambda: page.finds("#latest-result .was-it"), timeout=120, what="the was-it question")
+        page.wait(lambda: not page.find("#rec-overlay").is_displayed(), what="the dialog closes")  # it covers the page
         page.click("#latest-result .was-it")
         page.wait(lambda: page.find("#test-accuracy").get_attribute("data-judged") == "2", what="two judged")
         s["rows_added"] = len(page.finds("#results-table tbody tr")) - rows_before
