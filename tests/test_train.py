@@ -303,8 +303,10 @@ def test_the_rooms_recordings_replace_the_generated_noise(tmp_path, capsys):
     ):
         assert train(data, tmp_path / f"m-{name}", "--head", "conv", "--epochs", "3", *extra) == 0
         runs[name] = tmp_path / f"m-{name}"
-        said = "background noise: the room's own, from 2 recordings of the room in _background_noise_ (room-*.wav)"
-        assert (said in capsys.readouterr().err) == (name == "room")
+        said = capsys.readouterr().err
+        room = "background noise: the room's own, from 2 recordings of the room in _background_noise_ (room-*.wav)"
+        hint = "background noise: generated (white, pink and brown); recordings of the room where the app will listen"
+        assert (room in said, hint in said) == (name == "room", name == "plain"), said
     assert report(runs["room"])["noise"] == "room" and report(runs["plain"])["noise"] == "generated"
     assert report(runs["room"])["noise_clips"] == 2 and report(runs["plain"])["noise_clips"] == 3  # white, pink, brown
     assert report(runs["off"])["noise"] is None

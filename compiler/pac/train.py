@@ -513,7 +513,9 @@ def training_notes(config: FeatureConfig, result: TrainResult) -> list[str]:
 
     When it limited the band (:func:`pac.features.band_for_rates`), the lowest clip rate (twice the
     limit) and the limit; when it mixed the room's recordings into the clips instead of generated
-    noise (:func:`pac.dataset.room_recordings`), how many.  ``config`` is what :func:`fit` was given.
+    noise (:func:`pac.dataset.room_recordings`), how many; when a model with a background label (one
+    that can listen) had generated noise, how to give it the room's.  ``config`` is what :func:`fit`
+    was given.
     """
     notes = []
     limit = result.config.f_limit
@@ -522,11 +524,18 @@ def training_notes(config: FeatureConfig, result: TrainResult) -> list[str]:
             f"the lowest sample rate of the clips is {round(2 * limit):,d} Hz: the model ignores frequencies above "
             f"{limit:g} Hz (a clip at that rate has none)"
         )
-    if result.report.get("noise") == "room":
+    noise = result.report.get("noise")
+    if noise == "room":
         count = result.report["noise_clips"]
         notes.append(
             f"background noise: the room's own, from {count} recording{'s' if count != 1 else ''} of the room "
             f"in {BACKGROUND_LABEL} ({ROOM_PREFIX}*.wav), instead of generated noise"
+        )
+    elif noise == "generated" and BACKGROUND_LABEL in result.labels:
+        notes.append(
+            f"background noise: generated (white, pink and brown); recordings of the room where the app will "
+            f"listen (the studio's Record the room…, or {ROOM_PREFIX}*.wav files in {BACKGROUND_LABEL}) "
+            f"would be mixed in instead"
         )
     return notes
 
