@@ -377,27 +377,43 @@ class ProjectStore(ModelsMixin):
 
     def training_problems(self, clips: dict[str, list[dict]] | None = None) -> list[str]:
         """Why training cannot start yet (empty when it can); ``clips`` is :meth:`all_clips`, if at hand."""
-        clips = self.all_clips() if clips is None else clips
-        problems = []
-        if len(clips) < 2:
-            problems.append(f"make at least 2 labels (there {'is' if len(clips) == 1 else 'are'} {len(clips)})")
-        for label, infos in clips.items():
-            usable = [i for i in infos if not i["problem"]]
-            if len(usable) < MIN_CLIPS_PER_LABEL:
-                problems.append(
-                    f"label {label!r} has {len(usable)} usable clip{'s' if len(usable) != 1 else ''}; "
-                    f"record or upload at least {MIN_CLIPS_PER_LABEL} (5 or more work better)"
-                )
-            for info in infos:
-                if info["problem"]:
-                    problems.append(f"label {label!r}: {info['problem']} - delete this clip")
-        return problems
+        return training_problems(self.all_clips() if clips is None else clips)
+
+
+def training_problems(clips: dict[str, list[dict]], *, min_clips: int = MIN_CLIPS_PER_LABEL) -> list[str]:
+    """Why training cannot start, one sentence each (empty when it can).
+
+    Parameters
+    ----------
+    clips
+        Label name -> its clips' infos (each with ``problem``: ``None`` or why the clip cannot train), in
+        the order shown.
+    min_clips
+        The fewest usable clips a label needs.
+
+    The page's problems.js runs the same rule on what it shows (tests/fixtures/studio/training_problems.json).
+    """
+    problems = []
+    if len(clips) < 2:
+        problems.append(f"make at least 2 labels (there {'is' if len(clips) == 1 else 'are'} {len(clips)})")
+    for label, infos in clips.items():
+        usable = [i for i in infos if not i["problem"]]
+        if len(usable) < min_clips:
+            problems.append(
+                f"label '{label}' has {len(usable)} usable clip{'s' if len(usable) != 1 else ''}; "
+                f"record or upload at least {min_clips} (5 or more work better)"
+            )
+        for info in infos:
+            if info["problem"]:
+                problems.append(f"label '{label}': {info['problem']} - delete this clip")
+    return problems
 
 
 __all__ = [
     "ProjectStore",
     "StudioError",
     "check_label_name",
+    "training_problems",
     "upload_stem",
     "BACKGROUND_LABEL",
     "LABELS",

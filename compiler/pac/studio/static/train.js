@@ -4,6 +4,7 @@ import {$, $$, h, svg, api, state, refresh, pref, setPref, plural} from './core.
 import {message, guarded, commitPending, pending} from './toasts.js';
 import {renderModels, percent, blocksText, NETWORK_NAMES} from './models.js';
 import {shownLabels, shownClips} from './clips.js';
+import {trainingProblems} from './problems.js';
 
 /** The training options as the server declares them (GET api/train/options, from pac.train_options):
  * the presets' values, the fields' bounds, which head each belongs to; filled by loadTrainOptions(). */
@@ -104,24 +105,12 @@ function saveForm() { setPref(FORM_PREF, JSON.stringify(formValues())); }
 /**
  * Why training cannot start, for the labels and clips the page shows: the server's list, or while deletes
  * wait for their Undo (the server still has those clips and labels; Train sends them first) the same
- * rule (pac.studio.store's training_problems, with the server's minimum) on what is shown.
+ * rule (problems.js) on what is shown.
  */
 function shownProblems() {
   const p = state.project;
   if (!pending.size) return p.problems;
-  const labels = shownLabels();
-  const min = p.limits.min_clips;
-  const problems = labels.length < 2 ? [`make at least 2 labels (there ${labels.length === 1 ? 'is' : 'are'} ${labels.length})`] : [];
-  for (const label of labels) {
-    const clips = shownClips(label);
-    const usable = clips.filter((c) => !c.problem).length;
-    if (usable < min) {
-      problems.push(`label '${label.name}' has ${usable} usable clip${usable === 1 ? '' : 's'}; record or upload at ` +
-        `least ${min} (5 or more work better)`);
-    }
-    for (const c of clips) if (c.problem) problems.push(`label '${label.name}': ${c.problem} - delete this clip`);
-  }
-  return problems;
+  return trainingProblems(shownLabels().map((l) => ({name: l.name, clips: shownClips(l)})), p.limits.min_clips);
 }
 
 export function renderTrain() {
