@@ -1311,7 +1311,8 @@ def test_training_with_background_noise_options(studio, client):
     assert "background noise: generated (white, pink and brown); recordings of the room" in notes["default"]
     assert "room" not in notes["label"] + notes["off"] + notes["folder"]
     assert reports["label"]["examples"] == reports["folder"]["examples"] == 18  # one noisy copy of each clip
-    assert reports["label"]["noise"] == reports["folder"]["noise"] == "folder"
+    assert reports["label"]["noise"] == "label" and reports["label"]["noise_clips"] == 3  # the label's clips
+    assert reports["folder"]["noise"] == "folder"
     models = client.project()["models"]
     assert [m["name"] for m in models] == ["Model 1", "Model 2", "Model 3", "Model 4", "Model 5"]
     assert client.delete(f"/api/models/{models[0]['id']}")[0] == 200

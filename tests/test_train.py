@@ -322,6 +322,25 @@ def test_the_rooms_recordings_replace_the_generated_noise(tmp_path, capsys):
     assert "from 1 recording of the room" in capsys.readouterr().err
 
 
+def test_the_background_labels_noise_is_its_training_clips_only(tmp_path):
+    """fit(noise=BACKGROUND_NOISE) (the studio's "the _background_noise_ label"): every clip of that label
+    that trains is noise, the ones held out to validate are not, and no other label's."""
+    from pac.dataset import load_dataset
+    from pac.train import BACKGROUND_NOISE, TrainOptions, _plan
+
+    dataset = load_dataset(room_data(tmp_path / "d", room_names=True), config=FeatureConfig())
+    background = dataset.labels.index(BACKGROUND_LABEL)
+    options = TrainOptions(head="conv", validation_fraction=0.5)
+    plan = _plan(dataset, config=FeatureConfig(), options=options, noise=BACKGROUND_NOISE, train_indices=None)
+    training = [dataset.clips[i].audio for i in plan.train_idx if dataset.clips[i].label == background]
+    held = [dataset.clips[i].audio for i in plan.val_idx if dataset.clips[i].label == background]
+    assert len(training) == len(held) == 2
+    noise = [id(a) for a in plan.noise.clips]
+    assert noise == [id(a) for a in training] and not {id(a) for a in held} & set(noise)
+    assert plan.noise_report() == {"noise": "label", "noise_clips": 2}
+    assert all(v.noise is not None for vs in plan.variants for v in vs[len(vs) // 2 :])  # noisy copies drawn from it
+
+
 def test_generated_noise_is_the_same_every_time_and_has_its_colour():
     from pac.noise import COLOURS, coloured_noise
 

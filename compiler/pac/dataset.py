@@ -71,6 +71,12 @@ def room_recordings(dataset: Dataset, indices) -> list[Audio]:
     return [c.audio for c in clips if is_room_recording(dataset.labels[c.label], c.path.name)]
 
 
+def background_recordings(dataset: Dataset, indices) -> list[Audio]:
+    """The clips among ``indices`` of the label :data:`BACKGROUND_LABEL` (all of them, not only the room's)."""
+    clips = (dataset.clips[i] for i in indices)
+    return [c.audio for c in clips if dataset.labels[c.label] == BACKGROUND_LABEL]
+
+
 def is_hidden(name: str) -> bool:
     """Whether a file or folder named ``name`` is hidden, and so never a clip or a label.
 

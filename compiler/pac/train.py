@@ -29,7 +29,7 @@ from . import train_options
 from .activations import CLEAN, ActivationCache, NoiseBank, Variant, compute_activations, shift_variants
 from .audio import read_wav
 from .blocks import BLOCKS, POOLING, SIZES, Networks, block_features, joined, networks_of_blocks
-from .dataset import BACKGROUND_LABEL, ROOM_PREFIX, Dataset, load_dataset, room_recordings
+from .dataset import BACKGROUND_LABEL, ROOM_PREFIX, Dataset, background_recordings, load_dataset, room_recordings
 from .errors import PacError
 from .features import FeatureConfig, band_for_rates
 from .features.pipeline import time_shifts_apply
@@ -186,6 +186,11 @@ def training_variants(options: TrainOptions, noise: NoiseBank | None, rng: np.ra
     return variants
 
 
+#: ``fit(noise=BACKGROUND_NOISE)``: mix in the background label's training clips (all of them, not only
+#: the recordings of the room), as the studio's "the _background_noise_ label" choice does.
+BACKGROUND_NOISE = "background label"
+
+
 def load_noise(folder: str | os.PathLike | None) -> NoiseBank | None:
     """Every WAV in ``folder`` (recursively) as a noise bank; ``None`` without a folder."""
     if folder is None:
@@ -235,7 +240,7 @@ def fit(
     options: TrainOptions,
     base=None,
     speech=None,
-    noise: NoiseBank | None = None,
+    noise: NoiseBank | str | None = None,
     cache: ActivationCache | None = None,
     train_indices=None,
     on_epoch=None,
@@ -254,6 +259,10 @@ def fit(
     on_restart : callable, optional
         Conv head: ``on_restart(attempt)`` says a collapsed head is trained again
         (:attr:`TrainOptions.restarts`).
+    noise : NoiseBank or BACKGROUND_NOISE, optional
+        Noise mixed into the training clips instead of the room's or generated noise
+        (:attr:`TrainOptions.generated_noise`): a bank (:func:`load_noise`), or :data:`BACKGROUND_NOISE`
+        for the clips of the background label that train (never the ones held out to validate).
     on_features : callable, optional
         ``on_features(done, total)`` as clips' features are computed.
     """
@@ -338,18 +347,20 @@ class _Plan:
     variants: list
 
     def noise_report(self) -> dict:
-        """The report's ``noise`` (``"folder"``, ``"room"``, ``"generated"`` or ``None``) and ``noise_clips``."""
+        """The report's ``noise`` (``"folder"``, ``"label"``, ``"room"``, ``"generated"`` or ``None``) and
+        ``noise_clips``."""
         return {"noise": self.noise_source, "noise_clips": len(self.noise.clips) if self.noise is not None else 0}
 
 
 def _plan(
-    dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | None, train_indices
+    dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | str | None, train_indices
 ) -> _Plan:
     """The split (seeded), the noise bank and the augmented variants of every training clip, drawn from
     the same seeded generator for both heads.
 
-    The noise bank is a folder's; else (unless turned off) the training clips that are recordings of
-    the room (:func:`pac.dataset.room_recordings`) when there are any, generated noise when not.
+    The noise bank is a folder's, or with :data:`BACKGROUND_NOISE` the background label's training
+    clips; else (unless turned off) the training clips that are recordings of the room
+    (:func:`pac.dataset.room_recordings`) when there are any, generated noise when not.
     """
     rng = np.random.default_rng(options.seed)
     if train_indices is None:
@@ -357,7 +368,10 @@ def _plan(
     else:
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-    noise_source = "folder" if noise is not None else None
+    if isinstance(noise, str):  # BACKGROUND_NOISE: the background label's clips that train (validation ones stay out)
+        noise, noise_source = NoiseBank(background_recordings(dataset, train_idx)), "label"
+    else:
+        noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
         room = room_recordings(dataset, train_idx)
         if room:
@@ -385,7 +399,7 @@ def _fit_linear(
     config: FeatureConfig,
     options: TrainOptions,
     networks: Networks,
-    noise: NoiseBank | None,
+    noise: NoiseBank | str | None,
     cache: ActivationCache,
     train_indices,
     on_features,

@@ -248,7 +248,7 @@ class Jobs:
     def _train_now(self, job: Job, options: StudioTrainOptions) -> None:
         from ..activations import ActivationCache, default_cache_dir
         from ..dataset import load_dataset
-        from ..train import fit, load_noise, needed_networks, resolved, save, training_notes
+        from ..train import BACKGROUND_NOISE, fit, load_noise, needed_networks, resolved, save, training_notes
 
         store = self.store
         try:
@@ -259,8 +259,8 @@ class Jobs:
             noise = None
             with store.lock:
                 dataset = load_dataset(store.root / LABELS, config)
-                if options.noise == "label":
-                    noise = load_noise(store.label_dir(BACKGROUND_LABEL))
+            if options.noise == "label":  # the label's clips that train, read with the rest
+                noise = BACKGROUND_NOISE
             if options.noise == "folder":
                 noise = load_noise(Path(options.noise_folder).expanduser())
             if job.cancel.is_set():
