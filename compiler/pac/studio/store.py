@@ -391,6 +391,8 @@ def training_problems(clips: dict[str, list[dict]], *, min_clips: int = MIN_CLIP
     min_clips
         The fewest usable clips a label needs.
 
+    Notes
+    -----
     The page's problems.js runs the same rule on what it shows (tests/fixtures/studio/training_problems.json).
     """
     problems = []

@@ -1,8 +1,7 @@
 // Why training cannot start, for a list of labels and their clips: the rule of pac.studio.store's
 // training_problems, word for word (tests/fixtures/studio/training_problems.json holds the cases both run).
 // Pure: no page state, so the Train view can run it on what it shows while deletes wait for their Undo.
-
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+import {plural} from './core.js';
 
 /**
  * The reasons, one sentence each (empty when training can start).
