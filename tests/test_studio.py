@@ -1308,7 +1308,7 @@ def test_training_with_background_noise_options(studio, client):
     # with a recording of the room: the same copies, the room's noise instead of the generated noise
     assert reports["generated"]["examples"] == 18 and reports["generated"]["noise"] == "room"
     assert "the room's own, from 1 recording of the room" in notes["generated"]
-    assert "background noise: generated (white, pink and brown); recordings of the room" in notes["default"]
+    assert "background noise: generated (white, pink and brown), not the room's: recordings" in notes["default"]
     assert "room" not in notes["label"] + notes["off"] + notes["folder"]
     assert reports["label"]["examples"] == reports["folder"]["examples"] == 18  # one noisy copy of each clip
     assert reports["label"]["noise"] == "label" and reports["label"]["noise_clips"] == 3  # the label's clips

@@ -305,7 +305,7 @@ def test_the_rooms_recordings_replace_the_generated_noise(tmp_path, capsys):
         runs[name] = tmp_path / f"m-{name}"
         said = capsys.readouterr().err
         room = "background noise: the room's own, from 2 recordings of the room in _background_noise_ (room-*.wav)"
-        hint = "background noise: generated (white, pink and brown); recordings of the room where the app will listen"
+        hint = "background noise: generated (white, pink and brown), not the room's: recordings of the room where"
         assert (room in said, hint in said) == (name == "room", name == "plain"), said
     assert report(runs["room"])["noise"] == "room" and report(runs["plain"])["noise"] == "generated"
     assert report(runs["room"])["noise_clips"] == 2 and report(runs["plain"])["noise_clips"] == 3  # white, pink, brown
@@ -339,6 +339,10 @@ def test_the_background_labels_noise_is_its_training_clips_only(tmp_path):
     assert noise == [id(a) for a in training] and not {id(a) for a in held} & set(noise)
     assert plan.noise_report() == {"noise": "label", "noise_clips": 2}
     assert all(v.noise is not None for vs in plan.variants for v in vs[len(vs) // 2 :])  # noisy copies drawn from it
+    words = load_dataset(room_data(tmp_path / "w", room_names=True), config=FeatureConfig())
+    only_words = [i for i, c in enumerate(words.clips) if words.labels[c.label] != BACKGROUND_LABEL]
+    with pytest.raises(PacError, match="no clip of _background_noise_ trains"):
+        _plan(words, config=FeatureConfig(), options=options, noise=BACKGROUND_NOISE, train_indices=only_words)
 
 
 def test_generated_noise_is_the_same_every_time_and_has_its_colour():

@@ -21,6 +21,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -186,9 +187,15 @@ def training_variants(options: TrainOptions, noise: NoiseBank | None, rng: np.ra
     return variants
 
 
-#: ``fit(noise=BACKGROUND_NOISE)``: mix in the background label's training clips (all of them, not only
-#: the recordings of the room), as the studio's "the _background_noise_ label" choice does.
-BACKGROUND_NOISE = "background label"
+class NoiseFrom(Enum):
+    """Noise :func:`fit` takes from the data set itself (instead of a :class:`NoiseBank`)."""
+
+    #: The background label's clips that train (all of them, not only the recordings of the room).
+    BACKGROUND_LABEL = "background label"
+
+
+#: ``fit(noise=BACKGROUND_NOISE)``: the studio's "all of _background_noise_" choice.
+BACKGROUND_NOISE = NoiseFrom.BACKGROUND_LABEL
 
 
 def load_noise(folder: str | os.PathLike | None) -> NoiseBank | None:
@@ -240,7 +247,7 @@ def fit(
     options: TrainOptions,
     base=None,
     speech=None,
-    noise: NoiseBank | str | None = None,
+    noise: NoiseBank | NoiseFrom | None = None,
     cache: ActivationCache | None = None,
     train_indices=None,
     on_epoch=None,
@@ -254,15 +261,15 @@ def fit(
     base, speech : optional
         The MobileNet base (:func:`pac.base.load_base`) and the speech embedding
         (:func:`pac.speech_base.load_speech_embedding`); :func:`needed_networks` says which are needed.
+    noise : NoiseBank or BACKGROUND_NOISE, optional
+        Noise mixed into the training clips instead of the room's or generated noise
+        (:attr:`TrainOptions.generated_noise`): a bank (:func:`load_noise`), or :data:`BACKGROUND_NOISE`
+        for the clips of the background label that train (never the ones held out to validate).
     on_epoch : callable, optional
         Conv head: ``on_epoch(epoch, history)`` after each epoch.
     on_restart : callable, optional
         Conv head: ``on_restart(attempt)`` says a collapsed head is trained again
         (:attr:`TrainOptions.restarts`).
-    noise : NoiseBank or BACKGROUND_NOISE, optional
-        Noise mixed into the training clips instead of the room's or generated noise
-        (:attr:`TrainOptions.generated_noise`): a bank (:func:`load_noise`), or :data:`BACKGROUND_NOISE`
-        for the clips of the background label that train (never the ones held out to validate).
     on_features : callable, optional
         ``on_features(done, total)`` as clips' features are computed.
     """
@@ -353,7 +360,12 @@ class _Plan:
 
 
 def _plan(
-    dataset: Dataset, *, config: FeatureConfig, options: TrainOptions, noise: NoiseBank | str | None, train_indices
+    dataset: Dataset,
+    *,
+    config: FeatureConfig,
+    options: TrainOptions,
+    noise: NoiseBank | NoiseFrom | None,
+    train_indices,
 ) -> _Plan:
     """The split (seeded), the noise bank and the augmented variants of every training clip, drawn from
     the same seeded generator for both heads.
@@ -368,8 +380,11 @@ def _plan(
     else:
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-    if isinstance(noise, str):  # BACKGROUND_NOISE: the background label's clips that train (validation ones stay out)
-        noise, noise_source = NoiseBank(background_recordings(dataset, train_idx)), "label"
+    if noise is BACKGROUND_NOISE:  # the background label's clips that train (validation ones stay out)
+        clips = background_recordings(dataset, train_idx)
+        if not clips:
+            raise PacError(f"no clip of {BACKGROUND_LABEL} trains, so there is no background noise to mix in")
+        noise, noise_source = NoiseBank(clips), "label"
     else:
         noise_source = "folder" if noise is not None else None
     if noise is None and options.generated_noise:
@@ -399,7 +414,7 @@ def _fit_linear(
     config: FeatureConfig,
     options: TrainOptions,
     networks: Networks,
-    noise: NoiseBank | str | None,
+    noise: NoiseBank | NoiseFrom | None,
     cache: ActivationCache,
     train_indices,
     on_features,
@@ -547,8 +562,8 @@ def training_notes(config: FeatureConfig, result: TrainResult) -> list[str]:
         )
     elif noise == "generated" and BACKGROUND_LABEL in result.labels:
         notes.append(
-            f"background noise: generated (white, pink and brown); recordings of the room where the app will "
-            f"listen (the studio's Record the room…, or {ROOM_PREFIX}*.wav files in {BACKGROUND_LABEL}) "
+            f"background noise: generated (white, pink and brown), not the room's: recordings of the room where "
+            f"the app will listen (the studio's Record the room…, or {ROOM_PREFIX}*.wav files in {BACKGROUND_LABEL}) "
             f"would be mixed in instead"
         )
     return notes
@@ -605,6 +620,8 @@ __all__ = [
     "save",
     "load_dataset",
     "load_noise",
+    "BACKGROUND_NOISE",
+    "NoiseFrom",
     "options_with",
     "resolved",
     "needed_networks",
