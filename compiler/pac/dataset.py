@@ -67,14 +67,18 @@ def is_room_recording(label: str, file_name: str) -> bool:
 
 def room_recordings(dataset: Dataset, indices) -> list[Audio]:
     """The clips among ``indices`` that are recordings of the room (:func:`is_room_recording`)."""
-    clips = (dataset.clips[i] for i in indices)
-    return [c.audio for c in clips if is_room_recording(dataset.labels[c.label], c.path.name)]
+    return _audio_where(dataset, indices, is_room_recording)
 
 
 def background_recordings(dataset: Dataset, indices) -> list[Audio]:
     """The clips among ``indices`` of the label :data:`BACKGROUND_LABEL` (all of them, not only the room's)."""
+    return _audio_where(dataset, indices, lambda label, _name: label == BACKGROUND_LABEL)
+
+
+def _audio_where(dataset: Dataset, indices, keep) -> list[Audio]:
+    """The audio of the clips among ``indices`` for which ``keep(label name, file name)``."""
     clips = (dataset.clips[i] for i in indices)
-    return [c.audio for c in clips if dataset.labels[c.label] == BACKGROUND_LABEL]
+    return [c.audio for c in clips if keep(dataset.labels[c.label], c.path.name)]
 
 
 def is_hidden(name: str) -> bool:

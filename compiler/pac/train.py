@@ -380,21 +380,7 @@ def _plan(
     else:
         train_idx = sorted(train_indices)
         val_idx = [i for i in range(len(dataset.clips)) if i not in set(train_idx)]
-    if noise is BACKGROUND_NOISE:  # the background label's clips that train (validation ones stay out)
-        clips = background_recordings(dataset, train_idx)
-        if not clips:
-            raise PacError(f"no clip of {BACKGROUND_LABEL} trains, so there is no background noise to mix in")
-        noise, noise_source = NoiseBank(clips), "label"
-    else:
-        noise_source = "folder" if noise is not None else None
-    if noise is None and options.generated_noise:
-        room = room_recordings(dataset, train_idx)
-        if room:
-            noise, noise_source = NoiseBank(room), "room"
-        else:
-            from .noise import generated_bank
-
-            noise, noise_source = generated_bank(), "generated"
+    noise, noise_source = _noise_bank(dataset, noise, options=options, train_idx=train_idx)
     if not time_shifts_apply(config):  # the whole clip is analysed: shifted copies would be identical
         options = replace(options, max_shift=0.0)
     variants = [training_variants(options, noise, rng) for _ in train_idx]
@@ -406,6 +392,27 @@ def _plan(
     return _Plan(
         options=options, noise=noise, noise_source=noise_source, train_idx=train_idx, val_idx=val_idx, variants=variants
     )
+
+
+def _noise_bank(
+    dataset: Dataset, noise: NoiseBank | NoiseFrom | None, *, options: TrainOptions, train_idx
+) -> tuple[NoiseBank | None, str | None]:
+    """The noise :func:`_plan` mixes in and where it came from (:meth:`_Plan.noise_report`'s ``noise``)."""
+    if noise is BACKGROUND_NOISE:  # the background label's clips that train (validation ones stay out)
+        clips = background_recordings(dataset, train_idx)
+        if not clips:
+            raise PacError(f"no clip of {BACKGROUND_LABEL} trains, so there is no background noise to mix in")
+        return NoiseBank(clips), "label"
+    if noise is not None:
+        return noise, "folder"
+    if not options.generated_noise:
+        return None, None
+    room = room_recordings(dataset, train_idx)
+    if room:
+        return NoiseBank(room), "room"
+    from .noise import generated_bank
+
+    return generated_bank(), "generated"
 
 
 def _fit_linear(
